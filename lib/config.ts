@@ -1,0 +1,128 @@
+/**
+ * The service's configuration, read once from environment variables.
+ *
+ * @module
+ */
+import { DEFAULT_DECISION_BUDGET_MS } from "./decide.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./request_body.ts";
+import { DEFAULT_TOLERANCE_SECONDS } from "./webhook_verifier.ts";
+
+/** Read-only access to environment variables (`Deno.env` fits). */
+export interface Env {
+  get(name: string): string | undefined;
+}
+
+/** Everything the service reads from its environment, parsed and checked. */
+export interface ServiceConfig {
+  /** `STRIPE_WEBHOOK_SECRET`, split on commas; empty when unset. */
+  readonly webhookSecrets: readonly string[];
+  readonly port: number;
+  readonly hostname: string;
+  readonly webhookPath: string;
+  readonly toleranceSeconds: number;
+  /** The `Stripe-Version` to answer with; the event's `api_version` when unset. */
+  readonly stripeApiVersion?: string;
+  readonly maxBodyBytes: number;
+  readonly decisionBudgetMs: number;
+  readonly fallbackDecision: "approve" | "decline";
+  /** `DENO_DEPLOYMENT_ID`, set by Deno Deploy. */
+  readonly deploymentId?: string;
+}
+
+/** A configuration problem, with a one-line message fit for start-up output. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the service configuration. Throws {@linkcode ConfigError} naming the
+ * variable and what was expected; secrets are never echoed.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const config = loadConfig(new Map([["STRIPE_WEBHOOK_SECRET", "whsec_a,whsec_b"], ["PORT", "9000"]]));
+ * // config.webhookSecrets → ["whsec_a", "whsec_b"], config.port → 9000, config.webhookPath → "/webhook"
+ * ```
+ */
+export function loadConfig(env: Env): ServiceConfig {
+  const webhookSecrets = (env.get("STRIPE_WEBHOOK_SECRET") ?? "").split(",")
+    .map((s) => s.trim()).filter(Boolean);
+  const deploymentId = env.get("DENO_DEPLOYMENT_ID") || undefined;
+  if (deploymentId && webhookSecrets.length === 0) {
+    throw new ConfigError(
+      "STRIPE_WEBHOOK_SECRET is required on Deno Deploy (set it in the app's environment variables)",
+    );
+  }
+  const webhookPath = env.get("WEBHOOK_PATH") ?? "/webhook";
+  if (!webhookPath.startsWith("/")) {
+    throw new ConfigError(
+      `WEBHOOK_PATH must start with "/", got ${JSON.stringify(webhookPath)}`,
+    );
+  }
+  const fallbackDecision = env.get("FALLBACK_DECISION") ?? "decline";
+  if (fallbackDecision !== "approve" && fallbackDecision !== "decline") {
+    throw new ConfigError(
+      `FALLBACK_DECISION must be "approve" or "decline", got ${JSON.stringify(fallbackDecision)}`,
+    );
+  }
+  const stripeApiVersion = env.get("STRIPE_API_VERSION") || undefined;
+  if (
+    stripeApiVersion !== undefined &&
+    !/^\d{4}-\d{2}-\d{2}(\.\w+)?$/.test(stripeApiVersion)
+  ) {
+    throw new ConfigError(
+      `STRIPE_API_VERSION must look like 2026-07-29.dahlia, got ${
+        JSON.stringify(stripeApiVersion)
+      }`,
+    );
+  }
+  return {
+    webhookSecrets,
+    port: integer(env, "PORT", 8000, 0, 65_535),
+    hostname: env.get("HOSTNAME") || "0.0.0.0",
+    webhookPath,
+    toleranceSeconds: integer(
+      env,
+      "STRIPE_SIGNATURE_TOLERANCE_SECONDS",
+      DEFAULT_TOLERANCE_SECONDS,
+      1,
+      86_400,
+    ),
+    stripeApiVersion,
+    maxBodyBytes: integer(
+      env,
+      "MAX_BODY_BYTES",
+      DEFAULT_MAX_BODY_BYTES,
+      1_024,
+      16 * 1024 * 1024,
+    ),
+    decisionBudgetMs: integer(
+      env,
+      "DECISION_BUDGET_MS",
+      DEFAULT_DECISION_BUDGET_MS,
+      1,
+      1_900,
+    ),
+    fallbackDecision,
+    deploymentId,
+  };
+}
+
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env.get(name);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}

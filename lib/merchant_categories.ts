@@ -1,0 +1,92 @@
+/**
+ * Stripe's merchant categories, addressable by name or by 4-digit MCC.
+ *
+ * @module
+ */
+import type Stripe from "stripe";
+import { MERCHANT_CATEGORY_ROWS } from "./_merchant_category_rows.ts";
+
+/** A Stripe Issuing merchant category name, e.g. `betting_casino_gambling`. */
+export type MerchantCategory = Stripe.Issuing.CardCreateParams.SpendingControls.BlockedCategory;
+
+/** A category by name, or by its 4-digit merchant category code (`"7995"`). */
+export type MerchantCategoryOrMcc = MerchantCategory | `${number}`;
+
+const CATEGORY_BY_MCC = new Map<string, MerchantCategory>();
+const MCC_BY_CATEGORY = new Map<string, string | null>();
+for (const { category, mcc } of MERCHANT_CATEGORY_ROWS) {
+  MCC_BY_CATEGORY.set(category, mcc);
+  if (mcc !== null) CATEGORY_BY_MCC.set(mcc, category);
+}
+
+/**
+ * A set of merchant categories, built once from names and MCCs, that matches an
+ * authorization's `merchant_data` by either its `category` or its
+ * `category_code` (so a category Stripe adds later still matches by code).
+ */
+export interface MerchantCategorySet {
+  /** The category names in the set, for reasons and documentation. */
+  readonly categories: readonly MerchantCategory[];
+  /** The set's category matching this merchant, or `undefined`. */
+  match(
+    merchant: { category: string; category_code: string },
+  ): MerchantCategory | undefined;
+}
+
+/**
+ * Resolves category names and MCCs to a {@linkcode MerchantCategorySet}.
+ * Throws a `TypeError` naming `owner` for an unknown name or code, so a typo
+ * fails at start-up instead of silently matching nothing.
+ *
+ * @example
+ * ```ts
+ * import { merchantCategorySet } from "./merchant_categories.ts";
+ * const gambling = merchantCategorySet(["7995"], "blockCategories");
+ * gambling.match({ category: "betting_casino_gambling", category_code: "7995" }); // "betting_casino_gambling"
+ * gambling.categories; // ["betting_casino_gambling"]
+ * ```
+ */
+export function merchantCategorySet(
+  entries: readonly MerchantCategoryOrMcc[],
+  owner: string,
+): MerchantCategorySet {
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new TypeError(
+      `Cannot create ${owner}: expected a non-empty list of merchant categories or MCCs`,
+    );
+  }
+  const byKey = new Map<string, MerchantCategory>();
+  for (const entry of entries) {
+    const category = MCC_BY_CATEGORY.has(entry)
+      ? entry as MerchantCategory
+      : CATEGORY_BY_MCC.get(entry);
+    if (category === undefined) {
+      throw new TypeError(
+        `Cannot create ${owner}: unknown merchant category or MCC ${JSON.stringify(entry)} ` +
+          `(see lib/_merchant_category_rows.ts for the list)`,
+      );
+    }
+    byKey.set(category, category);
+    const mcc = MCC_BY_CATEGORY.get(category);
+    if (mcc) byKey.set(mcc, category);
+  }
+  const categories = [...new Set(byKey.values())];
+  return {
+    categories,
+    match: (merchant) => byKey.get(merchant.category) ?? byKey.get(merchant.category_code),
+  };
+}
+
+/**
+ * The 4-digit MCC of a category name, or `null` (for `miscellaneous`), or
+ * `undefined` when the name is not a Stripe category.
+ *
+ * @example
+ * ```ts
+ * import { mccOf } from "./merchant_categories.ts";
+ * mccOf("automated_fuel_dispensers"); // "5542"
+ * ```
+ */
+export function mccOf(category: string): string | null | undefined {
+  return MCC_BY_CATEGORY.get(category);
+}

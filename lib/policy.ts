@@ -1,0 +1,117 @@
+/**
+ * The vocabulary shared by policies and the engine: what a policy receives,
+ * what it may answer, and the helpers that build those answers.
+ *
+ * @module
+ */
+import type Stripe from "stripe";
+
+/** An Issuing authorization as Stripe sends it in `issuing_authorization.request`. */
+export type Authorization = Stripe.Issuing.Authorization;
+
+/** The request being decided: `authorization.pending_request`, never null here. */
+export type PendingRequest = NonNullable<Authorization["pending_request"]>;
+
+/** An authorization whose `pending_request` is present, as every request to decide has. */
+export type AuthorizationRequest = Authorization & {
+  pending_request: PendingRequest;
+};
+
+/**
+ * What the engine hands every policy besides the authorization. Policies are
+ * pure: the clock and any state arrive here, never from `Date.now()` or I/O of
+ * their own, so the same authorization and context always give the same verdict.
+ */
+export interface PolicyContext {
+  /** When the request arrived (the engine's clock), for time windows. */
+  readonly now: Date;
+  /** Aborted when the decision budget runs out; async policies should stop then. */
+  readonly signal: AbortSignal;
+}
+
+/** A policy's answer: approve, decline, limit the amount, or have no opinion. */
+export type Verdict =
+  | { readonly outcome: "approve" }
+  | { readonly outcome: "abstain" }
+  | {
+    readonly outcome: "decline";
+    /** Reason code, snake_case, e.g. `mcc_blocked`. */
+    readonly code: string;
+    /** What exactly triggered it, e.g. `betting_casino_gambling`. */
+    readonly detail?: string;
+  }
+  | {
+    readonly outcome: "limit";
+    /** The most to approve, in the request currency's minor units. */
+    readonly amount: number;
+    readonly code: string;
+    readonly detail?: string;
+  };
+
+/**
+ * A policy: a function of the authorization and the context. Give it a name
+ * (`return function amountCap(...) {...}`): traces and reasons use it.
+ */
+export type Policy = (
+  authorization: AuthorizationRequest,
+  context: PolicyContext,
+) => Verdict | Promise<Verdict>;
+
+const APPROVE: Verdict = Object.freeze({ outcome: "approve" });
+const ABSTAIN: Verdict = Object.freeze({ outcome: "abstain" });
+
+/**
+ * The verdict of a policy that positively approves.
+ *
+ * @example
+ * ```ts
+ * import { approve } from "./policy.ts";
+ * console.log(approve()); // { outcome: "approve" }
+ * ```
+ */
+export function approve(): Verdict {
+  return APPROVE;
+}
+
+/**
+ * The verdict of a policy that has no opinion on this request.
+ *
+ * @example
+ * ```ts
+ * import { abstain } from "./policy.ts";
+ * console.log(abstain()); // { outcome: "abstain" }
+ * ```
+ */
+export function abstain(): Verdict {
+  return ABSTAIN;
+}
+
+/**
+ * A decline with a reason code and an optional detail.
+ *
+ * @example
+ * ```ts
+ * import { decline } from "./policy.ts";
+ * const verdict = decline("mcc_blocked", "betting_casino_gambling");
+ * // → { outcome: "decline", code: "mcc_blocked", detail: "betting_casino_gambling" }
+ * ```
+ */
+export function decline(code: string, detail?: string): Verdict {
+  return detail === undefined ? { outcome: "decline", code } : { outcome: "decline", code, detail };
+}
+
+/**
+ * Approve at most `amount` (minor units of the request currency), with a reason.
+ *
+ * @example
+ * ```ts
+ * import { limit } from "./policy.ts";
+ * const verdict = limit(10_000, "partial_hold", "automated_fuel_dispensers");
+ * // → { outcome: "limit", amount: 10000, code: "partial_hold", detail: "automated_fuel_dispensers" }
+ * ```
+ */
+export function limit(amount: number, code: string, detail?: string): Verdict {
+  return detail === undefined
+    ? { outcome: "limit", amount, code }
+    : { outcome: "limit", amount, code, detail };
+}

@@ -1,0 +1,82 @@
+/**
+ * Reading a request body as text, bounded in size and time.
+ *
+ * @module
+ */
+import { RequestError } from "./request_error.ts";
+
+/** Stripe events are a few KB; anything this large is not one. */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+/** A few KB arrive in milliseconds; a body still trickling in after this is cut off. */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 1_000;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Reads `request`'s body as UTF-8 text. Throws a {@linkcode RequestError}:
+ * 413 when `Content-Length` or the bytes received pass `maxBytes` (the body is
+ * not read further), 408 when the body takes longer than `timeoutMs`, and 400
+ * when it is not valid UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { readBodyText } from "./request_body.ts";
+ * const text = await readBodyText(new Request("http://x/", { method: "POST", body: "{}" }), 1024, 1000);
+ * // text === "{}"
+ * ```
+ */
+export async function readBodyText(
+  request: Request,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    throw new RequestError(413, `body larger than ${maxBytes} bytes`);
+  }
+  if (request.body === null) return "";
+
+  const reader = request.body.getReader();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    reader.cancel().catch(() => {});
+  }, timeoutMs);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (timedOut) {
+        throw new RequestError(408, `body not received within ${timeoutMs} ms`);
+      }
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        reader.cancel().catch(() => {});
+        throw new RequestError(413, `body larger than ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof RequestError) throw error;
+    throw new RequestError(400, "body could not be read");
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    return utf8.decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
+  } catch {
+    throw new RequestError(400, "body is not valid UTF-8");
+  }
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}

@@ -1,0 +1,26 @@
+/**
+ * The one error type the HTTP layer branches on.
+ *
+ * @module
+ */
+
+/**
+ * A client error with its HTTP status and a one-line reason that is safe to
+ * send back (it never contains a secret or the signature).
+ *
+ * @example
+ * ```ts
+ * import { RequestError } from "./request_error.ts";
+ * const error = new RequestError(413, "body larger than 262144 bytes");
+ * error.status; // 413
+ * ```
+ */
+export class RequestError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 405 | 408 | 413,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RequestError";
+  }
+}

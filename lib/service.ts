@@ -1,0 +1,91 @@
+/**
+ * Assembles the service from its configuration and policy set: what `main.ts`
+ * calls, and what tests call to run the same wiring on a random port.
+ *
+ * @module
+ */
+import { type App, createApp } from "./app.ts";
+import { type Env, loadConfig, type ServiceConfig } from "./config.ts";
+import { createDecide } from "./decide.ts";
+import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
+import { jsonLineLogger, type Logger } from "./log.ts";
+import type { Policy } from "./policy.ts";
+import { computePolicyVersion } from "./policy_version.ts";
+import { DEFAULT_BODY_READ_TIMEOUT_MS } from "./request_body.ts";
+import { createWebhookVerifier } from "./webhook_verifier.ts";
+
+/** What {@linkcode createService} needs besides the environment. */
+export interface ServiceOptions {
+  /** The pipeline to enforce, e.g. `defaultPipeline` from `policies/mod.ts`. */
+  readonly policies: readonly Policy[];
+  /** The folder the policies come from; its content hash is the policy version. */
+  readonly policiesDir: URL;
+  /** The service's own version, for `/healthz`. */
+  readonly serviceVersion: string;
+  /** Defaults to JSON lines on stdout/stderr. */
+  readonly log?: Logger;
+}
+
+/** A ready service: its handler and the configuration it was built from. */
+export interface Service extends App {
+  readonly config: ServiceConfig;
+}
+
+/**
+ * Reads the configuration from `env`, resolves the webhook secret(s) (a local
+ * development secret when none is set and not on Deno Deploy), fixes the
+ * policy version and builds the handler. Throws `ConfigError` or `TypeError`
+ * with a one-line reason on bad configuration.
+ *
+ * @example
+ * ```ts
+ * import { createService } from "./service.ts";
+ * import { defaultPipeline } from "../policies/mod.ts";
+ * const service = await createService(Deno.env, {
+ *   policies: defaultPipeline,
+ *   policiesDir: new URL("../policies/", import.meta.url),
+ *   serviceVersion: "0.1.0",
+ * });
+ * // Deno.serve({ port: service.config.port }, service.fetch);
+ * ```
+ */
+export async function createService(
+  env: Env,
+  options: ServiceOptions,
+): Promise<Service> {
+  const config = loadConfig(env);
+  const log = options.log ?? jsonLineLogger();
+  let secrets = config.webhookSecrets;
+  if (secrets.length === 0) {
+    const { secret, created } = await loadOrCreateDevSecret(DEV_SECRET_PATH);
+    secrets = [secret];
+    log({
+      level: "warn",
+      msg: `STRIPE_WEBHOOK_SECRET is not set: using the local development secret ${
+        created ? "just created in" : "from"
+      } ${DEV_SECRET_PATH}. For real events run \`stripe listen --forward-to localhost:${config.port}${config.webhookPath}\` and set STRIPE_WEBHOOK_SECRET to the whsec_… it prints.`,
+    });
+  }
+  const policyVersion = await computePolicyVersion(options.policiesDir);
+  const decide = createDecide(options.policies, {
+    policyVersion,
+    budgetMs: config.decisionBudgetMs,
+    fallback: config.fallbackDecision,
+    onFallback: ({ kind, policy, error }) =>
+      log({ level: "error", msg: "policy_fallback", kind, policy, error }),
+  });
+  const app = createApp({
+    verify: await createWebhookVerifier({
+      secrets,
+      toleranceSeconds: config.toleranceSeconds,
+    }),
+    decide,
+    log,
+    webhookPath: config.webhookPath,
+    stripeApiVersion: config.stripeApiVersion,
+    maxBodyBytes: config.maxBodyBytes,
+    bodyReadTimeoutMs: DEFAULT_BODY_READ_TIMEOUT_MS,
+    versions: { service: options.serviceVersion, policies: policyVersion },
+  });
+  return { config, fetch: app.fetch };
+}

@@ -1,0 +1,24 @@
+import { type MerchantCategoryOrMcc, merchantCategorySet } from "../lib/merchant_categories.ts";
+import { abstain, decline, type Policy } from "../lib/policy.ts";
+import { REASON_CODES } from "./reason_codes.ts";
+
+/**
+ * Declines `mcc_blocked:<category>` at merchants in any of the given
+ * categories, named by Stripe category or 4-digit MCC.
+ *
+ * @example
+ * ```ts
+ * import { blockCategories } from "./block_categories.ts";
+ * const policy = blockCategories(["betting_casino_gambling", "7801"]);
+ * // at a casino (MCC 7995) → { outcome: "decline", code: "mcc_blocked", detail: "betting_casino_gambling" }
+ * ```
+ */
+export function blockCategories(
+  categories: readonly MerchantCategoryOrMcc[],
+): Policy {
+  const blocked = merchantCategorySet(categories, "blockCategories");
+  return function blockCategories({ merchant_data: merchant }) {
+    const category = blocked.match(merchant);
+    return category === undefined ? abstain() : decline(REASON_CODES.mccBlocked, category);
+  };
+}

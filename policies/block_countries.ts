@@ -1,0 +1,23 @@
+import { countryCodeSet } from "../lib/country_codes.ts";
+import { abstain, decline, type Policy } from "../lib/policy.ts";
+import { REASON_CODES } from "./reason_codes.ts";
+
+/**
+ * Declines `country_blocked:<country>` at merchants in any of the given
+ * countries (`merchant_data.country`, ISO 3166-1 alpha-2).
+ *
+ * @example
+ * ```ts
+ * import { blockCountries } from "./block_countries.ts";
+ * const policy = blockCountries(["KP", "IR"]);
+ * // at a merchant in KP → { outcome: "decline", code: "country_blocked", detail: "KP" }
+ * ```
+ */
+export function blockCountries(countries: readonly string[]): Policy {
+  const blocked = countryCodeSet(countries, "blockCountries");
+  return function blockCountries({ merchant_data: { country } }) {
+    return country !== null && blocked.has(country)
+      ? decline(REASON_CODES.countryBlocked, country)
+      : abstain();
+  };
+}

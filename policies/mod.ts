@@ -1,0 +1,47 @@
+/**
+ * The policy set: what `deno task start` enforces. Edit `defaultPipeline` to
+ * change it; add a policy with one new file and one line here.
+ *
+ * Order matters only for the trace: every policy runs, any decline wins and
+ * the smallest limit applies (see `lib/decide.ts`).
+ *
+ * @module
+ */
+import type { Policy } from "../lib/policy.ts";
+import { amountCap } from "./amount_cap.ts";
+import { blockCategories } from "./block_categories.ts";
+import { partialHold } from "./partial_hold.ts";
+
+export { allowCategories } from "./allow_categories.ts";
+export { allowCountries } from "./allow_countries.ts";
+export { amountCap } from "./amount_cap.ts";
+export { blockCategories } from "./block_categories.ts";
+export { blockCountries } from "./block_countries.ts";
+export { partialHold } from "./partial_hold.ts";
+export { REASON_CODES, type ReasonCode } from "./reason_codes.ts";
+
+/** 1,000.00 in each currency cards may spend, in minor units. */
+const MAX_AMOUNT = { usd: 100_000, eur: 100_000, gbp: 100_000 };
+
+/**
+ * The default pipeline:
+ * 1. decline gambling (`betting_casino_gambling`, MCC 7995);
+ * 2. cap each authorization at 1,000.00 USD, EUR or GBP, and decline other currencies;
+ * 3. hold at most 100.00 on amount-controllable fuel-pump requests (`automated_fuel_dispensers`, MCC 5542).
+ *
+ * @example
+ * ```ts
+ * import { defaultPipeline } from "./mod.ts";
+ * import { createDecide } from "../lib/decide.ts";
+ * const decide = createDecide(defaultPipeline, { policyVersion: "dev" });
+ * // 250.00 USD pre-authorization at a fuel pump → { approved: true, amount: 10000, reasons: [partial_hold:automated_fuel_dispensers] }
+ * ```
+ */
+export const defaultPipeline: readonly Policy[] = [
+  blockCategories(["betting_casino_gambling"]),
+  amountCap(MAX_AMOUNT),
+  partialHold({
+    categories: ["automated_fuel_dispensers"],
+    maxAmount: { usd: 10_000, eur: 10_000, gbp: 10_000 },
+  }),
+];

@@ -1,0 +1,39 @@
+import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
+import { type MerchantCategoryOrMcc, merchantCategorySet } from "../lib/merchant_categories.ts";
+import { abstain, limit, type Policy } from "../lib/policy.ts";
+import { REASON_CODES } from "./reason_codes.ts";
+
+/** Options of {@linkcode partialHold}. */
+export interface PartialHoldOptions {
+  /** Where to hold less: Stripe category names or 4-digit MCCs. */
+  readonly categories: readonly MerchantCategoryOrMcc[];
+  /** The most to hold per currency, in minor units; other currencies are left alone. */
+  readonly maxAmount: CurrencyAmounts;
+}
+
+/**
+ * For amount-controllable requests (e.g. a fuel pump pre-authorizing a round
+ * figure) in the given categories, approves at most a fixed amount:
+ * `limit(maxAmount, "partial_hold", <category>)`. Other requests are left to
+ * the other policies.
+ *
+ * @example
+ * ```ts
+ * import { partialHold } from "./partial_hold.ts";
+ * const policy = partialHold({ categories: ["automated_fuel_dispensers"], maxAmount: { usd: 10_000 } });
+ * // 250.00 USD at a fuel pump, controllable → { outcome: "limit", amount: 10000, code: "partial_hold", detail: "automated_fuel_dispensers" }
+ * ```
+ */
+export function partialHold(options: PartialHoldOptions): Policy {
+  const categories = merchantCategorySet(options.categories, "partialHold");
+  const maxAmounts = currencyAmounts(options.maxAmount, "partialHold");
+  return function partialHold(
+    { pending_request: request, merchant_data: merchant },
+  ) {
+    if (!request.is_amount_controllable) return abstain();
+    const max = maxAmounts.get(request.currency);
+    if (max === undefined || request.amount <= max) return abstain();
+    const category = categories.match(merchant);
+    return category === undefined ? abstain() : limit(max, REASON_CODES.partialHold, category);
+  };
+}

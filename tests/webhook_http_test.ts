@@ -1,0 +1,283 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
+import {
+  nowSeconds,
+  signWithHmac,
+  signWithStripe,
+  startTestServer,
+  TEST_SECRET,
+} from "./_helpers.ts";
+import { authorizationEvent } from "./fixtures/events.ts";
+
+const OTHER_SECRET = "whsec_rolled_new_9b1c2f7e5d3a";
+
+async function errorOf(response: Response): Promise<string> {
+  assertEquals(response.headers.get("content-type"), "application/json");
+  const body = await response.json();
+  assertEquals(Object.keys(body), ["error"]);
+  assert(!body.error.includes("\n"), "the reason is one line");
+  return body.error;
+}
+
+Deno.test("POST /webhook answers a signed authorization request with the decision", async (t) => {
+  await using server = await startTestServer();
+  const event = authorizationEvent("online");
+
+  for (const signer of ["hmac", "stripe"] as const) {
+    await t.step(
+      `signed by the ${signer} signer → 200 with Stripe-Version and JSON body`,
+      async () => {
+        const response = await server.postEvent(event, { signer });
+        assertEquals(response.status, 200);
+        assertEquals(response.headers.get("content-type"), "application/json");
+        assertEquals(response.headers.get("stripe-version"), event.api_version);
+        const body = await response.json();
+        assertEquals(body.approved, true);
+        assertEquals(
+          "amount" in body,
+          false,
+          "no amount for a request that is not amount-controllable",
+        );
+        assertMatch(body.metadata.policy_version, /^[0-9a-f]{12}$/);
+      },
+    );
+  }
+
+  await t.step("logs one line with ids, decision and latency, and no signature", () => {
+    const decisions = server.logs.filter((record) => record.msg === "decision");
+    assertEquals(decisions.length, 2);
+    assertEquals(decisions[0].event_id, event.id);
+    assertEquals(decisions[0].authorization_id, (event.data.object as { id: string }).id);
+    assertEquals(decisions[0].approved, true);
+    assertEquals(typeof decisions[0].latency_ms, "number");
+    const text = JSON.stringify(server.logs);
+    assert(!text.includes("v1="), "no signature in logs");
+    assert(!text.includes(TEST_SECRET), "no secret in logs");
+  });
+});
+
+Deno.test("STRIPE_API_VERSION pins the Stripe-Version header", async () => {
+  await using server = await startTestServer({ STRIPE_API_VERSION: "2025-01-27.acacia" });
+  const response = await server.postEvent(authorizationEvent());
+  await response.body?.cancel();
+  assertEquals(response.headers.get("stripe-version"), "2025-01-27.acacia");
+});
+
+Deno.test("amount appears only for amount-controllable requests limited below the request", async () => {
+  await using server = await startTestServer();
+  const limited = await server.postEvent(
+    authorizationEvent("fuel", { pending_request: { amount: 25_000 } }),
+  );
+  const limitedBody = await limited.json();
+  assertEquals([limitedBody.approved, limitedBody.amount], [true, 10_000]);
+
+  const atHold = await (await server.postEvent(authorizationEvent("fuel"))).json();
+  assertEquals([atHold.approved, "amount" in atHold], [true, false]);
+});
+
+Deno.test("other verified events are acknowledged with { received: true }", async () => {
+  await using server = await startTestServer();
+  const event = {
+    ...authorizationEvent(),
+    id: "evt_created",
+    type: "issuing_authorization.created",
+  };
+  const response = await server.postEvent(event);
+  assertEquals(response.status, 200);
+  assertEquals(await response.json(), { received: true });
+});
+
+Deno.test("rolled secrets: old and new are accepted, a third is not", async (t) => {
+  await using server = await startTestServer({
+    STRIPE_WEBHOOK_SECRET: `${TEST_SECRET}, ${OTHER_SECRET}`,
+  });
+  for (
+    const [name, secret, status] of [["old", TEST_SECRET, 200], ["new", OTHER_SECRET, 200], [
+      "unknown",
+      "whsec_someone_else",
+      400,
+    ]] as const
+  ) {
+    await t.step(`${name} secret → ${status}`, async () => {
+      const response = await server.postEvent(authorizationEvent(), { secret });
+      assertEquals(response.status, status);
+      await response.body?.cancel();
+    });
+  }
+  await t.step(
+    "a header carrying signatures by both secrets (as Stripe sends while rolling) → 200",
+    async () => {
+      const payload = JSON.stringify(authorizationEvent());
+      const t0 = nowSeconds();
+      const oldSig = (await signWithHmac(payload, TEST_SECRET, t0)).split(",")[1];
+      const newSig = (await signWithStripe(payload, OTHER_SECRET, t0)).split(",")[1];
+      const response = await fetch(`${server.url}/webhook`, {
+        method: "POST",
+        headers: { "stripe-signature": `t=${t0},${oldSig},${newSig}` },
+        body: payload,
+      });
+      assertEquals(response.status, 200);
+      await response.body?.cancel();
+    },
+  );
+});
+
+Deno.test("bad input gets a 4xx with a one-line JSON reason", async (t) => {
+  await using server = await startTestServer({ MAX_BODY_BYTES: "4096" });
+  const payload = JSON.stringify(authorizationEvent());
+  const post = (headers: Record<string, string>, body: BodyInit) =>
+    fetch(`${server.url}/webhook`, { method: "POST", headers, body });
+
+  const cases: [string, () => Promise<Response>, number, string][] = [
+    ["missing Stripe-Signature", () => post({}, payload), 400, "missing Stripe-Signature header"],
+    [
+      "malformed Stripe-Signature",
+      () => post({ "stripe-signature": "garbage" }, payload),
+      400,
+      "malformed",
+    ],
+    [
+      "header without v1",
+      () => post({ "stripe-signature": `t=${nowSeconds()},v0=abc` }, payload),
+      400,
+      "no v1 signature",
+    ],
+    [
+      "wrong secret",
+      () => server.postEvent(payload, { secret: "whsec_wrong" }),
+      400,
+      "no signature matches",
+    ],
+    [
+      "timestamp outside the tolerance",
+      () => server.postEvent(payload, { timestamp: nowSeconds() - 301 }),
+      400,
+      "tolerance",
+    ],
+    [
+      "tampered body",
+      async () => {
+        const header = await signWithHmac(payload, TEST_SECRET);
+        return post({ "stripe-signature": header }, payload.replace('"amount":4999', '"amount":1'));
+      },
+      400,
+      "no signature matches",
+    ],
+    ["non-JSON body", () => server.postEvent("not json at all"), 400, "not valid JSON"],
+    [
+      "JSON that is not an event",
+      () => server.postEvent({ hello: "world" }),
+      400,
+      "not a Stripe event",
+    ],
+    [
+      "authorization request without pending_request",
+      () => {
+        const event = authorizationEvent();
+        (event.data.object as unknown as Record<string, unknown>).pending_request = null;
+        return server.postEvent(event);
+      },
+      400,
+      "pending_request",
+    ],
+    [
+      "invalid UTF-8",
+      async () => {
+        const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
+        return post({ "stripe-signature": await signWithHmac("{}", TEST_SECRET) }, bytes);
+      },
+      400,
+      "UTF-8",
+    ],
+    [
+      "Content-Length over the limit",
+      () => post({ "stripe-signature": "t=1,v1=0" }, "x".repeat(5_000)),
+      413,
+      "larger than 4096",
+    ],
+    [
+      "chunked body over the limit",
+      () => {
+        const chunk = new TextEncoder().encode("x".repeat(1_024));
+        let sent = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent++ < 8) controller.enqueue(chunk);
+            else controller.close();
+          },
+        });
+        return post({ "stripe-signature": "t=1,v1=0" }, body);
+      },
+      413,
+      "larger than 4096",
+    ],
+  ];
+  for (const [name, send, status, reason] of cases) {
+    await t.step(`${name} → ${status}`, async () => {
+      const response = await send();
+      assertEquals(response.status, status);
+      assertStringIncludes(await errorOf(response), reason);
+    });
+  }
+  await t.step("no reason or log line carries the signature or secret", () => {
+    const text = JSON.stringify(server.logs);
+    assert(!text.includes(TEST_SECRET));
+    assert(!/v1=[0-9a-f]{16}/.test(text));
+  });
+});
+
+Deno.test("routing: 405 with Allow on a known path, 404 elsewhere, /healthz reports versions", async (t) => {
+  await using server = await startTestServer();
+  await t.step("GET /webhook → 405 Allow: POST", async () => {
+    const response = await fetch(`${server.url}/webhook`);
+    assertEquals(response.status, 405);
+    assertEquals(response.headers.get("allow"), "POST");
+    await errorOf(response);
+  });
+  await t.step("POST /healthz → 405 Allow: GET, HEAD", async () => {
+    const response = await fetch(`${server.url}/healthz`, { method: "POST" });
+    assertEquals(response.status, 405);
+    assertEquals(response.headers.get("allow"), "GET, HEAD");
+    await response.body?.cancel();
+  });
+  await t.step("GET /nope → 404", async () => {
+    const response = await fetch(`${server.url}/nope`);
+    assertEquals(response.status, 404);
+    await errorOf(response);
+  });
+  await t.step("GET /healthz → 200 status and versions", async () => {
+    const body = await (await fetch(`${server.url}/healthz`)).json();
+    assertEquals(body.status, "ok");
+    assertEquals(body.version, "test");
+    assertMatch(body.policy_version, /^[0-9a-f]{12}$/);
+  });
+});
+
+Deno.test("WEBHOOK_PATH moves the endpoint", async () => {
+  await using server = await startTestServer({ WEBHOOK_PATH: "/stripe/authorizations" });
+  const response = await server.postEvent(authorizationEvent());
+  assertEquals(response.status, 200);
+  await response.body?.cancel();
+  const old = await fetch(`${server.url}/webhook`, { method: "POST", body: "{}" });
+  assertEquals(old.status, 404);
+  await old.body?.cancel();
+});
+
+Deno.test("a body that trickles in is cut off with 408 while others are served", async () => {
+  await using server = await startTestServer();
+  const { port } = new URL(server.url);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+  const encoder = new TextEncoder();
+  await conn.write(encoder.encode(
+    "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nStripe-Signature: t=1,v1=0\r\n\r\n{",
+  ));
+  const other = await server.postEvent(authorizationEvent());
+  assertEquals(other.status, 200, "another client is served while one trickles");
+  await other.body?.cancel();
+
+  const reply = new Uint8Array(1024);
+  const n = await conn.read(reply);
+  conn.close();
+  const text = new TextDecoder().decode(reply.subarray(0, n ?? 0));
+  assertMatch(text, /^HTTP\/1\.1 408/);
+  assertStringIncludes(text, "not received within");
+});
