@@ -1,22 +1,16 @@
 // Generated from Stripe's merchant category list (295 categories, the
 // `spending_controls.blocked_categories` enum of stripe-node 22.5.0, API
 // 2026-07-29.dahlia; codes from https://docs.stripe.com/issuing/categories).
-// `miscellaneous` has no single MCC. Typed against stripe-node's enum so an
-// upgrade that renames a category fails `deno check`.
-import type { MerchantCategory } from "./merchant_categories.ts";
+// `miscellaneous` has no single MCC. `as const`, so the category names form a
+// type: stripe-node 23 widens its enum with any string, which would let a typo
+// in a policy's configuration through `deno check`.
 
-/** One Stripe Issuing merchant category: its name, 4-digit MCC and label. */
-export interface MerchantCategoryRow {
-  /** Stripe's category name, as in `merchant_data.category`. */
-  readonly category: MerchantCategory;
-  /** The ISO 18245 merchant category code, as in `merchant_data.category_code`. */
-  readonly mcc: string | null;
-  /** Human-readable label from Stripe's docs. */
-  readonly description: string;
-}
-
-/** Every Stripe Issuing merchant category with its MCC. */
-export const MERCHANT_CATEGORY_ROWS: readonly MerchantCategoryRow[] = [
+/**
+ * Every Stripe Issuing merchant category: `category` as in
+ * `merchant_data.category`, `mcc` (ISO 18245) as in `merchant_data.category_code`,
+ * and Stripe's label.
+ */
+export const MERCHANT_CATEGORY_ROWS = [
   {
     category: "ac_refrigeration_repair",
     mcc: "7623",
@@ -1347,4 +1341,4 @@ export const MERCHANT_CATEGORY_ROWS: readonly MerchantCategoryRow[] = [
     mcc: "5935",
     description: "Wrecking and Salvage Yards",
   },
-];
+] as const;

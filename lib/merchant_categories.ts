@@ -3,11 +3,10 @@
  *
  * @module
  */
-import type Stripe from "stripe";
 import { MERCHANT_CATEGORY_ROWS } from "./_merchant_category_rows.ts";
 
 /** A Stripe Issuing merchant category name, e.g. `betting_casino_gambling`. */
-export type MerchantCategory = Stripe.Issuing.CardCreateParams.SpendingControls.BlockedCategory;
+export type MerchantCategory = typeof MERCHANT_CATEGORY_ROWS[number]["category"];
 
 /** A category by name, or by its 4-digit merchant category code (`"7995"`). */
 export type MerchantCategoryOrMcc = MerchantCategory | `${number}`;

@@ -1,0 +1,62 @@
+/**
+ * Policy snapshot tests: every scenario through the default pipeline, compared
+ * with `tests/policies/__snapshots__/`. After an intended change run
+ * `deno task test:update` and review the `.snap` diff like code.
+ */
+import { authorizationResponseBody } from "../lib/authorization_response.ts";
+import { createDecide, formatReason } from "../lib/decide.ts";
+import type { Policy } from "../lib/policy.ts";
+import { defaultPipeline } from "../policies/mod.ts";
+import { assertEquals } from "./_assert.ts";
+import { authorizationOf, SCENARIOS } from "./fixtures/events.ts";
+
+const NOW = new Date("2026-11-25T12:00:00Z");
+// Pinned: the real version hashes policies/, which would churn every snapshot on any edit.
+const POLICY_VERSION = "snapshot";
+
+/** What users see of a decision: the webhook answer and the reasons with their policies. */
+async function decisionView(policies: readonly Policy[], scenario: string, budgetMs?: number) {
+  const decide = createDecide(policies, { policyVersion: POLICY_VERSION, budgetMs });
+  const authorization = authorizationOf(SCENARIOS[scenario]);
+  const decision = await decide(authorization, NOW);
+  return {
+    response: authorizationResponseBody(decision, authorization.pending_request),
+    reasons: decision.reasons.map((reason) => `${reason.policy}: ${formatReason(reason)}`),
+  };
+}
+
+Deno.test("defaultPipeline decisions match their snapshots", async (t) => {
+  for (const scenario of Object.keys(SCENARIOS)) {
+    await t.step(scenario, async (t) => {
+      await t.assertSnapshot(await decisionView(defaultPipeline, scenario));
+    });
+  }
+});
+
+Deno.test("a policy that throws or hangs yields the fallback decision", async (t) => {
+  await t.step("throws", async (t) => {
+    const throws: Policy = function throws() {
+      throw new Error("bug in a policy");
+    };
+    await t.assertSnapshot(await decisionView([...defaultPipeline, throws], "ordinary_grocery"));
+  });
+  await t.step("hangs", async (t) => {
+    const hangs: Policy = function hangs() {
+      return new Promise(() => {});
+    };
+    await t.assertSnapshot(await decisionView([...defaultPipeline, hangs], "ordinary_grocery", 20));
+  });
+});
+
+Deno.test("the default pipeline's rules, stated plainly", async () => {
+  const approved = async (scenario: string) =>
+    (await decisionView(defaultPipeline, scenario)).response;
+  assertEquals((await approved("gambling")).approved, false);
+  assertEquals((await approved("over_cap")).approved, false);
+  assertEquals((await approved("over_cap_controllable")).amount, 100_000);
+  assertEquals((await approved("fuel_controllable_over_hold")).amount, 10_000);
+  assertEquals((await approved("fuel_controllable_under_hold")).approved, true);
+  assertEquals((await approved("fuel_not_controllable")).approved, true);
+  assertEquals((await approved("ordinary_grocery")).approved, true);
+  assertEquals((await approved("unknown_currency")).approved, false);
+});
