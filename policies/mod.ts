@@ -17,6 +17,7 @@ export { allowCountries } from "./allow_countries.ts";
 export { amountCap } from "./amount_cap.ts";
 export { blockCategories } from "./block_categories.ts";
 export { blockCountries } from "./block_countries.ts";
+export { maxNetworkRisk } from "./max_network_risk.ts";
 export { partialHold } from "./partial_hold.ts";
 export { REASON_CODES, type ReasonCode } from "./reason_codes.ts";
 

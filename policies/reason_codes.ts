@@ -14,6 +14,7 @@ export const REASON_CODES = {
   countryBlocked: "country_blocked",
   countryNotAllowed: "country_not_allowed",
   partialHold: "partial_hold",
+  networkRiskHigh: "network_risk_high",
 } as const;
 
 /** Any bundled reason code. */
