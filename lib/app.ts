@@ -6,6 +6,7 @@
  * @module
  */
 import Stripe from "stripe";
+import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import { authorizationResponseBody } from "./authorization_response.ts";
 import { type Decide, type Decision, formatReason } from "./decide.ts";
 import type { Logger } from "./log.ts";
@@ -27,7 +28,15 @@ export interface AppOptions {
   readonly bodyReadTimeoutMs: number;
   /** Reported by `GET /healthz`. */
   readonly versions: { readonly service: string; readonly policies: string };
+  /** Migration mode: send this share of decisions through the deprecated API. */
+  readonly apiMode?: { readonly send: ApiDecisionSender; readonly percent: number };
 }
+
+/**
+ * How a decision reached Stripe: the webhook response, the API call, or the
+ * webhook response after the API call failed.
+ */
+export type DecisionPath = "respond" | "api" | "respond_after_api_failure";
 
 /** A `fetch` handler, as `Deno.serve` and `deno serve` take. */
 export interface App {
@@ -59,6 +68,7 @@ export function createApp(options: AppOptions): App {
     stripeApiVersion,
     maxBodyBytes,
     bodyReadTimeoutMs,
+    apiMode,
   } = options;
   const health = JSON.stringify({
     status: "ok",
@@ -91,10 +101,18 @@ export function createApp(options: AppOptions): App {
     const authorization = authorizationRequestOf(event);
     const pending = decide(authorization, new Date(receivedAt));
     const decision: Decision = pending instanceof Promise ? await pending : pending;
-    const body = authorizationResponseBody(
-      decision,
-      authorization.pending_request,
-    );
+    const body = authorizationResponseBody(decision, authorization.pending_request);
+    let path: DecisionPath = "respond";
+    if (apiMode && takesApiPath(authorization.id, apiMode.percent)) {
+      try {
+        await apiMode.send(authorization.id, body);
+        path = "api";
+      } catch (error) {
+        // Stripe honours a direct answer, so the decision still lands.
+        path = "respond_after_api_failure";
+        log({ level: "warn", msg: "api_call_failed", authorization_id: authorization.id, error });
+      }
+    }
     log({
       level: "info",
       msg: "decision",
@@ -107,8 +125,10 @@ export function createApp(options: AppOptions): App {
       reasons: decision.reasons.map(formatReason),
       policy_version: decision.policyVersion,
       latency_ms: round(performance.now() - started),
+      path,
     });
-    return new Response(JSON.stringify(body), {
+    // After a successful API call, answer without a decision: one method per request, as Stripe advises.
+    return new Response(path === "api" ? '{"received":true}' : JSON.stringify(body), {
       headers: {
         ...JSON_HEADERS,
         "stripe-version": stripeApiVersion ?? event.api_version ??

@@ -3,9 +3,13 @@
  *
  * @module
  */
+import { DEFAULT_API_CALL_TIMEOUT_MS, DEFAULT_STRIPE_API_BASE } from "./api_decision_sender.ts";
 import { DEFAULT_DECISION_BUDGET_MS } from "./decide.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./request_body.ts";
 import { DEFAULT_TOLERANCE_SECONDS } from "./webhook_verifier.ts";
+
+/** Stripe waits this long for an answer, then applies the timeout setting. */
+const STRIPE_DEADLINE_MS = 2_000;
 
 /** Read-only access to environment variables (`Deno.env` fits). */
 export interface Env {
@@ -27,6 +31,20 @@ export interface ServiceConfig {
   readonly fallbackDecision: "approve" | "decline";
   /** `DENO_DEPLOYMENT_ID`, set by Deno Deploy. */
   readonly deploymentId?: string;
+  /** Set when `DECISION_MODE=api`: decisions also go through the deprecated API. */
+  readonly apiMode?: ApiModeConfig;
+}
+
+/** Migration mode settings (`DECISION_MODE=api`). */
+export interface ApiModeConfig {
+  /** `STRIPE_SECRET_KEY`. Never logged. */
+  readonly secretKey: string;
+  /** `API_MODE_PERCENT`: share of authorizations that take the API path (default 100). */
+  readonly percent: number;
+  /** `STRIPE_API_BASE`. */
+  readonly apiBase: string;
+  /** `API_CALL_TIMEOUT_MS`. */
+  readonly timeoutMs: number;
 }
 
 /** A configuration problem, with a one-line message fit for start-up output. */
@@ -77,7 +95,16 @@ export function loadConfig(env: Env): ServiceConfig {
       }`,
     );
   }
+  const apiMode = apiModeConfig(env);
+  const decisionBudgetMs = integer(env, "DECISION_BUDGET_MS", DEFAULT_DECISION_BUDGET_MS, 1, 1_900);
+  if (apiMode && decisionBudgetMs + apiMode.timeoutMs > STRIPE_DEADLINE_MS - 100) {
+    throw new ConfigError(
+      `DECISION_BUDGET_MS + API_CALL_TIMEOUT_MS (${decisionBudgetMs} + ${apiMode.timeoutMs} ms) must leave 100 ms of Stripe's 2,000 ms`,
+    );
+  }
   return {
+    apiMode,
+    decisionBudgetMs,
     webhookSecrets,
     port: integer(env, "PORT", 8000, 0, 65_535),
     hostname: env.get("HOSTNAME") || "0.0.0.0",
@@ -97,15 +124,38 @@ export function loadConfig(env: Env): ServiceConfig {
       1_024,
       16 * 1024 * 1024,
     ),
-    decisionBudgetMs: integer(
-      env,
-      "DECISION_BUDGET_MS",
-      DEFAULT_DECISION_BUDGET_MS,
-      1,
-      1_900,
-    ),
     fallbackDecision,
     deploymentId,
+  };
+}
+
+function apiModeConfig(env: Env): ApiModeConfig | undefined {
+  const mode = env.get("DECISION_MODE") || "respond";
+  if (mode !== "respond" && mode !== "api") {
+    throw new ConfigError(`DECISION_MODE must be "respond" or "api", got ${JSON.stringify(mode)}`);
+  }
+  if (mode === "respond") {
+    for (const name of ["API_MODE_PERCENT", "STRIPE_API_BASE", "API_CALL_TIMEOUT_MS"]) {
+      if (env.get(name)) throw new ConfigError(`${name} applies only with DECISION_MODE=api`);
+    }
+    return undefined;
+  }
+  const secretKey = env.get("STRIPE_SECRET_KEY") ?? "";
+  if (!/^(sk|rk)_(test|live)_\w+$/.test(secretKey)) {
+    // Never echo the value: it may be a real key with a typo.
+    throw new ConfigError(
+      "DECISION_MODE=api needs STRIPE_SECRET_KEY, a secret (sk_…) or restricted (rk_…) key",
+    );
+  }
+  const apiBase = env.get("STRIPE_API_BASE") || DEFAULT_STRIPE_API_BASE;
+  if (!URL.canParse(apiBase) || !/^https?:$/.test(new URL(apiBase).protocol)) {
+    throw new ConfigError(`STRIPE_API_BASE must be an http(s) URL, got ${JSON.stringify(apiBase)}`);
+  }
+  return {
+    secretKey,
+    percent: integer(env, "API_MODE_PERCENT", 100, 0, 100),
+    apiBase,
+    timeoutMs: integer(env, "API_CALL_TIMEOUT_MS", DEFAULT_API_CALL_TIMEOUT_MS, 1, 1_900),
   };
 }
 

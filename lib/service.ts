@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createApiDecisionSender } from "./api_decision_sender.ts";
 import { type App, createApp } from "./app.ts";
 import { type Env, loadConfig, type ServiceConfig } from "./config.ts";
 import { createDecide } from "./decide.ts";
@@ -74,6 +75,15 @@ export async function createService(
     onFallback: ({ kind, policy, error }) =>
       log({ level: "error", msg: "policy_fallback", kind, policy, error }),
   });
+  const { apiMode } = config;
+  if (apiMode) {
+    log({
+      level: "warn",
+      msg:
+        `DECISION_MODE=api: ${apiMode.percent}% of decisions go through Stripe's deprecated approve/decline API. ` +
+        `See the README section "Migrating from the API-call flow".`,
+    });
+  }
   const app = createApp({
     verify: await createWebhookVerifier({
       secrets,
@@ -86,6 +96,14 @@ export async function createService(
     maxBodyBytes: config.maxBodyBytes,
     bodyReadTimeoutMs: DEFAULT_BODY_READ_TIMEOUT_MS,
     versions: { service: options.serviceVersion, policies: policyVersion },
+    apiMode: apiMode && {
+      percent: apiMode.percent,
+      send: createApiDecisionSender({
+        secretKey: apiMode.secretKey,
+        apiBase: apiMode.apiBase,
+        timeoutMs: apiMode.timeoutMs,
+      }),
+    },
   });
   return { config, fetch: app.fetch };
 }

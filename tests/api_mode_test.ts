@@ -1,0 +1,194 @@
+/**
+ * Migration mode (`DECISION_MODE=api`) against a real HTTP server on loopback
+ * that plays the Stripe API.
+ */
+import { ConfigError } from "../lib/config.ts";
+import { createService } from "../lib/service.ts";
+import { defaultPipeline } from "../policies/mod.ts";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { POLICIES_DIR, startTestServer, TEST_SECRET } from "./_helpers.ts";
+import { authorizationEvent, SCENARIOS } from "./fixtures/events.ts";
+
+const SECRET_KEY = "sk_test_51MigrationKeyForTestsOnly";
+
+interface RecordedCall {
+  method: string;
+  path: string;
+  form: Record<string, string>;
+  authorization: string | null;
+  idempotencyKey: string | null;
+}
+
+/** A Stripe API stand-in that records calls and can be told to fail or stall. */
+async function startFakeStripeApi() {
+  const calls: RecordedCall[] = [];
+  let behaviour: "ok" | "fail" | "stall" = "ok";
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const url = new URL(request.url);
+    calls.push({
+      method: request.method,
+      path: url.pathname,
+      form: Object.fromEntries(new URLSearchParams(await request.text())),
+      authorization: request.headers.get("authorization"),
+      idempotencyKey: request.headers.get("idempotency-key"),
+    });
+    if (behaviour === "stall") await released;
+    if (behaviour === "fail") {
+      return Response.json({ error: { type: "api_error", message: "Something went wrong" } }, {
+        status: 500,
+      });
+    }
+    const id = url.pathname.split("/")[4];
+    return Response.json({
+      id,
+      object: "issuing.authorization",
+      approved: url.pathname.endsWith("/approve"),
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    calls,
+    set behaviour(value: typeof behaviour) {
+      behaviour = value;
+    },
+    async [Symbol.asyncDispose]() {
+      release();
+      await server.shutdown();
+    },
+  };
+}
+
+function apiEnv(apiBase: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DECISION_MODE: "api",
+    STRIPE_SECRET_KEY: SECRET_KEY,
+    STRIPE_API_BASE: apiBase,
+    ...extra,
+  };
+}
+
+Deno.test("DECISION_MODE=api sends decisions through the approve/decline API", async (t) => {
+  await using api = await startFakeStripeApi();
+  await using server = await startTestServer(apiEnv(api.url));
+
+  await t.step("approve without amount", async () => {
+    const response = await server.postEvent(SCENARIOS.ordinary_grocery);
+    assertEquals(response.status, 200);
+    assertEquals(await response.json(), { received: true }, "no second decision in the response");
+    const call = api.calls.at(-1)!;
+    assertEquals([call.method, call.path], [
+      "POST",
+      "/v1/issuing/authorizations/iauth_grocery/approve",
+    ]);
+    assertEquals(call.authorization, `Bearer ${SECRET_KEY}`);
+    assertEquals(call.idempotencyKey, "issuing-authorizer:iauth_grocery:approve");
+    assertEquals("amount" in call.form, false);
+    assert(/^[0-9a-f]{12}$/.test(call.form["metadata[policy_version]"]));
+  });
+
+  await t.step("approve with amount for a limited amount-controllable request", async () => {
+    await (await server.postEvent(SCENARIOS.fuel_controllable_over_hold)).body?.cancel();
+    const call = api.calls.at(-1)!;
+    assertEquals(call.path, "/v1/issuing/authorizations/iauth_fuel_over/approve");
+    assertEquals(call.form.amount, "10000");
+    assertEquals(
+      call.form["metadata[reason_1]"],
+      "partial_hold:automated_fuel_dispensers (partialHold)",
+    );
+  });
+
+  await t.step("decline", async () => {
+    await (await server.postEvent(SCENARIOS.gambling)).body?.cancel();
+    const call = api.calls.at(-1)!;
+    assertEquals(call.path, "/v1/issuing/authorizations/iauth_gambling/decline");
+    assertEquals(call.idempotencyKey, "issuing-authorizer:iauth_gambling:decline");
+    assertEquals(
+      call.form["metadata[reason_1]"],
+      "mcc_blocked:betting_casino_gambling (blockCategories)",
+    );
+  });
+
+  await t.step("each decision log line says which path was used, and the key never appears", () => {
+    const paths = server.logs.filter((record) => record.msg === "decision").map((record) =>
+      record.path
+    );
+    assertEquals(paths, ["api", "api", "api"]);
+    assert(!JSON.stringify(server.logs).includes(SECRET_KEY));
+  });
+});
+
+Deno.test("API_MODE_PERCENT splits authorizations deterministically by id", async () => {
+  await using api = await startFakeStripeApi();
+  await using server = await startTestServer(apiEnv(api.url, { API_MODE_PERCENT: "30" }));
+  const ids = Array.from({ length: 100 }, (_, i) => `iauth_split_${i.toString().padStart(3, "0")}`);
+  const viaApi = async () => {
+    const before = api.calls.length;
+    const chosen: string[] = [];
+    for (const id of ids) {
+      const body = await (await server.postEvent(authorizationEvent("online", { id }))).json();
+      if (body.received) chosen.push(id);
+      else assertEquals(typeof body.approved, "boolean", "the others are answered directly");
+    }
+    assertEquals(
+      api.calls.length - before,
+      chosen.length,
+      "one API call per API-path authorization",
+    );
+    return chosen;
+  };
+  const first = await viaApi();
+  assert(
+    first.length >= 15 && first.length <= 45,
+    `about 30 of 100 took the API path, got ${first.length}`,
+  );
+  assertEquals(await viaApi(), first, "a redelivery takes the same path");
+});
+
+Deno.test("when the API call fails or stalls, the webhook answers directly with the same decision", async (t) => {
+  await using api = await startFakeStripeApi();
+  await using server = await startTestServer(apiEnv(api.url, { API_CALL_TIMEOUT_MS: "200" }));
+  for (const behaviour of ["fail", "stall"] as const) {
+    await t.step(`API ${behaviour === "fail" ? "answers 500" : "never answers"}`, async () => {
+      api.behaviour = behaviour;
+      const started = performance.now();
+      const response = await server.postEvent(SCENARIOS.gambling);
+      const elapsed = performance.now() - started;
+      assertEquals(response.status, 200);
+      const body = await response.json();
+      assertEquals(body.approved, false);
+      assertEquals(body.metadata.reason_1, "mcc_blocked:betting_casino_gambling (blockCategories)");
+      assert(elapsed < 1_000, `answered within the budget (${elapsed} ms)`);
+      const log = server.logs.filter((record) => record.msg === "decision").at(-1)!;
+      assertEquals(log.path, "respond_after_api_failure");
+    });
+  }
+  assertEquals(server.logs.filter((record) => record.msg === "api_call_failed").length, 2);
+  assert(!JSON.stringify(server.logs).includes(SECRET_KEY));
+});
+
+Deno.test("start-up in api mode without a secret key is refused with a one-line reason", async () => {
+  for (const key of [undefined, "", "pk_test_publishable"]) {
+    const env = new Map([["STRIPE_WEBHOOK_SECRET", TEST_SECRET], ["DECISION_MODE", "api"]]);
+    if (key !== undefined) env.set("STRIPE_SECRET_KEY", key);
+    await assertRejects(
+      () =>
+        createService(env, {
+          policies: defaultPipeline,
+          policiesDir: POLICIES_DIR,
+          serviceVersion: "test",
+        }),
+      ConfigError,
+      "DECISION_MODE=api needs STRIPE_SECRET_KEY",
+    );
+  }
+});
+
+Deno.test("api mode warns at start-up that the flow is deprecated", async () => {
+  await using server = await startTestServer(apiEnv("http://127.0.0.1:9"));
+  const warning = server.logs.find((record) =>
+    record.level === "warn" && String(record.msg).includes("deprecated")
+  );
+  assert(warning, "a deprecation warning is logged");
+  assert(String(warning.msg).includes("Migrating from the API-call flow"));
+});
