@@ -1,14 +1,13 @@
 /**
- * The HTTP surface: routes, the webhook flow (read → verify → decide →
- * answer), error mapping and request logs. No I/O of its own beyond the
- * request, so it runs the same under `Deno.serve`, `deno serve` and Deploy.
+ * The HTTP surface: routes, the webhook flow (read → verify → decide and
+ * record → answer), error mapping, request logs and the admin queries. It
+ * runs the same under `Deno.serve`, `deno serve` and Deno Deploy.
  *
  * @module
  */
 import Stripe from "stripe";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
-import { authorizationResponseBody } from "./authorization_response.ts";
-import { type Decide, type Decision, formatReason } from "./decide.ts";
+import type { DecisionPath, DecisionStore } from "./decision_store.ts";
 import type { Logger } from "./log.ts";
 import type { AuthorizationRequest } from "./policy.ts";
 import { readBodyText } from "./request_body.ts";
@@ -18,7 +17,8 @@ import type { WebhookVerifier } from "./webhook_verifier.ts";
 /** What {@linkcode createApp} wires together. */
 export interface AppOptions {
   readonly verify: WebhookVerifier;
-  readonly decide: Decide;
+  /** Decides, records and replays authorization requests. */
+  readonly store: DecisionStore;
   readonly log: Logger;
   /** Where Stripe POSTs events, e.g. `/webhook`. */
   readonly webhookPath: string;
@@ -30,13 +30,9 @@ export interface AppOptions {
   readonly versions: { readonly service: string; readonly policies: string };
   /** Migration mode: send this share of decisions through the deprecated API. */
   readonly apiMode?: { readonly send: ApiDecisionSender; readonly percent: number };
+  /** Checks an `Authorization` header for the admin routes; without it they are off (404). */
+  readonly isAdmin?: (authorization: string | null) => boolean;
 }
-
-/**
- * How a decision reached Stripe: the webhook response, the API call, or the
- * webhook response after the API call failed.
- */
-export type DecisionPath = "respond" | "api" | "respond_after_api_failure";
 
 /** A `fetch` handler, as `Deno.serve` and `deno serve` take. */
 export interface App {
@@ -44,32 +40,27 @@ export interface App {
 }
 
 const JSON_HEADERS = { "content-type": "application/json" } as const;
+const DECISION_ROUTE = new URLPattern({ pathname: "/decisions/:id" });
+const MAX_LIST_LIMIT = 500;
 
 /**
  * Builds the service's request handler.
  *
- * Routes: `POST <webhookPath>` (Stripe events), `GET /healthz`. A known path
- * with another method → 405 with `Allow`; anything else → 404. Client errors
- * are JSON `{ "error": "<one-line reason>" }`.
+ * Routes: `POST <webhookPath>` (Stripe events), `GET /healthz`, and with an
+ * admin token `GET /decisions/{authorization_id}` and
+ * `GET /decisions?card=…&limit=…`. A known path with another method → 405
+ * with `Allow`; anything else → 404. Client errors are JSON
+ * `{ "error": "<one-line reason>" }`.
  *
  * @example
  * ```ts
  * import { createApp } from "./app.ts";
- * // const app = createApp({ verify, decide, log, webhookPath: "/webhook", ... });
+ * // const app = createApp({ verify, store, log, webhookPath: "/webhook", ... });
  * // Deno.serve({ port: 8000 }, app.fetch);
  * ```
  */
 export function createApp(options: AppOptions): App {
-  const {
-    verify,
-    decide,
-    log,
-    webhookPath,
-    stripeApiVersion,
-    maxBodyBytes,
-    bodyReadTimeoutMs,
-    apiMode,
-  } = options;
+  const { verify, store, log, webhookPath, stripeApiVersion, apiMode, isAdmin } = options;
   const health = JSON.stringify({
     status: "ok",
     version: options.versions.service,
@@ -79,38 +70,40 @@ export function createApp(options: AppOptions): App {
   async function handleWebhook(request: Request): Promise<Response> {
     const receivedAt = Date.now();
     const started = performance.now();
-    const payload = await readBodyText(
-      request,
-      maxBodyBytes,
-      bodyReadTimeoutMs,
-    );
-    const event = await verify(
-      payload,
-      request.headers.get("stripe-signature"),
-      receivedAt,
-    );
+    const payload = await readBodyText(request, options.maxBodyBytes, options.bodyReadTimeoutMs);
+    const event = await verify(payload, request.headers.get("stripe-signature"), receivedAt);
+    if (
+      event.type === "issuing_authorization.created" ||
+      event.type === "issuing_authorization.updated"
+    ) {
+      await store.reconcile(
+        authorizationOf(event),
+        event.type === "issuing_authorization.created" ? "created" : "updated",
+      );
+      return json(200, { received: true });
+    }
     if (event.type !== "issuing_authorization.request") {
-      log({
-        level: "info",
-        msg: "event_received",
-        event_id: event.id,
-        type: event.type,
-      });
+      log({ level: "info", msg: "event_received", event_id: event.id, type: event.type });
       return json(200, { received: true });
     }
     const authorization = authorizationRequestOf(event);
-    const pending = decide(authorization, new Date(receivedAt));
-    const decision: Decision = pending instanceof Promise ? await pending : pending;
-    const body = authorizationResponseBody(decision, authorization.pending_request);
-    let path: DecisionPath = "respond";
-    if (apiMode && takesApiPath(authorization.id, apiMode.percent)) {
+    const chosenPath: DecisionPath = apiMode && takesApiPath(authorization.id, apiMode.percent)
+      ? "api"
+      : "respond";
+    const { record, replayed, unrecorded } = await store.decide(authorization, {
+      eventId: event.id,
+      receivedAt,
+      path: chosenPath,
+    });
+    let path = record.path;
+    if (apiMode && path === "api" && !replayed && !unrecorded) {
       try {
-        await apiMode.send(authorization.id, body);
-        path = "api";
+        await apiMode.send(authorization.id, record.response);
       } catch (error) {
         // Stripe honours a direct answer, so the decision still lands.
         path = "respond_after_api_failure";
         log({ level: "warn", msg: "api_call_failed", authorization_id: authorization.id, error });
+        await store.markAnsweredDirectly(authorization.id);
       }
     }
     log({
@@ -118,28 +111,53 @@ export function createApp(options: AppOptions): App {
       msg: "decision",
       event_id: event.id,
       authorization_id: authorization.id,
-      approved: body.approved,
-      amount: body.amount,
-      requested_amount: authorization.pending_request.amount,
-      currency: authorization.pending_request.currency,
-      reasons: decision.reasons.map(formatReason),
-      policy_version: decision.policyVersion,
+      card_id: record.card_id,
+      approved: record.approved,
+      amount: record.amount ?? undefined,
+      requested_amount: record.requested_amount,
+      currency: record.currency,
+      reasons: record.reasons,
+      policy_version: record.policy_version,
       latency_ms: round(performance.now() - started),
       path,
+      replayed,
     });
     // After a successful API call, answer without a decision: one method per request, as Stripe advises.
-    return new Response(path === "api" ? '{"received":true}' : JSON.stringify(body), {
+    return new Response(path === "api" ? '{"received":true}' : JSON.stringify(record.response), {
       headers: {
         ...JSON_HEADERS,
-        "stripe-version": stripeApiVersion ?? event.api_version ??
-          Stripe.API_VERSION,
+        "stripe-version": stripeApiVersion ?? event.api_version ?? Stripe.API_VERSION,
       },
     });
   }
 
+  async function handleAdmin(request: Request, url: URL): Promise<Response> {
+    if (request.method !== "GET") throw new MethodNotAllowed("GET");
+    if (!isAdmin!(request.headers.get("authorization"))) {
+      return new Response(JSON.stringify({ error: "missing or wrong admin token" }), {
+        status: 401,
+        headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer realm="decisions"' },
+      });
+    }
+    const id = DECISION_ROUTE.exec(url)?.pathname.groups.id;
+    if (id !== undefined) {
+      const record = await store.get(decodeURIComponent(id));
+      if (!record) throw new RequestError(404, `no decision for ${id}`);
+      return json(200, record);
+    }
+    const limitParam = url.searchParams.get("limit") ?? "50";
+    const limit = Number(limitParam);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new RequestError(400, `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    }
+    const card = url.searchParams.get("card") ?? undefined;
+    return json(200, { data: await store.list({ card, limit }) });
+  }
+
   return {
     async fetch(request) {
-      const { pathname } = new URL(request.url);
+      const url = new URL(request.url);
+      const { pathname } = url;
       try {
         if (pathname === webhookPath) {
           if (request.method !== "POST") throw new MethodNotAllowed("POST");
@@ -150,6 +168,9 @@ export function createApp(options: AppOptions): App {
             throw new MethodNotAllowed("GET, HEAD");
           }
           return new Response(health, { headers: JSON_HEADERS });
+        }
+        if (isAdmin && (pathname === "/decisions" || DECISION_ROUTE.test(url))) {
+          return await handleAdmin(request, url);
         }
         throw new RequestError(404, `no route for ${pathname}`);
       } catch (error) {
@@ -168,8 +189,9 @@ export function createApp(options: AppOptions): App {
             headers,
           });
         }
+        // Not the client's fault (e.g. the store is unreachable while reconciling): Stripe retries on 5xx.
         log({ level: "error", msg: "internal_error", path: pathname, error });
-        return json(500, { error: "internal error" });
+        return json(503, { error: "temporarily unavailable, retry" });
       }
     },
   };
@@ -181,31 +203,35 @@ class MethodNotAllowed extends RequestError {
   }
 }
 
+function authorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
+  const object = (event.data as { object?: unknown }).object as
+    | Partial<Stripe.Issuing.Authorization>
+    | undefined;
+  if (
+    typeof object !== "object" || object === null || object.object !== "issuing.authorization" ||
+    typeof object.id !== "string" || typeof object.card?.id !== "string" ||
+    typeof object.merchant_data !== "object" || object.merchant_data === null
+  ) {
+    throw new RequestError(400, "event has no issuing authorization");
+  }
+  return object as Stripe.Issuing.Authorization;
+}
+
 /**
  * The authorization of an `issuing_authorization.request` event, checked for
  * the fields the engine relies on. A signed event without them is malformed (400).
  */
 function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
-  const object = (event.data as { object?: unknown } | undefined)?.object as
-    | Partial<AuthorizationRequest>
-    | undefined;
-  const request = object?.pending_request;
+  const authorization = authorizationOf(event);
+  const request = authorization.pending_request;
   if (
-    typeof object !== "object" || object === null ||
-    object.object !== "issuing.authorization" ||
-    typeof object.id !== "string" || typeof object.merchant_data !== "object" ||
-    object.merchant_data === null ||
-    typeof request !== "object" || request === null ||
-    !Number.isSafeInteger(request.amount) ||
+    typeof request !== "object" || request === null || !Number.isSafeInteger(request.amount) ||
     request.amount < 0 || typeof request.currency !== "string" ||
     typeof request.is_amount_controllable !== "boolean"
   ) {
-    throw new RequestError(
-      400,
-      "event has no issuing authorization with a pending_request",
-    );
+    throw new RequestError(400, "event has no issuing authorization with a pending_request");
   }
-  return object as AuthorizationRequest;
+  return authorization as AuthorizationRequest;
 }
 
 function json(status: number, body: unknown): Response {

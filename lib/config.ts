@@ -8,6 +8,9 @@ import { DEFAULT_DECISION_BUDGET_MS } from "./decide.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./request_body.ts";
 import { DEFAULT_TOLERANCE_SECONDS } from "./webhook_verifier.ts";
 
+/** Where decisions and counters live unless `KV_PATH` says otherwise (git-ignored). */
+export const DEFAULT_KV_PATH = "data/authorizer.kv.sqlite3";
+
 /** Stripe waits this long for an answer, then applies the timeout setting. */
 const STRIPE_DEADLINE_MS = 2_000;
 
@@ -31,6 +34,12 @@ export interface ServiceConfig {
   readonly fallbackDecision: "approve" | "decline";
   /** `DENO_DEPLOYMENT_ID`, set by Deno Deploy. */
   readonly deploymentId?: string;
+  /** `KV_PATH`: a file, `:memory:`, or a KV Connect URL; `undefined` on Deno Deploy (its managed KV). */
+  readonly kvPath?: string;
+  /** `DECISION_RETENTION_DAYS`, in ms. */
+  readonly retentionMs: number;
+  /** `ADMIN_TOKEN`: enables the decision queries. Never logged. */
+  readonly adminToken?: string;
   /** Set when `DECISION_MODE=api`: decisions also go through the deprecated API. */
   readonly apiMode?: ApiModeConfig;
 }
@@ -102,7 +111,20 @@ export function loadConfig(env: Env): ServiceConfig {
       `DECISION_BUDGET_MS + API_CALL_TIMEOUT_MS (${decisionBudgetMs} + ${apiMode.timeoutMs} ms) must leave 100 ms of Stripe's 2,000 ms`,
     );
   }
+  const kvPath = env.get("KV_PATH") || (deploymentId ? undefined : DEFAULT_KV_PATH);
+  if (deploymentId && kvPath !== undefined && !/^https?:\/\//.test(kvPath)) {
+    throw new ConfigError(
+      "KV_PATH on Deno Deploy must be unset (its managed KV) or a KV Connect URL, not a file",
+    );
+  }
+  const adminToken = env.get("ADMIN_TOKEN") || undefined;
+  if (adminToken !== undefined && adminToken.length < 24) {
+    throw new ConfigError("ADMIN_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)");
+  }
   return {
+    kvPath,
+    retentionMs: integer(env, "DECISION_RETENTION_DAYS", 90, 1, 3_650) * 86_400_000,
+    adminToken,
     apiMode,
     decisionBudgetMs,
     webhookSecrets,

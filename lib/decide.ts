@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { AuthorizationRequest, Policy, PolicyContext, Verdict } from "./policy.ts";
+import type {
+  AuthorizationRequest,
+  Policy,
+  PolicyContext,
+  VelocityPolicy,
+  Verdict,
+} from "./policy.ts";
+import { type CounterRef, NO_USAGE, type UsageReader } from "./velocity.ts";
 
 /** Stripe waits 2 s for an answer; this leaves 500 ms for the network and I/O. */
 export const DEFAULT_DECISION_BUDGET_MS = 1_500;
@@ -64,12 +71,18 @@ export interface DecideOptions {
 
 /**
  * Decides one request. Synchronous when every policy answered synchronously,
- * so the common path allocates no promise.
+ * so the common path allocates no promise. `usage` reads velocity counters
+ * (zero everywhere when omitted, as in tests without a store).
  */
-export type Decide = (
-  authorization: AuthorizationRequest,
-  now?: Date,
-) => Decision | Promise<Decision>;
+export type Decide = {
+  (
+    authorization: AuthorizationRequest,
+    now?: Date,
+    usage?: UsageReader,
+  ): Decision | Promise<Decision>;
+  /** Every counter the pipeline's velocity policies read for this request. */
+  counters(authorization: AuthorizationRequest, now: Date): CounterRef[];
+};
 
 /** Reason codes the engine itself gives (policies bring their own). */
 export const ENGINE_REASON_CODES = {
@@ -248,8 +261,19 @@ export function createDecide(
     }
   }
 
-  return function decide(authorization, now = new Date()) {
-    const context = new DecisionContext(now);
+  const velocityPolicies = policies.filter((policy): policy is VelocityPolicy =>
+    typeof (policy as Partial<VelocityPolicy>).counters === "function"
+  );
+  function counters(authorization: AuthorizationRequest, now: Date): CounterRef[] {
+    return velocityPolicies.flatMap((policy) => policy.counters(authorization, now));
+  }
+
+  function decide(
+    authorization: AuthorizationRequest,
+    now = new Date(),
+    usage: UsageReader = noUsage,
+  ) {
+    const context = new DecisionContext(now, usage);
     const trace: TraceEntry[] = [];
     for (let i = 0; i < policies.length; i++) {
       let verdict: Verdict | Promise<Verdict>;
@@ -267,7 +291,12 @@ export function createDecide(
       trace.push({ policy: names[i], verdict });
     }
     return compose(authorization, trace);
-  };
+  }
+  return Object.assign(decide, { counters });
+}
+
+function noUsage(): typeof NO_USAGE {
+  return NO_USAGE;
 }
 
 function reasonOf(
@@ -300,7 +329,7 @@ function isVerdict(value: unknown): value is Verdict {
 class DecisionContext implements PolicyContext {
   readonly startedAt = performance.now();
   #controller?: AbortController;
-  constructor(readonly now: Date) {}
+  constructor(readonly now: Date, readonly usage: UsageReader) {}
   get signal(): AbortSignal {
     this.#controller ??= new AbortController();
     return this.#controller.signal;

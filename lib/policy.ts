@@ -5,6 +5,7 @@
  * @module
  */
 import type Stripe from "stripe";
+import type { CounterRef, UsageReader } from "./velocity.ts";
 
 /** An Issuing authorization as Stripe sends it in `issuing_authorization.request`. */
 export type Authorization = Stripe.Issuing.Authorization;
@@ -27,6 +28,8 @@ export interface PolicyContext {
   readonly now: Date;
   /** Aborted when the decision budget runs out; async policies should stop then. */
   readonly signal: AbortSignal;
+  /** Current usage of a counter (read from Deno KV before the pipeline runs). */
+  readonly usage: UsageReader;
 }
 
 /** A policy's answer: approve, decline, limit the amount, or have no opinion. */
@@ -56,6 +59,15 @@ export type Policy = (
   authorization: AuthorizationRequest,
   context: PolicyContext,
 ) => Verdict | Promise<Verdict>;
+
+/**
+ * A policy that limits spending over time declares the counters it reads, so
+ * the engine can read them before the pipeline runs and reserve an approval
+ * in them atomically afterwards. Return no counter for a request it ignores.
+ */
+export type VelocityPolicy = Policy & {
+  counters(authorization: AuthorizationRequest, now: Date): readonly CounterRef[];
+};
 
 const APPROVE: Verdict = Object.freeze({ outcome: "approve" });
 const ABSTAIN: Verdict = Object.freeze({ outcome: "abstain" });

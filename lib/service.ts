@@ -4,10 +4,12 @@
  *
  * @module
  */
+import { bearerTokenCheck } from "./admin_token.ts";
 import { createApiDecisionSender } from "./api_decision_sender.ts";
 import { type App, createApp } from "./app.ts";
-import { type Env, loadConfig, type ServiceConfig } from "./config.ts";
+import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
 import { createDecide } from "./decide.ts";
+import { createDecisionStore } from "./decision_store.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "./log.ts";
 import type { Policy } from "./policy.ts";
@@ -27,10 +29,14 @@ export interface ServiceOptions {
   readonly log?: Logger;
 }
 
-/** A ready service: its handler and the configuration it was built from. */
-export interface Service extends App {
+/** A ready service: its handler, the configuration it was built from, and its store. */
+export interface Service extends App, AsyncDisposable {
   readonly config: ServiceConfig;
+  readonly kv: Deno.Kv;
 }
+
+/** The store's time beyond the policies' budget, for its own I/O. */
+const STORE_MARGIN_MS = 100;
 
 /**
  * Reads the configuration from `env`, resolves the webhook secret(s) (a local
@@ -84,12 +90,24 @@ export async function createService(
         `See the README section "Migrating from the API-call flow".`,
     });
   }
-  const app = createApp({
-    verify: await createWebhookVerifier({
-      secrets,
-      toleranceSeconds: config.toleranceSeconds,
-    }),
+  const verify = await createWebhookVerifier({
+    secrets,
+    toleranceSeconds: config.toleranceSeconds,
+  });
+  const kv = await openKv(config.kvPath);
+  const store = createDecisionStore({
+    kv,
     decide,
+    log,
+    retentionMs: config.retentionMs,
+    budgetMs: config.decisionBudgetMs + STORE_MARGIN_MS,
+    fallback: config.fallbackDecision,
+    policyVersion,
+  });
+  const app = createApp({
+    verify,
+    store,
+    isAdmin: config.adminToken ? bearerTokenCheck(config.adminToken) : undefined,
     log,
     webhookPath: config.webhookPath,
     stripeApiVersion: config.stripeApiVersion,
@@ -105,5 +123,24 @@ export async function createService(
       }),
     },
   });
-  return { config, fetch: app.fetch };
+  return { config, kv, fetch: app.fetch, [Symbol.asyncDispose]: async () => kv.close() };
+}
+
+/**
+ * Opens Deno KV once: a file (its folder created), `:memory:`, a KV Connect
+ * URL, or with no path Deno Deploy's managed KV. Fails with what and where.
+ */
+async function openKv(path: string | undefined): Promise<Deno.Kv> {
+  try {
+    if (path && path !== ":memory:" && !/^https?:\/\//.test(path) && path.includes("/")) {
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    }
+    return await Deno.openKv(path);
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot open Deno KV at ${JSON.stringify(path ?? "(Deno Deploy)")}: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  }
 }

@@ -15,6 +15,8 @@ export const REASON_CODES = {
   countryNotAllowed: "country_not_allowed",
   partialHold: "partial_hold",
   networkRiskHigh: "network_risk_high",
+  spendLimitExceeded: "spend_limit_exceeded",
+  countLimitExceeded: "count_limit_exceeded",
 } as const;
 
 /** Any bundled reason code. */

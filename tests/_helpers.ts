@@ -84,7 +84,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const logs: LogRecord[] = [];
   const service = await createService(
-    new Map(Object.entries({ STRIPE_WEBHOOK_SECRET: TEST_SECRET, ...env })),
+    new Map(Object.entries({ STRIPE_WEBHOOK_SECRET: TEST_SECRET, KV_PATH: ":memory:", ...env })),
     {
       policies: options.policies ?? defaultPipeline,
       policiesDir: POLICIES_DIR,
@@ -115,6 +115,7 @@ export async function startTestServer(
     },
     async [Symbol.asyncDispose]() {
       await server.shutdown();
+      await service[Symbol.asyncDispose]();
     },
   };
 }

@@ -45,7 +45,14 @@ async function spawn(
   const process = new Deno.Command(Deno.execPath(), {
     args,
     cwd,
-    env: { ...BASE_ENV, HOSTNAME: "127.0.0.1", PORT: String(port), NO_COLOR: "1", ...env },
+    env: {
+      ...BASE_ENV,
+      HOSTNAME: "127.0.0.1",
+      PORT: String(port),
+      NO_COLOR: "1",
+      KV_PATH: ":memory:",
+      ...env,
+    },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",

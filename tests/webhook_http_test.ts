@@ -65,7 +65,7 @@ Deno.test("STRIPE_API_VERSION pins the Stripe-Version header", async () => {
 Deno.test("amount appears only for amount-controllable requests limited below the request", async () => {
   await using server = await startTestServer();
   const limited = await server.postEvent(
-    authorizationEvent("fuel", { pending_request: { amount: 25_000 } }),
+    authorizationEvent("fuel", { id: "iauth_fuel_limited", pending_request: { amount: 25_000 } }),
   );
   const limitedBody = await limited.json();
   assertEquals([limitedBody.approved, limitedBody.amount], [true, 10_000]);
@@ -78,8 +78,8 @@ Deno.test("other verified events are acknowledged with { received: true }", asyn
   await using server = await startTestServer();
   const event = {
     ...authorizationEvent(),
-    id: "evt_created",
-    type: "issuing_authorization.created",
+    id: "evt_card_created",
+    type: "issuing_card.created",
   };
   const response = await server.postEvent(event);
   assertEquals(response.status, 200);

@@ -1,4 +1,5 @@
 import type { Policy, PolicyContext, Verdict } from "../../lib/policy.ts";
+import { NO_USAGE, type UsageReader } from "../../lib/velocity.ts";
 import {
   authorizationEvent,
   authorizationOf,
@@ -6,16 +7,16 @@ import {
   type BaseEvent,
 } from "../fixtures/events.ts";
 
-const CONTEXT: PolicyContext = {
-  now: new Date("2026-11-25T12:00:00Z"),
-  signal: new AbortController().signal,
-};
+/** The clock every policy unit test runs at. */
+export const NOW = new Date("2026-11-25T12:00:00Z");
 
 /** One policy's verdict on a fixture authorization with `patch` applied. */
 export function verdictOf(
   policy: Policy,
   base: BaseEvent,
   patch: AuthorizationPatch = {},
+  usage: UsageReader = () => NO_USAGE,
 ): Verdict {
-  return policy(authorizationOf(authorizationEvent(base, patch)), CONTEXT) as Verdict;
+  const context: PolicyContext = { now: NOW, signal: new AbortController().signal, usage };
+  return policy(authorizationOf(authorizationEvent(base, patch)), context) as Verdict;
 }

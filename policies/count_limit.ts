@@ -1,0 +1,48 @@
+import { abstain, decline, type VelocityPolicy } from "../lib/policy.ts";
+import { windowName } from "../lib/velocity.ts";
+import { velocityCounter, type VelocityOptions } from "../lib/velocity_policy.ts";
+import { REASON_CODES } from "./reason_codes.ts";
+
+/** Options of {@linkcode countLimit}. */
+export interface CountLimitOptions extends VelocityOptions {
+  /** Most approvals in the window, across currencies. */
+  readonly maxCount: number;
+}
+
+/**
+ * Limits the number of approvals per card (or cardholder) in a window, e.g.
+ * at most 5 in any 10 minutes. Past it: decline `count_limit_exceeded:<window>`.
+ * Approvals are reserved atomically, as for `spendLimit`.
+ *
+ * @example
+ * ```ts
+ * import { countLimit } from "./count_limit.ts";
+ * const policy = countLimit({ window: { rollingMinutes: 10 }, maxCount: 5 });
+ * // sixth request in 10 minutes → { outcome: "decline", code: "count_limit_exceeded", detail: "rolling_10m" }
+ * ```
+ */
+export function countLimit(options: CountLimitOptions): VelocityPolicy {
+  const { maxCount } = options;
+  if (!Number.isSafeInteger(maxCount) || maxCount < 1) {
+    throw new TypeError(
+      `Cannot create countLimit: "maxCount" must be a positive integer, got ${maxCount}`,
+    );
+  }
+  const counterFor = velocityCounter(options, "countLimit");
+  const window = windowName(options.window);
+  const counters: VelocityPolicy["counters"] = (authorization, now) => {
+    const counter = counterFor(authorization, now, "*");
+    return counter ? [counter] : [];
+  };
+  return Object.assign(
+    function countLimit(
+      authorization: Parameters<VelocityPolicy>[0],
+      context: Parameters<VelocityPolicy>[1],
+    ) {
+      const [counter] = counters(authorization, context.now);
+      if (!counter || context.usage(counter).count < maxCount) return abstain();
+      return decline(REASON_CODES.countLimitExceeded, window);
+    },
+    { counters },
+  );
+}

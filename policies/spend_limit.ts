@@ -1,0 +1,54 @@
+import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
+import { abstain, decline, limit, type VelocityPolicy } from "../lib/policy.ts";
+import { windowName } from "../lib/velocity.ts";
+import { velocityCounter, type VelocityOptions } from "../lib/velocity_policy.ts";
+import { REASON_CODES } from "./reason_codes.ts";
+
+/** Options of {@linkcode spendLimit}. */
+export interface SpendLimitOptions extends VelocityOptions {
+  /** Most that may be approved in the window, per currency, in minor units. Other currencies are left alone. */
+  readonly maxAmount: CurrencyAmounts;
+}
+
+/**
+ * Limits the amount approved per card (or cardholder) in a window. Approvals
+ * reserve their amount atomically in Deno KV, so concurrent requests, even in
+ * several processes, never exceed it together; a decline reserves nothing.
+ * When a request would pass the limit, an amount-controllable one is limited
+ * to what is left and any other is declined `spend_limit_exceeded:<window>:<currency>`.
+ *
+ * @example
+ * ```ts
+ * import { spendLimit } from "./spend_limit.ts";
+ * const policy = spendLimit({ window: "daily", maxAmount: { usd: 500_000 } });
+ * // 4,800.00 USD already approved today, 300.00 USD requested (not controllable)
+ * // → { outcome: "decline", code: "spend_limit_exceeded", detail: "daily:usd" }
+ * ```
+ */
+export function spendLimit(options: SpendLimitOptions): VelocityPolicy {
+  const maxAmounts = currencyAmounts(options.maxAmount, "spendLimit");
+  const counterFor = velocityCounter(options, "spendLimit");
+  const window = windowName(options.window);
+  const counters: VelocityPolicy["counters"] = (authorization, now) => {
+    const { currency } = authorization.pending_request;
+    const counter = maxAmounts.has(currency) ? counterFor(authorization, now, currency) : undefined;
+    return counter ? [counter] : [];
+  };
+  return Object.assign(
+    function spendLimit(
+      authorization: Parameters<VelocityPolicy>[0],
+      context: Parameters<VelocityPolicy>[1],
+    ) {
+      const [counter] = counters(authorization, context.now);
+      if (!counter) return abstain();
+      const { amount, currency, is_amount_controllable } = authorization.pending_request;
+      const left = maxAmounts.get(currency)! - context.usage(counter).amount;
+      if (amount <= left) return abstain();
+      const detail = `${window}:${currency}`;
+      return is_amount_controllable && left > 0
+        ? limit(left, REASON_CODES.spendLimitExceeded, detail)
+        : decline(REASON_CODES.spendLimitExceeded, detail);
+    },
+    { counters },
+  );
+}
