@@ -15,10 +15,14 @@ const NOW = new Date("2026-11-25T12:00:00Z");
 const POLICY_VERSION = "snapshot";
 
 /** What users see of a decision: the webhook answer and the reasons with their policies. */
-async function decisionView(policies: readonly Policy[], scenario: string, budgetMs?: number) {
+async function decisionView(
+  policies: readonly Policy[],
+  scenario: string,
+  { budgetMs, usedToday = 0 }: { budgetMs?: number; usedToday?: number } = {},
+) {
   const decide = createDecide(policies, { policyVersion: POLICY_VERSION, budgetMs });
   const authorization = authorizationOf(SCENARIOS[scenario]);
-  const decision = await decide(authorization, NOW);
+  const decision = await decide(authorization, NOW, () => ({ amount: usedToday, count: 1 }));
   return {
     response: authorizationResponseBody(decision, authorization.pending_request),
     reasons: decision.reasons.map((reason) => `${reason.policy}: ${formatReason(reason)}`),
@@ -29,6 +33,16 @@ Deno.test("defaultPipeline decisions match their snapshots", async (t) => {
   for (const scenario of Object.keys(SCENARIOS)) {
     await t.step(scenario, async (t) => {
       await t.assertSnapshot(await decisionView(defaultPipeline, scenario));
+    });
+  }
+});
+
+Deno.test("defaultPipeline with 4,990.00 USD already approved on the card today", async (t) => {
+  for (
+    const scenario of ["ordinary_grocery", "over_cap_controllable", "fuel_controllable_over_hold"]
+  ) {
+    await t.step(scenario, async (t) => {
+      await t.assertSnapshot(await decisionView(defaultPipeline, scenario, { usedToday: 499_000 }));
     });
   }
 });
@@ -44,7 +58,9 @@ Deno.test("a policy that throws or hangs yields the fallback decision", async (t
     const hangs: Policy = function hangs() {
       return new Promise(() => {});
     };
-    await t.assertSnapshot(await decisionView([...defaultPipeline, hangs], "ordinary_grocery", 20));
+    await t.assertSnapshot(
+      await decisionView([...defaultPipeline, hangs], "ordinary_grocery", { budgetMs: 20 }),
+    );
   });
 });
 

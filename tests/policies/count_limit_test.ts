@@ -1,0 +1,27 @@
+import type { Usage } from "../../lib/velocity.ts";
+import { countLimit } from "../../policies/count_limit.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
+import { verdictOf } from "./_decide_one.ts";
+
+const approvals = (count: number) => (): Usage => ({ amount: 0, count });
+
+Deno.test("countLimit()", async (t) => {
+  const policy = countLimit({ window: { rollingMinutes: 10 }, maxCount: 5 });
+  await t.step("abstains below the count", () => {
+    assertEquals(verdictOf(policy, "online", {}, approvals(4)), { outcome: "abstain" });
+  });
+  await t.step("declines at the count", () => {
+    assertEquals(verdictOf(policy, "online", {}, approvals(5)), {
+      outcome: "decline",
+      code: "count_limit_exceeded",
+      detail: "rolling_10m",
+    });
+  });
+  await t.step("refuses a count that is not a positive integer", () => {
+    assertThrows(
+      () => countLimit({ window: "daily", maxCount: 0 }),
+      TypeError,
+      '"maxCount" must be a positive integer',
+    );
+  });
+});
