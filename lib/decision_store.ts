@@ -341,13 +341,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             trace: [],
             policyVersion: "",
           };
-          record = toRecord(authorization as AuthorizationRequest, stripeDecision, {
+          const asRequest = asAuthorizationRequest(authorization);
+          record = toRecord(asRequest, stripeDecision, {
             eventId: null,
             decidedAt: now,
             latencyMs: 0,
             path: "stripe_only",
             reservation: {
-              ...counterKeys(decide.counters(authorization as AuthorizationRequest, now)),
+              ...counterKeys(decide.counters(asRequest, now)),
               amount: 0,
               count: 0,
             },
@@ -391,6 +392,22 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
       }
       throw new Error(`reconciliation of ${authorization.id} kept conflicting`);
+    },
+  };
+}
+
+/** A decided authorization seen as the request it was, so velocity policies can name its counters. */
+function asAuthorizationRequest(authorization: Stripe.Issuing.Authorization): AuthorizationRequest {
+  return {
+    ...authorization,
+    pending_request: authorization.pending_request ?? {
+      amount: authorization.amount,
+      amount_details: authorization.amount_details,
+      currency: authorization.currency,
+      is_amount_controllable: false,
+      merchant_amount: authorization.merchant_amount,
+      merchant_currency: authorization.merchant_currency,
+      network_risk_score: null,
     },
   };
 }

@@ -123,7 +123,7 @@ export async function createService(
       }),
     },
   });
-  return { config, kv, fetch: app.fetch, [Symbol.asyncDispose]: async () => kv.close() };
+  return { config, kv, fetch: app.fetch, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
 }
 
 /**

@@ -20,7 +20,7 @@ interface RecordedCall {
 }
 
 /** A Stripe API stand-in that records calls and can be told to fail or stall. */
-async function startFakeStripeApi() {
+function startFakeStripeApi() {
   const calls: RecordedCall[] = [];
   let behaviour: "ok" | "fail" | "stall" = "ok";
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
@@ -69,7 +69,7 @@ function apiEnv(apiBase: string, extra: Record<string, string> = {}): Record<str
 }
 
 Deno.test("DECISION_MODE=api sends decisions through the approve/decline API", async (t) => {
-  await using api = await startFakeStripeApi();
+  await using api = startFakeStripeApi();
   await using server = await startTestServer(apiEnv(api.url));
 
   await t.step("approve without amount", async () => {
@@ -119,7 +119,7 @@ Deno.test("DECISION_MODE=api sends decisions through the approve/decline API", a
 });
 
 Deno.test("API_MODE_PERCENT splits authorizations deterministically by id", async () => {
-  await using api = await startFakeStripeApi();
+  await using api = startFakeStripeApi();
   await using server = await startTestServer(apiEnv(api.url, { API_MODE_PERCENT: "30" }));
   const ids = Array.from({ length: 100 }, (_, i) => `iauth_split_${i.toString().padStart(3, "0")}`);
   const answeredViaApi = async () => {
@@ -142,7 +142,7 @@ Deno.test("API_MODE_PERCENT splits authorizations deterministically by id", asyn
 });
 
 Deno.test("when the API call fails or stalls, the webhook answers directly with the same decision", async (t) => {
-  await using api = await startFakeStripeApi();
+  await using api = startFakeStripeApi();
   await using server = await startTestServer(apiEnv(api.url, { API_CALL_TIMEOUT_MS: "200" }));
   for (const behaviour of ["fail", "stall"] as const) {
     await t.step(`API ${behaviour === "fail" ? "answers 500" : "never answers"}`, async () => {
