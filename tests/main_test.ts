@@ -4,82 +4,8 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { signWithStripe, TEST_SECRET } from "./_helpers.ts";
+import { BASE_ENV, freePort, ROOT, spawnService, startTaskArgs } from "./_process.ts";
 import { authorizationEvent } from "./fixtures/events.ts";
-import denoJson from "../deno.json" with { type: "json" };
-
-const ROOT = new URL("../", import.meta.url);
-/** Children start from a clean environment, but find Deno's cache where the tests do. */
-const BASE_ENV = Object.fromEntries(
-  ["HOME", "DENO_DIR", "XDG_CACHE_HOME"].flatMap((name) => {
-    const value = Deno.env.get(name);
-    return value === undefined ? [] : [[name, value]];
-  }),
-);
-
-/** The `start` task's `deno run …` arguments, read from deno.json so the test runs what users run. */
-function startTaskArgs(): string[] {
-  const [deno, ...args] = denoJson.tasks.start.split(" ");
-  assertEquals(deno, "deno");
-  return args;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-interface Child extends AsyncDisposable {
-  readonly url: string;
-  /** Stops the child (SIGTERM) and returns everything it printed. */
-  stop(): Promise<string>;
-}
-
-async function spawn(
-  args: string[],
-  env: Record<string, string>,
-  port: number,
-  cwd = ROOT,
-): Promise<Child> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: {
-      ...BASE_ENV,
-      HOSTNAME: "127.0.0.1",
-      PORT: String(port),
-      NO_COLOR: "1",
-      KV_PATH: ":memory:",
-      ...env,
-    },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${url}/healthz`);
-      await response.body?.cancel();
-      if (response.ok) break;
-    } catch { /* not listening yet */ }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  let output: Promise<string> | undefined;
-  const stop = () => {
-    output ??= (async () => {
-      try {
-        process.kill("SIGTERM");
-      } catch { /* already exited */ }
-      const { stdout, stderr } = await process.output();
-      return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-    })();
-    return output;
-  };
-  return { url, stop, [Symbol.asyncDispose]: async () => void await stop() };
-}
 
 async function postSigned(url: string, secret: string): Promise<Response> {
   const payload = JSON.stringify(authorizationEvent());
@@ -91,7 +17,7 @@ async function postSigned(url: string, secret: string): Promise<Response> {
 }
 
 Deno.test("the start task's command serves signed requests on PORT", async () => {
-  await using child = await spawn(
+  await using child = await spawnService(
     startTaskArgs(),
     { STRIPE_WEBHOOK_SECRET: TEST_SECRET },
     freePort(),
@@ -103,7 +29,7 @@ Deno.test("the start task's command serves signed requests on PORT", async () =>
 
 Deno.test("`deno serve main.ts` uses the default export", async () => {
   const port = freePort();
-  await using child = await spawn(
+  await using child = await spawnService(
     [
       "serve",
       "--allow-net",
@@ -170,7 +96,7 @@ Deno.test("without a secret, a local development secret is created once, used, a
     const port = freePort();
     let secret: string;
     {
-      await using child = await spawn(startTaskArgs(), {}, port, new URL(`file://${dir}/`));
+      await using child = await spawnService(startTaskArgs(), {}, port, new URL(`file://${dir}/`));
       secret = (await Deno.readTextFile(`${dir}/data/dev_webhook_secret`)).trim();
       assertMatch(secret, /^whsec_[A-Za-z0-9+/=]{40,}$/);
       const mode = (await Deno.stat(`${dir}/data/dev_webhook_secret`)).mode! & 0o777;
@@ -184,7 +110,7 @@ Deno.test("without a secret, a local development secret is created once, used, a
       assert(!text.includes(secret), "the secret itself is never printed");
     }
     {
-      await using child = await spawn(startTaskArgs(), {}, port, new URL(`file://${dir}/`));
+      await using child = await spawnService(startTaskArgs(), {}, port, new URL(`file://${dir}/`));
       assertEquals(
         (await Deno.readTextFile(`${dir}/data/dev_webhook_secret`)).trim(),
         secret,

@@ -1,0 +1,84 @@
+/**
+ * Child processes of the service, started the way users start it, for tests
+ * that need a real process boundary (entry points, several processes, crashes).
+ *
+ * @module
+ */
+import { assertEquals } from "./_assert.ts";
+import denoJson from "../deno.json" with { type: "json" };
+
+export const ROOT = new URL("../", import.meta.url);
+/** Children start from a clean environment, but find Deno's cache where the tests do. */
+export const BASE_ENV = Object.fromEntries(
+  ["HOME", "DENO_DIR", "XDG_CACHE_HOME"].flatMap((name) => {
+    const value = Deno.env.get(name);
+    return value === undefined ? [] : [[name, value]];
+  }),
+);
+
+/** The `start` task's `deno run …` arguments, read from deno.json so the test runs what users run. */
+export function startTaskArgs(): string[] {
+  const [deno, ...args] = denoJson.tasks.start.split(" ");
+  assertEquals(deno, "deno");
+  return args;
+}
+
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+export interface Child extends AsyncDisposable {
+  readonly url: string;
+  /** Stops the child (SIGTERM, or as told) and returns everything it printed. */
+  stop(signal?: Deno.Signal): Promise<string>;
+}
+
+export async function spawnService(
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  cwd = ROOT,
+): Promise<Child> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: {
+      ...BASE_ENV,
+      HOSTNAME: "127.0.0.1",
+      PORT: String(port),
+      NO_COLOR: "1",
+      KV_PATH: ":memory:",
+      ...env,
+    },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      await response.body?.cancel();
+      if (response.ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // Drained from the start: a child blocks once an unread pipe fills up (64 KiB of log lines).
+  const collected = process.output();
+  let stopped: Promise<string> | undefined;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    stopped ??= (async () => {
+      try {
+        process.kill(signal);
+      } catch { /* already exited */ }
+      const { stdout, stderr } = await collected;
+      return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    })();
+    return stopped;
+  };
+  return { url, stop, [Symbol.asyncDispose]: async () => void await stop() };
+}
