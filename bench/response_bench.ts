@@ -1,0 +1,22 @@
+/** Building the webhook answer, against serializing a constant body as the baseline. */
+import { authorizationResponseBody } from "../lib/authorization_response.ts";
+import { createDecide, type Decision } from "../lib/decide.ts";
+import { defaultPipeline } from "../policies/mod.ts";
+import { authorizationOf, SCENARIOS } from "../tests/fixtures/events.ts";
+
+const authorization = authorizationOf(SCENARIOS.gambling_over_cap);
+const decision = createDecide(defaultPipeline, { policyVersion: "3f2a9c1b7d4e" })(
+  authorization,
+) as Decision;
+
+Deno.bench(
+  "response: JSON of a constant body (baseline)",
+  { group: "response", baseline: true },
+  () => {
+    JSON.stringify({ approved: true });
+  },
+);
+
+Deno.bench("response: body with metadata, as JSON", { group: "response" }, () => {
+  JSON.stringify(authorizationResponseBody(decision, authorization.pending_request));
+});
