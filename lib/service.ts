@@ -27,6 +27,8 @@ export interface ServiceOptions {
   readonly serviceVersion: string;
   /** Defaults to JSON lines on stdout/stderr. */
   readonly log?: Logger;
+  /** An open KV to use instead of opening `KV_PATH` (tests inject slow or failing ones). */
+  readonly kv?: Deno.Kv;
 }
 
 /** A ready service: its handler, the configuration it was built from, and its store. */
@@ -94,7 +96,7 @@ export async function createService(
     secrets,
     toleranceSeconds: config.toleranceSeconds,
   });
-  const kv = await openKv(config.kvPath);
+  const kv = options.kv ?? await openKv(config.kvPath);
   const store = createDecisionStore({
     kv,
     decide,

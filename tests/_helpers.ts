@@ -80,7 +80,7 @@ export interface TestServer extends AsyncDisposable {
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { policies?: readonly Policy[] } = {},
+  options: { policies?: readonly Policy[]; kv?: Deno.Kv } = {},
 ): Promise<TestServer> {
   const logs: LogRecord[] = [];
   const service = await createService(
@@ -90,6 +90,7 @@ export async function startTestServer(
       policiesDir: POLICIES_DIR,
       serviceVersion: "test",
       log: (record) => logs.push(record),
+      kv: options.kv,
     },
   );
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, service.fetch);
