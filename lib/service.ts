@@ -92,7 +92,7 @@ export async function createService(
         `See the README section "Migrating from the API-call flow".`,
     });
   }
-  const verify = await createWebhookVerifier({
+  const verify = createWebhookVerifier({
     secrets,
     toleranceSeconds: config.toleranceSeconds,
   });
