@@ -112,6 +112,8 @@ const MAX_CHECKS = 100; // Deno KV's limit per atomic operation
 const MAX_MUTATIONS = 1_000;
 const MAX_GET_MANY = 10;
 const MAX_ATTEMPTS = 8;
+/** Bounds the optimistic counter cache; clearing it only costs reads. */
+const MAX_KNOWN_COUNTERS = 100_000;
 
 interface Pending {
   readonly authorization: AuthorizationRequest;
@@ -149,6 +151,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   const { kv, decide, log, retentionMs, budgetMs } = options;
   const queue: Pending[] = [];
   let flushing = false;
+  /** Counters as this process last read or wrote them (see commitBatch). */
+  const knownCounters = new Map<string, { value: Usage | null; versionstamp: string | null }>();
 
   async function flush(): Promise<void> {
     flushing = true;
@@ -169,15 +173,37 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   }
 
   async function commitBatch(batch: Pending[]): Promise<RecordedDecision[]> {
+    const counterKeys = uniqueKeys(
+      batch.flatMap((item) => item.counters.flatMap((counter) => counter.buckets)),
+    );
+    const decisionKeys = uniqueKeys(batch.map((item) => decisionKey(item.authorization.id)));
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const keys = uniqueKeys(batch.flatMap((item) => [
-        decisionKey(item.authorization.id),
-        ...item.counters.flatMap((counter) => counter.buckets),
-      ]));
-      const entries = await getMany(kv, keys);
-      const values = new Map(entries.map((entry) => [keyId(entry.key), entry.value]));
+      // First try optimistically: counters as this process last saw them, and new
+      // authorizations assumed undecided. The commit checks both, so a stale guess
+      // (another process, a redelivery) only costs a retry that reads everything.
+      const optimistic = attempt === 1;
+      const unknown = optimistic
+        ? counterKeys.filter((key) => !knownCounters.has(keyId(key)))
+        : counterKeys;
+      const entries = await getMany(kv, optimistic ? unknown : [...decisionKeys, ...unknown]);
+      const values = new Map<string, unknown>();
       const operation = kv.atomic();
-      for (const entry of entries) operation.check(entry);
+      for (const entry of entries) {
+        if (entry.key[0] === "usage") {
+          remember(entry.key, entry.value as Usage | null, entry.versionstamp);
+        } else {
+          values.set(keyId(entry.key), entry.value);
+          operation.check(entry);
+        }
+      }
+      if (optimistic) {
+        for (const key of decisionKeys) operation.check({ key, versionstamp: null });
+      }
+      for (const key of counterKeys) {
+        const known = knownCounters.get(keyId(key))!;
+        values.set(keyId(key), known.value);
+        operation.check({ key, versionstamp: known.versionstamp });
+      }
 
       const results: RecordedDecision[] = [];
       const decidedInBatch = new Map<string, DecisionRecord>();
@@ -219,9 +245,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       for (const [id, { key, expireInMs }] of dirtyCounters) {
         operation.set(key, values.get(id), expireInMs ? { expireIn: expireInMs } : undefined);
       }
-      if ((await operation.commit()).ok) return results;
+      const committed = await operation.commit();
+      if (committed.ok) {
+        for (const [id, { key }] of dirtyCounters) {
+          remember(key, values.get(id) as Usage, committed.versionstamp);
+        }
+        return results;
+      }
+      for (const key of counterKeys) knownCounters.delete(keyId(key));
     }
     throw new Error(`decision batch kept conflicting after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  function remember(key: Deno.KvKey, value: Usage | null, versionstamp: string | null): void {
+    if (knownCounters.size >= MAX_KNOWN_COUNTERS) knownCounters.clear();
+    knownCounters.set(keyId(key), { value, versionstamp });
   }
 
   function fallbackRecord(
@@ -378,6 +416,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         };
         writeRecord(operation, updated, retentionMs);
         if ((await operation.commit()).ok) {
+          for (const key of reservation.keys) knownCounters.delete(keyId(key));
           const { outcome } = updated.reconciliation!;
           log({
             level: outcome === "agreed" ? "info" : "warn",
