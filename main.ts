@@ -11,11 +11,13 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { createService, type Service } from "./lib/service.ts";
 import { defaultPipeline } from "./policies/mod.ts";
+import { shadowPipeline } from "./policies/shadow.ts";
 
 let service: Service;
 try {
   service = await createService(Deno.env, {
     policies: defaultPipeline,
+    shadowPolicies: shadowPipeline,
     policiesDir: new URL("./policies/", import.meta.url),
     serviceVersion: denoJson.version,
   });

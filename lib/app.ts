@@ -8,7 +8,9 @@
 import Stripe from "stripe";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import type { DecisionPath, DecisionStore } from "./decision_store.ts";
+import { formatReason } from "./decide.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import type { AuthorizationRequest } from "./policy.ts";
 import { readBodyText } from "./request_body.ts";
 import { RequestError } from "./request_error.ts";
@@ -32,6 +34,8 @@ export interface AppOptions {
   readonly apiMode?: { readonly send: ApiDecisionSender; readonly percent: number };
   /** Checks an `Authorization` header for the admin routes; without it they are off (404). */
   readonly isAdmin?: (authorization: string | null) => boolean;
+  /** Counted here, served at `GET /metrics` (an admin route). */
+  readonly metrics: Metrics;
 }
 
 /** A `fetch` handler, as `Deno.serve` and `deno serve` take. */
@@ -60,7 +64,7 @@ const MAX_LIST_LIMIT = 500;
  * ```
  */
 export function createApp(options: AppOptions): App {
-  const { verify, store, log, webhookPath, stripeApiVersion, apiMode, isAdmin } = options;
+  const { verify, store, log, webhookPath, stripeApiVersion, apiMode, isAdmin, metrics } = options;
   const health = JSON.stringify({
     status: "ok",
     version: options.versions.service,
@@ -80,6 +84,7 @@ export function createApp(options: AppOptions): App {
         authorizationOf(event),
         event.type === "issuing_authorization.created" ? "created" : "updated",
       );
+
       return json(200, { received: true });
     }
     if (event.type !== "issuing_authorization.request") {
@@ -106,6 +111,14 @@ export function createApp(options: AppOptions): App {
         await store.markAnsweredDirectly(authorization.id);
       }
     }
+    const latencyMs = performance.now() - started;
+    const reasons = record.reasons.map(formatReason);
+    metrics.decision(
+      !record.approved ? "declined" : record.amount === null ? "approved" : "limited",
+      reasons,
+      latencyMs / 1_000,
+    );
+    if (record.fallback && !replayed) metrics.fallback(record.fallback);
     log({
       level: "info",
       msg: "decision",
@@ -116,9 +129,9 @@ export function createApp(options: AppOptions): App {
       amount: record.amount ?? undefined,
       requested_amount: record.requested_amount,
       currency: record.currency,
-      reasons: record.reasons,
+      reasons,
       policy_version: record.policy_version,
-      latency_ms: round(performance.now() - started),
+      latency_ms: round(latencyMs),
       path,
       replayed,
     });
@@ -133,12 +146,8 @@ export function createApp(options: AppOptions): App {
 
   async function handleAdmin(request: Request, url: URL): Promise<Response> {
     if (request.method !== "GET") throw new MethodNotAllowed("GET");
-    if (!isAdmin!(request.headers.get("authorization"))) {
-      return new Response(JSON.stringify({ error: "missing or wrong admin token" }), {
-        status: 401,
-        headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer realm="decisions"' },
-      });
-    }
+    if (!isAdmin!(request.headers.get("authorization"))) return unauthorized();
+
     const id = DECISION_ROUTE.exec(url)?.pathname.groups.id;
     if (id !== undefined) {
       const record = await store.get(decodeURIComponent(id));
@@ -169,12 +178,21 @@ export function createApp(options: AppOptions): App {
           }
           return new Response(health, { headers: JSON_HEADERS });
         }
+        if (isAdmin && pathname === "/metrics") {
+          if (request.method !== "GET") throw new MethodNotAllowed("GET");
+          if (!isAdmin(request.headers.get("authorization"))) return unauthorized();
+          return new Response(metrics.render(), {
+            headers: { "content-type": "text/plain; version=0.0.4" },
+          });
+        }
         if (isAdmin && (pathname === "/decisions" || DECISION_ROUTE.test(url))) {
           return await handleAdmin(request, url);
         }
         throw new RequestError(404, `no route for ${pathname}`);
       } catch (error) {
         if (error instanceof RequestError) {
+          // Only the webhook's fixed reasons become labels: other paths are chosen by the client.
+          metrics.rejected(pathname === webhookPath ? error.message : `http_${error.status}`);
           log({
             level: "warn",
             msg: "rejected",
@@ -232,6 +250,13 @@ function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
     throw new RequestError(400, "event has no issuing authorization with a pending_request");
   }
   return authorization as AuthorizationRequest;
+}
+
+function unauthorized(): Response {
+  return new Response(JSON.stringify({ error: "missing or wrong admin token" }), {
+    status: 401,
+    headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer realm="admin"' },
+  });
 }
 
 function json(status: number, body: unknown): Response {

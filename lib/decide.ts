@@ -46,8 +46,8 @@ export interface Decision {
   readonly trace: readonly TraceEntry[];
   /** Short content hash of the policy set that decided. */
   readonly policyVersion: string;
-  /** Set when the fallback decision was used instead of the policies'. */
-  readonly fallback?: "error" | "timeout";
+  /** Set when the fallback decision was used instead of the policies': `error`, `timeout` (or the store's `store_error`, `store_timeout`). */
+  readonly fallback?: string;
 }
 
 /** What the engine reports when it falls back, for logging. */

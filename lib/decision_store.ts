@@ -14,8 +14,15 @@ import {
   type AuthorizationResponseBody,
   authorizationResponseBody,
 } from "./authorization_response.ts";
-import { type Decide, type Decision, formatReason, type TraceEntry } from "./decide.ts";
+import {
+  type Decide,
+  type Decision,
+  formatReason,
+  type Reason,
+  type TraceEntry,
+} from "./decide.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import type { AuthorizationRequest } from "./policy.ts";
 import { type CounterRef, NO_USAGE, type Usage } from "./velocity.ts";
 
@@ -32,6 +39,16 @@ export interface Reconciliation {
   readonly stripe_reason: string | null;
   readonly status: string;
   readonly at: string;
+}
+
+/** What the shadow pipeline would have decided (never enforced). */
+export interface ShadowDecision {
+  readonly approved: boolean;
+  readonly amount: number | null;
+  readonly reasons: readonly Reason[];
+  readonly trace: readonly TraceEntry[];
+  /** Whether it differs from the live decision (approval or amount). */
+  readonly disagrees: boolean;
 }
 
 /** Amount and count an authorization holds in its velocity counters. */
@@ -56,7 +73,9 @@ export interface DecisionRecord {
   readonly approved: boolean;
   /** The amount held when a policy limited an amount-controllable request. */
   readonly amount: number | null;
-  readonly reasons: readonly string[];
+  readonly reasons: readonly Reason[];
+  /** Set when the fallback decision was answered: `error`, `timeout`, `store_error`, `store_timeout`. */
+  readonly fallback?: string;
   readonly trace: readonly TraceEntry[];
   readonly policy_version: string;
   readonly decided_at: string;
@@ -66,6 +85,13 @@ export interface DecisionRecord {
   readonly response: AuthorizationResponseBody;
   readonly reservation: Reservation;
   readonly reconciliation?: Reconciliation;
+  readonly shadow?: ShadowDecision;
+  /**
+   * The authorization as received, for audits and replays, with the expanded
+   * cardholder reduced to id, type, status and metadata: the log keeps no
+   * name, email, address or date of birth.
+   */
+  readonly request: AuthorizationRequest;
 }
 
 /** Options of {@linkcode createDecisionStore}. */
@@ -79,6 +105,9 @@ export interface DecisionStoreOptions {
   readonly budgetMs: number;
   readonly fallback: "approve" | "decline";
   readonly policyVersion: string;
+  /** The shadow pipeline, if any: decided beside the live one, logged, never enforced. */
+  readonly shadowDecide?: Decide;
+  readonly metrics?: Metrics;
 }
 
 /** What the webhook needs to answer: the record, and whether it was decided before. */
@@ -101,6 +130,7 @@ export interface DecisionStore {
   get(authorizationId: string): Promise<DecisionRecord | null>;
   /** Newest first, optionally for one card. */
   list(query: { readonly card?: string; readonly limit: number }): Promise<DecisionRecord[]>;
+
   /** Applies a verified `issuing_authorization.created` or `.updated` event. */
   reconcile(
     authorization: Stripe.Issuing.Authorization,
@@ -148,7 +178,7 @@ interface Pending {
  * ```
  */
 export function createDecisionStore(options: DecisionStoreOptions): DecisionStore {
-  const { kv, decide, log, retentionMs, budgetMs } = options;
+  const { kv, decide, shadowDecide, metrics, log, retentionMs, budgetMs } = options;
   const queue: Pending[] = [];
   let flushing = false;
   /** Counters as this process last read or wrote them (see commitBatch). */
@@ -221,6 +251,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           sumUsage(counter.buckets.map((key) => values.get(keyId(key))));
         const pending = decide(authorization, item.now, usage);
         const decision = pending instanceof Promise ? await pending : pending;
+        // The shadow sees the same counters, before this request's reservation.
+        const shadowPending = shadowDecide?.(authorization, item.now, usage);
         const reservation = reserve(decision, authorization, item.counters);
         for (const key of reservation.keys) {
           const id = keyId(key);
@@ -231,13 +263,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           });
           dirtyCounters.set(id, { key, expireInMs: reservation.expireInMs });
         }
-        const record = toRecord(authorization, decision, {
+        let record = toRecord(authorization, decision, {
           eventId: item.eventId,
           decidedAt: item.now,
           latencyMs: performance.now() - item.started,
           path: item.path,
           reservation,
         });
+        if (shadowPending instanceof Promise) {
+          // Never delays the answer: recorded when it settles, after this batch.
+          const live = record;
+          shadowPending.then((shadow) => recordShadow(live, shadow), () => {});
+        } else if (shadowPending) {
+          record = { ...record, shadow: shadowOf(record, shadowPending) };
+          countShadow(record.shadow!);
+        }
         decidedInBatch.set(authorization.id, record);
         results.push({ record, replayed: false });
         writeRecord(operation, record, retentionMs);
@@ -257,6 +297,17 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     throw new Error(`decision batch kept conflicting after ${MAX_ATTEMPTS} attempts`);
   }
 
+  async function recordShadow(live: DecisionRecord, decision: Decision): Promise<void> {
+    const shadow = shadowOf(live, decision);
+    countShadow(shadow);
+    await updateRecord(kv, live.authorization_id, (record) => ({ ...record, shadow }), retentionMs);
+  }
+
+  function countShadow(shadow: ShadowDecision): void {
+    if (!shadow.disagrees) return;
+    metrics?.shadowDisagreement(shadow.reasons[0] ? formatReason(shadow.reasons[0]) : "none");
+  }
+
   function remember(key: Deno.KvKey, value: Usage | null, versionstamp: string | null): void {
     if (knownCounters.size >= MAX_KNOWN_COUNTERS) knownCounters.clear();
     knownCounters.set(keyId(key), { value, versionstamp });
@@ -273,6 +324,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       reasons: [{ policy: "store", code: "fallback", detail: kind }],
       trace: [],
       policyVersion: options.policyVersion,
+      fallback: kind,
     };
     const reservation = { keys: [], amount: 0, count: 0 };
     const record = toRecord(authorization, decision, {
@@ -290,7 +342,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const now = new Date(receivedAt);
       let counters: CounterRef[];
       try {
-        counters = decide.counters(authorization, now);
+        counters = [
+          ...decide.counters(authorization, now),
+          ...shadowDecide?.counters(authorization, now) ?? [],
+        ];
       } catch (error) {
         log({ level: "error", msg: "policy_fallback", kind: "error", policy: "counters", error });
         return fallbackRecord(authorization, eventId, now, "error");
@@ -418,6 +473,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if ((await operation.commit()).ok) {
           for (const key of reservation.keys) knownCounters.delete(keyId(key));
           const { outcome } = updated.reconciliation!;
+          if (type === "created") metrics?.reconciled(outcome);
           log({
             level: outcome === "agreed" ? "info" : "warn",
             msg: "reconciled",
@@ -435,6 +491,17 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   };
 }
 
+function shadowOf(live: DecisionRecord, decision: Decision): ShadowDecision {
+  const amount = decision.amount ?? null;
+  return {
+    approved: decision.approved,
+    amount,
+    reasons: decision.reasons,
+    trace: decision.trace,
+    disagrees: decision.approved !== live.approved || (decision.approved && amount !== live.amount),
+  };
+}
+
 /** A decided authorization seen as the request it was, so velocity policies can name its counters. */
 function asAuthorizationRequest(authorization: Stripe.Issuing.Authorization): AuthorizationRequest {
   return {
@@ -449,6 +516,22 @@ function asAuthorizationRequest(authorization: Stripe.Issuing.Authorization): Au
       network_risk_score: null,
     },
   };
+}
+
+/**
+ * Every decision in the log, oldest first: what `deno task export` writes.
+ *
+ * @example
+ * ```ts
+ * import { decisionLog } from "./decision_store.ts";
+ * // for await (const record of decisionLog(kv)) console.log(JSON.stringify(record));
+ * ```
+ */
+export async function* decisionLog(kv: Deno.Kv): AsyncIterable<DecisionRecord> {
+  for await (const entry of kv.list<string>({ prefix: ["decisions_by_time"] })) {
+    const record = (await kv.get<DecisionRecord>(decisionKey(entry.value))).value;
+    if (record) yield record;
+  }
 }
 
 /** The amount an authorization should hold in the limits: nothing once declined, reversed or expired. */
@@ -527,6 +610,7 @@ function toRecord(
     ? authorizationResponseBody(decision, request)
     : { approved: decision.approved } satisfies AuthorizationResponseBody;
   return {
+    request: withoutCardholderDetails(authorization),
     authorization_id: authorization.id,
     event_id: meta.eventId,
     card_id: authorization.card.id,
@@ -538,7 +622,8 @@ function toRecord(
     merchant_name: authorization.merchant_data.name,
     approved: decision.approved,
     amount: decision.amount ?? null,
-    reasons: decision.reasons.map((reason) => `${formatReason(reason)} (${reason.policy})`),
+    reasons: decision.reasons,
+    ...(decision.fallback ? { fallback: decision.fallback } : {}),
     trace: decision.trace,
     policy_version: decision.policyVersion,
     decided_at: meta.decidedAt.toISOString(),
@@ -546,6 +631,19 @@ function toRecord(
     path: meta.path,
     response,
     reservation: meta.reservation,
+  };
+}
+
+function withoutCardholderDetails(authorization: AuthorizationRequest): AuthorizationRequest {
+  const cardholder = authorization.card?.cardholder;
+  if (!cardholder) return authorization;
+  const { id, object, type, status, metadata } = cardholder;
+  return {
+    ...authorization,
+    card: {
+      ...authorization.card,
+      cardholder: { id, object, type, status, metadata } as typeof cardholder,
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { createDecide } from "./decide.ts";
 import { createDecisionStore } from "./decision_store.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
 import type { Policy } from "./policy.ts";
 import { computePolicyVersion } from "./policy_version.ts";
 import { DEFAULT_BODY_READ_TIMEOUT_MS } from "./request_body.ts";
@@ -21,6 +22,8 @@ import { createWebhookVerifier } from "./webhook_verifier.ts";
 export interface ServiceOptions {
   /** The pipeline to enforce, e.g. `defaultPipeline` from `policies/mod.ts`. */
   readonly policies: readonly Policy[];
+  /** A pipeline to evaluate beside it and log, never enforced (`policies/shadow.ts`). */
+  readonly shadowPolicies?: readonly Policy[];
   /** The folder the policies come from; its content hash is the policy version. */
   readonly policiesDir: URL;
   /** The service's own version, for `/healthz`. */
@@ -97,9 +100,17 @@ export async function createService(
     toleranceSeconds: config.toleranceSeconds,
   });
   const kv = options.kv ?? await openKv(config.kvPath);
+  const metrics = createMetrics();
   const store = createDecisionStore({
     kv,
     decide,
+    shadowDecide: options.shadowPolicies &&
+      createDecide(options.shadowPolicies, {
+        policyVersion,
+        budgetMs: config.decisionBudgetMs,
+        fallback: config.fallbackDecision,
+      }),
+    metrics,
     log,
     retentionMs: config.retentionMs,
     budgetMs: config.decisionBudgetMs + STORE_MARGIN_MS,
@@ -109,6 +120,7 @@ export async function createService(
   const app = createApp({
     verify,
     store,
+    metrics,
     isAdmin: config.adminToken ? bearerTokenCheck(config.adminToken) : undefined,
     log,
     webhookPath: config.webhookPath,

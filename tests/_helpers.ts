@@ -80,7 +80,7 @@ export interface TestServer extends AsyncDisposable {
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { policies?: readonly Policy[]; kv?: Deno.Kv } = {},
+  options: { policies?: readonly Policy[]; shadowPolicies?: readonly Policy[]; kv?: Deno.Kv } = {},
 ): Promise<TestServer> {
   const logs: LogRecord[] = [];
   const service = await createService(
@@ -91,6 +91,7 @@ export async function startTestServer(
       serviceVersion: "test",
       log: (record) => logs.push(record),
       kv: options.kv,
+      shadowPolicies: options.shadowPolicies,
     },
   );
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, service.fetch);

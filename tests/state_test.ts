@@ -146,7 +146,11 @@ Deno.test("the decision log records what was decided and why", async () => {
     "automated_fuel_dispensers",
     "US",
   ]);
-  assertEquals(record.reasons, ["partial_hold:automated_fuel_dispensers (partialHold)"]);
+  assertEquals(record.reasons, [{
+    policy: "partialHold",
+    code: "partial_hold",
+    detail: "automated_fuel_dispensers",
+  }]);
   assertEquals(record.trace.map((entry) => entry.policy), [
     "blockCategories",
     "amountCap",
