@@ -32,7 +32,7 @@ export default { fetch: service.fetch } satisfies Deno.ServeDefaultExport;
 
 if (Deno.args.includes("--listen")) {
   const { port, hostname, webhookPath } = service.config;
-  Deno.serve({
+  const server = Deno.serve({
     port,
     hostname,
     onListen: (address) =>
@@ -44,4 +44,12 @@ if (Deno.args.includes("--listen")) {
         }),
       ),
   }, service.fetch);
+  // Finish the requests in flight, then exit (which also flushes OpenTelemetry).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, async () => {
+      await server.shutdown();
+      await service[Symbol.asyncDispose]();
+      Deno.exit(0);
+    });
+  }
 }

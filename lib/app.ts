@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { trace } from "@opentelemetry/api";
 import Stripe from "stripe";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import type { DecisionPath, DecisionStore } from "./decision_store.ts";
@@ -119,6 +120,20 @@ export function createApp(options: AppOptions): App {
       latencyMs / 1_000,
     );
     if (record.fallback && !replayed) metrics.fallback(record.fallback);
+    // With OTEL_DENO=true, Deno traces each request; the decision joins its span.
+    trace.getActiveSpan()?.setAttributes({
+      "issuing.authorization_id": authorization.id,
+      "issuing.event_id": event.id,
+      "issuing.card_id": record.card_id,
+      "issuing.approved": record.approved,
+      "issuing.requested_amount": record.requested_amount,
+      "issuing.currency": record.currency,
+      "issuing.reasons": reasons,
+      "issuing.policy_version": record.policy_version,
+      "issuing.decision_path": path,
+      "issuing.replayed": replayed,
+      ...(record.amount === null ? {} : { "issuing.amount": record.amount }),
+    });
     log({
       level: "info",
       msg: "decision",
