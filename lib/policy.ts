@@ -69,6 +69,43 @@ export type VelocityPolicy = Policy & {
   counters(authorization: AuthorizationRequest, now: Date): readonly CounterRef[];
 };
 
+/**
+ * Attaches the configuration a policy was made with, so the dashboard and
+ * `GET /policies` can show the live pipeline. Returns the same function.
+ *
+ * @example
+ * ```ts
+ * import { abstain, withConfig } from "./policy.ts";
+ * const policy = withConfig(function noop() {
+ *   return abstain();
+ * }, { note: "does nothing" });
+ * policy.config; // { note: "does nothing" }
+ * ```
+ */
+export function withConfig<P extends Policy>(
+  policy: P,
+  config: unknown,
+): P & { readonly config: unknown } {
+  return Object.assign(policy, { config });
+}
+
+/**
+ * The pipeline as data: each policy's name and configuration (`null` when it
+ * was made without {@linkcode withConfig}).
+ *
+ * @example
+ * ```ts
+ * import { describePipeline } from "./policy.ts";
+ * // describePipeline(defaultPipeline) → [{ name: "blockCategories", config: ["betting_casino_gambling"] }, …]
+ * ```
+ */
+export function describePipeline(policies: readonly Policy[]): { name: string; config: unknown }[] {
+  return policies.map((policy, i) => ({
+    name: policy.name || `policy_${i + 1}`,
+    config: (policy as { config?: unknown }).config ?? null,
+  }));
+}
+
 const APPROVE: Verdict = Object.freeze({ outcome: "approve" });
 const ABSTAIN: Verdict = Object.freeze({ outcome: "abstain" });
 

@@ -1,5 +1,5 @@
 import { type MerchantCategoryOrMcc, merchantCategorySet } from "../lib/merchant_categories.ts";
-import { abstain, decline, type Policy } from "../lib/policy.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**
@@ -17,9 +17,9 @@ export function allowCategories(
   categories: readonly MerchantCategoryOrMcc[],
 ): Policy {
   const allowed = merchantCategorySet(categories, "allowCategories");
-  return function allowCategories({ merchant_data: merchant }) {
+  return withConfig(function allowCategories({ merchant_data: merchant }) {
     return allowed.match(merchant) === undefined
       ? decline(REASON_CODES.mccNotAllowed, merchant.category)
       : abstain();
-  };
+  }, categories);
 }

@@ -1,5 +1,5 @@
 import { countryCodeSet } from "../lib/country_codes.ts";
-import { abstain, decline, type Policy } from "../lib/policy.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**
@@ -16,8 +16,8 @@ import { REASON_CODES } from "./reason_codes.ts";
  */
 export function allowCountries(countries: readonly string[]): Policy {
   const allowed = countryCodeSet(countries, "allowCountries");
-  return function allowCountries({ merchant_data: { country } }) {
+  return withConfig(function allowCountries({ merchant_data: { country } }) {
     if (country !== null && allowed.has(country)) return abstain();
     return decline(REASON_CODES.countryNotAllowed, country ?? "unknown");
-  };
+  }, countries);
 }

@@ -1,5 +1,5 @@
 import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
-import { abstain, decline, limit, type Policy } from "../lib/policy.ts";
+import { abstain, decline, limit, type Policy, withConfig } from "../lib/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**
@@ -21,7 +21,7 @@ import { REASON_CODES } from "./reason_codes.ts";
  */
 export function amountCap(maxAmountByCurrency: CurrencyAmounts): Policy {
   const caps = currencyAmounts(maxAmountByCurrency, "amountCap");
-  return function amountCap({ pending_request: request }) {
+  return withConfig(function amountCap({ pending_request: request }) {
     const cap = caps.get(request.currency);
     if (cap === undefined) {
       return decline(REASON_CODES.currencyNotAllowed, request.currency);
@@ -30,5 +30,5 @@ export function amountCap(maxAmountByCurrency: CurrencyAmounts): Policy {
     return request.is_amount_controllable
       ? limit(cap, REASON_CODES.amountOverCap, request.currency)
       : decline(REASON_CODES.amountOverCap, request.currency);
-  };
+  }, maxAmountByCurrency);
 }

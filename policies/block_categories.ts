@@ -1,5 +1,5 @@
 import { type MerchantCategoryOrMcc, merchantCategorySet } from "../lib/merchant_categories.ts";
-import { abstain, decline, type Policy } from "../lib/policy.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**
@@ -17,8 +17,8 @@ export function blockCategories(
   categories: readonly MerchantCategoryOrMcc[],
 ): Policy {
   const blocked = merchantCategorySet(categories, "blockCategories");
-  return function blockCategories({ merchant_data: merchant }) {
+  return withConfig(function blockCategories({ merchant_data: merchant }) {
     const category = blocked.match(merchant);
     return category === undefined ? abstain() : decline(REASON_CODES.mccBlocked, category);
-  };
+  }, categories);
 }

@@ -1,5 +1,5 @@
 import { countryCodeSet } from "../lib/country_codes.ts";
-import { abstain, decline, type Policy } from "../lib/policy.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**
@@ -15,9 +15,9 @@ import { REASON_CODES } from "./reason_codes.ts";
  */
 export function blockCountries(countries: readonly string[]): Policy {
   const blocked = countryCodeSet(countries, "blockCountries");
-  return function blockCountries({ merchant_data: { country } }) {
+  return withConfig(function blockCountries({ merchant_data: { country } }) {
     return country !== null && blocked.has(country)
       ? decline(REASON_CODES.countryBlocked, country)
       : abstain();
-  };
+  }, countries);
 }

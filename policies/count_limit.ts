@@ -43,6 +43,6 @@ export function countLimit(options: CountLimitOptions): VelocityPolicy {
       if (!counter || context.usage(counter).count < maxCount) return abstain();
       return decline(REASON_CODES.countLimitExceeded, window);
     },
-    { counters },
+    { counters, config: options },
   );
 }

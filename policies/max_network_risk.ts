@@ -1,4 +1,4 @@
-import { abstain, decline, type Policy } from "../lib/policy.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /** Options of {@linkcode maxNetworkRisk}. */
@@ -24,9 +24,9 @@ export function maxNetworkRisk({ maxScore }: MaxNetworkRiskOptions): Policy {
       `Cannot create maxNetworkRisk: "maxScore" must be an integer from 0 to 99, got ${maxScore}`,
     );
   }
-  return function maxNetworkRisk({ pending_request: { network_risk_score: score } }) {
+  return withConfig(function maxNetworkRisk({ pending_request: { network_risk_score: score } }) {
     return score !== null && score > maxScore
       ? decline(REASON_CODES.networkRiskHigh, String(score))
       : abstain();
-  };
+  }, { maxScore });
 }

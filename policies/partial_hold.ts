@@ -1,6 +1,6 @@
 import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
 import { type MerchantCategoryOrMcc, merchantCategorySet } from "../lib/merchant_categories.ts";
-import { abstain, limit, type Policy } from "../lib/policy.ts";
+import { abstain, limit, type Policy, withConfig } from "../lib/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /** Options of {@linkcode partialHold}. */
@@ -27,7 +27,7 @@ export interface PartialHoldOptions {
 export function partialHold(options: PartialHoldOptions): Policy {
   const categories = merchantCategorySet(options.categories, "partialHold");
   const maxAmounts = currencyAmounts(options.maxAmount, "partialHold");
-  return function partialHold(
+  return withConfig(function partialHold(
     { pending_request: request, merchant_data: merchant },
   ) {
     if (!request.is_amount_controllable) return abstain();
@@ -35,5 +35,5 @@ export function partialHold(options: PartialHoldOptions): Policy {
     if (max === undefined || request.amount <= max) return abstain();
     const category = categories.match(merchant);
     return category === undefined ? abstain() : limit(max, REASON_CODES.partialHold, category);
-  };
+  }, options);
 }

@@ -49,6 +49,6 @@ export function spendLimit(options: SpendLimitOptions): VelocityPolicy {
         ? limit(left, REASON_CODES.spendLimitExceeded, detail)
         : decline(REASON_CODES.spendLimitExceeded, detail);
     },
-    { counters },
+    { counters, config: options },
   );
 }

@@ -1,0 +1,66 @@
+/**
+ * Formatting for people: amounts in minor units, times.
+ *
+ * @module
+ */
+
+const fractionDigitsCache = new Map<string, number>();
+
+/**
+ * The number of minor-unit digits of a currency (2 for USD, 0 for JPY, 3 for
+ * KWD), from the platform's ISO 4217 data; 2 for a code it does not know.
+ *
+ * @example
+ * ```ts
+ * import { fractionDigits } from "./format.ts";
+ * fractionDigits("jpy"); // 0
+ * ```
+ */
+export function fractionDigits(currency: string): number {
+  const code = currency.toUpperCase();
+  let digits = fractionDigitsCache.get(code);
+  if (digits === undefined) {
+    try {
+      digits =
+        new Intl.NumberFormat("en-US", { style: "currency", currency: code }).resolvedOptions()
+          .maximumFractionDigits ?? 2;
+    } catch {
+      digits = 2;
+    }
+    fractionDigitsCache.set(code, digits);
+  }
+  return digits;
+}
+
+/**
+ * An amount in minor units as people read it, with the currency code:
+ * `100_000` usd → `1,000.00 USD`, `5_000` jpy → `5,000 JPY`.
+ *
+ * @example
+ * ```ts
+ * import { formatMinorUnits } from "./format.ts";
+ * formatMinorUnits(100_000, "usd"); // "1,000.00 USD"
+ * ```
+ */
+export function formatMinorUnits(amount: number, currency: string): string {
+  const digits = fractionDigits(currency);
+  const major = new Intl.NumberFormat("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  })
+    .format(amount / 10 ** digits);
+  return `${major} ${currency.toUpperCase()}`;
+}
+
+/**
+ * An ISO timestamp as `YYYY-MM-DD HH:MM:SS UTC`.
+ *
+ * @example
+ * ```ts
+ * import { formatUtc } from "./format.ts";
+ * formatUtc("2026-11-25T12:00:05.123Z"); // "2026-11-25 12:00:05 UTC"
+ * ```
+ */
+export function formatUtc(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
