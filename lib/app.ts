@@ -7,6 +7,7 @@
  */
 import { trace } from "@opentelemetry/api";
 import Stripe from "stripe";
+import { MethodNotAllowedError } from "./admin_api.ts";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import type { DecisionPath, DecisionStore } from "./decision_store.ts";
 import { formatReason } from "./decide.ts";
@@ -33,8 +34,8 @@ export interface AppOptions {
   readonly versions: { readonly service: string; readonly policies: string };
   /** Migration mode: send this share of decisions through the deprecated API. */
   readonly apiMode?: { readonly send: ApiDecisionSender; readonly percent: number };
-  /** Checks an `Authorization` header for the admin routes; without it they are off (404). */
-  readonly isAdmin?: (authorization: string | null) => boolean;
+  /** The admin API (see `admin_api.ts`); without it the admin routes are off (404). */
+  readonly admin?: (request: Request, url: URL) => Promise<Response> | undefined;
   /** Counted here, served at `GET /metrics` (an admin route). */
   readonly metrics: Metrics;
 }
@@ -45,8 +46,6 @@ export interface App {
 }
 
 const JSON_HEADERS = { "content-type": "application/json" } as const;
-const DECISION_ROUTE = new URLPattern({ pathname: "/decisions/:id" });
-const MAX_LIST_LIMIT = 500;
 
 /**
  * Builds the service's request handler.
@@ -65,7 +64,7 @@ const MAX_LIST_LIMIT = 500;
  * ```
  */
 export function createApp(options: AppOptions): App {
-  const { verify, store, log, webhookPath, stripeApiVersion, apiMode, isAdmin, metrics } = options;
+  const { verify, store, log, webhookPath, stripeApiVersion, apiMode, admin, metrics } = options;
   const health = JSON.stringify({
     status: "ok",
     version: options.versions.service,
@@ -159,50 +158,23 @@ export function createApp(options: AppOptions): App {
     });
   }
 
-  async function handleAdmin(request: Request, url: URL): Promise<Response> {
-    if (request.method !== "GET") throw new MethodNotAllowed("GET");
-    if (!isAdmin!(request.headers.get("authorization"))) return unauthorized();
-
-    const id = DECISION_ROUTE.exec(url)?.pathname.groups.id;
-    if (id !== undefined) {
-      const record = await store.get(decodeURIComponent(id));
-      if (!record) throw new RequestError(404, `no decision for ${id}`);
-      return json(200, record);
-    }
-    const limitParam = url.searchParams.get("limit") ?? "50";
-    const limit = Number(limitParam);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new RequestError(400, `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
-    }
-    const card = url.searchParams.get("card") ?? undefined;
-    return json(200, { data: await store.list({ card, limit }) });
-  }
-
   return {
     async fetch(request) {
       const url = new URL(request.url);
       const { pathname } = url;
       try {
         if (pathname === webhookPath) {
-          if (request.method !== "POST") throw new MethodNotAllowed("POST");
+          if (request.method !== "POST") throw new MethodNotAllowedError("POST");
           return await handleWebhook(request);
         }
         if (pathname === "/healthz") {
           if (request.method !== "GET" && request.method !== "HEAD") {
-            throw new MethodNotAllowed("GET, HEAD");
+            throw new MethodNotAllowedError("GET, HEAD");
           }
           return new Response(health, { headers: JSON_HEADERS });
         }
-        if (isAdmin && pathname === "/metrics") {
-          if (request.method !== "GET") throw new MethodNotAllowed("GET");
-          if (!isAdmin(request.headers.get("authorization"))) return unauthorized();
-          return new Response(metrics.render(), {
-            headers: { "content-type": "text/plain; version=0.0.4" },
-          });
-        }
-        if (isAdmin && (pathname === "/decisions" || DECISION_ROUTE.test(url))) {
-          return await handleAdmin(request, url);
-        }
+        const adminResponse = admin?.(request, url);
+        if (adminResponse) return await adminResponse;
         throw new RequestError(404, `no route for ${pathname}`);
       } catch (error) {
         if (error instanceof RequestError) {
@@ -216,7 +188,7 @@ export function createApp(options: AppOptions): App {
             reason: error.message,
           });
           const headers: Record<string, string> = { ...JSON_HEADERS };
-          if (error instanceof MethodNotAllowed) headers.allow = error.allow;
+          if (error instanceof MethodNotAllowedError) headers.allow = error.allow;
           return new Response(JSON.stringify({ error: error.message }), {
             status: error.status,
             headers,
@@ -228,12 +200,6 @@ export function createApp(options: AppOptions): App {
       }
     },
   };
-}
-
-class MethodNotAllowed extends RequestError {
-  constructor(readonly allow: string) {
-    super(405, `method not allowed; use ${allow}`);
-  }
 }
 
 function authorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
@@ -265,13 +231,6 @@ function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
     throw new RequestError(400, "event has no issuing authorization with a pending_request");
   }
   return authorization as AuthorizationRequest;
-}
-
-function unauthorized(): Response {
-  return new Response(JSON.stringify({ error: "missing or wrong admin token" }), {
-    status: 401,
-    headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer realm="admin"' },
-  });
 }
 
 function json(status: number, body: unknown): Response {

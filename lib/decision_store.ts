@@ -128,8 +128,10 @@ export interface DecisionStore {
   /** Records that the API path failed and the webhook answered instead. */
   markAnsweredDirectly(authorizationId: string): Promise<void>;
   get(authorizationId: string): Promise<DecisionRecord | null>;
-  /** Newest first, optionally for one card. */
-  list(query: { readonly card?: string; readonly limit: number }): Promise<DecisionRecord[]>;
+  /** Newest first, optionally for one card and from a time on. */
+  list(
+    query: { readonly card?: string; readonly since?: Date; readonly limit: number },
+  ): Promise<DecisionRecord[]>;
 
   /** Applies a verified `issuing_authorization.created` or `.updated` event. */
   reconcile(
@@ -408,10 +410,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       return (await kv.get<DecisionRecord>(decisionKey(authorizationId))).value;
     },
 
-    async list({ card, limit }) {
+    async list({ card, since, limit }) {
       const prefix = card ? ["decisions_by_card", card] : ["decisions_by_time"];
+      const selector = since ? { prefix, start: [...prefix, since.getTime()] } : { prefix };
       const ids: string[] = [];
-      for await (const entry of kv.list<string>({ prefix }, { reverse: true, limit })) {
+      for await (const entry of kv.list<string>(selector, { reverse: true, limit })) {
         ids.push(entry.value);
       }
       const entries = await getMany(kv, ids.map(decisionKey));

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createAdminApi } from "./admin_api.ts";
 import { bearerTokenCheck } from "./admin_token.ts";
 import { createApiDecisionSender } from "./api_decision_sender.ts";
 import { type App, createApp } from "./app.ts";
@@ -13,7 +14,7 @@ import { createDecisionStore } from "./decision_store.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
-import type { Policy } from "./policy.ts";
+import { describePipeline, type Policy } from "./policy.ts";
 import { computePolicyVersion } from "./policy_version.ts";
 import { DEFAULT_BODY_READ_TIMEOUT_MS } from "./request_body.ts";
 import { createWebhookVerifier } from "./webhook_verifier.ts";
@@ -121,7 +122,14 @@ export async function createService(
     verify,
     store,
     metrics,
-    isAdmin: config.adminToken ? bearerTokenCheck(config.adminToken) : undefined,
+    admin: config.adminToken
+      ? createAdminApi({
+        store,
+        metrics,
+        isAdmin: bearerTokenCheck(config.adminToken),
+        pipeline: { version: policyVersion, policies: describePipeline(options.policies) },
+      })
+      : undefined,
     log,
     webhookPath: config.webhookPath,
     stripeApiVersion: config.stripeApiVersion,

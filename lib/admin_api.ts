@@ -1,0 +1,112 @@
+/**
+ * The admin API: JSON over the decision log, the pipeline and the metrics,
+ * behind the admin bearer token. The dashboard renders the same queries.
+ *
+ * @module
+ */
+import { decisionOverview, filterFromSearch, findDecisions } from "./decision_queries.ts";
+import type { DecisionStore } from "./decision_store.ts";
+import type { Metrics } from "./metrics.ts";
+import { RequestError } from "./request_error.ts";
+
+/** What the admin API reads. */
+export interface AdminApiOptions {
+  readonly store: DecisionStore;
+  readonly metrics: Metrics;
+  readonly isAdmin: (authorization: string | null) => boolean;
+  /** The live pipeline, as `describePipeline` gives it, and its version. */
+  readonly pipeline: {
+    readonly version: string;
+    readonly policies: readonly { name: string; config: unknown }[];
+  };
+}
+
+const DECISION_ROUTE = new URLPattern({ pathname: "/decisions/:id" });
+const JSON_HEADERS = { "content-type": "application/json" } as const;
+
+/**
+ * Routes of the admin API; `undefined` for other paths:
+ * - `GET /decisions/{authorization_id}`: one decision with its trace;
+ * - `GET /decisions?card=&authorization=&outcome=&reason=&limit=&page=`: newest first;
+ * - `GET /stats?hours=`: counts for the last hour and day, per-minute series;
+ * - `GET /policies`: the live pipeline with its configuration and version;
+ * - `GET /metrics`: Prometheus text.
+ *
+ * @example
+ * ```ts
+ * import { createAdminApi } from "./admin_api.ts";
+ * // const admin = createAdminApi({ store, metrics, isAdmin, pipeline });
+ * // const response = admin(request, new URL(request.url)); // undefined: not an admin path
+ * ```
+ */
+export function createAdminApi(
+  options: AdminApiOptions,
+): (request: Request, url: URL) => Promise<Response> | undefined {
+  const { store, metrics, isAdmin, pipeline } = options;
+  const policies = JSON.stringify({
+    policy_version: pipeline.version,
+    pipeline: pipeline.policies,
+  });
+
+  async function route(request: Request, url: URL): Promise<Response> {
+    if (request.method !== "GET") throw new MethodNotAllowedError("GET");
+    if (!isAdmin(request.headers.get("authorization"))) return unauthorized();
+    const id = DECISION_ROUTE.exec(url)?.pathname.groups.id;
+    if (id !== undefined) {
+      const record = await store.get(decodeURIComponent(id));
+      if (!record) throw new RequestError(404, `no decision for ${id}`);
+      return json(record);
+    }
+    switch (url.pathname) {
+      case "/decisions":
+        return json(
+          await findDecisions(store, parse(() => filterFromSearch(url.searchParams, 50))),
+        );
+      case "/stats": {
+        const hours = Number(url.searchParams.get("hours") ?? 3);
+        if (!Number.isInteger(hours) || hours < 1 || hours > 24) {
+          throw new RequestError(400, "hours must be 1 to 24");
+        }
+        return json(await decisionOverview(store, new Date(), hours));
+      }
+      case "/policies":
+        return new Response(policies, { headers: JSON_HEADERS });
+      default:
+        return new Response(metrics.render(), {
+          headers: { "content-type": "text/plain; version=0.0.4" },
+        });
+    }
+  }
+
+  return (request, url) =>
+    url.pathname === "/decisions" || url.pathname === "/stats" || url.pathname === "/policies" ||
+      url.pathname === "/metrics" || DECISION_ROUTE.test(url)
+      ? route(request, url)
+      : undefined;
+}
+
+/** A 405 that names the allowed methods (`Allow`). */
+export class MethodNotAllowedError extends RequestError {
+  constructor(readonly allow: string) {
+    super(405, `method not allowed; use ${allow}`);
+  }
+}
+
+function parse<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new RequestError(400, error instanceof Error ? error.message : String(error));
+  }
+}
+
+function unauthorized(): Response {
+  return new Response(JSON.stringify({ error: "missing or wrong admin token" }), {
+    status: 401,
+    headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer realm="admin"' },
+  });
+}
+
+function json(body: unknown): Response {
+  return new Response(JSON.stringify(body), { headers: JSON_HEADERS });
+}
