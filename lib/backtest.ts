@@ -87,6 +87,7 @@ export async function backtest(
   recorded: readonly RecordedAuthorization[],
   before: readonly Policy[],
   after: readonly Policy[],
+  onProgress?: (done: number, total: number) => void,
 ): Promise<BacktestReport> {
   const ordered = [...recorded].sort((a, b) => a.at - b.at);
   const [runBefore, runAfter] = await Promise.all([pipelineRunner(before), pipelineRunner(after)]);
@@ -112,6 +113,10 @@ export async function backtest(
       if (was.result !== now.result || was.amount !== now.amount) {
         report.changed.push({ authorization_id: item.authorization.id, before: was, after: now });
       }
+      onProgress?.(
+        report.before.approved + report.before.declined + report.before.limited,
+        ordered.length,
+      );
     }
   } finally {
     runBefore.close();

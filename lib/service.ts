@@ -6,6 +6,7 @@
  */
 import { createAdminApi } from "./admin_api.ts";
 import { bearerTokenCheck } from "./admin_token.ts";
+import { createDashboard } from "./dashboard/mod.ts";
 import { createApiDecisionSender } from "./api_decision_sender.ts";
 import { type App, createApp } from "./app.ts";
 import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
@@ -118,18 +119,19 @@ export async function createService(
     fallback: config.fallbackDecision,
     policyVersion,
   });
+  const adminRoutes = config.adminToken ? adminAndDashboard(config.adminToken) : undefined;
+  function adminAndDashboard(adminToken: string) {
+    const isAdmin = bearerTokenCheck(adminToken);
+    const pipeline = { version: policyVersion, policies: describePipeline(options.policies) };
+    const api = createAdminApi({ store, metrics, isAdmin, pipeline });
+    const dashboard = createDashboard({ store, adminToken, isAdmin, pipeline });
+    return (request: Request, url: URL) => api(request, url) ?? dashboard(request, url);
+  }
   const app = createApp({
     verify,
     store,
     metrics,
-    admin: config.adminToken
-      ? createAdminApi({
-        store,
-        metrics,
-        isAdmin: bearerTokenCheck(config.adminToken),
-        pipeline: { version: policyVersion, policies: describePipeline(options.policies) },
-      })
-      : undefined,
+    admin: adminRoutes,
     log,
     webhookPath: config.webhookPath,
     stripeApiVersion: config.stripeApiVersion,

@@ -178,3 +178,38 @@ Deno.test("policy:check passes the default pipeline and warns about a questionab
     "warning: allowCountries never approves, declines everything",
   );
 });
+
+Deno.test("replay draws a progress bar for a long file on a terminal, and stays quiet in a pipe", async () => {
+  const dataDir = new URL("data/", ROOT).pathname;
+  await Deno.mkdir(dataDir, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: dataDir });
+  try {
+    const file = `${dir}/events.jsonl`;
+    const lines = Array.from({ length: 2_500 }, (_, i) => {
+      const event = structuredClone(SCENARIOS.ordinary_grocery);
+      (event.data.object as { id: string }).id = `iauth_progress_${i}`;
+      event.created = 1_764_000_000 + i;
+      return JSON.stringify(event);
+    });
+    await Deno.writeTextFile(file, lines.join("\n"));
+
+    const piped = await task("replay", [file, "--json"]);
+    assertEquals(piped.code, 0);
+    assertEquals(piped.stderr, "", "nothing but the report when not a terminal");
+
+    // `script` gives the command a pseudo-terminal, as a person's shell would.
+    const [, ...replayArgs] = denoJson.tasks.replay.split(" ");
+    const command = [Deno.execPath(), ...replayArgs, file, "--json"].join(" ");
+    const onTerminal = await new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      cwd: ROOT,
+      env: { ...BASE_ENV, NO_COLOR: "1" },
+      clearEnv: true,
+    }).output();
+    assertEquals(onTerminal.code, 0);
+    const output = new TextDecoder().decode(onTerminal.stdout);
+    assertStringIncludes(output, "[##############################] 2500/2500");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

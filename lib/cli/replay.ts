@@ -16,6 +16,7 @@ import {
   type RecordedAuthorization,
 } from "../backtest.ts";
 import { importPipeline } from "./_pipeline_module.ts";
+import { progressBar } from "./_progress.ts";
 import { textTable } from "./_table.ts";
 
 const { values, positionals } = parseArgs({
@@ -40,7 +41,7 @@ for (const [index, line] of (await Deno.readTextFile(positionals[0])).split("\n"
   }
 }
 const candidate = values.policies ? await importPipeline(values.policies) : defaultPipeline;
-const report = await backtest(recorded, defaultPipeline, candidate);
+const report = await backtest(recorded, defaultPipeline, candidate, progressBar(recorded.length));
 
 if (values.json) {
   console.log(JSON.stringify(report, null, 2));

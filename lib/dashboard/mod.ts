@@ -1,0 +1,122 @@
+/**
+ * `GET /dashboard`: a small web page over the decision log for risk and
+ * support teams, behind the admin token.
+ *
+ * @module
+ */
+import { MethodNotAllowedError } from "../admin_api.ts";
+import { decisionOverview, filterFromSearch, findDecisions } from "../decision_queries.ts";
+import type { DecisionStore } from "../decision_store.ts";
+import { RequestError } from "../request_error.ts";
+import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
+import { createSessions } from "./session.ts";
+import { decisionPage, loginPage, overviewPage, type PipelineView } from "./views.ts";
+
+/** What the dashboard reads. */
+export interface DashboardOptions {
+  readonly store: DecisionStore;
+  readonly adminToken: string;
+  readonly isAdmin: (authorization: string | null) => boolean;
+  readonly pipeline: PipelineView;
+}
+
+/** Only the service's own stylesheet, script and forms; no frames, no other origin. */
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+} as const;
+const DECISION_PAGE = new URLPattern({ pathname: "/dashboard/decisions/:id" });
+
+/**
+ * The dashboard's routes; `undefined` for other paths. Signing in takes the
+ * admin token once and sets a signed session cookie (HttpOnly,
+ * SameSite=Strict, Secure on https, 8 hours); without it every page
+ * redirects to the sign-in page.
+ *
+ * @example
+ * ```ts
+ * import { createDashboard } from "./mod.ts";
+ * // const dashboard = createDashboard({ store, adminToken, isAdmin, pipeline });
+ * // dashboard(request, url) // undefined: not a dashboard path
+ * ```
+ */
+export function createDashboard(
+  options: DashboardOptions,
+): (request: Request, url: URL) => Promise<Response> | undefined {
+  const { store, isAdmin, pipeline } = options;
+  const sessions = createSessions(options.adminToken);
+
+  async function route(request: Request, url: URL): Promise<Response> {
+    const secure = url.protocol === "https:";
+    switch (url.pathname) {
+      case "/dashboard/app.css":
+        return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
+      case "/dashboard/app.js":
+        return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
+      case "/dashboard/login":
+        if (request.method === "GET") return htmlResponse(loginPage(false));
+        if (request.method !== "POST") throw new MethodNotAllowedError("GET, POST");
+        if (isAdmin(`Bearer ${await tokenFrom(request)}`)) {
+          return redirect("/dashboard", { "set-cookie": sessions.issue(secure) });
+        }
+        return htmlResponse(loginPage(true), 401);
+      case "/dashboard/logout":
+        if (request.method !== "POST") throw new MethodNotAllowedError("POST");
+        return redirect("/dashboard/login", { "set-cookie": sessions.clear(secure) });
+    }
+    if (request.method !== "GET") throw new MethodNotAllowedError("GET");
+    if (!sessions.valid(request.headers.get("cookie"))) return redirect("/dashboard/login");
+    const id = DECISION_PAGE.exec(url)?.pathname.groups.id;
+    if (id !== undefined) {
+      const record = await store.get(decodeURIComponent(id));
+      if (!record) throw new RequestError(404, `no decision for ${id}`);
+      return htmlResponse(decisionPage(record));
+    }
+    if (url.pathname !== "/dashboard") throw new RequestError(404, `no route for ${url.pathname}`);
+    let filter;
+    try {
+      filter = filterFromSearch(url.searchParams, 50);
+    } catch (error) {
+      throw new RequestError(400, error instanceof Error ? error.message : String(error));
+    }
+    const [overview, decisions] = await Promise.all([
+      decisionOverview(store, new Date()),
+      findDecisions(store, filter),
+    ]);
+    return htmlResponse(overviewPage(overview, decisions, filter, pipeline));
+  }
+
+  return (request, url) =>
+    url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")
+      ? route(request, url)
+      : undefined;
+}
+
+async function tokenFrom(request: Request): Promise<string> {
+  const text = await request.text().catch(() => "");
+  if (text.length > 4_096) return "";
+  return new URLSearchParams(text).get("token") ?? "";
+}
+
+function htmlResponse(body: string, status = 200): Response {
+  return new Response(body, {
+    status,
+    headers: { ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" },
+  });
+}
+
+function asset(body: string, type: string): Response {
+  return new Response(body, {
+    headers: { ...SECURITY_HEADERS, "content-type": type, "cache-control": "max-age=300" },
+  });
+}
+
+function redirect(location: string, headers: Record<string, string> = {}): Response {
+  return new Response(null, {
+    status: 303,
+    headers: { ...SECURITY_HEADERS, location, ...headers },
+  });
+}
