@@ -50,11 +50,11 @@ const JSON_HEADERS = { "content-type": "application/json" } as const;
 /**
  * Builds the service's request handler.
  *
- * Routes: `POST <webhookPath>` (Stripe events), `GET /healthz`, and with an
- * admin token `GET /decisions/{authorization_id}` and
- * `GET /decisions?card=…&limit=…`. A known path with another method → 405
- * with `Allow`; anything else → 404. Client errors are JSON
- * `{ "error": "<one-line reason>" }`.
+ * Routes: `POST <webhookPath>` (Stripe events: authorization requests are
+ * decided, `issuing_authorization.created`/`.updated` reconciled, others
+ * acknowledged), `GET /healthz`, and with an admin token the admin API and the
+ * dashboard (`admin`). A known path with another method → 405 with `Allow`;
+ * anything else → 404. Client errors are JSON `{ "error": "<one-line reason>" }`.
  *
  * @example
  * ```ts
@@ -84,7 +84,6 @@ export function createApp(options: AppOptions): App {
         authorizationOf(event),
         event.type === "issuing_authorization.created" ? "created" : "updated",
       );
-
       return json(200, { received: true });
     }
     if (event.type !== "issuing_authorization.request") {
@@ -113,12 +112,15 @@ export function createApp(options: AppOptions): App {
     }
     const latencyMs = performance.now() - started;
     const reasons = record.reasons.map(formatReason);
-    metrics.decision(
-      !record.approved ? "declined" : record.amount === null ? "approved" : "limited",
-      reasons,
-      latencyMs / 1_000,
-    );
-    if (record.fallback && !replayed) metrics.fallback(record.fallback);
+    // A redelivery is answered again, but it is not a new decision.
+    if (!replayed) {
+      metrics.decision(
+        !record.approved ? "declined" : record.amount === null ? "approved" : "limited",
+        reasons,
+        latencyMs / 1_000,
+      );
+      if (record.fallback) metrics.fallback(record.fallback);
+    }
     // With OTEL_DENO=true, Deno traces each request; the decision joins its span.
     trace.getActiveSpan()?.setAttributes({
       "issuing.authorization_id": authorization.id,

@@ -209,6 +209,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       batch.flatMap((item) => item.counters.flatMap((counter) => counter.buckets)),
     );
     const decisionKeys = uniqueKeys(batch.map((item) => decisionKey(item.authorization.id)));
+    // Bounded between batches, never during one (its entries are read below).
+    if (knownCounters.size >= MAX_KNOWN_COUNTERS) knownCounters.clear();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       // First try optimistically: counters as this process last saw them, and new
       // authorizations assumed undecided. The commit checks both, so a stale guess
@@ -240,6 +242,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const results: RecordedDecision[] = [];
       const decidedInBatch = new Map<string, DecisionRecord>();
       const dirtyCounters = new Map<string, { key: Deno.KvKey; expireInMs?: number }>();
+      const pendingShadows: [DecisionRecord, Promise<Decision>][] = [];
       for (const item of batch) {
         const { authorization } = item;
         const earlier =
@@ -272,14 +275,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           path: item.path,
           reservation,
         });
-        if (shadowPending instanceof Promise) {
-          // Never delays the answer: recorded when it settles, after this batch.
-          const live = record;
-          shadowPending.then((shadow) => recordShadow(live, shadow), () => {});
-        } else if (shadowPending) {
-          record = { ...record, shadow: shadowOf(record, shadowPending) };
-          countShadow(record.shadow!);
-        }
+        if (shadowPending instanceof Promise) pendingShadows.push([record, shadowPending]);
+        else if (shadowPending) record = { ...record, shadow: shadowOf(record, shadowPending) };
         decidedInBatch.set(authorization.id, record);
         results.push({ record, replayed: false });
         writeRecord(operation, record, retentionMs);
@@ -291,6 +288,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       if (committed.ok) {
         for (const [id, { key }] of dirtyCounters) {
           remember(key, values.get(id) as Usage, committed.versionstamp);
+        }
+        // Counted once committed, so a retried batch counts nothing twice.
+        for (const { record, replayed } of results) {
+          if (!replayed && record.shadow) countShadow(record.shadow);
+        }
+        // An async shadow never delays the answer: recorded when it settles.
+        for (const [live, pending] of pendingShadows) {
+          pending.then((shadow) => recordShadow(live, shadow), () => {});
         }
         return results;
       }
@@ -311,7 +316,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   }
 
   function remember(key: Deno.KvKey, value: Usage | null, versionstamp: string | null): void {
-    if (knownCounters.size >= MAX_KNOWN_COUNTERS) knownCounters.clear();
     knownCounters.set(keyId(key), { value, versionstamp });
   }
 
