@@ -41,6 +41,7 @@ Deno.test("/metrics counters move by the right amounts after known requests", as
   for (const scenario of ["gambling", "gambling_over_cap", "unknown_currency"]) {
     await (await server.postEvent(SCENARIOS[scenario])).body?.cancel();
   }
+  await (await server.postEvent(SCENARIOS.gambling)).body?.cancel(); // a redelivery: not a new decision
   await (await server.postEvent(SCENARIOS.gambling, { secret: "whsec_forged" })).body?.cancel();
   await (await fetch(`${server.url}/nowhere/${crypto.randomUUID()}`)).body?.cancel();
 
