@@ -88,8 +88,8 @@ export interface DecisionRecord {
   readonly shadow?: ShadowDecision;
   /**
    * The authorization as received, for audits and replays, with the expanded
-   * cardholder reduced to id, type, status and metadata: the log keeps no
-   * name, email, address or date of birth.
+   * cardholder reduced to id, type, status and metadata and no shipping
+   * address: the log keeps no name, email, phone, address or date of birth.
    */
   readonly request: AuthorizationRequest;
 }
@@ -641,15 +641,17 @@ function toRecord(
   };
 }
 
+/** The authorization without personal data: the cardholder reduced to ids, no shipping address. */
 function withoutCardholderDetails(authorization: AuthorizationRequest): AuthorizationRequest {
-  const cardholder = authorization.card?.cardholder;
-  if (!cardholder) return authorization;
-  const { id, object, type, status, metadata } = cardholder;
+  const { card } = authorization;
+  if (!card?.cardholder) return authorization;
+  const { id, object, type, status, metadata } = card.cardholder;
   return {
     ...authorization,
     card: {
-      ...authorization.card,
-      cardholder: { id, object, type, status, metadata } as typeof cardholder,
+      ...card,
+      cardholder: { id, object, type, status, metadata } as typeof card.cardholder,
+      shipping: null,
     },
   };
 }
