@@ -7,7 +7,7 @@
 import { decisionOverview, filterFromSearch, findDecisions } from "./decision_queries.ts";
 import type { DecisionStore } from "./decision_store.ts";
 import type { Metrics } from "./metrics.ts";
-import { RequestError } from "./request_error.ts";
+import { MethodNotAllowedError, RequestError } from "./request_error.ts";
 
 /** What the admin API reads. */
 export interface AdminApiOptions {
@@ -83,13 +83,6 @@ export function createAdminApi(
       url.pathname === "/metrics" || DECISION_ROUTE.test(url)
       ? route(request, url)
       : undefined;
-}
-
-/** A 405 that names the allowed methods (`Allow`). */
-export class MethodNotAllowedError extends RequestError {
-  constructor(readonly allow: string) {
-    super(405, `method not allowed; use ${allow}`);
-  }
 }
 
 function parse<T>(read: () => T): T {

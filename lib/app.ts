@@ -7,7 +7,6 @@
  */
 import { trace } from "@opentelemetry/api";
 import Stripe from "stripe";
-import { MethodNotAllowedError } from "./admin_api.ts";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import type { DecisionPath, DecisionStore } from "./decision_store.ts";
 import { formatReason } from "./decide.ts";
@@ -15,7 +14,7 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { AuthorizationRequest } from "./policy.ts";
 import { readBodyText } from "./request_body.ts";
-import { RequestError } from "./request_error.ts";
+import { MethodNotAllowedError, RequestError } from "./request_error.ts";
 import type { WebhookVerifier } from "./webhook_verifier.ts";
 
 /** What {@linkcode createApp} wires together. */

@@ -24,3 +24,18 @@ export class RequestError extends Error {
     this.name = "RequestError";
   }
 }
+
+/**
+ * A 405 that names the allowed methods, for the `Allow` header.
+ *
+ * @example
+ * ```ts
+ * import { MethodNotAllowedError } from "./request_error.ts";
+ * new MethodNotAllowedError("GET, HEAD").allow; // "GET, HEAD"
+ * ```
+ */
+export class MethodNotAllowedError extends RequestError {
+  constructor(readonly allow: string) {
+    super(405, `method not allowed; use ${allow}`);
+  }
+}

@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { createAdminApi } from "./admin_api.ts";
 import { bearerTokenCheck } from "./admin_token.ts";
-import { createDashboard } from "./dashboard/mod.ts";
 import { createApiDecisionSender } from "./api_decision_sender.ts";
 import { type App, createApp } from "./app.ts";
 import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
@@ -119,8 +117,13 @@ export async function createService(
     fallback: config.fallbackDecision,
     policyVersion,
   });
-  const adminRoutes = config.adminToken ? adminAndDashboard(config.adminToken) : undefined;
-  function adminAndDashboard(adminToken: string) {
+  const adminRoutes = config.adminToken ? await adminAndDashboard(config.adminToken) : undefined;
+  // Loaded only with an admin token: a webhook-only instance starts without them.
+  async function adminAndDashboard(adminToken: string) {
+    const [{ createAdminApi }, { createDashboard }] = await Promise.all([
+      import("./admin_api.ts"),
+      import("./dashboard/mod.ts"),
+    ]);
     const isAdmin = bearerTokenCheck(adminToken);
     const pipeline = { version: policyVersion, policies: describePipeline(options.policies) };
     const api = createAdminApi({ store, metrics, isAdmin, pipeline });

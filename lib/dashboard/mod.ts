@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { MethodNotAllowedError } from "../admin_api.ts";
 import { decisionOverview, filterFromSearch, findDecisions } from "../decision_queries.ts";
 import type { DecisionStore } from "../decision_store.ts";
-import { RequestError } from "../request_error.ts";
+import { MethodNotAllowedError, RequestError } from "../request_error.ts";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
 import { createSessions } from "./session.ts";
 import { decisionPage, loginPage, overviewPage, type PipelineView } from "./views.ts";
