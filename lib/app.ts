@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { trace } from "@opentelemetry/api";
 import Stripe from "stripe";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import type { DecisionPath, DecisionStore } from "./decision_store.ts";
@@ -37,6 +36,10 @@ export interface AppOptions {
   readonly admin?: (request: Request, url: URL) => Promise<Response> | undefined;
   /** Counted here, served at `GET /metrics` (an admin route). */
   readonly metrics: Metrics;
+  /** Adds attributes to the request's trace span, when tracing is on. */
+  readonly annotateSpan?: (
+    attributes: Record<string, string | number | boolean | string[]>,
+  ) => void;
 }
 
 /** A `fetch` handler, as `Deno.serve` and `deno serve` take. */
@@ -63,7 +66,17 @@ const JSON_HEADERS = { "content-type": "application/json" } as const;
  * ```
  */
 export function createApp(options: AppOptions): App {
-  const { verify, store, log, webhookPath, stripeApiVersion, apiMode, admin, metrics } = options;
+  const {
+    verify,
+    store,
+    log,
+    webhookPath,
+    stripeApiVersion,
+    apiMode,
+    admin,
+    metrics,
+    annotateSpan,
+  } = options;
   const health = JSON.stringify({
     status: "ok",
     version: options.versions.service,
@@ -120,8 +133,7 @@ export function createApp(options: AppOptions): App {
       );
       if (record.fallback) metrics.fallback(record.fallback);
     }
-    // With OTEL_DENO=true, Deno traces each request; the decision joins its span.
-    trace.getActiveSpan()?.setAttributes({
+    annotateSpan?.({
       "issuing.authorization_id": authorization.id,
       "issuing.event_id": event.id,
       "issuing.card_id": record.card_id,

@@ -6,7 +6,7 @@
  */
 import { bearerTokenCheck } from "./admin_token.ts";
 import { createApiDecisionSender } from "./api_decision_sender.ts";
-import { type App, createApp } from "./app.ts";
+import { type App, type AppOptions, createApp } from "./app.ts";
 import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
 import { createDecide } from "./decide.ts";
 import { createDecisionStore } from "./decision_store.ts";
@@ -134,6 +134,7 @@ export async function createService(
     verify,
     store,
     metrics,
+    annotateSpan: await spanAnnotator(env),
     admin: adminRoutes,
     log,
     webhookPath: config.webhookPath,
@@ -170,4 +171,22 @@ async function openKv(path: string | undefined): Promise<Deno.Kv> {
       }`,
     );
   }
+}
+
+/**
+ * With Deno's OpenTelemetry on (`OTEL_DENO`, or on Deno Deploy, which traces
+ * every request), a function that adds the decision's attributes to the
+ * request span Deno made. `@opentelemetry/api` is loaded only then: it costs
+ * about a third of the start-up time otherwise.
+ */
+async function spanAnnotator(env: Env): Promise<AppOptions["annotateSpan"]> {
+  const otel = env.get("OTEL_DENO");
+  if (
+    !env.get("DENO_DEPLOYMENT_ID") &&
+    (otel === undefined || otel === "" || otel === "false" || otel === "0")
+  ) {
+    return undefined;
+  }
+  const { trace } = await import("@opentelemetry/api");
+  return (attributes) => trace.getActiveSpan()?.setAttributes(attributes);
 }
