@@ -174,7 +174,7 @@ async function peakRssMiB(pid: number): Promise<number> {
 }
 
 const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
-const ms = (value: number) => `${value.toFixed(2)} ms`;
+const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 async function main(): Promise<void> {
   const autocannon = await installAutocannon();
@@ -185,8 +185,18 @@ async function main(): Promise<void> {
       return await Deno.makeTempDir({ dir: `${ROOT}data` });
     });
     const kvPath = `data/${kvDir.split("/").pop()}/kv.sqlite3`;
+    // Cold start is noisy on a busy 2-core machine: the median of three starts,
+    // each on a fresh port so no pooled connection to a killed server interferes.
+    const starts: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const [probe, ms] = await coldStart(server, freePort(), `${kvPath}.${i}`);
+      starts.push(ms);
+      probe.kill("SIGKILL");
+      await probe.status;
+    }
     const port = freePort();
-    const [child, coldStartMs] = await coldStart(server, port, kvPath);
+    const [child, lastStartMs] = await coldStart(server, port, kvPath);
+    const coldStartMs = [...starts, lastStartMs].sort((a, b) => a - b)[1];
     try {
       console.error(`${server.name}: cold start ${coldStartMs.toFixed(0)} ms; fixed concurrency…`);
       const fixed = await drive(autocannon, port, 0, 0);
@@ -228,7 +238,7 @@ async function main(): Promise<void> {
   }
   lines.push(
     "",
-    "| server | peak RSS | cold start | RSS vs (a) | RSS vs (b) | cold start vs (a) | cold start vs (b) |",
+    "| server | peak RSS | cold start (median of 3) | RSS vs (a) | RSS vs (b) | cold start vs (a) | cold start vs (b) |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const row of rows) {
