@@ -112,7 +112,8 @@ export function windowName(window: VelocityWindow): string {
  * @example
  * ```ts
  * import { checkWindow } from "./velocity.ts";
- * checkWindow({ rollingMinutes: 0 }, "spendLimit"); // throws TypeError
+ * checkWindow({ rollingMinutes: 10 }, "spendLimit"); // fine
+ * // checkWindow({ rollingMinutes: 0 }, "spendLimit") throws a TypeError naming spendLimit
  * ```
  */
 export function checkWindow(window: VelocityWindow, owner: string): void {

@@ -10,6 +10,9 @@
  * cap and a country block would change:
  *
  * ```ts
+ * import type { Policy } from "../lib/policy.ts";
+ * import { amountCap, blockCountries, defaultPipeline } from "./mod.ts";
+ *
  * export const shadowPipeline: readonly Policy[] | undefined = [
  *   ...defaultPipeline,
  *   amountCap({ usd: 50_000, eur: 50_000, gbp: 50_000 }),
