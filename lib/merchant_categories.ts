@@ -75,17 +75,3 @@ export function merchantCategorySet(
     match: (merchant) => byKey.get(merchant.category) ?? byKey.get(merchant.category_code),
   };
 }
-
-/**
- * The 4-digit MCC of a category name, or `null` (for `miscellaneous`), or
- * `undefined` when the name is not a Stripe category.
- *
- * @example
- * ```ts
- * import { mccOf } from "./merchant_categories.ts";
- * mccOf("automated_fuel_dispensers"); // "5542"
- * ```
- */
-export function mccOf(category: string): string | null | undefined {
-  return MCC_BY_CATEGORY.get(category);
-}

@@ -176,8 +176,8 @@ async function openKv(path: string | undefined): Promise<Deno.Kv> {
 /**
  * With Deno's OpenTelemetry on (`OTEL_DENO`, or on Deno Deploy, which traces
  * every request), a function that adds the decision's attributes to the
- * request span Deno made. `@opentelemetry/api` is loaded only then: it costs
- * about a third of the start-up time otherwise.
+ * request span Deno made. `@opentelemetry/api` is loaded only then: it is
+ * slow to load, and start-up counts (see the cold start in BENCHMARKS.md).
  */
 async function spanAnnotator(env: Env): Promise<AppOptions["annotateSpan"]> {
   const otel = env.get("OTEL_DENO");
