@@ -108,6 +108,36 @@ export function formatReason(reason: Reason): string {
 }
 
 /**
+ * The fallback decision: approved or declined as configured, with the single
+ * reason `fallback:<kind>` naming what failed (a policy, or `store`).
+ *
+ * @example
+ * ```ts
+ * import { fallbackDecision } from "./decide.ts";
+ * fallbackDecision({ approved: false, policy: "store", kind: "store_timeout", trace: [], policyVersion: "dev" });
+ * // → { approved: false, reasons: [{ policy: "store", code: "fallback", detail: "store_timeout" }], fallback: "store_timeout", … }
+ * ```
+ */
+export function fallbackDecision(
+  options: {
+    approved: boolean;
+    policy: string;
+    kind: string;
+    trace: readonly TraceEntry[];
+    policyVersion: string;
+  },
+): Decision {
+  const { approved, policy, kind, trace, policyVersion } = options;
+  return {
+    approved,
+    reasons: [{ policy, code: ENGINE_REASON_CODES.fallback, detail: kind }],
+    trace,
+    policyVersion,
+    fallback: kind,
+  };
+}
+
+/**
  * Composes policies into one `decide` function. Rules, in order:
  * 1. every policy runs, in order, and its verdict joins the trace;
  * 2. any decline wins (every decline is a reason);
@@ -154,17 +184,13 @@ export function createDecide(
     error?: unknown,
   ): Decision {
     onFallback?.({ kind, policy: names[index], error });
-    return {
+    return fallbackDecision({
       approved: approvedOnFallback,
-      reasons: [{
-        policy: names[index],
-        code: ENGINE_REASON_CODES.fallback,
-        detail: kind,
-      }],
+      policy: names[index],
+      kind,
       trace,
       policyVersion,
-      fallback: kind,
-    };
+    });
   }
 
   function compose(

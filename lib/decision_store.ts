@@ -17,6 +17,7 @@ import {
 import {
   type Decide,
   type Decision,
+  fallbackDecision,
   formatReason,
   type Reason,
   type TraceEntry,
@@ -325,13 +326,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     now: Date,
     kind: string,
   ): RecordedDecision {
-    const decision: Decision = {
+    const decision = fallbackDecision({
       approved: options.fallback === "approve",
-      reasons: [{ policy: "store", code: "fallback", detail: kind }],
+      policy: "store",
+      kind,
       trace: [],
       policyVersion: options.policyVersion,
-      fallback: kind,
-    };
+    });
     const reservation = { keys: [], amount: 0, count: 0 };
     const record = toRecord(authorization, decision, {
       eventId,
