@@ -6,6 +6,7 @@
  */
 import { decisionOverview, filterFromSearch, findDecisions } from "./decision_queries.ts";
 import type { DecisionStore } from "./decision_store.ts";
+import { jsonResponse } from "./json_response.ts";
 import type { Metrics } from "./metrics.ts";
 import { MethodNotAllowedError, RequestError } from "./request_error.ts";
 
@@ -22,7 +23,6 @@ export interface AdminApiOptions {
 }
 
 const DECISION_ROUTE = new URLPattern({ pathname: "/decisions/:id" });
-const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 /**
  * Routes of the admin API; `undefined` for other paths:
@@ -55,22 +55,20 @@ export function createAdminApi(
     if (id !== undefined) {
       const record = await store.get(decodeURIComponent(id));
       if (!record) throw new RequestError(404, `no decision for ${id}`);
-      return json(record);
+      return jsonResponse(record);
     }
     switch (url.pathname) {
       case "/decisions":
-        return json(
-          await findDecisions(store, parse(() => filterFromSearch(url.searchParams, 50))),
-        );
+        return jsonResponse(await findDecisions(store, filterFromSearch(url.searchParams, 50)));
       case "/stats": {
         const hours = Number(url.searchParams.get("hours") ?? 3);
         if (!Number.isInteger(hours) || hours < 1 || hours > 24) {
           throw new RequestError(400, "hours must be 1 to 24");
         }
-        return json(await decisionOverview(store, new Date(), hours));
+        return jsonResponse(await decisionOverview(store, new Date(), hours));
       }
       case "/policies":
-        return new Response(policies, { headers: JSON_HEADERS });
+        return jsonResponse(policies);
       default:
         return new Response(metrics.render(), {
           headers: { "content-type": "text/plain; version=0.0.4" },
@@ -85,21 +83,8 @@ export function createAdminApi(
       : undefined;
 }
 
-function parse<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    throw new RequestError(400, error instanceof Error ? error.message : String(error));
-  }
-}
-
 function unauthorized(): Response {
-  return new Response(JSON.stringify({ error: "missing or wrong admin token" }), {
-    status: 401,
-    headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer realm="admin"' },
+  return jsonResponse({ error: "missing or wrong admin token" }, 401, {
+    "www-authenticate": 'Bearer realm="admin"',
   });
-}
-
-function json(body: unknown): Response {
-  return new Response(JSON.stringify(body), { headers: JSON_HEADERS });
 }

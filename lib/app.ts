@@ -9,6 +9,7 @@ import Stripe from "stripe";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import type { DecisionPath, DecisionStore } from "./decision_store.ts";
 import { formatReason } from "./decide.ts";
+import { jsonResponse } from "./json_response.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { AuthorizationRequest } from "./policy.ts";
@@ -46,8 +47,6 @@ export interface AppOptions {
 export interface App {
   fetch(request: Request): Promise<Response>;
 }
-
-const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 /**
  * Builds the service's request handler.
@@ -96,11 +95,11 @@ export function createApp(options: AppOptions): App {
         authorizationOf(event),
         event.type === "issuing_authorization.created" ? "created" : "updated",
       );
-      return json(200, { received: true });
+      return jsonResponse({ received: true });
     }
     if (event.type !== "issuing_authorization.request") {
       log({ level: "info", msg: "event_received", event_id: event.id, type: event.type });
-      return json(200, { received: true });
+      return jsonResponse({ received: true });
     }
     const authorization = authorizationRequestOf(event);
     const chosenPath: DecisionPath = apiMode && takesApiPath(authorization.id, apiMode.percent)
@@ -163,11 +162,8 @@ export function createApp(options: AppOptions): App {
       replayed,
     });
     // After a successful API call, answer without a decision: one method per request, as Stripe advises.
-    return new Response(path === "api" ? '{"received":true}' : JSON.stringify(record.response), {
-      headers: {
-        ...JSON_HEADERS,
-        "stripe-version": stripeApiVersion ?? event.api_version ?? Stripe.API_VERSION,
-      },
+    return jsonResponse(path === "api" ? { received: true } : record.response, 200, {
+      "stripe-version": stripeApiVersion ?? event.api_version ?? Stripe.API_VERSION,
     });
   }
 
@@ -184,7 +180,7 @@ export function createApp(options: AppOptions): App {
           if (request.method !== "GET" && request.method !== "HEAD") {
             throw new MethodNotAllowedError("GET, HEAD");
           }
-          return new Response(health, { headers: JSON_HEADERS });
+          return jsonResponse(health);
         }
         const adminResponse = admin?.(request, url);
         if (adminResponse) return await adminResponse;
@@ -200,16 +196,14 @@ export function createApp(options: AppOptions): App {
             status: error.status,
             reason: error.message,
           });
-          const headers: Record<string, string> = { ...JSON_HEADERS };
-          if (error instanceof MethodNotAllowedError) headers.allow = error.allow;
-          return new Response(JSON.stringify({ error: error.message }), {
-            status: error.status,
-            headers,
-          });
+          const allow: Record<string, string> = error instanceof MethodNotAllowedError
+            ? { allow: error.allow }
+            : {};
+          return jsonResponse({ error: error.message }, error.status, allow);
         }
         // Not the client's fault (e.g. the store is unreachable while reconciling): Stripe retries on 5xx.
         log({ level: "error", msg: "internal_error", path: pathname, error });
-        return json(503, { error: "temporarily unavailable, retry" });
+        return jsonResponse({ error: "temporarily unavailable, retry" }, 503);
       }
     },
   };
@@ -244,10 +238,6 @@ function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
     throw new RequestError(400, "event has no issuing authorization with a pending_request");
   }
   return authorization as AuthorizationRequest;
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
 }
 
 function round(ms: number): number {

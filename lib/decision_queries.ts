@@ -13,6 +13,7 @@ import {
   type SeriesPoint,
 } from "./decision_stats.ts";
 import type { DecisionRecord, DecisionStore } from "./decision_store.ts";
+import { RequestError } from "./request_error.ts";
 
 /** How many recent decisions the dashboard scans for its counts and filters. */
 export const SCAN_LIMIT = 5_000;
@@ -103,7 +104,8 @@ export async function decisionOverview(
 
 /**
  * Reads a filter from URL search parameters (`card`, `authorization`,
- * `outcome`, `reason`, `limit`, `page`), or throws a `RangeError` saying which is wrong.
+ * `outcome`, `reason`, `limit`, `page`), or throws a 400 {@linkcode RequestError}
+ * saying which is wrong.
  *
  * @example
  * ```ts
@@ -116,15 +118,17 @@ export function filterFromSearch(search: URLSearchParams, defaultLimit: number):
   const limit = Number(search.get("limit") ?? defaultLimit);
   const page = Number(search.get("page") ?? 1);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw new RangeError("limit must be an integer from 1 to 500");
+    throw new RequestError(400, "limit must be an integer from 1 to 500");
   }
-  if (!Number.isInteger(page) || page < 1) throw new RangeError("page must be a positive integer");
+  if (!Number.isInteger(page) || page < 1) {
+    throw new RequestError(400, "page must be a positive integer");
+  }
   const outcome = search.get("outcome") || undefined;
   if (
     outcome !== undefined && outcome !== "approved" && outcome !== "declined" &&
     outcome !== "limited"
   ) {
-    throw new RangeError("outcome must be approved, declined or limited");
+    throw new RequestError(400, "outcome must be approved, declined or limited");
   }
   return {
     card: search.get("card") || undefined,

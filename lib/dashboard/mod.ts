@@ -75,12 +75,7 @@ export function createDashboard(
       return htmlResponse(decisionPage(record));
     }
     if (url.pathname !== "/dashboard") throw new RequestError(404, `no route for ${url.pathname}`);
-    let filter;
-    try {
-      filter = filterFromSearch(url.searchParams, 50);
-    } catch (error) {
-      throw new RequestError(400, error instanceof Error ? error.message : String(error));
-    }
+    const filter = filterFromSearch(url.searchParams, 50);
     const [overview, decisions] = await Promise.all([
       decisionOverview(store, new Date()),
       findDecisions(store, filter),
