@@ -7,6 +7,7 @@
  */
 import Stripe from "stripe";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
+import { outcomeOf } from "./decision_stats.ts";
 import type { DecisionPath, DecisionStore } from "./decision_store.ts";
 import { formatReason } from "./decide.ts";
 import { jsonResponse } from "./json_response.ts";
@@ -125,11 +126,7 @@ export function createApp(options: AppOptions): App {
     const reasons = record.reasons.map(formatReason);
     // A redelivery is answered again, but it is not a new decision.
     if (!replayed) {
-      metrics.decision(
-        !record.approved ? "declined" : record.amount === null ? "approved" : "limited",
-        reasons,
-        latencyMs / 1_000,
-      );
+      metrics.decision(outcomeOf(record), reasons, latencyMs / 1_000);
       if (record.fallback) metrics.fallback(record.fallback);
     }
     annotateSpan?.({

@@ -5,6 +5,7 @@
  * @module
  */
 import { createDecide, formatReason } from "./decide.ts";
+import { type Outcome as DecisionOutcome, outcomeOf } from "./decision_stats.ts";
 import { createDecisionStore, type DecisionRecord } from "./decision_store.ts";
 import type { AuthorizationRequest, Policy } from "./policy.ts";
 
@@ -20,7 +21,7 @@ export interface RecordedAuthorization {
 
 /** A decision reduced to what a report compares. */
 export interface Outcome {
-  readonly result: "approved" | "declined" | "limited";
+  readonly result: DecisionOutcome;
   readonly amount: number | null;
   readonly reasons: readonly string[];
 }
@@ -65,7 +66,7 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
       authorization: record.request,
       eventId: record.event_id ?? record.authorization_id,
       at: Date.parse(record.decided_at),
-      decided: outcomeOf(record),
+      decided: summaryOf(record),
     };
   }
   throw new TypeError("a line is neither a Stripe event nor a decision-log record");
@@ -143,15 +144,15 @@ async function pipelineRunner(policies: readonly Policy[]) {
         receivedAt: item.at,
         path: "respond",
       });
-      return outcomeOf(record);
+      return summaryOf(record);
     },
     close: () => kv.close(),
   };
 }
 
-function outcomeOf(record: DecisionRecord): Outcome {
+function summaryOf(record: DecisionRecord): Outcome {
   return {
-    result: !record.approved ? "declined" : record.amount === null ? "approved" : "limited",
+    result: outcomeOf(record),
     amount: record.amount,
     reasons: record.reasons.map(formatReason),
   };

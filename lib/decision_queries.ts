@@ -9,6 +9,7 @@ import {
   countDecisions,
   type DecisionCounts,
   decisionSeries,
+  type Outcome,
   outcomeOf,
   type SeriesPoint,
 } from "./decision_stats.ts";
@@ -23,7 +24,7 @@ const HOUR_MS = 3_600_000;
 export interface DecisionFilter {
   readonly card?: string;
   readonly authorization?: string;
-  readonly outcome?: "approved" | "declined" | "limited";
+  readonly outcome?: Outcome;
   /** A reason code (`mcc_blocked`) or code with detail (`mcc_blocked:betting_casino_gambling`). */
   readonly reason?: string;
   readonly limit: number;

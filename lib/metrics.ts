@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Outcome } from "./decision_stats.ts";
+
 /** Upper bounds of the latency histogram, in seconds (Stripe allows 2). */
 const LATENCY_BUCKETS_SECONDS = [
   0.001,
@@ -26,7 +28,7 @@ const LATENCY_BUCKETS_SECONDS = [
 export interface Metrics {
   /** One answered authorization request: outcome, its reason codes, latency. */
   decision(
-    outcome: "approved" | "declined" | "limited",
+    outcome: Outcome,
     reasons: readonly string[],
     latencySeconds: number,
   ): void;
