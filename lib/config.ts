@@ -34,6 +34,8 @@ export interface ServiceConfig {
   readonly fallbackDecision: "approve" | "decline";
   /** `DENO_DEPLOYMENT_ID`, set by Deno Deploy. */
   readonly deploymentId?: string;
+  /** Deno's OpenTelemetry is on: `OTEL_DENO` set, or on Deno Deploy (which traces every request). */
+  readonly telemetry: boolean;
   /** `KV_PATH`: a file, `:memory:`, or a KV Connect URL; `undefined` on Deno Deploy (its managed KV). */
   readonly kvPath?: string;
   /** `DECISION_RETENTION_DAYS`, in ms. */
@@ -121,7 +123,9 @@ export function loadConfig(env: Env): ServiceConfig {
   if (adminToken !== undefined && adminToken.length < 24) {
     throw new ConfigError("ADMIN_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)");
   }
+  const otel = env.get("OTEL_DENO") ?? "";
   return {
+    telemetry: deploymentId !== undefined || !["", "0", "false"].includes(otel),
     kvPath,
     retentionMs: integer(env, "DECISION_RETENTION_DAYS", 90, 1, 3_650) * 86_400_000,
     adminToken,

@@ -79,13 +79,16 @@ export async function createService(
     });
   }
   const policyVersion = await computePolicyVersion(options.policiesDir);
-  const decide = createDecide(options.policies, {
-    policyVersion,
-    budgetMs: config.decisionBudgetMs,
-    fallback: config.fallbackDecision,
-    onFallback: ({ kind, policy, error }) =>
-      log({ level: "error", msg: "policy_fallback", kind, policy, error }),
-  });
+  // The live and the shadow pipeline, alike but for what their fallbacks log as.
+  const pipeline = (policies: readonly Policy[], fallbackMsg: string) =>
+    createDecide(policies, {
+      policyVersion,
+      budgetMs: config.decisionBudgetMs,
+      fallback: config.fallbackDecision,
+      onFallback: ({ kind, policy, error }) =>
+        log({ level: "error", msg: fallbackMsg, kind, policy, error }),
+    });
+  const decide = pipeline(options.policies, "policy_fallback");
   const { apiMode } = config;
   if (apiMode) {
     log({
@@ -105,11 +108,7 @@ export async function createService(
     kv,
     decide,
     shadowDecide: options.shadowPolicies &&
-      createDecide(options.shadowPolicies, {
-        policyVersion,
-        budgetMs: config.decisionBudgetMs,
-        fallback: config.fallbackDecision,
-      }),
+      pipeline(options.shadowPolicies, "shadow_policy_fallback"),
     metrics,
     log,
     retentionMs: config.retentionMs,
@@ -134,7 +133,7 @@ export async function createService(
     verify,
     store,
     metrics,
-    annotateSpan: await spanAnnotator(env),
+    annotateSpan: config.telemetry ? await spanAnnotator() : undefined,
     admin: adminRoutes,
     log,
     webhookPath: config.webhookPath,
@@ -174,19 +173,12 @@ async function openKv(path: string | undefined): Promise<Deno.Kv> {
 }
 
 /**
- * With Deno's OpenTelemetry on (`OTEL_DENO`, or on Deno Deploy, which traces
- * every request), a function that adds the decision's attributes to the
- * request span Deno made. `@opentelemetry/api` is loaded only then: it is
- * slow to load, and start-up counts (see the cold start in BENCHMARKS.md).
+ * A function that adds the decision's attributes to the request span Deno's
+ * OpenTelemetry made. `@opentelemetry/api` is loaded only when telemetry is
+ * on: it is slow to load, and start-up counts (see the cold start in
+ * BENCHMARKS.md).
  */
-async function spanAnnotator(env: Env): Promise<AppOptions["annotateSpan"]> {
-  const otel = env.get("OTEL_DENO");
-  if (
-    !env.get("DENO_DEPLOYMENT_ID") &&
-    (otel === undefined || otel === "" || otel === "false" || otel === "0")
-  ) {
-    return undefined;
-  }
+async function spanAnnotator(): Promise<NonNullable<AppOptions["annotateSpan"]>> {
   const { trace } = await import("@opentelemetry/api");
   return (attributes) => trace.getActiveSpan()?.setAttributes(attributes);
 }

@@ -130,5 +130,8 @@ Deno.test("a shadow pipeline is logged beside the live decision and never change
     const record = await (await fetch(`${server.url}/decisions/iauth_grocery`, { headers: admin }))
       .json();
     assertEquals(record.shadow.reasons, [{ policy: "hangs", code: "fallback", detail: "timeout" }]);
+    assert(
+      server.logs.some((line) => line.msg === "shadow_policy_fallback" && line.policy === "hangs"),
+    );
   });
 });

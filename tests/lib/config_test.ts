@@ -65,3 +65,13 @@ Deno.test("loadConfig() never echoes a secret key in its errors", () => {
     assertEquals(error instanceof ConfigError && !error.message.includes("oops"), true);
   }
 });
+
+Deno.test("loadConfig() turns telemetry on with OTEL_DENO or on Deno Deploy", () => {
+  assertEquals(loadConfig(env({})).telemetry, false);
+  assertEquals(loadConfig(env({ OTEL_DENO: "false" })).telemetry, false);
+  assertEquals(loadConfig(env({ OTEL_DENO: "true" })).telemetry, true);
+  assertEquals(
+    loadConfig(env({ DENO_DEPLOYMENT_ID: "d1", STRIPE_WEBHOOK_SECRET: "whsec_a" })).telemetry,
+    true,
+  );
+});
