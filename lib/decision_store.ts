@@ -145,6 +145,8 @@ const MAX_CHECKS = 100; // Deno KV's limit per atomic operation
 const MAX_MUTATIONS = 1_000;
 const MAX_GET_MANY = 10;
 const MAX_ATTEMPTS = 8;
+/** Records read per round trip by `decisionLog`. */
+const EXPORT_PAGE = 100;
 /** Bounds the optimistic counter cache; clearing it only costs reads. */
 const MAX_KNOWN_COUNTERS = 100_000;
 
@@ -422,10 +424,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       for await (const entry of kv.list<string>(selector, { reverse: true, limit })) {
         ids.push(entry.value);
       }
-      const entries = await getMany(kv, ids.map(decisionKey));
-      return entries.map((entry) => entry.value as DecisionRecord | null).filter((record) =>
-        record !== null
-      );
+      return await recordsOf(kv, ids);
     },
 
     async reconcile(authorization, type) {
@@ -536,10 +535,21 @@ function asAuthorizationRequest(authorization: Stripe.Issuing.Authorization): Au
  * ```
  */
 export async function* decisionLog(kv: Deno.Kv): AsyncIterable<DecisionRecord> {
+  let ids: string[] = [];
   for await (const entry of kv.list<string>({ prefix: ["decisions_by_time"] })) {
-    const record = (await kv.get<DecisionRecord>(decisionKey(entry.value))).value;
-    if (record) yield record;
+    ids.push(entry.value);
+    if (ids.length === EXPORT_PAGE) {
+      yield* await recordsOf(kv, ids);
+      ids = [];
+    }
   }
+  yield* await recordsOf(kv, ids);
+}
+
+/** The records of these authorizations, in order, skipping any that expired. */
+async function recordsOf(kv: Deno.Kv, ids: readonly string[]): Promise<DecisionRecord[]> {
+  const entries = await getMany(kv, ids.map(decisionKey));
+  return entries.flatMap((entry) => entry.value ? [entry.value as DecisionRecord] : []);
 }
 
 /** The amount an authorization should hold in the limits: nothing once declined, reversed or expired. */
