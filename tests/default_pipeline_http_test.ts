@@ -24,26 +24,6 @@ Deno.test("every snapshot scenario, signed and sent over HTTP, gets the same dec
   }
 });
 
-Deno.test("a hanging policy is answered with the fallback within the budget, and logged", async () => {
-  const hangs: Policy = function hangs() {
-    return new Promise(() => {});
-  };
-  await using server = await startTestServer({ DECISION_BUDGET_MS: "100" }, {
-    policies: [...defaultPipeline, hangs],
-  });
-  const started = performance.now();
-  const response = await server.postEvent(SCENARIOS.ordinary_grocery);
-  const elapsed = performance.now() - started;
-  const body = await response.json();
-  assertEquals(response.status, 200);
-  assertEquals(body.approved, false);
-  assertEquals(body.metadata.reason_1, "fallback:timeout (hangs)");
-  assert(elapsed < 1_000, `answered well inside Stripe's 2 s (${elapsed} ms)`);
-  assert(
-    server.logs.some((record) => record.msg === "policy_fallback" && record.policy === "hangs"),
-  );
-});
-
 Deno.test("FALLBACK_DECISION=approve approves when a policy throws", async () => {
   const throws: Policy = function throws() {
     throw new Error("bug");
