@@ -90,6 +90,28 @@ export function withConfig<P extends Policy>(
 }
 
 /**
+ * A velocity policy: the verdict function, the counters it reads (so the
+ * engine can read them first and reserve in them after), and its
+ * configuration, as {@linkcode withConfig} attaches it.
+ *
+ * @example
+ * ```ts
+ * import { abstain, velocityPolicy } from "./policy.ts";
+ * const policy = velocityPolicy(function never() {
+ *   return abstain();
+ * }, () => [], { note: "reads no counter" });
+ * policy.counters; // () => []
+ * ```
+ */
+export function velocityPolicy(
+  policy: Policy,
+  counters: VelocityPolicy["counters"],
+  config: unknown,
+): VelocityPolicy & { readonly config: unknown } {
+  return Object.assign(policy, { counters, config });
+}
+
+/**
  * The pipeline as data: each policy's name and configuration (`null` when it
  * was made without {@linkcode withConfig}).
  *

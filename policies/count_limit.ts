@@ -1,4 +1,4 @@
-import { abstain, decline, type VelocityPolicy } from "../lib/policy.ts";
+import { abstain, decline, type VelocityPolicy, velocityPolicy } from "../lib/policy.ts";
 import { windowName } from "../lib/velocity.ts";
 import { velocityCounter, type VelocityOptions } from "../lib/velocity_policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
@@ -34,15 +34,13 @@ export function countLimit(options: CountLimitOptions): VelocityPolicy {
     const counter = counterFor(authorization, now, "*");
     return counter ? [counter] : [];
   };
-  return Object.assign(
-    function countLimit(
-      authorization: Parameters<VelocityPolicy>[0],
-      context: Parameters<VelocityPolicy>[1],
-    ) {
+  return velocityPolicy(
+    function countLimit(authorization, context) {
       const [counter] = counters(authorization, context.now);
       if (!counter || context.usage(counter).count < maxCount) return abstain();
       return decline(REASON_CODES.countLimitExceeded, window);
     },
-    { counters, config: options },
+    counters,
+    options,
   );
 }

@@ -1,5 +1,5 @@
 import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
-import { abstain, decline, limit, type VelocityPolicy } from "../lib/policy.ts";
+import { abstain, decline, limit, type VelocityPolicy, velocityPolicy } from "../lib/policy.ts";
 import { windowName } from "../lib/velocity.ts";
 import { velocityCounter, type VelocityOptions } from "../lib/velocity_policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
@@ -34,11 +34,8 @@ export function spendLimit(options: SpendLimitOptions): VelocityPolicy {
     const counter = maxAmounts.has(currency) ? counterFor(authorization, now, currency) : undefined;
     return counter ? [counter] : [];
   };
-  return Object.assign(
-    function spendLimit(
-      authorization: Parameters<VelocityPolicy>[0],
-      context: Parameters<VelocityPolicy>[1],
-    ) {
+  return velocityPolicy(
+    function spendLimit(authorization, context) {
       const [counter] = counters(authorization, context.now);
       if (!counter) return abstain();
       const { amount, currency, is_amount_controllable } = authorization.pending_request;
@@ -49,6 +46,7 @@ export function spendLimit(options: SpendLimitOptions): VelocityPolicy {
         ? limit(left, REASON_CODES.spendLimitExceeded, detail)
         : decline(REASON_CODES.spendLimitExceeded, detail);
     },
-    { counters, config: options },
+    counters,
+    options,
   );
 }
