@@ -183,6 +183,17 @@ Deno.test({
   },
 });
 
+Deno.test("the sign-in form refuses an oversized body without reading it", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const response = await fetch(`${server.url}/dashboard/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: `token=${"x".repeat(10_000)}`,
+  });
+  assertEquals(response.status, 413);
+  await response.body?.cancel();
+});
+
 Deno.test("dashboard responses carry a strict Content-Security-Policy, and forged cookies are refused", async () => {
   await using server = await startTestServer({ ADMIN_TOKEN });
   const login = await fetch(`${server.url}/dashboard/login`);

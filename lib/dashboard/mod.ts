@@ -6,6 +6,7 @@
  */
 import { decisionOverview, filterFromSearch, findDecisions } from "../decision_queries.ts";
 import type { DecisionStore } from "../decision_store.ts";
+import { DEFAULT_BODY_READ_TIMEOUT_MS, readBodyText } from "../request_body.ts";
 import { MethodNotAllowedError, RequestError } from "../request_error.ts";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
 import { createSessions } from "./session.ts";
@@ -27,6 +28,8 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
 } as const;
+/** A sign-in form holds one token: anything larger is refused unread (413). */
+const MAX_LOGIN_BYTES = 4_096;
 const DECISION_PAGE = new URLPattern({ pathname: "/dashboard/decisions/:id" });
 
 /**
@@ -89,10 +92,10 @@ export function createDashboard(
       : undefined;
 }
 
+/** The submitted token, read with the same bounds as webhook bodies (4 KiB, 1 s). */
 async function tokenFrom(request: Request): Promise<string> {
-  const text = await request.text().catch(() => "");
-  if (text.length > 4_096) return "";
-  return new URLSearchParams(text).get("token") ?? "";
+  const form = await readBodyText(request, MAX_LOGIN_BYTES, DEFAULT_BODY_READ_TIMEOUT_MS);
+  return new URLSearchParams(form).get("token") ?? "";
 }
 
 function htmlResponse(body: string, status = 200): Response {
