@@ -59,7 +59,8 @@ const NO_MATCH = SIGNATURE_REASONS[3][1];
  * ```ts
  * import { createWebhookVerifier } from "./webhook_verifier.ts";
  * const verify = createWebhookVerifier({ secrets: ["whsec_old", "whsec_new"] });
- * // const event = await verify(await request.text(), request.headers.get("stripe-signature"));
+ * // const payload = await readBodyText(request, DEFAULT_MAX_BODY_BYTES, DEFAULT_BODY_READ_TIMEOUT_MS);
+ * // const event = await verify(payload, request.headers.get("stripe-signature"));
  * ```
  */
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
