@@ -2,7 +2,7 @@ import { authorizationResponseBody } from "../lib/authorization_response.ts";
 import { createDecide } from "../lib/decide.ts";
 import type { Policy } from "../lib/policy.ts";
 import { defaultPipeline } from "../policies/mod.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import { assertEquals } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
 import { authorizationOf, SCENARIOS } from "./fixtures/events.ts";
 
