@@ -9,7 +9,7 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { createService, type Service } from "./lib/service.ts";
+import { createService, type Service } from "./lib/service/service.ts";
 import { defaultPipeline } from "./policies/mod.ts";
 import { shadowPipeline } from "./policies/shadow.ts";
 

@@ -1,7 +1,7 @@
 /** `decide` on the default pipeline, against an empty pipeline as the baseline. */
-import { createDecide } from "../lib/decide.ts";
+import { createDecide } from "../lib/engine/decide.ts";
 import { defaultPipeline } from "../policies/mod.ts";
-import { authorizationOf, SCENARIOS } from "../tests/fixtures/events.ts";
+import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
 
 const now = new Date("2026-11-25T12:00:00Z");
 const authorizations = Object.values(SCENARIOS).map(authorizationOf);

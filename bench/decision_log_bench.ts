@@ -3,10 +3,10 @@
  * cards, through the store (group commit) on a KV file, against the same
  * decisions without a store (baseline: the durable log off).
  */
-import { createDecide } from "../lib/decide.ts";
-import { createDecisionStore } from "../lib/decision_store.ts";
+import { createDecide } from "../lib/engine/decide.ts";
+import { createDecisionStore } from "../lib/store/decision_store.ts";
 import { defaultPipeline } from "../policies/mod.ts";
-import { authorizationEvent, authorizationOf } from "../tests/fixtures/events.ts";
+import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
 
 const BATCH = 100;
 const decide = createDecide(defaultPipeline, { policyVersion: "bench" });

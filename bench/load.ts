@@ -14,12 +14,12 @@
  */
 import { signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
 import { freePort } from "../tests/_process.ts";
-import { authorizationEvent } from "../tests/fixtures/events.ts";
+import { authorizationEvent } from "../fixtures/events.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const AUTOCANNON_VERSION = "8.0.0";
 const CACHE = `${ROOT}.cache/load`;
-const FIXTURE = `${ROOT}tests/fixtures/issuing_authorization_request.json`;
+const FIXTURE = `${ROOT}fixtures/issuing_authorization_request.json`;
 const CONNECTIONS = 64;
 const RATE = 2_000;
 const requestsArg = Deno.args.indexOf("--requests");

@@ -1,8 +1,8 @@
 /** Building the webhook answer, against serializing a constant body as the baseline. */
-import { authorizationResponseBody } from "../lib/authorization_response.ts";
-import { createDecide, type Decision } from "../lib/decide.ts";
+import { authorizationResponseBody } from "../lib/engine/authorization_response.ts";
+import { createDecide, type Decision } from "../lib/engine/decide.ts";
 import { defaultPipeline } from "../policies/mod.ts";
-import { authorizationOf, SCENARIOS } from "../tests/fixtures/events.ts";
+import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
 
 const authorization = authorizationOf(SCENARIOS.gambling_over_cap);
 const decision = createDecide(defaultPipeline, { policyVersion: "3f2a9c1b7d4e" })(

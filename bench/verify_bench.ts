@@ -4,9 +4,9 @@
  * this service's verifier (the same provider, key imported once).
  */
 import Stripe from "stripe";
-import { createWebhookVerifier } from "../lib/webhook_verifier.ts";
+import { createWebhookVerifier } from "../lib/http/webhook_verifier.ts";
 import { signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
-import { authorizationEvent } from "../tests/fixtures/events.ts";
+import { authorizationEvent } from "../fixtures/events.ts";
 
 const payload = JSON.stringify(authorizationEvent());
 const header = await signWithHmac(payload, TEST_SECRET);

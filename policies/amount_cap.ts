@@ -1,5 +1,5 @@
-import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
-import { abstain, decline, limit, type Policy, withConfig } from "../lib/policy.ts";
+import { type CurrencyAmounts, currencyAmounts } from "../lib/engine/currency_amounts.ts";
+import { abstain, decline, limit, type Policy, withConfig } from "../lib/engine/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**

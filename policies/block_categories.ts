@@ -1,5 +1,8 @@
-import { type MerchantCategoryOrMcc, merchantCategorySet } from "../lib/merchant_categories.ts";
-import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
+import {
+  type MerchantCategoryOrMcc,
+  merchantCategorySet,
+} from "../lib/engine/merchant_categories.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/engine/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**

@@ -1,5 +1,5 @@
-import { countryCodeSet } from "../lib/country_codes.ts";
-import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
+import { countryCodeSet } from "../lib/engine/country_codes.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/engine/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /**

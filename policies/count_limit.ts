@@ -1,6 +1,6 @@
-import { abstain, decline, type VelocityPolicy, velocityPolicy } from "../lib/policy.ts";
-import { windowName } from "../lib/velocity.ts";
-import { velocityCounter, type VelocityOptions } from "../lib/velocity_policy.ts";
+import { abstain, decline, type VelocityPolicy, velocityPolicy } from "../lib/engine/policy.ts";
+import { windowName } from "../lib/engine/velocity.ts";
+import { velocityCounter, type VelocityOptions } from "../lib/engine/velocity_counter.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /** Options of {@linkcode countLimit}. */

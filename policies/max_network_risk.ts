@@ -1,4 +1,4 @@
-import { abstain, decline, type Policy, withConfig } from "../lib/policy.ts";
+import { abstain, decline, type Policy, withConfig } from "../lib/engine/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /** Options of {@linkcode maxNetworkRisk}. */

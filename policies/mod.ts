@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/engine/policy.ts";
 import { amountCap } from "./amount_cap.ts";
 import { blockCategories } from "./block_categories.ts";
 import { partialHold } from "./partial_hold.ts";
@@ -39,7 +39,7 @@ const MAX_DAILY_AMOUNT = { usd: 500_000, eur: 500_000, gbp: 500_000 };
  * @example
  * ```ts
  * import { defaultPipeline } from "./mod.ts";
- * import { createDecide } from "../lib/decide.ts";
+ * import { createDecide } from "../lib/engine/decide.ts";
  * const decide = createDecide(defaultPipeline, { policyVersion: "dev" });
  * // 250.00 USD pre-authorization at a fuel pump → { approved: true, amount: 10000, reasons: [partial_hold:automated_fuel_dispensers] }
  * ```

@@ -1,6 +1,9 @@
-import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
-import { type MerchantCategoryOrMcc, merchantCategorySet } from "../lib/merchant_categories.ts";
-import { abstain, limit, type Policy, withConfig } from "../lib/policy.ts";
+import { type CurrencyAmounts, currencyAmounts } from "../lib/engine/currency_amounts.ts";
+import {
+  type MerchantCategoryOrMcc,
+  merchantCategorySet,
+} from "../lib/engine/merchant_categories.ts";
+import { abstain, limit, type Policy, withConfig } from "../lib/engine/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /** Options of {@linkcode partialHold}. */

@@ -10,7 +10,7 @@
  * cap and a country block would change:
  *
  * ```ts
- * import type { Policy } from "../lib/policy.ts";
+ * import type { Policy } from "../lib/engine/policy.ts";
  * import { amountCap, blockCountries, defaultPipeline } from "./mod.ts";
  *
  * export const shadowPipeline: readonly Policy[] | undefined = [
@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/engine/policy.ts";
 
 /** The pipeline to shadow, or `undefined` for none. */
 export const shadowPipeline: readonly Policy[] | undefined = undefined;

@@ -1,7 +1,13 @@
-import { type CurrencyAmounts, currencyAmounts } from "../lib/currency_amounts.ts";
-import { abstain, decline, limit, type VelocityPolicy, velocityPolicy } from "../lib/policy.ts";
-import { windowName } from "../lib/velocity.ts";
-import { velocityCounter, type VelocityOptions } from "../lib/velocity_policy.ts";
+import { type CurrencyAmounts, currencyAmounts } from "../lib/engine/currency_amounts.ts";
+import {
+  abstain,
+  decline,
+  limit,
+  type VelocityPolicy,
+  velocityPolicy,
+} from "../lib/engine/policy.ts";
+import { windowName } from "../lib/engine/velocity.ts";
+import { velocityCounter, type VelocityOptions } from "../lib/engine/velocity_counter.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /** Options of {@linkcode spendLimit}. */

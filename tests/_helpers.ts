@@ -5,9 +5,9 @@
  * @module
  */
 import Stripe from "stripe";
-import type { LogRecord } from "../lib/log.ts";
-import type { Policy } from "../lib/policy.ts";
-import { createService } from "../lib/service.ts";
+import type { LogRecord } from "../lib/telemetry/log.ts";
+import type { Policy } from "../lib/engine/policy.ts";
+import { createService } from "../lib/service/service.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 
 /** The endpoint secret tests sign with. */

@@ -2,12 +2,12 @@
  * Migration mode (`DECISION_MODE=api`) against a real HTTP server on loopback
  * that plays the Stripe API.
  */
-import { ConfigError } from "../lib/config.ts";
-import { createService } from "../lib/service.ts";
+import { ConfigError } from "../lib/service/config.ts";
+import { createService } from "../lib/service/service.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { POLICIES_DIR, startTestServer, TEST_SECRET } from "./_helpers.ts";
-import { authorizationEvent, SCENARIOS } from "./fixtures/events.ts";
+import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 
 const SECRET_KEY = "sk_test_51MigrationKeyForTestsOnly";
 

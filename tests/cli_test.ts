@@ -6,7 +6,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { BASE_ENV, ROOT } from "./_process.ts";
-import { SCENARIOS } from "./fixtures/events.ts";
+import { SCENARIOS } from "../fixtures/events.ts";
 
 const ADMIN_TOKEN = "cli-admin-token-0123456789abcdef";
 

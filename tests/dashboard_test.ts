@@ -9,7 +9,7 @@
 import puppeteer, { type Page } from "puppeteer-core";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
-import { authorizationEvent, SCENARIOS } from "./fixtures/events.ts";
+import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);

@@ -1,10 +1,10 @@
-import { authorizationResponseBody } from "../lib/authorization_response.ts";
-import { createDecide } from "../lib/decide.ts";
-import type { Policy } from "../lib/policy.ts";
+import { authorizationResponseBody } from "../lib/engine/authorization_response.ts";
+import { createDecide } from "../lib/engine/decide.ts";
+import type { Policy } from "../lib/engine/policy.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { assertEquals } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
-import { authorizationOf, SCENARIOS } from "./fixtures/events.ts";
+import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
 
 Deno.test("every snapshot scenario, signed and sent over HTTP, gets the same decision as in-process", async (t) => {
   await using server = await startTestServer();

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { signWithStripe, TEST_SECRET } from "./_helpers.ts";
 import { BASE_ENV, freePort, ROOT, spawnService, startTaskArgs } from "./_process.ts";
-import { authorizationEvent } from "./fixtures/events.ts";
+import { authorizationEvent } from "../fixtures/events.ts";
 
 async function postSigned(url: string, secret: string): Promise<Response> {
   const payload = JSON.stringify(authorizationEvent());

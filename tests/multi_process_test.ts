@@ -6,7 +6,7 @@ import type Stripe from "stripe";
 import { assert, assertEquals } from "./_assert.ts";
 import { signWithHmac, TEST_SECRET } from "./_helpers.ts";
 import { freePort, spawnService, startTaskArgs } from "./_process.ts";
-import { authorizationEvent } from "./fixtures/events.ts";
+import { authorizationEvent } from "../fixtures/events.ts";
 
 const ADMIN_TOKEN = "multi-process-admin-token-0123456789";
 const SERVE_ARGS = [

@@ -1,10 +1,10 @@
 /** Operations through the real service: `/metrics`, and shadow pipelines. */
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/engine/policy.ts";
 import { blockCategories } from "../policies/block_categories.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
-import { SCENARIOS } from "./fixtures/events.ts";
+import { SCENARIOS } from "../fixtures/events.ts";
 
 const ADMIN_TOKEN = "operations-admin-token-0123456789";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { signWithHmac, TEST_SECRET } from "./_helpers.ts";
 import { freePort, spawnService, startTaskArgs } from "./_process.ts";
-import { SCENARIOS } from "./fixtures/events.ts";
+import { SCENARIOS } from "../fixtures/events.ts";
 
 interface OtlpAttribute {
   key: string;

@@ -3,12 +3,12 @@
  * with `tests/policies/__snapshots__/`. After an intended change run
  * `deno task test:update` and review the `.snap` diff like code.
  */
-import { authorizationResponseBody } from "../lib/authorization_response.ts";
-import { createDecide, formatReason } from "../lib/decide.ts";
-import type { Policy } from "../lib/policy.ts";
+import { authorizationResponseBody } from "../lib/engine/authorization_response.ts";
+import { createDecide, formatReason } from "../lib/engine/decide.ts";
+import type { Policy } from "../lib/engine/policy.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { assertEquals } from "./_assert.ts";
-import { authorizationOf, SCENARIOS } from "./fixtures/events.ts";
+import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 // Pinned: the real version hashes policies/, which would churn every snapshot on any edit.

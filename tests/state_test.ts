@@ -4,11 +4,11 @@
  * queries.
  */
 import type Stripe from "stripe";
-import type { DecisionRecord } from "../lib/decision_store.ts";
+import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { spendLimit } from "../policies/spend_limit.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
-import { authorizationEvent, authorizationOf } from "./fixtures/events.ts";
+import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

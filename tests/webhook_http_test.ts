@@ -6,7 +6,7 @@ import {
   startTestServer,
   TEST_SECRET,
 } from "./_helpers.ts";
-import { authorizationEvent } from "./fixtures/events.ts";
+import { authorizationEvent } from "../fixtures/events.ts";
 
 const OTHER_SECRET = "whsec_rolled_new_9b1c2f7e5d3a";
 

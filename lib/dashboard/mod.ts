@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { decisionOverview, filterFromSearch, findDecisions } from "../decision_queries.ts";
-import type { DecisionStore } from "../decision_store.ts";
-import { DEFAULT_BODY_READ_TIMEOUT_MS, readBodyText } from "../request_body.ts";
-import { MethodNotAllowedError, RequestError } from "../request_error.ts";
+import { decisionOverview, filterFromSearch, findDecisions } from "../ops/decision_queries.ts";
+import type { DecisionStore } from "../store/decision_store.ts";
+import { DEFAULT_BODY_READ_TIMEOUT_MS, readBodyText } from "../http/request_body.ts";
+import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
 import { createSessions } from "./session.ts";
 import { decisionPage, loginPage, overviewPage, type PipelineView } from "./views.ts";

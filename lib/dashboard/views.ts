@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { formatReason, type TraceEntry } from "../decide.ts";
-import type { DecisionFilter, DecisionOverview, DecisionPage } from "../decision_queries.ts";
-import type { DecisionCounts, SeriesPoint } from "../decision_stats.ts";
-import { outcomeOf } from "../decision_stats.ts";
-import type { DecisionRecord } from "../decision_store.ts";
-import { formatMinorUnits, formatUtc } from "../format.ts";
+import { formatReason, type TraceEntry } from "../engine/decide.ts";
+import type { DecisionFilter, DecisionOverview, DecisionPage } from "../ops/decision_queries.ts";
+import type { DecisionCounts, SeriesPoint } from "../ops/decision_stats.ts";
+import { outcomeOf } from "../ops/decision_stats.ts";
+import type { DecisionRecord } from "../store/decision_store.ts";
+import { formatMinorUnits, formatUtc } from "../ops/format.ts";
 import { html, type SafeHtml } from "./html.ts";
 
 /** The live pipeline, as the page shows it. */

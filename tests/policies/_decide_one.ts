@@ -1,11 +1,11 @@
-import type { Policy, PolicyContext, Verdict } from "../../lib/policy.ts";
-import { NO_USAGE, type UsageReader } from "../../lib/velocity.ts";
+import type { Policy, PolicyContext, Verdict } from "../../lib/engine/policy.ts";
+import { NO_USAGE, type UsageReader } from "../../lib/engine/velocity.ts";
 import {
   authorizationEvent,
   authorizationOf,
   type AuthorizationPatch,
   type BaseEvent,
-} from "../fixtures/events.ts";
+} from "../../fixtures/events.ts";
 
 /** The clock every policy unit test runs at. */
 export const NOW = new Date("2026-11-25T12:00:00Z");

@@ -1,4 +1,4 @@
-import type { MerchantCategoryOrMcc } from "../../lib/merchant_categories.ts";
+import type { MerchantCategoryOrMcc } from "../../lib/engine/merchant_categories.ts";
 import { blockCategories } from "../../policies/block_categories.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { verdictOf } from "./_decide_one.ts";

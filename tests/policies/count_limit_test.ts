@@ -1,4 +1,4 @@
-import type { Usage } from "../../lib/velocity.ts";
+import type { Usage } from "../../lib/engine/velocity.ts";
 import { countLimit } from "../../policies/count_limit.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { verdictOf } from "./_decide_one.ts";

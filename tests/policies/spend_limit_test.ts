@@ -1,7 +1,7 @@
-import type { CounterRef, Usage } from "../../lib/velocity.ts";
+import type { CounterRef, Usage } from "../../lib/engine/velocity.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
-import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
 import { NOW, verdictOf } from "./_decide_one.ts";
 
 const used = (amount: number) => (_counter: CounterRef): Usage => ({ amount, count: 1 });

@@ -3,9 +3,9 @@
  * that is slow or failing, and a KV path that cannot be opened. Every
  * authorization still gets an answer within the budget.
  */
-import { ConfigError } from "../../lib/config.ts";
-import type { Policy } from "../../lib/policy.ts";
-import { createService } from "../../lib/service.ts";
+import { ConfigError } from "../../lib/service/config.ts";
+import type { Policy } from "../../lib/engine/policy.ts";
+import { createService } from "../../lib/service/service.ts";
 import { defaultPipeline } from "../../policies/mod.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_assert.ts";
 import {
@@ -15,7 +15,7 @@ import {
   TEST_SECRET,
   type TestServer,
 } from "../_helpers.ts";
-import { authorizationEvent } from "../fixtures/events.ts";
+import { authorizationEvent } from "../../fixtures/events.ts";
 
 const BUDGET_MS = 200;
 

@@ -8,10 +8,10 @@ import {
   METADATA_MAX_KEY_LENGTH,
   METADATA_MAX_KEYS,
   METADATA_MAX_VALUE_LENGTH,
-} from "../../lib/authorization_response.ts";
+} from "../../lib/engine/authorization_response.ts";
 import { assert } from "../_assert.ts";
 import { nowSeconds, signWithHmac, startTestServer, TEST_SECRET } from "../_helpers.ts";
-import { authorizationEvent } from "../fixtures/events.ts";
+import { authorizationEvent } from "../../fixtures/events.ts";
 
 const BASE = JSON.stringify(authorizationEvent("online", { id: "iauth_fuzz_base" }));
 const encoder = new TextEncoder();

@@ -5,7 +5,7 @@
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { signWithHmac, startTestServer, TEST_SECRET } from "../_helpers.ts";
-import { authorizationEvent } from "../fixtures/events.ts";
+import { authorizationEvent } from "../../fixtures/events.ts";
 
 const CONNECTIONS = 200;
 const REQUESTS = 4_000;

@@ -3,11 +3,11 @@
  * set, takes valid, forged and admin requests, and then its whole output and
  * every response body are searched for the secrets and for signatures.
  */
-import { bearerTokenCheck } from "../../lib/admin_token.ts";
+import { bearerTokenCheck } from "../../lib/http/admin_token.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { signWithHmac, TEST_SECRET } from "../_helpers.ts";
 import { freePort, spawnService, startTaskArgs } from "../_process.ts";
-import { authorizationEvent } from "../fixtures/events.ts";
+import { authorizationEvent } from "../../fixtures/events.ts";
 
 const ADMIN_TOKEN = "admin-token-that-must-never-leak-0123";
 const SECRET_KEY = "sk_test_secretkeythatmustneverleak0123";

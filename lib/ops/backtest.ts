@@ -1,0 +1,159 @@
+/**
+ * Backtests: run recorded authorizations through two pipelines offline and
+ * report what changes.
+ *
+ * @module
+ */
+import { createDecide, formatReason } from "../engine/decide.ts";
+import { type Outcome as DecisionOutcome, outcomeOf } from "./decision_stats.ts";
+import { createDecisionStore, type DecisionRecord } from "../store/decision_store.ts";
+import type { AuthorizationRequest, Policy } from "../engine/policy.ts";
+
+/** One recorded authorization: when it happened, and what was decided then, if known. */
+export interface RecordedAuthorization {
+  readonly authorization: AuthorizationRequest;
+  readonly eventId: string;
+  /** Event time, in ms: velocity windows are replayed in this order. */
+  readonly at: number;
+  /** The logged decision, for decision-log exports; Stripe events have none. */
+  readonly decided?: Outcome;
+}
+
+/** A decision reduced to what a report compares. */
+export interface Outcome {
+  readonly result: DecisionOutcome;
+  readonly amount: number | null;
+  readonly reasons: readonly string[];
+}
+
+/** What {@linkcode backtest} finds. */
+export interface BacktestReport {
+  readonly total: number;
+  readonly before: Record<Outcome["result"], number>;
+  readonly after: Record<Outcome["result"], number>;
+  readonly changed: readonly {
+    readonly authorization_id: string;
+    readonly before: Outcome;
+    readonly after: Outcome;
+  }[];
+  readonly reasons: {
+    readonly before: Record<string, number>;
+    readonly after: Record<string, number>;
+  };
+}
+
+/**
+ * Parses a JSON line: a Stripe event (only `issuing_authorization.request`
+ * counts) or a decision-log record from `deno task export`. Returns
+ * `undefined` for lines to skip.
+ *
+ * @example
+ * ```ts
+ * import { parseRecordedLine } from "./backtest.ts";
+ * // parseRecordedLine('{"object":"event","type":"issuing_authorization.request",...}')
+ * ```
+ */
+export function parseRecordedLine(line: string): RecordedAuthorization | undefined {
+  if (line.trim() === "") return undefined;
+  const value = JSON.parse(line);
+  if (value?.object === "event") {
+    if (value.type !== "issuing_authorization.request") return undefined;
+    return { authorization: value.data.object, eventId: value.id, at: value.created * 1000 };
+  }
+  if (typeof value?.authorization_id === "string" && value.request) {
+    const record = value as DecisionRecord;
+    return {
+      authorization: record.request,
+      eventId: record.event_id ?? record.authorization_id,
+      at: Date.parse(record.decided_at),
+      decided: summaryOf(record),
+    };
+  }
+  throw new TypeError("a line is neither a Stripe event nor a decision-log record");
+}
+
+/**
+ * Runs the authorizations, in event-time order, through `after` (and through
+ * `before` where no logged decision exists), each against a fresh in-memory
+ * Deno KV so velocity limits replay as they happened.
+ *
+ * @example
+ * ```ts
+ * import { backtest } from "./backtest.ts";
+ * // const report = await backtest(recorded, defaultPipeline, candidatePipeline);
+ * // report.changed → the decisions the candidate would change
+ * ```
+ */
+export async function backtest(
+  recorded: readonly RecordedAuthorization[],
+  before: readonly Policy[],
+  after: readonly Policy[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<BacktestReport> {
+  const ordered = [...recorded].sort((a, b) => a.at - b.at);
+  const [runBefore, runAfter] = await Promise.all([pipelineRunner(before), pipelineRunner(after)]);
+  const report = {
+    total: ordered.length,
+    before: { approved: 0, declined: 0, limited: 0 },
+    after: { approved: 0, declined: 0, limited: 0 },
+    changed: [] as { authorization_id: string; before: Outcome; after: Outcome }[],
+    reasons: { before: {} as Record<string, number>, after: {} as Record<string, number> },
+  };
+  try {
+    for (const item of ordered) {
+      const was = item.decided ?? await runBefore.decide(item);
+      const now = await runAfter.decide(item);
+      report.before[was.result]++;
+      report.after[now.result]++;
+      for (const reason of was.reasons) {
+        report.reasons.before[reason] = (report.reasons.before[reason] ?? 0) + 1;
+      }
+      for (const reason of now.reasons) {
+        report.reasons.after[reason] = (report.reasons.after[reason] ?? 0) + 1;
+      }
+      if (was.result !== now.result || was.amount !== now.amount) {
+        report.changed.push({ authorization_id: item.authorization.id, before: was, after: now });
+      }
+      onProgress?.(
+        report.before.approved + report.before.declined + report.before.limited,
+        ordered.length,
+      );
+    }
+  } finally {
+    runBefore.close();
+    runAfter.close();
+  }
+  return report;
+}
+
+async function pipelineRunner(policies: readonly Policy[]) {
+  const kv = await Deno.openKv(":memory:");
+  const store = createDecisionStore({
+    kv,
+    decide: createDecide(policies, { policyVersion: "backtest" }),
+    log: () => {},
+    retentionMs: 86_400_000,
+    budgetMs: 60_000,
+    fallback: "decline",
+    policyVersion: "backtest",
+  });
+  return {
+    async decide(item: RecordedAuthorization): Promise<Outcome> {
+      const { record } = await store.decide(item.authorization, {
+        eventId: item.eventId,
+        receivedAt: item.at,
+        path: "respond",
+      });
+      return summaryOf(record);
+    },
+    close: () => kv.close(),
+  };
+}
+
+function summaryOf(record: DecisionRecord): Outcome {
+  return {
+    result: outcomeOf(record),
+    amount: record.amount,
+    reasons: record.reasons.map(formatReason),
+  };
+}

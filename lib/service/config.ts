@@ -1,0 +1,207 @@
+/**
+ * The service's configuration, read once from environment variables.
+ *
+ * @module
+ */
+import {
+  DEFAULT_API_CALL_TIMEOUT_MS,
+  DEFAULT_STRIPE_API_BASE,
+} from "../http/api_decision_sender.ts";
+import { DEFAULT_DECISION_BUDGET_MS } from "../engine/decide.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "../http/request_body.ts";
+import { DEFAULT_TOLERANCE_SECONDS } from "../http/webhook_verifier.ts";
+
+/** Where decisions and counters live unless `KV_PATH` says otherwise (git-ignored). */
+export const DEFAULT_KV_PATH = "data/authorizer.kv.sqlite3";
+
+/** Stripe waits this long for an answer, then applies the timeout setting. */
+const STRIPE_DEADLINE_MS = 2_000;
+
+/** Read-only access to environment variables (`Deno.env` fits). */
+export interface Env {
+  get(name: string): string | undefined;
+}
+
+/** Everything the service reads from its environment, parsed and checked. */
+export interface ServiceConfig {
+  /** `STRIPE_WEBHOOK_SECRET`, split on commas; empty when unset. */
+  readonly webhookSecrets: readonly string[];
+  readonly port: number;
+  readonly hostname: string;
+  readonly webhookPath: string;
+  readonly toleranceSeconds: number;
+  /** The `Stripe-Version` to answer with; the event's `api_version` when unset. */
+  readonly stripeApiVersion?: string;
+  readonly maxBodyBytes: number;
+  readonly decisionBudgetMs: number;
+  readonly fallbackDecision: "approve" | "decline";
+  /** `DENO_DEPLOYMENT_ID`, set by Deno Deploy. */
+  readonly deploymentId?: string;
+  /** Deno's OpenTelemetry is on: `OTEL_DENO` set, or on Deno Deploy (which traces every request). */
+  readonly telemetry: boolean;
+  /** `KV_PATH`: a file, `:memory:`, or a KV Connect URL; `undefined` on Deno Deploy (its managed KV). */
+  readonly kvPath?: string;
+  /** `DECISION_RETENTION_DAYS`, in ms. */
+  readonly retentionMs: number;
+  /** `ADMIN_TOKEN`: enables the decision queries. Never logged. */
+  readonly adminToken?: string;
+  /** Set when `DECISION_MODE=api`: decisions also go through the deprecated API. */
+  readonly apiMode?: ApiModeConfig;
+}
+
+/** Migration mode settings (`DECISION_MODE=api`). */
+export interface ApiModeConfig {
+  /** `STRIPE_SECRET_KEY`. Never logged. */
+  readonly secretKey: string;
+  /** `API_MODE_PERCENT`: share of authorizations that take the API path (default 100). */
+  readonly percent: number;
+  /** `STRIPE_API_BASE`. */
+  readonly apiBase: string;
+  /** `API_CALL_TIMEOUT_MS`. */
+  readonly timeoutMs: number;
+}
+
+/** A configuration problem, with a one-line message fit for start-up output. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the service configuration. Throws {@linkcode ConfigError} naming the
+ * variable and what was expected; secrets are never echoed.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const config = loadConfig(new Map([["STRIPE_WEBHOOK_SECRET", "whsec_a,whsec_b"], ["PORT", "9000"]]));
+ * // config.webhookSecrets → ["whsec_a", "whsec_b"], config.port → 9000, config.webhookPath → "/webhook"
+ * ```
+ */
+export function loadConfig(env: Env): ServiceConfig {
+  const webhookSecrets = (env.get("STRIPE_WEBHOOK_SECRET") ?? "").split(",")
+    .map((s) => s.trim()).filter(Boolean);
+  const deploymentId = env.get("DENO_DEPLOYMENT_ID") || undefined;
+  if (deploymentId && webhookSecrets.length === 0) {
+    throw new ConfigError(
+      "STRIPE_WEBHOOK_SECRET is required on Deno Deploy (set it in the app's environment variables)",
+    );
+  }
+  const webhookPath = env.get("WEBHOOK_PATH") ?? "/webhook";
+  if (!webhookPath.startsWith("/")) {
+    throw new ConfigError(
+      `WEBHOOK_PATH must start with "/", got ${JSON.stringify(webhookPath)}`,
+    );
+  }
+  const fallbackDecision = env.get("FALLBACK_DECISION") ?? "decline";
+  if (fallbackDecision !== "approve" && fallbackDecision !== "decline") {
+    throw new ConfigError(
+      `FALLBACK_DECISION must be "approve" or "decline", got ${JSON.stringify(fallbackDecision)}`,
+    );
+  }
+  const stripeApiVersion = env.get("STRIPE_API_VERSION") || undefined;
+  if (
+    stripeApiVersion !== undefined &&
+    !/^\d{4}-\d{2}-\d{2}(\.\w+)?$/.test(stripeApiVersion)
+  ) {
+    throw new ConfigError(
+      `STRIPE_API_VERSION must look like 2026-07-29.dahlia, got ${
+        JSON.stringify(stripeApiVersion)
+      }`,
+    );
+  }
+  const apiMode = apiModeConfig(env);
+  const decisionBudgetMs = integer(env, "DECISION_BUDGET_MS", DEFAULT_DECISION_BUDGET_MS, 1, 1_900);
+  if (apiMode && decisionBudgetMs + apiMode.timeoutMs > STRIPE_DEADLINE_MS - 100) {
+    throw new ConfigError(
+      `DECISION_BUDGET_MS + API_CALL_TIMEOUT_MS (${decisionBudgetMs} + ${apiMode.timeoutMs} ms) must leave 100 ms of Stripe's 2,000 ms`,
+    );
+  }
+  const kvPath = env.get("KV_PATH") || (deploymentId ? undefined : DEFAULT_KV_PATH);
+  if (deploymentId && kvPath !== undefined && !/^https?:\/\//.test(kvPath)) {
+    throw new ConfigError(
+      "KV_PATH on Deno Deploy must be unset (its managed KV) or a KV Connect URL, not a file",
+    );
+  }
+  const adminToken = env.get("ADMIN_TOKEN") || undefined;
+  if (adminToken !== undefined && adminToken.length < 24) {
+    throw new ConfigError("ADMIN_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)");
+  }
+  const otel = env.get("OTEL_DENO") ?? "";
+  return {
+    telemetry: deploymentId !== undefined || !["", "0", "false"].includes(otel),
+    kvPath,
+    retentionMs: integer(env, "DECISION_RETENTION_DAYS", 90, 1, 3_650) * 86_400_000,
+    adminToken,
+    apiMode,
+    decisionBudgetMs,
+    webhookSecrets,
+    port: integer(env, "PORT", 8000, 0, 65_535),
+    hostname: env.get("HOSTNAME") || "0.0.0.0",
+    webhookPath,
+    toleranceSeconds: integer(
+      env,
+      "STRIPE_SIGNATURE_TOLERANCE_SECONDS",
+      DEFAULT_TOLERANCE_SECONDS,
+      1,
+      86_400,
+    ),
+    stripeApiVersion,
+    maxBodyBytes: integer(
+      env,
+      "MAX_BODY_BYTES",
+      DEFAULT_MAX_BODY_BYTES,
+      1_024,
+      16 * 1024 * 1024,
+    ),
+    fallbackDecision,
+    deploymentId,
+  };
+}
+
+function apiModeConfig(env: Env): ApiModeConfig | undefined {
+  const mode = env.get("DECISION_MODE") || "respond";
+  if (mode !== "respond" && mode !== "api") {
+    throw new ConfigError(`DECISION_MODE must be "respond" or "api", got ${JSON.stringify(mode)}`);
+  }
+  if (mode === "respond") {
+    for (const name of ["API_MODE_PERCENT", "STRIPE_API_BASE", "API_CALL_TIMEOUT_MS"]) {
+      if (env.get(name)) throw new ConfigError(`${name} applies only with DECISION_MODE=api`);
+    }
+    return undefined;
+  }
+  const secretKey = env.get("STRIPE_SECRET_KEY") ?? "";
+  if (!/^(sk|rk)_(test|live)_\w+$/.test(secretKey)) {
+    // Never echo the value: it may be a real key with a typo.
+    throw new ConfigError(
+      "DECISION_MODE=api needs STRIPE_SECRET_KEY, a secret (sk_…) or restricted (rk_…) key",
+    );
+  }
+  const apiBase = env.get("STRIPE_API_BASE") || DEFAULT_STRIPE_API_BASE;
+  if (!URL.canParse(apiBase) || !/^https?:$/.test(new URL(apiBase).protocol)) {
+    throw new ConfigError(`STRIPE_API_BASE must be an http(s) URL, got ${JSON.stringify(apiBase)}`);
+  }
+  return {
+    secretKey,
+    percent: integer(env, "API_MODE_PERCENT", 100, 0, 100),
+    apiBase,
+    timeoutMs: integer(env, "API_CALL_TIMEOUT_MS", DEFAULT_API_CALL_TIMEOUT_MS, 1, 1_900),
+  };
+}
+
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env.get(name);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}

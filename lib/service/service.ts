@@ -1,0 +1,184 @@
+/**
+ * Assembles the service from its configuration and policy set: what `main.ts`
+ * calls, and what tests call to run the same wiring on a random port.
+ *
+ * @module
+ */
+import { bearerTokenCheck } from "../http/admin_token.ts";
+import { createApiDecisionSender } from "../http/api_decision_sender.ts";
+import { type App, type AppOptions, createApp } from "../http/app.ts";
+import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
+import { createDecide } from "../engine/decide.ts";
+import { createDecisionStore } from "../store/decision_store.ts";
+import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
+import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
+import { createMetrics } from "../telemetry/metrics.ts";
+import { describePipeline, type Policy } from "../engine/policy.ts";
+import { computePolicyVersion } from "./policy_version.ts";
+import { DEFAULT_BODY_READ_TIMEOUT_MS } from "../http/request_body.ts";
+import { createWebhookVerifier } from "../http/webhook_verifier.ts";
+
+/** What {@linkcode createService} needs besides the environment. */
+export interface ServiceOptions {
+  /** The pipeline to enforce, e.g. `defaultPipeline` from `policies/mod.ts`. */
+  readonly policies: readonly Policy[];
+  /** A pipeline to evaluate beside it and log, never enforced (`policies/shadow.ts`). */
+  readonly shadowPolicies?: readonly Policy[];
+  /** The folder the policies come from; its content hash is the policy version. */
+  readonly policiesDir: URL;
+  /** The service's own version, for `/healthz`. */
+  readonly serviceVersion: string;
+  /** Defaults to JSON lines on stdout/stderr. */
+  readonly log?: Logger;
+  /** An open KV to use instead of opening `KV_PATH` (tests inject slow or failing ones). */
+  readonly kv?: Deno.Kv;
+}
+
+/** A ready service: its handler, the configuration it was built from, and its store. */
+export interface Service extends App, AsyncDisposable {
+  readonly config: ServiceConfig;
+  readonly kv: Deno.Kv;
+}
+
+/** The store's time beyond the policies' budget, for its own I/O. */
+const STORE_MARGIN_MS = 100;
+
+/**
+ * Reads the configuration from `env`, resolves the webhook secret(s) (a local
+ * development secret when none is set and not on Deno Deploy), fixes the
+ * policy version and builds the handler. Throws `ConfigError` or `TypeError`
+ * with a one-line reason on bad configuration.
+ *
+ * @example
+ * ```ts
+ * import { createService } from "./service.ts";
+ * import { defaultPipeline } from "../../policies/mod.ts";
+ * const service = await createService(Deno.env, {
+ *   policies: defaultPipeline,
+ *   policiesDir: new URL("../../policies/", import.meta.url),
+ *   serviceVersion: "0.1.0",
+ * });
+ * // Deno.serve({ port: service.config.port }, service.fetch);
+ * ```
+ */
+export async function createService(
+  env: Env,
+  options: ServiceOptions,
+): Promise<Service> {
+  const config = loadConfig(env);
+  const log = options.log ?? jsonLineLogger();
+  let secrets = config.webhookSecrets;
+  if (secrets.length === 0) {
+    const { secret, created } = await loadOrCreateDevSecret(DEV_SECRET_PATH);
+    secrets = [secret];
+    log({
+      level: "warn",
+      msg: `STRIPE_WEBHOOK_SECRET is not set: using the local development secret ${
+        created ? "just created in" : "from"
+      } ${DEV_SECRET_PATH}. For real events run \`stripe listen --forward-to localhost:${config.port}${config.webhookPath}\` and set STRIPE_WEBHOOK_SECRET to the whsec_… it prints.`,
+    });
+  }
+  const policyVersion = await computePolicyVersion(options.policiesDir);
+  // The live and the shadow pipeline, alike but for what their fallbacks log as.
+  const pipeline = (policies: readonly Policy[], fallbackMsg: string) =>
+    createDecide(policies, {
+      policyVersion,
+      budgetMs: config.decisionBudgetMs,
+      fallback: config.fallbackDecision,
+      onFallback: ({ kind, policy, error }) =>
+        log({ level: "error", msg: fallbackMsg, kind, policy, error }),
+    });
+  const decide = pipeline(options.policies, "policy_fallback");
+  const { apiMode } = config;
+  if (apiMode) {
+    log({
+      level: "warn",
+      msg:
+        `DECISION_MODE=api: ${apiMode.percent}% of decisions go through Stripe's deprecated approve/decline API. ` +
+        `See the README section "Migrating from the API-call flow".`,
+    });
+  }
+  const verify = createWebhookVerifier({
+    secrets,
+    toleranceSeconds: config.toleranceSeconds,
+  });
+  const kv = options.kv ?? await openKv(config.kvPath);
+  const metrics = createMetrics();
+  const store = createDecisionStore({
+    kv,
+    decide,
+    shadowDecide: options.shadowPolicies &&
+      pipeline(options.shadowPolicies, "shadow_policy_fallback"),
+    metrics,
+    log,
+    retentionMs: config.retentionMs,
+    budgetMs: config.decisionBudgetMs + STORE_MARGIN_MS,
+    fallback: config.fallbackDecision,
+    policyVersion,
+  });
+  const adminRoutes = config.adminToken ? await adminAndDashboard(config.adminToken) : undefined;
+  // Loaded only with an admin token: a webhook-only instance starts without them.
+  async function adminAndDashboard(adminToken: string) {
+    const [{ createAdminApi }, { createDashboard }] = await Promise.all([
+      import("../ops/admin_api.ts"),
+      import("../dashboard/mod.ts"),
+    ]);
+    const isAdmin = bearerTokenCheck(adminToken);
+    const pipeline = { version: policyVersion, policies: describePipeline(options.policies) };
+    const api = createAdminApi({ store, metrics, isAdmin, pipeline });
+    const dashboard = createDashboard({ store, adminToken, isAdmin, pipeline });
+    return (request: Request, url: URL) => api(request, url) ?? dashboard(request, url);
+  }
+  const app = createApp({
+    verify,
+    store,
+    metrics,
+    annotateSpan: config.telemetry ? await spanAnnotator() : undefined,
+    admin: adminRoutes,
+    log,
+    webhookPath: config.webhookPath,
+    stripeApiVersion: config.stripeApiVersion,
+    maxBodyBytes: config.maxBodyBytes,
+    bodyReadTimeoutMs: DEFAULT_BODY_READ_TIMEOUT_MS,
+    versions: { service: options.serviceVersion, policies: policyVersion },
+    apiMode: apiMode && {
+      percent: apiMode.percent,
+      send: createApiDecisionSender({
+        secretKey: apiMode.secretKey,
+        apiBase: apiMode.apiBase,
+        timeoutMs: apiMode.timeoutMs,
+      }),
+    },
+  });
+  return { config, kv, fetch: app.fetch, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
+}
+
+/**
+ * Opens Deno KV once: a file (its folder created), `:memory:`, a KV Connect
+ * URL, or with no path Deno Deploy's managed KV. Fails with what and where.
+ */
+async function openKv(path: string | undefined): Promise<Deno.Kv> {
+  try {
+    if (path && path !== ":memory:" && !/^https?:\/\//.test(path) && path.includes("/")) {
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    }
+    return await Deno.openKv(path);
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot open Deno KV at ${JSON.stringify(path ?? "(Deno Deploy)")}: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  }
+}
+
+/**
+ * A function that adds the decision's attributes to the request span Deno's
+ * OpenTelemetry made. `@opentelemetry/api` is loaded only when telemetry is
+ * on: it is slow to load, and start-up counts (see the cold start in
+ * BENCHMARKS.md).
+ */
+async function spanAnnotator(): Promise<NonNullable<AppOptions["annotateSpan"]>> {
+  const { trace } = await import("@opentelemetry/api");
+  return (attributes) => trace.getActiveSpan()?.setAttributes(attributes);
+}

@@ -1,0 +1,155 @@
+import { createDecide, type Decision, type FallbackEvent } from "../../../lib/engine/decide.ts";
+import { abstain, approve, decline, limit, type Policy } from "../../../lib/engine/policy.ts";
+import { assert, assertEquals, assertThrows } from "../../_assert.ts";
+import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
+
+const online = authorizationOf(
+  authorizationEvent("online", { pending_request: { amount: 20_000 } }),
+);
+const controllable = authorizationOf(
+  authorizationEvent("fuel", { pending_request: { amount: 20_000, is_amount_controllable: true } }),
+);
+
+function named(name: string, verdict: ReturnType<Policy>): Policy {
+  const policy: Policy = () => verdict;
+  Object.defineProperty(policy, "name", { value: name });
+  return policy;
+}
+
+function decideWith(policies: Policy[], options: Partial<Parameters<typeof createDecide>[1]> = {}) {
+  return createDecide(policies, { policyVersion: "v1", ...options });
+}
+
+Deno.test("createDecide() composition rules", async (t) => {
+  await t.step("no policy objects → approve with no reasons", () => {
+    const decision = decideWith([named("a", abstain()), named("b", approve())])(online) as Decision;
+    assertEquals([decision.approved, decision.amount, decision.reasons], [true, undefined, []]);
+    assertEquals(decision.trace.map((entry) => entry.policy), ["a", "b"]);
+    assertEquals(decision.policyVersion, "v1");
+  });
+
+  await t.step("an empty pipeline approves", () => {
+    assertEquals((decideWith([])(online) as Decision).approved, true);
+  });
+
+  await t.step("any decline wins over limits and approvals, and every decline is a reason", () => {
+    const decision = decideWith([
+      named("lim", limit(5_000, "too_much")),
+      named("no1", decline("first", "x")),
+      named("yes", approve()),
+      named("no2", decline("second")),
+    ])(controllable) as Decision;
+    assertEquals(decision.approved, false);
+    assertEquals(decision.amount, undefined);
+    assertEquals(decision.reasons, [
+      { policy: "no1", code: "first", detail: "x" },
+      { policy: "no2", code: "second" },
+    ]);
+  });
+
+  await t.step("limits take the smallest amount; only the binding limit is a reason", () => {
+    const decision = decideWith([
+      named("big", limit(15_000, "big_cap")),
+      named("small", limit(8_000, "small_cap", "usd")),
+    ])(controllable) as Decision;
+    assertEquals([decision.approved, decision.amount], [true, 8_000]);
+    assertEquals(decision.reasons, [{ policy: "small", code: "small_cap", detail: "usd" }]);
+  });
+
+  await t.step("a limit at or above the requested amount changes nothing", () => {
+    for (const amount of [20_000, 50_000]) {
+      const decision = decideWith([named("cap", limit(amount, "cap"))])(controllable) as Decision;
+      assertEquals([decision.approved, decision.amount, decision.reasons], [true, undefined, []]);
+    }
+  });
+
+  await t.step("a limit to zero or below becomes a decline that says so", () => {
+    for (const amount of [0, -10]) {
+      const decision = decideWith([named("cap", limit(amount, "spent"))])(controllable) as Decision;
+      assertEquals(decision.approved, false);
+      assertEquals(decision.reasons, [
+        { policy: "cap", code: "spent" },
+        { policy: "engine", code: "limit_not_positive" },
+      ]);
+    }
+  });
+
+  await t.step("a limit on a request that is not amount-controllable becomes a decline", () => {
+    const decision = decideWith([named("cap", limit(5_000, "cap"))])(online) as Decision;
+    assertEquals(decision.approved, false);
+    assertEquals(decision.reasons, [
+      { policy: "cap", code: "cap" },
+      { policy: "engine", code: "limit_not_amount_controllable" },
+    ]);
+  });
+
+  await t.step("async policies compose by the same rules", async () => {
+    const decision = await decideWith([
+      named("sync", abstain()),
+      named("async", Promise.resolve(limit(7_000, "later"))),
+    ])(controllable);
+    assertEquals([decision.approved, decision.amount], [true, 7_000]);
+    assertEquals(decision.trace.map((entry) => entry.policy), ["sync", "async"]);
+  });
+
+  await t.step("an unnamed policy is named by its position", () => {
+    const decision = decideWith([() => decline("x")])(online) as Decision;
+    assertEquals(decision.reasons[0].policy, "policy_1");
+  });
+});
+
+Deno.test("createDecide() falls back when a policy fails", async (t) => {
+  const failures: FallbackEvent[] = [];
+  const onFallback = (event: FallbackEvent) => failures.push(event);
+  function boom(): never {
+    throw new Error("boom");
+  }
+
+  await t.step("a throwing policy → fallback decline `fallback:error`, reported once", () => {
+    const decision = decideWith([named("ok", abstain()), boom], { onFallback })(online) as Decision;
+    assertEquals(decision.approved, false);
+    assertEquals(decision.fallback, "error");
+    assertEquals(decision.reasons, [{ policy: "boom", code: "fallback", detail: "error" }]);
+    assertEquals(decision.trace.map((entry) => entry.policy), ["ok"]);
+    assertEquals(failures.length, 1);
+    assertEquals([failures[0].kind, failures[0].policy], ["error", "boom"]);
+  });
+
+  await t.step("a rejecting policy → `fallback:error`", async () => {
+    const decision = await decideWith([named("rejects", Promise.reject(new Error("no")))])(online);
+    assertEquals(decision.reasons, [{ policy: "rejects", code: "fallback", detail: "error" }]);
+  });
+
+  await t.step("an answer that is not a verdict → `fallback:error`", () => {
+    const decision = decideWith([named("bad", { outcome: "limit", code: "x" } as never)])(
+      online,
+    ) as Decision;
+    assertEquals(decision.fallback, "error");
+  });
+
+  await t.step(
+    "a hanging policy → `fallback:timeout` once the budget is spent, and its signal aborts",
+    async () => {
+      let signal: AbortSignal | undefined;
+      const hangs: Policy = function hangs(_auth, context) {
+        signal = context.signal;
+        return new Promise(() => {});
+      };
+      const started = performance.now();
+      const decision = await decideWith([hangs], { budgetMs: 50 })(online);
+      const elapsed = performance.now() - started;
+      assertEquals(decision.reasons, [{ policy: "hangs", code: "fallback", detail: "timeout" }]);
+      assert(elapsed >= 45, `waited for the budget (${elapsed} ms)`);
+      assert(signal?.aborted, "the policy's signal is aborted");
+    },
+  );
+
+  await t.step("FALLBACK approve → the fallback approves", () => {
+    const decision = decideWith([boom], { fallback: "approve" })(online) as Decision;
+    assertEquals([decision.approved, decision.fallback], [true, "error"]);
+  });
+
+  await t.step("a budget that is not positive is refused at start-up", () => {
+    assertThrows(() => decideWith([], { budgetMs: 0 }), RangeError, "budgetMs");
+  });
+});

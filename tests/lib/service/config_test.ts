@@ -1,0 +1,77 @@
+import { ConfigError, loadConfig } from "../../../lib/service/config.ts";
+import { assertEquals, assertThrows } from "../../_assert.ts";
+
+const env = (entries: Record<string, string>) => new Map(Object.entries(entries));
+
+Deno.test("loadConfig() defaults", () => {
+  const config = loadConfig(env({}));
+  assertEquals(config.webhookSecrets, []);
+  assertEquals([config.port, config.hostname, config.webhookPath], [8000, "0.0.0.0", "/webhook"]);
+  assertEquals([config.toleranceSeconds, config.maxBodyBytes, config.decisionBudgetMs], [
+    300,
+    262_144,
+    1_500,
+  ]);
+  assertEquals([config.fallbackDecision, config.apiMode, config.stripeApiVersion], [
+    "decline",
+    undefined,
+    undefined,
+  ]);
+});
+
+Deno.test("loadConfig() reads a comma-separated secret list for rolling", () => {
+  assertEquals(loadConfig(env({ STRIPE_WEBHOOK_SECRET: " whsec_a , whsec_b ,," })).webhookSecrets, [
+    "whsec_a",
+    "whsec_b",
+  ]);
+});
+
+Deno.test("loadConfig() refuses bad values with one line naming the variable", async (t) => {
+  const cases: [Record<string, string>, string][] = [
+    [{ PORT: "70000" }, "PORT must be an integer from 0 to 65535"],
+    [{ WEBHOOK_PATH: "webhook" }, 'WEBHOOK_PATH must start with "/"'],
+    [{ FALLBACK_DECISION: "maybe" }, 'FALLBACK_DECISION must be "approve" or "decline"'],
+    [{ STRIPE_API_VERSION: "latest" }, "STRIPE_API_VERSION must look like"],
+    [{ DECISION_BUDGET_MS: "2500" }, "DECISION_BUDGET_MS must be an integer from 1 to 1900"],
+    [{ DENO_DEPLOYMENT_ID: "abc" }, "STRIPE_WEBHOOK_SECRET is required on Deno Deploy"],
+    [{ DECISION_MODE: "both" }, 'DECISION_MODE must be "respond" or "api"'],
+    [{ API_MODE_PERCENT: "10" }, "API_MODE_PERCENT applies only with DECISION_MODE=api"],
+    [
+      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", API_MODE_PERCENT: "101" },
+      "API_MODE_PERCENT must be",
+    ],
+    [
+      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", STRIPE_API_BASE: "ftp://x" },
+      "STRIPE_API_BASE",
+    ],
+    [
+      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", DECISION_BUDGET_MS: "1800" },
+      "must leave 100 ms of Stripe's 2,000 ms",
+    ],
+  ];
+  for (const [values, message] of cases) {
+    await t.step(JSON.stringify(values), () => {
+      assertThrows(() => loadConfig(env(values)), ConfigError, message);
+    });
+  }
+});
+
+Deno.test("loadConfig() never echoes a secret key in its errors", () => {
+  const key = "sk_live_oops with a space";
+  try {
+    loadConfig(env({ DECISION_MODE: "api", STRIPE_SECRET_KEY: key }));
+    throw new Error("expected a ConfigError");
+  } catch (error) {
+    assertEquals(error instanceof ConfigError && !error.message.includes("oops"), true);
+  }
+});
+
+Deno.test("loadConfig() turns telemetry on with OTEL_DENO or on Deno Deploy", () => {
+  assertEquals(loadConfig(env({})).telemetry, false);
+  assertEquals(loadConfig(env({ OTEL_DENO: "false" })).telemetry, false);
+  assertEquals(loadConfig(env({ OTEL_DENO: "true" })).telemetry, true);
+  assertEquals(
+    loadConfig(env({ DENO_DEPLOYMENT_ID: "d1", STRIPE_WEBHOOK_SECRET: "whsec_a" })).telemetry,
+    true,
+  );
+});

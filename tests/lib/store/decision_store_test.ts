@@ -1,0 +1,30 @@
+import { createDecide } from "../../../lib/engine/decide.ts";
+import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
+import { defaultPipeline } from "../../../policies/mod.ts";
+import { assertEquals } from "../../_assert.ts";
+import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
+
+Deno.test("decisionLog() yields every decision, oldest first, across read pages", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = createDecisionStore({
+    kv,
+    decide: createDecide(defaultPipeline, { policyVersion: "test" }),
+    log: () => {},
+    retentionMs: 86_400_000,
+    budgetMs: 10_000,
+    fallback: "decline",
+    policyVersion: "test",
+  });
+  const start = Date.parse("2026-11-25T00:00:00Z");
+  for (let i = 0; i < 250; i++) {
+    const authorization = authorizationOf(authorizationEvent("online", { id: `iauth_log_${i}` }));
+    await store.decide(authorization, {
+      eventId: `evt_log_${i}`,
+      receivedAt: start + i * 1_000,
+      path: "respond",
+    });
+  }
+  const ids: string[] = [];
+  for await (const record of decisionLog(kv)) ids.push(record.authorization_id);
+  assertEquals(ids, Array.from({ length: 250 }, (_, i) => `iauth_log_${i}`));
+});
