@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { defaultPipeline } from "../policies/mod.ts";
 import {
   backtest,
-  type Outcome,
+  type DecisionSummary,
   parseRecordedLine,
   type RecordedAuthorization,
 } from "../lib/ops/backtest.ts";
@@ -59,7 +59,7 @@ if (values.json) {
   ));
   console.log(`\n${report.changed.length} changed decisions`);
   if (report.changed.length > 0) {
-    const describe = (outcome: Outcome) =>
+    const describe = (outcome: DecisionSummary) =>
       `${outcome.result}${outcome.amount === null ? "" : ` ${outcome.amount}`}` +
       (outcome.reasons.length > 0 ? ` (${outcome.reasons.join(", ")})` : "");
     console.log(textTable(

@@ -5,8 +5,8 @@
  */
 import { formatReason, type TraceEntry } from "../engine/decide.ts";
 import type { DecisionFilter, DecisionOverview, DecisionPage } from "../ops/decision_queries.ts";
+import { outcomeOf } from "../engine/decide.ts";
 import type { DecisionCounts, SeriesPoint } from "../ops/decision_stats.ts";
-import { outcomeOf } from "../ops/decision_stats.ts";
 import type { DecisionRecord } from "../store/decision_store.ts";
 import { formatMinorUnits, formatUtc } from "../ops/format.ts";
 import { html, type SafeHtml } from "./html.ts";

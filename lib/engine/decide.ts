@@ -50,6 +50,28 @@ export interface Decision {
   readonly fallback?: string;
 }
 
+/** A decision as metrics, filters and reports group them. */
+export type DecisionOutcome = "approved" | "declined" | "limited";
+
+/**
+ * Classifies a decision (or a logged record of one): declined, approved in
+ * full, or approved for less than requested (`limited`).
+ *
+ * @example
+ * ```ts
+ * import { outcomeOf } from "./decide.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(outcomeOf({ approved: true, amount: 10_000 }), "limited");
+ * equal(outcomeOf({ approved: true, amount: null }), "approved");
+ * equal(outcomeOf({ approved: false }), "declined");
+ * ```
+ */
+export function outcomeOf(
+  decision: { approved: boolean; amount?: number | null },
+): DecisionOutcome {
+  return !decision.approved ? "declined" : decision.amount == null ? "approved" : "limited";
+}
+
 /** What the engine reports when it falls back, for logging. */
 export interface FallbackEvent {
   readonly kind: "error" | "timeout";

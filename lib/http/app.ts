@@ -7,9 +7,8 @@
  */
 import Stripe from "stripe";
 import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
-import { outcomeOf } from "../ops/decision_stats.ts";
 import type { DecisionPath, DecisionStore } from "../store/decision_store.ts";
-import { formatReason } from "../engine/decide.ts";
+import { formatReason, outcomeOf } from "../engine/decide.ts";
 import { jsonResponse } from "./json_response.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { createDecide, formatReason } from "../engine/decide.ts";
-import { type Outcome as DecisionOutcome, outcomeOf } from "./decision_stats.ts";
+import { createDecide, type DecisionOutcome, formatReason, outcomeOf } from "../engine/decide.ts";
 import { createDecisionStore, type DecisionRecord } from "../store/decision_store.ts";
 import type { AuthorizationRequest, Policy } from "../engine/policy.ts";
 
@@ -16,11 +15,11 @@ export interface RecordedAuthorization {
   /** Event time, in ms: velocity windows are replayed in this order. */
   readonly at: number;
   /** The logged decision, for decision-log exports; Stripe events have none. */
-  readonly decided?: Outcome;
+  readonly decided?: DecisionSummary;
 }
 
 /** A decision reduced to what a report compares. */
-export interface Outcome {
+export interface DecisionSummary {
   readonly result: DecisionOutcome;
   readonly amount: number | null;
   readonly reasons: readonly string[];
@@ -29,12 +28,12 @@ export interface Outcome {
 /** What {@linkcode backtest} finds. */
 export interface BacktestReport {
   readonly total: number;
-  readonly before: Record<Outcome["result"], number>;
-  readonly after: Record<Outcome["result"], number>;
+  readonly before: Record<DecisionSummary["result"], number>;
+  readonly after: Record<DecisionSummary["result"], number>;
   readonly changed: readonly {
     readonly authorization_id: string;
-    readonly before: Outcome;
-    readonly after: Outcome;
+    readonly before: DecisionSummary;
+    readonly after: DecisionSummary;
   }[];
   readonly reasons: {
     readonly before: Record<string, number>;
@@ -96,7 +95,7 @@ export async function backtest(
     total: ordered.length,
     before: { approved: 0, declined: 0, limited: 0 },
     after: { approved: 0, declined: 0, limited: 0 },
-    changed: [] as { authorization_id: string; before: Outcome; after: Outcome }[],
+    changed: [] as { authorization_id: string; before: DecisionSummary; after: DecisionSummary }[],
     reasons: { before: {} as Record<string, number>, after: {} as Record<string, number> },
   };
   try {
@@ -138,7 +137,7 @@ async function pipelineRunner(policies: readonly Policy[]) {
     policyVersion: "backtest",
   });
   return {
-    async decide(item: RecordedAuthorization): Promise<Outcome> {
+    async decide(item: RecordedAuthorization): Promise<DecisionSummary> {
       const { record } = await store.decide(item.authorization, {
         eventId: item.eventId,
         receivedAt: item.at,
@@ -150,7 +149,7 @@ async function pipelineRunner(policies: readonly Policy[]) {
   };
 }
 
-function summaryOf(record: DecisionRecord): Outcome {
+function summaryOf(record: DecisionRecord): DecisionSummary {
   return {
     result: outcomeOf(record),
     amount: record.amount,

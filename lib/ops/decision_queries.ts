@@ -4,13 +4,11 @@
  *
  * @module
  */
-import { formatReason } from "../engine/decide.ts";
+import { type DecisionOutcome, formatReason, outcomeOf } from "../engine/decide.ts";
 import {
   countDecisions,
   type DecisionCounts,
   decisionSeries,
-  type Outcome,
-  outcomeOf,
   type SeriesPoint,
 } from "./decision_stats.ts";
 import type { DecisionRecord, DecisionStore } from "../store/decision_store.ts";
@@ -24,7 +22,7 @@ const HOUR_MS = 3_600_000;
 export interface DecisionFilter {
   readonly card?: string;
   readonly authorization?: string;
-  readonly outcome?: Outcome;
+  readonly outcome?: DecisionOutcome;
   /** A reason code (`mcc_blocked`) or code with detail (`mcc_blocked:betting_casino_gambling`). */
   readonly reason?: string;
   readonly limit: number;

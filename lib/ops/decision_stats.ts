@@ -3,16 +3,8 @@
  *
  * @module
  */
-import { formatReason } from "../engine/decide.ts";
+import { formatReason, outcomeOf } from "../engine/decide.ts";
 import type { DecisionRecord } from "../store/decision_store.ts";
-
-/** A decision's outcome as the dashboard groups them. */
-export type Outcome = "approved" | "declined" | "limited";
-
-/** The outcome of a logged decision. */
-export function outcomeOf(record: DecisionRecord): Outcome {
-  return !record.approved ? "declined" : record.amount === null ? "approved" : "limited";
-}
 
 /** Counts over a window. */
 export interface DecisionCounts {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Outcome } from "../ops/decision_stats.ts";
+import type { DecisionOutcome } from "../engine/decide.ts";
 
 /** Upper bounds of the latency histogram, in seconds (Stripe allows 2). */
 const LATENCY_BUCKETS_SECONDS = [
@@ -28,7 +28,7 @@ const LATENCY_BUCKETS_SECONDS = [
 export interface Metrics {
   /** One answered authorization request: outcome, its reason codes, latency. */
   decision(
-    outcome: Outcome,
+    outcome: DecisionOutcome,
     reasons: readonly string[],
     latencySeconds: number,
   ): void;
