@@ -10,9 +10,9 @@ const pipeline = createDecide(defaultPipeline, { policyVersion: "bench" });
 let i = 0;
 
 Deno.bench("decide: empty pipeline (baseline)", { group: "decide", baseline: true }, () => {
-  empty(authorizations[i++ % authorizations.length], now);
+  empty(authorizations[i++ % authorizations.length], { now });
 });
 
 Deno.bench("decide: default pipeline", { group: "decide" }, () => {
-  pipeline(authorizations[i++ % authorizations.length], now);
+  pipeline(authorizations[i++ % authorizations.length], { now });
 });

@@ -22,7 +22,10 @@ async function decisionView(
 ) {
   const decide = createDecide(policies, { policyVersion: POLICY_VERSION, budgetMs });
   const authorization = authorizationOf(SCENARIOS[scenario]);
-  const decision = await decide(authorization, NOW, () => ({ amount: usedToday, count: 1 }));
+  const decision = await decide(authorization, {
+    now: NOW,
+    usage: () => ({ amount: usedToday, count: 1 }),
+  });
   return {
     response: authorizationResponseBody(decision, authorization.pending_request),
     reasons: decision.reasons.map((reason) => `${reason.policy}: ${formatReason(reason)}`),

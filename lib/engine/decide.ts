@@ -4,12 +4,15 @@
  *
  * @module
  */
-import type {
-  AuthorizationRequest,
-  Policy,
-  PolicyContext,
-  VelocityPolicy,
-  Verdict,
+import { Deadline, TIMED_OUT } from "./deadline.ts";
+import {
+  type AuthorizationRequest,
+  type Held,
+  NOTHING_HELD,
+  type Policy,
+  type PolicyContext,
+  type VelocityPolicy,
+  type Verdict,
 } from "./policy.ts";
 import { type CounterRef, NO_USAGE, type UsageReader } from "./velocity.ts";
 
@@ -91,17 +94,24 @@ export interface DecideOptions {
   readonly onFallback?: (event: FallbackEvent) => void;
 }
 
+/** What the caller knows about one request besides the authorization; all optional. */
+export interface DecideInput {
+  /** The request's arrival time, for time windows. Default: now. */
+  readonly now?: Date;
+  /** Reads velocity counters. Default: zero everywhere, as in tests without a store. */
+  readonly usage?: UsageReader;
+  /** What the authorization holds from earlier approved requests. Default: nothing. */
+  readonly held?: Held;
+  /** The request's deadline; the policies stop at it or at the budget, whichever is sooner. */
+  readonly deadline?: Deadline;
+}
+
 /**
  * Decides one request. Synchronous when every policy answered synchronously,
- * so the common path allocates no promise. `usage` reads velocity counters
- * (zero everywhere when omitted, as in tests without a store).
+ * so the common path allocates no promise.
  */
 export type Decide = {
-  (
-    authorization: AuthorizationRequest,
-    now?: Date,
-    usage?: UsageReader,
-  ): Decision | Promise<Decision>;
+  (authorization: AuthorizationRequest, input?: DecideInput): Decision | Promise<Decision>;
   /** Every counter the pipeline's velocity policies read for this request. */
   counters(authorization: AuthorizationRequest, now: Date): CounterRef[];
 };
@@ -268,6 +278,31 @@ export function createDecide(
     };
   }
 
+  /**
+   * The step every policy goes through, synchronous or not: call it (unless
+   * its awaited verdict is given), check the verdict's shape, add it to the
+   * trace. Returns the fallback decision when the policy failed, the promise
+   * when it answered asynchronously, or `undefined` to go on.
+   */
+  function step(
+    i: number,
+    authorization: AuthorizationRequest,
+    context: DecisionContext,
+    trace: TraceEntry[],
+    ...awaited: [] | [Verdict]
+  ): Decision | Promise<Verdict> | undefined {
+    let verdict: Verdict | Promise<Verdict>;
+    try {
+      verdict = awaited.length === 1 ? awaited[0] : policies[i](authorization, context);
+    } catch (error) {
+      return fallback("error", i, trace, error);
+    }
+    if (verdict instanceof Promise) return verdict;
+    if (!isVerdict(verdict)) return fallback("error", i, trace, new TypeError("not a verdict"));
+    trace.push({ policy: names[i], verdict });
+  }
+
+  /** Goes on from the first policy that answered with a promise, each awaited against the deadline. */
   async function finishAsync(
     authorization: AuthorizationRequest,
     context: DecisionContext,
@@ -275,37 +310,24 @@ export function createDecide(
     index: number,
     pending: Promise<Verdict>,
   ): Promise<Decision> {
-    const remainingMs = Math.max(
-      0,
-      budgetMs - (performance.now() - context.startedAt),
-    );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), remainingMs);
-    });
-    try {
-      for (let i = index; i < policies.length; i++) {
-        let verdict: Verdict | Promise<Verdict> | "timeout";
+    let result: Decision | Promise<Verdict> | undefined = pending;
+    for (let i = index;;) {
+      if (result instanceof Promise) {
+        let verdict: Verdict | typeof TIMED_OUT;
         try {
-          verdict = i === index ? pending : policies[i](authorization, context);
-          if (verdict instanceof Promise) {
-            verdict = await Promise.race([verdict, expired]);
-          }
+          verdict = await context.deadline.race(result);
         } catch (error) {
           return fallback("error", i, trace, error);
         }
-        if (verdict === "timeout") {
+        if (verdict === TIMED_OUT) {
           context.abort();
           return fallback("timeout", i, trace);
         }
-        if (!isVerdict(verdict)) {
-          return fallback("error", i, trace, new TypeError("not a verdict"));
-        }
-        trace.push({ policy: names[i], verdict });
+        result = step(i, authorization, context, trace, verdict);
       }
-      return compose(authorization, trace);
-    } finally {
-      clearTimeout(timer);
+      if (result) return result as Decision; // a resolved verdict is never a promise
+      if (++i === policies.length) return compose(authorization, trace);
+      result = step(i, authorization, context, trace);
     }
   }
 
@@ -316,27 +338,13 @@ export function createDecide(
     return velocityPolicies.flatMap((policy) => policy.counters(authorization, now));
   }
 
-  function decide(
-    authorization: AuthorizationRequest,
-    now = new Date(),
-    usage: UsageReader = noUsage,
-  ) {
-    const context = new DecisionContext(now, usage);
+  function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {
+    const context = new DecisionContext(input, budgetMs);
     const trace: TraceEntry[] = [];
     for (let i = 0; i < policies.length; i++) {
-      let verdict: Verdict | Promise<Verdict>;
-      try {
-        verdict = policies[i](authorization, context);
-      } catch (error) {
-        return fallback("error", i, trace, error);
-      }
-      if (verdict instanceof Promise) {
-        return finishAsync(authorization, context, trace, i, verdict);
-      }
-      if (!isVerdict(verdict)) {
-        return fallback("error", i, trace, new TypeError("not a verdict"));
-      }
-      trace.push({ policy: names[i], verdict });
+      const result = step(i, authorization, context, trace);
+      if (result instanceof Promise) return finishAsync(authorization, context, trace, i, result);
+      if (result) return result;
     }
     return compose(authorization, trace);
   }
@@ -373,11 +381,32 @@ function isVerdict(value: unknown): value is Verdict {
   }
 }
 
-/** The context of one decision; its AbortController exists only if a policy asks for the signal. */
+/**
+ * The context of one decision. Its deadline (the request's, or the budget
+ * from now if sooner) and the policies' abort signal are made only when a
+ * policy answers asynchronously or asks for the signal.
+ */
 class DecisionContext implements PolicyContext {
-  readonly startedAt = performance.now();
+  readonly now: Date;
+  readonly usage: UsageReader;
+  readonly held: Held;
+  readonly #startedAt = performance.now();
+  readonly #requestDeadline?: Deadline;
+  readonly #budgetMs: number;
+  #deadline?: Deadline;
   #controller?: AbortController;
-  constructor(readonly now: Date, readonly usage: UsageReader) {}
+  constructor(input: DecideInput, budgetMs: number) {
+    this.now = input.now ?? new Date();
+    this.usage = input.usage ?? noUsage;
+    this.held = input.held ?? NOTHING_HELD;
+    this.#requestDeadline = input.deadline;
+    this.#budgetMs = budgetMs;
+  }
+  get deadline(): Deadline {
+    return this.#deadline ??= new Deadline(
+      Math.min(this.#requestDeadline?.at ?? Infinity, this.#startedAt + this.#budgetMs),
+    );
+  }
   get signal(): AbortSignal {
     this.#controller ??= new AbortController();
     return this.#controller.signal;

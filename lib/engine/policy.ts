@@ -30,7 +30,24 @@ export interface PolicyContext {
   readonly signal: AbortSignal;
   /** Current usage of a counter (read from Deno KV before the pipeline runs). */
   readonly usage: UsageReader;
+  /**
+   * What this authorization already holds from its earlier approved requests:
+   * nothing on a first request; on an incremental authorization (a further
+   * `issuing_authorization.request` on the same `iauth_…`) the amounts
+   * approved before this one, while `pending_request.amount` is only the
+   * additional amount.
+   */
+  readonly held: Held;
 }
+
+/** Amount (minor units of the card's currency) and number of an authorization's approved requests. */
+export interface Held {
+  readonly amount: number;
+  readonly requests: number;
+}
+
+/** What a first request's authorization holds. */
+export const NOTHING_HELD: Held = Object.freeze({ amount: 0, requests: 0 });
 
 /** A policy's answer: approve, decline, limit the amount, or have no opinion. */
 export type Verdict =

@@ -6,7 +6,13 @@
  * @module
  */
 import { MERCHANT_CATEGORY_ROWS } from "../engine/_merchant_category_rows.ts";
-import type { AuthorizationRequest, Policy, PolicyContext, Verdict } from "../engine/policy.ts";
+import {
+  type AuthorizationRequest,
+  NOTHING_HELD,
+  type Policy,
+  type PolicyContext,
+  type Verdict,
+} from "../engine/policy.ts";
 import { NO_USAGE, type Usage } from "../engine/velocity.ts";
 
 /** The grid's amounts, in minor units: 1.00, 50.00, 500.00, 2,000.00. */
@@ -46,7 +52,7 @@ export async function checkPipeline(
   for (const [index, policy] of policies.entries()) {
     const outcomes = { approve: 0, abstain: 0, decline: 0, limit: 0 };
     for (const usage of USAGES) {
-      const context: PolicyContext = { now, signal, usage: () => usage };
+      const context: PolicyContext = { now, signal, usage: () => usage, held: NOTHING_HELD };
       for (const authorization of grid) outcomes[(await policy(authorization, context)).outcome]++;
     }
     const total = grid.length * USAGES.length;

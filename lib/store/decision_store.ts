@@ -257,10 +257,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
         const usage = (counter: CounterRef): Usage =>
           sumUsage(counter.buckets.map((key) => values.get(keyId(key))));
-        const pending = decide(authorization, item.now, usage);
+        const pending = decide(authorization, { now: item.now, usage });
         const decision = pending instanceof Promise ? await pending : pending;
         // The shadow sees the same counters, before this request's reservation.
-        const shadowPending = shadowDecide?.(authorization, item.now, usage);
+        const shadowPending = shadowDecide?.(authorization, { now: item.now, usage });
         const reservation = reserve(decision, authorization, item.counters);
         for (const key of reservation.keys) {
           const id = keyId(key);

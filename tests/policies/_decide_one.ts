@@ -1,4 +1,9 @@
-import type { Policy, PolicyContext, Verdict } from "../../lib/engine/policy.ts";
+import {
+  NOTHING_HELD,
+  type Policy,
+  type PolicyContext,
+  type Verdict,
+} from "../../lib/engine/policy.ts";
 import { NO_USAGE, type UsageReader } from "../../lib/engine/velocity.ts";
 import {
   authorizationEvent,
@@ -17,6 +22,11 @@ export function verdictOf(
   patch: AuthorizationPatch = {},
   usage: UsageReader = () => NO_USAGE,
 ): Verdict {
-  const context: PolicyContext = { now: NOW, signal: new AbortController().signal, usage };
+  const context: PolicyContext = {
+    now: NOW,
+    signal: new AbortController().signal,
+    usage,
+    held: NOTHING_HELD,
+  };
   return policy(authorizationOf(authorizationEvent(base, patch)), context) as Verdict;
 }
