@@ -8,7 +8,7 @@ import Stripe from "stripe";
 import type { LogRecord } from "../lib/telemetry/log.ts";
 import type { Policy } from "../lib/engine/policy.ts";
 import { createService } from "../lib/service/service.ts";
-import { defaultPipeline } from "../policies/mod.ts";
+import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 
 /** The endpoint secret tests sign with. */
 export const TEST_SECRET = "whsec_test_4eC39HqLyjWDarjtT1zdp7dc";
@@ -86,7 +86,7 @@ export async function startTestServer(
   const service = await createService(
     new Map(Object.entries({ STRIPE_WEBHOOK_SECRET: TEST_SECRET, KV_PATH: ":memory:", ...env })),
     {
-      policies: options.policies ?? defaultPipeline,
+      policies: options.policies ?? referencePipeline,
       policiesDir: POLICIES_DIR,
       serviceVersion: "test",
       log: (record) => logs.push(record),

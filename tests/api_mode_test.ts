@@ -4,7 +4,7 @@
  */
 import { ConfigError } from "../lib/service/config.ts";
 import { createService } from "../lib/service/service.ts";
-import { defaultPipeline } from "../policies/mod.ts";
+import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { POLICIES_DIR, startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
@@ -173,7 +173,7 @@ Deno.test("start-up in api mode without a secret key is refused with a one-line 
     await assertRejects(
       () =>
         createService(env, {
-          policies: defaultPipeline,
+          policies: referencePipeline,
           policiesDir: POLICIES_DIR,
           serviceVersion: "test",
         }),

@@ -7,7 +7,7 @@ import { startTestServer } from "./_helpers.ts";
 import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
 
 Deno.test("every snapshot scenario, signed and sent over HTTP, gets the same decision as in-process", async (t) => {
-  await using server = await startTestServer();
+  await using server = await startTestServer({}, { policies: defaultPipeline });
   for (const [scenario, event] of Object.entries(SCENARIOS)) {
     await t.step(scenario, async () => {
       const response = await server.postEvent(event);

@@ -1,7 +1,7 @@
 /** Operations through the real service: `/metrics`, and shadow pipelines. */
 import type { Policy } from "../lib/engine/policy.ts";
 import { blockCategories } from "../policies/block_categories.ts";
-import { defaultPipeline } from "../policies/mod.ts";
+import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
 import { SCENARIOS } from "../fixtures/events.ts";
@@ -29,7 +29,7 @@ Deno.test("/metrics counters move by the right amounts after known requests", as
     return { outcome: "abstain" };
   };
   await using server = await startTestServer({ ADMIN_TOKEN }, {
-    policies: [throwsOnJpy, ...defaultPipeline],
+    policies: [throwsOnJpy, ...referencePipeline],
   });
   const before = await scrape(server.url);
   assertEquals(before.get('authorizer_decisions_total{outcome="approved"}'), undefined);
@@ -78,7 +78,7 @@ Deno.test("/metrics is an admin route", async () => {
 });
 
 Deno.test("a shadow pipeline is logged beside the live decision and never changes the answer", async (t) => {
-  const stricter = [...defaultPipeline, blockCategories(["grocery_stores_supermarkets"])];
+  const stricter = [...referencePipeline, blockCategories(["grocery_stores_supermarkets"])];
   const hangs: Policy = function hangs() {
     return new Promise(() => {});
   };

@@ -1,13 +1,16 @@
 /**
  * Policy snapshot tests: every scenario through the default pipeline, compared
- * with `tests/policies/__snapshots__/`. After an intended change run
- * `deno task test:update` and review the `.snap` diff like code.
+ * with `tests/__snapshots__/`. After an intended change to `policies/mod.ts`
+ * run `deno task test:update` and review the `.snap` diff like code: these
+ * snapshots are the only tests that follow the default pipeline (the others
+ * use `tests/fixtures/pipelines/reference.ts` or build their own).
  */
 import { authorizationResponseBody } from "../lib/engine/authorization_response.ts";
 import { createDecide, formatReason } from "../lib/engine/decide.ts";
 import type { Policy } from "../lib/engine/policy.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { assertEquals } from "./_assert.ts";
+import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -55,21 +58,21 @@ Deno.test("a policy that throws or hangs yields the fallback decision", async (t
     const throws: Policy = function throws() {
       throw new Error("bug in a policy");
     };
-    await t.assertSnapshot(await decisionView([...defaultPipeline, throws], "ordinary_grocery"));
+    await t.assertSnapshot(await decisionView([...referencePipeline, throws], "ordinary_grocery"));
   });
   await t.step("hangs", async (t) => {
     const hangs: Policy = function hangs() {
       return new Promise(() => {});
     };
     await t.assertSnapshot(
-      await decisionView([...defaultPipeline, hangs], "ordinary_grocery", { budgetMs: 20 }),
+      await decisionView([...referencePipeline, hangs], "ordinary_grocery", { budgetMs: 20 }),
     );
   });
 });
 
-Deno.test("the default pipeline's rules, stated plainly", async () => {
+Deno.test("the reference pipeline's rules, stated plainly", async () => {
   const approved = async (scenario: string) =>
-    (await decisionView(defaultPipeline, scenario)).response;
+    (await decisionView(referencePipeline, scenario)).response;
   assertEquals((await approved("gambling")).approved, false);
   assertEquals((await approved("over_cap")).approved, false);
   assertEquals((await approved("over_cap_controllable")).amount, 100_000);

@@ -6,7 +6,7 @@
 import { ConfigError } from "../../lib/service/config.ts";
 import type { Policy } from "../../lib/engine/policy.ts";
 import { createService } from "../../lib/service/service.ts";
-import { defaultPipeline } from "../../policies/mod.ts";
+import { referencePipeline } from "../fixtures/pipelines/reference.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_assert.ts";
 import {
   POLICIES_DIR,
@@ -80,7 +80,7 @@ Deno.test("a policy that hangs, throws or rejects yields the fallback before the
   for (const [kind, policy] of Object.entries(faulty)) {
     await t.step(kind, async () => {
       await using server = await startTestServer({ DECISION_BUDGET_MS: String(BUDGET_MS) }, {
-        policies: [...defaultPipeline, policy],
+        policies: [...referencePipeline, policy],
       });
       await assertFallbackInTime(
         server,
@@ -133,7 +133,7 @@ Deno.test("start-up with a KV path that cannot be opened fails with a clear mess
         createService(
           new Map([["STRIPE_WEBHOOK_SECRET", TEST_SECRET], ["KV_PATH", `${file}/kv.sqlite3`]]),
           {
-            policies: defaultPipeline,
+            policies: referencePipeline,
             policiesDir: POLICIES_DIR,
             serviceVersion: "test",
             log: () => {},

@@ -1,6 +1,6 @@
 import { createDecide } from "../../../lib/engine/decide.ts";
 import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
-import { defaultPipeline } from "../../../policies/mod.ts";
+import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
 import { assertEquals } from "../../_assert.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
@@ -8,7 +8,7 @@ Deno.test("decisionLog() yields every decision, oldest first, across read pages"
   using kv = await Deno.openKv(":memory:");
   const store = createDecisionStore({
     kv,
-    decide: createDecide(defaultPipeline, { policyVersion: "test" }),
+    decide: createDecide(referencePipeline, { policyVersion: "test" }),
     log: () => {},
     retentionMs: 86_400_000,
     budgetMs: 10_000,

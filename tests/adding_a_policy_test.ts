@@ -1,0 +1,101 @@
+/**
+ * Editing `policies/mod.ts` is what users do first: it must change at most
+ * the default pipeline's snapshots, which `deno task test:update` refreshes.
+ * Every other test builds the pipeline it needs
+ * (`tests/fixtures/pipelines/reference.ts` by default).
+ */
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { BASE_ENV, ROOT } from "./_process.ts";
+
+/** The only tests that may read `defaultPipeline`: they derive their expectations from it. */
+const FOLLOW_THE_DEFAULT_PIPELINE = [
+  "tests/adding_a_policy_test.ts",
+  "tests/default_pipeline_http_test.ts",
+  "tests/policy_snapshots_test.ts",
+];
+const SNAPSHOT = "tests/__snapshots__/policy_snapshots_test.ts.snap";
+
+async function run(cwd: string, args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: { ...BASE_ENV, NO_COLOR: "1" },
+    clearEnv: true,
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+/** The repository's files (tracked and new, not ignored), relative to the root. */
+async function repositoryFiles(): Promise<string[]> {
+  const { code, stdout } = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    cwd: ROOT,
+  }).output();
+  assertEquals(code, 0);
+  const files = new TextDecoder().decode(stdout).split("\0").filter(Boolean);
+  const present = await Promise.all(
+    files.map((file) => Deno.stat(new URL(file, ROOT)).then(() => true, () => false)),
+  );
+  return files.filter((_, i) => present[i]);
+}
+
+Deno.test("no test but the default pipeline's own reads policies/mod.ts's pipeline", async () => {
+  const readers = [];
+  for (const file of await repositoryFiles()) {
+    if (!file.startsWith("tests/") || !file.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(new URL(file, ROOT));
+    if (/\bdefaultPipeline\b/.test(text) && file !== "tests/fixtures/pipelines/reference.ts") {
+      readers.push(file);
+    }
+  }
+  assertEquals(readers.sort(), FOLLOW_THE_DEFAULT_PIPELINE);
+});
+
+Deno.test("adding a policy to a copy of the pipeline changes only the pipeline snapshot", async () => {
+  const copy = await Deno.makeTempDir({ prefix: "authorizer_copy_" });
+  try {
+    const files = await repositoryFiles();
+    for (const file of files) {
+      const target = `${copy}/${file}`;
+      await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+      await Deno.copyFile(new URL(file, ROOT), target);
+    }
+    const mod = `${copy}/policies/mod.ts`;
+    const source = await Deno.readTextFile(mod);
+    const edited = source.replace(
+      "export const defaultPipeline: readonly Policy[] = [\n",
+      '$&  blockCategories(["grocery_stores_supermarkets"]),\n',
+    );
+    assert(edited !== source, "policies/mod.ts still declares defaultPipeline as the README says");
+    await Deno.writeTextFile(mod, edited);
+
+    const tests = ["test", "-A", ...FOLLOW_THE_DEFAULT_PIPELINE.slice(1)];
+    const before = await run(copy, tests);
+    assert(before.code !== 0, "the snapshot notices the new policy");
+    assertStringIncludes(before.output, "Snapshot does not match");
+    assertStringIncludes(before.output, "ordinary_grocery");
+    const failed = [...before.output.matchAll(/^(.+) => \.\/tests\/(\S+):\d+:\d+$/gm)]
+      .map(([, name, file]) => `${file}: ${name}`);
+    assert(failed.length > 0, before.output);
+    assert(
+      failed.every((line) => line.startsWith("policy_snapshots_test.ts: defaultPipeline ")),
+      failed.join("\n"),
+    );
+
+    const updated = await run(copy, ["test", "-A", "-u", ...FOLLOW_THE_DEFAULT_PIPELINE.slice(1)]);
+    assertEquals(updated.code, 0, updated.output);
+    const changed = [];
+    for (const file of files) {
+      const [a, b] = await Promise.all([
+        Deno.readFile(new URL(file, ROOT)),
+        Deno.readFile(`${copy}/${file}`),
+      ]);
+      if (a.length !== b.length || a.some((byte, i) => byte !== b[i])) changed.push(file);
+    }
+    assertEquals(changed, ["policies/mod.ts", SNAPSHOT]);
+    assertEquals((await run(copy, tests)).code, 0, "green again after test:update");
+  } finally {
+    await Deno.remove(copy, { recursive: true });
+  }
+});
