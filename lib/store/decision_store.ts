@@ -22,6 +22,7 @@ import {
   type Reason,
   type TraceEntry,
 } from "../engine/decide.ts";
+import { createAggregateWriter } from "./aggregates.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { AuthorizationRequest } from "../engine/policy.ts";
@@ -188,6 +189,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   let flushing = false;
   /** Counters as this process last read or wrote them (see commitBatch). */
   const knownCounters = new Map<string, { value: Usage | null; versionstamp: string | null }>();
+  const aggregates = createAggregateWriter(kv);
 
   async function flush(): Promise<void> {
     flushing = true;
@@ -287,6 +289,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       for (const [id, { key, expireInMs }] of dirtyCounters) {
         operation.set(key, values.get(id), expireInMs ? { expireIn: expireInMs } : undefined);
       }
+      aggregates.addDecisions(operation, results.flatMap((r) => r.replayed ? [] : [r.record]));
       const committed = await operation.commit();
       if (committed.ok) {
         for (const [id, { key }] of dirtyCounters) {
@@ -311,6 +314,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const shadow = shadowOf(live, decision);
     countShadow(shadow);
     await updateRecord(kv, live.authorization_id, (record) => ({ ...record, shadow }), retentionMs);
+    const operation = kv.atomic();
+    aggregates.addShadow(operation, live.decided_at, shadow);
+    await operation.commit();
   }
 
   function countShadow(shadow: ShadowDecision): void {
@@ -477,6 +483,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             },
         };
         writeRecord(operation, updated, retentionMs);
+        if (!record.reconciliation) {
+          aggregates.addReconciliation(
+            operation,
+            record.decided_at,
+            updated.reconciliation!.outcome,
+          );
+        }
         if ((await operation.commit()).ok) {
           for (const key of reservation.keys) knownCounters.delete(keyId(key));
           const { outcome } = updated.reconciliation!;

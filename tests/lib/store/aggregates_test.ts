@@ -1,0 +1,213 @@
+/**
+ * The write path's aggregates, written by real signed webhooks through the
+ * service and read back by time range.
+ */
+import type Stripe from "stripe";
+import {
+  latencyPercentile,
+  readAggregates,
+  sweepAggregates,
+} from "../../../lib/store/aggregates.ts";
+import type { Policy } from "../../../lib/engine/policy.ts";
+import { blockCategories } from "../../../policies/block_categories.ts";
+import { defaultPipeline } from "../../../policies/mod.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+import { startTestServer } from "../../_helpers.ts";
+import { authorizationEvent, authorizationOf, SCENARIOS } from "../../../fixtures/events.ts";
+
+const HOUR_MS = 3_600_000;
+
+function createdEvent(event: Stripe.Event, reason: string, approved: boolean): Stripe.Event {
+  const authorization = authorizationOf(event);
+  return {
+    ...event,
+    id: `${event.id}_created`,
+    type: "issuing_authorization.created",
+    data: {
+      object: {
+        ...authorization,
+        pending_request: null,
+        approved,
+        status: approved ? "pending" : "closed",
+        request_history: [{
+          amount: authorization.pending_request.amount,
+          approved,
+          reason,
+          created: authorization.created,
+        }],
+      },
+    },
+  } as unknown as Stripe.Event;
+}
+
+Deno.test("aggregates count what the service decided, once, by minute and by hour", async (t) => {
+  const kv = await Deno.openKv(":memory:");
+  const shadow = [...defaultPipeline, blockCategories(["grocery_stores_supermarkets"])];
+  const throwsOnJpy: Policy = function throwsOnJpy(authorization) {
+    if (authorization.pending_request.currency === "jpy") throw new Error("bug");
+    return { outcome: "abstain" };
+  };
+  await using server = await startTestServer({}, {
+    kv,
+    policies: [throwsOnJpy, ...defaultPipeline],
+    shadowPolicies: shadow,
+  });
+  const sent = [
+    "ordinary_grocery", // approved; the shadow declines it: a disagreement
+    "gambling", // declined by blockCategories
+    "gambling_over_cap", // declined by blockCategories and amountCap
+    "fuel_controllable_over_hold", // limited by partialHold
+    "unknown_currency", // declined by the fallback: throwsOnJpy throws
+  ];
+  for (const scenario of sent) await (await server.postEvent(SCENARIOS[scenario])).body?.cancel();
+  await (await server.postEvent(SCENARIOS.gambling)).body?.cancel(); // a redelivery counts nothing
+  for (
+    const [scenario, reason, approved] of [["ordinary_grocery", "webhook_approved", true], [
+      "gambling",
+      "webhook_approved",
+      true,
+    ]] as const
+  ) {
+    const created = createdEvent(SCENARIOS[scenario], reason, approved);
+    await (await server.postEvent(created)).body?.cancel();
+    await (await server.postEvent(created)).body?.cancel(); // redelivered: counted once
+  }
+  const now = Date.now();
+
+  await t.step("the minute holds every outcome, reason, policy hit and latency", async () => {
+    const buckets = await readAggregates(kv, {
+      from: new Date(now - 10 * 60_000),
+      to: new Date(now + 60_000),
+      bucket: "minute",
+    });
+    const total = sumBuckets(buckets);
+    assertEquals(total.outcomes, { approved: 1, declined: 3, limited: 1 });
+    assertEquals(total.reasons["mcc_blocked:betting_casino_gambling"], 2);
+    assertEquals(total.reasons["amount_over_cap:usd"], 1);
+    assertEquals(total.reasons["partial_hold:automated_fuel_dispensers"], 1);
+    assertEquals(total.reasons["fallback:error"], 1);
+    assertEquals(total.fallbacks, { error: 1 });
+    assertEquals(total.policyHits["blockCategories:decline"], 2);
+    assertEquals(total.policyHits["partialHold:limit"], 1);
+    assertEquals(total.shadowDisagreements, 1);
+    assertEquals(total.shadowHits["blockCategories:decline"], 3, "gambling twice, groceries once");
+    assertEquals(total.reconciliations, { agreed: 1, mismatch: 1 });
+    assertEquals(total.latencies, 5);
+    assert(latencyPercentile(total.histogram, 0.99)! <= 2_000);
+  });
+
+  await t.step("the hour bucket holds the same counts as its minutes", async () => {
+    const [hour] = await readAggregates(kv, {
+      from: new Date(now),
+      to: new Date(now + 1),
+      bucket: "hour",
+    });
+    assertEquals(hour.outcomes, { approved: 1, declined: 3, limited: 1 });
+    assertEquals(hour.reconciliations, { agreed: 1, mismatch: 1 });
+  });
+
+  await t.step("empty buckets are returned as zeros, so charts show gaps", async () => {
+    const from = Math.floor(now / HOUR_MS) * HOUR_MS - 3 * HOUR_MS;
+    const buckets = await readAggregates(kv, {
+      from: new Date(from),
+      to: new Date(from + HOUR_MS),
+      bucket: "minute",
+    });
+    assertEquals(buckets.length, 60);
+    assert(buckets.every((bucket) => bucket.outcomes.approved + bucket.outcomes.declined === 0));
+  });
+
+  await t.step("ranges beyond the bounded read are refused with a RangeError", async () => {
+    await assertRejects(
+      () =>
+        readAggregates(kv, {
+          from: new Date(now - 7 * 24 * HOUR_MS),
+          to: new Date(now),
+          bucket: "minute",
+        }),
+      RangeError,
+      "at most 360 minute buckets",
+    );
+    await assertRejects(
+      () =>
+        readAggregates(kv, { from: new Date(now), to: new Date(now - HOUR_MS), bucket: "hour" }),
+      RangeError,
+    );
+  });
+
+  await t.step("the sweeper deletes only counters past their retention", async () => {
+    assertEquals(await sweepAggregates(kv, new Date(now)), 0);
+    const total = await sweepAggregates(kv, new Date(now + 40 * 24 * HOUR_MS));
+    assert(total > 0);
+    const [hour] = await readAggregates(kv, {
+      from: new Date(now),
+      to: new Date(now + 1),
+      bucket: "hour",
+    });
+    assertEquals(hour.outcomes, { approved: 0, declined: 0, limited: 0 });
+  });
+});
+
+Deno.test("one large batch of concurrent decisions commits its aggregates within KV's limits", async () => {
+  const kv = await Deno.openKv(":memory:");
+  await using server = await startTestServer({}, { kv });
+  const responses = await Promise.all(
+    Array.from({ length: 300 }, (_, i) =>
+      server.postEvent(authorizationEvent("online", {
+        id: `iauth_burst_${i}`,
+        card: { id: `ic_burst_${i % 30}` },
+        merchant_data: {
+          category: i % 3 === 0 ? "betting_casino_gambling" : "taxicabs_limousines",
+        },
+        pending_request: { amount: 1_000 + i },
+      })).then(async (response) => (await response.json()).approved as boolean)),
+  );
+  const now = Date.now();
+  const [hour] = await readAggregates(kv, {
+    from: new Date(now),
+    to: new Date(now + 1),
+    bucket: "hour",
+  });
+  assertEquals(hour.outcomes.approved, responses.filter(Boolean).length);
+  assertEquals(hour.outcomes.declined, responses.filter((approved) => !approved).length);
+  assertEquals(hour.outcomes.declined, 100);
+  assertEquals(hour.latency_histogram.reduce((a, b) => a + b, 0), 300);
+});
+
+function sumBuckets(buckets: Awaited<ReturnType<typeof readAggregates>>) {
+  const total = {
+    outcomes: { approved: 0, declined: 0, limited: 0 },
+    reasons: {} as Record<string, number>,
+    fallbacks: {} as Record<string, number>,
+    policyHits: {} as Record<string, number>,
+    shadowHits: {} as Record<string, number>,
+    reconciliations: {} as Record<string, number>,
+    shadowDisagreements: 0,
+    histogram: buckets[0].latency_histogram.map(() => 0),
+    latencies: 0,
+  };
+  const add = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
+    for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+  };
+  for (const bucket of buckets) {
+    add(total.outcomes, bucket.outcomes);
+    add(total.reasons, bucket.reasons);
+    add(total.fallbacks, bucket.fallbacks);
+    add(total.reconciliations, bucket.reconciliations);
+    for (
+      const [hits, into] of [[bucket.policy_hits, total.policyHits], [
+        bucket.shadow_policy_hits,
+        total.shadowHits,
+      ]] as const
+    ) {
+      for (const [policy, { declined, limited }] of Object.entries(hits)) {
+        if (declined) into[`${policy}:decline`] = (into[`${policy}:decline`] ?? 0) + declined;
+        if (limited) into[`${policy}:limit`] = (into[`${policy}:limit`] ?? 0) + limited;
+      }
+    }
+    total.shadowDisagreements += bucket.shadow_disagreements;
+    bucket.latency_histogram.forEach((n, i) => total.histogram[i] += n);
+  }
+  total.latencies = total.histogram.reduce((a, b) => a + b, 0);
+  return total;
+}
