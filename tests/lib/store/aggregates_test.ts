@@ -10,7 +10,7 @@ import {
 } from "../../../lib/store/aggregates.ts";
 import type { Policy } from "../../../lib/engine/policy.ts";
 import { blockCategories } from "../../../policies/block_categories.ts";
-import { defaultPipeline } from "../../../policies/mod.ts";
+import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
 import { assert, assertEquals, assertRejects } from "../../_assert.ts";
 import { startTestServer } from "../../_helpers.ts";
 import { authorizationEvent, authorizationOf, SCENARIOS } from "../../../fixtures/events.ts";
@@ -42,14 +42,14 @@ function createdEvent(event: Stripe.Event, reason: string, approved: boolean): S
 
 Deno.test("aggregates count what the service decided, once, by minute and by hour", async (t) => {
   const kv = await Deno.openKv(":memory:");
-  const shadow = [...defaultPipeline, blockCategories(["grocery_stores_supermarkets"])];
+  const shadow = [...referencePipeline, blockCategories(["grocery_stores_supermarkets"])];
   const throwsOnJpy: Policy = function throwsOnJpy(authorization) {
     if (authorization.pending_request.currency === "jpy") throw new Error("bug");
     return { outcome: "abstain" };
   };
   await using server = await startTestServer({}, {
     kv,
-    policies: [throwsOnJpy, ...defaultPipeline],
+    policies: [throwsOnJpy, ...referencePipeline],
     shadowPolicies: shadow,
   });
   const sent = [
