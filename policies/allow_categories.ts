@@ -12,8 +12,15 @@ import { REASON_CODES } from "./reason_codes.ts";
  * @example
  * ```ts
  * import { allowCategories } from "./allow_categories.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = allowCategories(["automated_fuel_dispensers", "5541"]);
- * // at a grocery store → { outcome: "decline", code: "mcc_not_allowed", detail: "grocery_stores_supermarkets" }
+ * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
+ * const grocery = authorizationOf(authorizationEvent("online", {
+ *   merchant_data: { category: "grocery_stores_supermarkets", category_code: "5411" },
+ * }));
+ * deepEqual(policy(grocery, context), { outcome: "decline", code: "mcc_not_allowed", detail: "grocery_stores_supermarkets" });
+ * deepEqual(policy(authorizationOf(authorizationEvent("fuel")), context), { outcome: "abstain" });
  * ```
  */
 export function allowCategories(

@@ -10,8 +10,12 @@ import { REASON_CODES } from "./reason_codes.ts";
  * @example
  * ```ts
  * import { allowCountries } from "./allow_countries.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = allowCountries(["US", "CA"]);
- * // at a merchant in FR → { outcome: "decline", code: "country_not_allowed", detail: "FR" }
+ * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
+ * const paris = authorizationOf(authorizationEvent("online", { merchant_data: { country: "FR" } }));
+ * deepEqual(policy(paris, context), { outcome: "decline", code: "country_not_allowed", detail: "FR" });
  * ```
  */
 export function allowCountries(countries: readonly string[]): Policy {

@@ -12,8 +12,12 @@ import { REASON_CODES } from "./reason_codes.ts";
  * @example
  * ```ts
  * import { blockCategories } from "./block_categories.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = blockCategories(["betting_casino_gambling", "7801"]);
- * // at a casino (MCC 7995) → { outcome: "decline", code: "mcc_blocked", detail: "betting_casino_gambling" }
+ * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
+ * const casino = authorizationOf(authorizationEvent("online", { merchant_data: { category: "betting_casino_gambling", category_code: "7995" } }));
+ * deepEqual(policy(casino, context), { outcome: "decline", code: "mcc_blocked", detail: "betting_casino_gambling" });
  * ```
  */
 export function blockCategories(

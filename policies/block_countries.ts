@@ -9,8 +9,12 @@ import { REASON_CODES } from "./reason_codes.ts";
  * @example
  * ```ts
  * import { blockCountries } from "./block_countries.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = blockCountries(["KP", "IR"]);
- * // at a merchant in KP → { outcome: "decline", code: "country_blocked", detail: "KP" }
+ * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
+ * const pyongyang = authorizationOf(authorizationEvent("online", { merchant_data: { country: "KP", city: "PYONGYANG" } }));
+ * deepEqual(policy(pyongyang, context), { outcome: "decline", code: "country_blocked", detail: "KP" });
  * ```
  */
 export function blockCountries(countries: readonly string[]): Policy {

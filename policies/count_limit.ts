@@ -17,14 +17,20 @@ export interface CountLimitOptions extends VelocityOptions {
  * @example
  * ```ts
  * import { countLimit } from "./count_limit.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = countLimit({ window: { rollingMinutes: 10 }, maxCount: 5 });
- * // sixth request in 10 minutes → { outcome: "decline", code: "count_limit_exceeded", detail: "rolling_10m" }
+ * // Five approvals on the card in the last 10 minutes: the sixth request is declined.
+ * const context = { now: new Date(), signal: AbortSignal.abort(), usage: () => ({ amount: 25_000, count: 5 }), held: { amount: 0, requests: 0 } };
+ * deepEqual(policy(authorizationOf(authorizationEvent()), context), {
+ *   outcome: "decline", code: "count_limit_exceeded", detail: "rolling_10m",
+ * });
  * ```
  */
 export function countLimit(options: CountLimitOptions): VelocityPolicy {
   const { maxCount } = options;
   if (!Number.isSafeInteger(maxCount) || maxCount < 1) {
-    throw new TypeError(
+    throw new RangeError(
       `Cannot create countLimit: "maxCount" must be a positive integer, got ${maxCount}`,
     );
   }

@@ -14,13 +14,17 @@ export interface MaxNetworkRiskOptions {
  * @example
  * ```ts
  * import { maxNetworkRisk } from "./max_network_risk.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = maxNetworkRisk({ maxScore: 75 });
- * // network_risk_score 80 → { outcome: "decline", code: "network_risk_high", detail: "80" }
+ * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
+ * const risky = authorizationOf(authorizationEvent("online", { pending_request: { network_risk_score: 80 } }));
+ * deepEqual(policy(risky, context), { outcome: "decline", code: "network_risk_high", detail: "80" });
  * ```
  */
 export function maxNetworkRisk({ maxScore }: MaxNetworkRiskOptions): Policy {
   if (!Number.isInteger(maxScore) || maxScore < 0 || maxScore > 99) {
-    throw new TypeError(
+    throw new RangeError(
       `Cannot create maxNetworkRisk: "maxScore" must be an integer from 0 to 99, got ${maxScore}`,
     );
   }

@@ -23,8 +23,12 @@ export interface PartialHoldOptions {
  * @example
  * ```ts
  * import { partialHold } from "./partial_hold.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = partialHold({ categories: ["automated_fuel_dispensers"], maxAmount: { usd: 10_000 } });
- * // 250.00 USD at a fuel pump, controllable → { outcome: "limit", amount: 10000, code: "partial_hold", detail: "automated_fuel_dispensers" }
+ * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
+ * const pump = authorizationOf(authorizationEvent("fuel", { pending_request: { amount: 25_000 } }));
+ * deepEqual(policy(pump, context), { outcome: "limit", amount: 10_000, code: "partial_hold", detail: "automated_fuel_dispensers" });
  * ```
  */
 export function partialHold(options: PartialHoldOptions): Policy {

@@ -26,9 +26,13 @@ export interface SpendLimitOptions extends VelocityOptions {
  * @example
  * ```ts
  * import { spendLimit } from "./spend_limit.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = spendLimit({ window: "daily", maxAmount: { usd: 500_000 } });
- * // 4,800.00 USD already approved today, 300.00 USD requested (not controllable)
- * // → { outcome: "decline", code: "spend_limit_exceeded", detail: "daily:usd" }
+ * // 4,800.00 USD already approved today, 300.00 USD requested (not controllable).
+ * const context = { now: new Date(), signal: AbortSignal.abort(), usage: () => ({ amount: 480_000, count: 6 }), held: { amount: 0, requests: 0 } };
+ * const request = authorizationOf(authorizationEvent("online", { pending_request: { amount: 30_000 } }));
+ * deepEqual(policy(request, context), { outcome: "decline", code: "spend_limit_exceeded", detail: "daily:usd" });
  * ```
  */
 export function spendLimit(options: SpendLimitOptions): VelocityPolicy {

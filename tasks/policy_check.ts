@@ -19,10 +19,9 @@ const policies = values.policies ? await importPipeline(values.policies) : defau
 const checks = await checkPipeline(policies, authorizationOf(authorizationEvent("online")));
 
 console.log(textTable(
-  ["policy", "approve", "abstain", "decline", "limit", "warnings"],
+  ["policy", "abstain", "decline", "limit", "warnings"],
   checks.map(({ policy, outcomes, warnings }) => [
     policy,
-    String(outcomes.approve),
     String(outcomes.abstain),
     String(outcomes.decline),
     String(outcomes.limit),

@@ -172,7 +172,7 @@ Deno.test("policy:check passes the default and reference pipelines and warns abo
   assertEquals(shipped.code, 0, shipped.stderr);
   const healthy = await task("policy:check", ["--policies", REFERENCE]);
   assertEquals(healthy.code, 0, healthy.stderr);
-  assertMatch(healthy.stdout, /^policy\s+approve\s+abstain\s+decline\s+limit\s+warnings$/m);
+  assertMatch(healthy.stdout, /^policy\s+abstain\s+decline\s+limit\s+warnings$/m);
   assert(healthy.stdout.includes("spendLimit"));
   assertEquals(healthy.stderr.includes("warning"), false);
 

@@ -1,10 +1,12 @@
 /**
  * The webhook's answer to `issuing_authorization.request`, as Stripe accepts
- * it: `{ approved, amount?, metadata? }` (docs.stripe.com/issuing/controls/real-time-authorizations).
+ * it: `{ approved, amount?, metadata?, send_fraud_challenges? }`
+ * (docs.stripe.com/issuing/controls/real-time-authorizations).
  *
  * @module
  */
 import { type Decision, formatReason } from "./decide.ts";
+import type { FraudChallengeChannel } from "./policy.ts";
 
 /** Stripe's metadata limits: keys, key length, value length. */
 export const METADATA_MAX_KEYS = 50;
@@ -17,6 +19,13 @@ export interface AuthorizationResponseBody {
   /** Amount to hold (minor units); only for amount-controllable requests. */
   readonly amount?: number;
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Public preview: on a decline, `["sms"]` asks Stripe to text the
+   * cardholder a fraud challenge (docs.stripe.com/issuing/controls/fraud-challenges).
+   * Not in stripe-node 23.1.0's types, which only describe the outcome
+   * (`Issuing.Authorization.fraud_challenges`, `verified_by_fraud_challenge`).
+   */
+  readonly send_fraud_challenges?: readonly FraudChallengeChannel[];
 }
 
 /**
@@ -28,11 +37,12 @@ export interface AuthorizationResponseBody {
  * @example
  * ```ts
  * import { decisionMetadata } from "./authorization_response.ts";
- * decisionMetadata({
+ * import { deepEqual } from "node:assert/strict";
+ * const metadata = decisionMetadata({
  *   approved: false, trace: [], policyVersion: "3f2a9c1b7d4e",
  *   reasons: [{ policy: "blockCategories", code: "mcc_blocked", detail: "betting_casino_gambling" }],
  * });
- * // → { policy_version: "3f2a9c1b7d4e", reason_1: "mcc_blocked:betting_casino_gambling (blockCategories)" }
+ * deepEqual(metadata, { policy_version: "3f2a9c1b7d4e", reason_1: "mcc_blocked:betting_casino_gambling (blockCategories)" });
  * ```
  */
 export function decisionMetadata(decision: Decision): Record<string, string> {
@@ -52,17 +62,27 @@ export function decisionMetadata(decision: Decision): Record<string, string> {
 
 /**
  * The response body for a decision. `amount` appears only when the request is
- * amount-controllable and the decision holds less than requested (the engine
- * guarantees it; checked again here because Stripe rejects it otherwise).
+ * amount-controllable and the decision holds less than requested; it is then
+ * positive, at most the request's amount (on an increment: the increment) and
+ * never below the request's cashback, which Stripe does not let us approve
+ * partially. The engine guarantees all of it; it is checked again here because
+ * Stripe rejects such an answer (`webhook_error`) and a decision replayed from
+ * an older log may predate a rule: an approval that cannot be answered as is
+ * becomes a decline. `send_fraud_challenges` appears only on a decline that
+ * asked for one.
  *
  * @example
  * ```ts
  * import { authorizationResponseBody } from "./authorization_response.ts";
- * const body = authorizationResponseBody(
- *   { approved: true, amount: 10_000, reasons: [], trace: [], policyVersion: "dev" },
- *   { amount: 25_000, is_amount_controllable: true },
+ * import { deepEqual } from "node:assert/strict";
+ * const limited = { approved: true, amount: 10_000, reasons: [], trace: [], policyVersion: "dev" };
+ * deepEqual(
+ *   authorizationResponseBody(limited, { amount: 25_000, is_amount_controllable: true }),
+ *   { approved: true, amount: 10_000, metadata: { policy_version: "dev" } },
  * );
- * // → { approved: true, amount: 10000, metadata: { policy_version: "dev" } }
+ * // 100.00 of a 150.00 request that includes 120.00 cashback cannot be answered.
+ * const cashback = { amount: 15_000, is_amount_controllable: true, amount_details: { atm_fee: null, cashback_amount: 12_000 } };
+ * deepEqual(authorizationResponseBody(limited, cashback).approved, false);
  * ```
  */
 export function authorizationResponseBody(
@@ -70,14 +90,22 @@ export function authorizationResponseBody(
   request: {
     readonly amount: number;
     readonly is_amount_controllable: boolean;
+    readonly amount_details?: { readonly cashback_amount: number | null } | null;
   },
 ): AuthorizationResponseBody {
   const metadata = decisionMetadata(decision);
-  const { approved, amount } = decision;
-  return approved && amount !== undefined && request.is_amount_controllable &&
-      amount < request.amount
+  const { approved, amount, sendFraudChallenges } = decision;
+  if (!approved) {
+    return sendFraudChallenges?.length
+      ? { approved, metadata, send_fraud_challenges: sendFraudChallenges }
+      : { approved, metadata };
+  }
+  if (amount === undefined || amount >= request.amount) return { approved, metadata };
+  const cashback = request.amount_details?.cashback_amount ?? 0;
+  return request.is_amount_controllable && Number.isSafeInteger(amount) && amount > 0 &&
+      amount >= cashback
     ? { approved, amount, metadata }
-    : { approved, metadata };
+    : { approved: false, metadata };
 }
 
 function truncate(value: string): string {

@@ -7,6 +7,8 @@
 import { Deadline, TIMED_OUT } from "./deadline.ts";
 import {
   type AuthorizationRequest,
+  ENGINE_REASON_CODES,
+  type FraudChallengeChannel,
   type Held,
   NOTHING_HELD,
   type Policy,
@@ -51,6 +53,12 @@ export interface Decision {
   readonly policyVersion: string;
   /** Set when the fallback decision was used instead of the policies': `error`, `timeout` (or the store's `store_error`, `store_timeout`). */
   readonly fallback?: string;
+  /**
+   * On a decline every declining policy gave with `challenge()`: ask
+   * Stripe to send the cardholder a fraud challenge (`send_fraud_challenges`,
+   * public preview).
+   */
+  readonly sendFraudChallenges?: readonly FraudChallengeChannel[];
 }
 
 /** A decision as metrics, filters and reports group them. */
@@ -116,14 +124,10 @@ export type Decide = {
   counters(authorization: AuthorizationRequest, now: Date): CounterRef[];
 };
 
-/** Reason codes the engine itself gives (policies bring their own). */
-export const ENGINE_REASON_CODES = {
-  fallback: "fallback",
-  limitNotPositive: "limit_not_positive",
-  limitNotAmountControllable: "limit_not_amount_controllable",
-} as const;
+export { ENGINE_REASON_CODES };
 
 const ENGINE = "engine";
+const SMS: readonly FraudChallengeChannel[] = Object.freeze(["sms"]);
 
 /**
  * Formats a reason as `code:detail` (or `code`), the form logs and metadata use.
@@ -131,8 +135,11 @@ const ENGINE = "engine";
  * @example
  * ```ts
  * import { formatReason } from "./decide.ts";
- * formatReason({ policy: "blockCategories", code: "mcc_blocked", detail: "betting_casino_gambling" });
- * // → "mcc_blocked:betting_casino_gambling"
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   formatReason({ policy: "blockCategories", code: "mcc_blocked", detail: "betting_casino_gambling" }),
+ *   "mcc_blocked:betting_casino_gambling",
+ * );
  * ```
  */
 export function formatReason(reason: Reason): string {
@@ -146,8 +153,17 @@ export function formatReason(reason: Reason): string {
  * @example
  * ```ts
  * import { fallbackDecision } from "./decide.ts";
- * fallbackDecision({ approved: false, policy: "store", kind: "store_timeout", trace: [], policyVersion: "dev" });
- * // → { approved: false, reasons: [{ policy: "store", code: "fallback", detail: "store_timeout" }], fallback: "store_timeout", … }
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(
+ *   fallbackDecision({ approved: false, policy: "store", kind: "store_timeout", trace: [], policyVersion: "dev" }),
+ *   {
+ *     approved: false,
+ *     reasons: [{ policy: "store", code: "fallback", detail: "store_timeout" }],
+ *     trace: [],
+ *     policyVersion: "dev",
+ *     fallback: "store_timeout",
+ *   },
+ * );
  * ```
  */
 export function fallbackDecision(
@@ -172,10 +188,18 @@ export function fallbackDecision(
 /**
  * Composes policies into one `decide` function. Rules, in order:
  * 1. every policy runs, in order, and its verdict joins the trace;
- * 2. any decline wins (every decline is a reason);
+ * 2. any decline wins (every decline is a reason); when every declining
+ *    policy asked for a fraud challenge (`challenge()`), the decision
+ *    asks Stripe to send one (`sendFraudChallenges: ["sms"]`);
  * 3. otherwise limits take the smallest amount; a limit at or above the
- *    requested amount changes nothing; a limit to zero or below, or on a
- *    request that is not amount-controllable, becomes a decline that says so;
+ *    requested amount changes nothing; a limit to zero or below, on a request
+ *    that is not amount-controllable, or below the request's cashback
+ *    (`pending_request.amount_details.cashback_amount`: Stripe: "If you
+ *    partially approve a cashback authorization, you must approve the full
+ *    cashback amount") becomes a decline that says so
+ *    (`limit_not_positive`, `limit_not_amount_controllable`,
+ *    `limit_below_cashback`). A limit applies to this request's amount: on an
+ *    incremental authorization, the increment;
  * 4. when no policy objects, approve;
  * 5. a policy that throws, rejects, or is still pending when the budget runs
  *    out yields the fallback decision with reason `fallback:error` or
@@ -187,12 +211,20 @@ export function fallbackDecision(
  *
  * @example
  * ```ts
- * import { createDecide } from "./decide.ts";
- * import { decline } from "./policy.ts";
+ * import { createDecide, type Decision } from "./decide.ts";
+ * import { abstain, decline } from "./policy.ts";
+ * import "../../policies/reason_codes.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const decide = createDecide([function noJpy(auth) {
- *   return auth.pending_request.currency === "jpy" ? decline("currency_not_allowed", "jpy") : { outcome: "abstain" };
+ *   const { currency } = auth.pending_request;
+ *   return currency === "jpy" ? decline("currency_not_allowed", "jpy") : abstain();
  * }], { policyVersion: "dev" });
- * // decide(authorization) → { approved: false, reasons: [{ policy: "noJpy", code: "currency_not_allowed", detail: "jpy" }], ... }
+ * const yen = authorizationOf(authorizationEvent("online", { pending_request: { currency: "jpy" } }));
+ * const decision = decide(yen) as Decision;
+ * deepEqual([decision.approved, decision.reasons], [false, [
+ *   { policy: "noJpy", code: "currency_not_allowed", detail: "jpy" },
+ * ]]);
  * ```
  */
 export function createDecide(
@@ -230,10 +262,12 @@ export function createDecide(
     trace: TraceEntry[],
   ): Decision {
     const declines: Reason[] = [];
+    let everyDeclineChallenges = true;
     let smallestLimit = Infinity;
     for (const { policy, verdict } of trace) {
       if (verdict.outcome === "decline") {
         declines.push(reasonOf(policy, verdict));
+        everyDeclineChallenges &&= verdict.fraudChallenge === "sms";
       } else if (
         verdict.outcome === "limit" && verdict.amount < smallestLimit
       ) {
@@ -241,7 +275,9 @@ export function createDecide(
       }
     }
     if (declines.length > 0) {
-      return { approved: false, reasons: declines, trace, policyVersion };
+      return everyDeclineChallenges
+        ? { approved: false, reasons: declines, trace, policyVersion, sendFraudChallenges: SMS }
+        : { approved: false, reasons: declines, trace, policyVersion };
     }
 
     const requested = authorization.pending_request.amount;
@@ -266,6 +302,15 @@ export function createDecide(
       limits.push({
         policy: ENGINE,
         code: ENGINE_REASON_CODES.limitNotAmountControllable,
+      });
+      return { approved: false, reasons: limits, trace, policyVersion };
+    }
+    const cashback = authorization.pending_request.amount_details?.cashback_amount ?? 0;
+    if (smallestLimit < cashback) {
+      limits.push({
+        policy: ENGINE,
+        code: ENGINE_REASON_CODES.limitBelowCashback,
+        detail: String(cashback),
       });
       return { approved: false, reasons: limits, trace, policyVersion };
     }
@@ -298,7 +343,16 @@ export function createDecide(
       return fallback("error", i, trace, error);
     }
     if (verdict instanceof Promise) return verdict;
-    if (!isVerdict(verdict)) return fallback("error", i, trace, new TypeError("not a verdict"));
+    if (!isVerdict(verdict)) {
+      return fallback(
+        "error",
+        i,
+        trace,
+        new TypeError(
+          "not a verdict: expected abstain(), decline(code) or limit(amount, code)",
+        ),
+      );
+    }
     trace.push({ policy: names[i], verdict });
   }
 
@@ -369,11 +423,13 @@ function isVerdict(value: unknown): value is Verdict {
   if (typeof value !== "object" || value === null) return false;
   const { outcome, amount, code } = value as Record<string, unknown>;
   switch (outcome) {
-    case "approve":
     case "abstain":
       return true;
     case "decline":
-      return typeof code === "string";
+      return typeof code === "string" && (
+        (value as { fraudChallenge?: unknown }).fraudChallenge === undefined ||
+        (value as { fraudChallenge?: unknown }).fraudChallenge === "sms"
+      );
     case "limit":
       return typeof code === "string" && Number.isSafeInteger(amount);
     default:

@@ -34,15 +34,17 @@ export interface MerchantCategorySet {
 
 /**
  * Resolves category names and MCCs to a {@linkcode MerchantCategorySet}.
- * Throws a `TypeError` naming `owner` for an unknown name or code, so a typo
- * fails at start-up instead of silently matching nothing.
+ * Throws a `RangeError` naming `owner` for an unknown name or code, so a typo
+ * fails at start-up instead of silently matching nothing (and a `TypeError`
+ * for an empty or non-array list).
  *
  * @example
  * ```ts
  * import { merchantCategorySet } from "./merchant_categories.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
  * const gambling = merchantCategorySet(["7995"], "blockCategories");
- * gambling.match({ category: "betting_casino_gambling", category_code: "7995" }); // "betting_casino_gambling"
- * gambling.categories; // ["betting_casino_gambling"]
+ * equal(gambling.match({ category: "betting_casino_gambling", category_code: "7995" }), "betting_casino_gambling");
+ * deepEqual(gambling.categories, ["betting_casino_gambling"]);
  * ```
  */
 export function merchantCategorySet(
@@ -50,7 +52,7 @@ export function merchantCategorySet(
   owner: string,
 ): MerchantCategorySet {
   if (!Array.isArray(entries) || entries.length === 0) {
-    throw new TypeError(
+    throw new (Array.isArray(entries) ? RangeError : TypeError)(
       `Cannot create ${owner}: expected a non-empty list of merchant categories or MCCs`,
     );
   }
@@ -60,9 +62,9 @@ export function merchantCategorySet(
       ? entry as MerchantCategory
       : CATEGORY_BY_MCC.get(entry);
     if (category === undefined) {
-      throw new TypeError(
+      throw new RangeError(
         `Cannot create ${owner}: unknown merchant category or MCC ${JSON.stringify(entry)} ` +
-          `(see lib/_merchant_category_rows.ts for the list)`,
+          `(see lib/engine/_merchant_category_rows.ts for the list)`,
       );
     }
     byKey.set(category, category);

@@ -49,22 +49,68 @@ export interface Held {
 /** What a first request's authorization holds. */
 export const NOTHING_HELD: Held = Object.freeze({ amount: 0, requests: 0 });
 
-/** A policy's answer: approve, decline, limit the amount, or have no opinion. */
+/**
+ * Where reason codes are declared. The engine registers its own codes here;
+ * `policies/reason_codes.ts` registers the policies' table by module
+ * augmentation, so a code added to that one table is accepted by
+ * {@linkcode decline} and {@linkcode limit} everywhere and a typo is a type
+ * error:
+ *
+ * ```ts ignore
+ * declare module "../lib/engine/policy.ts" {
+ *   interface ReasonCodeRegistry {
+ *     policies: typeof REASON_CODES;
+ *   }
+ * }
+ * ```
+ */
+export interface ReasonCodeRegistry {
+  engine: typeof ENGINE_REASON_CODES;
+}
+
+/** Any registered reason code, e.g. `mcc_blocked`. */
+export type ReasonCode = {
+  [Table in keyof ReasonCodeRegistry]: ReasonCodeRegistry[Table][keyof ReasonCodeRegistry[Table]];
+}[keyof ReasonCodeRegistry];
+
+/** Reason codes the engine itself gives when it composes verdicts (policies bring their own). */
+export const ENGINE_REASON_CODES = {
+  fallback: "fallback",
+  limitNotPositive: "limit_not_positive",
+  limitNotAmountControllable: "limit_not_amount_controllable",
+  limitBelowCashback: "limit_below_cashback",
+} as const;
+
+/** The only fraud challenge channel Stripe offers: a text message to the cardholder's phone. */
+export type FraudChallengeChannel = "sms";
+
+/**
+ * A policy's answer: no objection (`abstain`), decline, or limit the amount.
+ * There is no "approve": a request is approved when nothing objects, and a
+ * policy that should not apply to some requests is scoped with `when()`
+ * instead of being overruled by another policy.
+ */
 export type Verdict =
-  | { readonly outcome: "approve" }
   | { readonly outcome: "abstain" }
   | {
     readonly outcome: "decline";
     /** Reason code, snake_case, e.g. `mcc_blocked`. */
-    readonly code: string;
+    readonly code: ReasonCode;
     /** What exactly triggered it, e.g. `betting_casino_gambling`. */
     readonly detail?: string;
+    /**
+     * Ask Stripe to send the cardholder a fraud challenge (public preview):
+     * the decline is answered with `send_fraud_challenges: ["sms"]`, and if
+     * the cardholder confirms the purchase, the retry arrives with
+     * `verified_by_fraud_challenge: true`. See {@linkcode challenge}.
+     */
+    readonly fraudChallenge?: FraudChallengeChannel;
   }
   | {
     readonly outcome: "limit";
-    /** The most to approve, in the request currency's minor units. */
+    /** The most to approve for this request, in the request currency's minor units. */
     readonly amount: number;
-    readonly code: string;
+    readonly code: ReasonCode;
     readonly detail?: string;
   };
 
@@ -93,10 +139,11 @@ export type VelocityPolicy = Policy & {
  * @example
  * ```ts
  * import { abstain, withConfig } from "./policy.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = withConfig(function noop() {
  *   return abstain();
  * }, { note: "does nothing" });
- * policy.config; // { note: "does nothing" }
+ * deepEqual(policy.config, { note: "does nothing" });
  * ```
  */
 export function withConfig<P extends Policy>(
@@ -114,10 +161,12 @@ export function withConfig<P extends Policy>(
  * @example
  * ```ts
  * import { abstain, velocityPolicy } from "./policy.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const policy = velocityPolicy(function never() {
  *   return abstain();
  * }, () => [], { note: "reads no counter" });
- * policy.counters; // () => []
+ * deepEqual(policy.counters(authorizationOf(authorizationEvent()), new Date()), []);
  * ```
  */
 export function velocityPolicy(
@@ -135,7 +184,12 @@ export function velocityPolicy(
  * @example
  * ```ts
  * import { describePipeline } from "./policy.ts";
- * // describePipeline(defaultPipeline) → [{ name: "blockCategories", config: ["betting_casino_gambling"] }, …]
+ * import { blockCategories } from "../../policies/block_categories.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(describePipeline([blockCategories(["betting_casino_gambling"]), () => ({ outcome: "abstain" })]), [
+ *   { name: "blockCategories", config: ["betting_casino_gambling"] },
+ *   { name: "policy_2", config: null },
+ * ]);
  * ```
  */
 export function describePipeline(policies: readonly Policy[]): { name: string; config: unknown }[] {
@@ -145,29 +199,16 @@ export function describePipeline(policies: readonly Policy[]): { name: string; c
   }));
 }
 
-const APPROVE: Verdict = Object.freeze({ outcome: "approve" });
 const ABSTAIN: Verdict = Object.freeze({ outcome: "abstain" });
 
 /**
- * The verdict of a policy that positively approves.
- *
- * @example
- * ```ts
- * import { approve } from "./policy.ts";
- * console.log(approve()); // { outcome: "approve" }
- * ```
- */
-export function approve(): Verdict {
-  return APPROVE;
-}
-
-/**
- * The verdict of a policy that has no opinion on this request.
+ * The verdict of a policy that has no objection to this request.
  *
  * @example
  * ```ts
  * import { abstain } from "./policy.ts";
- * console.log(abstain()); // { outcome: "abstain" }
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(abstain(), { outcome: "abstain" });
  * ```
  */
 export function abstain(): Verdict {
@@ -180,25 +221,67 @@ export function abstain(): Verdict {
  * @example
  * ```ts
  * import { decline } from "./policy.ts";
- * const verdict = decline("mcc_blocked", "betting_casino_gambling");
- * // → { outcome: "decline", code: "mcc_blocked", detail: "betting_casino_gambling" }
+ * import "../../policies/reason_codes.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(decline("mcc_blocked", "betting_casino_gambling"), {
+ *   outcome: "decline",
+ *   code: "mcc_blocked",
+ *   detail: "betting_casino_gambling",
+ * });
  * ```
  */
-export function decline(code: string, detail?: string): Verdict {
+export function decline(code: ReasonCode, detail?: string): Verdict {
   return detail === undefined ? { outcome: "decline", code } : { outcome: "decline", code, detail };
 }
 
 /**
- * Approve at most `amount` (minor units of the request currency), with a reason.
+ * A decline that also asks Stripe to send the cardholder a fraud challenge by
+ * SMS (Stripe's `send_fraud_challenges` webhook response field, in public
+ * preview: docs.stripe.com/issuing/controls/fraud-challenges; fraud
+ * challenges must be enabled in the Issuing settings). The cardholder can
+ * confirm the purchase and retry; the retry carries
+ * `verified_by_fraud_challenge: true`, which a policy should let through.
+ * The challenge is sent only when every declining policy asks for one: a
+ * challenge cannot lift a hard decline.
+ *
+ * @example
+ * ```ts
+ * import { challenge } from "./policy.ts";
+ * import "../../policies/reason_codes.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(challenge("network_risk_high", "91"), {
+ *   outcome: "decline",
+ *   code: "network_risk_high",
+ *   detail: "91",
+ *   fraudChallenge: "sms",
+ * });
+ * ```
+ */
+export function challenge(code: ReasonCode, detail?: string): Verdict {
+  return detail === undefined
+    ? { outcome: "decline", code, fraudChallenge: "sms" }
+    : { outcome: "decline", code, detail, fraudChallenge: "sms" };
+}
+
+/**
+ * Approve at most `amount` of this request (minor units of the request
+ * currency), with a reason. On an incremental request that is at most the
+ * increment (`pending_request.amount`), not the authorization's total.
  *
  * @example
  * ```ts
  * import { limit } from "./policy.ts";
- * const verdict = limit(10_000, "partial_hold", "automated_fuel_dispensers");
- * // → { outcome: "limit", amount: 10000, code: "partial_hold", detail: "automated_fuel_dispensers" }
+ * import "../../policies/reason_codes.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(limit(10_000, "partial_hold", "automated_fuel_dispensers"), {
+ *   outcome: "limit",
+ *   amount: 10_000,
+ *   code: "partial_hold",
+ *   detail: "automated_fuel_dispensers",
+ * });
  * ```
  */
-export function limit(amount: number, code: string, detail?: string): Verdict {
+export function limit(amount: number, code: ReasonCode, detail?: string): Verdict {
   return detail === undefined
     ? { outcome: "limit", amount, code }
     : { outcome: "limit", amount, code, detail };

@@ -64,11 +64,12 @@ export interface CounterSpec {
  * @example
  * ```ts
  * import { counterRef } from "./velocity.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const ref = counterRef(
  *   { scope: "card", scopeId: "ic_123", window: "daily", currency: "usd", categories: "*" },
  *   new Date("2026-11-25T15:00:00Z"),
  * );
- * // ref.current → ["usage", "card", "ic_123", "daily", "*", "usd", "2026-11-25"]
+ * deepEqual(ref.current, ["usage", "card", "ic_123", "daily", "*", "usd", "2026-11-25"]);
  * ```
  */
 export function counterRef(spec: CounterSpec, now: Date): CounterRef {
@@ -99,7 +100,8 @@ export function counterRef(spec: CounterSpec, now: Date): CounterRef {
  * @example
  * ```ts
  * import { windowName } from "./velocity.ts";
- * windowName({ rollingMinutes: 10 }); // "rolling_10m"
+ * import { equal } from "node:assert/strict";
+ * equal(windowName({ rollingMinutes: 10 }), "rolling_10m");
  * ```
  */
 export function windowName(window: VelocityWindow): string {
@@ -107,25 +109,26 @@ export function windowName(window: VelocityWindow): string {
 }
 
 /**
- * Checks a window at start-up; throws a `TypeError` naming `owner`.
+ * Checks a window at start-up; throws a `RangeError` naming `owner`.
  *
  * @example
  * ```ts
  * import { checkWindow } from "./velocity.ts";
- * checkWindow({ rollingMinutes: 10 }, "spendLimit"); // fine
- * // checkWindow({ rollingMinutes: 0 }, "spendLimit") throws a TypeError naming spendLimit
+ * import { throws } from "node:assert/strict";
+ * checkWindow({ rollingMinutes: 10 }, "spendLimit");
+ * throws(() => checkWindow({ rollingMinutes: 0 }, "spendLimit"), RangeError);
  * ```
  */
 export function checkWindow(window: VelocityWindow, owner: string): void {
   if (typeof window === "object") {
     const minutes = window?.rollingMinutes;
     if (Number.isInteger(minutes) && minutes >= 1 && minutes <= 527_040) return;
-    throw new TypeError(
+    throw new RangeError(
       `Cannot create ${owner}: "rollingMinutes" must be an integer from 1 to 527040 (a year), got ${minutes}`,
     );
   }
   if (!["daily", "weekly", "monthly", "yearly", "all_time"].includes(window)) {
-    throw new TypeError(
+    throw new RangeError(
       `Cannot create ${owner}: "window" must be daily, weekly, monthly, yearly, all_time or { rollingMinutes }, got ${
         JSON.stringify(window)
       }`,

@@ -22,6 +22,12 @@ export interface VelocityOptions {
   readonly window: VelocityWindow;
   /** Only count and limit requests at these merchants (Stripe names or MCCs); all when omitted. */
   readonly categories?: readonly MerchantCategoryOrMcc[];
+  /**
+   * Count each merchant apart (by `merchant_data.network_id`): velocity per
+   * card (or cardholder) and merchant, e.g. at most 3 approvals at any one
+   * merchant in an hour.
+   */
+  readonly perMerchant?: boolean;
 }
 
 /**
@@ -32,8 +38,14 @@ export interface VelocityOptions {
  * @example
  * ```ts
  * import { velocityCounter } from "./velocity_counter.ts";
- * const counterFor = velocityCounter({ window: "daily" }, "spendLimit");
- * // counterFor(authorization, now, "usd") → the card's usd counter for today
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const counterFor = velocityCounter({ window: "daily", perMerchant: true }, "countLimit");
+ * const authorization = authorizationOf(authorizationEvent("online", { card: { id: "ic_1" } }));
+ * deepEqual(
+ *   counterFor(authorization, new Date("2026-11-25T15:00:00Z"), "*")?.current,
+ *   ["usage", "card", "ic_1@1234567890", "daily", "*", "*", "2026-11-25"],
+ * );
  * ```
  */
 export function velocityCounter(
@@ -42,7 +54,7 @@ export function velocityCounter(
 ): (authorization: AuthorizationRequest, now: Date, currency: string) => CounterRef | undefined {
   const scope = options.per ?? "card";
   if (scope !== "card" && scope !== "cardholder") {
-    throw new TypeError(
+    throw new RangeError(
       `Cannot create ${owner}: "per" must be "card" or "cardholder", got ${JSON.stringify(scope)}`,
     );
   }
@@ -50,11 +62,16 @@ export function velocityCounter(
   const categories = options.categories && merchantCategorySet(options.categories, owner);
   const categoriesName = categories ? [...categories.categories].sort().join("+") : "*";
   const { window } = options;
+  const perMerchant = options.perMerchant ?? false;
+  if (typeof perMerchant !== "boolean") {
+    throw new TypeError(`Cannot create ${owner}: "perMerchant" must be true or false`);
+  }
   return (authorization, now, currency) => {
     if (categories && categories.match(authorization.merchant_data) === undefined) return undefined;
-    const scopeId = scope === "card"
+    const owned = scope === "card"
       ? authorization.card.id
       : authorization.card.cardholder?.id ?? "none";
+    const scopeId = perMerchant ? `${owned}@${authorization.merchant_data.network_id}` : owned;
     return counterRef({ scope, scopeId, window, currency, categories: categoriesName }, now);
   };
 }

@@ -50,7 +50,7 @@ export async function checkPipeline(
   const signal = new AbortController().signal;
   const checks: PolicyCheck[] = [];
   for (const [index, policy] of policies.entries()) {
-    const outcomes = { approve: 0, abstain: 0, decline: 0, limit: 0 };
+    const outcomes = { abstain: 0, decline: 0, limit: 0 };
     for (const usage of USAGES) {
       const context: PolicyContext = { now, signal, usage: () => usage, held: NOTHING_HELD };
       for (const authorization of grid) outcomes[(await policy(authorization, context)).outcome]++;

@@ -23,7 +23,7 @@ Deno.test("allowCategories()", async (t) => {
   await t.step("refuses an unknown category at start-up", () => {
     assertThrows(
       () => allowCategories(["12345" as `${number}`]),
-      TypeError,
+      RangeError,
       "unknown merchant category",
     );
   });

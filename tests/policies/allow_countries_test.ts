@@ -20,6 +20,6 @@ Deno.test("allowCountries()", async (t) => {
     });
   });
   await t.step("refuses an empty list at start-up", () => {
-    assertThrows(() => allowCountries([]), TypeError, "non-empty");
+    assertThrows(() => allowCountries([]), RangeError, "non-empty");
   });
 });

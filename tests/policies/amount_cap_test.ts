@@ -38,11 +38,11 @@ Deno.test("amountCap()", async (t) => {
   await t.step("refuses bad configuration at start-up", () => {
     assertThrows(
       () => amountCap({ usd: -5 }),
-      TypeError,
+      RangeError,
       '"usd" must be a positive integer in minor units, got -5',
     );
-    assertThrows(() => amountCap({ usd: 10.5 }), TypeError, "positive integer");
-    assertThrows(() => amountCap({ USD: 100 }), TypeError, "lowercase ISO 4217");
-    assertThrows(() => amountCap({}), TypeError, "expected amounts by currency");
+    assertThrows(() => amountCap({ usd: 10.5 }), RangeError, "positive integer");
+    assertThrows(() => amountCap({ USD: 100 }), RangeError, "lowercase ISO 4217");
+    assertThrows(() => amountCap({}), RangeError, "expected amounts by currency");
   });
 });

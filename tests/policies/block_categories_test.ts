@@ -29,10 +29,10 @@ Deno.test("blockCategories()", async (t) => {
     const typo: MerchantCategoryOrMcc[] = ["casinos"];
     assertThrows(
       () => blockCategories(typo),
-      TypeError,
+      RangeError,
       'unknown merchant category or MCC "casinos"',
     );
-    assertThrows(() => blockCategories(["0000"]), TypeError, '"0000"');
-    assertThrows(() => blockCategories([]), TypeError, "non-empty");
+    assertThrows(() => blockCategories(["0000"]), RangeError, '"0000"');
+    assertThrows(() => blockCategories([]), RangeError, "non-empty");
   });
 });

@@ -20,7 +20,7 @@ Deno.test("blockCountries()", async (t) => {
   await t.step("refuses codes that are not ISO alpha-2 at start-up", () => {
     assertThrows(
       () => blockCountries(["usa"]),
-      TypeError,
+      RangeError,
       '"usa" is not an uppercase ISO 3166-1 alpha-2 code',
     );
   });

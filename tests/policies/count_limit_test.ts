@@ -20,7 +20,7 @@ Deno.test("countLimit()", async (t) => {
   await t.step("refuses a count that is not a positive integer", () => {
     assertThrows(
       () => countLimit({ window: "daily", maxCount: 0 }),
-      TypeError,
+      RangeError,
       '"maxCount" must be a positive integer',
     );
   });

@@ -20,6 +20,6 @@ Deno.test("maxNetworkRisk()", async (t) => {
     });
   });
   await t.step("refuses a score outside 0–99 at start-up", () => {
-    assertThrows(() => maxNetworkRisk({ maxScore: 100 }), TypeError, "from 0 to 99, got 100");
+    assertThrows(() => maxNetworkRisk({ maxScore: 100 }), RangeError, "from 0 to 99, got 100");
   });
 });

@@ -43,14 +43,14 @@ Deno.test("partialHold()", async (t) => {
   await t.step("refuses bad configuration at start-up", () => {
     assertThrows(
       () => partialHold({ categories: ["5542"], maxAmount: { usd: 0 } }),
-      TypeError,
+      RangeError,
       "positive integer",
     );
     // @ts-expect-error: a typo is a type error too
     const typo: MerchantCategoryOrMcc[] = ["gas"];
     assertThrows(
       () => partialHold({ categories: typo, maxAmount: { usd: 1 } }),
-      TypeError,
+      RangeError,
       "partialHold",
     );
   });

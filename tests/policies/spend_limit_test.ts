@@ -77,17 +77,17 @@ Deno.test("spendLimit()", async (t) => {
   await t.step("refuses bad configuration at start-up", () => {
     assertThrows(
       () => spendLimit({ window: "daily", maxAmount: { usd: 0 } }),
-      TypeError,
+      RangeError,
       "positive integer",
     );
     assertThrows(
       () => spendLimit({ window: "fortnightly" as never, maxAmount: { usd: 1 } }),
-      TypeError,
+      RangeError,
       "window",
     );
     assertThrows(
       () => spendLimit({ per: "merchant" as never, window: "daily", maxAmount: { usd: 1 } }),
-      TypeError,
+      RangeError,
       '"per" must be "card" or "cardholder"',
     );
   });

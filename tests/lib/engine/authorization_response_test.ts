@@ -65,3 +65,32 @@ Deno.test("authorizationResponseBody() sends amount only when controllable and b
     false,
   );
 });
+
+Deno.test("authorizationResponseBody() never answers an amount below the cashback: it declines instead", () => {
+  const limited = decision([], { approved: true, amount: 100_000 });
+  const cashback = (cashback_amount: number) => ({
+    amount: 150_000,
+    is_amount_controllable: true,
+    amount_details: { atm_fee: null, cashback_amount },
+  });
+  assertEquals(authorizationResponseBody(limited, cashback(120_000)).approved, false);
+  assertEquals(authorizationResponseBody(limited, cashback(120_000)).amount, undefined);
+  assertEquals(authorizationResponseBody(limited, cashback(80_000)).amount, 100_000);
+});
+
+Deno.test("authorizationResponseBody() asks for a fraud challenge only on a decline that asked for one (public preview)", () => {
+  const request = { amount: 8_000, is_amount_controllable: false };
+  const challenged = decision([{ policy: "maxNetworkRisk", code: "network_risk_high" }], {
+    sendFraudChallenges: ["sms"],
+  });
+  assertEquals(authorizationResponseBody(challenged, request), {
+    approved: false,
+    metadata: {
+      policy_version: "abc123def456",
+      reason_1: "network_risk_high (maxNetworkRisk)",
+    },
+    send_fraud_challenges: ["sms"],
+  });
+  const plain = authorizationResponseBody(decision([]), request);
+  assertEquals("send_fraud_challenges" in plain, false);
+});

@@ -1,7 +1,36 @@
 import { createDecide, type Decision, type FallbackEvent } from "../../../lib/engine/decide.ts";
-import { abstain, approve, decline, limit, type Policy } from "../../../lib/engine/policy.ts";
+import {
+  abstain,
+  challenge,
+  decline,
+  type Held,
+  limit,
+  type Policy,
+} from "../../../lib/engine/policy.ts";
+import { amountCap } from "../../../policies/amount_cap.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
+
+/**
+ * The codes these tests give, registered the way a user registers theirs in
+ * policies/reason_codes.ts: one table, then decline()/limit() accept them.
+ */
+const TEST_CODES = {
+  tooMuch: "too_much",
+  first: "first",
+  second: "second",
+  bigCap: "big_cap",
+  smallCap: "small_cap",
+  cap: "cap",
+  spent: "spent",
+  later: "later",
+  x: "x",
+} as const;
+declare module "../../../lib/engine/policy.ts" {
+  interface ReasonCodeRegistry {
+    decideTest: typeof TEST_CODES;
+  }
+}
 
 const online = authorizationOf(
   authorizationEvent("online", { pending_request: { amount: 20_000 } }),
@@ -22,7 +51,7 @@ function decideWith(policies: Policy[], options: Partial<Parameters<typeof creat
 
 Deno.test("createDecide() composition rules", async (t) => {
   await t.step("no policy objects → approve with no reasons", () => {
-    const decision = decideWith([named("a", abstain()), named("b", approve())])(online) as Decision;
+    const decision = decideWith([named("a", abstain()), named("b", abstain())])(online) as Decision;
     assertEquals([decision.approved, decision.amount, decision.reasons], [true, undefined, []]);
     assertEquals(decision.trace.map((entry) => entry.policy), ["a", "b"]);
     assertEquals(decision.policyVersion, "v1");
@@ -36,7 +65,7 @@ Deno.test("createDecide() composition rules", async (t) => {
     const decision = decideWith([
       named("lim", limit(5_000, "too_much")),
       named("no1", decline("first", "x")),
-      named("yes", approve()),
+      named("yes", abstain()),
       named("no2", decline("second")),
     ])(controllable) as Decision;
     assertEquals(decision.approved, false);
@@ -81,6 +110,44 @@ Deno.test("createDecide() composition rules", async (t) => {
       { policy: "cap", code: "cap" },
       { policy: "engine", code: "limit_not_amount_controllable" },
     ]);
+  });
+
+  await t.step("a limit below the request's cashback becomes a decline that says so", () => {
+    const cashback = authorizationOf(authorizationEvent("online", {
+      pending_request: {
+        amount: 150_000,
+        is_amount_controllable: true,
+        amount_details: { cashback_amount: 120_000, atm_fee: null },
+      },
+    }));
+    const below = decideWith([named("cap", limit(100_000, "cap"))])(cashback) as Decision;
+    assertEquals([below.approved, below.amount], [false, undefined]);
+    assertEquals(below.reasons, [
+      { policy: "cap", code: "cap" },
+      { policy: "engine", code: "limit_below_cashback", detail: "120000" },
+    ]);
+    const above = decideWith([named("cap", limit(130_000, "cap"))])(cashback) as Decision;
+    assertEquals([above.approved, above.amount], [true, 130_000]);
+  });
+
+  await t.step("a decline asks for a fraud challenge only when every decline asks for one", () => {
+    const challenged = decideWith([
+      named("risk", challenge("network_risk_high", "91")),
+      named("velocity", challenge("count_limit_exceeded", "rolling_10m")),
+    ])(online) as Decision;
+    assertEquals([challenged.approved, challenged.sendFraudChallenges], [false, ["sms"]]);
+    const hard = decideWith([
+      named("risk", challenge("network_risk_high", "91")),
+      named("blocked", decline("mcc_blocked", "betting_casino_gambling")),
+    ])(online) as Decision;
+    assertEquals([hard.approved, hard.sendFraudChallenges], [false, undefined]);
+  });
+
+  await t.step("there is no approve verdict: a policy returning one falls back", () => {
+    const decision = decideWith([named("legacy", { outcome: "approve" } as never)])(
+      online,
+    ) as Decision;
+    assertEquals([decision.approved, decision.fallback], [false, "error"]);
   });
 
   await t.step("async policies compose by the same rules", async () => {
@@ -151,5 +218,51 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
 
   await t.step("a budget that is not positive is refused at start-up", () => {
     assertThrows(() => decideWith([], { budgetMs: 0 }), RangeError, "budgetMs");
+  });
+});
+
+Deno.test("a reason code must be registered: decline() and limit() reject a typo at type-check", () => {
+  // @ts-expect-error "mcc_blockd" is in no registered table (deno check fails if this type-checks)
+  const typo = decline("mcc_blockd");
+  assertEquals(typo.outcome, "decline");
+  // A code registered above in this file type-checks.
+  assertEquals(limit(1, "too_much").outcome, "limit");
+});
+
+Deno.test("amountCap() caps the authorization's total across increments, or each request", async (t) => {
+  const increment = (amount: number, is_amount_controllable: boolean) =>
+    authorizationOf(authorizationEvent("online", {
+      pending_request: { amount, is_amount_controllable },
+    }));
+  const held: Held = { amount: 90_000, requests: 1 };
+  const decide = decideWith([amountCap({ usd: 100_000 })]);
+
+  await t.step(
+    "a controllable increment is limited to what is left: positive, at most the increment",
+    () => {
+      const decision = decide(increment(30_000, true), { held }) as Decision;
+      assertEquals([decision.approved, decision.amount], [true, 10_000]);
+    },
+  );
+  await t.step("a fixed increment past the cap is declined", () => {
+    const decision = decide(increment(30_000, false), { held }) as Decision;
+    assertEquals(decision.reasons, [{
+      policy: "amountCap",
+      code: "amount_over_cap",
+      detail: "usd",
+    }]);
+  });
+  await t.step("an authorization already at its cap gets no further controllable increment", () => {
+    const decision = decide(increment(5_000, true), {
+      held: { amount: 100_000, requests: 2 },
+    }) as Decision;
+    assertEquals(decision.approved, false);
+  });
+  await t.step("per: request caps each request on its own", () => {
+    const perRequest = decideWith([amountCap({ usd: 100_000 }, { per: "request" })]);
+    assertEquals((perRequest(increment(30_000, false), { held }) as Decision).approved, true);
+  });
+  await t.step("an unknown reading is refused at start-up", () => {
+    assertThrows(() => amountCap({ usd: 1 }, { per: "card" as never }), RangeError, "per");
   });
 });

@@ -40,8 +40,12 @@ Deno.test("counterRef() keeps a rolling window in at most 10 buckets", () => {
 Deno.test("checkWindow() refuses unknown windows at start-up", () => {
   assertThrows(
     () => checkWindow("hourly" as never, "spendLimit"),
-    TypeError,
+    RangeError,
     '"window" must be daily',
   );
-  assertThrows(() => checkWindow({ rollingMinutes: 0 }, "spendLimit"), TypeError, "rollingMinutes");
+  assertThrows(
+    () => checkWindow({ rollingMinutes: 0 }, "spendLimit"),
+    RangeError,
+    "rollingMinutes",
+  );
 });

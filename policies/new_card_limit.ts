@@ -1,0 +1,80 @@
+import { type CurrencyAmounts, currencyAmounts } from "../lib/engine/currency_amounts.ts";
+import {
+  abstain,
+  decline,
+  limit,
+  type VelocityPolicy,
+  velocityPolicy,
+} from "../lib/engine/policy.ts";
+import { velocityCounter } from "../lib/engine/velocity_counter.ts";
+import { REASON_CODES } from "./reason_codes.ts";
+
+/** Options of {@linkcode newCardLimit}. Give `days`, `firstApprovals` or both. */
+export interface NewCardLimitOptions {
+  /** A card is new for this many days after it was created (`card.created`). */
+  readonly days?: number;
+  /** A card is new until it has had this many approvals (counted in Deno KV, all time). */
+  readonly firstApprovals?: number;
+  /** The most a new card may be approved for per request, per currency, in minor units. */
+  readonly maxAmount: CurrencyAmounts;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Holds new cards to a smaller amount per request: while a card is younger
+ * than `days` or has had fewer than `firstApprovals` approvals, a request
+ * above `maxAmount` is limited to it when amount-controllable and otherwise
+ * declined `new_card_limit:<currency>`. Fraud on stolen card details tends to
+ * come early, before the cardholder notices.
+ *
+ * @example
+ * ```ts
+ * import { newCardLimit } from "./new_card_limit.ts";
+ * import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const policy = newCardLimit({ days: 7, maxAmount: { usd: 20_000 } });
+ * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
+ * const created = Date.parse("2026-11-23T09:00:00Z") / 1000; // two days before
+ * const request = authorizationOf(authorizationEvent("online", { card: { created }, pending_request: { amount: 45_000 } }));
+ * deepEqual(policy(request, context), { outcome: "decline", code: "new_card_limit", detail: "usd" });
+ * ```
+ */
+export function newCardLimit(options: NewCardLimitOptions): VelocityPolicy {
+  const { days, firstApprovals } = options ?? {};
+  if (days === undefined && firstApprovals === undefined) {
+    throw new RangeError(`Cannot create newCardLimit: give "days", "firstApprovals" or both`);
+  }
+  for (const [name, value] of [["days", days], ["firstApprovals", firstApprovals]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+      throw new RangeError(
+        `Cannot create newCardLimit: "${name}" must be a positive integer, got ${value}`,
+      );
+    }
+  }
+  const maxAmounts = currencyAmounts(options.maxAmount, "newCardLimit");
+  const newForMs = days === undefined ? 0 : days * DAY_MS;
+  const approvals = firstApprovals === undefined
+    ? undefined
+    : velocityCounter({ window: "all_time" }, "newCardLimit");
+  const counters: VelocityPolicy["counters"] = (authorization, now) => {
+    const counter = approvals?.(authorization, now, "*");
+    return counter ? [counter] : [];
+  };
+  return velocityPolicy(
+    function newCardLimit(authorization, context) {
+      const { amount, currency, is_amount_controllable } = authorization.pending_request;
+      const max = maxAmounts.get(currency);
+      if (max === undefined || amount <= max) return abstain();
+      const young = context.now.getTime() - authorization.card.created * 1000 < newForMs;
+      const [counter] = counters(authorization, context.now);
+      const untried = counter !== undefined && context.usage(counter).count < firstApprovals!;
+      if (!young && !untried) return abstain();
+      return is_amount_controllable
+        ? limit(max, REASON_CODES.newCardLimit, currency)
+        : decline(REASON_CODES.newCardLimit, currency);
+    },
+    counters,
+    options,
+  );
+}
