@@ -94,8 +94,13 @@ export type Verdict =
   | { readonly outcome: "abstain" }
   | {
     readonly outcome: "decline";
-    /** Reason code, snake_case, e.g. `mcc_blocked`. */
-    readonly code: ReasonCode;
+    /**
+     * Reason code, snake_case, e.g. `mcc_blocked`: a registered
+     * {@linkcode ReasonCode} when made with {@linkcode decline}. Typed as a
+     * string because verdicts are also read back from the decision log,
+     * where codes of older policy versions live on.
+     */
+    readonly code: string;
     /** What exactly triggered it, e.g. `betting_casino_gambling`. */
     readonly detail?: string;
     /**
@@ -110,7 +115,7 @@ export type Verdict =
     readonly outcome: "limit";
     /** The most to approve for this request, in the request currency's minor units. */
     readonly amount: number;
-    readonly code: ReasonCode;
+    readonly code: string;
     readonly detail?: string;
   };
 
