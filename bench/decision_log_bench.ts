@@ -4,6 +4,7 @@
  * decisions without a store (baseline: the durable log off).
  */
 import { createDecide } from "../lib/engine/decide.ts";
+import { Deadline } from "../lib/engine/deadline.ts";
 import { createDecisionStore } from "../lib/store/decision_store.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
@@ -17,7 +18,6 @@ const store = createDecisionStore({
   decide,
   log: () => {},
   retentionMs: 86_400_000,
-  budgetMs: 10_000,
   fallback: "decline",
   policyVersion: "bench",
 });
@@ -43,9 +43,16 @@ Deno.bench(`decision log on (KV file, group commit): ${BATCH} concurrent decisio
   group: "log",
 }, async () => {
   const receivedAt = Date.now();
+  const deadline = Deadline.after(5_000);
   await Promise.all(
     nextBatch().map((authorization) =>
-      store.decide(authorization, { eventId: "evt_bench", receivedAt, path: "respond" })
+      store.decideAndRecord(authorization, {
+        eventId: `evt_${authorization.id}`,
+        receivedAt,
+        deadline,
+        path: "respond",
+        eventBytes: 4_000,
+      })
     ),
   );
 });

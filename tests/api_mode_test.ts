@@ -82,7 +82,7 @@ Deno.test("DECISION_MODE=api sends decisions through the approve/decline API", a
       "/v1/issuing/authorizations/iauth_grocery/approve",
     ]);
     assertEquals(call.authorization, `Bearer ${SECRET_KEY}`);
-    assertEquals(call.idempotencyKey, "issuing-authorizer:iauth_grocery:approve");
+    assertEquals(call.idempotencyKey, "issuing-authorizer:iauth_grocery:0:approve");
     assertEquals("amount" in call.form, false);
     assert(/^[0-9a-f]{12}$/.test(call.form["metadata[policy_version]"]));
   });
@@ -102,7 +102,7 @@ Deno.test("DECISION_MODE=api sends decisions through the approve/decline API", a
     await (await server.postEvent(SCENARIOS.gambling)).body?.cancel();
     const call = api.calls.at(-1)!;
     assertEquals(call.path, "/v1/issuing/authorizations/iauth_gambling/decline");
-    assertEquals(call.idempotencyKey, "issuing-authorizer:iauth_gambling:decline");
+    assertEquals(call.idempotencyKey, "issuing-authorizer:iauth_gambling:0:decline");
     assertEquals(
       call.form["metadata[reason_1]"],
       "mcc_blocked:betting_casino_gambling (blockCategories)",

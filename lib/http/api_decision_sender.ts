@@ -7,11 +7,14 @@
  */
 import Stripe from "stripe";
 import type { AuthorizationResponseBody } from "../engine/authorization_response.ts";
+import { type Deadline, TIMED_OUT } from "../engine/deadline.ts";
 
 /** Stripe's API host, used unless `STRIPE_API_BASE` says otherwise. */
 export const DEFAULT_STRIPE_API_BASE = "https://api.stripe.com";
 /** The API call's slice of Stripe's 2 s: after it, the webhook answers directly instead. */
 export const DEFAULT_API_CALL_TIMEOUT_MS = 300;
+/** Below this much time left, no call is started: it could not finish. */
+const MIN_CALL_MS = 20;
 
 /** Options of {@linkcode createApiDecisionSender}. */
 export interface ApiDecisionSenderOptions {
@@ -23,27 +26,33 @@ export interface ApiDecisionSenderOptions {
 }
 
 /**
- * Sends one decision through the API. Resolves when Stripe accepted it; rejects
- * (after at most the timeout) when it did not, so the caller can answer the
- * webhook directly instead.
+ * Sends one request's decision through the API. Resolves when Stripe accepted
+ * it; rejects (by the timeout or the request's deadline, whichever is sooner)
+ * when it did not, so the caller can answer the webhook directly instead.
+ * `requestKey` names the request within its authorization (its position in
+ * `request_history`): each increment gets its own idempotency key, a
+ * redelivery of one request the same.
  */
 export type ApiDecisionSender = (
   authorizationId: string,
   decision: AuthorizationResponseBody,
+  request: { readonly requestKey: string; readonly deadline: Deadline },
 ) => Promise<void>;
 
 /**
  * Creates the sender: one stripe-node client (fetch-based, no retries: a retry
  * would not fit in Stripe's 2 s) built once. Each call carries an idempotency
- * key derived from the authorization id and the action, so a redelivered
- * webhook cannot apply a decision twice.
+ * key derived from the authorization id, the request's position and the
+ * action, so a redelivered webhook cannot apply a decision twice and an
+ * increment is never mistaken for its authorization's first request.
  *
  * @example
  * ```ts
  * import { createApiDecisionSender } from "./api_decision_sender.ts";
  * const send = createApiDecisionSender({ secretKey: "sk_test_…", apiBase: "http://127.0.0.1:12111" });
- * // await send("iauth_123", { approved: true, amount: 10_000, metadata: { policy_version: "3f2a9c1b7d4e" } });
+ * // await send("iauth_123", { approved: true, amount: 10_000, metadata: { policy_version: "3f2a9c1b7d4e" } }, { requestKey: "1", deadline });
  * // → POST /v1/issuing/authorizations/iauth_123/approve  amount=10000&metadata[policy_version]=3f2a9c1b7d4e
+ * //   Idempotency-Key: issuing-authorizer:iauth_123:1:approve
  * ```
  */
 export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiDecisionSender {
@@ -60,14 +69,19 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
   });
   const authorizations = stripe.issuing.authorizations;
 
-  return async function sendDecision(authorizationId, { approved, amount, metadata }) {
+  return async function sendDecision(
+    authorizationId,
+    { approved, amount, metadata },
+    { requestKey, deadline },
+  ) {
     const action = approved ? "approve" : "decline";
-    const requestOptions = { idempotencyKey: `issuing-authorizer:${authorizationId}:${action}` };
-    // stripe-node's own timeout covers the HTTP exchange; this bounds the whole call, whatever it awaits.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
+    const callDeadline = deadline.within(timeoutMs);
+    const left = callDeadline.remainingMs();
+    if (left < MIN_CALL_MS) throw new Error(`only ${Math.round(left)} ms left for the API call`);
+    const requestOptions = {
+      idempotencyKey: `issuing-authorizer:${authorizationId}:${requestKey}:${action}`,
+      timeout: Math.ceil(left),
+    };
     const call = approved
       ? authorizations.approve(
         authorizationId,
@@ -75,11 +89,9 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
         requestOptions,
       )
       : authorizations.decline(authorizationId, { metadata }, requestOptions);
-    call.catch(() => {}); // a late failure after the deadline is already handled
-    try {
-      await Promise.race([call, deadline]);
-    } finally {
-      clearTimeout(timer);
+    // stripe-node's own timeout covers the HTTP exchange; the deadline bounds the whole call.
+    if (await callDeadline.race(call) === TIMED_OUT) {
+      throw new Error(`no answer within ${Math.round(left)} ms`);
     }
   };
 }

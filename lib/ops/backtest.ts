@@ -5,6 +5,7 @@
  * @module
  */
 import { createDecide, type DecisionOutcome, formatReason, outcomeOf } from "../engine/decide.ts";
+import { Deadline } from "../engine/deadline.ts";
 import { createDecisionStore, type DecisionRecord } from "../store/decision_store.ts";
 import type { AuthorizationRequest, Policy } from "../engine/policy.ts";
 
@@ -132,16 +133,18 @@ async function pipelineRunner(policies: readonly Policy[]) {
     decide: createDecide(policies, { policyVersion: "backtest" }),
     log: () => {},
     retentionMs: 86_400_000,
-    budgetMs: 60_000,
     fallback: "decline",
     policyVersion: "backtest",
   });
   return {
     async decide(item: RecordedAuthorization): Promise<DecisionSummary> {
-      const { record } = await store.decide(item.authorization, {
+      // Increments replay as increments: same authorization, their own request_history position.
+      const { record } = await store.decideAndRecord(item.authorization, {
         eventId: item.eventId,
         receivedAt: item.at,
+        deadline: Deadline.after(60_000),
         path: "respond",
+        eventBytes: 0,
       });
       return summaryOf(record);
     },

@@ -16,6 +16,13 @@ export const DEFAULT_KV_PATH = "data/authorizer.kv.sqlite3";
 
 /** Stripe waits this long for an answer, then applies the timeout setting. */
 const STRIPE_DEADLINE_MS = 2_000;
+/**
+ * Of Stripe's 2 s, what the network and Stripe's own clock take around our
+ * handler: the request's deadline is 2,000 − 200 = 1,800 ms from arrival.
+ */
+export const NETWORK_MARGIN_MS = 200;
+/** The store's commit after the policies stop. */
+export const STORE_MARGIN_MS = 100;
 
 /** Read-only access to environment variables (`Deno.env` fits). */
 export interface Env {
@@ -33,7 +40,13 @@ export interface ServiceConfig {
   /** The `Stripe-Version` to answer with; the event's `api_version` when unset. */
   readonly stripeApiVersion?: string;
   readonly maxBodyBytes: number;
+  /** The policies' budget (`DECISION_BUDGET_MS`). */
   readonly decisionBudgetMs: number;
+  /**
+   * From arrival to the answer: the policies' budget, the store's margin and
+   * the API call's slice, at most Stripe's 2 s minus {@linkcode NETWORK_MARGIN_MS}.
+   */
+  readonly answerWithinMs: number;
   readonly fallbackDecision: "approve" | "decline";
   /** `DENO_DEPLOYMENT_ID`, set by Deno Deploy. */
   readonly deploymentId?: string;
@@ -110,10 +123,24 @@ export function loadConfig(env: Env): ServiceConfig {
     );
   }
   const apiMode = apiModeConfig(env);
-  const decisionBudgetMs = integer(env, "DECISION_BUDGET_MS", DEFAULT_DECISION_BUDGET_MS, 1, 1_900);
-  if (apiMode && decisionBudgetMs + apiMode.timeoutMs > STRIPE_DEADLINE_MS - 100) {
+  // One deadline from arrival: the policies, the store's commit and the API call must fit in it.
+  const withinMs = STRIPE_DEADLINE_MS - NETWORK_MARGIN_MS;
+  const apiSliceMs = apiMode?.timeoutMs ?? 0;
+  const decisionBudgetMs = integer(
+    env,
+    "DECISION_BUDGET_MS",
+    Math.min(DEFAULT_DECISION_BUDGET_MS, withinMs - STORE_MARGIN_MS - apiSliceMs),
+    1,
+    1_900,
+  );
+  const answerWithinMs = decisionBudgetMs + STORE_MARGIN_MS + apiSliceMs;
+  if (answerWithinMs > withinMs) {
     throw new ConfigError(
-      `DECISION_BUDGET_MS + API_CALL_TIMEOUT_MS (${decisionBudgetMs} + ${apiMode.timeoutMs} ms) must leave 100 ms of Stripe's 2,000 ms`,
+      `DECISION_BUDGET_MS + ${STORE_MARGIN_MS} ms for the store${
+        apiMode ? " + API_CALL_TIMEOUT_MS" : ""
+      } (${decisionBudgetMs} + ${STORE_MARGIN_MS}${
+        apiMode ? ` + ${apiSliceMs}` : ""
+      } ms) must fit in ${withinMs} ms (Stripe's 2,000 ms minus ${NETWORK_MARGIN_MS} ms for the network)`,
     );
   }
   const kvPath = env.get("KV_PATH") || (deploymentId ? undefined : DEFAULT_KV_PATH);
@@ -134,6 +161,7 @@ export function loadConfig(env: Env): ServiceConfig {
     adminToken,
     apiMode,
     decisionBudgetMs,
+    answerWithinMs,
     webhookSecrets,
     port: integer(env, "PORT", 8000, 0, 65_535),
     hostname: env.get("HOSTNAME") || "0.0.0.0",

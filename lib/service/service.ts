@@ -40,9 +40,6 @@ export interface Service extends App, AsyncDisposable {
   readonly kv: Deno.Kv;
 }
 
-/** The store's time beyond the policies' budget, for its own I/O. */
-const STORE_MARGIN_MS = 100;
-
 /**
  * Reads the configuration from `env`, resolves the webhook secret(s) (a local
  * development secret when none is set and not on Deno Deploy), fixes the
@@ -112,7 +109,6 @@ export async function createService(
     metrics,
     log,
     retentionMs: config.retentionMs,
-    budgetMs: config.decisionBudgetMs + STORE_MARGIN_MS,
     fallback: config.fallbackDecision,
     policyVersion,
   });
@@ -140,9 +136,11 @@ export async function createService(
     stripeApiVersion: config.stripeApiVersion,
     maxBodyBytes: config.maxBodyBytes,
     bodyReadTimeoutMs: DEFAULT_BODY_READ_TIMEOUT_MS,
+    answerWithinMs: config.answerWithinMs,
     versions: { service: options.serviceVersion, policies: policyVersion },
     apiMode: apiMode && {
       percent: apiMode.percent,
+      timeoutMs: apiMode.timeoutMs,
       send: createApiDecisionSender({
         secretKey: apiMode.secretKey,
         apiBase: apiMode.apiBase,

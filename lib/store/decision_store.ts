@@ -1,100 +1,85 @@
 /**
- * All Deno KV access: the durable decision log, idempotency, velocity
- * reservations, reconciliation with what Stripe did, and decision queries.
+ * The decision store: decides each authorization request inside the commit
+ * that records it (so the velocity counters it read are still true when its
+ * reservation lands), recognises redeliveries, reconciles with Stripe's
+ * lifecycle events, and serves the log's reads. All Deno KV access lives in
+ * this folder:
  *
- * Keys:
- * - `["decision", authorizationId]` → {@linkcode DecisionRecord} (expires after the retention)
- * - `["decisions_by_card", cardId, decidedAtMs, authorizationId]`, `["decisions_by_time", decidedAtMs, authorizationId]` → authorizationId
- * - `["usage", scope, scopeId, window, categories, currency, bucket]` → {@linkcode Usage}
+ * - commit_engine.ts: group commits within KV's limits, retries, isolation;
+ * - decision_record.ts: one logged request, its keys and trimming;
+ * - authorization_state.ts: per authorization, its requests and what they hold;
+ * - reconciliation.ts: lifecycle events merged in any order, outcomes;
+ * - decision_log.ts: bounded reads.
+ *
+ * Counters: `["usage", scope, scopeId, window, categories, currency, bucket]`
+ * → {@linkcode Usage}; a card's counters are named after the first card of
+ * its `replacement_for` chain (`["card_root", cardId]` → that card's id), as
+ * Stripe's spending limits apply across the chain (Cards.d.ts).
  *
  * @module
  */
 import type Stripe from "stripe";
-import {
-  type AuthorizationResponseBody,
-  authorizationResponseBody,
-} from "../engine/authorization_response.ts";
+import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 import {
   type Decide,
   type Decision,
   fallbackDecision,
   formatReason,
   type Reason,
-  type TraceEntry,
 } from "../engine/decide.ts";
-import { createAggregateWriter } from "./aggregates.ts";
-import type { Logger } from "../telemetry/log.ts";
-import type { Metrics } from "../telemetry/metrics.ts";
-import type { AuthorizationRequest } from "../engine/policy.ts";
+import type { AuthorizationRequest, Held } from "../engine/policy.ts";
 import { type CounterRef, NO_USAGE, type Usage } from "../engine/velocity.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { createAggregateWriter } from "./aggregates.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+import {
+  type AuthorizationState,
+  authorizationKey,
+  findRequest,
+  heldBefore,
+  positionOf,
+  requestFingerprint,
+  type RequestEntry,
+} from "./authorization_state.ts";
+import {
+  type BatchView,
+  type CommitEngine,
+  type CommitJob,
+  createCommitEngine,
+  DeadlineExceededError,
+  type JobStep,
+  keyId,
+} from "./commit_engine.ts";
+import {
+  decisionKey,
+  type DecisionPath,
+  type DecisionRecord,
+  RECORD_MUTATIONS,
+  type Reconciliation,
+  type Reservation,
+  type ShadowDecision,
+  toRecord,
+  writeRecord,
+} from "./decision_record.ts";
+import { authorizationRecord, listRecords } from "./decision_log.ts";
+import {
+  asAuthorizationRequest,
+  isFinal,
+  mergeSnapshots,
+  reconciliationOf,
+  reservationsFor,
+  snapshotOf,
+  transactionAsRequest,
+} from "./reconciliation.ts";
 
-/** How a decision reached Stripe. */
-export type DecisionPath = "respond" | "api" | "respond_after_api_failure";
-
-/** What Stripe did with an authorization we decided (or never saw). */
-export interface Reconciliation {
-  /** `agreed`, `mismatch`, `webhook_timeout`, `webhook_error`, or `stripe_only` (never reached us). */
-  readonly outcome: "agreed" | "mismatch" | "webhook_timeout" | "webhook_error" | "stripe_only";
-  readonly stripe_approved: boolean;
-  readonly stripe_amount: number;
-  /** The last `request_history[].reason`, e.g. `webhook_approved`. */
-  readonly stripe_reason: string | null;
-  readonly status: string;
-  readonly at: string;
-}
-
-/** What the shadow pipeline would have decided (never enforced). */
-export interface ShadowDecision {
-  readonly approved: boolean;
-  readonly amount: number | null;
-  readonly reasons: readonly Reason[];
-  readonly trace: readonly TraceEntry[];
-  /** Whether it differs from the live decision (approval or amount). */
-  readonly disagrees: boolean;
-}
-
-/** Amount and count an authorization holds in its velocity counters. */
-export interface Reservation {
-  readonly keys: readonly Deno.KvKey[];
-  readonly amount: number;
-  readonly count: number;
-  readonly expireInMs?: number;
-}
-
-/** One logged decision, as stored and as the decision queries return it. */
-export interface DecisionRecord {
-  readonly authorization_id: string;
-  readonly event_id: string | null;
-  readonly card_id: string;
-  readonly cardholder_id: string | null;
-  readonly requested_amount: number;
-  readonly currency: string;
-  readonly merchant_category: string;
-  readonly merchant_country: string | null;
-  readonly merchant_name: string | null;
-  readonly approved: boolean;
-  /** The amount held when a policy limited an amount-controllable request. */
-  readonly amount: number | null;
-  readonly reasons: readonly Reason[];
-  /** Set when the fallback decision was answered: `error`, `timeout`, `store_error`, `store_timeout`. */
-  readonly fallback?: string;
-  readonly trace: readonly TraceEntry[];
-  readonly policy_version: string;
-  readonly decided_at: string;
-  readonly latency_ms: number;
-  readonly path: DecisionPath | "stripe_only";
-  /** The webhook answer, replayed as is on redelivery. */
-  readonly response: AuthorizationResponseBody;
-  readonly reservation: Reservation;
-  readonly reconciliation?: Reconciliation;
-  readonly shadow?: ShadowDecision;
-  /**
-   * The authorization as received, for audits and replays, with the expanded
-   * cardholder reduced to id, type, status and metadata and no shipping
-   * address: the log keeps no name, email, phone, address or date of birth.
-   */
-  readonly request: AuthorizationRequest;
-}
+export type {
+  DecisionPath,
+  DecisionRecord,
+  Reconciliation,
+  Reservation,
+  ShadowDecision,
+} from "./decision_record.ts";
+export { decisionLog } from "./decision_log.ts";
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -103,8 +88,7 @@ export interface DecisionStoreOptions {
   readonly log: Logger;
   /** How long decisions are kept, in ms. */
   readonly retentionMs: number;
-  /** Time for the whole decide-and-commit, in ms; past it, the fallback is answered. */
-  readonly budgetMs: number;
+  /** What the store answers when it cannot decide and record in time. */
   readonly fallback: "approve" | "decline";
   readonly policyVersion: string;
   /** The shadow pipeline, if any: decided beside the live one, logged, never enforced. */
@@ -116,204 +100,395 @@ export interface DecisionStoreOptions {
 export interface RecordedDecision {
   readonly record: DecisionRecord;
   readonly replayed: boolean;
-  /** Set when the store failed: the decision answered but not stored. */
+  /** Set when the store failed: the fallback answered, not (yet) in the log. */
   readonly unrecorded?: true;
+}
+
+/** What one request brings besides the authorization. */
+export interface RequestMeta {
+  readonly eventId: string;
+  /** Arrival, ms since the epoch: the decision's time (windows, records). */
+  readonly receivedAt: number;
+  /** By when the answer must be ready; the store answers its fallback then. */
+  readonly deadline: Deadline;
+  readonly path: DecisionPath;
+  /** Size of the event as received. */
+  readonly eventBytes: number;
 }
 
 /** The decision log and its queries. */
 export interface DecisionStore {
-  /** Decides (or replays) one request and makes it durable before resolving. */
-  decide(
+  /**
+   * Decides one request inside the commit that records it (or replays the
+   * answer to a redelivery) and resolves once it is durable, or with the
+   * fallback at the deadline; the log always ends up holding what was answered.
+   */
+  decideAndRecord(
     authorization: AuthorizationRequest,
-    meta: { readonly eventId: string; readonly receivedAt: number; readonly path: DecisionPath },
+    meta: RequestMeta,
   ): Promise<RecordedDecision>;
-  /** Records that the API path failed and the webhook answered instead. */
-  markAnsweredDirectly(authorizationId: string): Promise<void>;
+  /** Records that the API path failed and the webhook answered this request instead. */
+  markAnsweredDirectly(record: DecisionRecord): Promise<void>;
+  /** An authorization: its latest request, total reservation, reconciliation and `requests`. */
   get(authorizationId: string): Promise<DecisionRecord | null>;
-  /** Newest first, optionally for one card and from a time on. */
+  /** Logged requests, newest first, optionally for one card and from a time on. */
   list(
     query: { readonly card?: string; readonly since?: Date; readonly limit: number },
   ): Promise<DecisionRecord[]>;
-
   /** Applies a verified `issuing_authorization.created` or `.updated` event. */
   reconcile(
     authorization: Stripe.Issuing.Authorization,
     type: "created" | "updated",
-  ): Promise<DecisionRecord>;
+  ): Promise<Reconciliation>;
+  /** Applies a verified `issuing_transaction.created` event; see the README for which counts. */
+  recordTransaction(transaction: Stripe.Issuing.Transaction): Promise<"applied" | "ignored">;
 }
 
-const MAX_CHECKS = 100; // Deno KV's limit per atomic operation
-const MAX_MUTATIONS = 1_000;
-const MAX_GET_MANY = 10;
-const MAX_ATTEMPTS = 8;
-/** Records read per round trip by `decisionLog`. */
-const EXPORT_PAGE = 100;
-/** Bounds the optimistic counter cache; clearing it only costs reads. */
-const MAX_KNOWN_COUNTERS = 100_000;
+/** Store reason codes: requests decided by the store itself, failing closed. */
+export const STORE_REASON_CODES = {
+  /** `request_history` is missing: the request's position cannot be known. */
+  requestHistoryMissing: "request_history_missing",
+  /** A different request at a position already decided. */
+  requestHistoryInconsistent: "request_history_inconsistent",
+  /** An increment of zero or less, or a negative first request. */
+  amountNotPositive: "amount_not_positive",
+  /** A request on an authorization Stripe already closed, reversed or expired. */
+  authorizationFinal: "authorization_final",
+} as const;
 
-interface Pending {
-  readonly authorization: AuthorizationRequest;
-  readonly now: Date;
-  readonly eventId: string;
-  readonly started: number;
-  readonly path: DecisionPath;
-  readonly counters: CounterRef[];
-  readonly resolve: (value: RecordedDecision) => void;
-  readonly reject: (error: unknown) => void;
-  abandoned: boolean;
+/** The store's commit must start this long before the answer is due. */
+const COMMIT_MARGIN_MS = 25;
+/** Time allowed to log a fallback after its answer, or to reconcile. */
+const BACKGROUND_MS = 10_000;
+/**
+ * Mutations a request adds besides its keys: the record and its indexes, the
+ * card root, and its share of the batch's aggregates (merged per batch; a
+ * batch that still overflows KV's limit is split by the commit engine).
+ */
+const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 8;
+/** Card ids resolved to the first card of their replacement chain, kept at most. */
+const MAX_CARD_ROOTS = 10_000;
+
+/** A decided request before it is committed. */
+interface Decided {
+  readonly decision: Decision;
+  readonly shadow?: Decision | Promise<Decision>;
+  /** The counter values the decision read, to tell whether it still holds. */
+  readonly usageSeen: string;
+  readonly held: Held;
 }
+
+/** What the aggregates count in a batch's results. */
+interface Aggregated {
+  readonly record: DecisionRecord;
+  readonly replayed: boolean;
+  /** An authorization's first reconciliation outcome, counted in its decision's bucket. */
+  readonly firstOutcome: { readonly decidedAt: string; readonly outcome: string };
+}
+
+/** What committing one request gives: a redelivery's logged index, or the new record. */
+type RequestOutcome =
+  | { readonly replayed: true; readonly index: number }
+  | {
+    readonly replayed: false;
+    readonly record: DecisionRecord;
+    readonly pendingShadow?: Promise<Decision>;
+  };
 
 /**
  * Creates the store over an open `Deno.Kv`.
  *
- * Decisions are group-committed: while one atomic commit is in flight, new
- * requests queue; the next commit takes all of them (within KV's limits). A
- * batch reads every counter and decision key it needs, decides each request
- * in arrival order against those values (so two requests on one card in one
- * batch see each other's reservations), and commits decisions and counters
- * in one atomic operation that checks every versionstamp it read. If another
- * process changed any of them, the batch is read and decided again. So a
- * decision is durable before its answer leaves, limits hold across processes
- * sharing the KV, and durability costs one commit per batch, not per request.
+ * A request is decided in the commit engine's serial section: the batch has
+ * read the authorization's state and every counter the policies read, the
+ * policies run against those values (and earlier requests of the same batch),
+ * and the decision, its reservation and its record commit together, checked
+ * against what was read. Async policies are awaited outside the section and
+ * their decision used if the counters it read are unchanged.
  *
  * @example
  * ```ts
  * import { createDecisionStore } from "./decision_store.ts";
- * // const store = createDecisionStore({ kv: await Deno.openKv(":memory:"), decide, log, retentionMs, budgetMs: 1500, fallback: "decline", policyVersion });
- * // const { record, replayed } = await store.decide(authorization, { eventId, receivedAt: Date.now(), path: "respond" });
+ * import { createDecide } from "../engine/decide.ts";
+ * import { Deadline } from "../engine/deadline.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * const store = createDecisionStore({
+ *   kv, decide: createDecide([], { policyVersion: "dev" }), log: () => {},
+ *   retentionMs: 86_400_000, fallback: "decline", policyVersion: "dev",
+ * });
+ * const authorization = authorizationOf(authorizationEvent());
+ * const meta = { eventId: "evt_1", receivedAt: Date.now(), deadline: Deadline.after(1_000), path: "respond" as const, eventBytes: 4_000 };
+ * const first = await store.decideAndRecord(authorization, meta);
+ * const again = await store.decideAndRecord(authorization, meta);
+ * equal(first.record.approved, true);
+ * equal(again.replayed, true);
  * ```
  */
 export function createDecisionStore(options: DecisionStoreOptions): DecisionStore {
-  const { kv, decide, shadowDecide, metrics, log, retentionMs, budgetMs } = options;
-  const queue: Pending[] = [];
-  let flushing = false;
-  /** Counters as this process last read or wrote them (see commitBatch). */
-  const knownCounters = new Map<string, { value: Usage | null; versionstamp: string | null }>();
+  const { kv, decide, shadowDecide, metrics, log, retentionMs, policyVersion } = options;
   const aggregates = createAggregateWriter(kv);
-
-  async function flush(): Promise<void> {
-    flushing = true;
-    try {
-      while (queue.length > 0) {
-        const batch = takeBatch(queue);
-        if (batch.length === 0) continue;
-        try {
-          const results = await commitBatch(batch);
-          batch.forEach((item, i) => item.resolve(results[i]));
-        } catch (error) {
-          for (const item of batch) item.reject(error);
+  const engine: CommitEngine = createCommitEngine(kv, {
+    onRetry: (error, attempt) =>
+      log({ level: "warn", msg: "store_retry", attempt, error: describe(error) }),
+    // The dashboard's per-minute aggregates, committed with the decisions they count.
+    beforeCommit(operation, results) {
+      const decided: DecisionRecord[] = [];
+      for (const result of results as Partial<Aggregated>[]) {
+        if (result?.record && result.replayed === false) decided.push(result.record);
+        if (result?.firstOutcome) {
+          aggregates.addReconciliation(
+            operation,
+            result.firstOutcome.decidedAt,
+            result.firstOutcome.outcome,
+          );
         }
       }
-    } finally {
-      flushing = false;
+      if (decided.length > 0) aggregates.addDecisions(operation, decided);
+    },
+  });
+  const cardRoots = new Map<string, string>();
+
+  /** The first card of `card`'s replacement chain, from the event, this process or KV. */
+  async function cardRoot(card: AuthorizationRequest["card"]): Promise<string> {
+    const replaced = card.replacement_for;
+    if (!replaced) return card.id;
+    const known = cardRoots.get(card.id);
+    if (known) return known;
+    let root: string;
+    if (typeof replaced === "object") {
+      root = await cardRoot(replaced as AuthorizationRequest["card"]);
+    } else {
+      root = (await kv.get<string>(["card_root", replaced])).value ?? replaced;
     }
+    if (cardRoots.size >= MAX_CARD_ROOTS) cardRoots.clear();
+    cardRoots.set(card.id, root);
+    return root;
   }
 
-  async function commitBatch(batch: Pending[]): Promise<RecordedDecision[]> {
-    const counterKeys = uniqueKeys(
-      batch.flatMap((item) => item.counters.flatMap((counter) => counter.buckets)),
-    );
-    const decisionKeys = uniqueKeys(batch.map((item) => decisionKey(item.authorization.id)));
-    // Bounded between batches, never during one (its entries are read below).
-    if (knownCounters.size >= MAX_KNOWN_COUNTERS) knownCounters.clear();
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      // First try optimistically: counters as this process last saw them, and new
-      // authorizations assumed undecided. The commit checks both, so a stale guess
-      // (another process, a redelivery) only costs a retry that reads everything.
-      const optimistic = attempt === 1;
-      const unknown = optimistic
-        ? counterKeys.filter((key) => !knownCounters.has(keyId(key)))
-        : counterKeys;
-      const entries = await getMany(kv, optimistic ? unknown : [...decisionKeys, ...unknown]);
-      const values = new Map<string, unknown>();
-      const operation = kv.atomic();
-      for (const entry of entries) {
-        if (entry.key[0] === "usage") {
-          remember(entry.key, entry.value as Usage | null, entry.versionstamp);
-        } else {
-          values.set(keyId(entry.key), entry.value);
-          operation.check(entry);
-        }
-      }
-      if (optimistic) {
-        for (const key of decisionKeys) operation.check({ key, versionstamp: null });
-      }
-      for (const key of counterKeys) {
-        const known = knownCounters.get(keyId(key))!;
-        values.set(keyId(key), known.value);
-        operation.check({ key, versionstamp: known.versionstamp });
-      }
+  /** The pipelines' counters, with the card's named after its chain's first card. */
+  function countersOf(authorization: AuthorizationRequest, now: Date, root: string): CounterRef[] {
+    const counters = [
+      ...decide.counters(authorization, now),
+      ...shadowDecide?.counters(authorization, now) ?? [],
+    ];
+    if (root === authorization.card.id) return counters;
+    const rename = (key: Deno.KvKey): Deno.KvKey =>
+      key[0] === "usage" && key[1] === "card" && key[2] === authorization.card.id
+        ? [key[0], key[1], root, ...key.slice(3)]
+        : key;
+    return counters.map((counter) => ({
+      ...counter,
+      buckets: counter.buckets.map(rename),
+      current: rename(counter.current),
+    }));
+  }
 
-      const results: RecordedDecision[] = [];
-      const decidedInBatch = new Map<string, DecisionRecord>();
-      const dirtyCounters = new Map<string, { key: Deno.KvKey; expireInMs?: number }>();
-      const pendingShadows: [DecisionRecord, Promise<Decision>][] = [];
-      for (const item of batch) {
-        const { authorization } = item;
-        const earlier =
-          (values.get(keyId(decisionKey(authorization.id))) as DecisionRecord | null) ??
-            decidedInBatch.get(authorization.id);
-        if (earlier) {
-          results.push({ record: earlier, replayed: true });
-          continue;
+  /**
+   * The job that decides and records one request. `forced` is a decision
+   * already answered (a fallback) to record as is; with `supersede`, it
+   * replaces what the same event committed before.
+   */
+  function requestJob(
+    authorization: AuthorizationRequest,
+    meta: RequestMeta & { readonly started: number; readonly root: string },
+    counters: CounterRef[],
+    deadline: Deadline,
+    forced?: { readonly decision: Decision; readonly supersede: boolean },
+  ): CommitJob<RequestOutcome> {
+    const authKey = authorizationKey(authorization.id);
+    const now = new Date(meta.receivedAt);
+    const position = positionOf(authorization);
+    const fingerprint = requestFingerprint(authorization);
+    const buckets = uniqueKeys(counters.flatMap((counter) => [...counter.buckets]));
+    const reserveInto = counterKeys(counters);
+    const history = Array.isArray(authorization.request_history)
+      ? authorization.request_history
+      : [];
+    let decided: Decided | undefined;
+    let deciding: Promise<unknown> | undefined;
+
+    return {
+      keys: [authKey, ...buckets],
+      mutations: REQUEST_MUTATIONS,
+      bytes: meta.eventBytes + 4 * 1024,
+      deadline,
+      likelyAbsent: position === 0 ? authKey : undefined,
+      run(view: BatchView): JobStep<RequestOutcome> {
+        const state = view.get<AuthorizationState>(authKey);
+        const earlier = findRequest(state, meta.eventId, fingerprint);
+        if (earlier && !forced?.supersede) {
+          return { done: { replayed: true, index: earlier.index } };
         }
+        const index = earlier?.index ?? state?.requests.length ?? 0;
+        const held = heldBefore(state, history, position ?? 0);
         const usage = (counter: CounterRef): Usage =>
-          sumUsage(counter.buckets.map((key) => values.get(keyId(key))));
-        const pending = decide(authorization, { now: item.now, usage });
-        const decision = pending instanceof Promise ? await pending : pending;
-        // The shadow sees the same counters, before this request's reservation.
-        const shadowPending = shadowDecide?.(authorization, { now: item.now, usage });
-        const reservation = reserve(decision, authorization, item.counters);
-        for (const key of reservation.keys) {
-          const id = keyId(key);
-          const current = (values.get(id) as Usage | null) ?? NO_USAGE;
-          values.set(id, {
-            amount: current.amount + reservation.amount,
-            count: current.count + reservation.count,
-          });
-          dirtyCounters.set(id, { key, expireInMs: reservation.expireInMs });
+          sumUsage(counter.buckets.map((key) => view.get<Usage>(key)));
+        const usageSeen = JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
+        let outcome: Decided;
+        const odd = forced ? undefined : oddity(authorization, state, position);
+        if (forced || odd) {
+          outcome = { decision: forced?.decision ?? odd!, usageSeen, held };
+        } else if (decided && decided.usageSeen === usageSeen && sameHeld(decided.held, held)) {
+          outcome = decided;
+        } else {
+          if (deciding) return { defer: deciding };
+          // The policies stop in time for their decision (or their fallback) to commit.
+          const policyDeadline = new Deadline(deadline.at - COMMIT_MARGIN_MS);
+          const input = { now, usage, held, deadline: policyDeadline };
+          const decision = decide(authorization, input);
+          const shadow = shadowDecide?.(authorization, input);
+          if (decision instanceof Promise) {
+            // Awaited outside the serial section; used if the counters it read still hold.
+            deciding = decision.then((d) => {
+              decided = { decision: d, shadow, usageSeen, held };
+              deciding = undefined;
+            });
+            return { defer: deciding };
+          }
+          outcome = { decision, shadow, usageSeen, held };
         }
-        let record = toRecord(authorization, decision, {
-          eventId: item.eventId,
-          decidedAt: item.now,
-          latencyMs: performance.now() - item.started,
-          path: item.path,
+        const { decision } = outcome;
+        const requested = authorization.pending_request.amount;
+        const amount = decision.approved ? decision.amount ?? requested : 0;
+        const reservation: Reservation = {
+          ...reserveInto,
+          amount,
+          count: decision.approved && held.requests === 0 ? 1 : 0,
+        };
+        const before = earlier?.reservation;
+        addToCounters(view, reserveInto.keys, reservation, before);
+        const record0 = toRecord(authorization, decision, {
+          eventId: meta.eventId,
+          index,
+          position: position ?? 0,
+          decidedAt: now,
+          latencyMs: performance.now() - meta.started,
+          path: meta.path,
+          held,
           reservation,
+          eventBytes: meta.eventBytes,
         });
-        if (shadowPending instanceof Promise) pendingShadows.push([record, shadowPending]);
-        else if (shadowPending) record = { ...record, shadow: shadowOf(record, shadowPending) };
-        decidedInBatch.set(authorization.id, record);
-        results.push({ record, replayed: false });
-        writeRecord(operation, record, retentionMs);
-      }
-      for (const [id, { key, expireInMs }] of dirtyCounters) {
-        operation.set(key, values.get(id), expireInMs ? { expireIn: expireInMs } : undefined);
-      }
-      aggregates.addDecisions(operation, results.flatMap((r) => r.replayed ? [] : [r.record]));
-      const committed = await operation.commit();
-      if (committed.ok) {
-        for (const [id, { key }] of dirtyCounters) {
-          remember(key, values.get(id) as Usage, committed.versionstamp);
-        }
-        // Counted once committed, so a retried batch counts nothing twice.
-        for (const { record, replayed } of results) {
-          if (!replayed && record.shadow) countShadow(record.shadow);
-        }
-        // An async shadow never delays the answer: recorded when it settles.
-        for (const [live, pending] of pendingShadows) {
-          pending.then((shadow) => recordShadow(live, shadow), () => {});
-        }
-        return results;
-      }
-      for (const key of counterKeys) knownCounters.delete(keyId(key));
-    }
-    throw new Error(`decision batch kept conflicting after ${MAX_ATTEMPTS} attempts`);
+        const shadow = outcome.shadow instanceof Promise || !outcome.shadow
+          ? undefined
+          : shadowOf(record0, outcome.shadow);
+        const record: DecisionRecord = {
+          ...record0,
+          ...(shadow ? { shadow } : {}),
+          ...(earlier ? { superseded: { approved: earlier.approved, amount: earlier.amount } } : {}),
+        };
+        const entry: RequestEntry = {
+          index,
+          event_id: meta.eventId,
+          position: position ?? 0,
+          fingerprint,
+          approved: decision.approved,
+          amount,
+          response: record.response,
+          reservation,
+          ...(decision.fallback ? { fallback: decision.fallback } : {}),
+        };
+        const requests = [...state?.requests ?? []];
+        requests[index] = entry;
+        const next: AuthorizationState = {
+          ...state,
+          authorization_id: authorization.id,
+          card_id: authorization.card.id,
+          decided_at: state?.decided_at ?? record.decided_at,
+          requests,
+        };
+        view.set(authKey, next, retentionMs);
+        return {
+          done: {
+            replayed: false,
+            record,
+            pendingShadow: outcome.shadow instanceof Promise ? outcome.shadow : undefined,
+          },
+          write(operation: Deno.AtomicOperation) {
+            writeRecord(operation, record, retentionMs);
+            if (meta.root !== authorization.card.id) {
+              operation.set(["card_root", authorization.card.id], meta.root);
+            }
+          },
+        };
+      },
+    };
   }
 
-  async function recordShadow(live: DecisionRecord, decision: Decision): Promise<void> {
+  /** Commits a fallback that was answered, in the background; logs if it cannot. */
+  function recordFallback(
+    authorization: AuthorizationRequest,
+    meta: RequestMeta & { readonly started: number; readonly root: string },
+    counters: CounterRef[],
+    decision: Decision,
+    supersede: boolean,
+  ): void {
+    const deadline = Deadline.after(BACKGROUND_MS);
+    engine.submit(
+      requestJob(authorization, meta, counters, deadline, { decision, supersede }),
+    ).then((result) => {
+      if (result.replayed || !supersede) return;
+      // The log now holds the fallback that was answered, not what first committed.
+      log({
+        level: "warn",
+        msg: "store_corrected",
+        authorization_id: authorization.id,
+        event_id: meta.eventId,
+        committed_approved: result.record.superseded?.approved,
+        answered_approved: decision.approved,
+      });
+    }, (error) =>
+      log({
+        level: "error",
+        msg: "store_unrecorded",
+        authorization_id: authorization.id,
+        event_id: meta.eventId,
+        approved: decision.approved,
+        error: describe(error),
+      }));
+  }
+
+  function fallbackFor(kind: string): Decision {
+    return fallbackDecision({
+      approved: options.fallback === "approve",
+      policy: "store",
+      kind,
+      trace: [],
+      policyVersion,
+    });
+  }
+
+  function unrecorded(
+    authorization: AuthorizationRequest,
+    meta: RequestMeta,
+    decision: Decision,
+  ): RecordedDecision {
+    const position = positionOf(authorization) ?? 0;
+    const record = toRecord(authorization, decision, {
+      eventId: meta.eventId,
+      index: -1,
+      position,
+      decidedAt: new Date(meta.receivedAt),
+      latencyMs: 0,
+      path: "respond",
+      held: { amount: 0, requests: 0 },
+      reservation: { keys: [], amount: 0, count: 0 },
+      eventBytes: meta.eventBytes,
+    });
+    return { record, replayed: false, unrecorded: true };
+  }
+
+  async function recordShadow(live: DecisionRecord, pending: Promise<Decision>): Promise<void> {
+    let decision: Decision;
+    try {
+      decision = await pending;
+    } catch {
+      return;
+    }
     const shadow = shadowOf(live, decision);
     countShadow(shadow);
-    await updateRecord(kv, live.authorization_id, (record) => ({ ...record, shadow }), retentionMs);
+    const key = decisionKey(live.authorization_id, live.request_index);
+    await updateRecord(key, (record) => ({ ...record, shadow }));
     const operation = kv.atomic();
     aggregates.addShadow(operation, live.decided_at, shadow);
     await operation.commit();
@@ -324,191 +499,311 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     metrics?.shadowDisagreement(shadow.reasons[0] ? formatReason(shadow.reasons[0]) : "none");
   }
 
-  function remember(key: Deno.KvKey, value: Usage | null, versionstamp: string | null): void {
-    knownCounters.set(keyId(key), { value, versionstamp });
+  async function updateRecord(
+    key: Deno.KvKey,
+    change: (record: DecisionRecord) => DecisionRecord,
+  ): Promise<void> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      try {
+        const entry = await kv.get<DecisionRecord>(key);
+        if (!entry.value) return;
+        const result = await kv.atomic().check(entry).set(key, change(entry.value), {
+          expireIn: retentionMs,
+        }).commit();
+        if (result.ok) return;
+      } catch (error) {
+        if (attempt === 5) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+    }
   }
 
-  function fallbackRecord(
-    authorization: AuthorizationRequest,
-    eventId: string,
-    now: Date,
-    kind: string,
-  ): RecordedDecision {
-    const decision = fallbackDecision({
-      approved: options.fallback === "approve",
-      policy: "store",
-      kind,
-      trace: [],
-      policyVersion: options.policyVersion,
-    });
-    const reservation = { keys: [], amount: 0, count: 0 };
-    const record = toRecord(authorization, decision, {
-      eventId,
-      decidedAt: now,
-      latencyMs: 0,
-      path: "respond",
-      reservation,
-    });
-    return { record, replayed: false, unrecorded: true };
+  /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
+  async function withKeys<T>(
+    first: readonly Deno.KvKey[],
+    job: (keys: readonly Deno.KvKey[]) => Parameters<CommitEngine["submit"]>[0],
+  ): Promise<T> {
+    let keys = first;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const result = await engine.submit(job(keys)) as T | { needKeys: Deno.KvKey[] };
+      if (!(result && typeof result === "object" && "needKeys" in result)) return result as T;
+      keys = uniqueKeys([...keys, ...result.needKeys]);
+    }
+    throw new Error("the authorization's counters kept changing");
   }
 
   return {
-    async decide(authorization, { eventId, receivedAt, path }) {
-      const now = new Date(receivedAt);
+    async decideAndRecord(authorization, meta) {
+      const started = performance.now();
+      const now = new Date(meta.receivedAt);
       let counters: CounterRef[];
+      let root: string;
       try {
-        counters = [
-          ...decide.counters(authorization, now),
-          ...shadowDecide?.counters(authorization, now) ?? [],
-        ];
-      } catch (error) {
-        log({ level: "error", msg: "policy_fallback", kind: "error", policy: "counters", error });
-        return fallbackRecord(authorization, eventId, now, "error");
-      }
-      const { promise, resolve, reject } = Promise.withResolvers<RecordedDecision>();
-      const item: Pending = {
-        authorization,
-        now,
-        eventId,
-        started: performance.now(),
-        path,
-        counters,
-        resolve,
-        reject,
-        abandoned: false,
-      };
-      queue.push(item);
-      if (!flushing) void flush();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<"timeout">((done) =>
-        timer = setTimeout(() => done("timeout"), budgetMs)
-      );
-      try {
-        const outcome = await Promise.race([promise, expired]);
-        if (outcome === "timeout") {
-          item.abandoned = true;
-          log({
-            level: "error",
-            msg: "store_fallback",
-            kind: "timeout",
-            authorization_id: authorization.id,
-          });
-          return fallbackRecord(authorization, eventId, now, "store_timeout");
-        }
-        return outcome;
+        root = await cardRoot(authorization.card);
+        counters = countersOf(authorization, now, root);
       } catch (error) {
         log({
           level: "error",
           msg: "store_fallback",
           kind: "error",
           authorization_id: authorization.id,
-          error,
+          error: describe(error),
         });
-        return fallbackRecord(authorization, eventId, now, "store_error");
-      } finally {
-        clearTimeout(timer);
+        return unrecorded(authorization, meta, fallbackFor("store_error"));
       }
+      const full = { ...meta, started, root };
+      const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
+      const pending = engine.submit(requestJob(authorization, full, counters, jobDeadline));
+      let result: Awaited<typeof pending> | typeof TIMED_OUT;
+      let failure: unknown;
+      try {
+        result = await meta.deadline.race(pending);
+      } catch (error) {
+        result = TIMED_OUT;
+        failure = error;
+      }
+      if (result !== TIMED_OUT) {
+        if (!result.replayed) {
+          if (result.pendingShadow) void recordShadow(result.record, result.pendingShadow);
+          else if (result.record.shadow) countShadow(result.record.shadow);
+          return { record: result.record, replayed: false };
+        }
+        const record = (await kv.get<DecisionRecord>(
+          decisionKey(authorization.id, result.index),
+        )).value;
+        if (record) return { record, replayed: true };
+        failure = new Error("the logged request expired");
+      }
+      // The answer is the log: the fallback answered now is what gets recorded.
+      const timedOut = failure === undefined || (failure instanceof DeadlineExceededError &&
+        !(failure.cause instanceof Error));
+      const kind = timedOut ? "store_timeout" : "store_error";
+      const decision = fallbackFor(kind);
+      log({
+        level: "error",
+        msg: "store_fallback",
+        kind: timedOut ? "timeout" : "error",
+        authorization_id: authorization.id,
+        event_id: meta.eventId,
+        ...(failure ? { error: describe(failure) } : {}),
+      });
+      if (failure === undefined) {
+        // Still committing: if it lands with another decision, the log is corrected to the answer.
+        pending.then((late) => {
+          if (!late.replayed) recordFallback(authorization, full, counters, decision, true);
+        }, () => recordFallback(authorization, full, counters, decision, false));
+      } else {
+        recordFallback(authorization, full, counters, decision, false);
+      }
+      return unrecorded(authorization, meta, decision);
     },
 
-    async markAnsweredDirectly(authorizationId) {
+    async markAnsweredDirectly(record) {
       await updateRecord(
-        kv,
-        authorizationId,
-        (record) => ({ ...record, path: "respond_after_api_failure" }),
-        retentionMs,
+        decisionKey(record.authorization_id, record.request_index),
+        (stored) => ({ ...stored, path: "respond_after_api_failure" }),
       );
     },
 
-    async get(authorizationId) {
-      return (await kv.get<DecisionRecord>(decisionKey(authorizationId))).value;
-    },
+    get: (authorizationId) => authorizationRecord(kv, authorizationId),
 
-    async list({ card, since, limit }) {
-      const prefix = card ? ["decisions_by_card", card] : ["decisions_by_time"];
-      const selector = since ? { prefix, start: [...prefix, since.getTime()] } : { prefix };
-      const ids: string[] = [];
-      for await (const entry of kv.list<string>(selector, { reverse: true, limit })) {
-        ids.push(entry.value);
-      }
-      return await recordsOf(kv, ids);
-    },
+    list: (query) => listRecords(kv, query),
 
     async reconcile(authorization, type) {
-      const settled = settledAmount(authorization);
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const entry = await kv.get<DecisionRecord>(decisionKey(authorization.id));
-        let record = entry.value;
-        if (!record) {
-          // Never reached us (or expired): log it as Stripe's alone, holding what Stripe holds.
-          const now = new Date(authorization.created * 1000);
-          const stripeDecision: Decision = {
-            approved: authorization.approved,
-            reasons: [],
-            trace: [],
-            policyVersion: "",
-          };
-          const asRequest = asAuthorizationRequest(authorization);
-          record = toRecord(asRequest, stripeDecision, {
-            eventId: null,
-            decidedAt: now,
-            latencyMs: 0,
-            path: "stripe_only",
-            reservation: {
-              ...counterKeys(decide.counters(asRequest, now)),
-              amount: 0,
-              count: 0,
-            },
-          });
-        }
-        const { reservation } = record;
-        const target = { amount: settled, count: settled > 0 ? 1 : 0 };
-        const counterEntries = await getMany(kv, reservation.keys);
-        const operation = kv.atomic().check(entry);
-        for (const counter of counterEntries) {
-          const usage = (counter.value as Usage | null) ?? NO_USAGE;
-          operation.check(counter).set(counter.key, {
-            amount: Math.max(0, usage.amount + target.amount - reservation.amount),
-            count: Math.max(0, usage.count + target.count - reservation.count),
-          }, reservation.expireInMs ? { expireIn: reservation.expireInMs } : undefined);
-        }
-        const updated: DecisionRecord = {
-          ...record,
-          reservation: { ...reservation, ...target },
-          reconciliation: type === "created" || !record.reconciliation
-            ? reconciliation(record, authorization)
-            : {
-              ...record.reconciliation,
-              status: authorization.status,
-              at: new Date().toISOString(),
-            },
-        };
-        writeRecord(operation, updated, retentionMs);
-        if (!record.reconciliation) {
-          aggregates.addReconciliation(
-            operation,
-            record.decided_at,
-            updated.reconciliation!.outcome,
-          );
-        }
-        if ((await operation.commit()).ok) {
-          for (const key of reservation.keys) knownCounters.delete(keyId(key));
-          const { outcome } = updated.reconciliation!;
-          if (type === "created") metrics?.reconciled(outcome);
-          log({
-            level: outcome === "agreed" ? "info" : "warn",
-            msg: "reconciled",
-            event_type: `issuing_authorization.${type}`,
-            authorization_id: authorization.id,
-            outcome,
-            status: authorization.status,
-            reserved_amount: target.amount,
-          });
-          return updated;
-        }
+      const asRequest = asAuthorizationRequest(authorization);
+      const created = new Date((authorization.created ?? 0) * 1000);
+      const root = await cardRoot(asRequest.card);
+      const synthetic = counterKeys(countersOf(asRequest, created, root));
+      const authKey = authorizationKey(authorization.id);
+      const now = new Date();
+      const result = await withKeys<{ reconciliation: Reconciliation; changed: boolean }>(
+        [authKey, ...synthetic.keys],
+        (keys) => ({
+          keys,
+          mutations: RECORD_MUTATIONS,
+          bytes: 8 * 1024,
+          deadline: Deadline.after(BACKGROUND_MS),
+          run(view) {
+            const state = view.get<AuthorizationState>(authKey);
+            const needed = uniqueKeys(
+              (state?.requests ?? []).flatMap((entry) => [...entry.reservation.keys]),
+            );
+            const have = new Set(keys.map(keyId));
+            const missing = needed.filter((key) => !have.has(keyId(key)));
+            if (missing.length > 0) return { done: { needKeys: missing } };
+            let stripeOnly: DecisionRecord | undefined;
+            let entries = state?.requests ?? [];
+            if (entries.length === 0) {
+              const decision = {
+                approved: authorization.approved,
+                reasons: [],
+                trace: [],
+                policyVersion: "",
+              };
+              const reservation = { ...synthetic, amount: 0, count: 0 };
+              stripeOnly = toRecord(asRequest, decision, {
+                eventId: null,
+                index: 0,
+                position: 0,
+                decidedAt: created,
+                latencyMs: 0,
+                path: "stripe_only",
+                held: { amount: 0, requests: 0 },
+                reservation,
+                eventBytes: 8 * 1024,
+              });
+              entries = [{
+                index: 0,
+                event_id: null,
+                position: 0,
+                fingerprint: "stripe_only",
+                approved: authorization.approved,
+                amount: 0,
+                response: stripeOnly.response,
+                reservation,
+                stripe_only: true,
+              }];
+            }
+            const snapshot = mergeSnapshots(state?.stripe, snapshotOf(authorization));
+            const targets = reservationsFor(entries, snapshot);
+            entries = entries.map((entry, i) => {
+              addToCounters(view, entry.reservation.keys, targets[i], entry.reservation);
+              return { ...entry, reservation: targets[i] };
+            });
+            const reconciliation = reconciliationOf(entries, snapshot, now);
+            const changed = state?.reconciliation?.outcome !== reconciliation.outcome;
+            const decidedAt = state?.decided_at ?? created.toISOString();
+            view.set(authKey, {
+              authorization_id: authorization.id,
+              card_id: authorization.card.id,
+              decided_at: decidedAt,
+              ...state,
+              requests: entries,
+              stripe: snapshot,
+              reconciliation: changed || !state?.reconciliation
+                ? reconciliation
+                : { ...reconciliation, at: state.reconciliation.at },
+            } satisfies AuthorizationState, retentionMs);
+            return {
+              done: {
+                reconciliation,
+                changed,
+                ...(state?.reconciliation ? {} : {
+                  firstOutcome: { decidedAt, outcome: reconciliation.outcome },
+                }),
+              },
+              write: stripeOnly &&
+                ((operation: Deno.AtomicOperation) =>
+                  writeRecord(operation, stripeOnly!, retentionMs)),
+            };
+          },
+        }),
+      );
+      const { reconciliation, changed } = result;
+      if (changed) metrics?.reconciled(reconciliation.outcome);
+      log({
+        level: reconciliation.outcome === "agreed" ? "info" : "warn",
+        msg: "reconciled",
+        event_type: `issuing_authorization.${type}`,
+        authorization_id: authorization.id,
+        outcome: reconciliation.outcome,
+        status: reconciliation.status,
+        stripe_amount: reconciliation.stripe_amount,
+      });
+      return reconciliation;
+    },
+
+    async recordTransaction(transaction) {
+      if (transaction.authorization) {
+        // Its authorization's lifecycle events carry it (`transactions`): counted there, once.
+        log({
+          level: "info",
+          msg: "transaction_received",
+          transaction_id: transaction.id,
+          authorization_id: typeof transaction.authorization === "string"
+            ? transaction.authorization
+            : transaction.authorization.id,
+        });
+        return "ignored";
       }
-      throw new Error(`reconciliation of ${authorization.id} kept conflicting`);
+      const asRequest = transactionAsRequest(transaction);
+      const at = new Date((transaction.created ?? 0) * 1000);
+      const root = await cardRoot(asRequest.card);
+      const target = counterKeys(countersOf(asRequest, at, root));
+      const key = ["transaction", transaction.id];
+      // Captures are negative in Stripe's sign (your balance), refunds positive.
+      const spend = -transaction.amount;
+      const count = transaction.type === "capture" ? 1 : 0;
+      const applied = await engine.submit({
+        keys: [key, ...target.keys],
+        mutations: 0,
+        bytes: 1024,
+        deadline: Deadline.after(BACKGROUND_MS),
+        run(view) {
+          if (view.get(key)) return { done: false };
+          addToCounters(view, target.keys, { ...target, amount: spend, count });
+          view.set(key, { spend, count, at: at.toISOString() }, retentionMs);
+          return { done: true };
+        },
+      });
+      log({
+        level: applied ? "warn" : "info",
+        msg: applied ? "transaction_counted" : "transaction_redelivered",
+        transaction_id: transaction.id,
+        type: transaction.type,
+        card_id: asRequest.card.id,
+        spend,
+      });
+      return applied ? "applied" : "ignored";
     },
   };
+}
+
+/**
+ * A request the store declines itself (failing closed): odd input that no
+ * policy should see. One reason says what was odd.
+ */
+function oddity(
+  authorization: AuthorizationRequest,
+  state: AuthorizationState | null,
+  position: number | undefined,
+): Decision | undefined {
+  const code = position === undefined
+    ? STORE_REASON_CODES.requestHistoryMissing
+    : isFinal(state)
+    ? STORE_REASON_CODES.authorizationFinal
+    : state?.requests.some((entry) => entry.position >= position && !entry.stripe_only)
+    ? STORE_REASON_CODES.requestHistoryInconsistent
+    : authorization.pending_request.amount < 0 ||
+        (position > 0 && authorization.pending_request.amount === 0)
+    ? STORE_REASON_CODES.amountNotPositive
+    : undefined;
+  if (!code) return undefined;
+  const reason: Reason = { policy: "store", code, detail: String(position ?? "none") };
+  return { approved: false, reasons: [reason], trace: [], policyVersion: "" };
+}
+
+/** Adds `reservation` minus what `before` held to each counter, never below zero. */
+function addToCounters(
+  view: BatchView,
+  keys: readonly Deno.KvKey[],
+  reservation: Reservation,
+  before?: Reservation,
+): void {
+  const amount = reservation.amount - (before?.amount ?? 0);
+  const count = reservation.count - (before?.count ?? 0);
+  if (amount === 0 && count === 0) return;
+  for (const key of keys) {
+    const usage = view.get<Usage>(key) ?? NO_USAGE;
+    view.set(key, {
+      amount: Math.max(0, usage.amount + amount),
+      count: Math.max(0, usage.count + count),
+    }, reservation.expireInMs);
+  }
+}
+
+function sameHeld(a: Held, b: Held): boolean {
+  return a.amount === b.amount && a.requests === b.requests;
 }
 
 function shadowOf(live: DecisionRecord, decision: Decision): ShadowDecision {
@@ -522,96 +817,7 @@ function shadowOf(live: DecisionRecord, decision: Decision): ShadowDecision {
   };
 }
 
-/** A decided authorization seen as the request it was, so velocity policies can name its counters. */
-function asAuthorizationRequest(authorization: Stripe.Issuing.Authorization): AuthorizationRequest {
-  return {
-    ...authorization,
-    pending_request: authorization.pending_request ?? {
-      amount: authorization.amount,
-      amount_details: authorization.amount_details,
-      currency: authorization.currency,
-      is_amount_controllable: false,
-      merchant_amount: authorization.merchant_amount,
-      merchant_currency: authorization.merchant_currency,
-      network_risk_score: null,
-    },
-  };
-}
-
-/**
- * Every decision in the log, oldest first: what `deno task export` writes.
- *
- * @example
- * ```ts
- * import { decisionLog } from "./decision_store.ts";
- * // for await (const record of decisionLog(kv)) console.log(JSON.stringify(record));
- * ```
- */
-export async function* decisionLog(kv: Deno.Kv): AsyncIterable<DecisionRecord> {
-  let ids: string[] = [];
-  for await (const entry of kv.list<string>({ prefix: ["decisions_by_time"] })) {
-    ids.push(entry.value);
-    if (ids.length === EXPORT_PAGE) {
-      yield* await recordsOf(kv, ids);
-      ids = [];
-    }
-  }
-  yield* await recordsOf(kv, ids);
-}
-
-/** The records of these authorizations, in order, skipping any that expired. */
-async function recordsOf(kv: Deno.Kv, ids: readonly string[]): Promise<DecisionRecord[]> {
-  const entries = await getMany(kv, ids.map(decisionKey));
-  return entries.flatMap((entry) => entry.value ? [entry.value as DecisionRecord] : []);
-}
-
-/** The amount an authorization should hold in the limits: nothing once declined, reversed or expired. */
-function settledAmount(authorization: Stripe.Issuing.Authorization): number {
-  if (
-    !authorization.approved || authorization.status === "reversed" ||
-    authorization.status === "expired"
-  ) return 0;
-  const captured = (authorization.transactions ?? []).reduce(
-    (sum, transaction) => sum + Math.abs(transaction.amount),
-    0,
-  );
-  return authorization.status === "closed" && captured > 0 ? captured : authorization.amount;
-}
-
-function reconciliation(
-  record: DecisionRecord,
-  authorization: Stripe.Issuing.Authorization,
-): Reconciliation {
-  const stripeReason: string | null = authorization.request_history.at(-1)?.reason ?? null;
-  const outcome: Reconciliation["outcome"] = record.path === "stripe_only"
-    ? "stripe_only"
-    : stripeReason === "webhook_timeout"
-    ? "webhook_timeout"
-    : stripeReason === "webhook_error"
-    ? "webhook_error"
-    : record.approved === authorization.approved
-    ? "agreed"
-    : "mismatch";
-  return {
-    outcome,
-    stripe_approved: authorization.approved,
-    stripe_amount: authorization.amount,
-    stripe_reason: stripeReason,
-    status: authorization.status,
-    at: new Date().toISOString(),
-  };
-}
-
-function reserve(
-  decision: Decision,
-  authorization: AuthorizationRequest,
-  counters: CounterRef[],
-): Reservation {
-  const keys = counterKeys(counters);
-  if (!decision.approved) return { ...keys, amount: 0, count: 0 };
-  return { ...keys, amount: decision.amount ?? authorization.pending_request.amount, count: 1 };
-}
-
+/** The counters a request reserves into (each counter's newest bucket), and how long they live. */
 function counterKeys(counters: CounterRef[]): { keys: Deno.KvKey[]; expireInMs?: number } {
   const byId = new Map(counters.map((counter) => [keyId(counter.current), counter]));
   const longest = Math.max(
@@ -624,131 +830,13 @@ function counterKeys(counters: CounterRef[]): { keys: Deno.KvKey[]; expireInMs?:
   };
 }
 
-function toRecord(
-  authorization: AuthorizationRequest,
-  decision: Decision,
-  meta: {
-    eventId: string | null;
-    decidedAt: Date;
-    latencyMs: number;
-    path: DecisionRecord["path"];
-    reservation: Reservation;
-  },
-): DecisionRecord {
-  const request = authorization.pending_request;
-  const requested = request?.amount ?? authorization.amount;
-  const response = request
-    ? authorizationResponseBody(decision, request)
-    : { approved: decision.approved } satisfies AuthorizationResponseBody;
-  return {
-    request: withoutCardholderDetails(authorization),
-    authorization_id: authorization.id,
-    event_id: meta.eventId,
-    card_id: authorization.card.id,
-    cardholder_id: authorization.card.cardholder?.id ?? null,
-    requested_amount: requested,
-    currency: request?.currency ?? authorization.currency,
-    merchant_category: authorization.merchant_data.category,
-    merchant_country: authorization.merchant_data.country,
-    merchant_name: authorization.merchant_data.name,
-    approved: decision.approved,
-    amount: decision.amount ?? null,
-    reasons: decision.reasons,
-    ...(decision.fallback ? { fallback: decision.fallback } : {}),
-    trace: decision.trace,
-    policy_version: decision.policyVersion,
-    decided_at: meta.decidedAt.toISOString(),
-    latency_ms: Math.round(meta.latencyMs * 1_000) / 1_000,
-    path: meta.path,
-    response,
-    reservation: meta.reservation,
-  };
-}
-
-/** The authorization without personal data: the cardholder reduced to ids, no shipping address. */
-function withoutCardholderDetails(authorization: AuthorizationRequest): AuthorizationRequest {
-  const { card } = authorization;
-  if (!card?.cardholder) return authorization;
-  const { id, object, type, status, metadata } = card.cardholder;
-  return {
-    ...authorization,
-    card: {
-      ...card,
-      cardholder: { id, object, type, status, metadata } as typeof card.cardholder,
-      shipping: null,
-    },
-  };
-}
-
-function writeRecord(
-  operation: Deno.AtomicOperation,
-  record: DecisionRecord,
-  retentionMs: number,
-): void {
-  const at = Date.parse(record.decided_at);
-  const id = record.authorization_id;
-  operation
-    .set(decisionKey(id), record, { expireIn: retentionMs })
-    .set(["decisions_by_card", record.card_id, at, id], id, { expireIn: retentionMs })
-    .set(["decisions_by_time", at, id], id, { expireIn: retentionMs });
-}
-
-async function updateRecord(
-  kv: Deno.Kv,
-  authorizationId: string,
-  change: (record: DecisionRecord) => DecisionRecord,
-  retentionMs: number,
-): Promise<void> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const entry = await kv.get<DecisionRecord>(decisionKey(authorizationId));
-    if (!entry.value) return;
-    const result = await kv.atomic().check(entry).set(entry.key, change(entry.value), {
-      expireIn: retentionMs,
-    }).commit();
-    if (result.ok) return;
-  }
-}
-
-/** Takes the longest prefix of the queue whose reads and writes fit one atomic operation. */
-function takeBatch(queue: Pending[]): Pending[] {
-  const batch: Pending[] = [];
-  let checks = 0, mutations = 0;
-  while (queue.length > 0) {
-    const item = queue[0];
-    if (item.abandoned) {
-      queue.shift();
-      continue;
-    }
-    const reads = 1 + item.counters.reduce((sum, counter) => sum + counter.buckets.length, 0);
-    const writes = 3 + item.counters.length;
-    if (batch.length > 0 && (checks + reads > MAX_CHECKS || mutations + writes > MAX_MUTATIONS)) {
-      break;
-    }
-    checks += reads;
-    mutations += writes;
-    batch.push(queue.shift()!);
-  }
-  return batch;
-}
-
-async function getMany(
-  kv: Deno.Kv,
-  keys: readonly Deno.KvKey[],
-): Promise<Deno.KvEntryMaybe<unknown>[]> {
-  const chunks: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
-  for (let i = 0; i < keys.length; i += MAX_GET_MANY) {
-    chunks.push(kv.getMany(keys.slice(i, i + MAX_GET_MANY)));
-  }
-  return (await Promise.all(chunks)).flat();
-}
-
-function uniqueKeys(keys: Deno.KvKey[]): Deno.KvKey[] {
+function uniqueKeys(keys: readonly Deno.KvKey[]): Deno.KvKey[] {
   return [...new Map(keys.map((key) => [keyId(key), key])).values()];
 }
 
-function sumUsage(values: unknown[]): Usage {
+function sumUsage(values: readonly (Usage | null)[]): Usage {
   let amount = 0, count = 0;
-  for (const value of values as (Usage | null | undefined)[]) {
+  for (const value of values) {
     if (value) {
       amount += value.amount;
       count += value.count;
@@ -757,10 +845,6 @@ function sumUsage(values: unknown[]): Usage {
   return { amount, count };
 }
 
-function decisionKey(authorizationId: string): Deno.KvKey {
-  return ["decision", authorizationId];
-}
-
-function keyId(key: Deno.KvKey): string {
-  return JSON.stringify(key);
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

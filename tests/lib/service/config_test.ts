@@ -46,7 +46,7 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
     ],
     [
       { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", DECISION_BUDGET_MS: "1800" },
-      "must leave 100 ms of Stripe's 2,000 ms",
+      "must fit in 1800 ms (Stripe's 2,000 ms minus 200 ms for the network)",
     ],
   ];
   for (const [values, message] of cases) {

@@ -1,0 +1,227 @@
+/**
+ * The webhook flow, top to bottom: read → verify → decide-and-record →
+ * answer. Authorization requests are decided; lifecycle and transaction
+ * events reconcile what Stripe did; anything else is acknowledged.
+ *
+ * @module
+ */
+import Stripe from "stripe";
+import { Deadline } from "../engine/deadline.ts";
+import { formatReason, outcomeOf } from "../engine/decide.ts";
+import type { AuthorizationRequest } from "../engine/policy.ts";
+import type { DecisionPath, DecisionStore } from "../store/decision_store.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
+import { jsonResponse } from "./json_response.ts";
+import { readBodyText } from "./request_body.ts";
+import { RequestError } from "./request_error.ts";
+import type { WebhookVerifier } from "./webhook_verifier.ts";
+
+/** What {@linkcode createWebhook} needs. */
+export interface WebhookOptions {
+  readonly verify: WebhookVerifier;
+  readonly store: DecisionStore;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Pinned `Stripe-Version` for answers; else each event's `api_version`. */
+  readonly stripeApiVersion?: string;
+  readonly maxBodyBytes: number;
+  /** The most the body read may take (it also stops at the request's deadline). */
+  readonly bodyReadTimeoutMs: number;
+  /** Time from arrival to the answer: Stripe's 2 s minus the network margin (see config.ts). */
+  readonly answerWithinMs: number;
+  /** Migration mode: send this share of decisions through the deprecated API. */
+  readonly apiMode?: {
+    readonly send: ApiDecisionSender;
+    readonly percent: number;
+    /** The API call's slice, kept free at the end of the deadline. */
+    readonly timeoutMs: number;
+  };
+  /** Adds attributes to the request's trace span, when tracing is on. */
+  readonly annotateSpan?: (
+    attributes: Record<string, string | number | boolean | string[]>,
+  ) => void;
+}
+
+/**
+ * Builds the webhook handler. One {@linkcode Deadline} is made at arrival and
+ * shared by every step: the body read, the policies, the store's commit and
+ * the API call all stop by it, so the answer leaves within Stripe's 2 s
+ * whatever each step took.
+ *
+ * Deciding happens inside the store's commit batch, not before it: the
+ * decision depends on the velocity counters (and on earlier requests of the
+ * same authorization), and only a decision made on the values the commit
+ * checks can reserve without overspending when requests on one card arrive
+ * together, in this process or another. So the store reads, decides and
+ * records in one step (`decideAndRecord`), and the answer leaves only once
+ * the decision is durable.
+ *
+ * @example
+ * ```ts
+ * import { createWebhook } from "./webhook.ts";
+ * // const webhook = createWebhook({ verify, store, log, metrics, maxBodyBytes, bodyReadTimeoutMs: 1_000, answerWithinMs: 1_800 });
+ * // const response = await webhook(request); // 200 with { approved, … }, or a RequestError for 4xx
+ * ```
+ */
+export function createWebhook(options: WebhookOptions): (request: Request) => Promise<Response> {
+  const { verify, store, log, metrics, apiMode, annotateSpan } = options;
+
+  return async function webhook(request) {
+    // 1. Read, within the deadline that starts now.
+    const receivedAt = Date.now();
+    const started = performance.now();
+    const deadline = Deadline.after(options.answerWithinMs, started);
+    const payload = await readBodyText(
+      request,
+      options.maxBodyBytes,
+      Math.min(options.bodyReadTimeoutMs, deadline.remainingMs()),
+    );
+
+    // 2. Verify: a bad signature, a stale timestamp or a malformed body is a 400.
+    const event = await verify(payload, request.headers.get("stripe-signature"), receivedAt);
+    switch (event.type) {
+      case "issuing_authorization.request":
+        break;
+      case "issuing_authorization.created":
+      case "issuing_authorization.updated":
+        await store.reconcile(
+          authorizationOf(event),
+          event.type === "issuing_authorization.created" ? "created" : "updated",
+        );
+        return jsonResponse({ received: true });
+      case "issuing_transaction.created":
+        await store.recordTransaction(transactionOf(event));
+        return jsonResponse({ received: true });
+      default:
+        log({ level: "info", msg: "event_received", event_id: event.id, type: event.type });
+        return jsonResponse({ received: true });
+    }
+
+    // 3. Decide and record, in one commit (see above). The API path keeps its slice free.
+    const authorization = authorizationRequestOf(event);
+    const chosenPath: DecisionPath = apiMode && takesApiPath(authorization.id, apiMode.percent)
+      ? "api"
+      : "respond";
+    const storeDeadline = chosenPath === "api"
+      ? new Deadline(deadline.at - apiMode!.timeoutMs)
+      : deadline;
+    const { record, replayed, unrecorded } = await store.decideAndRecord(authorization, {
+      eventId: event.id,
+      receivedAt,
+      deadline: storeDeadline,
+      path: chosenPath,
+      eventBytes: payload.length,
+    });
+
+    // 4. Answer: through the API (one call per request), else in the response.
+    let path = unrecorded ? "respond" : record.path;
+    if (apiMode && path === "api" && !replayed) {
+      try {
+        await apiMode.send(authorization.id, record.response, {
+          requestKey: `${record.position}`,
+          deadline,
+        });
+      } catch (error) {
+        // Stripe honours a direct answer, so the decision still lands.
+        path = "respond_after_api_failure";
+        log({ level: "warn", msg: "api_call_failed", authorization_id: authorization.id, error });
+        await store.markAnsweredDirectly(record).catch((error) =>
+          log({ level: "error", msg: "store_update_failed", error })
+        );
+      }
+    }
+    const latencyMs = performance.now() - started;
+    const reasons = record.reasons.map(formatReason);
+    // A redelivery is answered again, but it is not a new decision.
+    if (!replayed) {
+      metrics.decision(outcomeOf(record), reasons, latencyMs / 1_000);
+      if (record.fallback) metrics.fallback(record.fallback);
+    }
+    annotateSpan?.({
+      "issuing.authorization_id": authorization.id,
+      "issuing.event_id": event.id,
+      "issuing.card_id": record.card_id,
+      "issuing.approved": record.approved,
+      "issuing.requested_amount": record.requested_amount,
+      "issuing.currency": record.currency,
+      "issuing.reasons": reasons,
+      "issuing.policy_version": record.policy_version,
+      "issuing.decision_path": path,
+      "issuing.replayed": replayed,
+      "issuing.request_position": record.position,
+      ...(record.amount === null ? {} : { "issuing.amount": record.amount }),
+    });
+    log({
+      level: "info",
+      msg: "decision",
+      event_id: event.id,
+      authorization_id: authorization.id,
+      position: record.position,
+      card_id: record.card_id,
+      approved: record.approved,
+      amount: record.amount ?? undefined,
+      requested_amount: record.requested_amount,
+      currency: record.currency,
+      reasons,
+      policy_version: record.policy_version,
+      latency_ms: Math.round(latencyMs * 1_000) / 1_000,
+      path,
+      replayed,
+    });
+    // After a successful API call, answer without a decision: one method per request, as Stripe advises.
+    return jsonResponse(path === "api" ? { received: true } : record.response, 200, {
+      "stripe-version": options.stripeApiVersion ?? event.api_version ?? Stripe.API_VERSION,
+    });
+  };
+}
+
+function authorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
+  const object = (event.data as { object?: unknown }).object as
+    | Partial<Stripe.Issuing.Authorization>
+    | undefined;
+  if (
+    typeof object !== "object" || object === null || object.object !== "issuing.authorization" ||
+    typeof object.id !== "string" || typeof object.card?.id !== "string" ||
+    typeof object.merchant_data !== "object" || object.merchant_data === null
+  ) {
+    throw new RequestError(400, "event has no issuing authorization");
+  }
+  return object as Stripe.Issuing.Authorization;
+}
+
+/**
+ * The authorization of an `issuing_authorization.request` event, checked for
+ * the fields the engine relies on. A signed event without them is malformed
+ * (400); odd but well-typed requests (a negative or zero increment, a
+ * missing or inconsistent `request_history`) are declined by the store.
+ */
+function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
+  const authorization = authorizationOf(event);
+  const request = authorization.pending_request;
+  if (
+    typeof request !== "object" || request === null || !Number.isSafeInteger(request.amount) ||
+    typeof request.currency !== "string" || typeof request.is_amount_controllable !== "boolean"
+  ) {
+    throw new RequestError(400, "event has no issuing authorization with a pending_request");
+  }
+  return authorization as AuthorizationRequest;
+}
+
+function transactionOf(event: Stripe.Event): Stripe.Issuing.Transaction {
+  const object = (event.data as { object?: unknown }).object as
+    | Partial<Stripe.Issuing.Transaction>
+    | undefined;
+  const card = object?.card;
+  if (
+    typeof object !== "object" || object === null || object.object !== "issuing.transaction" ||
+    typeof object.id !== "string" || !Number.isSafeInteger(object.amount) ||
+    typeof object.currency !== "string" ||
+    !(typeof card === "string" || typeof card?.id === "string") ||
+    typeof object.merchant_data !== "object" || object.merchant_data === null
+  ) {
+    throw new RequestError(400, "event has no issuing transaction");
+  }
+  return object as Stripe.Issuing.Transaction;
+}

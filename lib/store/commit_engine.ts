@@ -1,0 +1,450 @@
+/**
+ * The group-commit engine under the decision log: jobs that read and write
+ * Deno KV keys are batched into atomic commits that check every versionstamp
+ * they read, so durability costs one commit per batch, not per request, and
+ * what a job read is still true when its writes land (across processes too).
+ *
+ * @module
+ */
+import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
+
+/**
+ * Deno KV's limits per atomic operation and per value
+ * (https://docs.deno.com/deploy/kv/manual/transactions/ and `deno/ext/kv`
+ * `KvConfig`): 100 checks, 1,000 mutations, 800 KiB of keys and values in
+ * total, 64 KiB per value.
+ */
+export const KV_LIMITS = {
+  checks: 100,
+  mutations: 1_000,
+  commitBytes: 800 * 1024,
+  valueBytes: 64 * 1024,
+} as const;
+
+/** A batch stays this far below KV's byte limit: job sizes are estimates. */
+const BATCH_BYTES = 600 * 1024;
+/** Keys per `getMany` (KV's limit). */
+const GET_MANY_KEYS = 10;
+/** Jobs without a deadline give up after this many conflicting attempts. */
+const MAX_ATTEMPTS = 30;
+/** Backoff after a lock error or conflict, doubled per attempt, with jitter. */
+const FIRST_BACKOFF_MS = 2;
+const MAX_BACKOFF_MS = 50;
+/** Bounds the versionstamp cache; clearing it only costs reads. */
+const MAX_CACHED_KEYS = 100_000;
+
+/** The values a batch read, as the jobs in it see them, in order. */
+export interface BatchView {
+  /** The key's value: as read, or as an earlier job in this batch set it. */
+  get<T>(key: Deno.KvKey): T | null;
+  /** Sets one of the job's own keys; later jobs in the batch see it, the commit writes it. */
+  set(key: Deno.KvKey, value: unknown, expireInMs?: number): void;
+}
+
+/** What one run of a job gives: a result and its other writes, or a promise to wait for outside the batch. */
+export type JobStep<T> =
+  | { readonly done: T; readonly write?: (operation: Deno.AtomicOperation) => void }
+  | { readonly defer: Promise<unknown> };
+
+/**
+ * A unit of work for the engine. `run` is called in the batch's serial
+ * section, once per attempt (so it must derive everything from the view), and
+ * only sets keys it listed in `keys`.
+ */
+export interface CommitJob<T> {
+  /** Keys read and checked at commit (and the only ones `view.set` may write). */
+  readonly keys: readonly Deno.KvKey[];
+  /** Upper bound of its mutations besides `keys` (records, indexes, aggregates). */
+  readonly mutations: number;
+  /** Estimated bytes it writes. */
+  readonly bytes: number;
+  /** Dropped (rejected with {@linkcode DeadlineExceededError}) if not committing by then. */
+  readonly deadline: Deadline;
+  /** A key (of `keys`) assumed absent on the first attempt unless this process saw it (the commit checks it). */
+  readonly likelyAbsent?: Deno.KvKey;
+  run(view: BatchView): JobStep<T>;
+}
+
+/** A job whose deadline passed before it could be committed: nothing of it was written. */
+export class DeadlineExceededError extends Error {
+  override name = "DeadlineExceededError";
+  constructor(override readonly cause?: unknown) {
+    super(
+      cause instanceof Error
+        ? `not committed before the deadline (last error: ${cause.message})`
+        : "not committed before the deadline",
+    );
+  }
+}
+
+/** Options of {@linkcode createCommitEngine}. */
+export interface CommitEngineOptions {
+  /** Commits in flight at once, on disjoint keys (default 2). */
+  readonly maxInFlight?: number;
+  /** Called on each retried lock error, for logging. */
+  readonly onRetry?: (error: unknown, attempt: number) => void;
+  /**
+   * Adds a batch's shared writes (e.g. `sum`s that never conflict) once its
+   * jobs ran, given their results: one mutation per key for the whole batch.
+   */
+  readonly beforeCommit?: (operation: Deno.AtomicOperation, results: readonly unknown[]) => void;
+}
+
+/** The engine: submit jobs, get their results once committed. */
+export interface CommitEngine {
+  /** Resolves with the job's result once its batch committed. */
+  submit<T>(job: CommitJob<T>): Promise<T>;
+  /** Forgets cached values of keys changed outside the engine. */
+  forget(keys: readonly Deno.KvKey[]): void;
+}
+
+interface Entry {
+  readonly job: CommitJob<unknown>;
+  readonly keyIds: readonly string[];
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Cached {
+  readonly value: unknown;
+  readonly versionstamp: string | null;
+}
+
+/**
+ * Creates the engine over an open `Deno.Kv`.
+ *
+ * Jobs queue; a batch takes the longest run of queued jobs that fits KV's
+ * limits (checks, mutations, bytes), reads their keys (from this process's
+ * cache of what it last read or wrote, else from KV), runs each job in order
+ * against one view (so two jobs on one card see each other's writes), and
+ * commits everything in one atomic operation that checks every versionstamp it
+ * relied on. Up to `maxInFlight` batches commit at once, on disjoint keys:
+ * the next batch is read and run while the previous one commits.
+ *
+ * - A conflict (another process wrote a key) re-reads and re-runs the batch.
+ * - "database is locked" and other transient errors are retried with
+ *   jittered backoff while the jobs' deadlines allow.
+ * - Any other commit error (a value too large, an invalid key) splits the
+ *   batch and commits the halves alone, so one bad job fails only itself.
+ * - A job whose deadline passes before its batch commits is dropped and
+ *   rejected with {@linkcode DeadlineExceededError}: nothing of it is written.
+ * - A job that returns `{ defer }` leaves the batch and is queued again when
+ *   the promise settles (async policies wait outside the serial section).
+ *
+ * @example
+ * ```ts
+ * import { createCommitEngine } from "./commit_engine.ts";
+ * import { Deadline } from "../engine/deadline.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * const engine = createCommitEngine(kv);
+ * const add = (n: number) => engine.submit({
+ *   keys: [["total"]], mutations: 0, bytes: 16, deadline: Deadline.after(1_000),
+ *   run(view) {
+ *     const total = (view.get<number>(["total"]) ?? 0) + n;
+ *     view.set(["total"], total);
+ *     return { done: total };
+ *   },
+ * });
+ * const totals = await Promise.all([add(1), add(2), add(3)]);
+ * equal(totals.at(-1), 6);
+ * equal((await kv.get(["total"])).value, 6);
+ * ```
+ */
+export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {}): CommitEngine {
+  const maxInFlight = options.maxInFlight ?? 2;
+  const queue: Entry[] = [];
+  const locked = new Map<string, number>();
+  const cache = new Map<string, Cached>();
+  let inFlight = 0;
+
+  function pump(): void {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = takeBatch();
+      if (batch.length === 0) return;
+      inFlight++;
+      for (const entry of batch) for (const id of entry.keyIds) lock(id, 1);
+      commitBatch(batch).finally(() => {
+        for (const entry of batch) for (const id of entry.keyIds) lock(id, -1);
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  function lock(id: string, change: 1 | -1): void {
+    const count = (locked.get(id) ?? 0) + change;
+    if (count === 0) locked.delete(id);
+    else locked.set(id, count);
+  }
+
+  /** The next batch: queued jobs in order, skipping any that share a key with a batch in flight. */
+  function takeBatch(): Entry[] {
+    const batch: Entry[] = [];
+    const blocked = new Set<string>();
+    const keysInBatch = new Set<string>();
+    let mutations = 0, bytes = 0;
+    for (let i = 0; i < queue.length;) {
+      const entry = queue[i];
+      if (entry.job.deadline.remainingMs() === 0) {
+        queue.splice(i, 1);
+        entry.reject(new DeadlineExceededError());
+        continue;
+      }
+      if (entry.keyIds.some((id) => locked.has(id) || blocked.has(id))) {
+        for (const id of entry.keyIds) blocked.add(id);
+        i++;
+        continue;
+      }
+      const newKeys = entry.keyIds.filter((id) => !keysInBatch.has(id)).length;
+      const entryMutations = entry.job.mutations + entry.keyIds.length;
+      if (
+        batch.length > 0 && (keysInBatch.size + newKeys > KV_LIMITS.checks ||
+          mutations + entryMutations > KV_LIMITS.mutations ||
+          bytes + entry.job.bytes > BATCH_BYTES)
+      ) break;
+      for (const id of entry.keyIds) keysInBatch.add(id);
+      mutations += entryMutations;
+      bytes += entry.job.bytes;
+      batch.push(entry);
+      queue.splice(i, 1);
+    }
+    return batch;
+  }
+
+  async function commitBatch(batch: Entry[]): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 1;; attempt++) {
+      batch = batch.filter((entry) => {
+        if (entry.job.deadline.remainingMs() > 0 && attempt <= MAX_ATTEMPTS) return true;
+        entry.reject(
+          attempt > MAX_ATTEMPTS
+            ? new Error(`commit kept failing after ${MAX_ATTEMPTS} attempts`, { cause: lastError })
+            : new DeadlineExceededError(lastError),
+        );
+        return false;
+      });
+      if (batch.length === 0) return;
+      const outcome = await attemptBatch(batch, attempt === 1);
+      if (outcome === "committed") return;
+      if (outcome instanceof Array) {
+        // A job failed by itself: commit the others without it.
+        batch = outcome;
+        attempt = 0;
+        continue;
+      }
+      if (outcome instanceof Error && !isTransient(outcome)) {
+        if (batch.length === 1) {
+          batch[0].reject(outcome);
+          return;
+        }
+        // One job's write (too large, invalid) fails the commit: find it by halves.
+        const half = Math.ceil(batch.length / 2);
+        await commitBatch(batch.slice(0, half));
+        await commitBatch(batch.slice(half));
+        return;
+      }
+      if (outcome instanceof Error) {
+        lastError = outcome;
+        options.onRetry?.(outcome, attempt);
+      }
+      const soonest = Math.min(...batch.map((entry) => entry.job.deadline.remainingMs()));
+      const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1)) *
+        (0.5 + Math.random() / 2);
+      if (backoff < soonest) await sleep(backoff);
+    }
+  }
+
+  /**
+   * One read-run-commit attempt. Returns `committed`, `conflict`, the error
+   * (read or commit), or the batch without jobs that failed or deferred.
+   */
+  async function attemptBatch(
+    batch: Entry[],
+    optimistic: boolean,
+  ): Promise<"committed" | "conflict" | Error | Entry[]> {
+    if (cache.size > MAX_CACHED_KEYS) cache.clear();
+    const keys = new Map<string, Deno.KvKey>();
+    const likelyNew = new Set<string>();
+    for (const entry of batch) {
+      entry.job.keys.forEach((key, i) => keys.set(entry.keyIds[i], key));
+      if (entry.job.likelyAbsent) likelyNew.add(keyId(entry.job.likelyAbsent));
+    }
+    const read = new Map<string, Cached>();
+    const toRead: Deno.KvKey[] = [];
+    for (const [id, key] of keys) {
+      const cached = optimistic ? cache.get(id) : undefined;
+      if (cached) read.set(id, cached);
+      else if (optimistic && likelyNew.has(id)) read.set(id, { value: null, versionstamp: null });
+      else toRead.push(key);
+    }
+    const deadline = latestDeadline(batch);
+    try {
+      const entries = await deadline.race(getMany(kv, toRead));
+      if (entries === TIMED_OUT) return new DeadlineExceededError(new Error("KV read timed out"));
+      for (const entry of entries) {
+        read.set(keyId(entry.key), { value: entry.value, versionstamp: entry.versionstamp });
+      }
+    } catch (error) {
+      return asError(error);
+    }
+
+    const view = new View(read);
+    const operation = kv.atomic();
+    const done: [Entry, unknown][] = [];
+    const remaining: Entry[] = [];
+    for (const entry of batch) {
+      let step: JobStep<unknown>;
+      try {
+        view.begin();
+        step = entry.job.run(view);
+      } catch (error) {
+        view.rollback();
+        entry.reject(error);
+        continue;
+      }
+      if ("defer" in step) {
+        view.rollback();
+        step.defer.then(requeue, requeue);
+        function requeue() {
+          queue.push(entry);
+          pump();
+        }
+        continue;
+      }
+      view.keep();
+      step.write?.(operation);
+      done.push([entry, step.done]);
+      remaining.push(entry);
+    }
+    if (remaining.length < batch.length) return remaining;
+    options.beforeCommit?.(operation, done.map(([, value]) => value));
+    for (const [id, key] of keys) {
+      operation.check({ key, versionstamp: read.get(id)!.versionstamp });
+    }
+    for (const [id, { value, expireInMs }] of view.dirty) {
+      operation.set(keys.get(id)!, value, expireInMs ? { expireIn: expireInMs } : undefined);
+    }
+    let committed: Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT;
+    try {
+      // A commit cannot be called back: after the deadline (and a grace) its outcome is unknown.
+      committed = await Deadline.after(deadline.remainingMs() + 1_000).race(operation.commit());
+    } catch (error) {
+      return asError(error);
+    }
+    if (committed === TIMED_OUT) {
+      for (const id of keys.keys()) cache.delete(id);
+      for (const [entry] of done) entry.reject(new Error("KV commit outcome unknown (timed out)"));
+      return "committed";
+    }
+    if (!committed.ok) {
+      for (const id of keys.keys()) cache.delete(id);
+      return "conflict";
+    }
+    for (const [id, cached] of read) {
+      const written = view.dirty.get(id);
+      cache.set(
+        id,
+        written ? { value: written.value, versionstamp: committed.versionstamp } : cached,
+      );
+    }
+    for (const [entry, value] of done) entry.resolve(value);
+    return "committed";
+  }
+
+  return {
+    submit<T>(job: CommitJob<T>): Promise<T> {
+      const { promise, resolve, reject } = Promise.withResolvers<T>();
+      queue.push({
+        job: job as CommitJob<unknown>,
+        keyIds: job.keys.map(keyId),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      pump();
+      return promise;
+    },
+    forget(keys) {
+      for (const key of keys) cache.delete(keyId(key));
+    },
+  };
+}
+
+/** The batch's values, with each job's writes staged until it finishes. */
+class View implements BatchView {
+  readonly dirty = new Map<string, { value: unknown; expireInMs?: number }>();
+  #staged = new Map<string, { value: unknown; expireInMs?: number }>();
+  constructor(readonly read: ReadonlyMap<string, Cached>) {}
+  get<T>(key: Deno.KvKey): T | null {
+    const id = keyId(key);
+    const written = this.#staged.get(id) ?? this.dirty.get(id);
+    if (written) return written.value as T;
+    const cached = this.read.get(id);
+    if (!cached) throw new RangeError(`key ${id} is not one of the job's keys`);
+    return cached.value as T | null;
+  }
+  set(key: Deno.KvKey, value: unknown, expireInMs?: number): void {
+    const id = keyId(key);
+    if (!this.read.has(id)) throw new RangeError(`key ${id} is not one of the job's keys`);
+    this.#staged.set(id, { value, expireInMs });
+  }
+  begin(): void {
+    this.#staged.clear();
+  }
+  keep(): void {
+    for (const [id, written] of this.#staged) this.dirty.set(id, written);
+    this.#staged.clear();
+  }
+  rollback(): void {
+    this.#staged.clear();
+  }
+}
+
+/**
+ * Whether a KV error is worth retrying: SQLite's lock and busy errors (several
+ * processes on one file, `deno serve --parallel`) and KV Connect's transient
+ * ones. Matched on the message: Deno KV throws plain `Error`s.
+ */
+function isTransient(error: Error): boolean {
+  return error instanceof DeadlineExceededError ||
+    /database is locked|busy|temporarily|timed out|connection/i.test(error.message);
+}
+
+function latestDeadline(batch: readonly Entry[]): Deadline {
+  return batch.reduce((latest, entry) =>
+    entry.job.deadline.at > latest.at ? entry.job.deadline : latest, batch[0].job.deadline);
+}
+
+async function getMany(
+  kv: Deno.Kv,
+  keys: readonly Deno.KvKey[],
+): Promise<Deno.KvEntryMaybe<unknown>[]> {
+  if (keys.length === 0) return [];
+  const chunks: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
+  for (let i = 0; i < keys.length; i += GET_MANY_KEYS) {
+    chunks.push(kv.getMany(keys.slice(i, i + GET_MANY_KEYS)));
+  }
+  return (await Promise.all(chunks)).flat();
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A stable text id of a KV key, for maps and sets.
+ *
+ * @example
+ * ```ts
+ * import { keyId } from "./commit_engine.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(keyId(["usage", "card", "ic_1", 5]), keyId(["usage", "card", "ic_1", 5]));
+ * ```
+ */
+export function keyId(key: Deno.KvKey): string {
+  return JSON.stringify(key, (_, value) => typeof value === "bigint" ? `${value}n` : value);
+}

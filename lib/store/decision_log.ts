@@ -1,0 +1,159 @@
+/**
+ * Reads of the decision log: one authorization with all its requests, pages
+ * of requests by time or card, and the whole log for export. Every read is
+ * bounded (a page, or one authorization's requests) and uses the indexes, so
+ * the dashboard and the admin API never scan on the webhook's KV.
+ *
+ * @module
+ */
+import { type AuthorizationState, authorizationKey } from "./authorization_state.ts";
+import { keyId } from "./commit_engine.ts";
+import { type DecisionRecord, summaryOf } from "./decision_record.ts";
+
+/** Keys per `getMany` (KV's limit). */
+const GET_MANY_KEYS = 10;
+/** Records read per round trip by {@linkcode decisionLog}. */
+const EXPORT_PAGE = 100;
+/** An authorization's requests read at most (Stripe sends a handful of increments at most). */
+const MAX_REQUESTS = 100;
+
+/**
+ * One authorization as the admin API shows it: its latest request's record,
+ * with the authorization's total `reservation`, Stripe's `reconciliation` and
+ * every request in `requests`; `null` when unknown.
+ *
+ * @example
+ * ```ts
+ * import { authorizationRecord } from "./decision_log.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * equal(await authorizationRecord(kv, "iauth_unknown"), null);
+ * ```
+ */
+export async function authorizationRecord(
+  kv: Deno.Kv,
+  authorizationId: string,
+): Promise<DecisionRecord | null> {
+  const [state, records] = await Promise.all([
+    kv.get<AuthorizationState>(authorizationKey(authorizationId)),
+    requestRecords(kv, authorizationId),
+  ]);
+  const latest = records.at(-1);
+  if (!latest) return null;
+  const entries = state.value?.requests ?? [];
+  const reservation = {
+    keys: [...new Map(entries.flatMap((e) => e.reservation.keys).map((k) => [keyId(k), k]))
+      .values()],
+    amount: entries.reduce((sum, entry) => sum + entry.reservation.amount, 0),
+    count: entries.reduce((sum, entry) => sum + entry.reservation.count, 0),
+  };
+  return {
+    ...latest,
+    reservation,
+    ...(state.value?.reconciliation ? { reconciliation: state.value.reconciliation } : {}),
+    requests: records.map(summaryOf),
+  };
+}
+
+/**
+ * Every logged request of one authorization, in order.
+ *
+ * @example
+ * ```ts
+ * import { requestRecords } from "./decision_log.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * equal((await requestRecords(kv, "iauth_unknown")).length, 0);
+ * ```
+ */
+export async function requestRecords(
+  kv: Deno.Kv,
+  authorizationId: string,
+): Promise<DecisionRecord[]> {
+  const records: DecisionRecord[] = [];
+  const entries = kv.list<DecisionRecord>({ prefix: ["decision", authorizationId] }, {
+    limit: MAX_REQUESTS,
+  });
+  for await (const entry of entries) records.push(entry.value);
+  return records;
+}
+
+/**
+ * Logged requests newest first, optionally for one card and up to a time
+ * (`before`, exclusive, for paging), at most `limit`.
+ *
+ * @example
+ * ```ts
+ * import { listRecords } from "./decision_log.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * equal((await listRecords(kv, { limit: 10 })).length, 0);
+ * ```
+ */
+export async function listRecords(
+  kv: Deno.Kv,
+  query: {
+    readonly card?: string;
+    readonly since?: Date;
+    readonly before?: Date;
+    readonly limit: number;
+  },
+): Promise<DecisionRecord[]> {
+  const prefix = query.card ? ["decisions_by_card", query.card] : ["decisions_by_time"];
+  const selector: Deno.KvListSelector = query.since || query.before
+    ? {
+      prefix,
+      ...(query.since ? { start: [...prefix, query.since.getTime()] } : {}),
+      ...(query.before ? { end: [...prefix, query.before.getTime()] } : {}),
+    } as Deno.KvListSelector
+    : { prefix };
+  const refs: [string, number][] = [];
+  for await (
+    const entry of kv.list<[string, number]>(selector, { reverse: true, limit: query.limit })
+  ) {
+    refs.push(entry.value);
+  }
+  return await recordsOf(kv, refs);
+}
+
+/**
+ * Every logged request, oldest first: what `deno task export` writes and
+ * `deno task replay` re-decides (increments as increments).
+ *
+ * @example
+ * ```ts
+ * import { decisionLog } from "./decision_log.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * let count = 0;
+ * for await (const _ of decisionLog(kv)) count++;
+ * equal(count, 0);
+ * ```
+ */
+export async function* decisionLog(kv: Deno.Kv): AsyncIterable<DecisionRecord> {
+  let refs: [string, number][] = [];
+  for await (const entry of kv.list<[string, number]>({ prefix: ["decisions_by_time"] })) {
+    refs.push(entry.value);
+    if (refs.length === EXPORT_PAGE) {
+      yield* await recordsOf(kv, refs);
+      refs = [];
+    }
+  }
+  yield* await recordsOf(kv, refs);
+}
+
+/** The records of these requests, in order, skipping any that expired. */
+async function recordsOf(
+  kv: Deno.Kv,
+  refs: readonly [string, number][],
+): Promise<DecisionRecord[]> {
+  const chunks: Promise<Deno.KvEntryMaybe<DecisionRecord>[]>[] = [];
+  for (let i = 0; i < refs.length; i += GET_MANY_KEYS) {
+    chunks.push(
+      kv.getMany<DecisionRecord[]>(
+        refs.slice(i, i + GET_MANY_KEYS).map(([id, index]) => ["decision", id, index]),
+      ),
+    );
+  }
+  return (await Promise.all(chunks)).flat().flatMap((entry) => entry.value ? [entry.value] : []);
+}

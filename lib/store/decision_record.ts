@@ -1,0 +1,335 @@
+/**
+ * One logged request: what the decision log stores for each
+ * `issuing_authorization.request` (a first request or an increment), and how
+ * it is built, trimmed to fit Deno KV, and keyed.
+ *
+ * Keys (all expire after the retention):
+ * - `["decision", authorizationId, index]` → {@linkcode DecisionRecord}, `index` 0, 1, … per request we logged
+ * - `["decisions_by_card", cardId, decidedAtMs, authorizationId, index]` and
+ *   `["decisions_by_time", decidedAtMs, authorizationId, index]` → `[authorizationId, index]`
+ *
+ * @module
+ */
+import {
+  type AuthorizationResponseBody,
+  authorizationResponseBody,
+} from "../engine/authorization_response.ts";
+import type { Decision, Reason, TraceEntry } from "../engine/decide.ts";
+import type { AuthorizationRequest } from "../engine/policy.ts";
+import { KV_LIMITS } from "./commit_engine.ts";
+
+/** How a decision reached Stripe. */
+export type DecisionPath = "respond" | "api" | "respond_after_api_failure";
+
+/**
+ * What Stripe did with an authorization, from its lifecycle events. See
+ * {@linkcode ReconciliationOutcome} for the outcomes.
+ */
+export interface Reconciliation {
+  readonly outcome: ReconciliationOutcome;
+  /** Stripe's `approved` and `amount` (the total it holds or held, card currency). */
+  readonly stripe_approved: boolean;
+  readonly stripe_amount: number;
+  /** The last `request_history[].reason`, e.g. `webhook_approved`. */
+  readonly stripe_reason: string | null;
+  /** `request_history[].reason_message` of a `webhook_error`: why Stripe could not use our answer. */
+  readonly stripe_reason_message?: string | null;
+  readonly status: string;
+  /** Net captured (captures minus refunds, minor units) of the authorization's transactions. */
+  readonly captured: number;
+  /** Per request of `request_history`, in order: its reason and outcome. */
+  readonly requests: readonly { readonly reason: string; readonly outcome: ReconciliationOutcome }[];
+  readonly at: string;
+}
+
+/**
+ * What Stripe did compared with what we answered, per request of
+ * `request_history` (the authorization's outcome is its most serious one):
+ * - `agreed`: Stripe applied our answer (`webhook_approved`/`webhook_declined`), approval and amount equal;
+ * - `mismatch`: Stripe's approval or approved amount differs from our answer;
+ * - `webhook_timeout`: our answer did not arrive in time; Stripe applied the timeout setting (or Autopilot);
+ * - `webhook_error`: Stripe could not use our answer (invalid; see `stripe_reason_message`) or, from API
+ *   version 2024-12-18, the network declined while Stripe was unreachable;
+ * - `network_decided`: decided by the network without Stripe or us (`network_fallback`, Autopilot's
+ *   `network_stip`; `card_active`: network-approved while Stripe was down, API 2024-12-18+);
+ * - `stripe_declined`: Stripe's own checks declined it without asking us (`spending_controls`,
+ *   `insufficient_funds`, `card_inactive`, `suspected_fraud`, … every other documented reason);
+ * - `stripe_error`: `stripe_internal_error`;
+ * - `stripe_only`: a request that never reached us (no log entry for it);
+ * - `unknown_reason`: a reason newer than the pinned stripe-node (23.1.0).
+ */
+export type ReconciliationOutcome =
+  | "agreed"
+  | "mismatch"
+  | "webhook_timeout"
+  | "webhook_error"
+  | "network_decided"
+  | "stripe_declined"
+  | "stripe_error"
+  | "stripe_only"
+  | "unknown_reason";
+
+/** What the shadow pipeline would have decided (never enforced). */
+export interface ShadowDecision {
+  readonly approved: boolean;
+  readonly amount: number | null;
+  readonly reasons: readonly Reason[];
+  readonly trace: readonly TraceEntry[];
+  /** Whether it differs from the live decision (approval or amount). */
+  readonly disagrees: boolean;
+}
+
+/** Amount and count held in velocity counters: by one request, or (read through `get`) by its authorization. */
+export interface Reservation {
+  readonly keys: readonly Deno.KvKey[];
+  readonly amount: number;
+  readonly count: number;
+  readonly expireInMs?: number;
+}
+
+/** One logged request, as stored and as the decision queries return it. */
+export interface DecisionRecord {
+  readonly authorization_id: string;
+  /** 0 for the first request we logged on the authorization, then 1, 2, … (increments). */
+  readonly request_index: number;
+  /** Its position in Stripe's `request_history` (earlier requests on the authorization). */
+  readonly position: number;
+  readonly event_id: string | null;
+  readonly card_id: string;
+  readonly cardholder_id: string | null;
+  /** `pending_request.amount`: for an increment, the additional amount. */
+  readonly requested_amount: number;
+  /** The card's currency (`pending_request.currency`); the merchant's is in `request`. */
+  readonly currency: string;
+  readonly merchant_category: string;
+  readonly merchant_country: string | null;
+  readonly merchant_name: string | null;
+  readonly approved: boolean;
+  /** The amount held when a policy limited an amount-controllable request. */
+  readonly amount: number | null;
+  /** What the authorization held from earlier approved requests when this one was decided. */
+  readonly held: { readonly amount: number; readonly requests: number };
+  readonly reasons: readonly Reason[];
+  /** Set when the fallback decision was answered: `error`, `timeout`, `store_error`, `store_timeout`. */
+  readonly fallback?: string;
+  readonly trace: readonly TraceEntry[];
+  readonly policy_version: string;
+  readonly decided_at: string;
+  readonly latency_ms: number;
+  readonly path: DecisionPath | "stripe_only";
+  /** The webhook answer, replayed as is on redelivery. */
+  readonly response: AuthorizationResponseBody;
+  /** What this request reserved; `get()` shows the authorization's total instead. */
+  readonly reservation: Reservation;
+  /** Attached by `get()`: what Stripe did with the authorization. */
+  readonly reconciliation?: Reconciliation;
+  /** Attached by `get()`: every request of the authorization, in order. */
+  readonly requests?: readonly RequestSummary[];
+  readonly shadow?: ShadowDecision;
+  /**
+   * Set when the decision first committed differs from the fallback that was
+   * answered (the store timed out while it committed): the log was corrected
+   * to the answer; this is what had been committed.
+   */
+  readonly superseded?: { readonly approved: boolean; readonly amount: number | null };
+  /** Fields of `request` dropped to keep the record under Deno KV's 64 KiB value limit. */
+  readonly trimmed?: readonly string[];
+  /**
+   * The authorization as received, for audits and replays, with the expanded
+   * cardholder reduced to id, type, status and metadata and no shipping
+   * address: the log keeps no name, email, phone, address or date of birth.
+   */
+  readonly request: AuthorizationRequest;
+}
+
+/** One request of an authorization in `get()`'s `requests`. */
+export interface RequestSummary {
+  readonly request_index: number;
+  readonly position: number;
+  readonly event_id: string | null;
+  readonly requested_amount: number;
+  readonly approved: boolean;
+  readonly amount: number | null;
+  readonly fallback?: string;
+  readonly decided_at: string;
+}
+
+/** Records larger than this (estimated) are trimmed: KV's value limit with room for the decision. */
+const RECORD_BYTES = KV_LIMITS.valueBytes - 8 * 1024;
+
+/** The key of one logged request. */
+export function decisionKey(authorizationId: string, index: number): Deno.KvKey {
+  return ["decision", authorizationId, index];
+}
+
+/** What a logged request is built from besides the authorization and decision. */
+export interface RecordMeta {
+  readonly eventId: string | null;
+  readonly index: number;
+  readonly position: number;
+  readonly decidedAt: Date;
+  readonly latencyMs: number;
+  readonly path: DecisionRecord["path"];
+  readonly held: { readonly amount: number; readonly requests: number };
+  readonly reservation: Reservation;
+  /** Size of the event as received, in bytes: large ones are measured and trimmed. */
+  readonly eventBytes: number;
+}
+
+/**
+ * Builds the record of one request. A record whose event is large (Stripe
+ * allows 50 metadata keys of 500 characters on the card, cardholder and
+ * authorization) is measured and, if it would not fit one KV value, stored
+ * without those metadata, then without `request_history` and the expanded
+ * card: the decision, amounts and ids are always kept. `trimmed` names what
+ * was dropped.
+ *
+ * @example
+ * ```ts
+ * import { toRecord } from "./decision_record.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * const authorization = authorizationOf(authorizationEvent("online", { pending_request: { amount: 500 } }));
+ * const record = toRecord(authorization, { approved: true, reasons: [], trace: [], policyVersion: "dev" }, {
+ *   eventId: "evt_1", index: 0, position: 0, decidedAt: new Date(0), latencyMs: 1, path: "respond",
+ *   held: { amount: 0, requests: 0 }, reservation: { keys: [], amount: 500, count: 1 }, eventBytes: 4_000,
+ * });
+ * equal(record.requested_amount, 500);
+ * equal(record.request.card.cardholder?.email, undefined);
+ * ```
+ */
+export function toRecord(
+  authorization: AuthorizationRequest,
+  decision: Decision,
+  meta: RecordMeta,
+): DecisionRecord {
+  const request = authorization.pending_request;
+  const response = request
+    ? authorizationResponseBody(decision, request)
+    : { approved: decision.approved } satisfies AuthorizationResponseBody;
+  const record: DecisionRecord = {
+    request: withoutCardholderDetails(authorization),
+    authorization_id: authorization.id,
+    request_index: meta.index,
+    position: meta.position,
+    event_id: meta.eventId,
+    card_id: authorization.card.id,
+    cardholder_id: authorization.card.cardholder?.id ?? null,
+    requested_amount: request?.amount ?? authorization.amount,
+    currency: request?.currency ?? authorization.currency,
+    merchant_category: authorization.merchant_data.category,
+    merchant_country: authorization.merchant_data.country,
+    merchant_name: authorization.merchant_data.name,
+    approved: decision.approved,
+    amount: decision.amount ?? null,
+    held: meta.held,
+    reasons: decision.reasons,
+    ...(decision.fallback ? { fallback: decision.fallback } : {}),
+    trace: decision.trace,
+    policy_version: decision.policyVersion,
+    decided_at: meta.decidedAt.toISOString(),
+    latency_ms: Math.round(meta.latencyMs * 1_000) / 1_000,
+    path: meta.path,
+    response,
+    reservation: meta.reservation,
+  };
+  // The event's size bounds the record's (plus the trace): only large ones are measured.
+  return meta.eventBytes > RECORD_BYTES / 2 ? trimmed(record) : record;
+}
+
+/** The record, without what makes it too large for one KV value. */
+function trimmed(record: DecisionRecord): DecisionRecord {
+  const steps: [string, (request: AuthorizationRequest) => AuthorizationRequest][] = [
+    ["request.metadata", (r) => ({ ...r, metadata: {} })],
+    ["request.card.metadata", (r) => ({ ...r, card: { ...r.card, metadata: {} } })],
+    [
+      "request.card.cardholder.metadata",
+      (r) =>
+        r.card.cardholder
+          ? { ...r, card: { ...r.card, cardholder: { ...r.card.cardholder, metadata: {} } } }
+          : r,
+    ],
+    ["request.request_history", (r) => ({ ...r, request_history: [] })],
+    ["request.card", (r) => ({ ...r, card: { id: r.card.id } as typeof r.card })],
+    ["trace", (r) => r],
+  ];
+  const dropped: string[] = [];
+  let current = record;
+  for (const [name, drop] of steps) {
+    if (byteSize(current) <= RECORD_BYTES) break;
+    dropped.push(name);
+    current = name === "trace"
+      ? { ...current, trace: [] }
+      : { ...current, request: drop(current.request) };
+  }
+  return dropped.length > 0 ? { ...current, trimmed: dropped } : current;
+}
+
+function byteSize(value: unknown): number {
+  // UTF-16 at worst two bytes per code unit: an upper bound of V8's serialized strings.
+  return JSON.stringify(value).length * 2;
+}
+
+/** The authorization without personal data: the cardholder reduced to ids, no shipping address. */
+function withoutCardholderDetails(authorization: AuthorizationRequest): AuthorizationRequest {
+  const { card } = authorization;
+  if (!card?.cardholder) return authorization;
+  const { id, object, type, status, metadata } = card.cardholder;
+  return {
+    ...authorization,
+    card: {
+      ...card,
+      cardholder: { id, object, type, status, metadata } as typeof card.cardholder,
+      shipping: null,
+    },
+  };
+}
+
+/** Mutations {@linkcode writeRecord} makes. */
+export const RECORD_MUTATIONS = 3;
+
+/**
+ * Adds one record and its indexes to an atomic operation.
+ *
+ * @example
+ * ```ts
+ * import { writeRecord } from "./decision_record.ts";
+ * // writeRecord(kv.atomic(), record, 90 * 86_400_000).commit();
+ * ```
+ */
+export function writeRecord(
+  operation: Deno.AtomicOperation,
+  record: DecisionRecord,
+  retentionMs: number,
+): void {
+  const at = Date.parse(record.decided_at);
+  const id = record.authorization_id;
+  const index = record.request_index;
+  const ref = [id, index];
+  operation
+    .set(decisionKey(id, index), record, { expireIn: retentionMs })
+    .set(["decisions_by_card", record.card_id, at, id, index], ref, { expireIn: retentionMs })
+    .set(["decisions_by_time", at, id, index], ref, { expireIn: retentionMs });
+}
+
+/**
+ * A request's summary, for `get()`'s `requests`.
+ *
+ * @example
+ * ```ts
+ * import { summaryOf } from "./decision_record.ts";
+ * // summaryOf(record) → { request_index: 1, position: 1, requested_amount: 90_000, approved: false, … }
+ * ```
+ */
+export function summaryOf(record: DecisionRecord): RequestSummary {
+  return {
+    request_index: record.request_index,
+    position: record.position,
+    event_id: record.event_id,
+    requested_amount: record.requested_amount,
+    approved: record.approved,
+    amount: record.amount,
+    ...(record.fallback ? { fallback: record.fallback } : {}),
+    decided_at: record.decided_at,
+  };
+}

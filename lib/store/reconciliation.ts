@@ -1,0 +1,355 @@
+/**
+ * Reconciliation with what Stripe did: lifecycle events
+ * (`issuing_authorization.created`/`.updated`) merged into one snapshot per
+ * authorization whatever their order or duplication, the reservations that
+ * follow from it, and the outcome of each request.
+ *
+ * @module
+ */
+import type Stripe from "stripe";
+import type { AuthorizationRequest } from "../engine/policy.ts";
+import type { AuthorizationState, RequestEntry, StripeSnapshot } from "./authorization_state.ts";
+import { FINAL_STATUSES } from "./authorization_state.ts";
+import type { Reconciliation, ReconciliationOutcome, Reservation } from "./decision_record.ts";
+
+/**
+ * Stripe's view of an authorization as a snapshot. Transactions are signed as
+ * Stripe signs them (Transactions.d.ts: `amount` "reflected in your balance":
+ * captures negative, refunds positive), so net spend is minus their sum.
+ *
+ * @example
+ * ```ts
+ * import { snapshotOf } from "./reconciliation.ts";
+ * import { equal } from "node:assert/strict";
+ * const snapshot = snapshotOf({
+ *   status: "closed", approved: true, amount: 5_000, request_history: [],
+ *   transactions: [{ amount: -5_000 }, { amount: 1_500 }],
+ * } as never);
+ * equal(snapshot.captured, 3_500);
+ * ```
+ */
+export function snapshotOf(authorization: Stripe.Issuing.Authorization): StripeSnapshot {
+  const transactions = Array.isArray(authorization.transactions) ? authorization.transactions : [];
+  const history = Array.isArray(authorization.request_history) ? authorization.request_history : [];
+  return {
+    status: authorization.status,
+    approved: authorization.approved === true,
+    amount: Number.isSafeInteger(authorization.amount) ? authorization.amount : 0,
+    request_history: history.map((request) => ({
+      approved: request.approved === true,
+      amount: Number.isSafeInteger(request.amount) ? request.amount : 0,
+      reason: String(request.reason),
+      reason_message: request.reason_message ?? null,
+    })),
+    transactions: transactions.length,
+    captured: -transactions.reduce(
+      (sum, transaction) => sum + (Number.isSafeInteger(transaction.amount) ? transaction.amount : 0),
+      0,
+    ),
+  };
+}
+
+/**
+ * The more advanced of two snapshots, so events merge in any order and any
+ * number of times to the same result. Stripe's lifecycle only moves forward:
+ * from pending to a final status (closed, reversed, expired: never back),
+ * `request_history` and `transactions` only grow, and at equal history a
+ * pending authorization's `amount` only falls (partial reversals). Ties keep
+ * the first seen.
+ *
+ * @example
+ * ```ts
+ * import { mergeSnapshots } from "./reconciliation.ts";
+ * import { equal } from "node:assert/strict";
+ * const created = { status: "pending", approved: true, amount: 2_000, request_history: [{}], transactions: 0, captured: 0 } as never;
+ * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}], transactions: 0, captured: 0 } as never;
+ * equal(mergeSnapshots(reversed, created), reversed);
+ * equal(mergeSnapshots(created, reversed), reversed);
+ * ```
+ */
+export function mergeSnapshots(
+  current: StripeSnapshot | undefined,
+  incoming: StripeSnapshot,
+): StripeSnapshot {
+  if (!current) return incoming;
+  const rank = (s: StripeSnapshot) => [
+    FINAL_STATUSES.has(s.status) ? 1 : 0,
+    s.request_history.length,
+    s.transactions,
+    -s.amount,
+  ];
+  const [a, b] = [rank(current), rank(incoming)];
+  for (let i = 0; i < a.length; i++) {
+    if (b[i] !== a[i]) return b[i] > a[i] ? incoming : current;
+  }
+  return current;
+}
+
+/**
+ * What an authorization should hold in the spend counters by Stripe's
+ * snapshot: the net captured amount once closed, reversed or expired
+ * (nothing if nothing was captured, unless closed without transactions: then
+ * its amount); while pending, its approved amount or what was already
+ * captured, whichever is larger; nothing when declined and never captured.
+ *
+ * @example
+ * ```ts
+ * import { settledAmount } from "./reconciliation.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(settledAmount({ status: "reversed", approved: true, amount: 0, request_history: [], transactions: 0, captured: 0 }), 0);
+ * equal(settledAmount({ status: "pending", approved: true, amount: 9_000, request_history: [], transactions: 0, captured: 0 }), 9_000);
+ * ```
+ */
+export function settledAmount(snapshot: StripeSnapshot): number {
+  const captured = Math.max(0, snapshot.captured);
+  if (snapshot.status === "closed") {
+    return snapshot.transactions > 0 ? captured : snapshot.approved ? snapshot.amount : 0;
+  }
+  if (FINAL_STATUSES.has(snapshot.status)) return captured;
+  return snapshot.approved ? Math.max(snapshot.amount, captured) : captured;
+}
+
+/**
+ * Each logged request's reservation once Stripe's snapshot is applied: the
+ * authorization's total (Stripe's settled amount, plus what we approved on
+ * requests its snapshot does not show yet) spread over the requests in order,
+ * each up to what it approved, the rest on the last; the approval count (1)
+ * on the first while anything is held. Without a snapshot, each request keeps
+ * what it approved.
+ *
+ * @example
+ * ```ts
+ * import { reservationsFor } from "./reconciliation.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const entries = [
+ *   { position: 0, amount: 5_000, reservation: { keys: [], amount: 5_000, count: 1 } },
+ *   { position: 1, amount: 2_000, reservation: { keys: [], amount: 2_000, count: 0 } },
+ * ] as never;
+ * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}, {}], transactions: 0, captured: 0 } as never;
+ * deepEqual(reservationsFor(entries, reversed).map((r) => [r.amount, r.count]), [[0, 0], [0, 0]]);
+ * ```
+ */
+export function reservationsFor(
+  entries: readonly RequestEntry[],
+  snapshot: StripeSnapshot | undefined,
+): Reservation[] {
+  if (!snapshot) {
+    return entries.map((entry, i) => ({
+      ...entry.reservation,
+      amount: entry.amount,
+      count: i === 0 && entry.amount > 0 ? 1 : entry.reservation.count,
+    }));
+  }
+  const final = FINAL_STATUSES.has(snapshot.status);
+  let total = settledAmount(snapshot);
+  if (!final) {
+    for (const entry of entries) {
+      if (entry.position >= snapshot.request_history.length) total += entry.amount;
+    }
+  }
+  let left = total;
+  return entries.map((entry, i) => {
+    const last = i === entries.length - 1;
+    const amount = last ? left : Math.min(entry.amount, left);
+    left -= amount;
+    return { ...entry.reservation, amount, count: i === 0 && total > 0 ? 1 : 0 };
+  });
+}
+
+const STRIPE_DECLINES: ReadonlySet<string> = new Set([
+  "account_disabled",
+  "card_canceled",
+  "card_expired",
+  "card_inactive",
+  "cardholder_blocked",
+  "cardholder_inactive",
+  "cardholder_verification_required",
+  "insecure_authorization_method",
+  "insufficient_funds",
+  "not_allowed",
+  "pin_blocked",
+  "spending_controls",
+  "suspected_fraud",
+  "verification_failed",
+]);
+
+/** Most serious first: an authorization's outcome is the first any of its requests has. */
+const SERIOUSNESS: readonly ReconciliationOutcome[] = [
+  "mismatch",
+  "webhook_error",
+  "webhook_timeout",
+  "network_decided",
+  "stripe_error",
+  "stripe_declined",
+  "unknown_reason",
+  "stripe_only",
+  "agreed",
+];
+
+/**
+ * The outcome of one request of `request_history`, given what we answered
+ * (`undefined`: it never reached us). Every `request_history.reason` of
+ * stripe-node 23.1.0 (Authorizations.d.ts `RequestHistory.Reason`) maps to
+ * one; `network_stip` is the Autopilot reason Stripe's docs name.
+ *
+ * @example
+ * ```ts
+ * import { requestOutcome } from "./reconciliation.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(requestOutcome("webhook_approved", true, { approved: true }), "agreed");
+ * equal(requestOutcome("webhook_declined", false, { approved: true }), "mismatch");
+ * equal(requestOutcome("card_active", true, undefined), "network_decided");
+ * equal(requestOutcome("spending_controls", false, undefined), "stripe_declined");
+ * ```
+ */
+export function requestOutcome(
+  reason: string,
+  stripeApproved: boolean,
+  ours: { readonly approved: boolean } | undefined,
+): ReconciliationOutcome {
+  switch (reason) {
+    case "webhook_approved":
+    case "webhook_declined":
+      return !ours ? "stripe_only" : ours.approved === stripeApproved ? "agreed" : "mismatch";
+    case "webhook_timeout":
+      return "webhook_timeout";
+    case "webhook_error":
+      return "webhook_error";
+    case "network_fallback":
+    case "network_stip":
+    case "card_active":
+      return "network_decided";
+    case "stripe_internal_error":
+      return "stripe_error";
+    default:
+      return STRIPE_DECLINES.has(reason) ? "stripe_declined" : "unknown_reason";
+  }
+}
+
+/**
+ * The reconciliation of an authorization's logged requests with Stripe's
+ * snapshot: each request's outcome, and approved amounts compared (while
+ * pending and uncaptured, Stripe's `amount` must equal what we approved in
+ * total, else `mismatch`).
+ *
+ * @example
+ * ```ts
+ * import { reconciliationOf } from "./reconciliation.ts";
+ * import { equal } from "node:assert/strict";
+ * const entries = [{ position: 0, approved: true, amount: 10_000 }] as never;
+ * const snapshot = { status: "pending", approved: true, amount: 25_000, transactions: 0, captured: 0,
+ *   request_history: [{ approved: true, amount: 25_000, reason: "webhook_approved", reason_message: null }] };
+ * equal(reconciliationOf(entries, snapshot, new Date(0)).outcome, "mismatch");
+ * ```
+ */
+export function reconciliationOf(
+  entries: readonly RequestEntry[],
+  snapshot: StripeSnapshot,
+  now: Date,
+): Reconciliation {
+  const logged = entries.filter((entry) => !entry.stripe_only);
+  const requests = snapshot.request_history.map((request, position) => ({
+    reason: request.reason,
+    outcome: requestOutcome(
+      request.reason,
+      request.approved,
+      logged.find((entry) => entry.position === position),
+    ),
+  }));
+  let outcome: ReconciliationOutcome;
+  if (logged.length === 0) {
+    outcome = "stripe_only";
+  } else if (requests.length === 0) {
+    outcome = snapshot.approved === logged.at(-1)!.approved ? "agreed" : "mismatch";
+  } else {
+    outcome = SERIOUSNESS.find((o) => requests.some((r) => r.outcome === o)) ?? "agreed";
+  }
+  const approvedByUs = logged.reduce((sum, entry) => sum + entry.amount, 0);
+  if (
+    outcome === "agreed" && snapshot.status === "pending" && snapshot.transactions === 0 &&
+    snapshot.approved && snapshot.request_history.length === logged.length &&
+    snapshot.amount !== approvedByUs
+  ) outcome = "mismatch";
+  const last = snapshot.request_history.at(-1);
+  return {
+    outcome,
+    stripe_approved: snapshot.approved,
+    stripe_amount: snapshot.amount,
+    stripe_reason: last?.reason ?? null,
+    ...(last?.reason === "webhook_error" ? { stripe_reason_message: last.reason_message } : {}),
+    status: snapshot.status,
+    captured: snapshot.captured,
+    requests,
+    at: now.toISOString(),
+  };
+}
+
+/**
+ * An authorization from a lifecycle event seen as the request it was, so
+ * velocity policies can name its counters.
+ *
+ * @example
+ * ```ts
+ * import { asAuthorizationRequest } from "./reconciliation.ts";
+ * // asAuthorizationRequest(authorization).pending_request.amount === authorization.amount
+ * ```
+ */
+export function asAuthorizationRequest(
+  authorization: Stripe.Issuing.Authorization,
+): AuthorizationRequest {
+  return {
+    ...authorization,
+    pending_request: authorization.pending_request ?? {
+      amount: authorization.amount,
+      amount_details: authorization.amount_details,
+      currency: authorization.currency,
+      is_amount_controllable: false,
+      merchant_amount: authorization.merchant_amount,
+      merchant_currency: authorization.merchant_currency,
+      network_risk_score: null,
+    },
+  };
+}
+
+/**
+ * A transaction without an authorization (a force capture, or a refund not
+ * linked to one) seen as a request on its card and merchant, so velocity
+ * policies name the counters its spend belongs to.
+ *
+ * @example
+ * ```ts
+ * import { transactionAsRequest } from "./reconciliation.ts";
+ * // transactionAsRequest(transaction).pending_request.amount === Math.abs(transaction.amount)
+ * ```
+ */
+export function transactionAsRequest(transaction: Stripe.Issuing.Transaction): AuthorizationRequest {
+  const card = typeof transaction.card === "string"
+    ? { id: transaction.card } as Stripe.Issuing.Card
+    : transaction.card;
+  const cardholder = typeof transaction.cardholder === "string"
+    ? { id: transaction.cardholder } as Stripe.Issuing.Cardholder
+    : transaction.cardholder;
+  return {
+    id: transaction.id,
+    object: "issuing.authorization",
+    amount: Math.abs(transaction.amount),
+    currency: transaction.currency,
+    card: { ...card, cardholder: card.cardholder ?? cardholder },
+    merchant_data: transaction.merchant_data,
+    request_history: [],
+    pending_request: {
+      amount: Math.abs(transaction.amount),
+      amount_details: null,
+      currency: transaction.currency,
+      is_amount_controllable: false,
+      merchant_amount: Math.abs(transaction.merchant_amount),
+      merchant_currency: transaction.merchant_currency,
+      network_risk_score: null,
+    },
+  } as unknown as AuthorizationRequest;
+}
+
+/** Whether the state shows a final Stripe status: no request may return it to pending. */
+export function isFinal(state: AuthorizationState | null): boolean {
+  return state?.stripe !== undefined && FINAL_STATUSES.has(state.stripe.status);
+}

@@ -1,0 +1,370 @@
+/**
+ * Stripe's authorization lifecycle over HTTP with signed events: increments,
+ * redeliveries of each request, API mode per request, reconciliation in any
+ * order, captures and refunds, transactions without an authorization, every
+ * outcome reason, card replacements and odd input.
+ */
+import type Stripe from "stripe";
+import type { Policy } from "../lib/engine/policy.ts";
+import { spendLimit } from "../policies/spend_limit.ts";
+import { assert, assertEquals } from "./_assert.ts";
+import { startTestServer, type TestServer } from "./_helpers.ts";
+import { authorizationOf } from "../fixtures/events.ts";
+import { lifecycleEvent, requestEvent, transactionEvent } from "../fixtures/lifecycle.ts";
+
+const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const DAILY_USD = 100_000;
+const dailyLimit = () => spendLimit({ window: "daily", maxAmount: { usd: DAILY_USD } });
+
+async function answer(server: TestServer, event: Stripe.Event) {
+  const response = await server.postEvent(event);
+  assertEquals(response.status, 200);
+  return await response.json();
+}
+
+async function decision(server: TestServer, id: string) {
+  const response = await fetch(`${server.url}/decisions/${id}`, { headers: admin });
+  assertEquals(response.status, 200);
+  return await response.json();
+}
+
+/** What is left of the card's daily limit, probed with a fresh request (then reversed). */
+async function leftOnCard(server: TestServer, card: string, probe: number): Promise<boolean> {
+  const id = `iauth_probe_${crypto.randomUUID().slice(0, 8)}`;
+  const event = requestEvent({ id, card: { id: card }, pending_request: { amount: probe } });
+  const { approved } = await answer(server, event);
+  if (approved) {
+    await answer(
+      server,
+      lifecycleEvent(event, "issuing_authorization.updated", {
+        status: "reversed",
+        approved: true,
+        amount: 0,
+        requests: [{ amount: probe }],
+      }),
+    );
+  }
+  return approved;
+}
+
+Deno.test("incremental authorizations: each increment is decided on its own amount and reserved", async (t) => {
+  const seen: unknown[] = [];
+  const recordHeld: Policy = function recordHeld(_authorization, context) {
+    seen.push(context.held);
+    return { outcome: "abstain" };
+  };
+  await using server = await startTestServer({ ADMIN_TOKEN }, {
+    policies: [recordHeld, dailyLimit()],
+  });
+  const card = { id: "ic_hotel" };
+  const id = "iauth_hotel";
+  const first = requestEvent({ id, card, pending_request: { amount: 50_000 } });
+  const second = requestEvent({ id, card, pending_request: { amount: 30_000 } }, [{
+    amount: 50_000,
+  }]);
+  const third = requestEvent({ id, card, pending_request: { amount: 30_000 } }, [
+    { amount: 50_000 },
+    { amount: 30_000 },
+  ]);
+
+  await t.step("the first request and an increment within the limit are approved", async () => {
+    assertEquals((await answer(server, first)).approved, true);
+    assertEquals((await answer(server, second)).approved, true);
+    assertEquals(seen, [{ amount: 0, requests: 0 }, { amount: 50_000, requests: 1 }]);
+  });
+
+  await t.step("an increment past the daily limit is declined by it", async () => {
+    const body = await answer(server, third);
+    assertEquals(body.approved, false);
+    assertEquals(body.metadata.reason_1, "spend_limit_exceeded:daily:usd (spendLimit)");
+  });
+
+  await t.step("a declined increment leaves the earlier holds as they were", async () => {
+    assertEquals(await leftOnCard(server, card.id, 20_000), true);
+    assertEquals(await leftOnCard(server, card.id, 20_001), false);
+  });
+
+  await t.step("a redelivery of an increment gets the same answer and is counted once", async () => {
+    const again = await answer(server, second);
+    assertEquals(again.approved, true);
+    // Same request under another event id (same position and pending_request).
+    const sameRequest = { ...second, id: "evt_hotel_1_other" };
+    assertEquals((await answer(server, sameRequest)).approved, true);
+    assertEquals(await leftOnCard(server, card.id, 20_000), true);
+    const replays = server.logs.filter((r) => r.msg === "decision" && r.replayed);
+    assertEquals(replays.length, 2);
+  });
+
+  await t.step("the log holds every request of the authorization", async () => {
+    const record = await decision(server, id);
+    assertEquals(
+      record.requests.map((r: { requested_amount: number; approved: boolean }) => [
+        r.requested_amount,
+        r.approved,
+      ]),
+      [[50_000, true], [30_000, true], [30_000, false]],
+    );
+    assertEquals(record.reservation.amount, 80_000);
+    const list = await (await fetch(`${server.url}/decisions?card=${card.id}&limit=50`, {
+      headers: admin,
+    })).json();
+    const ours = list.data.filter((r: { authorization_id: string }) => r.authorization_id === id);
+    assertEquals(ours.length, 3);
+  });
+});
+
+Deno.test("a limited amount-controllable increment answers a positive amount at most its request", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const card = { id: "ic_fuel_increment" };
+  const id = "iauth_fuel_increment";
+  const first = requestEvent({
+    id,
+    card,
+    pending_request: { amount: 90_000, is_amount_controllable: true },
+  });
+  assertEquals((await answer(server, first)).approved, true);
+  const increment = requestEvent(
+    { id, card, pending_request: { amount: 30_000, is_amount_controllable: true } },
+    [{ amount: 90_000 }],
+  );
+  const body = await answer(server, increment);
+  assertEquals([body.approved, body.amount], [true, 10_000]);
+  assertEquals(await leftOnCard(server, card.id, 1), false, "the limit is used up, not exceeded");
+});
+
+Deno.test("reconciliation is order-independent and idempotent", async (t) => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
+
+  await t.step("reversed before a late created: nothing held, never pending again", async () => {
+    const card = { id: "ic_out_of_order" };
+    const request = requestEvent({ id: "iauth_ooo", card, pending_request: { amount: 90_000 } });
+    assertEquals((await answer(server, request)).approved, true);
+    const reversed = lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "reversed",
+      approved: true,
+      amount: 0,
+      requests: [{ amount: 90_000 }],
+    });
+    const created = lifecycleEvent(request, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 90_000,
+      requests: [{ amount: 90_000 }],
+    });
+    await answer(server, reversed);
+    await answer(server, created);
+    await answer(server, reversed);
+    await answer(server, created);
+    const record = await decision(server, "iauth_ooo");
+    assertEquals([record.reconciliation.status, record.reservation.amount], ["reversed", 0]);
+    assertEquals(record.reconciliation.outcome, "agreed");
+    assertEquals(await leftOnCard(server, card.id, DAILY_USD), true);
+  });
+
+  await t.step("a request on a reversed authorization is declined (failing closed)", async () => {
+    const card = { id: "ic_after_reversal" };
+    const id = "iauth_after_reversal";
+    const request = requestEvent({ id, card, pending_request: { amount: 1_000 } });
+    await answer(server, request);
+    await answer(
+      server,
+      lifecycleEvent(request, "issuing_authorization.updated", {
+        status: "reversed",
+        approved: true,
+        amount: 0,
+        requests: [{ amount: 1_000 }],
+      }),
+    );
+    const increment = requestEvent({ id, card, pending_request: { amount: 500 } }, [{
+      amount: 1_000,
+    }]);
+    const body = await answer(server, increment);
+    assertEquals(body.approved, false);
+    assertEquals(body.metadata.reason_1, "authorization_final:1 (store)");
+  });
+
+  await t.step("captures and refunds are signed as Stripe signs them", async () => {
+    const card = { id: "ic_capture_refund" };
+    const request = requestEvent({ id: "iauth_capture", card, pending_request: { amount: 50_000 } });
+    await answer(server, request);
+    const closedOrder = [
+      lifecycleEvent(request, "issuing_authorization.updated", {
+        status: "closed",
+        approved: true,
+        amount: 50_000,
+        requests: [{ amount: 50_000 }],
+        transactions: [-50_000, 15_000],
+      }),
+      lifecycleEvent(request, "issuing_authorization.updated", {
+        status: "closed",
+        approved: true,
+        amount: 50_000,
+        requests: [{ amount: 50_000 }],
+        transactions: [-50_000],
+      }),
+    ];
+    for (const event of closedOrder) await answer(server, event);
+    const record = await decision(server, "iauth_capture");
+    assertEquals(record.reservation.amount, 35_000, "50,000 captured, 15,000 refunded");
+    assertEquals(record.reconciliation.captured, 35_000);
+    assertEquals(await leftOnCard(server, card.id, 65_000), true);
+    assertEquals(await leftOnCard(server, card.id, 65_001), false);
+  });
+});
+
+Deno.test("issuing_transaction.created without an authorization adjusts the spend counters once", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const card = { id: "ic_force_capture" };
+  const request = requestEvent({ id: "iauth_unrelated", card });
+  const forceCapture = transactionEvent(request, {
+    id: "ipi_force",
+    amount: -70_000,
+    linked: false,
+  });
+  await answer(server, forceCapture);
+  await answer(server, forceCapture);
+  assertEquals(await leftOnCard(server, card.id, 30_000), true);
+  assertEquals(await leftOnCard(server, card.id, 30_001), false);
+  await answer(server, transactionEvent(request, { id: "ipi_refund", amount: 20_000, linked: false }));
+  assertEquals(await leftOnCard(server, card.id, 50_000), true);
+  assertEquals(await leftOnCard(server, card.id, 50_001), false);
+  const linked = transactionEvent(request, { id: "ipi_linked", amount: -10_000, linked: true });
+  await answer(server, linked);
+  assertEquals(await leftOnCard(server, card.id, 50_000), true, "linked ones count via their authorization");
+});
+
+Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
+  const cases: [string, boolean, string][] = [
+    ["webhook_approved", true, "agreed"],
+    ["webhook_declined", false, "mismatch"],
+    ["webhook_timeout", false, "webhook_timeout"],
+    ["webhook_error", false, "webhook_error"],
+    ["network_fallback", true, "network_decided"],
+    ["card_active", true, "network_decided"],
+    ["stripe_internal_error", false, "stripe_error"],
+    ["spending_controls", false, "stripe_declined"],
+    ["insufficient_funds", false, "stripe_declined"],
+    ["a_reason_from_the_future", false, "unknown_reason"],
+  ];
+  for (const [reason, approved, outcome] of cases) {
+    await t.step(`${reason} → ${outcome}`, async () => {
+      const id = `iauth_reason_${reason}`;
+      const request = requestEvent({ id, card: { id: `ic_${reason}` }, pending_request: { amount: 1_000 } });
+      await answer(server, request);
+      await answer(
+        server,
+        lifecycleEvent(request, "issuing_authorization.created", {
+          status: approved ? "pending" : "closed",
+          approved,
+          amount: 1_000,
+          requests: [{ amount: 1_000, approved, reason: reason as never }],
+        }),
+      );
+      assertEquals((await decision(server, id)).reconciliation.outcome, outcome);
+    });
+  }
+  await t.step("an approved amount other than ours is a mismatch", async () => {
+    const id = "iauth_amount_mismatch";
+    const request = requestEvent({ id, card: { id: "ic_amount" }, pending_request: { amount: 1_000 } });
+    await answer(server, request);
+    await answer(
+      server,
+      lifecycleEvent(request, "issuing_authorization.created", {
+        status: "pending",
+        approved: true,
+        amount: 1_500,
+        requests: [{ amount: 1_000 }],
+      }),
+    );
+    assertEquals((await decision(server, id)).reconciliation.outcome, "mismatch");
+  });
+  await t.step("an authorization that never reached us is stripe_only and holds Stripe's amount", async () => {
+    const request = requestEvent({ id: "iauth_never_seen", card: { id: "ic_never" } });
+    await answer(
+      server,
+      lifecycleEvent(request, "issuing_authorization.created", {
+        status: "pending",
+        approved: true,
+        amount: 99_000,
+        requests: [{ amount: 99_000, reason: "webhook_timeout" }],
+      }),
+    );
+    const record = await decision(server, "iauth_never_seen");
+    assertEquals([record.path, record.reconciliation.outcome, record.reservation.amount], [
+      "stripe_only",
+      "stripe_only",
+      99_000,
+    ]);
+    assertEquals(await leftOnCard(server, "ic_never", 1_001), false);
+  });
+});
+
+Deno.test("per-card velocity follows the replacement_for chain", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const lost = requestEvent({ id: "iauth_old_card", card: { id: "ic_lost" }, pending_request: { amount: 60_000 } });
+  assertEquals((await answer(server, lost)).approved, true);
+  const replacement = requestEvent({
+    id: "iauth_new_card",
+    card: { id: "ic_replacement" },
+    pending_request: { amount: 60_000 },
+  });
+  (authorizationOf(replacement).card as { replacement_for: string }).replacement_for = "ic_lost";
+  const body = await answer(server, replacement);
+  assertEquals(body.approved, false, "the replaced card's spend counts");
+  const second = requestEvent({
+    id: "iauth_second_replacement",
+    card: { id: "ic_replacement_2" },
+    pending_request: { amount: 40_001 },
+  });
+  (authorizationOf(second).card as { replacement_for: string }).replacement_for = "ic_replacement";
+  assertEquals((await answer(server, second)).approved, false, "up the chain");
+});
+
+Deno.test("odd requests are declined and recorded, with one log line, never a 5xx", async (t) => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
+  const card = { id: "ic_odd" };
+  const cases: [string, Stripe.Event, string][] = [];
+  const missing = requestEvent({ id: "iauth_no_history", card });
+  delete (authorizationOf(missing) as { request_history?: unknown }).request_history;
+  cases.push(["missing request_history", missing, "request_history_missing:none (store)"]);
+  const zero = requestEvent({ id: "iauth_zero", card, pending_request: { amount: 0 } }, [{
+    amount: 1_000,
+  }]);
+  cases.push(["a zero increment", zero, "amount_not_positive:1 (store)"]);
+  const negative = requestEvent({ id: "iauth_negative", card, pending_request: { amount: -500 } });
+  cases.push(["a negative amount", negative, "amount_not_positive:0 (store)"]);
+  for (const [name, event, reason] of cases) {
+    await t.step(name, async () => {
+      const body = await answer(server, event);
+      assertEquals([body.approved, body.metadata.reason_1], [false, reason]);
+      const id = authorizationOf(event).id;
+      assertEquals((await decision(server, id)).approved, false, "recorded");
+    });
+  }
+  await t.step("a different request at a position already decided", async () => {
+    const id = "iauth_inconsistent";
+    await answer(server, requestEvent({ id, card, pending_request: { amount: 1_000 } }));
+    const other = requestEvent({ id, card, pending_request: { amount: 2_000 } });
+    other.id = "evt_inconsistent_other";
+    const body = await answer(server, other);
+    assertEquals([body.approved, body.metadata.reason_1], [
+      false,
+      "request_history_inconsistent:0 (store)",
+    ]);
+    assertEquals((await decision(server, id)).requests.length, 2);
+  });
+  await t.step("a lifecycle event for an authorization never seen is recorded", async () => {
+    const event = lifecycleEvent(
+      requestEvent({ id: "iauth_unknown_lifecycle", card }),
+      "issuing_authorization.updated",
+      { status: "expired", approved: true, amount: 0, requests: [{ amount: 500 }] },
+    );
+    const response = await server.postEvent(event);
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+    assertEquals((await decision(server, "iauth_unknown_lifecycle")).path, "stripe_only");
+  });
+  assert(server.logs.every((record) => record.msg !== "internal_error"));
+});
