@@ -220,7 +220,9 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
         entry.reject(
           attempt > MAX_ATTEMPTS
             ? new Error(`commit kept failing after ${MAX_ATTEMPTS} attempts`, { cause: lastError })
-            : new DeadlineExceededError(lastError),
+            : new DeadlineExceededError(
+              lastError instanceof DeadlineExceededError ? undefined : lastError,
+            ),
         );
         return false;
       });
@@ -281,7 +283,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     const deadline = latestDeadline(batch);
     try {
       const entries = await deadline.race(getMany(kv, toRead));
-      if (entries === TIMED_OUT) return new DeadlineExceededError(new Error("KV read timed out"));
+      if (entries === TIMED_OUT) return new DeadlineExceededError();
       for (const entry of entries) {
         read.set(keyId(entry.key), { value: entry.value, versionstamp: entry.versionstamp });
       }
