@@ -85,16 +85,19 @@ Deno.test("incremental authorizations: each increment is decided on its own amou
     assertEquals(await leftOnCard(server, card.id, 20_001), false);
   });
 
-  await t.step("a redelivery of an increment gets the same answer and is counted once", async () => {
-    const again = await answer(server, second);
-    assertEquals(again.approved, true);
-    // Same request under another event id (same position and pending_request).
-    const sameRequest = { ...second, id: "evt_hotel_1_other" };
-    assertEquals((await answer(server, sameRequest)).approved, true);
-    assertEquals(await leftOnCard(server, card.id, 20_000), true);
-    const replays = server.logs.filter((r) => r.msg === "decision" && r.replayed);
-    assertEquals(replays.length, 2);
-  });
+  await t.step(
+    "a redelivery of an increment gets the same answer and is counted once",
+    async () => {
+      const again = await answer(server, second);
+      assertEquals(again.approved, true);
+      // Same request under another event id (same position and pending_request).
+      const sameRequest = { ...second, id: "evt_hotel_1_other" };
+      assertEquals((await answer(server, sameRequest)).approved, true);
+      assertEquals(await leftOnCard(server, card.id, 20_000), true);
+      const replays = server.logs.filter((r) => r.msg === "decision" && r.replayed);
+      assertEquals(replays.length, 2);
+    },
+  );
 
   await t.step("the log holds every request of the authorization", async () => {
     const record = await decision(server, id);
@@ -186,7 +189,11 @@ Deno.test("reconciliation is order-independent and idempotent", async (t) => {
 
   await t.step("captures and refunds are signed as Stripe signs them", async () => {
     const card = { id: "ic_capture_refund" };
-    const request = requestEvent({ id: "iauth_capture", card, pending_request: { amount: 50_000 } });
+    const request = requestEvent({
+      id: "iauth_capture",
+      card,
+      pending_request: { amount: 50_000 },
+    });
     await answer(server, request);
     const closedOrder = [
       lifecycleEvent(request, "issuing_authorization.updated", {
@@ -226,12 +233,19 @@ Deno.test("issuing_transaction.created without an authorization adjusts the spen
   await answer(server, forceCapture);
   assertEquals(await leftOnCard(server, card.id, 30_000), true);
   assertEquals(await leftOnCard(server, card.id, 30_001), false);
-  await answer(server, transactionEvent(request, { id: "ipi_refund", amount: 20_000, linked: false }));
+  await answer(
+    server,
+    transactionEvent(request, { id: "ipi_refund", amount: 20_000, linked: false }),
+  );
   assertEquals(await leftOnCard(server, card.id, 50_000), true);
   assertEquals(await leftOnCard(server, card.id, 50_001), false);
   const linked = transactionEvent(request, { id: "ipi_linked", amount: -10_000, linked: true });
   await answer(server, linked);
-  assertEquals(await leftOnCard(server, card.id, 50_000), true, "linked ones count via their authorization");
+  assertEquals(
+    await leftOnCard(server, card.id, 50_000),
+    true,
+    "linked ones count via their authorization",
+  );
 });
 
 Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {
@@ -251,7 +265,11 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
   for (const [reason, approved, outcome] of cases) {
     await t.step(`${reason} → ${outcome}`, async () => {
       const id = `iauth_reason_${reason}`;
-      const request = requestEvent({ id, card: { id: `ic_${reason}` }, pending_request: { amount: 1_000 } });
+      const request = requestEvent({
+        id,
+        card: { id: `ic_${reason}` },
+        pending_request: { amount: 1_000 },
+      });
       await answer(server, request);
       await answer(
         server,
@@ -267,7 +285,11 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
   }
   await t.step("an approved amount other than ours is a mismatch", async () => {
     const id = "iauth_amount_mismatch";
-    const request = requestEvent({ id, card: { id: "ic_amount" }, pending_request: { amount: 1_000 } });
+    const request = requestEvent({
+      id,
+      card: { id: "ic_amount" },
+      pending_request: { amount: 1_000 },
+    });
     await answer(server, request);
     await answer(
       server,
@@ -280,30 +302,37 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
     );
     assertEquals((await decision(server, id)).reconciliation.outcome, "mismatch");
   });
-  await t.step("an authorization that never reached us is stripe_only and holds Stripe's amount", async () => {
-    const request = requestEvent({ id: "iauth_never_seen", card: { id: "ic_never" } });
-    await answer(
-      server,
-      lifecycleEvent(request, "issuing_authorization.created", {
-        status: "pending",
-        approved: true,
-        amount: 99_000,
-        requests: [{ amount: 99_000, reason: "webhook_timeout" }],
-      }),
-    );
-    const record = await decision(server, "iauth_never_seen");
-    assertEquals([record.path, record.reconciliation.outcome, record.reservation.amount], [
-      "stripe_only",
-      "stripe_only",
-      99_000,
-    ]);
-    assertEquals(await leftOnCard(server, "ic_never", 1_001), false);
-  });
+  await t.step(
+    "an authorization that never reached us is stripe_only and holds Stripe's amount",
+    async () => {
+      const request = requestEvent({ id: "iauth_never_seen", card: { id: "ic_never" } });
+      await answer(
+        server,
+        lifecycleEvent(request, "issuing_authorization.created", {
+          status: "pending",
+          approved: true,
+          amount: 99_000,
+          requests: [{ amount: 99_000, reason: "webhook_timeout" }],
+        }),
+      );
+      const record = await decision(server, "iauth_never_seen");
+      assertEquals([record.path, record.reconciliation.outcome, record.reservation.amount], [
+        "stripe_only",
+        "stripe_only",
+        99_000,
+      ]);
+      assertEquals(await leftOnCard(server, "ic_never", 1_001), false);
+    },
+  );
 });
 
 Deno.test("per-card velocity follows the replacement_for chain", async () => {
   await using server = await startTestServer({}, { policies: [dailyLimit()] });
-  const lost = requestEvent({ id: "iauth_old_card", card: { id: "ic_lost" }, pending_request: { amount: 60_000 } });
+  const lost = requestEvent({
+    id: "iauth_old_card",
+    card: { id: "ic_lost" },
+    pending_request: { amount: 60_000 },
+  });
   assertEquals((await answer(server, lost)).approved, true);
   const replacement = requestEvent({
     id: "iauth_new_card",

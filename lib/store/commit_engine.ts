@@ -307,11 +307,11 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       }
       if ("defer" in step) {
         view.rollback();
-        step.defer.then(requeue, requeue);
-        function requeue() {
+        const requeue = () => {
           queue.push(entry);
           pump();
-        }
+        };
+        step.defer.then(requeue, requeue);
         continue;
       }
       view.keep();
@@ -413,8 +413,10 @@ function isTransient(error: Error): boolean {
 }
 
 function latestDeadline(batch: readonly Entry[]): Deadline {
-  return batch.reduce((latest, entry) =>
-    entry.job.deadline.at > latest.at ? entry.job.deadline : latest, batch[0].job.deadline);
+  return batch.reduce(
+    (latest, entry) => entry.job.deadline.at > latest.at ? entry.job.deadline : latest,
+    batch[0].job.deadline,
+  );
 }
 
 async function getMany(

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type AuthorizationState, authorizationKey } from "./authorization_state.ts";
+import { authorizationKey, type AuthorizationState } from "./authorization_state.ts";
 import { keyId } from "./commit_engine.ts";
 import { type DecisionRecord, summaryOf } from "./decision_record.ts";
 

@@ -38,7 +38,10 @@ export interface Reconciliation {
   /** Net captured (captures minus refunds, minor units) of the authorization's transactions. */
   readonly captured: number;
   /** Per request of `request_history`, in order: its reason and outcome. */
-  readonly requests: readonly { readonly reason: string; readonly outcome: ReconciliationOutcome }[];
+  readonly requests: readonly {
+    readonly reason: string;
+    readonly outcome: ReconciliationOutcome;
+  }[];
   readonly at: string;
 }
 

@@ -33,13 +33,13 @@ import type { Logger } from "../telemetry/log.ts";
 import { createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import {
-  type AuthorizationState,
   authorizationKey,
+  type AuthorizationState,
   findRequest,
   heldBefore,
   positionOf,
-  requestFingerprint,
   type RequestEntry,
+  requestFingerprint,
 } from "./authorization_state.ts";
 import {
   type BatchView,
@@ -54,8 +54,8 @@ import {
   decisionKey,
   type DecisionPath,
   type DecisionRecord,
-  RECORD_MUTATIONS,
   type Reconciliation,
+  RECORD_MUTATIONS,
   type Reservation,
   type ShadowDecision,
   toRecord,
@@ -375,7 +375,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const record: DecisionRecord = {
           ...record0,
           ...(shadow ? { shadow } : {}),
-          ...(earlier ? { superseded: { approved: earlier.approved, amount: earlier.amount } } : {}),
+          ...(earlier
+            ? { superseded: { approved: earlier.approved, amount: earlier.amount } }
+            : {}),
         };
         const entry: RequestEntry = {
           index,
@@ -673,17 +675,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             const reconciliation = reconciliationOf(entries, snapshot, now);
             const changed = state?.reconciliation?.outcome !== reconciliation.outcome;
             const decidedAt = state?.decided_at ?? created.toISOString();
-            view.set(authKey, {
-              authorization_id: authorization.id,
-              card_id: authorization.card.id,
-              decided_at: decidedAt,
-              ...state,
-              requests: entries,
-              stripe: snapshot,
-              reconciliation: changed || !state?.reconciliation
-                ? reconciliation
-                : { ...reconciliation, at: state.reconciliation.at },
-            } satisfies AuthorizationState, retentionMs);
+            view.set(
+              authKey,
+              {
+                authorization_id: authorization.id,
+                card_id: authorization.card.id,
+                decided_at: decidedAt,
+                ...state,
+                requests: entries,
+                stripe: snapshot,
+                reconciliation: changed || !state?.reconciliation
+                  ? reconciliation
+                  : { ...reconciliation, at: state.reconciliation.at },
+              } satisfies AuthorizationState,
+              retentionMs,
+            );
             return {
               done: {
                 reconciliation,

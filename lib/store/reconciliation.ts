@@ -43,7 +43,8 @@ export function snapshotOf(authorization: Stripe.Issuing.Authorization): StripeS
     })),
     transactions: transactions.length,
     captured: -transactions.reduce(
-      (sum, transaction) => sum + (Number.isSafeInteger(transaction.amount) ? transaction.amount : 0),
+      (sum, transaction) =>
+        sum + (Number.isSafeInteger(transaction.amount) ? transaction.amount : 0),
       0,
     ),
   };
@@ -322,7 +323,9 @@ export function asAuthorizationRequest(
  * // transactionAsRequest(transaction).pending_request.amount === Math.abs(transaction.amount)
  * ```
  */
-export function transactionAsRequest(transaction: Stripe.Issuing.Transaction): AuthorizationRequest {
+export function transactionAsRequest(
+  transaction: Stripe.Issuing.Transaction,
+): AuthorizationRequest {
   const card = typeof transaction.card === "string"
     ? { id: transaction.card } as Stripe.Issuing.Card
     : transaction.card;

@@ -28,6 +28,8 @@ function createdEvent(event: Stripe.Event, reason: string, approved: boolean): S
         ...authorization,
         pending_request: null,
         approved,
+        // What Stripe holds once it approved: the store compares it with what we approved.
+        amount: approved ? authorization.pending_request.amount : 0,
         status: approved ? "pending" : "closed",
         request_history: [{
           amount: authorization.pending_request.amount,

@@ -1,0 +1,183 @@
+import { Deadline } from "../../../lib/engine/deadline.ts";
+import {
+  type CommitEngine,
+  createCommitEngine,
+  DeadlineExceededError,
+} from "../../../lib/store/commit_engine.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+
+/** A job that appends `item` to the list at `key` and resolves with the list it wrote. */
+function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs = 1_000) {
+  return engine.submit({
+    keys: [key],
+    mutations: 0,
+    bytes: 64,
+    deadline: Deadline.after(deadlineMs),
+    run(view) {
+      const list = [...view.get<string[]>(key) ?? [], item];
+      view.set(key, list);
+      return { done: list };
+    },
+  });
+}
+
+/** A KV whose commits fail with `message` the first `failures` times. */
+function failingCommits(kv: Deno.Kv, failures: number, message: string) {
+  const state = { failures, commits: 0 };
+  const proxy = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const operation = target.atomic();
+          const commit = operation.commit.bind(operation);
+          operation.commit = () => {
+            state.commits++;
+            return state.failures-- > 0 ? Promise.reject(new Error(message)) : commit();
+          };
+          return operation;
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv: proxy, state };
+}
+
+Deno.test("createCommitEngine() runs jobs on one key in submission order, each seeing the last", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const engine = createCommitEngine(kv);
+  const results = await Promise.all(
+    ["a", "b", "c", "d"].map((item) => append(engine, ["list"], item)),
+  );
+  assertEquals(results.map((list) => list.join("")), ["a", "ab", "abc", "abcd"]);
+  assertEquals((await kv.get(["list"])).value, ["a", "b", "c", "d"]);
+});
+
+Deno.test("createCommitEngine() re-reads and re-runs a batch when another writer changed a key", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const engine = createCommitEngine(kv);
+  await append(engine, ["list"], "a"); // now cached by the engine
+  await kv.set(["list"], ["a", "other process"]);
+  assertEquals(await append(engine, ["list"], "b"), ["a", "other process", "b"]);
+});
+
+Deno.test("createCommitEngine() retries lock errors with backoff inside the deadline", async (t) => {
+  await t.step("a few lock errors: committed", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const failing = failingCommits(kv, 3, "database is locked");
+    const retries: number[] = [];
+    const engine = createCommitEngine(failing.kv, {
+      onRetry: (_, attempt) => retries.push(attempt),
+    });
+    assertEquals(await append(engine, ["list"], "a"), ["a"]);
+    assertEquals(retries, [1, 2, 3]);
+    assertEquals((await kv.get(["list"])).value, ["a"]);
+  });
+  await t.step("locked past the deadline: rejected, nothing written", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const failing = failingCommits(kv, Infinity, "database is locked");
+    const engine = createCommitEngine(failing.kv);
+    await assertRejects(
+      () => append(engine, ["list"], "a", 100),
+      DeadlineExceededError,
+      "last error: database is locked",
+    );
+    assertEquals((await kv.get(["list"])).value, null);
+  });
+});
+
+Deno.test("createCommitEngine() drops a job whose deadline passed before it committed", async (t) => {
+  await t.step("already past", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const engine = createCommitEngine(kv);
+    await assertRejects(() => append(engine, ["list"], "late", 0), DeadlineExceededError);
+    assertEquals((await kv.get(["list"])).value, null);
+  });
+  await t.step("reads that never answer", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const stalled = new Proxy(kv, {
+      get(target, property) {
+        if (property === "getMany") return () => new Promise(() => {});
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const engine = createCommitEngine(stalled);
+    const started = performance.now();
+    await assertRejects(() => append(engine, ["list"], "a", 100), DeadlineExceededError);
+    assert(performance.now() - started < 1_000);
+  });
+});
+
+Deno.test("createCommitEngine() fails only the job whose write KV refuses, never its batch-mates", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const engine = createCommitEngine(kv);
+  const tooLarge = "x".repeat(70 * 1024); // over Deno KV's 64 KiB value limit
+  const jobs = Array.from({ length: 8 }, (_, i) =>
+    engine.submit({
+      keys: [["item", i]],
+      mutations: 1,
+      bytes: 1_024,
+      deadline: Deadline.after(2_000),
+      run(view) {
+        view.set(["item", i], i);
+        return {
+          done: i,
+          write: (operation: Deno.AtomicOperation) =>
+            operation.set(["payload", i], i === 3 ? tooLarge : "small"),
+        };
+      },
+    }));
+  const settled = await Promise.allSettled(jobs);
+  assertEquals(settled.map((s) => s.status), [
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+  ]);
+  assertEquals((await kv.get(["item", 7])).value, 7);
+  assertEquals((await kv.get(["item", 3])).value, null);
+});
+
+Deno.test("createCommitEngine() keeps batches within KV's 100 checks", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const failing = failingCommits(kv, 0, "");
+  const engine = createCommitEngine(failing.kv);
+  await Promise.all(Array.from({ length: 250 }, (_, i) => append(engine, ["card", i], "a")));
+  assert(failing.state.commits >= 3, `${failing.state.commits} commits for 250 keys`);
+  assertEquals((await kv.get(["card", 249])).value, ["a"]);
+});
+
+Deno.test("createCommitEngine() waits for a deferred job outside the batch: its batch-mates commit first", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const engine = createCommitEngine(kv);
+  const order: string[] = [];
+  let slow: Promise<void> | undefined;
+  let ready = false;
+  const deferred = engine.submit({
+    keys: [["slow"]],
+    mutations: 0,
+    bytes: 64,
+    deadline: Deadline.after(1_000),
+    run(view) {
+      if (!ready) {
+        slow ??= new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => {
+          ready = true;
+        });
+        return { defer: slow };
+      }
+      view.set(["slow"], true);
+      order.push("slow");
+      return { done: "slow" };
+    },
+  });
+  const fast = append(engine, ["fast"], "a").then(() => order.push("fast"));
+  await Promise.all([deferred, fast]);
+  assertEquals(order, ["fast", "slow"]);
+  assertEquals((await kv.get(["slow"])).value, true);
+});
