@@ -220,9 +220,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
         entry.reject(
           attempt > MAX_ATTEMPTS
             ? new Error(`commit kept failing after ${MAX_ATTEMPTS} attempts`, { cause: lastError })
-            : new DeadlineExceededError(
-              lastError instanceof DeadlineExceededError ? undefined : lastError,
-            ),
+            : new DeadlineExceededError(lastError),
         );
         return false;
       });
@@ -246,14 +244,15 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
         await commitBatch(batch.slice(half));
         return;
       }
-      if (outcome instanceof Error) {
+      if (outcome instanceof Error && !(outcome instanceof DeadlineExceededError)) {
         lastError = outcome;
         options.onRetry?.(outcome, attempt);
       }
       const soonest = Math.min(...batch.map((entry) => entry.job.deadline.remainingMs()));
       const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1)) *
         (0.5 + Math.random() / 2);
-      if (backoff < soonest) await sleep(backoff);
+      // Never past the soonest deadline: the next attempt then drops what expired.
+      await sleep(Math.min(backoff, soonest));
     }
   }
 
