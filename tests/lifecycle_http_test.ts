@@ -370,6 +370,8 @@ Deno.test("odd requests are declined and recorded, with one log line, never a 5x
       assertEquals([body.approved, body.metadata.reason_1], [false, reason]);
       const id = authorizationOf(event).id;
       assertEquals((await decision(server, id)).approved, false, "recorded");
+      const lines = server.logs.filter((r) => r.msg === "odd_request" && r.authorization_id === id);
+      assertEquals(lines.length, 1, "one log line says what was odd");
     });
   }
   await t.step("a different request at a position already decided", async () => {

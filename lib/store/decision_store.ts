@@ -568,6 +568,17 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (!result.replayed) {
           if (result.pendingShadow) void recordShadow(result.record, result.pendingShadow);
           else if (result.record.shadow) countShadow(result.record.shadow);
+          const odd = result.record.reasons.find((reason) => reason.policy === "store");
+          if (odd && !result.record.fallback) {
+            log({
+              level: "warn",
+              msg: "odd_request",
+              code: odd.code,
+              authorization_id: authorization.id,
+              event_id: meta.eventId,
+              position: odd.detail,
+            });
+          }
           return { record: result.record, replayed: false };
         }
         const record = (await kv.get<DecisionRecord>(
