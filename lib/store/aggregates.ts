@@ -15,7 +15,7 @@
  *
  * Series (the key's tail):
  * - `["outcome", "approved" | "declined" | "limited"]`
- * - `["reason", "mcc_blocked:betting_casino_gambling"]`
+ * - `["reason", "mcc_blocked:betting_casino_gambling", outcome]`
  * - `["policy", policyName, "decline" | "limit"]`, `["shadow_policy", …]`: verdicts that objected
  * - `["fallback", kind]`, `["shadow_disagreement"]`
  * - `["latency", i]`: decisions with latency at most {@linkcode LATENCY_BOUNDS_MS}`[i]`
@@ -157,8 +157,9 @@ export function createAggregateWriter(
       for (const decision of decisions) {
         const at = Date.parse(decision.decided_at);
         const add = (series: Deno.KvKey) => count(counts, at, series);
-        add(["outcome", outcomeOf(decision)]);
-        for (const reason of decision.reasons) add(["reason", formatReason(reason)]);
+        const outcome = outcomeOf(decision);
+        add(["outcome", outcome]);
+        for (const reason of decision.reasons) add(["reason", formatReason(reason), outcome]);
         for (const hit of objections(decision.trace)) add(["policy", ...hit]);
         if (decision.fallback) add(["fallback", decision.fallback]);
         add(["latency", latencyBucket(decision.latency_ms)]);
@@ -236,7 +237,10 @@ export interface AggregateBucket {
   /** Bucket start, ISO. */
   readonly at: string;
   readonly outcomes: Readonly<Record<DecisionOutcome, number>>;
+  /** Decisions by reason (`code:detail`), whatever their outcome. */
   readonly reasons: Readonly<Record<string, number>>;
+  /** Declined decisions by reason. */
+  readonly decline_reasons: Readonly<Record<string, number>>;
   readonly policy_hits: Readonly<Record<string, PolicyHits>>;
   readonly shadow_policy_hits: Readonly<Record<string, PolicyHits>>;
   readonly fallbacks: Readonly<Record<string, number>>;
@@ -316,6 +320,7 @@ function emptyBucket(at: number): AggregateBucket {
     at: new Date(at).toISOString(),
     outcomes: { approved: 0, declined: 0, limited: 0 },
     reasons: {},
+    decline_reasons: {},
     policy_hits: {},
     shadow_policy_hits: {},
     fallbacks: {},
@@ -327,16 +332,22 @@ function emptyBucket(at: number): AggregateBucket {
 
 function addTo(bucket: AggregateBucket, series: string, labels: unknown[], n: number): void {
   const target = bucket as unknown as MutableBucket;
+  // The second label is a policy's verdict, or the outcome a reason came with.
   const [label, verdict] = labels as [string | number, string | undefined];
   switch (series) {
-    case "outcome":
     case "reason":
+      target.reasons[label] = ((target.reasons[label] as number | undefined) ?? 0) + n;
+      if (verdict === "declined") {
+        target.decline_reasons[label] =
+          ((target.decline_reasons[label] as number | undefined) ?? 0) +
+          n;
+      }
+      return;
+    case "outcome":
     case "fallback":
     case "reconciliation": {
       const field = series === "outcome"
         ? target.outcomes
-        : series === "reason"
-        ? target.reasons
         : series === "fallback"
         ? target.fallbacks
         : target.reconciliations;

@@ -88,6 +88,11 @@ Deno.test("aggregates count what the service decided, once, by minute and by hou
     assertEquals(total.reasons["amount_over_cap:usd"], 1);
     assertEquals(total.reasons["partial_hold:automated_fuel_dispensers"], 1);
     assertEquals(total.reasons["fallback:error"], 1);
+    assertEquals(total.declineReasons, {
+      "amount_over_cap:usd": 1,
+      "fallback:error": 1,
+      "mcc_blocked:betting_casino_gambling": 2,
+    }, "a limit's reason is not a decline reason");
     assertEquals(total.fallbacks, { error: 1 });
     assertEquals(total.policyHits["blockCategories:decline"], 2);
     assertEquals(total.policyHits["partialHold:limit"], 1);
@@ -180,6 +185,7 @@ function sumBuckets(buckets: Awaited<ReturnType<typeof readAggregates>>) {
   const total = {
     outcomes: { approved: 0, declined: 0, limited: 0 },
     reasons: {} as Record<string, number>,
+    declineReasons: {} as Record<string, number>,
     fallbacks: {} as Record<string, number>,
     policyHits: {} as Record<string, number>,
     shadowHits: {} as Record<string, number>,
@@ -194,6 +200,7 @@ function sumBuckets(buckets: Awaited<ReturnType<typeof readAggregates>>) {
   for (const bucket of buckets) {
     add(total.outcomes, bucket.outcomes);
     add(total.reasons, bucket.reasons);
+    add(total.declineReasons, bucket.decline_reasons);
     add(total.fallbacks, bucket.fallbacks);
     add(total.reconciliations, bucket.reconciliations);
     for (
