@@ -3,19 +3,37 @@
  *
  * @module
  */
-import { formatReason, type TraceEntry } from "../engine/decide.ts";
-import type { DecisionFilter, DecisionOverview, DecisionPage } from "../ops/decision_queries.ts";
-import { outcomeOf } from "../engine/decide.ts";
-import type { DecisionCounts, SeriesPoint } from "../ops/decision_stats.ts";
+import { formatReason, outcomeOf, type TraceEntry } from "../engine/decide.ts";
+import {
+  type DecisionFilter,
+  type DecisionOverview,
+  type DecisionPage,
+  searchOf,
+  TIME_RANGES,
+  type TimeRangeName,
+} from "../ops/decision_queries.ts";
+import { topKeys } from "../ops/decision_stats.ts";
 import type { DecisionRecord } from "../store/decision_store.ts";
 import { formatMinorUnits, formatUtc } from "../ops/format.ts";
+import { chart, PALETTE } from "./charts.ts";
 import { html, type SafeHtml } from "./html.ts";
 
-/** The live pipeline, as the page shows it. */
+/** A pipeline, as the page shows it. */
 export interface PipelineView {
   readonly version: string;
   readonly policies: readonly { name: string; config: unknown }[];
 }
+
+const OUTCOME_COLORS = { approved: "#1a7f37", limited: "#b35900", declined: "#c62828" } as const;
+const RECONCILIATION_OUTCOMES = [
+  ["agreed", "Stripe did what we answered"],
+  ["mismatch", "Stripe decided otherwise"],
+  ["webhook_timeout", "our answer came too late"],
+  ["webhook_error", "Stripe could not use our answer"],
+  ["stripe_only", "never reached us"],
+] as const;
+/** Decline reasons and policies charted by name; the rest are summed as "other". */
+const TOP_SERIES = 5;
 
 function page(title: string, body: SafeHtml): string {
   return html`
@@ -36,12 +54,13 @@ function page(title: string, body: SafeHtml): string {
 }
 
 /**
- * The login page; `error` shows that the last token was wrong, without a hint.
+ * The sign-in page; `error` shows that the last token was wrong, without a hint.
  *
  * @example
  * ```ts
  * import { loginPage } from "./views.ts";
- * loginPage(true); // "<!doctype html>…Wrong token.…"
+ * import { match } from "node:assert/strict";
+ * match(loginPage(true), /Wrong token\./);
  * ```
  */
 export function loginPage(error: boolean): string {
@@ -51,94 +70,441 @@ export function loginPage(error: boolean): string {
       <main class="login">
         <h1>Issuing authorizer</h1>
         <form method="post" action="/dashboard/login">
-        <label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
-        ${error ? html`<p class="error" role="alert">Wrong token.</p>` : ""}
-        <button type="submit">Sign in</button>
+      <label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+      ${error ? html`<p class="error" role="alert">Wrong token.</p>` : ""}
+      <button type="submit">Sign in</button>
         </form>
       </main>
     `,
   );
 }
 
-/** The overview: counts, charts, filtered decisions and the live pipeline. */
-export function overviewPage(
-  overview: DecisionOverview,
-  decisions: DecisionPage,
-  filter: DecisionFilter,
-  pipeline: PipelineView,
-): string {
-  const pageNumber = filter.offset / filter.limit + 1;
-  const query = (pageAt: number) => {
-    const params = new URLSearchParams();
-    for (const key of ["card", "authorization", "outcome", "reason"] as const) {
-      if (filter[key]) params.set(key, filter[key]!);
-    }
-    params.set("page", String(pageAt));
-    return `/dashboard?${params}`;
-  };
+/**
+ * An error inside the dashboard, as a page: the status, its one-line reason
+ * and a way back.
+ *
+ * @example
+ * ```ts
+ * import { errorPage } from "./views.ts";
+ * import { match } from "node:assert/strict";
+ * match(errorPage(404, "no decision for iauth_x"), /<h1>Not found<\/h1>[^]*no decision for iauth_x/);
+ * ```
+ */
+export function errorPage(status: number, reason: string): string {
+  const title = ERROR_TITLES[status] ?? (status >= 500 ? "Temporarily unavailable" : "Error");
   return page(
-    "Decisions · Issuing authorizer",
+    `${title} · Issuing authorizer`,
     html`
-      <header>
-        <h1>Authorization decisions</h1>
-        <p class="muted">Policy version <code>${pipeline.version}</code> · ${formatUtc(
-          overview.now,
-        )}</p>
-        <form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form>
-      </header>
-      <main>
-        <section aria-labelledby="counts"><h2 id="counts">Counts</h2>
-      <div class="cards">${countsCard("Last hour", overview.last_hour)}${countsCard(
-        "Last day",
-        overview.last_day,
-      )}</div>
-      ${overview.truncated
-        ? html`<p class="muted">Counts cover the most recent decisions scanned, not the whole day.</p>`
-        : ""}
-      ${reasonsTable(overview.last_day)}
-        </section>
-        <section aria-labelledby="charts"><h2 id="charts">Last 3 hours, per minute</h2>
-      ${decisionsChart(overview.series)}
-      ${latencyChart(overview.series)}
-        </section>
-        <section aria-labelledby="latest"><h2 id="latest">Latest decisions</h2>
-      <form class="filters" method="get" action="/dashboard" role="search">
-        <label>Card <input name="card" value="${filter.card ?? ""}" placeholder="ic_…"></label>
-        <label>Authorization <input name="authorization" value="${filter.authorization ??
-          ""}" placeholder="iauth_…"></label>
-        <label>Outcome <select name="outcome">${["", "approved", "declined", "limited"].map((
-          outcome,
-        ) =>
-          html`
-            <option value="${outcome}" ${filter.outcome === outcome
-              ? html`
-                selected
-              `
-              : ""}>${outcome || "any"}</option>
-          `
-        )}</select></label>
-        <label>Reason <input name="reason" value="${filter.reason ??
-          ""}" placeholder="mcc_blocked"></label>
-        <button type="submit">Filter</button> <a href="/dashboard">Clear</a>
-      </form>
-      ${decisionsTable(decisions.data)}
-      <nav class="pages" aria-label="Pages">
-        ${pageNumber > 1 ? html`<a href="${query(pageNumber - 1)}" rel="prev">Newer</a>` : ""}
-        <span class="muted">Page ${pageNumber}</span>
-        ${decisions.has_more ? html`<a href="${query(pageNumber + 1)}" rel="next">Older</a>` : ""}
-      </nav>
-        </section>
-        <section aria-labelledby="pipeline">
-          <h2 id="pipeline">Live pipeline</h2>
-          <ol>${pipeline.policies.map((policy) =>
-            html`<li><strong>${policy.name}</strong><pre>${
-              JSON.stringify(policy.config, null, 2)
-            }</pre></li>`
-          )}</ol>
-        </section>
+      <main class="message">
+        <h1>${title}</h1>
+        <p>${reason}</p>
+        <p><a href="/dashboard">Back to the dashboard</a></p>
       </main>
     `,
   );
+}
+
+const ERROR_TITLES: Record<number, string> = {
+  400: "Bad request",
+  401: "Not signed in",
+  404: "Not found",
+  405: "Method not allowed",
+  413: "Too large",
+};
+
+/** What the overview page shows. */
+export interface OverviewView {
+  readonly overview: DecisionOverview;
+  readonly decisions: DecisionPage;
+  readonly filter: DecisionFilter;
+  readonly pipeline: PipelineView;
+  readonly shadowPipeline?: PipelineView;
+}
+
+/**
+ * The overview: totals and charts for the time range, what Stripe did, each
+ * policy's hits, and the filtered decisions with exports.
+ */
+export function overviewPage(view: OverviewView): string {
+  const { overview, decisions, filter, pipeline } = view;
+  const range = overview.range;
+  const link = (changes: Parameters<typeof searchOf>[1], hash = "") =>
+    `/dashboard?${searchOf(filter, { cursor: undefined, ...changes })}${hash}`;
+  return page(
+    "Decisions · Issuing authorizer",
+    html`
+      <header class="top">
+        <h1>Authorization decisions</h1>
+        <nav class="ranges" aria-label="Time range">${(Object.keys(TIME_RANGES) as TimeRangeName[])
+          .map((name) =>
+            html`<a href="${link({ range: name })}" ${
+              name === range ? html`aria-current="page"` : ""
+            }>${name}</a>`
+          )}</nav>
+        <label class="refresh"><input type="checkbox" id="auto-refresh"> Auto-refresh (30 s)</label>
+        <p
+          class="muted">Policy version <code>${pipeline
+            .version}</code> · <span id="updated">${formatUtc(overview.now)}</span></p>
+        <form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form>
+      </header>
+      <main id="overview">
+      ${summarySection(overview)}
+      ${chartsSection(overview)}
+      <div class="panels">
+      ${reconciliationPanel(overview, link)}
+      ${policyPanel(view, link)}
+      </div>
+      ${decisionsSection(decisions, filter)}
+      </main>
+    `,
+  );
+}
+
+function summarySection(overview: DecisionOverview): SafeHtml {
+  const { totals } = overview;
+  const total = totals.approved + totals.declined + totals.limited;
+  const item = (key: string, label: string, value: string | number, css = "") =>
+    html`
+      <div class="stat ${css}">
+        <dt>${label}</dt>
+        <dd data-count="${key}">${value}</dd>
+      </div>
+    `;
+  return html`
+    <section aria-labelledby="summary">
+      <h2 id="summary">${TIME_RANGES[overview.range].label}</h2>
+      <dl class="stats">
+    ${item("decisions", "Decisions", total)}
+    ${item("approved", "Approved", totals.approved, "approved")}
+    ${item("declined", "Declined", totals.declined, "declined")}
+    ${item("limited", "Limited", totals.limited, "limited")}
+    ${item("approval_rate", "Approval rate", percent(totals.approval_rate))}
+    ${item("latency", "Latency p50 / p99", `${ms(totals.p50_ms)} / ${ms(totals.p99_ms)}`)}
+    ${item("fallbacks", "Fallbacks", totals.fallbacks)}
+    ${item("shadow_disagreements", "Shadow disagreements", totals.shadow_disagreements)}
+      </dl>
+    </section>
+  `;
+}
+
+function chartsSection(overview: DecisionOverview): SafeHtml {
+  const { series, bucket_ms: bucketMs } = overview;
+  const per = bucketMs >= 3_600_000 ? "hour" : "minute";
+  const buckets = series.map((point) => Date.parse(point.at));
+  const column = (pick: (point: (typeof series)[number]) => number | null) => series.map(pick);
+  const common = { buckets, bucketMs };
+  const topReasons = topKeys(overview.totals.decline_reasons, TOP_SERIES);
+  const topPolicies = topKeys(
+    Object.fromEntries(
+      Object.entries(overview.totals.policy_hits).map(([policy, hits]) => [
+        policy,
+        hits.declined + hits.limited,
+      ]),
+    ),
+    TOP_SERIES,
+  );
+  const others = (counts: Readonly<Record<string, number>>, named: readonly string[]) =>
+    Object.entries(counts).reduce((sum, [key, n]) => named.includes(key) ? sum : sum + n, 0);
+  const categorical = (keys: readonly string[], hasOther: boolean) => [
+    ...keys.map((key, i) => ({ key, label: key, color: PALETTE[i % PALETTE.length] })),
+    ...(hasOther ? [{ key: "\u0000other", label: "other", color: PALETTE[6] }] : []),
+  ];
+  const reasonsOther = series.some((point) => others(point.decline_reasons, topReasons) > 0);
+  const policiesOther = series.some((point) => others(point.policy_hits, topPolicies) > 0);
+  return html`
+    <section aria-labelledby="charts">
+      <h2 id="charts">Over time</h2>
+      <div class="charts">
+    ${chart({
+      ...common,
+      id: "decisions",
+      title: "Decisions",
+      unit: `decisions per ${per}`,
+      kind: "stacked",
+      series: (["approved", "limited", "declined"] as const).map((key) => ({
+        key,
+        label: key,
+        color: OUTCOME_COLORS[key],
+      })),
+      values: {
+        approved: column((point) => point.approved),
+        limited: column((point) => point.limited),
+        declined: column((point) => point.declined),
+      },
+    })}
+    ${chart({
+      ...common,
+      id: "approval-rate",
+      title: "Approval rate",
+      unit: "% approved or limited",
+      kind: "lines",
+      yMax: 100,
+      format: (value) => `${Math.round(value * 10) / 10}%`,
+      series: [{ key: "rate", label: "approval rate", color: "#1a7f37" }],
+      values: {
+        rate: column((point) => point.approval_rate === null ? null : point.approval_rate * 100),
+      },
+    })}
+    ${chart({
+      ...common,
+      id: "latency",
+      title: "Decision latency",
+      unit: "ms, estimated from a histogram",
+      kind: "lines",
+      format: (value) => `${Math.round(value * 10) / 10} ms`,
+      series: [
+        { key: "p50", label: "p50", color: "#0072b2" },
+        { key: "p99", label: "p99", color: "#cc79a7" },
+      ],
+      values: { p50: column((point) => point.p50_ms), p99: column((point) => point.p99_ms) },
+    })}
+    ${chart({
+      ...common,
+      id: "decline-reasons",
+      title: "Top decline reasons",
+      unit: `declines per ${per}`,
+      kind: "stacked",
+      series: categorical(topReasons, reasonsOther),
+      values: {
+        ...Object.fromEntries(
+          topReasons.map((
+            reason,
+          ) => [reason, column((point) => point.decline_reasons[reason] ?? 0)]),
+        ),
+        "\u0000other": column((point) => others(point.decline_reasons, topReasons)),
+      },
+    })}
+    ${chart({
+      ...common,
+      id: "policy-hits",
+      title: "Policy hits",
+      unit: `declines and limits per ${per}`,
+      kind: "stacked",
+      series: categorical(topPolicies, policiesOther),
+      values: {
+        ...Object.fromEntries(
+          topPolicies.map((policy) => [policy, column((point) => point.policy_hits[policy] ?? 0)]),
+        ),
+        "\u0000other": column((point) => others(point.policy_hits, topPolicies)),
+      },
+    })}
+    ${chart({
+      ...common,
+      id: "shadow",
+      title: "Shadow disagreements",
+      unit: `decisions per ${per}`,
+      kind: "stacked",
+      series: [{ key: "shadow", label: "shadow disagrees with live", color: "#8250df" }],
+      values: { shadow: column((point) => point.shadow_disagreements) },
+    })}
+      </div>
+    </section>
+  `;
+}
+
+type Link = (changes: Parameters<typeof searchOf>[1], hash?: string) => string;
+
+function reconciliationPanel(overview: DecisionOverview, link: Link): SafeHtml {
+  const counts = overview.totals.reconciliations;
+  return html`
+    <section class="panel" aria-labelledby="reconciliation">
+      <h2 id="reconciliation">What Stripe did</h2>
+      <p
+        class="muted">Reconciliation of this range's decisions with <code>issuing_authorization.created</code> and <code>.updated</code>.</p>
+      <table class="compact">
+        <tbody>${RECONCILIATION_OUTCOMES.map(([outcome, meaning]) =>
+          html`
+            <tr>
+              <th
+                scope="row"><a href="${link(
+                  { reconciliation: outcome },
+                  "#decisions",
+                )}">${outcome}</a><br><span class="muted">${meaning}</span></th>
+              <td class="num" data-reconciliation="${outcome}">${counts[outcome] ?? 0}</td>
+            </tr>
+          `
+        )}</tbody>
+      </table>
+    </section>
+  `;
+}
+
+function policyPanel(view: OverviewView, link: Link): SafeHtml {
+  const { overview, shadowPipeline } = view;
+  const rows = (pipelineView: PipelineView, kind: "live" | "shadow") => {
+    const hits = kind === "live" ? overview.totals.policy_hits : overview.totals.shadow_policy_hits;
+    return pipelineView.policies.map((policy) =>
+      html`
+        <tr data-policy="${kind}:${policy.name}">
+          <th scope="row">${policy.name} <span class="tag ${kind}">${kind}</span>
+        <details><summary>configuration</summary><pre>${JSON.stringify(
+          policy.config,
+          null,
+          2,
+        )}</pre></details></th>
+          <td class="num">${hits[policy.name]?.declined ?? 0}</td>
+          <td class="num">${hits[policy.name]?.limited ?? 0}</td>
+        </tr>
+      `
+    );
+  };
+  const examples = overview.shadow_examples;
+  return html`<section class="panel" aria-labelledby="policies"><h2 id="policies">Policies</h2>
+<table class="compact"><thead><tr><th scope="col">Policy</th><th scope="col" class="num">Declines</th><th scope="col" class="num">Limits</th></tr></thead>
+<tbody>${rows(view.pipeline, "live")}${
+    shadowPipeline ? rows(shadowPipeline, "shadow") : ""
+  }</tbody></table>
+${
+    shadowPipeline
+      ? html`<h3>Shadow disagreements</h3>${
+        examples.length === 0 ? html`<p class="muted">None in this range.</p>` : html`
+          <ul class="examples">${examples.map((record) =>
+            html`<li><a href="/dashboard/decisions/${
+              encodeURIComponent(record.authorization_id)
+            }">${record.authorization_id}</a>: live <span class="${outcomeOf(record)}">${
+              outcomeOf(record)
+            }</span>, shadow <span class="${record.shadow ? outcomeOf(record.shadow) : ""}">${
+              record.shadow ? outcomeOf(record.shadow) : "—"
+            }</span>${
+              record.shadow?.reasons.length
+                ? html`
+                  (${record.shadow.reasons.map(formatReason).join(", ")})
+                `
+                : ""
+            }</li>`
+          )}</ul>
+          <p><a href="${link({ disagreement: "1" }, "#decisions")}">All disagreements</a></p>
+        `
+      }`
+      : html`
+        <p
+          class="muted">No shadow pipeline: export <code>shadowPipeline</code> from <code>policies/shadow.ts</code> to compare one.</p>
+      `
+  }
+</section>`;
+}
+
+function decisionsSection(decisions: DecisionPage, filter: DecisionFilter): SafeHtml {
+  const text = (
+    name: "card" | "authorization" | "merchant" | "reason",
+    label: string,
+    hint: string,
+  ) =>
+    html`<label>${label} <input name="${name}" value="${
+      filter[name] ?? ""
+    }" placeholder="${hint}"></label>`;
+  const exportSearch = searchOf(filter, { cursor: undefined });
+  return html`<section aria-labelledby="decisions-title"><h2 id="decisions-title">Decisions</h2>
+<form class="filters" method="get" action="/dashboard#decisions" role="search">
+${text("card", "Card", "ic_…")}
+${text("authorization", "Authorization", "iauth_…")}
+${text("merchant", "Merchant", "name or category")}
+${text("reason", "Reason", "spend_limit")}
+<label>Outcome <select name="outcome">${
+    ["", "approved", "declined", "limited"].map((outcome) =>
+      html`<option value="${outcome}" ${filter.outcome === outcome ? html`selected` : ""}>${
+        outcome || "any"
+      }</option>`
+    )
+  }</select></label>
+<label>Range <select name="range">${
+    (Object.keys(TIME_RANGES) as TimeRangeName[]).map((name) =>
+      html`<option value="${name}" ${filter.range === name ? html`selected` : ""}>${
+        TIME_RANGES[name].label
+      }</option>`
+    )
+  }</select></label>
+${
+    filter.reconciliation
+      ? html`<input type="hidden" name="reconciliation" value="${filter.reconciliation}">`
+      : ""
+  }
+${filter.disagreement ? html`<input type="hidden" name="disagreement" value="1">` : ""}
+<button type="submit">Filter</button> <a href="/dashboard?range=${filter.range}#decisions">Clear</a>
+</form>
+<p class="exports">${
+    filter.reconciliation
+      ? html`
+        Reconciliation <strong>${filter.reconciliation}</strong> ·
+      `
+      : ""
+  }${
+    filter.disagreement
+      ? html`
+        Shadow disagreements only ·
+      `
+      : ""
+  }Export these decisions: <a href="/dashboard/decisions.csv?${exportSearch}" download>CSV</a> · <a href="/dashboard/decisions.jsonl?${exportSearch}" download>JSON lines</a></p>
+${decisionsTable(decisions.data)}
+${
+    decisions.searched_to
+      ? html`<p class="muted">Searched back to ${
+        formatUtc(decisions.searched_to)
+      } in this page; older decisions may match.</p>`
+      : ""
+  }
+<nav class="pages" aria-label="Pages">
+${
+    filter.cursor
+      ? html`<a href="/dashboard?${searchOf(filter, { cursor: undefined })}#decisions">Newest</a>`
+      : ""
+  }
+${
+    decisions.next
+      ? html`<a href="/dashboard?${
+        searchOf(filter, { cursor: decisions.next })
+      }#decisions" rel="next">Older</a>`
+      : html`<span class="muted">End of the range</span>`
+  }
+</nav>
+</section>`;
+}
+
+function decisionsTable(records: readonly DecisionRecord[]): SafeHtml {
+  if (records.length === 0) {
+    return html`<p class="muted" id="decisions">No decisions match.</p>`;
+  }
+  return html`
+    <table id="decisions" class="decisions">
+      <thead>
+        <tr>
+          <th scope="col">Time (UTC)</th>
+          <th scope="col">Card</th>
+          <th scope="col">Merchant</th>
+          <th scope="col" class="num">Amount</th>
+          <th scope="col">Outcome</th>
+          <th scope="col">Reasons</th>
+        </tr>
+      </thead>
+      <tbody>${records.map((record) => {
+        const outcome = outcomeOf(record);
+        return html`
+          <tr>
+            <td
+              data-label="Time"><a href="/dashboard/decisions/${encodeURIComponent(
+                record.authorization_id,
+              )}"><time datetime="${record.decided_at}">${formatUtc(record.decided_at).slice(
+                0,
+                19,
+              )}</time></a><br><span class="id muted">${record.authorization_id}</span></td>
+            <td data-label="Card" class="id">${record.card_id}</td>
+            <td data-label="Merchant">${record.merchant_name ?? "—"}<br><span class="muted">${record
+              .merchant_category}</span></td>
+            <td data-label="Amount" class="num">${formatMinorUnits(
+              record.requested_amount,
+              record.currency,
+            )}</td>
+            <td data-label="Outcome" class="${outcome}">${outcome}${record.amount === null
+              ? ""
+              : html`
+                to ${formatMinorUnits(record.amount, record.currency)}
+              `}</td>
+            <td data-label="Reasons">${record.reasons.map(formatReason).join(", ") || "—"}</td>
+          </tr>
+        `;
+      })}</tbody>
+    </table>
+  `;
 }
 
 /** One decision: the request's key fields, the trace, the shadow decision, what Stripe did. */
@@ -147,41 +513,41 @@ export function decisionPage(record: DecisionRecord): string {
   return page(
     `${record.authorization_id} · Issuing authorizer`,
     html`
-      <header>
-        <h1>${record.authorization_id}</h1>
+      <header class="top">
+        <h1 class="id">${record.authorization_id}</h1>
         <p><a href="/dashboard">All decisions</a></p>
       </header>
       <main>
       <div class="cards">
       <section class="card" aria-labelledby="request"><h2 id="request">Request</h2><dl>
-        <dt>Time</dt><dd><time datetime="${record.decided_at}">${formatUtc(
-          record.decided_at,
-        )}</time></dd>
-        <dt>Card</dt><dd><a href="/dashboard?card=${encodeURIComponent(record.card_id)}">${record
-          .card_id}</a></dd>
-        <dt>Cardholder</dt><dd>${record.cardholder_id ?? "—"}</dd>
-        <dt>Merchant</dt><dd>${record.merchant_name ?? "—"}</dd>
-        <dt>Category</dt><dd>${record.merchant_category}</dd>
-        <dt>Country</dt><dd>${record.merchant_country ?? "—"}</dd>
-        <dt>Requested</dt><dd>${formatMinorUnits(record.requested_amount, record.currency)}</dd>
-        <dt>Event</dt><dd>${record.event_id ?? "—"}</dd>
+      <dt>Time</dt><dd><time datetime="${record.decided_at}">${formatUtc(
+        record.decided_at,
+      )}</time></dd>
+      <dt>Card</dt><dd class="id"><a href="/dashboard?card=${encodeURIComponent(
+        record.card_id,
+      )}&range=7d#decisions">${record.card_id}</a></dd>
+      <dt>Cardholder</dt><dd class="id">${record.cardholder_id ?? "—"}</dd>
+      <dt>Merchant</dt><dd>${record.merchant_name ?? "—"}</dd>
+      <dt>Category</dt><dd>${record.merchant_category}</dd>
+      <dt>Country</dt><dd>${record.merchant_country ?? "—"}</dd>
+      <dt>Requested</dt><dd>${formatMinorUnits(record.requested_amount, record.currency)}</dd>
+      <dt>Event</dt><dd class="id">${record.event_id ?? "—"}</dd>
       </dl></section>
       <section class="card" aria-labelledby="decision"><h2 id="decision">Decision</h2><dl>
-        <dt>Outcome</dt><dd class="${outcome}">${outcome}</dd>
-        <dt>Held</dt><dd>${record.amount === null
-          ? "—"
-          : formatMinorUnits(record.amount, record.currency)}</dd>
-        <dt>Reasons</dt><dd>${record.reasons.map(formatReason).join(", ") || "—"}</dd>
-        <dt>Policy version</dt><dd><code>${record.policy_version}</code></dd>
-        <dt>Path</dt><dd>${record.path}</dd>
-        <dt>Latency</dt><dd>${record.latency_ms} ms</dd>
-        ${record.reconciliation
-          ? html`
-            <dt>Stripe</dt>
-            <dd>${record.reconciliation.outcome} (${record.reconciliation.stripe_reason ??
-              "—"})</dd>
-          `
-          : ""}
+      <dt>Outcome</dt><dd class="${outcome}">${outcome}</dd>
+      <dt>Held</dt><dd>${record.amount === null
+        ? "—"
+        : formatMinorUnits(record.amount, record.currency)}</dd>
+      <dt>Reasons</dt><dd>${record.reasons.map(formatReason).join(", ") || "—"}</dd>
+      <dt>Policy version</dt><dd><code>${record.policy_version}</code></dd>
+      <dt>Path</dt><dd>${record.path}</dd>
+      <dt>Latency</dt><dd>${record.latency_ms} ms</dd>
+      ${record.reconciliation
+        ? html`
+          <dt>Stripe</dt>
+          <dd>${record.reconciliation.outcome} (${record.reconciliation.stripe_reason ?? "—"})</dd>
+        `
+        : ""}
       </dl></section>
       </div>
       <section aria-labelledby="trace"><h2 id="trace">Trace</h2>${traceTable(
@@ -190,11 +556,7 @@ export function decisionPage(record: DecisionRecord): string {
       )}</section>
       ${record.shadow
         ? html`<section aria-labelledby="shadow"><h2 id="shadow">Shadow decision</h2>
-<p class="${
-          record.shadow.approved
-            ? (record.shadow.amount === null ? "approved" : "limited")
-            : "declined"
-        }">${record.shadow.approved ? "approved" : "declined"}${
+<p class="${outcomeOf(record.shadow)}">${outcomeOf(record.shadow)}${
           record.shadow.disagrees ? " — disagrees with the live decision" : " — agrees"
         }</p>
 ${traceTable(record.shadow.trace, record.currency)}</section>`
@@ -204,195 +566,41 @@ ${traceTable(record.shadow.trace, record.currency)}</section>`
   );
 }
 
-function countsCard(title: string, counts: DecisionCounts): SafeHtml {
-  return html`
-    <section class="card">
-      <h3>${title}</h3>
-      <dl>
-        <dt class="approved">Approved</dt>
-        <dd data-count="approved">${counts.approved}</dd>
-        <dt class="declined">Declined</dt>
-        <dd data-count="declined">${counts.declined}</dd>
-        <dt class="limited">Limited</dt>
-        <dd data-count="limited">${counts.limited}</dd>
-        <dt>Fallbacks</dt>
-        <dd data-count="fallbacks">${counts.fallbacks}</dd>
-        <dt>Shadow disagreements</dt>
-        <dd data-count="shadow_disagreements">${counts.shadow_disagreements}</dd>
-      </dl>
-    </section>
-  `;
-}
-
-function reasonsTable(counts: DecisionCounts): SafeHtml {
-  const reasons = Object.entries(counts.reasons).sort((a, b) => b[1] - a[1]);
-  if (reasons.length === 0) return html`<p class="muted">No reasons in the last day.</p>`;
-  return html`
-    <div class="scroll">
-      <table>
-        <caption class="muted">Reasons, last day</caption>
-        <thead>
-          <tr>
-            <th scope="col">Reason</th>
-            <th scope="col">Decisions</th>
-          </tr>
-        </thead>
-        <tbody>${reasons.map(([reason, count]) =>
-          html`
-            <tr>
-              <td>${reason}</td>
-              <td class="num">${count}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    </div>
-  `;
-}
-
-function decisionsTable(records: readonly DecisionRecord[]): SafeHtml {
-  if (records.length === 0) return html`<p class="muted">No decisions match.</p>`;
-  return html`
-    <div class="scroll">
-      <table id="decisions">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Authorization</th>
-            <th scope="col">Card</th>
-            <th scope="col">Merchant</th>
-            <th scope="col">Category</th>
-            <th scope="col">Amount</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Reasons</th>
-          </tr>
-        </thead>
-        <tbody>${records.map((record) => {
-          const outcome = outcomeOf(record);
-          return html`
-            <tr>
-              <td><time datetime="${record.decided_at}">${formatUtc(record.decided_at)}</time></td>
-              <td><a href="/dashboard/decisions/${encodeURIComponent(
-                record.authorization_id,
-              )}">${record.authorization_id}</a></td>
-              <td>${record.card_id}</td>
-              <td>${record.merchant_name ?? "—"}</td>
-              <td>${record.merchant_category}</td>
-              <td class="num">${formatMinorUnits(record.requested_amount, record.currency)}</td>
-              <td class="${outcome}">${outcome}${record.amount === null ? "" : html`
-                to ${formatMinorUnits(record.amount, record.currency)}
-              `}</td>
-              <td>${record.reasons.map(formatReason).join(", ")}</td>
-            </tr>
-          `;
-        })}</tbody>
-      </table>
-    </div>
-  `;
-}
-
 function traceTable(trace: readonly TraceEntry[], currency: string): SafeHtml {
   return html`
-    <div class="scroll">
-      <table class="trace">
-        <thead>
+    <table class="trace">
+      <thead>
+        <tr>
+          <th scope="col" class="num">#</th>
+          <th scope="col">Policy</th>
+          <th scope="col">Verdict</th>
+          <th scope="col">Reason</th>
+        </tr>
+      </thead>
+      <tbody>${trace.map(({ policy, verdict }, i) =>
+        html`
           <tr>
-            <th scope="col">#</th>
-            <th scope="col">Policy</th>
-            <th scope="col">Verdict</th>
-            <th scope="col">Reason</th>
+            <td class="num">${i + 1}</td>
+            <td>${policy}</td>
+            <td>${verdict.outcome}${verdict.outcome === "limit"
+              ? html`
+                to ${formatMinorUnits(verdict.amount, currency)}
+              `
+              : ""}</td>
+            <td>${"code" in verdict
+              ? formatReason({ policy, code: verdict.code, detail: verdict.detail })
+              : "—"}</td>
           </tr>
-        </thead>
-        <tbody>${trace.map(({ policy, verdict }, i) =>
-          html`
-            <tr>
-              <td class="num">${i + 1}</td>
-              <td>${policy}</td>
-              <td>${verdict.outcome}${verdict.outcome === "limit"
-                ? html`
-                  to ${formatMinorUnits(verdict.amount, currency)}
-                `
-                : ""}</td>
-              <td>${"code" in verdict
-                ? formatReason({ policy, code: verdict.code, detail: verdict.detail })
-                : "—"}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    </div>
-  `;
-}
-
-const CHART_WIDTH = 720, CHART_HEIGHT = 160;
-const COLORS = {
-  approved: "#1a7f37",
-  limited: "#b35900",
-  declined: "#c62828",
-  p50: "#0a58ca",
-  p99: "#8250df",
-};
-
-function decisionsChart(series: readonly SeriesPoint[]): SafeHtml {
-  const max = Math.max(
-    1,
-    ...series.map((point) => point.approved + point.limited + point.declined),
-  );
-  const width = CHART_WIDTH / series.length;
-  const bars = series.map((point, i) => {
-    let y = CHART_HEIGHT;
-    return (["approved", "limited", "declined"] as const).map((outcome) => {
-      const height = (point[outcome] / max) * CHART_HEIGHT;
-      y -= height;
-      return height > 0
-        ? html`
-          <rect x="${(i * width).toFixed(2)}" y="${y.toFixed(2)}" width="${Math.max(
-            width - 0.5,
-            0.5,
-          ).toFixed(2)}" height="${height.toFixed(2)}" fill="${COLORS[outcome]}">
-            <title>${point.at.slice(11, 16)} UTC: ${point[outcome]} ${outcome}</title>
-          </rect>
         `
-        : "";
-    });
-  });
-  return html`
-    <figure>
-      <svg viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}" role="img" aria-labelledby="decisions-chart-title">
-    <title id="decisions-chart-title">Decisions per minute, stacked by outcome (peak ${max})</title>${bars}</svg>
-      <figcaption
-        class="legend"><span><span class="swatch approved"></span>approved</span><span><span class="swatch limited"></span>limited</span>
-    <span><span class="swatch declined"></span>declined</span><span class="muted">peak ${max} a minute</span></figcaption>
-    </figure>
+      )}</tbody>
+    </table>
   `;
 }
 
-function latencyChart(series: readonly SeriesPoint[]): SafeHtml {
-  const max = Math.max(1, ...series.map((point) => point.p99_ms ?? 0));
-  const width = CHART_WIDTH / series.length;
-  const line = (key: "p50_ms" | "p99_ms") =>
-    series.flatMap((point, i) =>
-      point[key] === null ? [] : [
-        `${(i * width + width / 2).toFixed(2)},${
-          (CHART_HEIGHT - (point[key]! / max) * CHART_HEIGHT).toFixed(2)
-        }`,
-      ]
-    ).join(" ");
-  return html`
-    <figure>
-      <svg viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}" role="img" aria-labelledby="latency-chart-title">
-        <title
-          id="latency-chart-title">Decision latency p50 and p99 per minute (peak ${max.toFixed(
-            1,
-          )} ms)</title>
-        <polyline points="${line("p50_ms")}" fill="none" stroke="${COLORS
-          .p50}" stroke-width="1.5" />
-        <polyline points="${line("p99_ms")}" fill="none" stroke="${COLORS
-          .p99}" stroke-width="1.5" />
-      </svg>
-      <figcaption
-        class="legend"><span><span class="swatch p50"></span>p50</span><span><span class="swatch p99"></span>p99</span>
-    <span class="muted">peak ${max.toFixed(1)} ms</span></figcaption>
-    </figure>
-  `;
+function percent(rate: number | null): string {
+  return rate === null ? "—" : `${Math.round(rate * 1_000) / 10}%`;
+}
+
+function ms(value: number | null): string {
+  return value === null ? "—" : `${Math.round(value * 10) / 10} ms`;
 }

@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { decisionOverview, filterFromSearch, findDecisions } from "./decision_queries.ts";
+import {
+  exportDecisions,
+  filterFromSearch,
+  findDecisions,
+  type OverviewReader,
+  TIME_RANGES,
+  type TimeRangeName,
+} from "./decision_queries.ts";
+import { exportResponse } from "./decision_export.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import { jsonResponse } from "../http/json_response.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -13,6 +21,8 @@ import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 /** What the admin API reads. */
 export interface AdminApiOptions {
   readonly store: DecisionStore;
+  /** The overview from the aggregates (shared with the dashboard, so its cache is too). */
+  readonly overview: OverviewReader;
   readonly metrics: Metrics;
   readonly isAdmin: (authorization: string | null) => boolean;
   /** The live pipeline, as `describePipeline` gives it, and its version. */
@@ -23,12 +33,22 @@ export interface AdminApiOptions {
 }
 
 const DECISION_ROUTE = new URLPattern({ pathname: "/decisions/:id" });
+const ROUTES = new Set([
+  "/decisions",
+  "/decisions.csv",
+  "/decisions.jsonl",
+  "/stats",
+  "/policies",
+  "/metrics",
+]);
 
 /**
  * Routes of the admin API; `undefined` for other paths:
  * - `GET /decisions/{authorization_id}`: one decision with its trace;
- * - `GET /decisions?card=&authorization=&outcome=&reason=&limit=&page=`: newest first;
- * - `GET /stats?hours=`: counts for the last hour and day, per-minute series;
+ * - `GET /decisions?card=&authorization=&merchant=&reason=&outcome=&reconciliation=&disagreement=&range=&limit=&cursor=`:
+ *   newest first, a page at a time (`next` is the following page's `cursor`);
+ * - `GET /decisions.csv?…`, `GET /decisions.jsonl?…`: the same filters, every match exported;
+ * - `GET /stats?range=1h|24h|7d`: totals and one point per minute (1h) or hour, from the aggregates;
  * - `GET /policies`: the live pipeline with its configuration and version;
  * - `GET /metrics`: Prometheus text.
  *
@@ -42,7 +62,7 @@ const DECISION_ROUTE = new URLPattern({ pathname: "/decisions/:id" });
 export function createAdminApi(
   options: AdminApiOptions,
 ): (request: Request, url: URL) => Promise<Response> | undefined {
-  const { store, metrics, isAdmin, pipeline } = options;
+  const { store, overview, metrics, isAdmin, pipeline } = options;
   const policies = JSON.stringify({
     policy_version: pipeline.version,
     pipeline: pipeline.policies,
@@ -59,13 +79,23 @@ export function createAdminApi(
     }
     switch (url.pathname) {
       case "/decisions":
-        return jsonResponse(await findDecisions(store, filterFromSearch(url.searchParams, 50)));
+        return jsonResponse(
+          await findDecisions(store, filterFromSearch(url.searchParams, 50), new Date()),
+        );
+      case "/decisions.csv":
+      case "/decisions.jsonl": {
+        const filter = filterFromSearch(url.searchParams, 50);
+        const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
+        return exportResponse(exportDecisions(store, filter, new Date()), format, {});
+      }
       case "/stats": {
-        const hours = Number(url.searchParams.get("hours") ?? 3);
-        if (!Number.isInteger(hours) || hours < 1 || hours > 24) {
-          throw new RequestError(400, "hours must be 1 to 24");
-        }
-        return jsonResponse(await decisionOverview(store, new Date(), hours));
+        const range = url.searchParams.get("range") || "1h";
+        if (!(range in TIME_RANGES)) throw new RequestError(400, "range must be 1h, 24h or 7d");
+        const { shadow_examples: _, ...stats } = await overview(
+          range as TimeRangeName,
+          new Date(),
+        );
+        return jsonResponse(stats);
       }
       case "/policies":
         return jsonResponse(policies);
@@ -77,10 +107,7 @@ export function createAdminApi(
   }
 
   return (request, url) =>
-    url.pathname === "/decisions" || url.pathname === "/stats" || url.pathname === "/policies" ||
-      url.pathname === "/metrics" || DECISION_ROUTE.test(url)
-      ? route(request, url)
-      : undefined;
+    ROUTES.has(url.pathname) || DECISION_ROUTE.test(url) ? route(request, url) : undefined;
 }
 
 function unauthorized(): Response {

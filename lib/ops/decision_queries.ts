@@ -1,152 +1,407 @@
 /**
  * The questions people ask of the decision log, answered for the admin API
- * and the dashboard alike.
+ * and the dashboard alike, each at a bounded cost: the overview reads only
+ * the write path's aggregates (cached briefly and shared by concurrent
+ * viewers), lists page through the time index reading at most
+ * {@linkcode SCAN_BUDGET} records a page, exports at most
+ * {@linkcode EXPORT_MAX_ROWS} rows.
  *
  * @module
  */
 import { type DecisionOutcome, formatReason, outcomeOf } from "../engine/decide.ts";
-import {
-  countDecisions,
-  type DecisionCounts,
-  decisionSeries,
-  type SeriesPoint,
-} from "./decision_stats.ts";
+import { type AggregateBucketSize, BUCKET_MS, readAggregates } from "../store/aggregates.ts";
 import type { DecisionRecord, DecisionStore } from "../store/decision_store.ts";
 import { RequestError } from "../http/request_error.ts";
+import { type DecisionCounts, type SeriesPoint, summarizeBuckets } from "./decision_stats.ts";
 
-/** How many recent decisions the dashboard scans for its counts and filters. */
-export const SCAN_LIMIT = 5_000;
-const HOUR_MS = 3_600_000;
+/** The time ranges people pick, with the bucket each is charted in. */
+export const TIME_RANGES = {
+  "1h": { ms: 3_600_000, bucket: "minute", label: "Last hour" },
+  "24h": { ms: 86_400_000, bucket: "hour", label: "Last 24 hours" },
+  "7d": { ms: 7 * 86_400_000, bucket: "hour", label: "Last 7 days" },
+} as const satisfies Record<string, { ms: number; bucket: AggregateBucketSize; label: string }>;
 
-/** Filters of the decision list; every one optional. */
+/** A key of {@linkcode TIME_RANGES}. */
+export type TimeRangeName = keyof typeof TIME_RANGES;
+
+/** Records one page reads at most, whatever the filters: the cost bound of a list. */
+export const SCAN_BUDGET = 1_000;
+/** Rows one export writes at most. */
+export const EXPORT_MAX_ROWS = 10_000;
+/** Records one export reads at most. */
+export const EXPORT_SCAN_BUDGET = 100_000;
+/** Records read looking for examples of shadow disagreements. */
+const EXAMPLES_BUDGET = 500;
+/** Records read per round trip while scanning. */
+const SCAN_CHUNK = 200;
+/** Longest accepted filter text. */
+const MAX_FILTER_LENGTH = 200;
+const RECONCILIATION_OUTCOMES = [
+  "agreed",
+  "mismatch",
+  "webhook_timeout",
+  "webhook_error",
+  "stripe_only",
+] as const;
+
+/** Filters of the decision list; every one optional. Text filters match case-insensitive substrings (so prefixes too). */
 export interface DecisionFilter {
   readonly card?: string;
   readonly authorization?: string;
-  readonly outcome?: DecisionOutcome;
-  /** A reason code (`mcc_blocked`) or code with detail (`mcc_blocked:betting_casino_gambling`). */
+  /** Merchant name or category. */
+  readonly merchant?: string;
+  /** A reason (`code:detail`) or the policy that gave it. */
   readonly reason?: string;
+  readonly outcome?: DecisionOutcome;
+  /** What Stripe did: `agreed`, `mismatch`, `webhook_timeout`, `webhook_error`, `stripe_only`. */
+  readonly reconciliation?: (typeof RECONCILIATION_OUTCOMES)[number];
+  /** Only decisions the shadow pipeline disagreed with. */
+  readonly disagreement?: boolean;
+  readonly range: TimeRangeName;
   readonly limit: number;
-  readonly offset: number;
+  /** Where the previous page ended (its `next`). */
+  readonly cursor?: string;
 }
 
 /** A page of decisions, newest first. */
 export interface DecisionPage {
   readonly data: readonly DecisionRecord[];
-  readonly has_more: boolean;
-}
-
-/**
- * Decisions matching `filter`, newest first, among the most recent
- * {@linkcode SCAN_LIMIT} (of the card, with a card filter).
- *
- * @example
- * ```ts
- * import { findDecisions } from "./decision_queries.ts";
- * // await findDecisions(store, { card: "ic_123", outcome: "declined", limit: 50, offset: 0 })
- * ```
- */
-export async function findDecisions(
-  store: DecisionStore,
-  filter: DecisionFilter,
-): Promise<DecisionPage> {
-  if (filter.authorization) {
-    const record = await store.get(filter.authorization);
-    const data = record && matches(record, filter) ? [record] : [];
-    return { data, has_more: false };
-  }
-  const scanned = await store.list({ card: filter.card, limit: SCAN_LIMIT });
-  const matching = scanned.filter((record) => matches(record, filter));
-  return {
-    data: matching.slice(filter.offset, filter.offset + filter.limit),
-    has_more: matching.length > filter.offset + filter.limit,
-  };
-}
-
-/** Counts for the last hour and day, and the per-minute series of the last hours. */
-export interface DecisionOverview {
-  readonly now: string;
-  readonly last_hour: DecisionCounts;
-  readonly last_day: DecisionCounts;
-  readonly series: readonly SeriesPoint[];
-  /** True when the last day had more decisions than were scanned. */
-  readonly truncated: boolean;
-}
-
-/**
- * The dashboard's summary, from the most recent {@linkcode SCAN_LIMIT}
- * decisions of the last day: counts for the last hour and day, and
- * per-minute decisions and latency for the last `hours`.
- *
- * @example
- * ```ts
- * import { decisionOverview } from "./decision_queries.ts";
- * // (await decisionOverview(store, new Date(), 3)).last_hour.declined
- * ```
- */
-export async function decisionOverview(
-  store: DecisionStore,
-  now: Date,
-  hours = 3,
-): Promise<DecisionOverview> {
-  const records = await store.list({
-    since: new Date(now.getTime() - 24 * HOUR_MS),
-    limit: SCAN_LIMIT,
-  });
-  return {
-    now: now.toISOString(),
-    last_hour: countDecisions(records, new Date(now.getTime() - HOUR_MS)),
-    last_day: countDecisions(records, new Date(now.getTime() - 24 * HOUR_MS)),
-    series: decisionSeries(records, now, hours, 1),
-    truncated: records.length === SCAN_LIMIT,
-  };
+  /** The `cursor` of the next (older) page; `null` at the end of the range. */
+  readonly next: string | null;
+  /** Set when the page stopped at its read budget before filling: how far back it looked. */
+  readonly searched_to: string | null;
 }
 
 /**
  * Reads a filter from URL search parameters (`card`, `authorization`,
- * `outcome`, `reason`, `limit`, `page`), or throws a 400 {@linkcode RequestError}
+ * `merchant`, `reason`, `outcome`, `reconciliation`, `disagreement=1`,
+ * `range`, `limit`, `cursor`), or throws a 400 {@linkcode RequestError}
  * saying which is wrong.
  *
  * @example
  * ```ts
  * import { filterFromSearch } from "./decision_queries.ts";
- * filterFromSearch(new URLSearchParams("outcome=declined&page=2"), 50);
- * // → { outcome: "declined", limit: 50, offset: 50 }
+ * import { deepEqual, throws } from "node:assert/strict";
+ * deepEqual(filterFromSearch(new URLSearchParams("outcome=declined&merchant=casino"), 50),
+ *   { merchant: "casino", outcome: "declined", range: "24h", limit: 50 });
+ * throws(() => filterFromSearch(new URLSearchParams("range=2y"), 50), /range must be 1h, 24h or 7d/);
  * ```
  */
 export function filterFromSearch(search: URLSearchParams, defaultLimit: number): DecisionFilter {
-  const limit = Number(search.get("limit") ?? defaultLimit);
-  const page = Number(search.get("page") ?? 1);
+  const limit = Number(search.get("limit") || defaultLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
     throw new RequestError(400, "limit must be an integer from 1 to 500");
   }
-  if (!Number.isInteger(page) || page < 1) {
-    throw new RequestError(400, "page must be a positive integer");
-  }
+  const range = search.get("range") || "24h";
+  if (!(range in TIME_RANGES)) throw new RequestError(400, "range must be 1h, 24h or 7d");
   const outcome = search.get("outcome") || undefined;
-  if (
-    outcome !== undefined && outcome !== "approved" && outcome !== "declined" &&
-    outcome !== "limited"
-  ) {
+  if (outcome !== undefined && !["approved", "declined", "limited"].includes(outcome)) {
     throw new RequestError(400, "outcome must be approved, declined or limited");
   }
-  return {
-    card: search.get("card") || undefined,
-    authorization: search.get("authorization") || undefined,
+  const reconciliation = search.get("reconciliation") || undefined;
+  if (
+    reconciliation !== undefined &&
+    !(RECONCILIATION_OUTCOMES as readonly string[]).includes(reconciliation)
+  ) {
+    throw new RequestError(400, `reconciliation must be one of ${RECONCILIATION_OUTCOMES}`);
+  }
+  const cursor = search.get("cursor") || undefined;
+  if (cursor !== undefined && !parseCursor(cursor)) {
+    throw new RequestError(400, "cursor must be a `next` value from a previous page");
+  }
+  const text = (name: string) => {
+    const value = search.get(name)?.trim() || undefined;
+    if (value && value.length > MAX_FILTER_LENGTH) {
+      throw new RequestError(400, `${name} must be at most ${MAX_FILTER_LENGTH} characters`);
+    }
+    return value;
+  };
+  const filter: Record<string, unknown> = {
+    card: text("card"),
+    authorization: text("authorization"),
+    merchant: text("merchant"),
+    reason: text("reason"),
     outcome,
-    reason: search.get("reason") || undefined,
+    reconciliation,
+    disagreement: search.get("disagreement") === "1" || undefined,
+    range,
     limit,
-    offset: (page - 1) * limit,
+    cursor,
+  };
+  for (const key of Object.keys(filter)) if (filter[key] === undefined) delete filter[key];
+  return filter as unknown as DecisionFilter;
+}
+
+/**
+ * The filter as URL search parameters, optionally changed: what links and
+ * exports carry.
+ *
+ * @example
+ * ```ts
+ * import { searchOf } from "./decision_queries.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(searchOf({ card: "ic_1", range: "1h", limit: 50 }, { range: "7d" }).toString(), "card=ic_1&range=7d");
+ * ```
+ */
+export function searchOf(
+  filter: DecisionFilter,
+  changes: Partial<Record<keyof DecisionFilter, string | undefined>> = {},
+): URLSearchParams {
+  const params = new URLSearchParams();
+  const keys = [
+    "card",
+    "authorization",
+    "merchant",
+    "reason",
+    "outcome",
+    "reconciliation",
+    "disagreement",
+    "range",
+    "cursor",
+  ] as const;
+  for (const key of keys) {
+    const value = key in changes ? changes[key] : filter[key];
+    if (value === undefined || value === false) continue;
+    params.set(key, value === true ? "1" : String(value));
+  }
+  return params;
+}
+
+/**
+ * Decisions matching `filter`, newest first, within its time range before
+ * `now`: one page, reading at most `budget` records ({@linkcode SCAN_BUDGET}).
+ *
+ * @example
+ * ```ts
+ * import { findDecisions } from "./decision_queries.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const store = { list: () => Promise.resolve([]), get: () => Promise.resolve(null) };
+ * // deno-lint-ignore no-explicit-any
+ * deepEqual(await findDecisions(store as any, { range: "1h", limit: 50 }, new Date()),
+ *   { data: [], next: null, searched_to: null });
+ * ```
+ */
+export async function findDecisions(
+  store: DecisionStore,
+  filter: DecisionFilter,
+  now: Date,
+  budget: number = SCAN_BUDGET,
+): Promise<DecisionPage> {
+  if (filter.authorization?.startsWith("iauth_") && !filter.cursor) {
+    const exact = await store.get(filter.authorization);
+    if (exact) {
+      const inRange = Date.parse(exact.decided_at) >= now.getTime() - TIME_RANGES[filter.range].ms;
+      return {
+        data: inRange && matches(exact, filter) ? [exact] : [],
+        next: null,
+        searched_to: null,
+      };
+    }
+  }
+  const data: DecisionRecord[] = [];
+  let last: DecisionRecord | undefined;
+  for await (const record of scan(store, filter, now, budget)) {
+    if (record === null) {
+      return { data, next: last ? cursorOf(last) : null, searched_to: last?.decided_at ?? null };
+    }
+    if (!matches(record, filter)) {
+      last = record;
+      continue;
+    }
+    if (data.length === filter.limit) return { data, next: cursorOf(last!), searched_to: null };
+    data.push(record);
+    last = record;
+  }
+  return { data, next: null, searched_to: null };
+}
+
+/**
+ * Every decision matching `filter` in its range, newest first, for export:
+ * at most {@linkcode EXPORT_MAX_ROWS}, reading at most
+ * {@linkcode EXPORT_SCAN_BUDGET} records. `filter.limit` is ignored.
+ *
+ * @example
+ * ```ts
+ * import { exportDecisions } from "./decision_queries.ts";
+ * import { equal } from "node:assert/strict";
+ * const store = { list: () => Promise.resolve([]), get: () => Promise.resolve(null) };
+ * let rows = 0;
+ * // deno-lint-ignore no-explicit-any
+ * for await (const _ of exportDecisions(store as any, { range: "7d", limit: 1 }, new Date())) rows++;
+ * equal(rows, 0);
+ * ```
+ */
+export async function* exportDecisions(
+  store: DecisionStore,
+  filter: DecisionFilter,
+  now: Date,
+): AsyncIterable<DecisionRecord> {
+  let rows = 0;
+  for await (const record of scan(store, filter, now, EXPORT_SCAN_BUDGET)) {
+    if (record === null) return;
+    if (!matches(record, filter)) continue;
+    yield record;
+    if (++rows === EXPORT_MAX_ROWS) return;
+  }
+}
+
+/**
+ * Records of the range newest first, from the filter's cursor on, through
+ * the time index in chunks; `null` once `budget` records were read.
+ */
+async function* scan(
+  store: DecisionStore,
+  filter: DecisionFilter,
+  now: Date,
+  budget: number,
+): AsyncIterable<DecisionRecord | null> {
+  const since = new Date(now.getTime() - TIME_RANGES[filter.range].ms);
+  let after = filter.cursor ? parseCursor(filter.cursor)! : undefined;
+  let read = 0;
+  while (true) {
+    const before = after ? new Date(after.at + 1) : new Date(now.getTime() + 1);
+    const chunk = await store.list({ since, before, limit: SCAN_CHUNK });
+    let fresh = 0;
+    for (const record of chunk) {
+      const at = Date.parse(record.decided_at);
+      // The chunk ends just after the cursor's millisecond: skip what the cursor already passed.
+      if (after && at === after.at && record.authorization_id >= after.id) continue;
+      if (read === budget) {
+        yield null;
+        return;
+      }
+      read++;
+      fresh++;
+      after = { at, id: record.authorization_id };
+      yield record;
+    }
+    if (chunk.length < SCAN_CHUNK || fresh === 0) return;
+  }
+}
+
+function cursorOf(record: DecisionRecord): string {
+  return `${Date.parse(record.decided_at)}.${record.authorization_id}`;
+}
+
+function parseCursor(cursor: string): { at: number; id: string } | undefined {
+  const match = /^(\d{1,15})\.(\S{1,200})$/.exec(cursor);
+  return match ? { at: Number(match[1]), id: match[2] } : undefined;
+}
+
+function includes(value: string | null | undefined, wanted: string | undefined): boolean {
+  return wanted === undefined || (value ?? "").toLowerCase().includes(wanted.toLowerCase());
+}
+
+/**
+ * Whether a record passes the filter's content filters (not its range).
+ *
+ * @example
+ * ```ts
+ * import { matches } from "./decision_queries.ts";
+ * import { equal } from "node:assert/strict";
+ * const record = { card_id: "ic_1", authorization_id: "iauth_1", merchant_name: "LUCKY CASINO",
+ *   merchant_category: "betting_casino_gambling", approved: false, amount: null,
+ *   reasons: [{ policy: "blockCategories", code: "mcc_blocked", detail: "betting_casino_gambling" }] };
+ * // deno-lint-ignore no-explicit-any
+ * equal(matches(record as any, { reason: "MCC_block", merchant: "casino", range: "1h", limit: 1 }), true);
+ * // deno-lint-ignore no-explicit-any
+ * equal(matches(record as any, { outcome: "approved", range: "1h", limit: 1 }), false);
+ * ```
+ */
+export function matches(record: DecisionRecord, filter: DecisionFilter): boolean {
+  if (!includes(record.card_id, filter.card)) return false;
+  if (!includes(record.authorization_id, filter.authorization)) return false;
+  if (
+    filter.merchant !== undefined && !includes(record.merchant_name, filter.merchant) &&
+    !includes(record.merchant_category, filter.merchant)
+  ) return false;
+  if (
+    filter.reason !== undefined &&
+    !record.reasons.some((reason) =>
+      includes(formatReason(reason), filter.reason) || includes(reason.policy, filter.reason)
+    )
+  ) return false;
+  if (filter.outcome && outcomeOf(record) !== filter.outcome) return false;
+  if (filter.reconciliation && record.reconciliation?.outcome !== filter.reconciliation) {
+    return false;
+  }
+  if (filter.disagreement && !record.shadow?.disagrees) return false;
+  return true;
+}
+
+/** What the overview shows for a time range. */
+export interface DecisionOverview {
+  readonly now: string;
+  readonly range: TimeRangeName;
+  /** Bucket length of `series`, in ms. */
+  readonly bucket_ms: number;
+  readonly totals: DecisionCounts;
+  readonly series: readonly SeriesPoint[];
+  /** Recent decisions the shadow pipeline disagreed with (a bounded scan). */
+  readonly shadow_examples: readonly DecisionRecord[];
+}
+
+/** Reads overviews; see {@linkcode createOverviewReader}. */
+export type OverviewReader = (range: TimeRangeName, now: Date) => Promise<DecisionOverview>;
+
+/**
+ * The overview of a range from the aggregates: totals and one point per
+ * bucket, plus a few recent shadow disagreements. Results are kept `ttlMs`
+ * per range and a read in flight is shared, so any number of viewers costs
+ * the store at most one read per range per `ttlMs`.
+ *
+ * @example
+ * ```ts
+ * import { createOverviewReader } from "./decision_queries.ts";
+ * import { equal } from "node:assert/strict";
+ * const kv = await Deno.openKv(":memory:");
+ * const store = { list: () => Promise.resolve([]), get: () => Promise.resolve(null) };
+ * // deno-lint-ignore no-explicit-any
+ * const overview = createOverviewReader({ kv, store: store as any });
+ * const { series, totals } = await overview("1h", new Date());
+ * equal(series.length, 60);
+ * equal(totals.approval_rate, null);
+ * kv.close();
+ * ```
+ */
+export function createOverviewReader(
+  options: { readonly kv: Deno.Kv; readonly store: DecisionStore; readonly ttlMs?: number },
+): OverviewReader {
+  const { kv, store, ttlMs = 5_000 } = options;
+  if (!(ttlMs >= 0)) throw new RangeError(`ttlMs must be at least 0, got ${ttlMs}`);
+  const cache = new Map<TimeRangeName, { at: number; overview: Promise<DecisionOverview> }>();
+  return (range, now) => {
+    const cached = cache.get(range);
+    if (cached && now.getTime() - cached.at < ttlMs) return cached.overview;
+    const overview = readOverview(kv, store, range, now);
+    cache.set(range, { at: now.getTime(), overview });
+    overview.catch(() => cache.delete(range));
+    return overview;
   };
 }
 
-function matches(record: DecisionRecord, filter: DecisionFilter): boolean {
-  if (filter.card && record.card_id !== filter.card) return false;
-  if (filter.outcome && outcomeOf(record) !== filter.outcome) return false;
-  if (filter.reason) {
-    const wanted = filter.reason;
-    return record.reasons.some((reason) =>
-      reason.code === wanted || formatReason(reason) === wanted
-    );
-  }
-  return true;
+async function readOverview(
+  kv: Deno.Kv,
+  store: DecisionStore,
+  range: TimeRangeName,
+  now: Date,
+): Promise<DecisionOverview> {
+  const { ms, bucket } = TIME_RANGES[range];
+  const bucketMs = BUCKET_MS[bucket];
+  // Whole buckets, the last one the current (partial) bucket.
+  const end = Math.floor(now.getTime() / bucketMs) * bucketMs + bucketMs;
+  const buckets = await readAggregates(kv, { from: new Date(end - ms), to: new Date(end), bucket });
+  const summary = summarizeBuckets(buckets);
+  // Scanned for only when the counters say there is something to find.
+  const examples = summary.totals.shadow_disagreements === 0
+    ? []
+    : (await findDecisions(store, { range, disagreement: true, limit: 5 }, now, EXAMPLES_BUDGET))
+      .data;
+  return {
+    now: now.toISOString(),
+    range,
+    bucket_ms: bucketMs,
+    ...summary,
+    shadow_examples: examples,
+  };
 }

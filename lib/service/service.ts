@@ -10,6 +10,7 @@ import { type App, type AppOptions, createApp } from "../http/app.ts";
 import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
 import { createDecide } from "../engine/decide.ts";
 import { createDecisionStore } from "../store/decision_store.ts";
+import { dashboardDisabled } from "../dashboard/disabled.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics } from "../telemetry/metrics.ts";
@@ -112,17 +113,31 @@ export async function createService(
     fallback: config.fallbackDecision,
     policyVersion,
   });
-  const adminRoutes = config.adminToken ? await adminAndDashboard(config.adminToken) : undefined;
+  const adminRoutes = config.adminToken
+    ? await adminAndDashboard(config.adminToken)
+    : dashboardDisabled;
   // Loaded only with an admin token: a webhook-only instance starts without them.
   async function adminAndDashboard(adminToken: string) {
-    const [{ createAdminApi }, { createDashboard }] = await Promise.all([
+    const [{ createAdminApi }, { createDashboard }, { createOverviewReader }] = await Promise.all([
       import("../ops/admin_api.ts"),
       import("../dashboard/mod.ts"),
+      import("../ops/decision_queries.ts"),
     ]);
     const isAdmin = bearerTokenCheck(adminToken);
     const pipeline = { version: policyVersion, policies: describePipeline(options.policies) };
-    const api = createAdminApi({ store, metrics, isAdmin, pipeline });
-    const dashboard = createDashboard({ store, adminToken, isAdmin, pipeline });
+    const shadowPipeline = options.shadowPolicies &&
+      { version: policyVersion, policies: describePipeline(options.shadowPolicies) };
+    const overview = createOverviewReader({ kv, store });
+    const api = createAdminApi({ store, overview, metrics, isAdmin, pipeline });
+    const dashboard = createDashboard({
+      store,
+      overview,
+      adminToken,
+      isAdmin,
+      pipeline,
+      shadowPipeline,
+      log,
+    });
     return (request: Request, url: URL) => api(request, url) ?? dashboard(request, url);
   }
   const app = createApp({

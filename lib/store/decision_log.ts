@@ -100,12 +100,15 @@ export async function listRecords(
   },
 ): Promise<DecisionRecord[]> {
   const prefix = query.card ? ["decisions_by_card", query.card] : ["decisions_by_time"];
-  const selector: Deno.KvListSelector = query.since || query.before
-    ? {
-      prefix,
-      ...(query.since ? { start: [...prefix, query.since.getTime()] } : {}),
-      ...(query.before ? { end: [...prefix, query.before.getTime()] } : {}),
-    } as Deno.KvListSelector
+  // KV takes a prefix with one bound, or both bounds without a prefix.
+  const start = query.since && [...prefix, query.since.getTime()];
+  const end = query.before && [...prefix, query.before.getTime()];
+  const selector: Deno.KvListSelector = start && end
+    ? { start, end }
+    : start
+    ? { prefix, start }
+    : end
+    ? { prefix, end }
     : { prefix };
   const refs: [string, number][] = [];
   for await (

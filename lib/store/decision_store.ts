@@ -131,9 +131,14 @@ export interface DecisionStore {
   markAnsweredDirectly(record: DecisionRecord): Promise<void>;
   /** An authorization: its latest request, total reservation, reconciliation and `requests`. */
   get(authorizationId: string): Promise<DecisionRecord | null>;
-  /** Logged requests, newest first, optionally for one card and from a time on. */
+  /** Logged requests, newest first, optionally for one card, from a time on and before a time (exclusive). */
   list(
-    query: { readonly card?: string; readonly since?: Date; readonly limit: number },
+    query: {
+      readonly card?: string;
+      readonly since?: Date;
+      readonly before?: Date;
+      readonly limit: number;
+    },
   ): Promise<DecisionRecord[]>;
   /** Applies a verified `issuing_authorization.created` or `.updated` event. */
   reconcile(

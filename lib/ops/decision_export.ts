@@ -1,0 +1,126 @@
+/**
+ * Exports of filtered decisions as CSV (for spreadsheets) and JSON lines
+ * (whole records, as `deno task export` writes and `deno task replay` reads),
+ * streamed as they are read.
+ *
+ * @module
+ */
+import { formatReason, outcomeOf } from "../engine/decide.ts";
+import type { DecisionRecord } from "../store/decision_store.ts";
+
+/** The export formats. */
+export type ExportFormat = "csv" | "jsonl";
+
+/** The CSV columns, in order. Amounts are integers in minor units, as Stripe sends them. */
+export const CSV_COLUMNS = [
+  "decided_at",
+  "authorization_id",
+  "card_id",
+  "merchant_name",
+  "merchant_category",
+  "merchant_country",
+  "requested_amount",
+  "currency",
+  "outcome",
+  "amount",
+  "reasons",
+  "fallback",
+  "latency_ms",
+  "policy_version",
+  "reconciliation",
+  "shadow_disagrees",
+] as const;
+
+/**
+ * One record as a CSV row (RFC 4180: fields with a comma, quote or line break
+ * are quoted). A text field starting with `=`, `+`, `-`, `@`, tab or CR gets
+ * a leading `'`, so a merchant name from the card network cannot run as a
+ * spreadsheet formula (OWASP "CSV injection").
+ *
+ * @example
+ * ```ts
+ * import { csvRow } from "./decision_export.ts";
+ * import { equal } from "node:assert/strict";
+ * const record = { decided_at: "2026-11-25T12:00:00.000Z", authorization_id: "iauth_1", card_id: "ic_1",
+ *   merchant_name: "=HYPERLINK(\"x\")", merchant_category: "taxicabs_limousines", merchant_country: "US",
+ *   requested_amount: 1_000, currency: "usd", approved: true, amount: null, reasons: [], latency_ms: 1.5,
+ *   policy_version: "abc" };
+ * // deno-lint-ignore no-explicit-any
+ * equal(csvRow(record as any), '2026-11-25T12:00:00.000Z,iauth_1,ic_1,"\'=HYPERLINK(""x"")",taxicabs_limousines,US,1000,usd,approved,,,,1.5,abc,,\r\n');
+ * ```
+ */
+export function csvRow(record: DecisionRecord): string {
+  const fields: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null> = {
+    decided_at: record.decided_at,
+    authorization_id: record.authorization_id,
+    card_id: record.card_id,
+    merchant_name: record.merchant_name,
+    merchant_category: record.merchant_category,
+    merchant_country: record.merchant_country,
+    requested_amount: record.requested_amount,
+    currency: record.currency,
+    outcome: outcomeOf(record),
+    amount: record.amount,
+    reasons: record.reasons.map(formatReason).join(" "),
+    fallback: record.fallback ?? null,
+    latency_ms: record.latency_ms,
+    policy_version: record.policy_version,
+    reconciliation: record.reconciliation?.outcome ?? null,
+    shadow_disagrees: record.shadow ? record.shadow.disagrees : null,
+  };
+  return CSV_COLUMNS.map((column) => csvField(fields[column])).join(",") + "\r\n";
+}
+
+function csvField(value: string | number | boolean | null): string {
+  if (value === null) return "";
+  if (typeof value !== "string") return String(value);
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * A streamed response of the records in `format`, with a download file name.
+ *
+ * @example
+ * ```ts
+ * import { exportResponse } from "./decision_export.ts";
+ * import { equal } from "node:assert/strict";
+ * async function* none() {}
+ * const response = exportResponse(none(), "csv", {});
+ * equal(response.headers.get("content-type"), "text/csv; charset=utf-8");
+ * equal((await response.text()).split("\r\n")[0].split(",")[0], "decided_at");
+ * ```
+ */
+export function exportResponse(
+  records: AsyncIterable<DecisionRecord>,
+  format: ExportFormat,
+  headers: Record<string, string>,
+): Response {
+  const encoder = new TextEncoder();
+  const iterator = records[Symbol.asyncIterator]();
+  let headerSent = format !== "csv";
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!headerSent) {
+        headerSent = true;
+        controller.enqueue(encoder.encode(CSV_COLUMNS.join(",") + "\r\n"));
+        return;
+      }
+      const next = await iterator.next();
+      if (next.done) return controller.close();
+      const line = format === "csv" ? csvRow(next.value) : JSON.stringify(next.value) + "\n";
+      controller.enqueue(encoder.encode(line));
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+  const stamp = new Date().toISOString().slice(0, 16).replace(":", "");
+  return new Response(body, {
+    headers: {
+      ...headers,
+      "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+      "content-disposition": `attachment; filename="decisions-${stamp}.${format}"`,
+    },
+  });
+}
