@@ -1,45 +1,125 @@
 /**
  * The dashboard in a real headless Chromium (Debian's `chromium`, driven by
- * puppeteer-core): sign-in, counts, the decisions table, a card filter, one
- * decision's trace, and refusals. Screenshots go to `.cache/screenshots/`.
+ * puppeteer-core), over decisions made by real signed webhooks (and a week
+ * of older ones decided through a store on the same KV): sign-in, totals,
+ * charts for one minute and for a week, the time range, filters, exports,
+ * the reconciliation and policy panels, layouts at three widths, error pages.
+ * Screenshots go to `.cache/screenshots/`.
  *
  * Skipped only where no Chromium is installed and `REQUIRE_BROWSER` is unset;
  * CI installs Chromium and sets it.
  */
 import puppeteer, { type Page } from "puppeteer-core";
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import type Stripe from "stripe";
+import { blockCategories } from "../policies/block_categories.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
-import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
+import { referencePipeline } from "./fixtures/pipelines/reference.ts";
+import { authorizationEvent, authorizationOf, SCENARIOS } from "../fixtures/events.ts";
+import { seedDecisions } from "../tasks/screenshots.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const ADMIN_TOKEN = "dashboard-admin-token-0123456789";
 const SCREENSHOTS = new URL("../.cache/screenshots/", import.meta.url).pathname;
 const OTHER_CARD = "ic_dashboard_other";
+const HOUR_MS = 3_600_000;
+const CHARTS = [
+  "decisions",
+  "approval-rate",
+  "latency",
+  "decline-reasons",
+  "policy-hits",
+  "shadow",
+];
 
-async function counts(page: Page, card: "Last hour" | "Last day"): Promise<Record<string, number>> {
-  return await page.$$eval("section.card", (sections, title) => {
-    const section = sections.find((element) => element.querySelector("h3")?.textContent === title)!;
-    return Object.fromEntries(
-      [...section.querySelectorAll("dd[data-count]")].map((
-        dd,
-      ) => [dd.getAttribute("data-count"), Number(dd.textContent)]),
-    );
-  }, card);
+/** Stripe's `issuing_authorization.created` for an authorization we decided. */
+function createdEvent(event: Stripe.Event, reason: string, approved: boolean): Stripe.Event {
+  const authorization = authorizationOf(event);
+  return {
+    ...event,
+    id: `${event.id}_created`,
+    type: "issuing_authorization.created",
+    data: {
+      object: {
+        ...authorization,
+        pending_request: null,
+        approved,
+        status: approved ? "pending" : "closed",
+        request_history: [{ ...authorization.pending_request, approved, reason }],
+      },
+    },
+  } as unknown as Stripe.Event;
+}
+
+async function summary(page: Page): Promise<Record<string, string>> {
+  return await page.$$eval(
+    "dd[data-count]",
+    (dds) =>
+      Object.fromEntries(dds.map((dd) => [dd.getAttribute("data-count"), dd.textContent ?? ""])),
+  );
 }
 
 async function rows(page: Page): Promise<string[]> {
   return await page.$$eval("#decisions tbody tr", (trs) => trs.map((tr) => tr.textContent ?? ""));
 }
 
+/** Each chart's axis labels, unit and legend, as the browser laid them out. */
+async function charts(page: Page) {
+  return await page.$$eval("figure[data-chart]", (figures) =>
+    figures.map((figure) => ({
+      id: figure.getAttribute("data-chart"),
+      xTicks: [...figure.querySelectorAll("text.x-tick")].map((text) => text.textContent),
+      yTicks: [...figure.querySelectorAll("text.y-tick")].map((text) => text.textContent),
+      unit: figure.querySelector(".unit")?.textContent ?? "",
+      legend: [...figure.querySelectorAll("ul.legend li")].map((li) => li.textContent),
+      marks: figure.querySelectorAll("svg rect:not(.hover), svg circle").length,
+      tooltips: [...figure.querySelectorAll("svg title")].map((title) => title.textContent),
+      width: figure.getBoundingClientRect().width,
+    })));
+}
+
+/** How far the page is wider than the window (0 when it fits). */
+async function overflow(page: Page): Promise<number> {
+  // A string, evaluated in the page: this file is type-checked without the DOM library.
+  return Number(
+    await page.evaluate(
+      "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    ),
+  );
+}
+
+/** Fetches a URL from inside the page, with its session cookie. */
+async function fetchInPage(page: Page, path: string) {
+  return JSON.parse(
+    String(
+      await page.evaluate(`fetch(${JSON.stringify(path)}).then(async (r) => JSON.stringify({
+        status: r.status, type: r.headers.get("content-type"), text: await r.text() }))`),
+    ),
+  ) as { status: number; type: string; text: string };
+}
+
+async function visit(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+}
+
 Deno.test({
-  name: "the dashboard in headless Chromium: sign-in, counts, table, filter, trace, refusals",
+  name: "the dashboard in headless Chromium",
   ignore: !hasChromium && !Deno.env.get("REQUIRE_BROWSER"),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
-    await using server = await startTestServer({ ADMIN_TOKEN });
+    const kv = await Deno.openKv(":memory:");
+    const shadowPolicies = [...referencePipeline, blockCategories(["grocery_stores_supermarkets"])];
+    // A week of older decisions, up to two hours ago, decided through a store on the same KV.
+    const older = await seedDecisions(kv, {
+      policies: referencePipeline,
+      now: new Date(Date.now() - 2 * HOUR_MS),
+      spanMs: 6 * 24 * HOUR_MS,
+      peakPerHour: 4,
+    });
+    await using server = await startTestServer({ ADMIN_TOKEN }, { kv, shadowPolicies });
     const expected = { approved: 0, declined: 0, limited: 0 };
     const events = [
       ...Object.values(SCENARIOS),
@@ -49,6 +129,15 @@ Deno.test({
       const body = await (await server.postEvent(event)).json();
       expected[!body.approved ? "declined" : "amount" in body ? "limited" : "approved"]++;
     }
+    for (
+      const created of [
+        createdEvent(SCENARIOS.ordinary_grocery, "webhook_approved", true),
+        createdEvent(SCENARIOS.gambling, "webhook_approved", true),
+      ]
+    ) {
+      await (await server.postEvent(created)).body?.cancel();
+    }
+    const recent = events.length;
 
     const browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -64,35 +153,31 @@ Deno.test({
     });
     try {
       const page = await browser.newPage();
-      await page.setViewport({ width: 1200, height: 900 });
+      await page.setViewport({ width: 1280, height: 900 });
 
       await t.step("without a session every dashboard page redirects to sign-in", async () => {
         for (const path of ["/dashboard", "/dashboard/decisions/iauth_gambling"]) {
-          await page.goto(`${server.url}${path}`);
+          await visit(page, `${server.url}${path}`);
           assertEquals(new URL(page.url()).pathname, "/dashboard/login");
         }
-        await page.screenshot({ path: `${SCREENSHOTS}login.png` });
+      });
+
+      await t.step("a wrong token gets the sign-in page again, with an error", async () => {
+        await page.type("input[name=token]", "not-the-token");
+        const [response] = await Promise.all([
+          page.waitForNavigation(),
+          page.click("button[type=submit]"),
+        ]);
+        assertEquals(response?.status(), 401);
+        assertStringIncludes(
+          await page.$eval("[role=alert]", (element) => element.textContent ?? ""),
+          "Wrong token.",
+        );
+        assertEquals((await page.cookies()).length, 0);
       });
 
       await t.step(
-        "a wrong token gets the sign-in page again, with an error and no session",
-        async () => {
-          await page.type("input[name=token]", "not-the-token");
-          const [response] = await Promise.all([
-            page.waitForNavigation(),
-            page.click("button[type=submit]"),
-          ]);
-          assertEquals(response?.status(), 401);
-          assertStringIncludes(
-            await page.$eval("[role=alert]", (element) => element.textContent ?? ""),
-            "Wrong token.",
-          );
-          assertEquals((await page.cookies()).length, 0);
-        },
-      );
-
-      await t.step(
-        "the right token signs in with an HttpOnly, SameSite=Strict session cookie",
+        "the right token signs in with an HttpOnly, SameSite=Strict cookie",
         async () => {
           await page.type("input[name=token]", ADMIN_TOKEN);
           await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
@@ -107,80 +192,306 @@ Deno.test({
         },
       );
 
-      await t.step("the counts and the table show the decisions sent", async () => {
-        const lastHour = await counts(page, "Last hour");
+      await t.step("the last hour's totals are the decisions just sent", async () => {
+        await visit(page, `${server.url}/dashboard?range=1h`);
+        const shown = await summary(page);
         assertEquals(
-          { approved: lastHour.approved, declined: lastHour.declined, limited: lastHour.limited },
-          expected,
+          [shown.approved, shown.declined, shown.limited, shown.decisions].map(Number),
+          [expected.approved, expected.declined, expected.limited, recent],
         );
-        assertEquals((await rows(page)).length, events.length);
-        const gambling = (await rows(page)).find((row) =>
-          row.split(/\s+/).includes("iauth_gambling")
-        )!;
-        assertStringIncludes(gambling, "50.00 USD");
-        assertStringIncludes(gambling, "mcc_blocked:betting_casino_gambling");
-        assertStringIncludes(await page.content(), "blockCategories");
-        await page.screenshot({ path: `${SCREENSHOTS}dashboard.png`, fullPage: true });
+        assertEquals(shown.shadow_disagreements, "1", "the shadow declines groceries");
       });
 
-      await t.step("filtering by a card shows only its decisions", async () => {
-        await page.type("input[name=card]", OTHER_CARD);
+      await t.step(
+        "charts of one minute of data have time axes, units, legends and values",
+        async () => {
+          const shown = await charts(page);
+          assertEquals(shown.map((chart) => chart.id), CHARTS);
+          for (const chart of shown) {
+            assert(chart.xTicks.length >= 5, `${chart.id}: ${chart.xTicks}`);
+            for (const tick of chart.xTicks) assertMatch(tick!, /^\d\d:\d\d$/);
+            assert(chart.yTicks.length >= 2, `${chart.id} has a value axis`);
+            assert(chart.unit.length > 0, `${chart.id} says its unit`);
+            assert(chart.legend.length >= 1, `${chart.id} has a legend`);
+            assert(chart.marks >= 1, `${chart.id} draws its one minute`);
+          }
+          const decisions = shown.find((chart) => chart.id === "decisions")!;
+          assert(
+            decisions.tooltips.some((title) =>
+              title?.includes(`approved ${expected.approved}`) &&
+              title.includes(`declined ${expected.declined}`)
+            ),
+            "hovering the minute names its values",
+          );
+          const latency = shown.find((chart) => chart.id === "latency")!;
+          assertMatch(latency.unit, /ms/);
+          assert(latency.tooltips.some((title) => /p99 \d/.test(title ?? "")));
+          assertEquals(
+            shown.find((chart) => chart.id === "approval-rate")!.yTicks.at(-1),
+            "100%",
+          );
+          assert(
+            shown.find((chart) => chart.id === "decline-reasons")!.legend.includes(
+              "mcc_blocked:betting_casino_gambling",
+            ),
+          );
+          await page.screenshot({ path: `${SCREENSHOTS}dashboard-1h.png`, fullPage: true });
+        },
+      );
+
+      await t.step(
+        "the time range changes what is shown: a week has day labels and more",
+        async () => {
+          await Promise.all([
+            page.waitForNavigation(),
+            page.click("nav.ranges a[href*='range=7d']"),
+          ]);
+          assertEquals(new URL(page.url()).searchParams.get("range"), "7d");
+          const shown = await summary(page);
+          assertEquals(Number(shown.decisions), recent + older);
+          for (const chart of await charts(page)) {
+            assert(chart.xTicks.length >= 5, `${chart.id}: ${chart.xTicks}`);
+            for (const tick of chart.xTicks) assertMatch(tick!, /^\d\d-\d\d$/);
+            assert(chart.yTicks.length >= 2);
+          }
+          const decisions = (await charts(page)).find((chart) => chart.id === "decisions")!;
+          assert(decisions.marks > 20, "a week of hourly bars");
+          assert(decisions.tooltips.some((title) => title?.includes("no data") === false));
+          await page.screenshot({ path: `${SCREENSHOTS}dashboard-7d.png`, fullPage: true });
+        },
+      );
+
+      await t.step("no horizontal overflow at 1280, 1920 and 390 px", async () => {
+        for (const width of [1280, 1920, 390]) {
+          await page.setViewport({ width, height: 900 });
+          for (
+            const path of [
+              "/dashboard?range=1h",
+              "/dashboard?range=7d",
+              "/dashboard/decisions/iauth_gambling",
+            ]
+          ) {
+            await visit(page, `${server.url}${path}`);
+            assertEquals(await overflow(page), 0, `${path} at ${width} px`);
+          }
+        }
+        await visit(page, `${server.url}/dashboard?range=1h`);
+        await page.screenshot({ path: `${SCREENSHOTS}dashboard-phone.png`, fullPage: true });
+        await page.setViewport({ width: 1280, height: 900 });
+      });
+
+      await t.step(
+        "the decisions table shows time, card, merchant, amount, outcome and reasons",
+        async () => {
+          await visit(page, `${server.url}/dashboard?range=1h`);
+          const headers = await page.$$eval(
+            "#decisions thead th",
+            (ths) => ths.map((th) => th.textContent),
+          );
+          assertEquals(headers, ["Time (UTC)", "Card", "Merchant", "Amount", "Outcome", "Reasons"]);
+          const gambling = (await rows(page)).find((row) => row.includes("iauth_gambling\n"))!;
+          for (
+            const text of [
+              "LUCKY CASINO",
+              "50.00 USD",
+              "declined",
+              "mcc_blocked:betting_casino_gambling",
+            ]
+          ) {
+            assertStringIncludes(gambling, text);
+          }
+          // Every cell is inside the table's box: nothing clipped or scrolled away.
+          const clipped = await page.$$eval("#decisions td", (tds) => {
+            const table = tds[0].closest("table")!.getBoundingClientRect();
+            return tds.filter((td) => td.getBoundingClientRect().right > table.right + 1).length;
+          });
+          assertEquals(clipped, 0);
+        },
+      );
+
+      await t.step("filters match prefixes and substrings, by outcome and range", async () => {
+        const ids = async (search: string) => {
+          await visit(page, `${server.url}/dashboard?${search}`);
+          return (await rows(page)).map((row) => /iauth_\S+/.exec(row)![0]).sort();
+        };
+        assertEquals(await ids("range=1h&merchant=casino"), [
+          "iauth_gambling",
+          "iauth_gambling_over_cap",
+        ]);
+        assertEquals(await ids("range=1h&reason=mcc_block"), [
+          "iauth_gambling",
+          "iauth_gambling_over_cap",
+        ]);
+        assertEquals(await ids("range=1h&card=ic_dashboard_ot"), ["iauth_other_card"]);
+        assertEquals(await ids("range=1h&authorization=iauth_fuel"), [
+          "iauth_fuel_at",
+          "iauth_fuel_fixed",
+          "iauth_fuel_over",
+          "iauth_fuel_under",
+        ]);
+        assertEquals((await ids("range=1h&outcome=limited")).length, expected.limited);
+        assertEquals((await ids("range=7d&merchant=casino&outcome=declined")).length > 2, true);
+
+        await visit(page, `${server.url}/dashboard?range=1h`);
+        await page.type("form.filters input[name=merchant]", "Lucky");
+        await page.select("form.filters select[name=outcome]", "declined");
         await Promise.all([
           page.waitForNavigation(),
           page.click("form.filters button[type=submit]"),
         ]);
-        const filtered = await rows(page);
-        assertEquals(filtered.length, 1);
-        assertStringIncludes(filtered[0], "iauth_other_card");
+        assertEquals((await rows(page)).length, 2);
+      });
+
+      await t.step("exports return the filtered decisions as CSV and JSON lines", async () => {
+        const [csvLink, jsonlLink] = await page.$$eval(
+          "p.exports a",
+          (links) => links.map((link) => link.getAttribute("href")!),
+        );
+        const csv = await fetchInPage(page, csvLink);
+        assertEquals([csv.status, csv.type], [200, "text/csv; charset=utf-8"]);
+        const lines = csv.text.trimEnd().split("\r\n");
+        assertEquals(lines[0].split(",").slice(0, 4), [
+          "decided_at",
+          "authorization_id",
+          "card_id",
+          "merchant_name",
+        ]);
+        assertEquals(lines.slice(1).map((line) => line.split(",")[1]).sort(), [
+          "iauth_gambling",
+          "iauth_gambling_over_cap",
+        ]);
+        const jsonl = await fetchInPage(page, jsonlLink);
+        assertEquals(jsonl.type, "application/x-ndjson");
+        const records = jsonl.text.trimEnd().split("\n").map((line) => JSON.parse(line));
+        assertEquals(records.map((record) => record.authorization_id).sort(), [
+          "iauth_gambling",
+          "iauth_gambling_over_cap",
+        ]);
+        assert(records.every((record) => record.approved === false && record.trace.length > 0));
+
+        const api = await fetch(`${server.url}/decisions.csv?range=1h&card=ic_dashboard_ot`, {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        });
+        const apiLines = (await api.text()).trimEnd().split("\r\n");
+        assertEquals(apiLines.length, 2);
+        assertStringIncludes(apiLines[1], "iauth_other_card");
       });
 
       await t.step(
-        "one decision's page shows its fields and each policy's verdict in order",
+        "the reconciliation panel counts outcomes and links to those decisions",
         async () => {
-          await page.goto(`${server.url}/dashboard`);
+          await visit(page, `${server.url}/dashboard?range=1h`);
+          const counts = await page.$$eval("td[data-reconciliation]", (tds) =>
+            Object.fromEntries(
+              tds.map((td) => [td.getAttribute("data-reconciliation"), Number(td.textContent)]),
+            ));
+          assertEquals(counts, {
+            agreed: 1,
+            mismatch: 1,
+            webhook_timeout: 0,
+            webhook_error: 0,
+            stripe_only: 0,
+          });
           await Promise.all([
             page.waitForNavigation(),
-            page.click("a[href='/dashboard/decisions/iauth_gambling']"),
+            page.click("a[href*='reconciliation=mismatch']"),
           ]);
-          const trace = await page.$$eval(
-            "table.trace tbody tr",
-            (trs) => trs.map((tr) => tr.textContent ?? ""),
-          );
-          assertEquals(trace.length, 4);
-          assertStringIncludes(trace[0], "blockCategories");
-          assertStringIncludes(trace[0], "mcc_blocked:betting_casino_gambling");
-          assertStringIncludes(trace[1], "amountCap");
-          const text = await page.$eval("main", (main) => main.textContent ?? "");
-          assertStringIncludes(text, "LUCKY CASINO");
-          assertStringIncludes(text, "50.00 USD");
-          await page.screenshot({ path: `${SCREENSHOTS}decision.png`, fullPage: true });
+          const mismatched = await rows(page);
+          assertEquals(mismatched.length, 1);
+          assertStringIncludes(mismatched[0], "iauth_gambling");
         },
       );
 
-      await t.step("on a phone-sized screen nothing overflows the page", async () => {
-        await page.setViewport({ width: 390, height: 844 });
-        await page.goto(`${server.url}/dashboard`);
-        // A string, evaluated in the page: this file is type-checked without the DOM library.
-        const overflow = Number(
-          await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
+      await t.step(
+        "the policy panel shows live and shadow hits and shadow disagreements",
+        async () => {
+          await visit(page, `${server.url}/dashboard?range=1h`);
+          const hits = await page.$$eval("tr[data-policy]", (trs) =>
+            Object.fromEntries(
+              trs.map((tr) => [
+                tr.getAttribute("data-policy"),
+                [...tr.querySelectorAll("td")].map((td) => Number(td.textContent)),
+              ]),
+            ));
+          assertEquals(hits["live:blockCategories"], [2, 0]);
+          assertEquals(hits["live:partialHold"][1] > 0, true);
+          assertEquals(hits["shadow:blockCategories"], [3, 0], "gambling twice, groceries once");
+          const examples = await page.$$eval(
+            "ul.examples li",
+            (lis) => lis.map((li) => li.textContent ?? ""),
+          );
+          assertEquals(examples.length, 1);
+          assertStringIncludes(examples[0], "iauth_grocery");
+        },
+      );
+
+      await t.step("one decision's page shows its fields and each policy's verdict", async () => {
+        await visit(page, `${server.url}/dashboard?range=1h&merchant=casino`);
+        await Promise.all([
+          page.waitForNavigation(),
+          page.click("a[href='/dashboard/decisions/iauth_gambling']"),
+        ]);
+        const trace = await page.$$eval(
+          "table.trace tbody tr",
+          (trs) => trs.map((tr) => tr.textContent ?? ""),
         );
-        assert(overflow <= 0, `the page is ${overflow}px wider than the screen`);
-        await page.screenshot({ path: `${SCREENSHOTS}dashboard-phone.png` });
+        assertStringIncludes(trace[0], "blockCategories");
+        assertStringIncludes(trace[0], "mcc_blocked:betting_casino_gambling");
+        const text = await page.$eval("main", (main) => main.textContent ?? "");
+        assertStringIncludes(text, "LUCKY CASINO");
+        assertStringIncludes(text, "50.00 USD");
+        assertStringIncludes(text, "mismatch");
+        await page.screenshot({ path: `${SCREENSHOTS}decision.png`, fullPage: true });
+      });
+
+      await t.step("errors inside the dashboard are HTML pages with a reason", async () => {
+        for (
+          const [path, status, heading, reason] of [
+            ["/dashboard/decisions/iauth_nope", 404, "Not found", "no decision for iauth_nope"],
+            ["/dashboard/nowhere", 404, "Not found", "no page at /dashboard/nowhere"],
+            ["/dashboard?range=2y", 400, "Bad request", "range must be 1h, 24h or 7d"],
+            ["/dashboard?outcome=maybe", 400, "Bad request", "outcome must be"],
+          ] as const
+        ) {
+          const response = await page.goto(`${server.url}${path}`);
+          assertEquals(response?.status(), status, path);
+          assertEquals(response?.headers()["content-type"], "text/html; charset=utf-8");
+          assertEquals(await page.$eval("h1", (h1) => h1.textContent), heading);
+          assertStringIncludes(await page.$eval("main", (main) => main.textContent ?? ""), reason);
+          assertEquals(await overflow(page), 0);
+        }
       });
 
       await t.step("signing out ends the session", async () => {
-        await page.setViewport({ width: 1200, height: 900 });
+        await visit(page, `${server.url}/dashboard`);
         await Promise.all([
           page.waitForNavigation(),
           page.click("form[action='/dashboard/logout'] button"),
         ]);
-        await page.goto(`${server.url}/dashboard`);
+        await visit(page, `${server.url}/dashboard`);
         assertEquals(new URL(page.url()).pathname, "/dashboard/login");
       });
     } finally {
       await browser.close();
     }
   },
+});
+
+Deno.test("/dashboard without ADMIN_TOKEN explains in one line how to enable it", async () => {
+  await using server = await startTestServer({});
+  for (const path of ["/dashboard", "/dashboard/decisions/iauth_1"]) {
+    const response = await fetch(`${server.url}${path}`);
+    assertEquals(response.status, 404);
+    assertEquals(response.headers.get("content-type"), "text/html; charset=utf-8");
+    const text = await response.text();
+    assertMatch(
+      text,
+      /<p>Set <code>ADMIN_TOKEN<\/code>[^\n]*restart the service to enable it\.<\/p>/,
+    );
+  }
+  const api = await fetch(`${server.url}/decisions`);
+  assertEquals(api.status, 404, "the admin API stays off");
+  await api.body?.cancel();
 });
 
 Deno.test("the sign-in form refuses an oversized body without reading it", async () => {
@@ -191,6 +502,7 @@ Deno.test("the sign-in form refuses an oversized body without reading it", async
     body: `token=${"x".repeat(10_000)}`,
   });
   assertEquals(response.status, 413);
+  assertEquals(response.headers.get("content-type"), "text/html; charset=utf-8");
   await response.body?.cancel();
 });
 
@@ -202,11 +514,13 @@ Deno.test("dashboard responses carry a strict Content-Security-Policy, and forge
   for (
     const cookie of ["authorizer_session=9999999999.forged", "authorizer_session=1.x", "other=1"]
   ) {
-    const response = await fetch(`${server.url}/dashboard`, {
-      headers: { cookie },
-      redirect: "manual",
-    });
-    await response.body?.cancel();
-    assertEquals([response.status, response.headers.get("location")], [303, "/dashboard/login"]);
+    for (const path of ["/dashboard", "/dashboard/decisions.csv"]) {
+      const response = await fetch(`${server.url}${path}`, {
+        headers: { cookie },
+        redirect: "manual",
+      });
+      await response.body?.cancel();
+      assertEquals([response.status, response.headers.get("location")], [303, "/dashboard/login"]);
+    }
   }
 });

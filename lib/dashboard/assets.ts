@@ -26,9 +26,9 @@ dl.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1
 .stat { border: 1px solid var(--line); border-radius: .5rem; padding: .5rem .75rem; }
 .stat dt { font-size: .85rem; color: var(--muted); } .stat dd { margin: 0; font-size: 1.3rem; font-variant-numeric: tabular-nums; }
 .stat.approved dd { color: var(--ok); } .stat.declined dd { color: var(--no); } .stat.limited dd { color: var(--limit); }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 26rem), 1fr)); gap: 1rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 30rem), 1fr)); gap: 1rem; }
 figure.chart { margin: 0; border: 1px solid var(--line); border-radius: .5rem; padding: .5rem .75rem; min-width: 0; }
-figure.chart svg { display: block; width: 100%; height: auto; }
+figure.chart > svg { display: block; width: 100%; height: auto; }
 figure.chart text { font-size: 11px; fill: var(--muted); font-variant-numeric: tabular-nums; }
 figure.chart .grid { stroke: #eaeef2; } figure.chart .axis { stroke: var(--muted); }
 figure.chart rect.hover { fill: transparent; } figure.chart rect.hover:hover { fill: #0a58ca14; }
@@ -64,8 +64,8 @@ main.login, main.message { max-width: 30rem; margin: 4rem auto; } main.login for
   table.decisions thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   table.decisions, table.decisions tbody, table.decisions tr, table.decisions td { display: block; width: 100%; }
   table.decisions tr { border: 1px solid var(--line); border-radius: .5rem; margin-bottom: .5rem; padding: .25rem .5rem; }
-  table.decisions td { display: grid; grid-template-columns: 6rem minmax(0, 1fr); gap: .5rem; border: 0; padding: .2rem 0; text-align: left; white-space: normal; }
-  table.decisions td::before { content: attr(data-label); color: var(--muted); font-size: .85rem; }
+  table.decisions td { position: relative; border: 0; padding: .2rem 0 .2rem 6.5rem; text-align: left; white-space: normal; }
+  table.decisions td::before { content: attr(data-label); position: absolute; left: 0; width: 6rem; color: var(--muted); font-size: .85rem; }
 }
 `;
 

@@ -158,7 +158,7 @@ export function chart(options: ChartOptions): SafeHtml {
       )}</text>
     `
   );
-  const xAxis = timeTicks(start, end, 6).map((tick) =>
+  const xAxis = timeTicks(start, end, 8).map((tick) =>
     html`
       <line class="axis" x1="${num(x(tick.at))}" x2="${num(x(tick.at))}" y1="${HEIGHT -
         BOTTOM}" y2="${HEIGHT - BOTTOM + 4}"></line>

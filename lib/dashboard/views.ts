@@ -333,7 +333,9 @@ function policyPanel(view: OverviewView, link: Link): SafeHtml {
   const { overview, shadowPipeline } = view;
   const rows = (pipelineView: PipelineView, kind: "live" | "shadow") => {
     const hits = kind === "live" ? overview.totals.policy_hits : overview.totals.shadow_policy_hits;
-    return pipelineView.policies.map((policy) =>
+    // Hits are counted by policy name: two policies of one name share a row.
+    const named = [...new Map(pipelineView.policies.map((p) => [p.name, p])).values()];
+    return named.map((policy) =>
       html`
         <tr data-policy="${kind}:${policy.name}">
           <th scope="row">${policy.name} <span class="tag ${kind}">${kind}</span>
