@@ -9,6 +9,7 @@
 import puppeteer from "puppeteer-core";
 import type Stripe from "stripe";
 import { createDecide } from "../lib/engine/decide.ts";
+import { Deadline } from "../lib/engine/deadline.ts";
 import type { Policy } from "../lib/engine/policy.ts";
 import { createDecisionStore, type DecisionStore } from "../lib/store/decision_store.ts";
 import { createService } from "../lib/service/service.ts";
@@ -112,7 +113,6 @@ export async function seedDecisions(kv: Deno.Kv, options: SeedOptions): Promise<
     shadowDecide: options.shadowPolicies && pipeline(options.shadowPolicies),
     log: () => {},
     retentionMs: 30 * 86_400_000,
-    budgetMs: 10_000,
     fallback: "decline",
     policyVersion: "seeded",
   });
@@ -132,10 +132,12 @@ export async function seedDecisions(kv: Deno.Kv, options: SeedOptions): Promise<
       merchant_data: { name: merchant.name, category: merchant.category },
       pending_request: { amount: Math.round(low + random() * (high - low)) },
     });
-    const { record } = await store.decide(authorizationOf(event), {
+    const { record } = await store.decideAndRecord(authorizationOf(event), {
       eventId: `evt_${stripeId(random)}`,
       receivedAt: Math.floor(at),
+      deadline: Deadline.after(10_000),
       path: "respond",
+      eventBytes: 4_000,
     });
     count++;
     const roll = random();

@@ -10,12 +10,12 @@
  * CI installs Chromium and sets it.
  */
 import puppeteer, { type Page } from "puppeteer-core";
-import type Stripe from "stripe";
 import { blockCategories } from "../policies/block_categories.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
-import { authorizationEvent, authorizationOf, SCENARIOS } from "../fixtures/events.ts";
+import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
+import { lifecycleEvent, requestEvent } from "../fixtures/lifecycle.ts";
 import { seedDecisions } from "../tasks/screenshots.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -32,25 +32,6 @@ const CHARTS = [
   "policy-hits",
   "shadow",
 ];
-
-/** Stripe's `issuing_authorization.created` for an authorization we decided. */
-function createdEvent(event: Stripe.Event, reason: string, approved: boolean): Stripe.Event {
-  const authorization = authorizationOf(event);
-  return {
-    ...event,
-    id: `${event.id}_created`,
-    type: "issuing_authorization.created",
-    data: {
-      object: {
-        ...authorization,
-        pending_request: null,
-        approved,
-        status: approved ? "pending" : "closed",
-        request_history: [{ ...authorization.pending_request, approved, reason }],
-      },
-    },
-  } as unknown as Stripe.Event;
-}
 
 async function summary(page: Page): Promise<Record<string, string>> {
   return await page.$$eval(
@@ -124,6 +105,9 @@ Deno.test({
     const events = [
       ...Object.values(SCENARIOS),
       authorizationEvent("online", { id: "iauth_other_card", card: { id: OTHER_CARD } }),
+      // A hotel: a first request and an incremental authorization on it.
+      requestEvent({ id: "iauth_hotel", pending_request: { amount: 5_000 } }),
+      requestEvent({ id: "iauth_hotel", pending_request: { amount: 9_000 } }, [{ amount: 5_000 }]),
     ];
     for (const event of events) {
       const body = await (await server.postEvent(event)).json();
@@ -131,8 +115,19 @@ Deno.test({
     }
     for (
       const created of [
-        createdEvent(SCENARIOS.ordinary_grocery, "webhook_approved", true),
-        createdEvent(SCENARIOS.gambling, "webhook_approved", true),
+        lifecycleEvent(SCENARIOS.ordinary_grocery, "issuing_authorization.created", {
+          status: "pending",
+          approved: true,
+          amount: 4_250,
+          requests: [{ amount: 4_250 }],
+        }),
+        // Stripe approved what we declined.
+        lifecycleEvent(SCENARIOS.gambling, "issuing_authorization.created", {
+          status: "pending",
+          approved: true,
+          amount: 5_000,
+          requests: [{ amount: 5_000, approved: true }],
+        }),
       ]
     ) {
       await (await server.postEvent(created)).body?.cancel();
@@ -390,7 +385,11 @@ Deno.test({
             mismatch: 1,
             webhook_timeout: 0,
             webhook_error: 0,
+            network_decided: 0,
+            stripe_declined: 0,
+            stripe_error: 0,
             stripe_only: 0,
+            unknown_reason: 0,
           });
           await Promise.all([
             page.waitForNavigation(),
@@ -442,6 +441,23 @@ Deno.test({
         assertStringIncludes(text, "50.00 USD");
         assertStringIncludes(text, "mismatch");
         await page.screenshot({ path: `${SCREENSHOTS}decision.png`, fullPage: true });
+      });
+
+      await t.step("an authorization with an increment lists each request", async () => {
+        await visit(page, `${server.url}/dashboard?range=1h&authorization=hotel`);
+        const hotel = await rows(page);
+        assertEquals(hotel.length, 2);
+        assertStringIncludes(hotel[0], "increment 1");
+        await visit(page, `${server.url}/dashboard/decisions/iauth_hotel`);
+        const requests = await page.$$eval(
+          "table.requests tbody tr",
+          (trs) => trs.map((tr) => tr.textContent ?? ""),
+        );
+        assertEquals(requests.length, 2);
+        assertStringIncludes(requests[0], "50.00 USD");
+        assertStringIncludes(requests[1], "increment: approved");
+        assertStringIncludes(requests[1], "90.00 USD");
+        assertEquals(await overflow(page), 0);
       });
 
       await t.step("errors inside the dashboard are HTML pages with a reason", async () => {

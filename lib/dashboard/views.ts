@@ -8,6 +8,7 @@ import {
   type DecisionFilter,
   type DecisionOverview,
   type DecisionPage,
+  RECONCILIATION_OUTCOMES,
   searchOf,
   TIME_RANGES,
   type TimeRangeName,
@@ -25,13 +26,18 @@ export interface PipelineView {
 }
 
 const OUTCOME_COLORS = { approved: "#1a7f37", limited: "#b35900", declined: "#c62828" } as const;
-const RECONCILIATION_OUTCOMES = [
-  ["agreed", "Stripe did what we answered"],
-  ["mismatch", "Stripe decided otherwise"],
-  ["webhook_timeout", "our answer came too late"],
-  ["webhook_error", "Stripe could not use our answer"],
-  ["stripe_only", "never reached us"],
-] as const;
+/** What each reconciliation outcome means, in a few words (see `ReconciliationOutcome`). */
+const RECONCILIATION_MEANINGS: Readonly<Record<string, string>> = {
+  agreed: "Stripe did what we answered",
+  mismatch: "Stripe's approval or amount differs",
+  webhook_timeout: "our answer came too late",
+  webhook_error: "Stripe could not use our answer",
+  network_decided: "the network decided without us",
+  stripe_declined: "Stripe's own checks declined",
+  stripe_error: "Stripe internal error",
+  stripe_only: "never reached us",
+  unknown_reason: "a reason newer than this service",
+};
 /** Decline reasons and policies charted by name; the rest are summed as "other". */
 const TOP_SERIES = 5;
 
@@ -312,14 +318,16 @@ function reconciliationPanel(overview: DecisionOverview, link: Link): SafeHtml {
       <p
         class="muted">Reconciliation of this range's decisions with <code>issuing_authorization.created</code> and <code>.updated</code>.</p>
       <table class="compact">
-        <tbody>${RECONCILIATION_OUTCOMES.map(([outcome, meaning]) =>
+        <tbody>${RECONCILIATION_OUTCOMES.map((outcome) =>
           html`
             <tr>
               <th
                 scope="row"><a href="${link(
                   { reconciliation: outcome },
                   "#decisions",
-                )}">${outcome}</a><br><span class="muted">${meaning}</span></th>
+                )}">${outcome}</a><br><span class="muted">${RECONCILIATION_MEANINGS[
+                  outcome
+                ]}</span></th>
               <td class="num" data-reconciliation="${outcome}">${counts[outcome] ?? 0}</td>
             </tr>
           `
@@ -500,7 +508,11 @@ function decisionsTable(records: readonly DecisionRecord[]): SafeHtml {
               ? ""
               : html`
                 to ${formatMinorUnits(record.amount, record.currency)}
-              `}</td>
+              `}${record.position > 0
+              ? html`
+                <span class="tag">increment ${record.position}</span>
+              `
+              : ""}</td>
             <td data-label="Reasons">${record.reasons.map(formatReason).join(", ") || "—"}</td>
           </tr>
         `;
@@ -552,10 +564,11 @@ export function decisionPage(record: DecisionRecord): string {
         : ""}
       </dl></section>
       </div>
-      <section aria-labelledby="trace"><h2 id="trace">Trace</h2>${traceTable(
-        record.trace,
-        record.currency,
-      )}</section>
+      ${requestsTable(record)}
+      <section aria-labelledby="trace"><h2 id="trace">Trace${record.requests &&
+          record.requests.length > 1
+        ? " of the latest request"
+        : ""}</h2>${traceTable(record.trace, record.currency)}</section>
       ${record.shadow
         ? html`<section aria-labelledby="shadow"><h2 id="shadow">Shadow decision</h2>
 <p class="${outcomeOf(record.shadow)}">${outcomeOf(record.shadow)}${
@@ -566,6 +579,53 @@ ${traceTable(record.shadow.trace, record.currency)}</section>`
       </main>
     `,
   );
+}
+
+/** Every request of the authorization (a first request and its increments), when there are several. */
+function requestsTable(record: DecisionRecord): SafeHtml | "" {
+  const requests = record.requests ?? [];
+  if (requests.length < 2) return "";
+  return html`
+    <section aria-labelledby="requests">
+      <h2 id="requests">Requests</h2>
+      <table class="requests">
+        <thead>
+          <tr>
+            <th scope="col" class="num">#</th>
+            <th scope="col">Time (UTC)</th>
+            <th scope="col" class="num">Requested</th>
+            <th scope="col">Outcome</th>
+          </tr>
+        </thead>
+        <tbody>${requests.map((request) => {
+          const outcome = outcomeOf(request);
+          return html`
+            <tr>
+              <td class="num">${request.position}</td>
+              <td><time datetime="${request.decided_at}">${formatUtc(
+                request.decided_at,
+              )}</time></td>
+              <td class="num">${formatMinorUnits(request.requested_amount, record.currency)}</td>
+              <td class="${outcome}">${request.position === 0
+                ? ""
+                : "increment: "}${outcome}${request.amount === null ? "" : html`
+                to ${formatMinorUnits(request.amount, record.currency)}
+              `}${request.fallback
+                ? html`
+                  (fallback: ${request.fallback})
+                `
+                : ""}</td>
+            </tr>
+          `;
+        })}</tbody>
+      </table>
+      <p
+        class="muted">Held before the latest request: ${formatMinorUnits(
+          record.held.amount,
+          record.currency,
+        )} from ${record.held.requests} approved request(s).</p>
+    </section>
+  `;
 }
 
 function traceTable(trace: readonly TraceEntry[], currency: string): SafeHtml {

@@ -27,7 +27,6 @@ export const CSV_COLUMNS = [
   "fallback",
   "latency_ms",
   "policy_version",
-  "reconciliation",
   "shadow_disagrees",
 ] as const;
 
@@ -46,7 +45,7 @@ export const CSV_COLUMNS = [
  *   requested_amount: 1_000, currency: "usd", approved: true, amount: null, reasons: [], latency_ms: 1.5,
  *   policy_version: "abc" };
  * // deno-lint-ignore no-explicit-any
- * equal(csvRow(record as any), '2026-11-25T12:00:00.000Z,iauth_1,ic_1,"\'=HYPERLINK(""x"")",taxicabs_limousines,US,1000,usd,approved,,,,1.5,abc,,\r\n');
+ * equal(csvRow(record as any), '2026-11-25T12:00:00.000Z,iauth_1,ic_1,"\'=HYPERLINK(""x"")",taxicabs_limousines,US,1000,usd,approved,,,,1.5,abc,\r\n');
  * ```
  */
 export function csvRow(record: DecisionRecord): string {
@@ -65,7 +64,6 @@ export function csvRow(record: DecisionRecord): string {
     fallback: record.fallback ?? null,
     latency_ms: record.latency_ms,
     policy_version: record.policy_version,
-    reconciliation: record.reconciliation?.outcome ?? null,
     shadow_disagrees: record.shadow ? record.shadow.disagrees : null,
   };
   return CSV_COLUMNS.map((column) => csvField(fields[column])).join(",") + "\r\n";
