@@ -92,9 +92,9 @@ const CARDS = 40;
  * import { seedDecisions } from "./screenshots.ts";
  * import { equal } from "node:assert/strict";
  * const kv = await Deno.openKv(":memory:");
- * const approveAll = () => ({ outcome: "approve" as const });
+ * const abstain = () => ({ outcome: "abstain" as const });
  * const count = await seedDecisions(kv, {
- *   policies: [approveAll], now: new Date(), spanMs: 3_600_000, peakPerHour: 30,
+ *   policies: [abstain], now: new Date(), spanMs: 3_600_000, peakPerHour: 30,
  * });
  * equal(count > 0, true);
  * kv.close();
