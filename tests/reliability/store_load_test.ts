@@ -1,0 +1,270 @@
+/**
+ * The decision store under load and faults (issue 15): parallel workers on
+ * one KV file, a commit that outlives its request, slow async policies, an
+ * event at Stripe's metadata limits among small ones, approving fallbacks,
+ * and admin reads beside webhooks.
+ */
+import type Stripe from "stripe";
+import type { Policy } from "../../lib/engine/policy.ts";
+import { spendLimit } from "../../policies/spend_limit.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { signWithHmac, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
+import { freePort, spawnService } from "../_process.ts";
+import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+
+const ADMIN_TOKEN = "store-load-admin-token-0123456789";
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+async function post(url: string, event: Stripe.Event) {
+  const payload = JSON.stringify(event);
+  const started = performance.now();
+  const response = await fetch(`${url}/webhook`, {
+    method: "POST",
+    headers: { "stripe-signature": await signWithHmac(payload, TEST_SECRET) },
+    body: payload,
+  });
+  const body = await response.json();
+  return { status: response.status, body, ms: performance.now() - started };
+}
+
+const isFallback = (body: { metadata?: Record<string, string> }) =>
+  Object.values(body.metadata ?? {}).some((value) => value.startsWith("fallback:"));
+
+const small = (i: number, prefix: string) =>
+  authorizationEvent("online", {
+    id: `iauth_${prefix}_${i}`,
+    card: { id: `ic_${prefix}_${i}` },
+    pending_request: { amount: 1_000 },
+  });
+
+for (const workers of [2, 4]) {
+  Deno.test(`deno serve --parallel with ${workers} workers on one KV file: 300 concurrent requests on distinct cards, no fallback`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const port = freePort();
+      await using server = await spawnService(
+        [
+          "serve",
+          "--allow-net",
+          "--allow-env",
+          "--allow-read=./policies,./data,/tmp",
+          "--allow-write=/tmp",
+          "--parallel",
+          `--port=${port}`,
+          "--host=127.0.0.1",
+          "main.ts",
+        ],
+        {
+          STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+          KV_PATH: `${dir}/kv.sqlite3`,
+          DENO_JOBS: String(workers),
+        },
+        port,
+      );
+      const answers = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => post(server.url, small(i, `parallel${workers}`))),
+      );
+      assert(answers.every(({ status }) => status === 200));
+      const fallbacks = answers.filter(({ body }) => isFallback(body)).length;
+      assertEquals(fallbacks, 0, `${fallbacks} of 300 fell back`);
+      assert(answers.every(({ body }) => body.approved));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("a request that timed out in the store is logged as what it was answered, and reserves only that", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let stallNext = false;
+  const slowCommits = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const operation = target.atomic();
+          const commit = operation.commit.bind(operation);
+          operation.commit = async () => {
+            if (stallNext) {
+              stallNext = false;
+              await new Promise((resolve) => setTimeout(resolve, 600));
+            }
+            return await commit();
+          };
+          return operation;
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  await using server = await startTestServer({ ADMIN_TOKEN, DECISION_BUDGET_MS: "100" }, {
+    kv: slowCommits,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })],
+  });
+  const event = authorizationEvent("online", {
+    id: "iauth_timed_out",
+    card: { id: "ic_timed_out" },
+    pending_request: { amount: 8_000 },
+  });
+  stallNext = true;
+  const { body } = await post(server.url, event);
+  assertEquals([body.approved, body.metadata.reason_1], [false, "fallback:store_timeout (store)"]);
+  // The stalled commit lands later with the real approval; the log is then corrected to the answer.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const record = await (await fetch(`${server.url}/decisions/iauth_timed_out`, { headers: admin }))
+    .json();
+  assertEquals([record.approved, record.fallback, record.response], [
+    false,
+    "store_timeout",
+    body,
+  ]);
+  assertEquals(record.superseded.approved, true);
+  assertEquals(record.reservation.amount, 0);
+  const redelivered = await post(server.url, event);
+  assertEquals(redelivered.body, body, "a redelivery gets what was answered");
+  const next = authorizationEvent("online", {
+    id: "iauth_after_timeout",
+    card: { id: "ic_timed_out" },
+    pending_request: { amount: 10_000 },
+  });
+  assertEquals((await post(server.url, next)).body.approved, true, "nothing stays reserved");
+  assert(server.logs.some((r) => r.msg === "store_corrected"));
+});
+
+Deno.test("async policies run outside the commit: a slow one delays only its own request", async (t) => {
+  await t.step("40 concurrent requests through a 50 ms async policy: none falls back", async () => {
+    const lookup: Policy = async function lookup() {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { outcome: "abstain" };
+    };
+    await using server = await startTestServer({ DECISION_BUDGET_MS: "300" }, {
+      policies: [lookup, spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => post(server.url, small(i, "async"))),
+    );
+    assertEquals(answers.filter(({ body }) => isFallback(body)).length, 0);
+    assert(answers.every(({ body }) => body.approved));
+  });
+  await t.step("a policy hanging for one merchant leaves the others on time", async () => {
+    const hangsForOne: Policy = function hangsForOne(authorization) {
+      if (authorization.merchant_data.name === "HANGING MERCHANT") return new Promise(() => {});
+      return { outcome: "abstain" };
+    };
+    await using server = await startTestServer({ DECISION_BUDGET_MS: "500" }, {
+      policies: [hangsForOne, spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    });
+    const hanging = post(
+      server.url,
+      authorizationEvent("online", {
+        id: "iauth_hanging",
+        merchant_data: { name: "HANGING MERCHANT" },
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const others = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => post(server.url, small(i, "beside_hang"))),
+    );
+    assert(others.every(({ body }) => body.approved && !isFallback(body)));
+    const slowest = Math.max(...others.map(({ ms }) => ms));
+    assert(
+      slowest < 300,
+      `the others answered within ${slowest.toFixed(0)} ms, not the 500 ms hang`,
+    );
+    const { body } = await hanging;
+    assertEquals(body.metadata.reason_1, "fallback:timeout (hangsForOne)");
+  });
+});
+
+/** An event with card, cardholder and authorization metadata at Stripe's limits (50 × 500 characters each). */
+function largeEvent(id: string): Stripe.Event {
+  const event = authorizationEvent("online", { id, card: { id: "ic_large" } });
+  const metadata = Object.fromEntries(
+    Array.from({ length: 50 }, (_, i) => [`key_${i}`, "x".repeat(500)]),
+  );
+  const authorization = authorizationOf(event);
+  authorization.metadata = metadata;
+  authorization.card.metadata = metadata;
+  authorization.card.cardholder.metadata = metadata;
+  return event;
+}
+
+Deno.test("one 75 KB event beside 40 small ones: all decided normally, the large one stored trimmed", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, {
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  const large = largeEvent("iauth_large");
+  assert(JSON.stringify(large).length > 75_000);
+  const [big, ...rest] = await Promise.all([
+    post(server.url, large),
+    ...Array.from({ length: 40 }, (_, i) => post(server.url, small(i, "beside_large"))),
+  ]);
+  assert(rest.every(({ body }) => body.approved && !isFallback(body)));
+  assertEquals([big.body.approved, isFallback(big.body)], [true, false]);
+  const record = await (await fetch(`${server.url}/decisions/iauth_large`, { headers: admin }))
+    .json();
+  assertEquals(record.approved, true);
+  assert(record.trimmed.includes("request.metadata"), `trimmed ${record.trimmed}`);
+  assertEquals(record.request.card.id, "ic_large");
+});
+
+Deno.test("FALLBACK_DECISION=approve: what the fallback approves is reserved and counts in the limits", async () => {
+  let broken = true;
+  const flaky: Policy = function flaky() {
+    if (broken) throw new Error("bug");
+    return { outcome: "abstain" };
+  };
+  await using server = await startTestServer({ FALLBACK_DECISION: "approve" }, {
+    policies: [flaky, spendLimit({ window: "daily", maxAmount: { usd: 5_000 } })],
+  });
+  const on = (i: number, amount: number) =>
+    authorizationEvent("online", {
+      id: `iauth_fallback_approve_${i}`,
+      card: { id: "ic_fallback_approve" },
+      pending_request: { amount },
+    });
+  for (let i = 0; i < 3; i++) {
+    const { body } = await post(server.url, on(i, 2_000));
+    assertEquals([body.approved, body.metadata.reason_1], [true, "fallback:error (flaky)"]);
+  }
+  broken = false;
+  const { body } = await post(server.url, on(3, 1));
+  assertEquals(body.approved, false, "6,000 approved by the fallback already pass the 5,000 limit");
+});
+
+async function dashboardLoad(server: TestServer, until: Promise<unknown>): Promise<number> {
+  let reads = 0;
+  let done = false;
+  until.finally(() => done = true);
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (!done) {
+      for (const path of ["/decisions?limit=500", "/stats?hours=24"]) {
+        const response = await fetch(`${server.url}${path}`, { headers: admin });
+        await response.body?.cancel();
+        reads++;
+      }
+    }
+  }));
+  return reads;
+}
+
+Deno.test("eight clients reloading the admin reads beside webhooks: no fallback", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, {
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  await Promise.all(Array.from({ length: 200 }, (_, i) => post(server.url, small(i, "seed"))));
+  const webhooks = (async () => {
+    const answers = [];
+    for (let round = 0; round < 10; round++) {
+      answers.push(
+        ...await Promise.all(
+          Array.from({ length: 20 }, (_, i) => post(server.url, small(round * 20 + i, "beside"))),
+        ),
+      );
+    }
+    return answers;
+  })();
+  const [answers, reads] = await Promise.all([webhooks, dashboardLoad(server, webhooks)]);
+  assert(reads > 8, `${reads} admin reads`);
+  assertEquals(answers.filter(({ body }) => isFallback(body)).length, 0);
+});
