@@ -72,7 +72,9 @@ export function verificationChecks(options: VerificationChecksOptions): Policy {
     if (results.length > 0) declined.push([check as VerificationCheck, new Set(results)]);
   }
   if (declined.length === 0) {
-    throw new RangeError(`Cannot create verificationChecks: no check would ever decline`);
+    throw new RangeError(
+      `Cannot create verificationChecks: no check configured, it would never decline`,
+    );
   }
   return withConfig(function verificationChecks({ verification_data: data }) {
     for (const [check, results] of declined) {

@@ -1,4 +1,5 @@
 import {
+  type Held,
   NOTHING_HELD,
   type Policy,
   type PolicyContext,
@@ -21,12 +22,13 @@ export function verdictOf(
   base: BaseEvent,
   patch: AuthorizationPatch = {},
   usage: UsageReader = () => NO_USAGE,
+  { now = NOW, held = NOTHING_HELD }: { now?: Date; held?: Held } = {},
 ): Verdict {
   const context: PolicyContext = {
-    now: NOW,
+    now,
     signal: new AbortController().signal,
     usage,
-    held: NOTHING_HELD,
+    held,
   };
   return policy(authorizationOf(authorizationEvent(base, patch)), context) as Verdict;
 }

@@ -1,0 +1,59 @@
+import { allowTimes } from "../../policies/allow_times.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
+import { verdictOf } from "./_decide_one.ts";
+
+const at = (iso: string) => ({ now: new Date(iso) });
+
+Deno.test("allowTimes()", async (t) => {
+  const businessHours = allowTimes({
+    timeZone: "America/New_York",
+    days: ["mon", "tue", "wed", "thu", "fri"],
+    from: "08:00",
+    to: "19:00",
+  });
+  await t.step("abstains inside the window, in the window's time zone", () => {
+    // 13:00 UTC on a Wednesday is 08:00 in New York (EST, UTC−5).
+    assertEquals(verdictOf(businessHours, "online", {}, undefined, at("2026-11-25T13:00:00Z")), {
+      outcome: "abstain",
+    });
+  });
+  await t.step("declines before it, after it and on weekends", () => {
+    assertEquals(
+      verdictOf(businessHours, "online", {}, undefined, at("2026-11-25T12:59:00Z")),
+      { outcome: "decline", code: "outside_allowed_times", detail: "wed 07:59 America/New_York" },
+    );
+    assertEquals(
+      verdictOf(businessHours, "online", {}, undefined, at("2026-11-26T00:00:00Z")).outcome,
+      "decline",
+    );
+    assertEquals(
+      verdictOf(businessHours, "online", {}, undefined, at("2026-11-28T15:00:00Z")).outcome,
+      "decline",
+    );
+  });
+  await t.step("a window earlier at its end than its start wraps past midnight", () => {
+    const night = allowTimes({ timeZone: "Europe/Paris", from: "22:00", to: "06:00" });
+    assertEquals(
+      verdictOf(night, "online", {}, undefined, at("2026-11-25T23:30:00Z")).outcome,
+      "abstain",
+    );
+    assertEquals(
+      verdictOf(night, "online", {}, undefined, at("2026-11-25T12:00:00Z")).outcome,
+      "decline",
+    );
+  });
+  await t.step("refuses a bad time zone, day or time at start-up", () => {
+    assertThrows(() => allowTimes({ timeZone: "Mars/Olympus" }), RangeError, "timeZone");
+    assertThrows(
+      () => allowTimes({ timeZone: "UTC", days: ["monday" as never] }),
+      RangeError,
+      "monday",
+    );
+    assertThrows(() => allowTimes({ timeZone: "UTC", from: "9:00" }), RangeError, '"from"');
+    assertThrows(
+      () => allowTimes({ timeZone: "UTC", from: "09:00", to: "09:00" }),
+      RangeError,
+      "equal",
+    );
+  });
+});

@@ -1,0 +1,45 @@
+import { newCardLimit } from "../../policies/new_card_limit.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
+import { NOW, verdictOf } from "./_decide_one.ts";
+
+const DAY_S = 86_400;
+const nowS = NOW.getTime() / 1000;
+
+Deno.test("newCardLimit()", async (t) => {
+  await t.step("in its first days a card is held to the smaller amount", () => {
+    const policy = newCardLimit({ days: 7, maxAmount: { usd: 20_000 } });
+    const young = { card: { created: nowS - 2 * DAY_S }, pending_request: { amount: 45_000 } };
+    assertEquals(verdictOf(policy, "online", young), {
+      outcome: "decline",
+      code: "new_card_limit",
+      detail: "usd",
+    });
+    assertEquals(
+      verdictOf(policy, "fuel", {
+        card: { created: nowS - DAY_S },
+        pending_request: { amount: 25_000 },
+      }),
+      { outcome: "limit", amount: 20_000, code: "new_card_limit", detail: "usd" },
+    );
+    const old = { card: { created: nowS - 30 * DAY_S }, pending_request: { amount: 45_000 } };
+    assertEquals(verdictOf(policy, "online", old), { outcome: "abstain" });
+  });
+  await t.step("until its first approvals, counted all time, whatever its age", () => {
+    const policy = newCardLimit({ firstApprovals: 1, maxAmount: { usd: 20_000 } });
+    const request = { card: { created: nowS - 300 * DAY_S }, pending_request: { amount: 45_000 } };
+    assertEquals(verdictOf(policy, "online", request).outcome, "decline");
+    const used = () => ({ amount: 5_000, count: 1 });
+    assertEquals(verdictOf(policy, "online", request, used).outcome, "abstain");
+    assertEquals(
+      policy.counters(
+        { card: { id: "ic_1" }, merchant_data: {} } as never,
+        NOW,
+      )[0].current,
+      ["usage", "card", "ic_1", "all_time", "*", "*", "all"],
+    );
+  });
+  await t.step("refuses a configuration that never applies at start-up", () => {
+    assertThrows(() => newCardLimit({ maxAmount: { usd: 1 } }), RangeError, "days");
+    assertThrows(() => newCardLimit({ days: 0, maxAmount: { usd: 1 } }), RangeError, "days");
+  });
+});
