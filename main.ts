@@ -9,12 +9,24 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
+import { dirname, resolve } from "node:path";
 import { createService, type Service } from "./lib/service/service.ts";
-import { defaultPipeline } from "./policies/mod.ts";
-import { shadowPipeline } from "./policies/shadow.ts";
+
+if (Deno.args.includes("--help")) {
+  console.log(`usage: deno task start   (deno task dev: the same, restarting on changes)
+
+Serves the webhook on http://$HOSTNAME:$PORT$WEBHOOK_PATH (default 0.0.0.0:8000/webhook)
+with the pipeline of policies/mod.ts. Configuration comes from environment
+variables; see README.md, "Configuration".`);
+  Deno.exit(0);
+}
 
 let service: Service;
 try {
+  // Imported here, not statically, so a policy refusing its configuration
+  // (a category typo in policies/mod.ts) is one line below, not a stack trace.
+  const { defaultPipeline } = await import("./policies/mod.ts");
+  const { shadowPipeline } = await import("./policies/shadow.ts");
   service = await createService(Deno.env, {
     policies: defaultPipeline,
     shadowPolicies: shadowPipeline,
@@ -22,9 +34,15 @@ try {
     serviceVersion: denoJson.version,
   });
 } catch (error) {
-  console.error(
-    `Cannot start: ${error instanceof Error ? error.message : error}`,
-  );
+  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  const kvPath = Deno.env.get("KV_PATH");
+  // `deno task start` may write only ./data: say exactly what to run for a store elsewhere.
+  const hint = kvPath && /Requires (read|write) access/.test(message)
+    ? `; for KV_PATH outside ./data run: deno run --allow-net --allow-env --allow-read=./policies,./data,${
+      dirname(resolve(kvPath))
+    } --allow-write=./data,${dirname(resolve(kvPath))} main.ts --listen`
+    : "";
+  console.error(`Cannot start: ${message}${hint}`);
   Deno.exit(1);
 }
 

@@ -5,26 +5,39 @@
  */
 import { pathToFileURL } from "node:url";
 import type { Policy } from "../lib/engine/policy.ts";
+import { oneLine } from "./_cli.ts";
+
+/** The pipeline `deno task start` enforces. */
+export const DEFAULT_PIPELINE_MODULE = "policies/mod.ts";
 
 /**
  * Imports `path` (relative to the working directory) and returns its
- * `defaultPipeline` export, or its `pipeline` export. Throws a `TypeError`
- * saying what the module lacks.
+ * `defaultPipeline` export, or its `pipeline` export. Throws one line saying
+ * what is wrong: the module is missing, fails to load (a syntax error, or a
+ * policy refusing its configuration at start-up, such as a category typo),
+ * or exports no pipeline.
  *
  * @example
  * ```ts
  * import { importPipeline } from "./_pipeline_module.ts";
- * const policies = await importPipeline("policies/mod.ts");
+ * import { equal, rejects } from "node:assert/strict";
+ * equal((await importPipeline("tests/fixtures/pipelines/reference.ts")).length, 4);
+ * await rejects(importPipeline("no/such/module.ts"), /Cannot load no\/such\/module.ts: /);
  * ```
  */
 export async function importPipeline(path: string): Promise<readonly Policy[]> {
   const url = /^[a-z]+:/.test(path)
     ? path
     : pathToFileURL(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).href;
-  const module = await import(url);
+  let module: Record<string, unknown>;
+  try {
+    module = await import(url);
+  } catch (error) {
+    throw new Error(`Cannot load ${path}: ${oneLine(error)}`);
+  }
   const pipeline = module.defaultPipeline ?? module.pipeline;
   if (!Array.isArray(pipeline) || !pipeline.every((policy) => typeof policy === "function")) {
-    throw new TypeError(`${path} exports no \`defaultPipeline\` or \`pipeline\` array of policies`);
+    throw new Error(`${path} exports no \`defaultPipeline\` or \`pipeline\` array of policies`);
   }
   return pipeline;
 }

@@ -7,82 +7,100 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { defaultPipeline } from "../policies/mod.ts";
 import {
   backtest,
   type DecisionSummary,
   parseRecordedLine,
   type RecordedAuthorization,
 } from "../lib/ops/backtest.ts";
-import { importPipeline } from "./_pipeline_module.ts";
+import { oneLine, parseTaskArgs, runTask, usageError } from "./_cli.ts";
+import { DEFAULT_PIPELINE_MODULE, importPipeline } from "./_pipeline_module.ts";
 import { progressBar } from "./_progress.ts";
 import { textTable } from "./_table.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  options: { policies: { type: "string" }, json: { type: "boolean", default: false } },
-  allowPositionals: true,
-});
-if (positionals.length !== 1) {
-  console.error("usage: deno task replay <file.jsonl> [--policies <module>] [--json]");
-  Deno.exit(2);
-}
-const recorded: RecordedAuthorization[] = [];
-for (const [index, line] of (await Deno.readTextFile(positionals[0])).split("\n").entries()) {
-  try {
-    const item = parseRecordedLine(line);
-    if (item) recorded.push(item);
-  } catch (error) {
-    console.error(
-      `${positionals[0]}:${index + 1}: ${error instanceof Error ? error.message : error}`,
-    );
-    Deno.exit(1);
-  }
-}
-const candidate = values.policies ? await importPipeline(values.policies) : defaultPipeline;
-const report = await backtest(recorded, defaultPipeline, candidate, progressBar(recorded.length));
+const USAGE = `usage: deno task replay <file.jsonl> [--policies <module>] [--json]
 
-if (values.json) {
-  console.log(JSON.stringify(report, null, 2));
-} else {
-  const results = ["approved", "declined", "limited"] as const;
-  console.log(
-    `${report.total} authorizations replayed against ${values.policies ?? "policies/mod.ts"}\n`,
-  );
-  console.log(textTable(
-    ["", ...results],
-    [
-      ["before", ...results.map((result) => String(report.before[result]))],
-      ["after", ...results.map((result) => String(report.after[result]))],
-    ],
-  ));
-  console.log(`\n${report.changed.length} changed decisions`);
-  if (report.changed.length > 0) {
-    const describe = (outcome: DecisionSummary) =>
-      `${outcome.result}${outcome.amount === null ? "" : ` ${outcome.amount}`}` +
-      (outcome.reasons.length > 0 ? ` (${outcome.reasons.join(", ")})` : "");
+Replays recorded authorizations (a \`deno task export\` file, or Stripe event
+JSON lines) through the pipeline of <module> (default policies/mod.ts) and
+reports what changes. --json prints the report as JSON.`;
+
+/** Runs the replay; returns the exit code. */
+export function main(args: string[] = Deno.args): Promise<number> {
+  return runTask(async () => {
+    const parsed = parseTaskArgs(args, {
+      policies: { type: "string" },
+      json: { type: "boolean", default: false },
+    }, USAGE);
+    if (!parsed) return;
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) {
+      throw usageError(`expected one file to replay`, USAGE);
+    }
+    const [file] = positionals;
+    const live = await importPipeline(DEFAULT_PIPELINE_MODULE);
+    const candidate = values.policies ? await importPipeline(values.policies) : live;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (error) {
+      throw error instanceof Deno.errors.NotFound
+        ? new Error(`no file ${file}: make one with \`deno task export > ${file}\``)
+        : new Error(`cannot read ${file}: ${oneLine(error)}`);
+    }
+    const recorded: RecordedAuthorization[] = [];
+    for (const [index, line] of text.split("\n").entries()) {
+      try {
+        const item = parseRecordedLine(line);
+        if (item) recorded.push(item);
+      } catch (error) {
+        throw new Error(`${file}:${index + 1}: ${oneLine(error)}`);
+      }
+    }
+    const report = await backtest(recorded, live, candidate, progressBar(recorded.length));
+    if (values.json) {
+      console.log(JSON.stringify(report, null, 2));
+      return;
+    }
+    const results = ["approved", "declined", "limited"] as const;
+    console.log(
+      `${report.total} authorizations replayed against ${
+        values.policies ?? DEFAULT_PIPELINE_MODULE
+      }\n`,
+    );
     console.log(textTable(
-      ["authorization", "before", "after"],
-      report.changed.map((
-        { authorization_id, before, after },
-      ) => [authorization_id, describe(before), describe(after)]),
+      ["", ...results],
+      [
+        ["before", ...results.map((result) => String(report.before[result]))],
+        ["after", ...results.map((result) => String(report.after[result]))],
+      ],
     ));
-  }
-  const reasons = [
-    ...new Set([...Object.keys(report.reasons.before), ...Object.keys(report.reasons.after)]),
-  ].sort();
-  if (reasons.length > 0) {
-    console.log("\nreasons");
-    console.log(textTable(
-      ["reason", "before", "after"],
-      reasons.map((
-        reason,
-      ) => [
-        reason,
-        String(report.reasons.before[reason] ?? 0),
-        String(report.reasons.after[reason] ?? 0),
-      ]),
-    ));
-  }
+    console.log(`\n${report.changed.length} changed decisions`);
+    if (report.changed.length > 0) {
+      const describe = (outcome: DecisionSummary) =>
+        `${outcome.result}${outcome.amount === null ? "" : ` ${outcome.amount}`}` +
+        (outcome.reasons.length > 0 ? ` (${outcome.reasons.join(", ")})` : "");
+      console.log(textTable(
+        ["authorization", "before", "after"],
+        report.changed.map((
+          { authorization_id, before, after },
+        ) => [authorization_id, describe(before), describe(after)]),
+      ));
+    }
+    const reasons = [
+      ...new Set([...Object.keys(report.reasons.before), ...Object.keys(report.reasons.after)]),
+    ].sort();
+    if (reasons.length > 0) {
+      console.log("\nreasons");
+      console.log(textTable(
+        ["reason", "before", "after"],
+        reasons.map((reason) => [
+          reason,
+          String(report.reasons.before[reason] ?? 0),
+          String(report.reasons.after[reason] ?? 0),
+        ]),
+      ));
+    }
+  });
 }
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,98 +1,176 @@
 /**
- * `deno task simulate [scenario…] [--url URL] [--explain]`: sends realistic
- * signed `issuing_authorization.request` events to a running server, like
- * `stripe trigger`, and prints what it decided.
+ * `deno task simulate [scenario…] [--card ID] [--url URL] [--explain] [--list]`:
+ * sends realistic signed `issuing_authorization.request` events to a running
+ * server, like `stripe trigger`, and prints what it decided.
  *
  * Signed with `STRIPE_WEBHOOK_SECRET` (its first secret) or the local
- * development secret in `data/dev_webhook_secret`. Each run uses fresh
- * authorization ids, so nothing is answered from the idempotency log.
- * `--explain` fetches each decision's trace from `GET /decisions/{id}` with
- * `ADMIN_TOKEN`.
+ * development secret in `data/dev_webhook_secret`. Each run uses a fresh card
+ * (`ic_sim_<run>`, or `--card`), so velocity limits start from zero, and fresh
+ * authorization ids, so nothing is answered from the idempotency log. In
+ * `DECISION_MODE=api` the server answers `{ received: true }` and sends its
+ * decision through Stripe's API: the decision shown is then the logged one
+ * (`GET /decisions/{id}`, with `ADMIN_TOKEN`).
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import Stripe from "stripe";
 import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { DEV_SECRET_PATH } from "../lib/service/dev_secret.ts";
+import { oneLine, parseTaskArgs, runTask, UsageError } from "./_cli.ts";
 import { textTable } from "./_table.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  options: { url: { type: "string" }, explain: { type: "boolean", default: false } },
-  allowPositionals: true,
-});
-const url = values.url ??
-  `http://localhost:${Deno.env.get("PORT") || 8000}${Deno.env.get("WEBHOOK_PATH") || "/webhook"}`;
-const names = positionals.length > 0 ? positionals : Object.keys(SCENARIOS);
-const unknown = names.filter((name) => !(name in SCENARIOS));
-if (unknown.length > 0) {
-  console.error(
-    `Unknown scenario ${unknown.join(", ")}; known: ${Object.keys(SCENARIOS).join(", ")}`,
-  );
-  Deno.exit(2);
-}
-const secret = Deno.env.get("STRIPE_WEBHOOK_SECRET")?.split(",")[0].trim() ||
-  (await Deno.readTextFile(DEV_SECRET_PATH).catch(() => "")).trim();
-if (!secret) {
-  console.error(`Set STRIPE_WEBHOOK_SECRET, or start the server once to create ${DEV_SECRET_PATH}`);
-  Deno.exit(2);
-}
-const cryptoProvider = Stripe.createSubtleCryptoProvider();
-const run = Date.now().toString(36);
+const USAGE = `usage: deno task simulate [scenario…] [--card ID] [--url URL] [--explain] [--list]
 
-const rows: string[][] = [];
-const explanations: string[] = [];
-let failed = false;
-for (const name of names) {
-  const event = structuredClone(SCENARIOS[name]);
-  const authorization = authorizationOf(event);
-  authorization.id = `${authorization.id}_${run}`;
-  event.id = `${event.id}_${run}`;
-  const payload = JSON.stringify(event);
-  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
-    payload,
-    secret,
-    cryptoProvider,
+Sends signed issuing_authorization.request events to a running server
+(deno task start) and prints each decision. With no scenario, sends them all.
+  --card ID   use this card id instead of a fresh one (velocity limits then add up)
+  --url URL   the webhook URL (default http://localhost:$PORT/webhook)
+  --explain   also print each decision's trace (needs ADMIN_TOKEN)
+  --list      list the scenarios
+
+scenarios: ${Object.keys(SCENARIOS).join(", ")}`;
+
+/** One scenario's row: what the server answered, as a person reads it. */
+type Row = [scenario: string, approved: string, amount: string, reasons: string, latency: string];
+
+/** Runs the simulation; returns the exit code. */
+export function main(args: string[] = Deno.args): Promise<number> {
+  return runTask(async () => {
+    const parsed = parseTaskArgs(args, {
+      url: { type: "string" },
+      card: { type: "string" },
+      explain: { type: "boolean", default: false },
+      list: { type: "boolean", default: false },
+    }, USAGE);
+    if (!parsed) return;
+    const { values, positionals } = parsed;
+    if (values.list) {
+      console.log(Object.keys(SCENARIOS).join("\n"));
+      return;
+    }
+    const names = positionals.length > 0 ? positionals : Object.keys(SCENARIOS);
+    const unknown = names.filter((name) => !(name in SCENARIOS));
+    if (unknown.length > 0) {
+      throw new UsageError(
+        `unknown scenario ${unknown.join(", ")}; known: ${Object.keys(SCENARIOS).join(", ")}`,
+      );
+    }
+    const url = values.url ??
+      `http://localhost:${Deno.env.get("PORT") || 8000}${
+        Deno.env.get("WEBHOOK_PATH") || "/webhook"
+      }`;
+    const secret = await webhookSecret();
+    const run = Date.now().toString(36);
+    const card = values.card ?? `ic_sim_${run}`;
+    const cryptoProvider = Stripe.createSubtleCryptoProvider();
+    const rows: Row[] = [];
+    const explanations: string[] = [];
+    let failed = false;
+    for (const name of names) {
+      const event = structuredClone(SCENARIOS[name]);
+      const authorization = authorizationOf(event);
+      authorization.id = `${authorization.id}_${run}`;
+      authorization.card.id = card;
+      event.id = `${event.id}_${run}`;
+      const payload = JSON.stringify(event);
+      const header = await Stripe.webhooks.generateTestHeaderStringAsync({
+        payload,
+        secret,
+        cryptoProvider,
+      });
+      const started = performance.now();
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          headers: { "stripe-signature": header, "content-type": "application/json" },
+          body: payload,
+        });
+      } catch (error) {
+        throw new Error(
+          `nothing answers at ${url} (${
+            oneLine(error)
+          }): start the server with \`deno task start\`, or pass --url`,
+        );
+      }
+      const latency = `${(performance.now() - started).toFixed(1)} ms`;
+      const body = await response.json().catch(() => ({}));
+      if (response.status !== 200) {
+        failed = true;
+        const hint = response.status === 400 && /signature/i.test(body.error ?? "")
+          ? " (is the server using the same STRIPE_WEBHOOK_SECRET?)"
+          : "";
+        rows.push([name, `HTTP ${response.status}`, "", `${body.error ?? ""}${hint}`, latency]);
+        continue;
+      }
+      if (body.received === true && body.approved === undefined) {
+        rows.push([name, ...await apiDecision(url, authorization.id), latency]);
+      } else {
+        rows.push([name, ...answered(body), latency]);
+      }
+      if (values.explain) explanations.push(await explain(url, name, authorization.id));
+    }
+    console.log(`card ${card}\n`);
+    console.log(textTable(["scenario", "approved", "amount", "reasons", "latency"], rows));
+    if (explanations.length > 0) console.log(`\n${explanations.join("\n\n")}`);
+    return failed ? 1 : 0;
   });
-  const started = performance.now();
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "stripe-signature": header },
-    body: payload,
-  });
-  const latency = `${(performance.now() - started).toFixed(1)} ms`;
-  const body = await response.json();
-  if (response.status !== 200) {
-    failed = true;
-    rows.push([name, `HTTP ${response.status}`, "", body.error ?? "", latency]);
-    continue;
+}
+
+async function webhookSecret(): Promise<string> {
+  const configured = Deno.env.get("STRIPE_WEBHOOK_SECRET")?.split(",")[0].trim();
+  if (configured) return configured;
+  try {
+    return (await Deno.readTextFile(DEV_SECRET_PATH)).trim();
+  } catch {
+    throw new Error(
+      `no webhook secret: set STRIPE_WEBHOOK_SECRET, or start the server once (deno task start) to create ${DEV_SECRET_PATH}`,
+    );
   }
+}
+
+/** The decision in a direct answer: `{ approved, amount?, metadata }`. */
+function answered(
+  body: { approved?: boolean; amount?: number; metadata?: Record<string, string> },
+): [string, string, string] {
   const reasons = Object.entries(body.metadata ?? {})
     .filter(([key]) => key.startsWith("reason_"))
     .map(([, reason]) => reason);
-  rows.push([
-    name,
-    body.approved ? "yes" : "no",
-    body.amount?.toString() ?? "",
-    reasons.join("; "),
-    latency,
-  ]);
-  if (values.explain) explanations.push(await explain(name, authorization.id));
+  return [body.approved ? "yes" : "no", body.amount?.toString() ?? "", reasons.join("; ")];
 }
-console.log(textTable(["scenario", "approved", "amount", "reasons", "latency"], rows));
-if (explanations.length > 0) console.log(`\n${explanations.join("\n\n")}`);
-if (failed) Deno.exit(1);
 
-async function explain(name: string, authorizationId: string): Promise<string> {
+/** In API mode the answer is `{ received: true }`: the decision is the logged one. */
+async function apiDecision(url: string, id: string): Promise<[string, string, string]> {
+  const record = await loggedDecision(url, id);
+  if (typeof record === "string") return ["sent via API", "", record];
+  const reasons = record.reasons.map((reason) =>
+    `${reason.code}${reason.detail === undefined ? "" : `:${reason.detail}`} (${reason.policy})`
+  );
+  return [
+    `${record.approved ? "yes" : "no"} (via API)`,
+    record.amount?.toString() ?? "",
+    reasons.join("; "),
+  ];
+}
+
+/** The logged decision, or why it cannot be read. */
+async function loggedDecision(url: string, id: string): Promise<DecisionRecord | string> {
   const token = Deno.env.get("ADMIN_TOKEN");
-  if (!token) return `${name}: set ADMIN_TOKEN to see the trace`;
-  const response = await fetch(new URL(`/decisions/${authorizationId}`, url), {
+  if (!token) return "set ADMIN_TOKEN to see the decision";
+  const response = await fetch(new URL(`/decisions/${id}`, url), {
     headers: { authorization: `Bearer ${token}` },
   });
-  if (!response.ok) return `${name}: no trace (HTTP ${response.status})`;
-  const record: DecisionRecord = await response.json();
+  if (!response.ok) {
+    await response.body?.cancel();
+    return `no logged decision (HTTP ${response.status})`;
+  }
+  return await response.json();
+}
+
+async function explain(url: string, name: string, id: string): Promise<string> {
+  const record = await loggedDecision(url, id);
+  if (typeof record === "string") return `${name}: ${record} and its trace`;
   const lines = record.trace.map(({ policy, verdict }) => {
     const detail = "code" in verdict
       ? ` ${verdict.code}${verdict.detail ? `:${verdict.detail}` : ""}`
@@ -100,7 +178,7 @@ async function explain(name: string, authorizationId: string): Promise<string> {
     const amount = verdict.outcome === "limit" ? ` to ${verdict.amount}` : "";
     return `  ${policy}: ${verdict.outcome}${amount}${detail}`;
   });
-  return [`${name} (${authorizationId}, policy version ${record.policy_version}):`, ...lines].join(
-    "\n",
-  );
+  return [`${name} (${id}, policy version ${record.policy_version}):`, ...lines].join("\n");
 }
+
+if (import.meta.main) Deno.exit(await main());

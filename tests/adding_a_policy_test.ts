@@ -5,7 +5,7 @@
  * (`tests/fixtures/pipelines/reference.ts` by default).
  */
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { BASE_ENV, ROOT } from "./_process.ts";
+import { BASE_ENV, ROOT, startTaskArgs } from "./_process.ts";
 
 /** The only tests that may read `defaultPipeline`: they derive their expectations from it. */
 const FOLLOW_THE_DEFAULT_PIPELINE = [
@@ -52,15 +52,21 @@ Deno.test("no test but the default pipeline's own reads policies/mod.ts's pipeli
   assertEquals(readers.sort(), FOLLOW_THE_DEFAULT_PIPELINE);
 });
 
-Deno.test("adding a policy to a copy of the pipeline changes only the pipeline snapshot", async () => {
+/** A scratch copy of the repository's files; returns its path and the files. */
+async function copyRepository(): Promise<{ copy: string; files: string[] }> {
   const copy = await Deno.makeTempDir({ prefix: "authorizer_copy_" });
+  const files = await repositoryFiles();
+  for (const file of files) {
+    const target = `${copy}/${file}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.copyFile(new URL(file, ROOT), target);
+  }
+  return { copy, files };
+}
+
+Deno.test("adding a policy to a copy of the pipeline changes only the pipeline snapshot", async () => {
+  const { copy, files } = await copyRepository();
   try {
-    const files = await repositoryFiles();
-    for (const file of files) {
-      const target = `${copy}/${file}`;
-      await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-      await Deno.copyFile(new URL(file, ROOT), target);
-    }
     const mod = `${copy}/policies/mod.ts`;
     const source = await Deno.readTextFile(mod);
     const edited = source.replace(
@@ -95,6 +101,31 @@ Deno.test("adding a policy to a copy of the pipeline changes only the pipeline s
     }
     assertEquals(changed, ["policies/mod.ts", SNAPSHOT]);
     assertEquals((await run(copy, tests)).code, 0, "green again after test:update");
+  } finally {
+    await Deno.remove(copy, { recursive: true });
+  }
+});
+
+Deno.test("a category typo in policies/mod.ts stops the start task with one line, no stack trace", async () => {
+  const { copy } = await copyRepository();
+  try {
+    const mod = `${copy}/policies/mod.ts`;
+    const source = await Deno.readTextFile(mod);
+    await Deno.writeTextFile(
+      mod,
+      source.replace(
+        'blockCategories(["betting_casino_gambling"])',
+        'blockCategories(["gambling" as never])',
+      ),
+    );
+    const { code, output } = await run(copy, [...startTaskArgs()]);
+    assertEquals(code, 1);
+    const lines = output.trim().split("\n").filter((line) => !line.startsWith("warning: Detected"));
+    assertEquals(lines.length, 1, output);
+    assertStringIncludes(
+      lines[0],
+      'Cannot start: Cannot create blockCategories: unknown merchant category or MCC "gambling"',
+    );
   } finally {
     await Deno.remove(copy, { recursive: true });
   }

@@ -1,90 +1,462 @@
 /**
- * A static check of a pipeline: every policy over a grid of authorizations,
- * to find policies that never fire, never let anything through, or decline
- * everything.
+ * A static check of a pipeline: every policy over thousands of generated,
+ * Stripe-shaped authorization requests (fast-check), to find policies that
+ * never fire or always fire, and what the whole pipeline can never approve.
  *
  * @module
  */
+import fc from "fast-check";
 import { MERCHANT_CATEGORY_ROWS } from "../engine/_merchant_category_rows.ts";
+import { createDecide, type Decision } from "../engine/decide.ts";
 import {
   type AuthorizationRequest,
-  NOTHING_HELD,
+  describePipeline,
+  type Held,
   type Policy,
   type PolicyContext,
   type Verdict,
 } from "../engine/policy.ts";
-import { NO_USAGE, type Usage } from "../engine/velocity.ts";
+import type { Usage } from "../engine/velocity.ts";
 
-/** The grid's amounts, in minor units: 1.00, 50.00, 500.00, 2,000.00. */
-const AMOUNTS = [100, 5_000, 50_000, 200_000] as const;
-const CURRENCIES = ["usd", "eur", "gbp", "jpy"] as const;
-/** Usage for velocity policies: a fresh card, and one that has spent a lot today. */
-const USAGES: readonly Usage[] = [NO_USAGE, { amount: 10_000_000, count: 1_000 }];
+/** Requests generated per policy (and for the pipeline) unless told otherwise. */
+export const DEFAULT_RUNS = 3_000;
+/** Requests tried per value when looking for values the pipeline never approves. */
+const TRIES_PER_VALUE = 40;
 
-/** How often one policy gave each outcome over the grid. */
+/** One generated input: the request and what the engine would hand a policy besides it. */
+export interface CheckInput {
+  readonly authorization: AuthorizationRequest;
+  readonly now: Date;
+  readonly usage: Usage;
+  readonly held: Held;
+}
+
+/** How often one policy gave each outcome, and its warnings, each with an example. */
 export interface PolicyCheck {
   readonly policy: string;
   readonly outcomes: Record<Verdict["outcome"], number>;
+  /** `never fires` (it abstained on every input) or `always fires` (it objected to every input). */
   readonly warnings: readonly string[];
+  /** An input behind the first warning: one it abstained on, or one it objected to. */
+  readonly example?: string;
+}
+
+/** A value of a field for which no generated request was approved by the pipeline. */
+export interface NeverApproved {
+  readonly field: string;
+  readonly value: string;
+  /** The reasons the requests with it were declined, most frequent first. */
+  readonly reasons: readonly string[];
+}
+
+/** The report of {@linkcode checkPipeline}. */
+export interface PipelineCheck {
+  readonly policies: readonly PolicyCheck[];
+  readonly neverApproved: readonly NeverApproved[];
+  readonly runs: number;
 }
 
 /**
- * Runs each policy over every category × amount × currency ×
- * controllability × usage, built from `base`, and warns about a policy that
- * never fires (only approves or abstains), never approves (objects to every
- * request) or declines everything.
+ * Runs each policy over `runs` generated requests and the whole pipeline over
+ * every value of each field a policy can read. The generator varies every
+ * field of the Stripe authorization that policies read (merchant category,
+ * country, city, name and network id; amount, currency and merchant
+ * currency, controllability, cash back and ATM fee; network risk score;
+ * verification results, 3-D Secure and exemptions; card presence,
+ * authorization method, wallet and token; card age and card and cardholder
+ * metadata; time of day and day of week; velocity usage and what the
+ * authorization already holds) and mixes in the strings and numbers found in
+ * the policies' configuration and source, so a rule on one city or one
+ * metadata value is exercised. Seeded: the same pipeline gives the same
+ * report.
  *
  * @example
  * ```ts
  * import { checkPipeline } from "./policy_check.ts";
- * // const checks = await checkPipeline(defaultPipeline, baseAuthorization);
- * // checks.flatMap((check) => check.warnings) → [] for a healthy pipeline
+ * import { blockCountries } from "../../policies/block_countries.ts";
+ * import { allowCountries } from "../../policies/allow_countries.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const report = await checkPipeline(
+ *   [blockCountries(["KP"]), allowCountries(["US"])],
+ *   authorizationOf(authorizationEvent()),
+ *   { runs: 500 },
+ * );
+ * deepEqual(report.policies.map((check) => check.warnings), [[], []]);
+ * deepEqual(report.neverApproved.find((entry) => entry.value === "KP")?.reasons[0], "country_blocked:KP (blockCountries)");
  * ```
  */
 export async function checkPipeline(
   policies: readonly Policy[],
   base: AuthorizationRequest,
-): Promise<PolicyCheck[]> {
-  const grid = authorizationGrid(base);
-  const now = new Date();
+  { runs = DEFAULT_RUNS, seed = 42 }: { runs?: number; seed?: number } = {},
+): Promise<PipelineCheck> {
+  if (!Number.isSafeInteger(runs) || runs < 1) {
+    throw new RangeError(`checkPipeline: "runs" must be a positive integer, got ${runs}`);
+  }
+  const constants = mineConstants(policies);
+  const inputs = fc.sample(inputArbitrary(base, constants), { numRuns: runs, seed });
   const signal = new AbortController().signal;
   const checks: PolicyCheck[] = [];
   for (const [index, policy] of policies.entries()) {
     const outcomes = { abstain: 0, decline: 0, limit: 0 };
-    for (const usage of USAGES) {
-      const context: PolicyContext = { now, signal, usage: () => usage, held: NOTHING_HELD };
-      for (const authorization of grid) outcomes[(await policy(authorization, context)).outcome]++;
+    let abstained: CheckInput | undefined;
+    let fired: CheckInput | undefined;
+    for (const input of inputs) {
+      const context: PolicyContext = {
+        now: input.now,
+        signal,
+        usage: () => input.usage,
+        held: input.held,
+      };
+      let verdict: Verdict;
+      try {
+        verdict = await policy(input.authorization, context);
+      } catch {
+        continue; // a policy that throws on odd input is the fault suite's business, not this check's
+      }
+      outcomes[verdict.outcome]++;
+      if (verdict.outcome === "abstain") abstained ??= input;
+      else fired ??= input;
     }
-    const total = grid.length * USAGES.length;
-    const fired = outcomes.decline + outcomes.limit;
-    const warnings = [];
-    if (fired === 0) warnings.push("never fires");
-    if (fired === total) warnings.push("never approves");
-    if (outcomes.decline === total) warnings.push("declines everything");
-    checks.push({ policy: policy.name || `policy_${index + 1}`, outcomes, warnings });
+    const warnings: string[] = [];
+    if (!fired && abstained) warnings.push("never fires");
+    if (fired && !abstained) warnings.push("always fires");
+    const example = warnings.length > 0 ? describeInput((abstained ?? fired)!) : undefined;
+    checks.push({
+      policy: policy.name || `policy_${index + 1}`,
+      outcomes,
+      warnings,
+      ...(example ? { example } : {}),
+    });
   }
-  return checks;
+  return {
+    policies: checks,
+    neverApproved: await neverApproved(policies, base, constants, seed),
+    runs,
+  };
 }
 
-function authorizationGrid(base: AuthorizationRequest): AuthorizationRequest[] {
-  const grid: AuthorizationRequest[] = [];
-  for (const { category, mcc } of MERCHANT_CATEGORY_ROWS) {
-    for (const amount of AMOUNTS) {
-      for (const currency of CURRENCIES) {
-        for (const controllable of [false, true]) {
-          grid.push({
-            ...base,
-            merchant_data: { ...base.merchant_data, category, category_code: mcc ?? "0000" },
-            pending_request: {
-              ...base.pending_request,
-              amount,
-              currency,
-              is_amount_controllable: controllable,
-            },
-          });
-        }
-      }
+/** Strings and numbers a pipeline mentions: its configuration, and string literals in its source. */
+interface Constants {
+  readonly strings: readonly string[];
+  /** Key-value pairs of strings in configurations (metadata conditions, typically). */
+  readonly pairs: readonly (readonly [string, string])[];
+  readonly numbers: readonly number[];
+}
+
+function mineConstants(policies: readonly Policy[]): Constants {
+  const strings = new Set<string>();
+  const pairs = new Map<string, readonly [string, string]>();
+  const numbers = new Set<number>();
+  const walk = (value: unknown, key?: string) => {
+    if (typeof value === "string") {
+      strings.add(value);
+      if (key !== undefined) pairs.set(`${key}\0${value}`, [key, value]);
+    } else if (typeof value === "number" && Number.isFinite(value)) {
+      numbers.add(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+    } else if (value !== null && typeof value === "object") {
+      for (const [name, item] of Object.entries(value)) walk(item, name);
+    }
+  };
+  for (const { config } of describePipeline(policies)) walk(config);
+  for (const policy of policies) {
+    for (const [, , double, single] of String(policy).matchAll(/(["'])((?:(?!\1)[^\\\n])*)\1/g)) {
+      const literal = double ?? single;
+      if (literal && literal.length <= 64) strings.add(literal);
     }
   }
-  return grid;
+  return { strings: [...strings], pairs: [...pairs.values()], numbers: [...numbers] };
+}
+
+const CATEGORIES = MERCHANT_CATEGORY_ROWS.map(({ category, mcc }) => ({
+  category,
+  category_code: mcc ?? "0000",
+}));
+const COUNTRIES = ["US", "CA", "GB", "FR", "DE", "IE", "NL", "JP", "MX", "BR", "IN", "NG"];
+const CITIES = ["SAN FRANCISCO", "NEW YORK", "LONDON", "PARIS", "BERLIN", "TORONTO"];
+const CURRENCIES = ["usd", "eur", "gbp", "cad", "jpy", "aud"];
+const CHECK_RESULTS = ["match", "mismatch", "not_provided"] as const;
+const METHODS = ["chip", "contactless", "keyed_in", "online", "swipe"] as const;
+const WALLETS = ["apple_pay", "google_pay", "samsung_pay"] as const;
+const THREE_DS = ["attempt_acknowledged", "authenticated", "failed", "required"] as const;
+const EXEMPTIONS = ["low_value_transaction", "transaction_risk_analysis", "unknown"] as const;
+const DAY_S = 86_400;
+/** Inputs are spread over a week from here (times of day and days of week). */
+const EPOCH_MS = Date.UTC(2026, 10, 23);
+
+function inputArbitrary(
+  base: AuthorizationRequest,
+  constants: Constants,
+): fc.Arbitrary<CheckInput> {
+  const mined = constants.strings.length > 0 ? fc.constantFrom(...constants.strings) : undefined;
+  const withMined = (arbitrary: fc.Arbitrary<string>) =>
+    mined ? fc.oneof({ arbitrary, weight: 3 }, { arbitrary: mined, weight: 1 }) : arbitrary;
+  const minedCountries = constants.strings.filter((value) => /^[A-Z]{2}$/.test(value));
+  const minedCurrencies = constants.strings.filter((value) => /^[a-z]{3}$/.test(value));
+  const amounts = fc.oneof(
+    fc.integer({ min: 1, max: 10_000 }),
+    fc.integer({ min: 1, max: 2_000_000 }),
+    ...(constants.numbers.length > 0
+      ? [
+        fc.constantFrom(...constants.numbers).chain((n) =>
+          fc.integer({ min: Math.max(1, Math.floor(n) - 1), max: Math.floor(n) + 1 })
+        ),
+      ]
+      : []),
+  );
+  const metadata = constants.pairs.length > 0
+    ? fc.subarray([...constants.pairs]).map((entries) => Object.fromEntries(entries))
+    : fc.constant({});
+  const checkResult = fc.constantFrom(...CHECK_RESULTS);
+  const merchantName = withMined(fc.constantFrom(base.merchant_data.name ?? "MERCHANT"))
+    .chain((name) =>
+      fc.constantFrom(name, name.toUpperCase(), `${name} #${base.merchant_data.terminal_id ?? 1}`)
+    );
+  return fc.record({
+    category: fc.constantFrom(...CATEGORIES),
+    country: fc.option(fc.constantFrom(...COUNTRIES, ...minedCountries), { freq: 12 }),
+    city: withMined(fc.constantFrom(...CITIES)),
+    name: merchantName,
+    networkId: withMined(fc.constantFrom(base.merchant_data.network_id, "4445556667")),
+    amount: amounts,
+    currency: fc.constantFrom(...CURRENCIES, ...minedCurrencies),
+    merchantCurrency: fc.constantFrom(...CURRENCIES),
+    controllable: fc.boolean(),
+    cashback: fc.option(fc.integer({ min: 100, max: 50_000 }), { freq: 3 }),
+    atmFee: fc.option(fc.integer({ min: 50, max: 1_000 }), { freq: 3 }),
+    risk: fc.option(fc.integer({ min: 1, max: 99 }), { freq: 8 }),
+    cvc: checkResult,
+    expiry: checkResult,
+    line1: checkResult,
+    postal: checkResult,
+    threeDs: fc.option(fc.constantFrom(...THREE_DS), { freq: 2 }),
+    exemption: fc.option(
+      fc.record({
+        claimed_by: fc.constantFrom("acquirer", "issuer"),
+        type: fc.constantFrom(...EXEMPTIONS),
+      }),
+      { freq: 3 },
+    ),
+    method: fc.constantFrom(...METHODS),
+    presence: fc.option(fc.constantFrom("present", "not_present"), { freq: 10 }),
+    wallet: fc.option(fc.constantFrom(...WALLETS), { freq: 2 }),
+    cardAgeDays: fc.oneof(fc.integer({ min: 0, max: 14 }), fc.integer({ min: 15, max: 2_000 })),
+    cardMetadata: metadata,
+    cardholderMetadata: metadata,
+    offsetMs: fc.integer({ min: 0, max: 7 * DAY_S * 1000 }),
+    usage: fc.oneof(
+      fc.constant({ amount: 0, count: 0 }),
+      fc.record({
+        amount: fc.integer({ min: 0, max: 10_000_000 }),
+        count: fc.integer({ min: 0, max: 1_000 }),
+      }),
+    ),
+    held: fc.oneof(
+      { arbitrary: fc.constant({ amount: 0, requests: 0 }), weight: 3 },
+      {
+        arbitrary: fc.record({
+          amount: fc.integer({ min: 1, max: 500_000 }),
+          requests: fc.integer({ min: 1, max: 5 }),
+        }),
+        weight: 1,
+      },
+    ),
+  }).map((draw): CheckInput => {
+    const now = new Date(EPOCH_MS + draw.offsetMs);
+    const authorization: AuthorizationRequest = {
+      ...base,
+      authorization_method: draw.method,
+      card_presence: draw.presence,
+      wallet: draw.wallet,
+      token: draw.wallet ? "intok_generated" : null,
+      card: {
+        ...base.card,
+        created: Math.floor(now.getTime() / 1000) - draw.cardAgeDays * DAY_S,
+        metadata: { ...base.card.metadata, ...draw.cardMetadata },
+        cardholder: {
+          ...base.card.cardholder,
+          metadata: { ...base.card.cardholder.metadata, ...draw.cardholderMetadata },
+        },
+      },
+      merchant_data: {
+        ...base.merchant_data,
+        ...draw.category,
+        country: draw.country,
+        city: draw.city,
+        name: draw.name,
+        network_id: draw.networkId,
+      },
+      verification_data: {
+        ...base.verification_data,
+        cvc_check: draw.cvc,
+        expiry_check: draw.expiry,
+        address_line1_check: draw.line1,
+        address_postal_code_check: draw.postal,
+        three_d_secure: draw.threeDs ? { result: draw.threeDs } : null,
+        authentication_exemption: draw.exemption,
+      },
+      pending_request: {
+        ...base.pending_request,
+        amount: draw.amount,
+        merchant_amount: draw.amount,
+        currency: draw.currency,
+        merchant_currency: draw.merchantCurrency,
+        is_amount_controllable: draw.controllable,
+        network_risk_score: draw.risk,
+        amount_details: {
+          cashback_amount: draw.cashback === null ? null : Math.min(draw.cashback, draw.amount),
+          atm_fee: draw.atmFee,
+        },
+      },
+    };
+    return { authorization, now, usage: draw.usage, held: draw.held };
+  });
+}
+
+/** The fields the pipeline report goes through, with their values and how to set one. */
+const FIELDS: readonly {
+  readonly field: string;
+  readonly values: (constants: Constants) => readonly string[];
+  readonly set: (authorization: AuthorizationRequest, value: string) => AuthorizationRequest;
+}[] = [
+  {
+    field: "merchant_data.category",
+    values: () => CATEGORIES.map(({ category }) => category),
+    set: (authorization, value) => ({
+      ...authorization,
+      merchant_data: {
+        ...authorization.merchant_data,
+        ...CATEGORIES.find(({ category }) => category === value)!,
+      },
+    }),
+  },
+  {
+    field: "merchant_data.country",
+    values: (constants) => [
+      ...new Set([...COUNTRIES, ...constants.strings.filter((value) => /^[A-Z]{2}$/.test(value))]),
+    ],
+    set: (authorization, value) => ({
+      ...authorization,
+      merchant_data: { ...authorization.merchant_data, country: value },
+    }),
+  },
+  {
+    field: "pending_request.currency",
+    values: (constants) => [
+      ...new Set([...CURRENCIES, ...constants.strings.filter((value) => /^[a-z]{3}$/.test(value))]),
+    ],
+    set: (authorization, value) => ({
+      ...authorization,
+      pending_request: { ...authorization.pending_request, currency: value },
+    }),
+  },
+  {
+    field: "authorization_method",
+    values: () => METHODS,
+    set: (authorization, value) => ({
+      ...authorization,
+      authorization_method: value as AuthorizationRequest["authorization_method"],
+    }),
+  },
+  {
+    field: "wallet",
+    values: () => [...WALLETS, "none"],
+    set: (authorization, value) => ({
+      ...authorization,
+      wallet: value === "none" ? null : value,
+    }),
+  },
+];
+
+async function neverApproved(
+  policies: readonly Policy[],
+  base: AuthorizationRequest,
+  constants: Constants,
+  seed: number,
+): Promise<NeverApproved[]> {
+  const decide = createDecide(policies, { policyVersion: "check" });
+  // Mostly the recorded request, sometimes another: a value is reported only
+  // if no request with it gets through, however ordinary the rest.
+  const others = fc.sample(inputArbitrary(base, constants), { numRuns: TRIES_PER_VALUE, seed });
+  const candidates: CheckInput[] = [
+    { authorization: base, now: new Date(EPOCH_MS + 14 * 3_600_000), usage: NO_USE, held: NONE },
+    ...others,
+  ];
+  const found: NeverApproved[] = [];
+  for (const { field, values, set } of FIELDS) {
+    const inField: NeverApproved[] = [];
+    const all = values(constants);
+    for (const value of all) {
+      const reasons = new Map<string, number>();
+      let approved = false;
+      let tried = 0;
+      for (const input of candidates) {
+        let decision: Decision;
+        try {
+          decision = await decide(set(input.authorization, value), {
+            now: input.now,
+            usage: () => input.usage,
+            held: input.held,
+          });
+        } catch {
+          continue;
+        }
+        if (decision.approved) {
+          approved = true;
+          break;
+        }
+        tried++;
+        for (const { policy, code, detail } of decision.reasons) {
+          const reason = `${code}${detail === undefined ? "" : `:${detail}`} (${policy})`;
+          reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        }
+      }
+      if (!approved && tried > 0) {
+        // The reasons every try gave are the cause; failing that, the most frequent.
+        const sorted = [...reasons].sort((a, b) => b[1] - a[1]);
+        const always = sorted.filter(([, count]) => count === tried).map(([reason]) => reason);
+        inField.push({ field, value, reasons: always.length > 0 ? always : [sorted[0][0]] });
+      }
+    }
+    found.push(
+      ...(inField.length === all.length && all.length > 1
+        ? [{ field, value: "(every value)", reasons: commonReasons(inField) }]
+        : inField),
+    );
+  }
+  return found;
+}
+
+function commonReasons(entries: readonly NeverApproved[]): string[] {
+  const counts = new Map<string, number>();
+  for (const { reasons } of entries) {
+    for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([reason]) => reason);
+}
+
+const NO_USE: Usage = { amount: 0, count: 0 };
+const NONE: Held = { amount: 0, requests: 0 };
+
+/** The fields of an input a person needs to reproduce a verdict, on one line. */
+function describeInput({ authorization: a, now, usage, held }: CheckInput): string {
+  const request = a.pending_request;
+  return [
+    `${request.amount} ${request.currency}${
+      request.is_amount_controllable ? " (controllable)" : ""
+    }`,
+    `at ${a.merchant_data.name} (${a.merchant_data.category}, ${a.merchant_data.city ?? "?"}, ${
+      a.merchant_data.country ?? "?"
+    }, id ${a.merchant_data.network_id})`,
+    `${a.authorization_method}${a.wallet ? ` via ${a.wallet}` : ""}, card ${
+      a.card_presence ?? "presence unknown"
+    }`,
+    `risk ${request.network_risk_score ?? "none"}, cvc ${a.verification_data.cvc_check}`,
+    `card metadata ${JSON.stringify(a.card.metadata)}`,
+    `at ${now.toISOString()}`,
+    `usage ${usage.amount}/${usage.count}, held ${held.amount}`,
+  ].join("; ");
 }

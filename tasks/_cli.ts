@@ -1,0 +1,127 @@
+/**
+ * What every command-line task shares: `--help`, one-line errors with a
+ * non-zero exit instead of stack traces, and the local store's location.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { dirname, resolve } from "node:path";
+import { DEFAULT_KV_PATH } from "../lib/service/config.ts";
+
+/** A mistake in how the task was called: exit code 2, as for a bad flag. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * Runs a task's body and turns any error into one line on stderr, `error:
+ * <what is wrong and how to fix it>`, with exit code 2 for a usage mistake
+ * and 1 for anything else. Returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { runTask, UsageError } from "./_cli.ts";
+ * import { equal } from "node:assert/strict";
+ * const silent = console.error;
+ * console.error = () => {};
+ * equal(await runTask(() => { throw new UsageError("no file given"); }), 2);
+ * equal(await runTask(() => Promise.resolve()), 0);
+ * console.error = silent;
+ * ```
+ */
+export async function runTask(body: () => Promise<number | void> | void): Promise<number> {
+  try {
+    return (await body()) ?? 0;
+  } catch (error) {
+    console.error(`error: ${oneLine(error)}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+/**
+ * `parseArgs` that answers `--help` with `usage` (exit 0) and turns an
+ * unknown flag into a {@linkcode UsageError} that shows the usage line.
+ * Returns `undefined` after printing the help.
+ */
+export function parseTaskArgs<T extends ParseArgsConfig["options"]>(
+  args: string[],
+  options: T,
+  usage: string,
+):
+  | ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; args: string[] }>>
+  | undefined {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    return undefined;
+  }
+  try {
+    return parseArgs({ args, options, allowPositionals: true });
+  } catch (error) {
+    const option = /Unknown option '([^']+)'/.exec(oneLine(error))?.[1];
+    throw new UsageError(
+      `${option ? `unknown option ${option}` : oneLine(error)}; see ${commandOf(usage)} --help`,
+    );
+  }
+}
+
+/**
+ * A {@linkcode UsageError} for a wrong call, pointing at `--help`.
+ *
+ * @example
+ * ```ts
+ * import { usageError } from "./_cli.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(usageError("expected one file", "usage: deno task replay <file>").message, "expected one file; see deno task replay --help");
+ * ```
+ */
+export function usageError(what: string, usage: string): UsageError {
+  return new UsageError(`${what}; see ${commandOf(usage)} --help`);
+}
+
+/** `deno task replay` from `usage: deno task replay <file> …`. */
+function commandOf(usage: string): string {
+  return /^usage: (deno task [\w:]+)/.exec(usage)?.[1] ?? "the task";
+}
+
+/** An error's message, first line only, without the stack. */
+export function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0];
+}
+
+/** The local store's path: `KV_PATH`, or the default file under `data/`. */
+export function localKvPath(): string {
+  return Deno.env.get("KV_PATH") || DEFAULT_KV_PATH;
+}
+
+/**
+ * The exact `deno run` command for a script whose store is outside `./data`,
+ * which is all the `deno task` permissions cover: read and write access
+ * widened to the store's folder.
+ *
+ * @example
+ * ```ts
+ * import { commandFor } from "./_cli.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   commandFor("tasks/export.ts", "/srv/kv/authorizer.sqlite3", { net: false }),
+ *   "deno run --allow-env --allow-read=./data,/srv/kv --allow-write=./data,/srv/kv tasks/export.ts",
+ * );
+ * ```
+ */
+export function commandFor(script: string, kvPath: string, { net }: { net: boolean }): string {
+  const folder = dirname(resolve(kvPath));
+  return [
+    "deno run",
+    ...(net ? ["--allow-net"] : []),
+    "--allow-env",
+    `--allow-read=./data,${folder}`,
+    `--allow-write=./data,${folder}`,
+    script,
+  ].join(" ");
+}
+
+/** Whether `path` names a local file (not `:memory:` or a KV Connect URL). */
+export function isLocalFile(path: string): boolean {
+  return path !== ":memory:" && !/^https?:\/\//.test(path);
+}
