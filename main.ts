@@ -11,6 +11,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { dirname, resolve } from "node:path";
 import { createService, type Service } from "./lib/service/service.ts";
+import { serveService } from "./lib/service/serve.ts";
 
 if (Deno.args.includes("--help")) {
   console.log(`usage: deno task start   (deno task dev: the same, restarting on changes)
@@ -38,7 +39,7 @@ try {
   const kvPath = Deno.env.get("KV_PATH");
   // `deno task start` may write only ./data: say exactly what to run for a store elsewhere.
   const hint = kvPath && /Requires (read|write) access/.test(message)
-    ? `; for KV_PATH outside ./data run: deno run --allow-net --allow-env --allow-read=./policies,./data,${
+    ? `; for KV_PATH outside ./data run: deno run --allow-net --allow-env --allow-read=./policies,./data,/dev/null,${
       dirname(resolve(kvPath))
     } --allow-write=./data,${dirname(resolve(kvPath))} main.ts --listen`
     : "";
@@ -48,26 +49,4 @@ try {
 
 export default { fetch: service.fetch } satisfies Deno.ServeDefaultExport;
 
-if (Deno.args.includes("--listen")) {
-  const { port, hostname, webhookPath } = service.config;
-  const server = Deno.serve({
-    port,
-    hostname,
-    onListen: (address) =>
-      console.log(
-        JSON.stringify({
-          level: "info",
-          msg: "listening",
-          url: `http://${address.hostname}:${address.port}${webhookPath}`,
-        }),
-      ),
-  }, service.fetch);
-  // Finish the requests in flight, then exit (which also flushes OpenTelemetry).
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, async () => {
-      await server.shutdown();
-      await service[Symbol.asyncDispose]();
-      Deno.exit(0);
-    });
-  }
-}
+if (Deno.args.includes("--listen")) await serveService(service);

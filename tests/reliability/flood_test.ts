@@ -1,0 +1,153 @@
+/**
+ * Connection floods and descriptor exhaustion against real processes on
+ * loopback (issue 16): the server runs under `prlimit --nofile=256`, more idle
+ * connections than that are held open, and the same process must answer a
+ * signed request once they close; a half-sent request head is cut off.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_assert.ts";
+import { signWithHmac, TEST_SECRET } from "../_helpers.ts";
+import { BASE_ENV, freePort, ROOT, startTaskArgs } from "../_process.ts";
+import { authorizationEvent } from "../../fixtures/events.ts";
+
+const DESCRIPTORS = 256;
+const FLOOD = 400;
+const PARTIAL_HEAD = new TextEncoder().encode("POST /webhook HTTP/1.1\r\nHost: x\r\n");
+const hasPrlimit = (() => {
+  try {
+    return new Deno.Command("prlimit", { args: ["--version"], stdout: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+interface Limited extends AsyncDisposable {
+  readonly url: string;
+  readonly port: number;
+  /** Whether the process is still the one started (it has not exited). */
+  running(): boolean;
+  output(): Promise<string>;
+}
+
+/** `deno <args>` under `prlimit --nofile=<DESCRIPTORS>`, ready once `/healthz` answers. */
+async function startLimited(args: string[]): Promise<Limited> {
+  const port = freePort();
+  const child = new Deno.Command("prlimit", {
+    args: [`--nofile=${DESCRIPTORS}`, Deno.execPath(), ...args],
+    cwd: ROOT,
+    env: {
+      ...BASE_ENV,
+      HOSTNAME: "127.0.0.1",
+      PORT: String(port),
+      NO_COLOR: "1",
+      KV_PATH: ":memory:",
+      STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+    },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let exited = false;
+  const collected = child.output().then(({ stdout, stderr }) => {
+    exited = true;
+    return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      await response.body?.cancel();
+      if (response.ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url,
+    port,
+    running: () => !exited,
+    output: () => collected,
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already exited */ }
+      await collected;
+    },
+  };
+}
+
+/** Opens up to `count` connections that each send half a request head and wait. */
+async function holdIdle(port: number, count: number): Promise<Deno.Conn[]> {
+  const held: Deno.Conn[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      held.push(conn);
+      await conn.write(PARTIAL_HEAD);
+    } catch {
+      break; // the backlog is full: enough
+    }
+  }
+  return held;
+}
+
+async function postSigned(url: string): Promise<Response> {
+  const payload = JSON.stringify(authorizationEvent("online", { id: "iauth_after_flood" }));
+  return await fetch(`${url}/webhook`, {
+    method: "POST",
+    headers: { "stripe-signature": await signWithHmac(payload, TEST_SECRET) },
+    body: payload,
+  });
+}
+
+/** Seconds until the server closes a connection that sent half a request head. */
+async function secondsUntilClosed(port: number): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const started = performance.now();
+  await conn.write(PARTIAL_HEAD);
+  const buffer = new Uint8Array(1_024);
+  try {
+    while (await conn.read(buffer) !== null) { /* an error page, if any */ }
+  } catch { /* reset: closed too */ }
+  conn.close();
+  return (performance.now() - started) / 1_000;
+}
+
+Deno.test({
+  name: "deno task start: a flood past the descriptor limit, then the same process decides again",
+  ignore: !hasPrlimit,
+  async fn() {
+    await using server = await startLimited(startTaskArgs());
+    const held = await holdIdle(server.port, FLOOD);
+    assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const conn of held) conn.close();
+
+    const response = await postSigned(server.url);
+    assertEquals(response.status, 200);
+    assertEquals((await response.json()).approved, true);
+    assert(server.running(), "the process that took the flood answered");
+    await server[Symbol.asyncDispose]();
+    const output = await server.output();
+    assertMatch(
+      output,
+      /"only \d+ file descriptors free \(open-file limit too low\): serving at most \d+ connections at once/,
+    );
+  },
+});
+
+Deno.test({
+  name: "deno task start: a connection that sends half a request head is closed within 15 s",
+  ignore: !hasPrlimit,
+  async fn() {
+    await using server = await startLimited(startTaskArgs());
+    const seconds = await secondsUntilClosed(server.port);
+    assert(seconds >= 9 && seconds < 15, `closed after ${seconds.toFixed(1)} s`);
+    assertStringIncludes(
+      await (async () => {
+        await server[Symbol.asyncDispose]();
+        return await server.output();
+      })(),
+      '"msg":"headers_timeout"',
+    );
+  },
+});
