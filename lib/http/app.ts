@@ -7,8 +7,10 @@
  */
 import { jsonResponse } from "./json_response.ts";
 import type { Logger } from "../telemetry/log.ts";
+import type { KvHealth } from "../store/health.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { MethodNotAllowedError, RequestError } from "./request_error.ts";
+import { checkRequestLimits } from "./request_limits.ts";
 import { createWebhook, type WebhookOptions } from "./webhook.ts";
 
 /** What {@linkcode createApp} wires together: the webhook's options, and the routes beside it. */
@@ -16,6 +18,8 @@ export interface AppOptions extends WebhookOptions {
   readonly log: Logger;
   /** Where Stripe POSTs events, e.g. `/webhook`. */
   readonly webhookPath: string;
+  /** Whether the store can be written and read back (`lib/store/health.ts`); `/healthz` answers 503 when not. */
+  readonly health?: () => Promise<KvHealth>;
   /** Reported by `GET /healthz`. */
   readonly versions: { readonly service: string; readonly policies: string };
   /** The admin API (see `admin_api.ts`); without it the admin routes are off (404). */
@@ -59,6 +63,7 @@ export function createApp(options: AppOptions): App {
       const url = new URL(request.url);
       const { pathname } = url;
       try {
+        checkRequestLimits(request, url);
         if (pathname === webhookPath) {
           if (request.method !== "POST") throw new MethodNotAllowedError("POST");
           return await handleWebhook(request);
@@ -67,12 +72,19 @@ export function createApp(options: AppOptions): App {
           if (request.method !== "GET" && request.method !== "HEAD") {
             throw new MethodNotAllowedError("GET, HEAD");
           }
-          return jsonResponse(health);
+          const store = await options.health?.();
+          return store && !store.ok
+            ? jsonResponse({ status: "unavailable", reason: store.reason }, 503)
+            : jsonResponse(health);
         }
         const adminResponse = admin?.(request, url);
         if (adminResponse) return await adminResponse;
         throw new RequestError(404, `no route for ${pathname}`);
-      } catch (error) {
+      } catch (caught) {
+        // decodeURIComponent on a path the client chose (/decisions/%ZZ): their mistake, a 400.
+        const error = caught instanceof URIError
+          ? new RequestError(400, "malformed percent-encoding in the path")
+          : caught;
         if (error instanceof RequestError) {
           // Only the webhook's fixed reasons become labels: other paths are chosen by the client.
           metrics.rejected(pathname === webhookPath ? error.message : `http_${error.status}`);

@@ -10,7 +10,8 @@ export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** A few KB arrive in milliseconds; a body still trickling in after this is cut off. */
 export const DEFAULT_BODY_READ_TIMEOUT_MS = 1_000;
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading BOM in the text: the signature must cover the exact bytes received.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Reads `request`'s body as UTF-8 text. Throws a {@linkcode RequestError}:

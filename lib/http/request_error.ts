@@ -17,7 +17,7 @@
  */
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 408 | 413,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 413 | 414 | 431,
     message: string,
   ) {
     super(message);

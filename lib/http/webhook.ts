@@ -5,7 +5,7 @@
  *
  * @module
  */
-import Stripe from "stripe";
+import type Stripe from "stripe";
 import { Deadline } from "../engine/deadline.ts";
 import { formatReason, outcomeOf } from "../engine/decide.ts";
 import type { AuthorizationRequest } from "../engine/policy.ts";
@@ -16,6 +16,7 @@ import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import { jsonResponse } from "./json_response.ts";
 import { readBodyText } from "./request_body.ts";
 import { RequestError } from "./request_error.ts";
+import { stripeVersionFor } from "./stripe_version.ts";
 import type { WebhookVerifier } from "./webhook_verifier.ts";
 
 /** What {@linkcode createWebhook} needs. */
@@ -172,7 +173,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
     });
     // After a successful API call, answer without a decision: one method per request, as Stripe advises.
     return jsonResponse(path === "api" ? { received: true } : record.response, 200, {
-      "stripe-version": options.stripeApiVersion ?? event.api_version ?? Stripe.API_VERSION,
+      "stripe-version": stripeVersionFor(options.stripeApiVersion, event.api_version),
     });
   };
 }

@@ -1,10 +1,11 @@
 /**
- * Stripe webhook signature verification through stripe-node's SubtleCrypto
- * provider, against one or more endpoint secrets.
+ * Stripe webhook signature verification: stripe-node's `constructEventAsync`
+ * with a crypto provider whose keys are prepared once, against one or more
+ * endpoint secrets, plus the checks stripe-node leaves out.
  *
  * @module
  */
-import { createHmac } from "node:crypto";
+import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import Stripe from "stripe";
 import { RequestError } from "./request_error.ts";
 
@@ -51,16 +52,25 @@ const SIGNATURE_REASONS: readonly (readonly [string, string])[] = [
 const NO_MATCH = SIGNATURE_REASONS[3][1];
 
 /**
- * Creates a verifier: stripe-node's `constructEventAsync` with its
- * SubtleCryptoProvider, over a `SubtleCrypto` that prepares the secrets once
- * (see `inThreadHmacSubtle`), tried secret by secret.
+ * Creates a verifier: stripe-node's `constructEventAsync` with a
+ * {@linkcode PreparedKeyCryptoProvider} over the configured secrets, tried
+ * secret by secret. Beside it, two checks stripe-node 23.1.0 does not make
+ * (its `parseHeader` reads `t` with `parseInt`, so `t=abc` is `NaN` and skips
+ * the age check, and it only refuses timestamps in the past): `t` must be one
+ * decimal integer within the tolerance in both directions. The HMAC covers the
+ * payload exactly as given: a body decoded without dropping a BOM
+ * (`readBodyText`) still carries it, so a BOM-prefixed replay fails.
  *
  * @example
  * ```ts
  * import { createWebhookVerifier } from "./webhook_verifier.ts";
- * const verify = createWebhookVerifier({ secrets: ["whsec_old", "whsec_new"] });
- * // const payload = await readBodyText(request, DEFAULT_MAX_BODY_BYTES, DEFAULT_BODY_READ_TIMEOUT_MS);
- * // const event = await verify(payload, request.headers.get("stripe-signature"));
+ * import assert from "node:assert/strict";
+ * const verify = createWebhookVerifier({ secrets: ["whsec_known_answer_secret"] });
+ * const body = '{"id":"evt_known","object":"event","type":"issuing_card.created","data":{"object":{}}}';
+ * const header = "t=1700000000,v1=ecc5d0827849843b73dd755c908e527a9fccf5424f468bb749c7a1d111bf6b6a";
+ * const event = await verify(body, header, 1_700_000_000_000);
+ * assert.equal(event.id, "evt_known");
+ * await assert.rejects(verify(`\uFEFF${body}`, header, 1_700_000_000_000), /no signature matches/);
  * ```
  */
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
@@ -71,7 +81,12 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     );
   }
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  const provider = Stripe.createSubtleCryptoProvider(inThreadHmacSubtle(secrets));
+  if (!Number.isInteger(tolerance) || tolerance < 1) {
+    throw new RangeError(
+      `Cannot create the webhook verifier: toleranceSeconds must be a positive integer, got ${tolerance}`,
+    );
+  }
+  const provider = new PreparedKeyCryptoProvider(secrets);
 
   return async function verify(
     payload,
@@ -80,6 +95,13 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   ) {
     if (!signatureHeader) {
       throw new RequestError(400, "missing Stripe-Signature header");
+    }
+    const timestamp = timestampOf(signatureHeader);
+    if (timestamp === undefined) {
+      throw new RequestError(400, "malformed Stripe-Signature header");
+    }
+    if (Math.abs(Math.floor(receivedAtMs / 1000) - timestamp) > tolerance) {
+      throw new RequestError(400, "signature timestamp outside the tolerance");
     }
     let reason = NO_MATCH;
     for (const secret of secrets) {
@@ -132,44 +154,65 @@ function reasonFor(message: string): string {
 }
 
 /**
- * The `SubtleCrypto` stripe-node's SubtleCryptoProvider is given. For the
- * configured secrets, `importKey` returns a handle made once and `sign`
- * computes the HMAC-SHA256 in-thread with `node:crypto`: stripe-node's provider
- * imports the key on every call, and a Web Crypto `sign` per event costs more
- * than an in-thread HMAC (the verify group of `deno task bench`). Hex encoding, the constant-time
- * comparison and the tolerance check stay stripe-node's. Other keys fall
- * through to Web Crypto.
+ * The one `t=` of a `Stripe-Signature` header as a Unix time in seconds, or
+ * `undefined` when it is missing, repeated or not a plain decimal integer.
  */
-function inThreadHmacSubtle(secrets: readonly string[]): SubtleCrypto {
-  const subtle = crypto.subtle;
-  const decoder = new TextDecoder();
-  const handleBySecret = new Map<string, CryptoKey>();
-  const secretByHandle = new Map<CryptoKey, string>();
-  for (const secret of secrets) {
-    const handle = Object.freeze({
-      type: "secret",
-      algorithm: { name: "HMAC" },
-    }) as unknown as CryptoKey;
-    handleBySecret.set(secret, handle);
-    secretByHandle.set(handle, secret);
+function timestampOf(header: string): number | undefined {
+  const values = header.split(",").filter((item) => item.startsWith("t=")).map((item) =>
+    item.slice(2)
+  );
+  if (values.length !== 1 || !/^\d{1,15}$/.test(values[0])) return undefined;
+  return Number(values[0]);
+}
+
+/**
+ * A `Stripe.CryptoProvider` (stripe-node's extension point) computing
+ * HMAC-SHA256 in-thread with `node:crypto`, over keys made once per secret.
+ * stripe-node's SubtleCryptoProvider imports the key on every event and signs
+ * through Web Crypto's asynchronous `sign`; `createHmac` over a prepared
+ * `KeyObject` costs less than half of that per event (about 17 µs against
+ * 42 µs for a 4 KB body on this machine; the verify group of `deno task
+ * bench`). Hex encoding, the constant-time comparison and the tolerance check
+ * stay stripe-node's.
+ *
+ * @example
+ * ```ts
+ * import { PreparedKeyCryptoProvider } from "./webhook_verifier.ts";
+ * import assert from "node:assert/strict";
+ * // stripe-node's own sample values (CryptoProvider.computeHMACSignature's documentation):
+ * const provider = new PreparedKeyCryptoProvider(["test_secret"]);
+ * assert.equal(
+ *   provider.computeHMACSignature("", "test_secret"),
+ *   "f7f9bd47fb987337b5796fdc1fdb9ba221d0d5396814bfcaf9521f43fd8927fd",
+ * );
+ * assert.equal(
+ *   await provider.computeHMACSignatureAsync("\ud83d\ude00", "test_secret"),
+ *   "837da296d05c4fe31f61d5d7ead035099d9585a5bcde87de952012a78f0b0c43",
+ * );
+ * ```
+ */
+export class PreparedKeyCryptoProvider extends Stripe.CryptoProvider {
+  readonly #keys: ReadonlyMap<string, KeyObject>;
+
+  /** Prepares one HMAC key per secret (its UTF-8 bytes, as stripe-node's providers use them). */
+  constructor(secrets: readonly string[]) {
+    super();
+    this.#keys = new Map(secrets.map((secret) => [secret, createSecretKey(secret, "utf8")]));
   }
-  return {
-    importKey(
-      format: "raw",
-      keyData: BufferSource,
-      ...rest: [HmacImportParams, boolean, KeyUsage[]]
-    ) {
-      const handle = ArrayBuffer.isView(keyData)
-        ? handleBySecret.get(decoder.decode(keyData))
-        : undefined;
-      return handle ? Promise.resolve(handle) : subtle.importKey(format, keyData, ...rest);
-    },
-    sign(algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource) {
-      const secret = secretByHandle.get(key);
-      if (secret === undefined) return subtle.sign(algorithm, key, data);
-      const mac = createHmac("sha256", secret).update(data as Uint8Array).digest();
-      return Promise.resolve(mac.buffer.slice(mac.byteOffset, mac.byteOffset + mac.byteLength));
-    },
-    digest: subtle.digest.bind(subtle),
-  } as SubtleCrypto;
+
+  /** HMAC-SHA256 of `payload` (UTF-8) under `secret`, in hex. */
+  override computeHMACSignature(payload: string, secret: string): string {
+    return createHmac("sha256", this.#keys.get(secret) ?? secret).update(payload, "utf8")
+      .digest("hex");
+  }
+
+  /** As {@linkcode computeHMACSignature}: stripe-node's asynchronous path calls this one. */
+  override computeHMACSignatureAsync(payload: string, secret: string): Promise<string> {
+    return Promise.resolve(this.computeHMACSignature(payload, secret));
+  }
+
+  /** SHA-256 of `data`. */
+  override computeSHA256Async(data: Uint8Array): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(createHash("sha256").update(data).digest()));
+  }
 }

@@ -11,6 +11,7 @@ import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.
 import { createDecide } from "../engine/decide.ts";
 import { createDecisionStore } from "../store/decision_store.ts";
 import { dashboardDisabled } from "../dashboard/disabled.ts";
+import { createKvHealth } from "../store/health.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics } from "../telemetry/metrics.ts";
@@ -146,6 +147,7 @@ export async function createService(
     metrics,
     annotateSpan: config.telemetry ? await spanAnnotator() : undefined,
     admin: adminRoutes,
+    health: createKvHealth({ kv, path: config.kvPath, log }),
     log,
     webhookPath: config.webhookPath,
     stripeApiVersion: config.stripeApiVersion,

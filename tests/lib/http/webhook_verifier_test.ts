@@ -1,5 +1,9 @@
 import { RequestError } from "../../../lib/http/request_error.ts";
-import { createWebhookVerifier } from "../../../lib/http/webhook_verifier.ts";
+import { createHmac } from "node:crypto";
+import {
+  createWebhookVerifier,
+  PreparedKeyCryptoProvider,
+} from "../../../lib/http/webhook_verifier.ts";
 import { assertEquals, assertRejects, assertThrows } from "../../_assert.ts";
 import { signWithHmac, signWithStripe } from "../../_helpers.ts";
 
@@ -60,4 +64,63 @@ Deno.test("createWebhookVerifier() needs a non-empty secret", () => {
     TypeError,
     "at least one non-empty secret",
   );
+});
+
+Deno.test("PreparedKeyCryptoProvider passes stripe-node's own test vector and the known answer", async () => {
+  // The sample values in stripe-node's CryptoProvider documentation.
+  const provider = new PreparedKeyCryptoProvider(["test_secret", SECRET]);
+  assertEquals(
+    provider.computeHMACSignature("", "test_secret"),
+    "f7f9bd47fb987337b5796fdc1fdb9ba221d0d5396814bfcaf9521f43fd8927fd",
+  );
+  assertEquals(
+    await provider.computeHMACSignatureAsync("\ud83d\ude00", "test_secret"),
+    "837da296d05c4fe31f61d5d7ead035099d9585a5bcde87de952012a78f0b0c43",
+  );
+  assertEquals(await provider.computeHMACSignatureAsync(`${TIMESTAMP}.${BODY}`, SECRET), V1);
+});
+
+Deno.test("createWebhookVerifier() is stricter than stripe-node about the timestamp and the bytes", async (t) => {
+  const verify = createWebhookVerifier({ secrets: [SECRET], toleranceSeconds: 300 });
+  const mac = (message: string) => createHmac("sha256", SECRET).update(message).digest("hex");
+
+  await t.step(
+    "t=abc with a MAC over NaN.<body> is malformed (stripe-node skips the age check)",
+    async () => {
+      await assertRejects(
+        () => verify(BODY, `t=abc,v1=${mac(`NaN.${BODY}`)}`, AT_TIMESTAMP_MS),
+        RequestError,
+        "malformed Stripe-Signature header",
+      );
+    },
+  );
+  await t.step("a t that is not one plain integer is malformed", async () => {
+    for (const t of ["1700000000.5", "+1700000000", "1e9", "", "1700000000,t=1700000000"]) {
+      await assertRejects(
+        () => verify(BODY, `t=${t},v1=${mac(`${t}.${BODY}`)}`, AT_TIMESTAMP_MS),
+        RequestError,
+        "malformed Stripe-Signature header",
+      );
+    }
+  });
+  await t.step("a validly signed future timestamp past the tolerance is refused", async () => {
+    const future = TIMESTAMP + 301;
+    await assertRejects(
+      () => verify(BODY, `t=${future},v1=${mac(`${future}.${BODY}`)}`, AT_TIMESTAMP_MS),
+      RequestError,
+      "outside the tolerance",
+    );
+    const soon = TIMESTAMP + 300;
+    assertEquals(
+      (await verify(BODY, `t=${soon},v1=${mac(`${soon}.${BODY}`)}`, AT_TIMESTAMP_MS)).id,
+      "evt_known",
+    );
+  });
+  await t.step("a BOM-prefixed body signed without it is refused", async () => {
+    await assertRejects(
+      () => verify(`\uFEFF${BODY}`, HEADER, AT_TIMESTAMP_MS),
+      RequestError,
+      "no signature matches",
+    );
+  });
 });
