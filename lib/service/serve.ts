@@ -17,14 +17,19 @@ export const LOW_FREE_DESCRIPTORS = 1_024;
  * `listening`, a one-line warning when the open-file limit is low, accept
  * failures and slow connections closed. Returns the listener; on SIGINT or
  * SIGTERM it finishes the requests in flight, closes the service and exits.
+ * With telemetry on, each request gets the server span `Deno.serve` would
+ * have made (Deno instruments only its own server).
  *
  * @example
  * ```ts
  * import { serveService } from "./serve.ts";
- * // const listener = serveService(service); // logs {"msg":"listening","url":"http://0.0.0.0:8000/webhook"}
+ * // const listener = await serveService(service); // logs {"msg":"listening","url":"http://0.0.0.0:8000/webhook"}
  * ```
  */
-export function serveService(service: Service, log: Logger = jsonLineLogger()): Listener {
+export async function serveService(
+  service: Service,
+  log: Logger = jsonLineLogger(),
+): Promise<Listener> {
   const { port, hostname, webhookPath } = service.config;
   const free = freeDescriptors(LOW_FREE_DESCRIPTORS);
   // Few descriptors: serve at most that many connections less a reserve for the KV and API calls;
@@ -52,7 +57,7 @@ export function serveService(service: Service, log: Logger = jsonLineLogger()): 
           retry_in_ms: event.retryInMs,
         })
         : log({ level: "warn", msg: "headers_timeout", open_connections: event.open }),
-  }, service.fetch);
+  }, service.config.telemetry ? await withServerSpans(service.fetch) : service.fetch);
   log({
     level: "info",
     msg: "listening",
@@ -67,4 +72,38 @@ export function serveService(service: Service, log: Logger = jsonLineLogger()): 
     });
   }
   return listener;
+}
+
+/**
+ * Wraps `handler` so each request runs in an OpenTelemetry server span named
+ * after its method, with the attributes Deno's own `Deno.serve` span carries
+ * (HTTP semantic conventions). `@opentelemetry/api` loads only when tracing is
+ * on, as in `service.ts`.
+ */
+async function withServerSpans(
+  handler: (request: Request) => Promise<Response>,
+): Promise<(request: Request) => Promise<Response>> {
+  const { SpanKind, SpanStatusCode, trace } = await import("@opentelemetry/api");
+  const tracer = trace.getTracer("issuing-authorizer");
+  return (request) => {
+    const url = new URL(request.url);
+    return tracer.startActiveSpan(request.method, {
+      kind: SpanKind.SERVER,
+      attributes: {
+        "http.request.method": request.method,
+        "url.full": request.url,
+        "url.path": url.pathname,
+        "url.scheme": url.protocol.slice(0, -1),
+      },
+    }, async (span) => {
+      try {
+        const response = await handler(request);
+        span.setAttribute("http.response.status_code", response.status);
+        if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        return response;
+      } finally {
+        span.end();
+      }
+    });
+  };
 }
