@@ -2,9 +2,9 @@
 import type { Policy } from "../lib/engine/policy.ts";
 import { blockCategories } from "../policies/block_categories.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
-import { SCENARIOS } from "../fixtures/events.ts";
+import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 
 const ADMIN_TOKEN = "operations-admin-token-0123456789";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -134,4 +134,105 @@ Deno.test("a shadow pipeline is logged beside the live decision and never change
       server.logs.some((line) => line.msg === "shadow_policy_fallback" && line.policy === "hangs"),
     );
   });
+});
+
+Deno.test("the admin API pages decisions by cursor, filters by substring and exports", async (t) => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const ids: string[] = [];
+  for (let i = 0; i < 23; i++) {
+    const id = `iauth_page_${String(i).padStart(2, "0")}`;
+    ids.push(id);
+    const merchant = i % 4 === 0
+      ? { name: "LUCKY CASINO", category: "betting_casino_gambling" }
+      : { name: "CITY CABS", category: "taxicabs_limousines" };
+    await (await server.postEvent(authorizationEvent("online", {
+      id,
+      card: { id: `ic_page_${i % 3}` },
+      merchant_data: merchant,
+      pending_request: { amount: 1_000 + i },
+    }))).body?.cancel();
+  }
+  const get = async (search: string) => {
+    const response = await fetch(`${server.url}/decisions?${search}`, { headers: admin });
+    assertEquals(response.status, 200, search);
+    return await response.json();
+  };
+
+  await t.step(
+    "pages of 5 through 23 decisions: each once, newest first, then no next",
+    async () => {
+      const seen: string[] = [];
+      let cursor = "";
+      for (let page = 0; page < 10; page++) {
+        const body = await get(`range=1h&limit=5${cursor ? `&cursor=${cursor}` : ""}`);
+        seen.push(
+          ...body.data.map((record: { authorization_id: string }) => record.authorization_id),
+        );
+        if (!body.next) break;
+        cursor = encodeURIComponent(body.next);
+      }
+      assertEquals(seen, [...ids].reverse());
+    },
+  );
+
+  await t.step("text filters match substrings, case-insensitively", async () => {
+    const casino = await get("range=1h&merchant=Casino&limit=50");
+    assertEquals(casino.data.length, 6);
+    const card = await get("range=1h&card=page_1&limit=50");
+    assert(
+      card.data.every((record: { card_id: string }) => record.card_id === "ic_page_1"),
+    );
+    assertEquals(card.data.length, 8);
+    const reason = await get("range=1h&reason=mcc_BLOCK&outcome=declined&limit=50");
+    assertEquals(reason.data.length, 6);
+  });
+
+  await t.step("bad filters are a 400 with the reason", async () => {
+    for (
+      const [search, reason] of [
+        ["range=1y", "range must be 1h, 24h or 7d"],
+        ["cursor=nonsense", "cursor must be"],
+        ["reconciliation=maybe", "reconciliation must be one of"],
+        [`merchant=${"x".repeat(201)}`, "merchant must be at most 200 characters"],
+      ]
+    ) {
+      const response = await fetch(`${server.url}/decisions?${search}`, { headers: admin });
+      assertEquals(response.status, 400);
+      assertStringIncludes((await response.json()).error, reason);
+    }
+  });
+
+  await t.step("/stats counts the range from the aggregates", async () => {
+    const response = await fetch(`${server.url}/stats?range=1h`, { headers: admin });
+    const stats = await response.json();
+    assertEquals([stats.totals.approved, stats.totals.declined], [17, 6]);
+    assertEquals(stats.series.length, 60);
+    assertEquals(stats.totals.policy_hits.blockCategories, { declined: 6, limited: 0 });
+    const week = await (await fetch(`${server.url}/stats?range=7d`, { headers: admin })).json();
+    assertEquals(week.series.length, 168);
+    assertEquals(week.totals.approved, 17);
+  });
+
+  await t.step(
+    "exports carry every match, CSV and JSON lines, for the admin token only",
+    async () => {
+      const csv = await fetch(`${server.url}/decisions.csv?range=1h&merchant=casino`, {
+        headers: admin,
+      });
+      assertEquals(csv.headers.get("content-type"), "text/csv; charset=utf-8");
+      assertMatch(
+        csv.headers.get("content-disposition")!,
+        /attachment; filename="decisions-.*\.csv"/,
+      );
+      const lines = (await csv.text()).trimEnd().split("\r\n");
+      assertEquals(lines.length, 7);
+      assert(lines.slice(1).every((line) => line.includes(",LUCKY CASINO,")));
+      const jsonl = await fetch(`${server.url}/decisions.jsonl?range=1h`, { headers: admin });
+      const records = (await jsonl.text()).trimEnd().split("\n").map((line) => JSON.parse(line));
+      assertEquals(records.length, 23);
+      const anonymous = await fetch(`${server.url}/decisions.csv`);
+      assertEquals(anonymous.status, 401);
+      await anonymous.body?.cancel();
+    },
+  );
 });

@@ -14,7 +14,7 @@ body { margin: 0 auto; max-width: 110rem; padding: 1rem 1.5rem; line-height: 1.4
 header.top { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; }
 header.top h1 { margin-right: auto; }
 header.top p { margin: 0; }
-h1 { font-size: 1.4rem; margin: 0; } h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; } h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
+h1 { font-size: 1.4rem; margin: 0; overflow-wrap: anywhere; } h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; } h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
 a { color: #0a58ca; } :focus-visible { outline: 3px solid #0a58ca; outline-offset: 2px; }
 .muted { color: var(--muted); } .error { color: var(--no); font-weight: 600; }
 .id { overflow-wrap: anywhere; font-size: .85em; }

@@ -528,7 +528,7 @@ export function decisionPage(record: DecisionRecord): string {
     `${record.authorization_id} · Issuing authorizer`,
     html`
       <header class="top">
-        <h1 class="id">${record.authorization_id}</h1>
+        <h1>${record.authorization_id}</h1>
         <p><a href="/dashboard">All decisions</a></p>
       </header>
       <main>

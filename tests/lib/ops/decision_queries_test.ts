@@ -1,0 +1,129 @@
+/** Paging and filtering of the decision log, over a real store. */
+import { createDecide } from "../../../lib/engine/decide.ts";
+import { Deadline } from "../../../lib/engine/deadline.ts";
+import { createDecisionStore } from "../../../lib/store/decision_store.ts";
+import {
+  createOverviewReader,
+  type DecisionFilter,
+  findDecisions,
+} from "../../../lib/ops/decision_queries.ts";
+import { assert, assertEquals, assertThrows } from "../../_assert.ts";
+import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
+import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
+
+async function storeWith(times: readonly number[]) {
+  const kv = await Deno.openKv(":memory:");
+  const store = createDecisionStore({
+    kv,
+    decide: createDecide(referencePipeline, { policyVersion: "test" }),
+    log: () => {},
+    retentionMs: 86_400_000,
+    fallback: "decline",
+    policyVersion: "test",
+  });
+  const ids: string[] = [];
+  for (const [i, at] of times.entries()) {
+    const id = `iauth_q${String(i).padStart(3, "0")}`;
+    ids.push(id);
+    await store.decideAndRecord(
+      authorizationOf(authorizationEvent("online", {
+        id,
+        merchant_data: i % 2 === 0
+          ? { name: "LUCKY CASINO", category: "betting_casino_gambling" }
+          : { name: "CITY CABS", category: "taxicabs_limousines" },
+      })),
+      {
+        eventId: `evt_${id}`,
+        receivedAt: at,
+        deadline: Deadline.after(5_000),
+        path: "respond",
+        eventBytes: 4_000,
+      },
+    );
+  }
+  return { kv, store, ids };
+}
+
+async function allPages(
+  store: Parameters<typeof findDecisions>[0],
+  filter: DecisionFilter,
+  now: Date,
+  budget?: number,
+) {
+  const seen: string[] = [];
+  let cursor: string | undefined, pages = 0;
+  do {
+    const page = await findDecisions(store, { ...filter, cursor }, now, budget);
+    seen.push(...page.data.map((record) => record.authorization_id));
+    cursor = page.next ?? undefined;
+    pages++;
+  } while (cursor && pages < 100);
+  return { seen, pages };
+}
+
+Deno.test("findDecisions() pages through decisions of one millisecond without loss or repeats", async () => {
+  const now = Date.now();
+  const { kv, store, ids } = await storeWith(Array.from({ length: 30 }, () => now - 1_000));
+  const { seen } = await allPages(store, { range: "1h", limit: 7 }, new Date(now));
+  assertEquals(seen, [...ids].sort().reverse());
+  kv.close();
+});
+
+Deno.test("findDecisions() stops at its read budget and says how far it looked", async () => {
+  const now = Date.now();
+  const { kv, store, ids } = await storeWith(millisecondsApart(now, 12));
+  // Casino decisions are every other one: a budget of 4 reads finds 2 of them a page.
+  const first = await findDecisions(
+    store,
+    { range: "1h", limit: 50, merchant: "casino" },
+    new Date(now),
+    4,
+  );
+  assertEquals(first.data.length, 2);
+  assert(first.next !== null && first.searched_to !== null);
+  const { seen } = await allPages(
+    store,
+    { range: "1h", limit: 50, merchant: "casino" },
+    new Date(now),
+    4,
+  );
+  assertEquals(seen, ids.filter((_, i) => i % 2 === 0).reverse());
+  kv.close();
+});
+
+Deno.test("findDecisions() keeps to the time range", async () => {
+  const now = Date.now();
+  const { kv, store } = await storeWith([now - 3 * 3_600_000, now - 30 * 60_000, now - 60_000]);
+  const hour = await findDecisions(store, { range: "1h", limit: 50 }, new Date(now));
+  assertEquals(hour.data.map((record) => record.authorization_id), ["iauth_q002", "iauth_q001"]);
+  const day = await findDecisions(store, { range: "24h", limit: 50 }, new Date(now));
+  assertEquals(day.data.length, 3);
+  kv.close();
+});
+
+Deno.test("createOverviewReader() shares one read among viewers within its ttl", async () => {
+  const now = Date.now();
+  const { kv, store } = await storeWith([now - 60_000]);
+  const overview = createOverviewReader({ kv, store, ttlMs: 5_000 });
+  const [a, b] = await Promise.all([overview("1h", new Date(now)), overview("1h", new Date(now))]);
+  assert(a === b, "concurrent viewers share the read");
+  assertEquals(a.totals.declined, 1);
+  await store.decideAndRecord(
+    authorizationOf(authorizationEvent("online", { id: "iauth_later" })),
+    {
+      eventId: "evt_later",
+      receivedAt: now,
+      deadline: Deadline.after(5_000),
+      path: "respond",
+      eventBytes: 4_000,
+    },
+  );
+  assertEquals((await overview("1h", new Date(now + 1_000))).totals.approved, 0, "cached");
+  assertEquals((await overview("1h", new Date(now + 6_000))).totals.approved, 1, "read again");
+  assertThrows(() => createOverviewReader({ kv, store, ttlMs: -1 }), RangeError);
+  kv.close();
+});
+
+function millisecondsApart(now: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => now - 60_000 + i);
+}
