@@ -14,7 +14,7 @@
  * @module
  */
 import Stripe from "stripe";
-import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
+import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { DEV_SECRET_PATH } from "../lib/service/dev_secret.ts";
 import { oneLine, parseTaskArgs, runTask, UsageError } from "./_cli.ts";

@@ -4,7 +4,7 @@ import type { Policy } from "../lib/engine/policy.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { assertEquals } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
-import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
+import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.ts";
 
 Deno.test("every snapshot scenario, signed and sent over HTTP, gets the same decision as in-process", async (t) => {
   await using server = await startTestServer({}, { policies: defaultPipeline });

@@ -11,7 +11,7 @@ import type { Policy } from "../lib/engine/policy.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { assertEquals } from "./_assert.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
-import { authorizationOf, SCENARIOS } from "../fixtures/events.ts";
+import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 // Pinned: the real version hashes policies/, which would churn every snapshot on any edit.
