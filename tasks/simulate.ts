@@ -5,7 +5,9 @@
  *
  * Signed with `STRIPE_WEBHOOK_SECRET` (its first secret) or the local
  * development secret in `data/dev_webhook_secret`. Each run uses a fresh card
- * (`ic_sim_<run>`, or `--card`), so velocity limits start from zero, and fresh
+ * (`ic_sim_<run>`, or `--card`; a sequence such as
+ * `increment_over_daily_limit` gets `<card>_<sequence>` unless `--card` is
+ * given), so velocity limits start from zero, and fresh
  * authorization ids, so nothing is answered from the idempotency log. In
  * `DECISION_MODE=api` the server answers `{ received: true }` and sends its
  * decision through Stripe's API: the decision shown is then the logged one
@@ -15,6 +17,7 @@
  */
 import Stripe from "stripe";
 import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.ts";
+import { SEQUENCES } from "../fixtures/sequences.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { DEV_SECRET_PATH } from "../lib/service/dev_secret.ts";
 import { oneLine, parseTaskArgs, runTask, UsageError } from "./_cli.ts";
@@ -29,7 +32,8 @@ Sends signed issuing_authorization.request events to a running server
   --explain   also print each decision's trace (needs ADMIN_TOKEN)
   --list      list the scenarios
 
-scenarios: ${Object.keys(SCENARIOS).join(", ")}`;
+scenarios: ${Object.keys(SCENARIOS).join(", ")}
+sequences (several requests on one card): ${Object.keys(SEQUENCES).join(", ")}`;
 
 /** One scenario's row: what the server answered, as a person reads it. */
 type Row = [scenario: string, approved: string, amount: string, reasons: string, latency: string];
@@ -45,16 +49,15 @@ export function main(args: string[] = Deno.args): Promise<number> {
     }, USAGE);
     if (!parsed) return;
     const { values, positionals } = parsed;
+    const known = [...Object.keys(SCENARIOS), ...Object.keys(SEQUENCES)];
     if (values.list) {
-      console.log(Object.keys(SCENARIOS).join("\n"));
+      console.log(known.join("\n"));
       return;
     }
-    const names = positionals.length > 0 ? positionals : Object.keys(SCENARIOS);
-    const unknown = names.filter((name) => !(name in SCENARIOS));
+    const names = positionals.length > 0 ? positionals : known;
+    const unknown = names.filter((name) => !known.includes(name));
     if (unknown.length > 0) {
-      throw new UsageError(
-        `unknown scenario ${unknown.join(", ")}; known: ${Object.keys(SCENARIOS).join(", ")}`,
-      );
+      throw new UsageError(`unknown scenario ${unknown.join(", ")}; known: ${known.join(", ")}`);
     }
     const url = values.url ??
       `http://localhost:${Deno.env.get("PORT") || 8000}${
@@ -67,11 +70,21 @@ export function main(args: string[] = Deno.args): Promise<number> {
     const rows: Row[] = [];
     const explanations: string[] = [];
     let failed = false;
-    for (const name of names) {
-      const event = structuredClone(SCENARIOS[name]);
+    const steps = names.flatMap((name) =>
+      name in SEQUENCES
+        ? SEQUENCES[name].map(({ label, event }) => ({
+          name: `${name}: ${label}`,
+          event,
+          card: values.card ?? `${card}_${name}`,
+        }))
+        : [{ name, event: SCENARIOS[name], card }]
+    );
+    for (const step of steps) {
+      const { name } = step;
+      const event = structuredClone(step.event);
       const authorization = authorizationOf(event);
       authorization.id = `${authorization.id}_${run}`;
-      authorization.card.id = card;
+      authorization.card.id = step.card;
       event.id = `${event.id}_${run}`;
       const payload = JSON.stringify(event);
       const header = await Stripe.webhooks.generateTestHeaderStringAsync({

@@ -413,3 +413,20 @@ Deno.test("start with KV_PATH outside ./data says exactly what to run, and that 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("simulate shows an increment being declined by the daily limit", async () => {
+  await using server = await startTestServer();
+  const { code, stdout } = await task(
+    "simulate",
+    ["increment_over_daily_limit", "--url", `${server.url}/webhook`],
+    { STRIPE_WEBHOOK_SECRET: TEST_SECRET },
+  );
+  assertEquals(code, 0, stdout);
+  const rows = stdout.split("\n").filter((row) => row.startsWith("increment_over_daily_limit"));
+  assertEquals(rows.length, 7);
+  for (const row of rows.slice(0, 6)) assertMatch(row, /:\s\S.*\s{2,}yes\s/);
+  assertMatch(
+    rows[6],
+    /^increment_over_daily_limit: hotel increment: \+300\.00\s+no\s+spend_limit_exceeded:daily:usd \(spendLimit\)/,
+  );
+});
