@@ -130,3 +130,51 @@ Deno.test("a category typo in policies/mod.ts stops the start task with one line
     await Deno.remove(copy, { recursive: true });
   }
 });
+
+Deno.test("the README's 'Writing a policy' recipe works pasted as is: formatted, tested, checked", async () => {
+  const { copy } = await copyRepository();
+  try {
+    const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+    const steps = [
+      ...readme.matchAll(
+        /<!-- recipe (file|insert): (\S+)(?: after: (.+?))? -->\s*(`{3,})ts\n([\s\S]*?)\n\4\n/g,
+      ),
+    ];
+    assertEquals(steps.length, 5, "the recipe's five blocks");
+    for (const [, kind, path, anchor, , block] of steps) {
+      const code = `${block}\n`;
+      const target = `${copy}/${path}`;
+      if (kind === "file") {
+        await Deno.writeTextFile(target, code);
+        continue;
+      }
+      const source = await Deno.readTextFile(target);
+      const at = source.indexOf(`${anchor}\n`);
+      assert(at >= 0, `${path} still has the line the recipe inserts after: ${anchor}`);
+      const end = at + anchor.length + 1;
+      await Deno.writeTextFile(target, source.slice(0, end) + code + source.slice(end));
+    }
+    const fmt = await run(copy, ["fmt"]);
+    assertEquals(fmt.code, 0, fmt.output);
+    const check = await run(copy, [
+      "check",
+      "policies/",
+      "tests/policies/max_amount_abroad_test.ts",
+    ]);
+    assertEquals(check.code, 0, check.output);
+    const tests = await run(copy, [
+      "test",
+      "-A",
+      "--doc",
+      "policies/max_amount_abroad.ts",
+      "tests/policies/max_amount_abroad_test.ts",
+      "tests/policy_snapshots_test.ts",
+    ]);
+    assertEquals(tests.code, 0, tests.output);
+    const policyCheck = await run(copy, ["run", "-A", "tasks/policy_check.ts"]);
+    assertEquals(policyCheck.code, 0, policyCheck.output);
+    assertStringIncludes(policyCheck.output, "maxAmountAbroad");
+  } finally {
+    await Deno.remove(copy, { recursive: true });
+  }
+});
