@@ -7,6 +7,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_asse
 import { signWithHmac, startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { BASE_ENV, freePort, ROOT, spawnService, startTaskArgs } from "./_process.ts";
 import { ALL_SCENARIOS, SCENARIOS } from "../fixtures/events.ts";
+import { SEQUENCES } from "../fixtures/sequences.ts";
 
 const ADMIN_TOKEN = "cli-admin-token-0123456789abcdef";
 /** The pipeline the tests' servers run (not `policies/mod.ts`, which users edit). */
@@ -313,7 +314,10 @@ Deno.test("simulate lists its scenarios, uses a fresh card per run or --card, an
   await t.step("--list", async () => {
     const { code, stdout } = await task("simulate", ["--list"]);
     assertEquals(code, 0);
-    assertEquals(stdout.trim().split("\n"), Object.keys(ALL_SCENARIOS));
+    assertEquals(stdout.trim().split("\n"), [
+      ...Object.keys(ALL_SCENARIOS),
+      ...Object.keys(SEQUENCES),
+    ]);
   });
   await using server = await startTestServer();
   const simulate = (...args: string[]) =>
