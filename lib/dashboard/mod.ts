@@ -14,8 +14,10 @@ import { exportResponse } from "../ops/decision_export.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { DEFAULT_BODY_READ_TIMEOUT_MS, readBodyText } from "../http/request_body.ts";
-import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
+import { asRequestError, MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
+import { crossSiteReason, servedOverHttps } from "../http/request_origin.ts";
+import type { SessionRecords } from "../store/sessions.ts";
 import { createSessions } from "./session.ts";
 import { decisionPage, errorPage, loginPage, overviewPage, type PipelineView } from "./views.ts";
 
@@ -31,6 +33,10 @@ export interface DashboardOptions {
   readonly shadowPipeline?: PipelineView;
   /** Where failures other than the client's are logged. */
   readonly log: Logger;
+  /** Where sessions live (`kvSessionRecords`), so sign-out revokes them everywhere. */
+  readonly sessions: SessionRecords;
+  /** `TRUST_PROXY`: believe `X-Forwarded-Proto` for `Secure` cookies and HSTS. */
+  readonly trustProxy: boolean;
 }
 
 /** Only the service's own stylesheet, script and forms; no frames, no other origin. */
@@ -41,7 +47,9 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
 } as const;
-/** A sign-in form holds one token: anything larger is refused unread (413). */
+/** Browsers that reached the dashboard over HTTPS keep to it for a year (RFC 6797). */
+const HSTS = "max-age=31536000";
+/** A sign-in or sign-out form holds two tokens: anything larger is refused unread (413). */
 const MAX_LOGIN_BYTES = 4_096;
 const DECISION_PAGE = new URLPattern({ pathname: "/dashboard/decisions/:id" });
 /** Decisions listed on the overview. */
@@ -49,9 +57,11 @@ const PAGE_SIZE = 50;
 
 /**
  * The dashboard's routes; `undefined` for other paths. Signing in takes the
- * admin token once and sets a signed session cookie (HttpOnly,
- * SameSite=Strict, Secure on https, 8 hours); without it every page
- * redirects to the sign-in page. Errors are HTML pages with the status and
+ * admin token once and starts a session kept in KV (a new id each time; its
+ * cookie HttpOnly, SameSite=Strict, Secure over HTTPS, 8 hours); signing out
+ * revokes it. Without one every page redirects to the sign-in page. POSTs
+ * from another site (`Sec-Fetch-Site`, `Origin`) or without the form's CSRF
+ * token get a 403; over HTTPS every answer carries HSTS. Errors are HTML pages with the status and
  * a one-line reason.
  *
  * @example
@@ -65,28 +75,48 @@ export function createDashboard(
   options: DashboardOptions,
 ): (request: Request, url: URL) => Promise<Response> | undefined {
   const { store, overview, isAdmin, pipeline, shadowPipeline, log } = options;
-  const sessions = createSessions(options.adminToken);
+  const sessions = createSessions(options.adminToken, options.sessions);
 
-  async function route(request: Request, url: URL): Promise<Response> {
-    const secure = url.protocol === "https:";
+  async function route(request: Request, url: URL, secure: boolean): Promise<Response> {
+    const cookie = request.headers.get("cookie");
+    // Every state-changing request (the sign-in and sign-out forms) proves it comes from this site.
+    if (request.method === "POST") {
+      const crossSite = crossSiteReason(request, url);
+      if (crossSite) throw new RequestError(403, crossSite);
+    }
     switch (url.pathname) {
       case "/dashboard/app.css":
         return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
       case "/dashboard/app.js":
         return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
-      case "/dashboard/login":
-        if (request.method === "GET") return htmlResponse(loginPage(false));
-        if (request.method !== "POST") throw new MethodNotAllowedError("GET, POST");
-        if (isAdmin(`Bearer ${await tokenFrom(request)}`)) {
-          return redirect("/dashboard", { "set-cookie": sessions.issue(secure) });
+      case "/dashboard/login": {
+        if (request.method === "GET") {
+          const { token, setCookie } = sessions.loginForm(secure);
+          return htmlResponse(loginPage(false, token), 200, { "set-cookie": setCookie });
         }
-        return htmlResponse(loginPage(true), 401);
-      case "/dashboard/logout":
+        if (request.method !== "POST") throw new MethodNotAllowedError("GET, POST");
+        const form = await formFrom(request);
+        const csrf = form.get("csrf");
+        if (!sessions.loginFormValid(cookie, csrf)) {
+          throw new RequestError(403, "sign-in form expired or not from this site; reload it");
+        }
+        if (isAdmin(`Bearer ${form.get("token") ?? ""}`)) {
+          return redirect("/dashboard", { "set-cookie": await sessions.start(cookie, secure) });
+        }
+        return htmlResponse(loginPage(true, csrf!), 401);
+      }
+      case "/dashboard/logout": {
         if (request.method !== "POST") throw new MethodNotAllowedError("POST");
-        return redirect("/dashboard/login", { "set-cookie": sessions.clear(secure) });
+        const session = await sessions.current(cookie);
+        if (session && !sessions.formTokenValid(session, (await formFrom(request)).get("csrf"))) {
+          throw new RequestError(403, "sign-out form not from this site");
+        }
+        return redirect("/dashboard/login", { "set-cookie": await sessions.end(cookie, secure) });
+      }
     }
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
-    if (!sessions.valid(request.headers.get("cookie"))) return redirect("/dashboard/login");
+    const session = await sessions.current(cookie);
+    if (!session) return redirect("/dashboard/login");
     const id = DECISION_PAGE.exec(url)?.pathname.groups.id;
     if (id !== undefined) {
       const record = await store.get(decodeURIComponent(id));
@@ -108,14 +138,29 @@ export function createDashboard(
       findDecisions(store, filter, now),
     ]);
     return htmlResponse(
-      overviewPage({ overview: summary, decisions, filter, pipeline, shadowPipeline }),
+      overviewPage({
+        overview: summary,
+        decisions,
+        filter,
+        pipeline,
+        shadowPipeline,
+        csrfToken: session.csrfToken,
+      }),
     );
   }
 
   async function routeWithErrorPages(request: Request, url: URL): Promise<Response> {
+    const secure = servedOverHttps(request, url, options.trustProxy);
+    const response = await routeOrErrorPage(request, url, secure);
+    if (secure) response.headers.set("strict-transport-security", HSTS);
+    return response;
+  }
+
+  async function routeOrErrorPage(request: Request, url: URL, secure: boolean): Promise<Response> {
     try {
-      return await route(request, url);
-    } catch (error) {
+      return await route(request, url, secure);
+    } catch (caught) {
+      const error = asRequestError(caught);
       if (error instanceof RequestError) {
         const allow = error instanceof MethodNotAllowedError ? { allow: error.allow } : undefined;
         return htmlResponse(errorPage(error.status, error.message), error.status, allow);
@@ -131,10 +176,11 @@ export function createDashboard(
       : undefined;
 }
 
-/** The submitted token, read with the same bounds as webhook bodies (4 KiB, 1 s). */
-async function tokenFrom(request: Request): Promise<string> {
-  const form = await readBodyText(request, MAX_LOGIN_BYTES, DEFAULT_BODY_READ_TIMEOUT_MS);
-  return new URLSearchParams(form).get("token") ?? "";
+/** A submitted form, read with the same bounds as webhook bodies (4 KiB, 1 s). */
+async function formFrom(request: Request): Promise<URLSearchParams> {
+  return new URLSearchParams(
+    await readBodyText(request, MAX_LOGIN_BYTES, DEFAULT_BODY_READ_TIMEOUT_MS),
+  );
 }
 
 function htmlResponse(body: string, status = 200, headers: Record<string, string> = {}): Response {

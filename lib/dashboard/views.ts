@@ -66,10 +66,10 @@ function page(title: string, body: SafeHtml): string {
  * ```ts
  * import { loginPage } from "./views.ts";
  * import { match } from "node:assert/strict";
- * match(loginPage(true), /Wrong token\./);
+ * match(loginPage(true, "form-token"), /Wrong token\.[^]*name="csrf" value="form-token"/);
  * ```
  */
-export function loginPage(error: boolean): string {
+export function loginPage(error: boolean, csrfToken: string): string {
   return page(
     "Sign in · Issuing authorizer",
     html`
@@ -78,6 +78,7 @@ export function loginPage(error: boolean): string {
         <form method="post" action="/dashboard/login">
       <label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
       ${error ? html`<p class="error" role="alert">Wrong token.</p>` : ""}
+      <input type="hidden" name="csrf" value="${csrfToken}">
       <button type="submit">Sign in</button>
         </form>
       </main>
@@ -125,6 +126,8 @@ export interface OverviewView {
   readonly filter: DecisionFilter;
   readonly pipeline: PipelineView;
   readonly shadowPipeline?: PipelineView;
+  /** The session's token for the sign-out form. */
+  readonly csrfToken: string;
 }
 
 /**
@@ -151,7 +154,9 @@ export function overviewPage(view: OverviewView): string {
         <p
           class="muted">Policy version <code>${pipeline
             .version}</code> · <span id="updated">${formatUtc(overview.now)}</span></p>
-        <form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form>
+        <form method="post"
+          action="/dashboard/logout"><input type="hidden" name="csrf" value="${view
+            .csrfToken}"><button type="submit">Sign out</button></form>
       </header>
       <main id="overview">
       ${summarySection(overview)}

@@ -9,7 +9,7 @@ import { jsonResponse } from "./json_response.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { KvHealth } from "../store/health.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
-import { MethodNotAllowedError, RequestError } from "./request_error.ts";
+import { asRequestError, MethodNotAllowedError, RequestError } from "./request_error.ts";
 import { checkRequestLimits } from "./request_limits.ts";
 import { createWebhook, type WebhookOptions } from "./webhook.ts";
 
@@ -81,10 +81,7 @@ export function createApp(options: AppOptions): App {
         if (adminResponse) return await adminResponse;
         throw new RequestError(404, `no route for ${pathname}`);
       } catch (caught) {
-        // decodeURIComponent on a path the client chose (/decisions/%ZZ): their mistake, a 400.
-        const error = caught instanceof URIError
-          ? new RequestError(400, "malformed percent-encoding in the path")
-          : caught;
+        const error = asRequestError(caught);
         if (error instanceof RequestError) {
           // Only the webhook's fixed reasons become labels: other paths are chosen by the client.
           metrics.rejected(pathname === webhookPath ? error.message : `http_${error.status}`);

@@ -39,3 +39,27 @@ export class MethodNotAllowedError extends RequestError {
     super(405, `method not allowed; use ${allow}`);
   }
 }
+
+/**
+ * `error` as the client error it is, when it is one the platform throws on
+ * client input: a `URIError` from `decodeURIComponent` on a path the client
+ * chose (`/decisions/%ZZ`) is a 400. Anything else is returned as is.
+ *
+ * @example
+ * ```ts
+ * import { asRequestError, RequestError } from "./request_error.ts";
+ * import assert from "node:assert/strict";
+ * let caught: unknown;
+ * try {
+ *   decodeURIComponent("%ZZ");
+ * } catch (error) {
+ *   caught = asRequestError(error);
+ * }
+ * assert.ok(caught instanceof RequestError && caught.status === 400);
+ * ```
+ */
+export function asRequestError(error: unknown): unknown {
+  return error instanceof URIError
+    ? new RequestError(400, "malformed percent-encoding in the path")
+    : error;
+}

@@ -58,6 +58,8 @@ export interface ServiceConfig {
   readonly retentionMs: number;
   /** `ADMIN_TOKEN`: enables the decision queries. Never logged. */
   readonly adminToken?: string;
+  /** `TRUST_PROXY=1`: a TLS-terminating proxy's `X-Forwarded-Proto` is believed (Secure cookies, HSTS). */
+  readonly trustProxy: boolean;
   /** Set when `DECISION_MODE=api`: decisions also go through the deprecated API. */
   readonly apiMode?: ApiModeConfig;
 }
@@ -153,8 +155,13 @@ export function loadConfig(env: Env): ServiceConfig {
   if (adminToken !== undefined && adminToken.length < 24) {
     throw new ConfigError("ADMIN_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)");
   }
+  const trustProxy = env.get("TRUST_PROXY") ?? "";
+  if (!["", "0", "1"].includes(trustProxy)) {
+    throw new ConfigError(`TRUST_PROXY must be 1 or 0, got ${JSON.stringify(trustProxy)}`);
+  }
   const otel = env.get("OTEL_DENO") ?? "";
   return {
+    trustProxy: trustProxy === "1",
     telemetry: deploymentId !== undefined || !["", "0", "false"].includes(otel),
     kvPath,
     retentionMs: integer(env, "DECISION_RETENTION_DAYS", 90, 1, 3_650) * 86_400_000,

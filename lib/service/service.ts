@@ -12,6 +12,7 @@ import { createDecide } from "../engine/decide.ts";
 import { createDecisionStore } from "../store/decision_store.ts";
 import { dashboardDisabled } from "../dashboard/disabled.ts";
 import { createKvHealth } from "../store/health.ts";
+import { kvSessionRecords } from "../store/sessions.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics } from "../telemetry/metrics.ts";
@@ -138,6 +139,8 @@ export async function createService(
       pipeline,
       shadowPipeline,
       log,
+      sessions: kvSessionRecords(kv),
+      trustProxy: config.trustProxy,
     });
     return (request: Request, url: URL) => api(request, url) ?? dashboard(request, url);
   }
