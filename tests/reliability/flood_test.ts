@@ -30,8 +30,7 @@ interface Limited extends AsyncDisposable {
 }
 
 /** `deno <args>` under `prlimit --nofile=<DESCRIPTORS>`, ready once `/healthz` answers. */
-async function startLimited(args: string[]): Promise<Limited> {
-  const port = freePort();
+async function startLimited(args: string[], port = freePort()): Promise<Limited> {
   const child = new Deno.Command("prlimit", {
     args: [`--nofile=${DESCRIPTORS}`, Deno.execPath(), ...args],
     cwd: ROOT,
@@ -41,6 +40,7 @@ async function startLimited(args: string[]): Promise<Limited> {
       PORT: String(port),
       NO_COLOR: "1",
       KV_PATH: ":memory:",
+      DENO_JOBS: "2",
       STRIPE_WEBHOOK_SECRET: TEST_SECRET,
     },
     clearEnv: true,
@@ -149,5 +149,92 @@ Deno.test({
       })(),
       '"msg":"headers_timeout"',
     );
+  },
+});
+
+const hasHaproxy = (() => {
+  try {
+    return new Deno.Command("haproxy", { args: ["-v"], stdout: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+const SERVE_PARALLEL = (port: number) => [
+  "serve",
+  "--parallel",
+  "--allow-net",
+  "--allow-env",
+  "--allow-read=./policies,./data",
+  `--port=${port}`,
+  "--host=127.0.0.1",
+  "main.ts",
+];
+
+Deno.test({
+  name:
+    "deno serve --parallel alone: the runtime holds a half-sent head and dies of a flood (why docs/haproxy.cfg)",
+  ignore: !hasPrlimit,
+  async fn() {
+    // Documents a limit of Deno 2.9.6 (denoland/deno#10148): `deno serve` owns its accept loop.
+    // When this fails, the runtime has caught up: SECURITY.md's front proxy becomes optional.
+    const port = freePort();
+    await using server = await startLimited(SERVE_PARALLEL(port), port);
+    const partial = await Deno.connect({ hostname: "127.0.0.1", port });
+    await partial.write(PARTIAL_HEAD);
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    const closed = await Promise.race([
+      partial.read(new Uint8Array(64)).then(() => true, () => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 200)),
+    ]);
+    assertEquals(closed, false, "a half-sent request head is still open after 12 s");
+    partial.close();
+    const held = await holdIdle(port, FLOOD);
+    for (let i = 0; i < 100 && server.running(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const conn of held) conn.close();
+    assert(!server.running(), "the process exited");
+    assertStringIncludes(await server.output(), "Too many open files");
+  },
+});
+
+Deno.test({
+  name:
+    "deno serve --parallel behind docs/haproxy.cfg: a flood, a half-sent head cut off, and the same process decides",
+  ignore: !hasPrlimit || !hasHaproxy,
+  async fn() {
+    const port = freePort();
+    await using server = await startLimited(SERVE_PARALLEL(port), port);
+    const frontPort = freePort();
+    const proxy = new Deno.Command("haproxy", {
+      args: ["-db", "-f", new URL("docs/haproxy.cfg", ROOT).pathname],
+      env: { FRONT_BIND: `127.0.0.1:${frontPort}`, BACKEND: `127.0.0.1:${port}` },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      let ready = false;
+      for (let i = 0; i < 100 && !ready; i++) {
+        ready = await fetch(`http://127.0.0.1:${frontPort}/healthz`).then(
+          async (response) => (await response.body?.cancel(), response.ok),
+          () => false,
+        );
+        if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert(ready, "haproxy serves docs/haproxy.cfg");
+      const closedIn = secondsUntilClosed(frontPort);
+      const held = await holdIdle(frontPort, FLOOD);
+      assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
+      const response = await postSigned(`http://127.0.0.1:${frontPort}`);
+      assertEquals(response.status, 200);
+      assertEquals((await response.json()).approved, true);
+      for (const conn of held) conn.close();
+      const seconds = await closedIn;
+      assert(seconds >= 9 && seconds < 15, `closed after ${seconds.toFixed(1)} s`);
+      assert(server.running(), "the process behind the proxy never saw the flood");
+    } finally {
+      proxy.kill("SIGTERM");
+      await proxy.status;
+    }
   },
 });

@@ -9,7 +9,7 @@ import {
   METADATA_MAX_KEYS,
   METADATA_MAX_VALUE_LENGTH,
 } from "../../lib/engine/authorization_response.ts";
-import { assert } from "../_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import { nowSeconds, signWithHmac, startTestServer, TEST_SECRET } from "../_helpers.ts";
 import { authorizationEvent } from "../../fixtures/events.ts";
 
@@ -209,4 +209,153 @@ Deno.test("fuzzing the webhook: 10,000 cases, never a 5xx, never an unsigned app
     assert((await fetch(`${server.url}/healthz`).then((r) => r.json())).status === "ok");
   });
   assert(encoder.encode(BASE).byteLength < 65_536);
+});
+
+const ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef";
+const ROUTES = [
+  "/decisions",
+  "/decisions/",
+  "/stats",
+  "/policies",
+  "/metrics",
+  "/healthz",
+  "/webhook",
+  "/dashboard",
+  "/dashboard/",
+  "/dashboard/decisions/",
+  "/dashboard/decisions.csv",
+  "/dashboard/decisions.jsonl",
+  "/dashboard/login",
+  "/dashboard/logout",
+  "/dashboard/app.css",
+] as const;
+const FILTERS = [
+  "card",
+  "authorization",
+  "outcome",
+  "reason",
+  "limit",
+  "page",
+  "cursor",
+  "range",
+  "hours",
+  "from",
+  "to",
+  "path",
+];
+const HEADERS = [
+  "x-fuzz",
+  "accept",
+  "content-type",
+  "content-length",
+  "origin",
+  "sec-fetch-site",
+  "x-forwarded-proto",
+  "stripe-signature",
+  "if-none-match",
+  "range",
+];
+/** Path and query text with the odd parts: lone and malformed escapes, dots, slashes, non-ASCII. */
+const urlText = (maxLength: number) =>
+  fc.array(
+    fc.oneof(
+      fc.constantFrom("%", "%Z", "%ZZ", "%E0%A4%A", "%00", "%2F", "..", "/", "&", "=", "+", ";"),
+      fc.string({ maxLength: 8 }),
+      fc.string({ unit: "grapheme", maxLength: 4 }),
+      fc.stringMatching(/^[0-9a-zA-Z_]{1,40}$/),
+    ),
+    { maxLength },
+  ).map((parts) => parts.join(""));
+/** Header values fetch can send: visible Latin-1, spaces and tabs, short or huge. */
+const headerValue = fc.oneof(
+  fc.string({
+    unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)),
+    maxLength: 200,
+  })
+    .map((value) => value.trim()),
+  fc.integer({ min: 1_000, max: 40_000 }).map((n) => "v".repeat(n)),
+);
+
+Deno.test("fuzzing the admin API, the dashboard and header values: never a 5xx", async (t) => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  // A real session: the sign-in form's token and cookie, then the session cookie.
+  const form = await fetch(`${server.url}/dashboard/login`);
+  const loginCookie = form.headers.get("set-cookie")!.split(";")[0];
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1];
+  const signedIn = await fetch(`${server.url}/dashboard/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: loginCookie },
+    body: new URLSearchParams({ token: ADMIN_TOKEN, csrf }),
+  });
+  await signedIn.body?.cancel();
+  const session = signedIn.headers.get("set-cookie")!.split(";")[0];
+  assert(session.startsWith("authorizer_session="), session);
+  const decided = await server.postEvent(authorizationEvent("online", { id: "iauth_fuzz_admin" }));
+  await decided.body?.cancel();
+
+  const request = fc.record({
+    method: fc.constantFrom("GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE"),
+    route: fc.constantFrom(...ROUTES),
+    suffix: fc.oneof(fc.constant(""), urlText(6), fc.constant("iauth_fuzz_admin")),
+    query: fc.array(
+      fc.tuple(
+        fc.oneof(fc.constantFrom(...FILTERS), urlText(2)),
+        fc.oneof(urlText(6), fc.integer({ min: 0, max: 1_500 }).map((n) => "x".repeat(n))),
+      ),
+      { maxLength: 5 },
+    ),
+    auth: fc.constantFrom("bearer", "session", "both", "none", "wrong"),
+    headers: fc.array(fc.tuple(fc.constantFrom(...HEADERS), headerValue), { maxLength: 3 }),
+    body: fc.option(fc.string({ maxLength: 300 })),
+  });
+
+  await t.step(
+    "3,000 requests with odd paths, filters, methods, credentials and headers",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(request, async (made) => {
+          const query = made.query.map(([key, value]) => `${key}=${value}`).join("&");
+          const url = `${server.url}${made.route}${made.suffix}${query ? `?${query}` : ""}`;
+          const headers = new Headers();
+          for (const [name, value] of made.headers) headers.set(name, value);
+          if (made.auth === "bearer" || made.auth === "both") {
+            headers.set("authorization", `Bearer ${ADMIN_TOKEN}`);
+          }
+          if (made.auth === "session" || made.auth === "both") headers.set("cookie", session);
+          if (made.auth === "wrong") {
+            headers.set("authorization", "Bearer wrong");
+            headers.set("cookie", "authorizer_session=forged");
+          }
+          const hasBody = made.body !== null && made.method !== "GET" && made.method !== "HEAD";
+          let response: Response;
+          try {
+            response = await fetch(url, {
+              method: made.method,
+              headers,
+              body: hasBody ? made.body : undefined,
+              redirect: "manual",
+            });
+          } catch (error) {
+            // The client refused to build the request (a header value fetch itself rejects): nothing was sent.
+            if (error instanceof TypeError && !String(error.message).includes("connection")) return;
+            throw error;
+          }
+          const text = await response.text();
+          assert(
+            response.status < 500,
+            `${made.method} ${url.slice(0, 200)}: ${response.status} ${text.slice(0, 200)}`,
+          );
+        }),
+        { numRuns: 3_000 },
+      );
+    },
+  );
+
+  await t.step("the server still answers and the session still works", async () => {
+    assertEquals((await fetch(`${server.url}/healthz`).then((r) => r.json())).status, "ok");
+    const page = await fetch(`${server.url}/dashboard`, { headers: { cookie: session } });
+    await page.body?.cancel();
+    assertEquals(page.status, 200);
+  });
 });
