@@ -1,11 +1,14 @@
 /**
  * `deno task load`: a reproducible load run on loopback. It starts, one after
  * the other, (a) a bare `Deno.serve` returning a constant, (b) a naive
- * single-file stripe handler, (c) this service (default pipeline, durable
- * decision log on a KV file) and (c) again under `deno serve --parallel`,
+ * single-file stripe handler, (d) the minimal durable handler (the ceiling
+ * of any design that group-commits each decision to Deno KV before
+ * answering), (c) this service (default pipeline, durable decision log on a
+ * KV file) and (c) again under `deno serve --parallel` with 2 workers,
  * drives each with autocannon (installed from npm into `.cache/load/`) with
  * distinct signed events, first at fixed concurrency and then at a fixed
- * 2,000 requests/s, and prints one Markdown table with ratios to (a) and (b).
+ * 2,000 requests/s, and prints one Markdown table with ratios to (a), (b)
+ * and (d). `--cpu-prof <dir>` also writes a V8 CPU profile of (c).
  *
  * Bounded: each phase sends a fixed number of requests (`--requests`, default
  * 20,000) with a 5 s timeout per request; servers are killed after their phases.
@@ -24,6 +27,11 @@ const CONNECTIONS = 64;
 const RATE = 2_000;
 const requestsArg = Deno.args.indexOf("--requests");
 const REQUESTS = requestsArg >= 0 ? Number(Deno.args[requestsArg + 1]) : 20_000;
+const profArg = Deno.args.indexOf("--cpu-prof");
+const CPU_PROF = profArg >= 0 ? Deno.args[profArg + 1] : undefined;
+const onlyArg = Deno.args.indexOf("--only");
+/** `--only a,d,c`: run just those servers (by letter), for a quick look. */
+const ONLY = onlyArg >= 0 ? Deno.args[onlyArg + 1].split(",") : undefined;
 const SERVICE_PERMISSIONS = [
   "--allow-net",
   "--allow-env",
@@ -46,8 +54,25 @@ const SERVERS: Server[] = [
     args: () => ["run", "--allow-net", "--allow-env", "bench/load/naive_server.ts"],
   },
   {
+    name: "(d) minimal durable handler",
+    args: () => [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read=./data",
+      "--allow-write=./data",
+      "bench/load/durable_server.ts",
+    ],
+  },
+  {
     name: "(c) this service",
-    args: () => ["run", ...SERVICE_PERMISSIONS, "main.ts", "--listen"],
+    args: () => [
+      "run",
+      ...SERVICE_PERMISSIONS,
+      ...(CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : []),
+      "main.ts",
+      "--listen",
+    ],
   },
   {
     name: "(c) deno serve --parallel",
@@ -127,6 +152,7 @@ async function coldStart(
       HOSTNAME: "127.0.0.1",
       STRIPE_WEBHOOK_SECRET: TEST_SECRET,
       KV_PATH: kvPath,
+      DENO_JOBS: "2",
     },
     stdout: "null",
     stderr: "null",
@@ -179,7 +205,8 @@ const ms = (value: number) => `${value.toFixed(0)} ms`;
 async function main(): Promise<void> {
   const autocannon = await installAutocannon();
   const rows: Row[] = [];
-  for (const server of SERVERS) {
+  const servers = SERVERS.filter((server) => !ONLY || ONLY.includes(server.name[1]));
+  for (const server of servers) {
     const kvDir = await Deno.makeTempDir({ dir: `${ROOT}data` }).catch(async () => {
       await Deno.mkdir(`${ROOT}data`, { recursive: true });
       return await Deno.makeTempDir({ dir: `${ROOT}data` });
@@ -210,18 +237,20 @@ async function main(): Promise<void> {
         coldStartMs,
       });
     } finally {
-      child.kill("SIGKILL");
+      // SIGINT lets a profiled process write its profile; the others stop at once.
+      child.kill(CPU_PROF && server.name === "(c) this service" ? "SIGINT" : "SIGKILL");
       await child.status;
       await Deno.remove(kvDir, { recursive: true });
     }
   }
-  const [a, b] = rows;
+  const byLetter = (letter: string) => rows.find((row) => row.server[1] === letter) ?? rows[0];
+  const [a, b, d] = ["a", "b", "d"].map(byLetter);
   const lines = [
     `Load on loopback: ${REQUESTS} distinct signed requests per phase, ${CONNECTIONS} connections; ` +
     `"fixed" = as fast as possible, "rate" = ${RATE} requests/s.`,
     "",
-    "| server | phase | req/s | p50 | p99 | p99.9 | errors | req/s vs (a) | req/s vs (b) | p99 vs (a) | p99 vs (b) |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | phase | req/s | p50 | p99 | p99.9 | errors | req/s vs (a) | req/s vs (b) | req/s vs (d) | p99 vs (b) | p99 vs (d) |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const row of rows) {
     for (const phase of ["fixed", "rate"] as const) {
@@ -231,20 +260,20 @@ async function main(): Promise<void> {
           ms(p.p999)
         } | ${p.errors} | ` +
           `${ratio(p.rps, a[phase].rps)} | ${ratio(p.rps, b[phase].rps)} | ${
-            ratio(p.p99, a[phase].p99)
-          } | ${ratio(p.p99, b[phase].p99)} |`,
+            ratio(p.rps, d[phase].rps)
+          } | ${ratio(p.p99, b[phase].p99)} | ${ratio(p.p99, d[phase].p99)} |`,
       );
     }
   }
   lines.push(
     "",
-    "| server | peak RSS | cold start (median of 3) | RSS vs (a) | RSS vs (b) | cold start vs (a) | cold start vs (b) |",
+    "| server | peak RSS | cold start (median of 3) | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const row of rows) {
     lines.push(
       `| ${row.server} | ${row.peakRssMiB.toFixed(1)} MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
-        `${ratio(row.peakRssMiB, a.peakRssMiB)} | ${ratio(row.peakRssMiB, b.peakRssMiB)} | ` +
+        `${ratio(row.peakRssMiB, b.peakRssMiB)} | ${ratio(row.peakRssMiB, d.peakRssMiB)} | ` +
         `${ratio(row.coldStartMs, a.coldStartMs)} | ${ratio(row.coldStartMs, b.coldStartMs)} |`,
     );
   }

@@ -110,6 +110,12 @@ interface Cached {
   readonly versionstamp: string | null;
 }
 
+interface InFlightWrite {
+  readonly value: unknown;
+  /** Its batch's versionstamp once committed, `null` if that commit failed. */
+  readonly committed: Promise<string | null>;
+}
+
 /**
  * Creates the engine over an open `Deno.Kv`.
  *
@@ -118,8 +124,11 @@ interface Cached {
  * cache of what it last read or wrote, else from KV), runs each job in order
  * against one view (so two jobs on one card see each other's writes), and
  * commits everything in one atomic operation that checks every versionstamp it
- * relied on. Up to `maxInFlight` batches commit at once, on disjoint keys:
- * the next batch is read and run while the previous one commits.
+ * relied on. Up to `maxInFlight` batches are in flight at once: the next
+ * batch is read and run while the previous one commits, against the values
+ * that one is writing; it commits once that commit landed (with its
+ * versionstamps), or reads again if it failed. Batches on disjoint keys
+ * commit side by side.
  *
  * - A conflict (another process wrote a key) re-reads and re-runs the batch.
  * - "database is locked" and other transient errors are retried with
@@ -154,34 +163,48 @@ interface Cached {
 export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {}): CommitEngine {
   const maxInFlight = options.maxInFlight ?? 2;
   const queue: Entry[] = [];
-  const locked = new Map<string, number>();
   const cache = new Map<string, Cached>();
+  /**
+   * What batches in flight are writing: the next batch reads these values
+   * and, before it commits, waits for their commit's versionstamp (or, if
+   * that commit failed, reads again).
+   */
+  const inFlightWrites = new Map<string, InFlightWrite>();
   let inFlight = 0;
+  /** Settles when the last batch started has read, run and announced its writes. */
+  let prepareTurn: Promise<void> = Promise.resolve();
+  let waitingForTurn = false;
 
+  /**
+   * Starts a batch slot if one is free. Batches prepare (read and run) one
+   * after the other, each against what the one before writes, and take their
+   * jobs from the queue only when their turn comes, so a batch holds
+   * everything that queued while the previous one prepared.
+   */
   function pump(): void {
-    while (inFlight < maxInFlight && queue.length > 0) {
+    if (waitingForTurn || inFlight >= maxInFlight || queue.length === 0) return;
+    waitingForTurn = true;
+    inFlight++;
+    const { promise: prepared, resolve: donePreparing } = Promise.withResolvers<void>();
+    const previous = prepareTurn;
+    prepareTurn = prepared;
+    previous.then(async () => {
+      waitingForTurn = false;
       const batch = takeBatch();
-      if (batch.length === 0) return;
-      inFlight++;
-      for (const entry of batch) for (const id of entry.keyIds) lock(id, 1);
-      commitBatch(batch).finally(() => {
-        for (const entry of batch) for (const id of entry.keyIds) lock(id, -1);
-        inFlight--;
+      if (batch.length > 0) {
         pump();
-      });
-    }
+        await commitBatch(batch, donePreparing);
+      }
+    }).finally(() => {
+      donePreparing();
+      inFlight--;
+      pump();
+    });
   }
 
-  function lock(id: string, change: 1 | -1): void {
-    const count = (locked.get(id) ?? 0) + change;
-    if (count === 0) locked.delete(id);
-    else locked.set(id, count);
-  }
-
-  /** The next batch: queued jobs in order, skipping any that share a key with a batch in flight. */
+  /** The next batch: the longest run of queued jobs that fits KV's limits. */
   function takeBatch(): Entry[] {
     const batch: Entry[] = [];
-    const blocked = new Set<string>();
     const keysInBatch = new Set<string>();
     let mutations = 0, bytes = 0;
     for (let i = 0; i < queue.length;) {
@@ -189,11 +212,6 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       if (entry.job.deadline.remainingMs() === 0) {
         queue.splice(i, 1);
         entry.reject(new DeadlineExceededError());
-        continue;
-      }
-      if (entry.keyIds.some((id) => locked.has(id) || blocked.has(id))) {
-        for (const id of entry.keyIds) blocked.add(id);
-        i++;
         continue;
       }
       const newKeys = entry.keyIds.filter((id) => !keysInBatch.has(id)).length;
@@ -212,7 +230,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     return batch;
   }
 
-  async function commitBatch(batch: Entry[]): Promise<void> {
+  async function commitBatch(batch: Entry[], donePreparing: () => void): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1;; attempt++) {
       batch = batch.filter((entry) => {
@@ -225,7 +243,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
         return false;
       });
       if (batch.length === 0) return;
-      const outcome = await attemptBatch(batch, attempt === 1);
+      const outcome = await attemptBatch(batch, attempt === 1, donePreparing);
       if (outcome === "committed") return;
       if (outcome instanceof Array) {
         // A job failed by itself: commit the others without it.
@@ -240,8 +258,8 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
         }
         // One job's write (too large, invalid) fails the commit: find it by halves.
         const half = Math.ceil(batch.length / 2);
-        await commitBatch(batch.slice(0, half));
-        await commitBatch(batch.slice(half));
+        await commitBatch(batch.slice(0, half), donePreparing);
+        await commitBatch(batch.slice(half), donePreparing);
         return;
       }
       if (outcome instanceof Error && !(outcome instanceof DeadlineExceededError)) {
@@ -263,6 +281,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
   async function attemptBatch(
     batch: Entry[],
     optimistic: boolean,
+    donePreparing: () => void,
   ): Promise<"committed" | "conflict" | Error | Entry[]> {
     if (cache.size > MAX_CACHED_KEYS) cache.clear();
     const keys = new Map<string, Deno.KvKey>();
@@ -273,20 +292,29 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     }
     const read = new Map<string, Cached>();
     const toRead: Deno.KvKey[] = [];
+    const waitFor = new Map<string, Promise<string | null>>();
     for (const [id, key] of keys) {
+      const pending = optimistic ? inFlightWrites.get(id) : undefined;
       const cached = optimistic ? cache.get(id) : undefined;
-      if (cached) read.set(id, cached);
+      if (pending) {
+        read.set(id, { value: pending.value, versionstamp: null });
+        waitFor.set(id, pending.committed);
+      } else if (cached) read.set(id, cached);
       else if (optimistic && likelyNew.has(id)) read.set(id, { value: null, versionstamp: null });
       else toRead.push(key);
     }
     const deadline = latestDeadline(batch);
     try {
       const entries = await deadline.race(getMany(kv, toRead));
-      if (entries === TIMED_OUT) return new DeadlineExceededError();
+      if (entries === TIMED_OUT) {
+        donePreparing();
+        return new DeadlineExceededError();
+      }
       for (const entry of entries) {
         read.set(keyId(entry.key), { value: entry.value, versionstamp: entry.versionstamp });
       }
     } catch (error) {
+      donePreparing();
       return asError(error);
     }
 
@@ -318,20 +346,41 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       done.push([entry, step.done]);
       remaining.push(entry);
     }
-    if (remaining.length < batch.length) return remaining;
-    options.beforeCommit?.(operation, done.map(([, value]) => value));
-    for (const [id, key] of keys) {
-      operation.check({ key, versionstamp: read.get(id)!.versionstamp });
+    if (remaining.length < batch.length) {
+      donePreparing();
+      return remaining;
     }
+    options.beforeCommit?.(operation, done.map(([, value]) => value));
     for (const [id, { value, expireInMs }] of view.dirty) {
       operation.set(keys.get(id)!, value, expireInMs ? { expireIn: expireInMs } : undefined);
     }
-    let committed: Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT;
+    // Announce this batch's writes: the next batch is read and decided while this one commits.
+    const { promise: ownCommit, resolve: settle } = Promise.withResolvers<string | null>();
+    const announced: [string, InFlightWrite][] = [...view.dirty].map((
+      [id, { value }],
+    ) => [id, { value, committed: ownCommit }]);
+    for (const [id, write] of announced) inFlightWrites.set(id, write);
+    donePreparing();
+    let committed: Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT | null = null;
     try {
+      // Values read from a batch still in flight are checked against its commit, once it lands.
+      for (const [id, pending] of waitFor) {
+        const versionstamp = await pending;
+        if (versionstamp === null) return "conflict";
+        read.set(id, { value: read.get(id)!.value, versionstamp });
+      }
+      for (const [id, key] of keys) {
+        operation.check({ key, versionstamp: read.get(id)!.versionstamp });
+      }
       // A commit cannot be called back: after the deadline (and a grace) its outcome is unknown.
       committed = await Deadline.after(deadline.remainingMs() + 1_000).race(operation.commit());
     } catch (error) {
       return asError(error);
+    } finally {
+      settle(committed && committed !== TIMED_OUT && committed.ok ? committed.versionstamp : null);
+      for (const [id, write] of announced) {
+        if (inFlightWrites.get(id) === write) inFlightWrites.delete(id);
+      }
     }
     if (committed === TIMED_OUT) {
       for (const id of keys.keys()) cache.delete(id);
@@ -449,5 +498,6 @@ function sleep(ms: number): Promise<void> {
  * ```
  */
 export function keyId(key: Deno.KvKey): string {
-  return JSON.stringify(key, (_, value) => typeof value === "bigint" ? `${value}n` : value);
+  // The store's keys hold strings and numbers only (no bigint, no bytes): JSON is exact for them.
+  return JSON.stringify(key);
 }
