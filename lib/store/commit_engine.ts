@@ -207,10 +207,10 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     const batch: Entry[] = [];
     const keysInBatch = new Set<string>();
     let mutations = 0, bytes = 0;
-    for (let i = 0; i < queue.length;) {
-      const entry = queue[i];
+    while (queue.length > 0) {
+      const entry = queue[0];
       if (entry.job.deadline.remainingMs() === 0) {
-        queue.splice(i, 1);
+        queue.shift();
         entry.reject(new DeadlineExceededError());
         continue;
       }
@@ -224,8 +224,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       for (const id of entry.keyIds) keysInBatch.add(id);
       mutations += entryMutations;
       bytes += entry.job.bytes;
-      batch.push(entry);
-      queue.splice(i, 1);
+      batch.push(queue.shift()!);
     }
     return batch;
   }
