@@ -49,4 +49,15 @@ try {
 
 export default { fetch: service.fetch } satisfies Deno.ServeDefaultExport;
 
-if (Deno.args.includes("--listen")) await serveService(service);
+if (Deno.args.includes("--listen")) {
+  try {
+    await serveService(service);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    const { hostname, port } = service.config;
+    console.error(
+      `Cannot start: ${hostname}:${port} is already in use (another deno task start?): stop it, or set PORT to a free port`,
+    );
+    Deno.exit(1);
+  }
+}

@@ -16,8 +16,10 @@ const WIDTH = 30;
  * @example
  * ```ts
  * import { progressBar } from "./_progress.ts";
- * const onProgress = progressBar(10_000);
- * // onProgress?.(2_500, 10_000) → "[#######.......................] 2500/10000"
+ * import { equal } from "node:assert/strict";
+ * // Short runs, and any run whose stderr is not a terminal (as here), draw nothing.
+ * equal(progressBar(100), undefined);
+ * // On a terminal, progressBar(10_000)?.(2_500, 10_000) draws "[#######.......................] 2500/10000".
  * ```
  */
 export function progressBar(total: number): ((done: number, total: number) => void) | undefined {

@@ -10,10 +10,11 @@
  * @example
  * ```ts
  * import { textTable } from "./_table.ts";
- * textTable(["scenario", "approved"], [["gambling", "no"]]);
- * // scenario  approved
- * // --------  --------
- * // gambling  no
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   textTable(["scenario", "approved"], [["gambling", "no"]]),
+ *   "scenario  approved\n--------  --------\ngambling  no",
+ * );
  * ```
  */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -434,3 +434,25 @@ Deno.test("simulate shows an increment being declined by the daily limit", async
     /^increment_over_daily_limit: hotel increment: \+300\.00\s+no\s+spend_limit_exceeded:daily:usd \(spendLimit\)/,
   );
 });
+
+Deno.test("starting twice on one port is one line and exit 1, not a stack trace", async () => {
+  const port = freePort();
+  await using _first = await spawnService(
+    startTaskArgs(),
+    { STRIPE_WEBHOOK_SECRET: TEST_SECRET },
+    port,
+  );
+  const second = await run(startTaskArgs(), {
+    STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+    KV_PATH: ":memory:",
+    HOSTNAME: "127.0.0.1",
+    PORT: String(port),
+  });
+  assertEquals(second.code, 1);
+  const lines = second.stderr.trim().split("\n").filter((line) =>
+    !line.startsWith("warning: Detected")
+  );
+  assertEquals(lines, [
+    `Cannot start: 127.0.0.1:${port} is already in use (another deno task start?): stop it, or set PORT to a free port`,
+  ]);
+});

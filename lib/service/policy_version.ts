@@ -12,8 +12,11 @@
  * @example
  * ```ts
  * import { computePolicyVersion } from "./policy_version.ts";
- * const version = await computePolicyVersion(new URL("../../policies/", import.meta.url));
- * // e.g. "3f2a9c1b7d4e"
+ * import { equal, match } from "node:assert/strict";
+ * const policies = new URL("../../policies/", import.meta.url);
+ * const version = await computePolicyVersion(policies);
+ * match(version, /^[0-9a-f]{12}$/);
+ * equal(await computePolicyVersion(policies), version, "the same files, the same version");
  * ```
  */
 export async function computePolicyVersion(dir: URL): Promise<string> {
