@@ -29,10 +29,14 @@ interface Limited extends AsyncDisposable {
   output(): Promise<string>;
 }
 
-/** `deno <args>` under `prlimit --nofile=<DESCRIPTORS>`, ready once `/healthz` answers. */
-async function startLimited(args: string[], port = freePort()): Promise<Limited> {
+/** `deno <args>` under `prlimit --nofile=<limits>`, ready once `/healthz` answers. */
+async function startLimited(
+  args: string[],
+  port = freePort(),
+  limits = `${DESCRIPTORS}`,
+): Promise<Limited> {
   const child = new Deno.Command("prlimit", {
-    args: [`--nofile=${DESCRIPTORS}`, Deno.execPath(), ...args],
+    args: [`--nofile=${limits}`, Deno.execPath(), ...args],
     cwd: ROOT,
     env: {
       ...BASE_ENV,
@@ -132,6 +136,50 @@ Deno.test({
       output,
       /"only \d+ file descriptors free \(open-file limit too low\): serving at most \d+ connections at once/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "deno task start without the descriptor count: accept fails with EMFILE, the process lives on",
+  ignore: !hasPrlimit,
+  async fn() {
+    // No read access to /dev/null: no count, no connection cap, so the flood reaches the limit.
+    const args = startTaskArgs().map((arg) =>
+      arg.startsWith("--allow-read=") ? arg.replace(",/dev/null", "") : arg
+    );
+    await using server = await startLimited(args);
+    const held = await holdIdle(server.port, FLOOD);
+    assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const conn of held) conn.close();
+    const response = await postSigned(server.url);
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+    assert(server.running(), "the process that hit EMFILE answered");
+    await server[Symbol.asyncDispose]();
+    assertMatch(
+      await server.output(),
+      /"msg":"accept_failed","error":"Error: Too many open files \(os error 24\)"/,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "deno task start under a soft limit of 256 and a hard one of 4,096: the runtime raises it, no warning",
+  ignore: !hasPrlimit,
+  async fn() {
+    await using server = await startLimited(startTaskArgs(), freePort(), `${DESCRIPTORS}:4096`);
+    const held = await holdIdle(server.port, FLOOD);
+    const response = await postSigned(server.url);
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+    for (const conn of held) conn.close();
+    await server[Symbol.asyncDispose]();
+    const output = await server.output();
+    assert(!output.includes("file descriptors free"), output);
+    assert(!output.includes("accept_failed"), output);
   },
 });
 
