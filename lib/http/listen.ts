@@ -28,6 +28,8 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 /** Descriptors kept free for the rest of the process (the KV file, outgoing API calls, logs). */
 export const RESERVED_DESCRIPTORS = 64;
 const ACCEPT_BACKOFF_MIN_MS = 5;
+/** On shutdown, how long an answer just handed over gets to be written before its connection closes. */
+const SHUTDOWN_FLUSH_MS = 1_000;
 const ACCEPT_BACKOFF_MAX_MS = 1_000;
 
 /** `Deno.serveHttp`'s connection, still in the runtime but no longer in its types. */
@@ -108,17 +110,20 @@ export function listen(
   }
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
   const open = new Set<HttpConn>();
-  let inFlight = 0;
+  /** Connections waiting for a request head: nothing of theirs is lost when they are closed. */
+  const idle = new Set<HttpConn>();
   let closing = false;
   let slotFreed: (() => void) | undefined;
-  let drained: (() => void) | undefined;
+  let allClosed: (() => void) | undefined;
 
   function release(http: HttpConn) {
     if (!open.delete(http)) return;
+    idle.delete(http);
     try {
       http.close();
     } catch { /* already closed by the client */ }
     slotFreed?.();
+    if (open.size === 0) allClosed?.();
   }
 
   async function serveConnection(conn: Deno.Conn) {
@@ -131,11 +136,13 @@ export function listen(
           timer = setTimeout(() => resolve("timeout"), headersTimeoutMs);
         });
         let next: RequestEvent | null | "timeout";
+        idle.add(http);
         try {
           next = await Promise.race([http.nextRequest(), timedOut]);
         } catch {
           break; // a protocol error or a reset: hyper has answered or dropped it
         } finally {
+          idle.delete(http);
           clearTimeout(timer);
         }
         if (next === null) break;
@@ -143,13 +150,26 @@ export function listen(
           onEvent({ kind: "headers_timeout", open: open.size });
           break;
         }
-        inFlight++;
         try {
-          await next.respondWith(handler(next.request));
+          const response = await handler(next.request);
+          // Shutting down: hyper closes the connection once this answer is written.
+          if (closing) {
+            try {
+              response.headers.set("connection", "close");
+            } catch {
+              /* immutable headers: hyper keeps the connection; the bound below closes it */
+            }
+          }
+          await next.respondWith(response);
         } catch {
           /* the client went away before the answer */
-        } finally {
-          if (--inFlight === 0) drained?.();
+        }
+        if (closing) {
+          // Closing now could cut the answer short: let hyper finish and close (bounded).
+          await Promise.race([
+            http.nextRequest().catch(() => null),
+            new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS)),
+          ]);
         }
       }
     } finally {
@@ -197,8 +217,8 @@ export function listen(
       closing = true;
       listener.close();
       slotFreed?.();
-      if (inFlight > 0) await new Promise<void>((resolve) => drained = resolve);
-      for (const http of [...open]) release(http);
+      for (const http of [...idle]) release(http);
+      if (open.size > 0) await new Promise<void>((resolve) => allClosed = resolve);
     },
   };
 }

@@ -1,0 +1,84 @@
+import { listen } from "../../../lib/http/listen.ts";
+import { assert, assertEquals, assertThrows } from "../../_assert.ts";
+
+const PARTIAL_HEAD = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n");
+
+async function closedAfterMs(port: number): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const started = performance.now();
+  await conn.write(PARTIAL_HEAD);
+  try {
+    while (await conn.read(new Uint8Array(256)) !== null) { /* an error answer, if any */ }
+  } catch { /* reset */ }
+  conn.close();
+  return performance.now() - started;
+}
+
+Deno.test("listen() closes a connection whose request head is incomplete after headersTimeoutMs", async () => {
+  const events: string[] = [];
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    headersTimeoutMs: 200,
+    onEvent: (event) => events.push(event.kind),
+  }, () => new Response("ok"));
+  try {
+    const ms = await closedAfterMs(server.addr.port);
+    assert(ms >= 150 && ms < 2_000, `closed after ${ms} ms`);
+    assertEquals(events, ["headers_timeout"]);
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assertEquals(await response.text(), "ok");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("listen() serves at most maxConnections at once; the next waits for a free slot", async () => {
+  const server = listen(
+    { hostname: "127.0.0.1", port: 0, headersTimeoutMs: 300, maxConnections: 1 },
+    () => new Response("ok"),
+  );
+  try {
+    const idle = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await idle.write(PARTIAL_HEAD);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assertEquals(server.connections, 1);
+    const started = performance.now();
+    const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, { client });
+    assertEquals(await response.text(), "ok");
+    assert(performance.now() - started >= 200, "answered once the idle connection timed out");
+    idle.close();
+    client.close();
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("listen() shutdown lets the request in flight finish", async () => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  const server = listen({ hostname: "127.0.0.1", port: 0 }, async () => {
+    await released;
+    return new Response("finished");
+  });
+  const answer = fetch(`http://127.0.0.1:${server.addr.port}/`).then((response) => response.text());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const stopped = server.shutdown();
+  release();
+  assertEquals(await answer, "finished");
+  await stopped;
+});
+
+Deno.test("listen() refuses out-of-range options with RangeError", () => {
+  assertThrows(
+    () => listen({ hostname: "127.0.0.1", port: 0, headersTimeoutMs: 0 }, () => new Response()),
+    RangeError,
+    "headersTimeoutMs must be a positive integer",
+  );
+  assertThrows(
+    () => listen({ hostname: "127.0.0.1", port: 0, maxConnections: 0.5 }, () => new Response()),
+    RangeError,
+    "maxConnections must be a positive integer",
+  );
+});

@@ -1,0 +1,46 @@
+import { createKvHealth, HEALTH_CACHE_MS } from "../../../lib/store/health.ts";
+import type { LogRecord } from "../../../lib/telemetry/log.ts";
+import { assert, assertEquals, assertMatch } from "../../_assert.ts";
+
+async function withKvFile(fn: (path: string, kv: Deno.Kv) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/health.sqlite3`;
+  const kv = await Deno.openKv(path);
+  try {
+    await fn(path, kv);
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("createKvHealth() reports a replaced KV file once, as an error, and caches for a second", async () => {
+  await withKvFile(async (path, kv) => {
+    const logs: LogRecord[] = [];
+    let now = 1_000_000;
+    const health = createKvHealth({ kv, path, log: (record) => logs.push(record), now: () => now });
+    assertEquals(await health(), { ok: true });
+    await Deno.writeTextFile(`${path}.new`, "not the store");
+    await Deno.rename(`${path}.new`, path);
+    assertEquals(await health(), { ok: true }, "cached");
+    now += HEALTH_CACHE_MS;
+    const replaced = await health();
+    assert(!replaced.ok);
+    assertMatch(replaced.reason, /was replaced$/);
+    now += HEALTH_CACHE_MS;
+    assert(!(await health()).ok);
+    const errors = logs.filter((record) => record.level === "error");
+    assertEquals(errors.map((record) => record.msg), ["store_unhealthy"], "logged once");
+  });
+});
+
+Deno.test("createKvHealth() reports a KV that cannot be written", async () => {
+  await withKvFile(async (path) => {
+    const closed = await Deno.openKv(path);
+    closed.close();
+    const health = createKvHealth({ kv: closed, path, log: () => {} });
+    const result = await health();
+    assert(!result.ok);
+    assertMatch(result.reason, /^KV not writable: /);
+  });
+});
