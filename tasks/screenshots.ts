@@ -16,6 +16,7 @@ import { createService } from "../lib/service/service.ts";
 import { amountCap } from "../policies/amount_cap.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+import { requestEvent } from "../fixtures/lifecycle.ts";
 
 /** Options of {@linkcode seedDecisions}. */
 export interface SeedOptions {
@@ -179,6 +180,39 @@ async function reconcile(
   } as unknown as Stripe.Issuing.Authorization, "created");
 }
 
+const HOTEL = "iauth_1SeedHotelStay0000000000";
+
+/** A hotel stay: a first authorization and an incremental one on it, for the decision page. */
+async function seedHotelStay(kv: Deno.Kv, shadowPolicies: readonly Policy[], now: Date) {
+  const pipeline = (policies: readonly Policy[]) =>
+    createDecide(policies, { policyVersion: "seeded", fallback: "decline" });
+  const store = createDecisionStore({
+    kv,
+    decide: pipeline(defaultPipeline),
+    shadowDecide: pipeline(shadowPolicies),
+    log: () => {},
+    retentionMs: 30 * 86_400_000,
+    fallback: "decline",
+    policyVersion: "seeded",
+  });
+  const hotel = { name: "HARBOR HOTEL", category: "hotels_motels_and_resorts" };
+  const requests = [
+    requestEvent({ id: HOTEL, merchant_data: hotel, pending_request: { amount: 30_000 } }),
+    requestEvent({ id: HOTEL, merchant_data: hotel, pending_request: { amount: 12_000 } }, [{
+      amount: 30_000,
+    }]),
+  ];
+  for (const [i, event] of requests.entries()) {
+    await store.decideAndRecord(authorizationOf(event), {
+      eventId: event.id,
+      receivedAt: now.getTime() - (30 - 20 * i) * 60_000,
+      deadline: Deadline.after(10_000),
+      path: "respond",
+      eventBytes: 4_000,
+    });
+  }
+}
+
 function stripeId(random: () => number): string {
   const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   return Array.from({ length: 24 }, () => alphabet[Math.floor(random() * alphabet.length)])
@@ -219,6 +253,7 @@ if (import.meta.main) {
     peakPerHour: 400,
     seed: 7,
   });
+  await seedHotelStay(kv, shadowPolicies, now);
   const service = await createService(
     new Map([["ADMIN_TOKEN", ADMIN_TOKEN], ["STRIPE_WEBHOOK_SECRET", "whsec_screenshots"]]),
     {
@@ -258,8 +293,7 @@ if (import.meta.main) {
       captureBeyondViewport: true,
     });
     await page.setViewport({ width: 1280, height: 900 });
-    await page.goto(`${base}/dashboard?range=24h&outcome=declined&merchant=casino`);
-    await Promise.all([page.waitForNavigation(), page.click("#decisions tbody tr a")]);
+    await page.goto(`${base}/dashboard/decisions/${HOTEL}`);
     await page.screenshot({ path: `${docs}decision.png`, fullPage: true });
   } finally {
     await browser.close();

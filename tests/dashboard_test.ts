@@ -494,6 +494,25 @@ Deno.test({
         }
       });
 
+      await t.step("auto-refresh updates the overview in place", async () => {
+        await visit(page, `${server.url}/dashboard?range=1h`);
+        const before = Number((await summary(page)).decisions);
+        await page.evaluate(
+          `document.getElementById("auto-refresh").dataset.refreshMs = "250"`,
+        );
+        await page.click("#auto-refresh");
+        await (await server.postEvent(
+          authorizationEvent("online", { id: "iauth_while_watching" }),
+        )).body?.cancel();
+        // The overview is cached for 5 s: the page shows the new decision within that.
+        await page.waitForFunction(
+          `document.querySelector("dd[data-count=decisions]").textContent === "${before + 1}"`,
+          { timeout: 10_000 },
+        );
+        assertEquals(new URL(page.url()).pathname, "/dashboard", "no navigation");
+        await page.click("#auto-refresh");
+      });
+
       await t.step("signing out ends the session", async () => {
         await visit(page, `${server.url}/dashboard`);
         await Promise.all([

@@ -5,7 +5,17 @@
  * @module
  */
 
-/** `GET /dashboard/app.css`. */
+/**
+ * `GET /dashboard/app.css`: no inline styles anywhere (the CSP forbids
+ * them); below 48rem the decisions table becomes one card per decision.
+ *
+ * @example
+ * ```ts
+ * import { DASHBOARD_CSS } from "./assets.ts";
+ * import { match } from "node:assert/strict";
+ * match(DASHBOARD_CSS, /@media \(max-width: 48rem\)/);
+ * ```
+ */
 export const DASHBOARD_CSS = `
 :root { color-scheme: light; --ok: #1a7f37; --limit: #b35900; --no: #c62828; --ink: #1f2328; --muted: #59636e;
   --line: #d1d9e0; --soft: #f6f8fa; font-family: system-ui, sans-serif; color: var(--ink); }
@@ -42,6 +52,7 @@ details summary { font-size: .8rem; color: var(--muted); cursor: pointer; font-w
 ul.examples { padding-left: 1.2rem; } ul.examples li { overflow-wrap: anywhere; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 20rem), 1fr)); gap: 1rem; }
 .card { border: 1px solid var(--line); border-radius: .5rem; padding: .75rem 1rem; min-width: 0; }
+.card h2 { margin-top: 0; }
 .card dl { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: .2rem 1rem; margin: .5rem 0 0; }
 .card dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
@@ -72,10 +83,17 @@ main.login, main.message { max-width: 30rem; margin: 4rem auto; } main.login for
 /**
  * `GET /dashboard/app.js`: shows each UTC time in the reader's time zone on
  * hover, and refreshes the overview in place every 30 s while the page is
- * visible and "Auto-refresh" is ticked (remembered in this browser).
+ * visible and "Auto-refresh" is ticked (remembered in this browser; the
+ * checkbox's `data-refresh-ms` sets the interval).
+ *
+ * @example
+ * ```ts
+ * import { DASHBOARD_JS } from "./assets.ts";
+ * import { match } from "node:assert/strict";
+ * match(DASHBOARD_JS, /getElementById\("auto-refresh"\)/);
+ * ```
  */
 export const DASHBOARD_JS = `
-const REFRESH_MS = 30000;
 function localTimes(root) {
   for (const time of root.querySelectorAll("time[datetime]")) {
     time.title = new Date(time.getAttribute("datetime")).toLocaleString();
@@ -87,7 +105,7 @@ if (toggle) {
   let timer;
   const schedule = () => {
     clearTimeout(timer);
-    if (toggle.checked) timer = setTimeout(refresh, REFRESH_MS);
+    if (toggle.checked) timer = setTimeout(refresh, Number(toggle.dataset.refreshMs));
   };
   async function refresh() {
     if (document.visibilityState === "visible") {

@@ -21,7 +21,9 @@ export class SafeHtml {
  * @example
  * ```ts
  * import { html } from "./html.ts";
- * html`<td>${"<script>"}</td>`.value; // "<td>&lt;script&gt;</td>"
+ * import { equal } from "node:assert/strict";
+ * equal(html`<td>${"<b>"}</td>`.value, "<td>&#60;b&#62;</td>");
+ * equal(html`<tr>${html`<td>${1}</td>`}${null}</tr>`.value, "<tr><td>1</td></tr>");
  * ```
  */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {

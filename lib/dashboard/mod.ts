@@ -67,8 +67,16 @@ const PAGE_SIZE = 50;
  * @example
  * ```ts
  * import { createDashboard } from "./mod.ts";
- * // const dashboard = createDashboard({ store, overview, adminToken, isAdmin, pipeline, log });
- * // dashboard(request, url) // undefined: not a dashboard path
+ * import { equal } from "node:assert/strict";
+ * const dashboard = createDashboard({
+ *   store: {} as never, overview: {} as never, adminToken: "admin-token-of-at-least-24-chars",
+ *   isAdmin: () => false, pipeline: { version: "dev", policies: [] }, log: () => {},
+ * });
+ * const url = new URL("http://localhost/dashboard");
+ * const response = await dashboard(new Request(url), url)!;
+ * equal(response.status, 303); // no session: to the sign-in page
+ * equal(response.headers.get("location"), "/dashboard/login");
+ * equal(dashboard(new Request("http://localhost/webhook"), new URL("http://localhost/webhook")), undefined);
  * ```
  */
 export function createDashboard(

@@ -133,6 +133,22 @@ export interface OverviewView {
 /**
  * The overview: totals and charts for the time range, what Stripe did, each
  * policy's hits, and the filtered decisions with exports.
+ *
+ * @example
+ * ```ts
+ * import { overviewPage } from "./views.ts";
+ * import { createOverviewReader } from "../ops/decision_queries.ts";
+ * import { match } from "node:assert/strict";
+ * const kv = await Deno.openKv(":memory:");
+ * const overview = await createOverviewReader({ kv, store: {} as never })("1h", new Date());
+ * const page = overviewPage({
+ *   overview, decisions: { data: [], next: null, searched_to: null }, filter: { range: "1h", limit: 50 },
+ *   pipeline: { version: "dev", policies: [{ name: "amountCap", config: { usd: 100_000 } }] },
+ * });
+ * match(page, /data-chart="decisions"/);
+ * match(page, /No decisions match\./);
+ * kv.close();
+ * ```
  */
 export function overviewPage(view: OverviewView): string {
   const { overview, decisions, filter, pipeline } = view;
@@ -150,7 +166,8 @@ export function overviewPage(view: OverviewView): string {
               name === range ? html`aria-current="page"` : ""
             }>${name}</a>`
           )}</nav>
-        <label class="refresh"><input type="checkbox" id="auto-refresh"> Auto-refresh (30 s)</label>
+        <label
+          class="refresh"><input type="checkbox" id="auto-refresh" data-refresh-ms="30000"> Auto-refresh (30 s)</label>
         <p
           class="muted">Policy version <code>${pipeline
             .version}</code> · <span id="updated">${formatUtc(overview.now)}</span></p>
@@ -526,7 +543,23 @@ function decisionsTable(records: readonly DecisionRecord[]): SafeHtml {
   `;
 }
 
-/** One decision: the request's key fields, the trace, the shadow decision, what Stripe did. */
+/**
+ * One authorization: its requests, the latest one's key fields and trace,
+ * the shadow decision, what Stripe did.
+ *
+ * @example
+ * ```ts
+ * import { decisionPage } from "./views.ts";
+ * import { match } from "node:assert/strict";
+ * const record = { authorization_id: "iauth_1", card_id: "ic_1", cardholder_id: null, event_id: "evt_1",
+ *   decided_at: "2026-11-25T12:00:00.000Z", merchant_name: "LUCKY CASINO", merchant_category: "betting_casino_gambling",
+ *   merchant_country: "US", requested_amount: 5_000, currency: "usd", approved: false, amount: null,
+ *   reasons: [{ policy: "blockCategories", code: "mcc_blocked", detail: "betting_casino_gambling" }],
+ *   trace: [{ policy: "blockCategories", verdict: { outcome: "decline", code: "mcc_blocked", detail: "betting_casino_gambling" } }],
+ *   policy_version: "dev", path: "respond", latency_ms: 1.2, position: 0, held: { amount: 0, requests: 0 } };
+ * match(decisionPage(record as never), /mcc_blocked:betting_casino_gambling/);
+ * ```
+ */
 export function decisionPage(record: DecisionRecord): string {
   const outcome = outcomeOf(record);
   return page(
@@ -554,7 +587,7 @@ export function decisionPage(record: DecisionRecord): string {
       </dl></section>
       <section class="card" aria-labelledby="decision"><h2 id="decision">Decision</h2><dl>
       <dt>Outcome</dt><dd class="${outcome}">${outcome}</dd>
-      <dt>Held</dt><dd>${record.amount === null
+      <dt>Limited to</dt><dd>${record.amount === null
         ? "—"
         : formatMinorUnits(record.amount, record.currency)}</dd>
       <dt>Reasons</dt><dd>${record.reasons.map(formatReason).join(", ") || "—"}</dd>

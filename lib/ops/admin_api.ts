@@ -55,8 +55,16 @@ const ROUTES = new Set([
  * @example
  * ```ts
  * import { createAdminApi } from "./admin_api.ts";
- * // const admin = createAdminApi({ store, metrics, isAdmin, pipeline });
- * // const response = admin(request, new URL(request.url)); // undefined: not an admin path
+ * import { equal } from "node:assert/strict";
+ * const admin = createAdminApi({
+ *   store: {} as never, overview: {} as never, metrics: {} as never,
+ *   isAdmin: (authorization) => authorization === "Bearer right", pipeline: { version: "dev", policies: [] },
+ * });
+ * const url = new URL("http://localhost/policies");
+ * const policies = await admin(new Request(url, { headers: { authorization: "Bearer right" } }), url)!;
+ * equal((await policies.json()).policy_version, "dev");
+ * equal((await admin(new Request(url), url)!).status, 401);
+ * equal(admin(new Request("http://localhost/webhook"), new URL("http://localhost/webhook")), undefined);
  * ```
  */
 export function createAdminApi(

@@ -13,7 +13,9 @@ const fractionDigitsCache = new Map<string, number>();
  * @example
  * ```ts
  * import { fractionDigits } from "./format.ts";
- * fractionDigits("jpy"); // 0
+ * import { equal } from "node:assert/strict";
+ * equal(fractionDigits("jpy"), 0);
+ * equal(fractionDigits("kwd"), 3);
  * ```
  */
 export function fractionDigits(currency: string): number {
@@ -39,7 +41,9 @@ export function fractionDigits(currency: string): number {
  * @example
  * ```ts
  * import { formatMinorUnits } from "./format.ts";
- * formatMinorUnits(100_000, "usd"); // "1,000.00 USD"
+ * import { equal } from "node:assert/strict";
+ * equal(formatMinorUnits(100_000, "usd"), "1,000.00 USD");
+ * equal(formatMinorUnits(5_000, "jpy"), "5,000 JPY");
  * ```
  */
 export function formatMinorUnits(amount: number, currency: string): string {
@@ -58,7 +62,8 @@ export function formatMinorUnits(amount: number, currency: string): string {
  * @example
  * ```ts
  * import { formatUtc } from "./format.ts";
- * formatUtc("2026-11-25T12:00:05.123Z"); // "2026-11-25 12:00:05 UTC"
+ * import { equal } from "node:assert/strict";
+ * equal(formatUtc("2026-11-25T12:00:05.123Z"), "2026-11-25 12:00:05 UTC");
  * ```
  */
 export function formatUtc(iso: string): string {
