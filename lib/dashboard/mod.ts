@@ -67,10 +67,13 @@ const PAGE_SIZE = 50;
  * @example
  * ```ts
  * import { createDashboard } from "./mod.ts";
+ * import { kvSessionRecords } from "../store/sessions.ts";
  * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
  * const dashboard = createDashboard({
  *   store: {} as never, overview: {} as never, adminToken: "admin-token-of-at-least-24-chars",
  *   isAdmin: () => false, pipeline: { version: "dev", policies: [] }, log: () => {},
+ *   sessions: kvSessionRecords(kv), trustProxy: false,
  * });
  * const url = new URL("http://localhost/dashboard");
  * const response = await dashboard(new Request(url), url)!;

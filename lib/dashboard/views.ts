@@ -144,6 +144,7 @@ export interface OverviewView {
  * const page = overviewPage({
  *   overview, decisions: { data: [], next: null, searched_to: null }, filter: { range: "1h", limit: 50 },
  *   pipeline: { version: "dev", policies: [{ name: "amountCap", config: { usd: 100_000 } }] },
+ *   csrfToken: "token",
  * });
  * match(page, /data-chart="decisions"/);
  * match(page, /No decisions match\./);
