@@ -304,7 +304,8 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     }
     const deadline = latestDeadline(batch);
     try {
-      const entries = await deadline.race(getMany(kv, toRead));
+      // Everything cached or announced: no read, and no timer for one.
+      const entries = toRead.length === 0 ? [] : await deadline.race(getMany(kv, toRead));
       if (entries === TIMED_OUT) {
         donePreparing();
         return new DeadlineExceededError();

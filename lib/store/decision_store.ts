@@ -329,12 +329,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const held = heldBefore(state, history, position ?? 0);
         const usage = (counter: CounterRef): Usage =>
           sumUsage(counter.buckets.map((key) => view.get<Usage>(key)));
-        const usageSeen = JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
-        let outcome: Decided;
+        // Only an async decision is kept across runs: it holds if the counters it read still do.
+        const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
+        let outcome: Omit<Decided, "usageSeen">;
         const odd = forced ? undefined : oddity(authorization, state, position);
         if (forced || odd) {
-          outcome = { decision: forced?.decision ?? odd!, usageSeen, held };
-        } else if (decided && decided.usageSeen === usageSeen && sameHeld(decided.held, held)) {
+          outcome = { decision: forced?.decision ?? odd!, held };
+        } else if (decided && decided.usageSeen === usageSeen() && sameHeld(decided.held, held)) {
           outcome = decided;
         } else {
           if (deciding) return { defer: deciding };
@@ -345,13 +346,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           const shadow = shadowDecide?.(authorization, input);
           if (decision instanceof Promise) {
             // Awaited outside the serial section; used if the counters it read still hold.
+            const seen = usageSeen();
             deciding = decision.then((d) => {
-              decided = { decision: d, shadow, usageSeen, held };
+              decided = { decision: d, shadow, usageSeen: seen, held };
               deciding = undefined;
             });
             return { defer: deciding };
           }
-          outcome = { decision, shadow, usageSeen, held };
+          outcome = { decision, shadow, held };
         }
         const { decision } = outcome;
         const requested = authorization.pending_request.amount;
