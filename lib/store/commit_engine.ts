@@ -30,8 +30,8 @@ const MAX_ATTEMPTS = 30;
 /** Backoff after a lock error or conflict, doubled per attempt, with jitter. */
 const FIRST_BACKOFF_MS = 2;
 const MAX_BACKOFF_MS = 50;
-/** Bounds the versionstamp cache; clearing it only costs reads. */
-const MAX_CACHED_KEYS = 100_000;
+/** Bounds the versionstamp cache (counters, mostly); clearing it only costs reads. */
+const MAX_CACHED_KEYS = 20_000;
 
 /** The values a batch read, as the jobs in it see them, in order. */
 export interface BatchView {
@@ -392,6 +392,8 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       return "conflict";
     }
     for (const [id, cached] of read) {
+      // A key assumed absent (a new authorization) is rarely needed again: not worth its memory.
+      if (likelyNew.has(id)) continue;
       const written = view.dirty.get(id);
       cache.set(
         id,
