@@ -1,0 +1,68 @@
+import { CSV_COLUMNS, csvRow, exportResponse } from "../../../lib/ops/decision_export.ts";
+import type { DecisionRecord } from "../../../lib/store/decision_store.ts";
+import { assertEquals } from "../../_assert.ts";
+
+const RECORD = {
+  decided_at: "2026-11-25T12:00:00.000Z",
+  authorization_id: "iauth_1",
+  card_id: "ic_1",
+  merchant_name: 'BOB\'S "BEST", DINER\nNYC',
+  merchant_category: "eating_places_restaurants",
+  merchant_country: "US",
+  requested_amount: 150_000,
+  currency: "usd",
+  approved: true,
+  amount: 100_000,
+  reasons: [{ policy: "amountCap", code: "amount_over_cap", detail: "usd" }],
+  latency_ms: 2.5,
+  policy_version: "abc123",
+  shadow: { disagrees: true },
+} as unknown as DecisionRecord;
+
+/** RFC 4180 fields of one row, as a spreadsheet reads them. */
+function parseRow(row: string): string[] {
+  const fields: string[] = [];
+  let field = "", quoted = false;
+  for (let i = 0; i < row.length; i++) {
+    const c = row[i];
+    if (quoted) {
+      if (c === '"' && row[i + 1] === '"') field += row[++i];
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") fields.push(field), field = "";
+    else if (c === "\r" && row[i + 1] === "\n") break;
+    else field += c;
+  }
+  fields.push(field);
+  return fields;
+}
+
+Deno.test("csvRow() quotes commas, quotes and line breaks, and reads back field for field", () => {
+  const fields = parseRow(csvRow(RECORD));
+  assertEquals(fields.length, CSV_COLUMNS.length);
+  const byColumn = Object.fromEntries(CSV_COLUMNS.map((column, i) => [column, fields[i]]));
+  assertEquals(byColumn.merchant_name, 'BOB\'S "BEST", DINER\nNYC');
+  assertEquals(byColumn.outcome, "limited");
+  assertEquals(byColumn.amount, "100000");
+  assertEquals(byColumn.reasons, "amount_over_cap:usd");
+  assertEquals(byColumn.shadow_disagrees, "true");
+});
+
+Deno.test("csvRow() defuses text a spreadsheet would run as a formula", () => {
+  for (const name of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"]) {
+    const fields = parseRow(csvRow({ ...RECORD, merchant_name: name }));
+    assertEquals(fields[CSV_COLUMNS.indexOf("merchant_name")], `'${name}`);
+  }
+});
+
+Deno.test("exportResponse() streams a header and one line per record", async () => {
+  async function* two() {
+    yield RECORD;
+    yield { ...RECORD, authorization_id: "iauth_2" };
+  }
+  const csv = await exportResponse(two(), "csv", {}).text();
+  assertEquals(csv.split("\r\n")[0], CSV_COLUMNS.join(","));
+  const jsonl = (await exportResponse(two(), "jsonl", {}).text()).trimEnd().split("\n");
+  assertEquals(jsonl.map((line) => JSON.parse(line).authorization_id), ["iauth_1", "iauth_2"]);
+});
