@@ -46,7 +46,7 @@ const MAX_DAILY_AMOUNT = { usd: 500_000, eur: 500_000, gbp: 500_000 };
  * 1. decline gambling (`betting_casino_gambling`, MCC 7995);
  * 2. cap each authorization's total (increments included) at 1,000.00 for
  *    cards in USD, EUR or GBP, and decline cards in other currencies;
- * 3. hold at most 100.00 on amount-controllable fuel-pump requests (`automated_fuel_dispensers`, MCC 5542);
+ * 3. hold at most 100.00 per authorization on amount-controllable fuel-pump requests (`automated_fuel_dispensers`, MCC 5542);
  * 4. approve at most 5,000.00 per card per UTC day in each of those currencies (reserved atomically in Deno KV).
  *
  * @example

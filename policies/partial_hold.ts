@@ -16,9 +16,12 @@ export interface PartialHoldOptions {
 
 /**
  * For amount-controllable requests (e.g. a fuel pump pre-authorizing a round
- * figure) in the given categories, approves at most a fixed amount:
- * `limit(maxAmount, "partial_hold", <category>)`. Other requests are left to
- * the other policies.
+ * figure) in the given categories, holds at most a fixed amount per
+ * authorization: `limit(<what is left>, "partial_hold", <category>)`, where
+ * what is left is `maxAmount` minus what the authorization already holds
+ * (`context.held`), so increments cannot grow the hold past it (an increment
+ * with nothing left is declined `limit_not_positive`). Other requests are left
+ * to the other policies.
  *
  * @example
  * ```ts
@@ -36,11 +39,14 @@ export function partialHold(options: PartialHoldOptions): Policy {
   const maxAmounts = currencyAmounts(options.maxAmount, "partialHold");
   return withConfig(function partialHold(
     { pending_request: request, merchant_data: merchant },
+    { held },
   ) {
     if (!request.is_amount_controllable) return abstain();
     const max = maxAmounts.get(request.currency);
-    if (max === undefined || request.amount <= max) return abstain();
+    if (max === undefined || request.amount <= max - held.amount) return abstain();
     const category = categories.match(merchant);
-    return category === undefined ? abstain() : limit(max, REASON_CODES.partialHold, category);
+    return category === undefined
+      ? abstain()
+      : limit(max - held.amount, REASON_CODES.partialHold, category);
   }, options);
 }

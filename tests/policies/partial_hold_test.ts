@@ -13,6 +13,31 @@ Deno.test("partialHold()", async (t) => {
       detail: "automated_fuel_dispensers",
     });
   });
+  await t.step(
+    "bounds the authorization's total: an increment gets what is left of the hold",
+    () => {
+      const topUp = { pending_request: { amount: 5_000 } };
+      assertEquals(
+        verdictOf(policy, "fuel", topUp, undefined, { held: { amount: 7_500, requests: 1 } }),
+        {
+          outcome: "limit",
+          amount: 2_500,
+          code: "partial_hold",
+          detail: "automated_fuel_dispensers",
+        },
+      );
+      assertEquals(
+        verdictOf(policy, "fuel", topUp, undefined, { held: { amount: 10_000, requests: 1 } })
+          .outcome,
+        "limit",
+        "nothing left: a limit to 0, which the engine declines as limit_not_positive",
+      );
+      assertEquals(
+        verdictOf(policy, "fuel", topUp, undefined, { held: { amount: 5_000, requests: 1 } }),
+        { outcome: "abstain" },
+      );
+    },
+  );
   await t.step("abstains at or under the hold", () => {
     assertEquals(verdictOf(policy, "fuel", { pending_request: { amount: 10_000 } }), {
       outcome: "abstain",
