@@ -220,6 +220,34 @@ Deno.test("reconciliation is order-independent and idempotent", async (t) => {
   });
 });
 
+Deno.test("a request logged after Stripe's lifecycle event holds what Stripe holds, once", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
+  const card = { id: "ic_late_answer" };
+  const request = requestEvent({
+    id: "iauth_late_answer",
+    card,
+    pending_request: { amount: 9_000 },
+  });
+  // Our answer was late: Stripe approved by its timeout setting and said so first.
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 9_000,
+      requests: [{ amount: 9_000, reason: "webhook_timeout" }],
+    }),
+  );
+  assertEquals((await answer(server, request)).approved, true);
+  const record = await decision(server, "iauth_late_answer");
+  assertEquals([record.reservation.amount, record.reconciliation.outcome], [
+    9_000,
+    "webhook_timeout",
+  ]);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 9_000), true);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 9_000 + 1), false);
+});
+
 Deno.test("issuing_transaction.created without an authorization adjusts the spend counters once", async () => {
   await using server = await startTestServer({}, { policies: [dailyLimit()] });
   const card = { id: "ic_force_capture" };

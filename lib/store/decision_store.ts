@@ -397,14 +397,28 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           reservation,
           ...(decision.fallback ? { fallback: decision.fallback } : {}),
         };
-        const requests = [...state?.requests ?? []];
+        let requests = [...state?.requests ?? []];
         requests[index] = entry;
+        let reconciliation = state?.reconciliation;
+        if (state?.stripe) {
+          // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
+          // what the authorization holds, and this request now has an outcome.
+          const jobKeys = new Set(buckets.map(keyId));
+          const targets = reservationsFor(requests, state.stripe);
+          requests = requests.map((request, i) => {
+            if (!request.reservation.keys.every((key) => jobKeys.has(keyId(key)))) return request;
+            addToCounters(view, request.reservation.keys, targets[i], request.reservation);
+            return { ...request, reservation: targets[i] };
+          });
+          reconciliation = reconciliationOf(requests, state.stripe, now);
+        }
         const next: AuthorizationState = {
           ...state,
           authorization_id: authorization.id,
           card_id: authorization.card.id,
           decided_at: state?.decided_at ?? record.decided_at,
           requests,
+          ...(reconciliation ? { reconciliation } : {}),
         };
         view.set(authKey, next, retentionMs);
         return {
@@ -548,17 +562,25 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       let counters: CounterRef[];
       let root: string;
       try {
-        root = await cardRoot(authorization.card);
+        // A replacement card's chain may need one KV read: bounded by the deadline like the rest.
+        const resolved = await meta.deadline.race(cardRoot(authorization.card));
+        if (resolved === TIMED_OUT) throw new DeadlineExceededError();
+        root = resolved;
         counters = countersOf(authorization, now, root);
       } catch (error) {
+        const timedOut = error instanceof DeadlineExceededError;
         log({
           level: "error",
           msg: "store_fallback",
-          kind: "error",
+          kind: timedOut ? "timeout" : "error",
           authorization_id: authorization.id,
           error: describe(error),
         });
-        return unrecorded(authorization, meta, fallbackFor("store_error"));
+        return unrecorded(
+          authorization,
+          meta,
+          fallbackFor(timedOut ? "store_timeout" : "store_error"),
+        );
       }
       const full = { ...meta, started, root };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);

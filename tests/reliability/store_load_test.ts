@@ -268,3 +268,20 @@ Deno.test("eight clients reloading the admin reads beside webhooks: no fallback"
   assert(reads > 8, `${reads} admin reads`);
   assertEquals(answers.filter(({ body }) => isFallback(body)).length, 0);
 });
+
+Deno.test("a replacement card's chain read that never answers still yields the fallback in time", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const stalledGets = new Proxy(kv, {
+    get(target, property) {
+      if (property === "get") return () => new Promise(() => {});
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  await using server = await startTestServer({ DECISION_BUDGET_MS: "200" }, { kv: stalledGets });
+  const event = authorizationEvent("online", { id: "iauth_chain_stalled", card: { id: "ic_new" } });
+  (authorizationOf(event).card as { replacement_for: string }).replacement_for = "ic_old";
+  const { body, ms } = await post(server.url, event);
+  assertEquals([body.approved, body.metadata.reason_1], [false, "fallback:store_timeout (store)"]);
+  assert(ms < 1_000, `answered in ${ms.toFixed(0)} ms`);
+});
