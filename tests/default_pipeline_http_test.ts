@@ -59,6 +59,8 @@ Deno.test("over HTTP, a policy's fraud challenge reaches Stripe as send_fraud_ch
     ["sms"],
     "network_risk_high:91 (maxNetworkRisk)",
   ]);
+  const redelivered = await (await server.postEvent(risky("iauth_risky", null))).json();
+  assertEquals(redelivered, body, "a redelivery gets the identical answer, challenge included");
   const retry = await (await server.postEvent(risky("iauth_risky_retry", true))).json();
   assertEquals([retry.approved, "send_fraud_challenges" in retry], [true, false]);
 });
