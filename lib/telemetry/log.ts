@@ -22,12 +22,21 @@ const MAX_BUFFERED = 512;
 
 const encoder = new TextEncoder();
 
-/** Writes to the process's stdout and stderr, one write per flush. */
+/**
+ * Writes to the process's stdout and stderr, one write per flush; where the
+ * platform offers no writable stdio (a sandbox), through `console`, one call
+ * per line so each record stays its own log entry.
+ */
 const processSink: LineSink = (stream, text) => {
-  const bytes = encoder.encode(text);
-  const target = stream === "out" ? Deno.stdout : Deno.stderr;
-  for (let written = 0; written < bytes.length;) {
-    written += target.writeSync(bytes.subarray(written));
+  try {
+    const bytes = encoder.encode(text);
+    const target = stream === "out" ? Deno.stdout : Deno.stderr;
+    for (let written = 0; written < bytes.length;) {
+      written += target.writeSync(bytes.subarray(written));
+    }
+  } catch {
+    const write = stream === "out" ? console.log : console.error;
+    for (const line of text.trimEnd().split("\n")) write(line);
   }
 };
 
