@@ -31,6 +31,8 @@ export const SCAN_BUDGET = 1_000;
 export const EXPORT_MAX_ROWS = 10_000;
 /** Records one export reads at most. */
 export const EXPORT_SCAN_BUDGET = 100_000;
+/** The most records one list call reads (decisions sharing one millisecond). */
+const MAX_CHUNK = 5_000;
 /** Records read looking for examples of shadow disagreements. */
 const EXAMPLES_BUDGET = 500;
 /** Records read per round trip while scanning. */
@@ -209,7 +211,9 @@ export async function findDecisions(
   }
   const data: DecisionRecord[] = [];
   let last: DecisionRecord | undefined;
-  for await (const record of scan(store, filter, now, reconciling(filter, budget))) {
+  // Unfiltered, a page needs only its own rows (and one to know there are more).
+  const chunk = narrows(filter) ? SCAN_CHUNK : Math.min(SCAN_CHUNK, filter.limit + 1);
+  for await (const record of scan(store, filter, now, reconciling(filter, budget), chunk)) {
     if (record === null) {
       return { data, next: last ? cursorOf(last) : null, searched_to: last?.decided_at ?? null };
     }
@@ -246,7 +250,8 @@ export async function* exportDecisions(
   now: Date,
 ): AsyncIterable<DecisionRecord> {
   let rows = 0;
-  for await (const record of scan(store, filter, now, reconciling(filter, EXPORT_SCAN_BUDGET))) {
+  const budget = reconciling(filter, EXPORT_SCAN_BUDGET);
+  for await (const record of scan(store, filter, now, budget, SCAN_CHUNK)) {
     if (record === null) return;
     if (!await matchesWithReconciliation(store, record, filter)) continue;
     yield record;
@@ -263,13 +268,14 @@ async function* scan(
   filter: DecisionFilter,
   now: Date,
   budget: number,
+  chunkSize: number,
 ): AsyncIterable<DecisionRecord | null> {
   const since = new Date(now.getTime() - TIME_RANGES[filter.range].ms);
   let after = filter.cursor ? parseCursor(filter.cursor)! : undefined;
-  let read = 0;
+  let read = 0, size = chunkSize;
   while (true) {
     const before = after ? new Date(after.at + 1) : new Date(now.getTime() + 1);
-    const chunk = await store.list({ since, before, limit: SCAN_CHUNK });
+    const chunk = await store.list({ since, before, limit: size });
     let fresh = 0;
     for (const record of chunk) {
       const at = Date.parse(record.decided_at);
@@ -284,8 +290,26 @@ async function* scan(
       after = { at, id: record.authorization_id };
       yield record;
     }
-    if (chunk.length < SCAN_CHUNK || fresh === 0) return;
+    if (chunk.length < size) return;
+    // A whole chunk in the cursor's millisecond, all seen: the list pages by time only, so read more of it.
+    if (fresh === 0) {
+      if (size >= MAX_CHUNK) return;
+      size = Math.min(size * 4, MAX_CHUNK);
+    } else size = chunkSize;
   }
+}
+
+/** Whether the filter can leave out records of its range. */
+function narrows(filter: DecisionFilter): boolean {
+  return [
+    filter.card,
+    filter.authorization,
+    filter.merchant,
+    filter.reason,
+    filter.outcome,
+    filter.reconciliation,
+    filter.disagreement,
+  ].some((value) => value !== undefined);
 }
 
 /**
