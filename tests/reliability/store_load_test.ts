@@ -238,7 +238,7 @@ async function dashboardLoad(server: TestServer, until: Promise<unknown>): Promi
   until.finally(() => done = true);
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (!done) {
-      for (const path of ["/decisions?limit=500", "/stats?hours=24"]) {
+      for (const path of ["/decisions?limit=500", "/stats?range=24h"]) {
         const response = await fetch(`${server.url}${path}`, { headers: admin });
         await response.body?.cancel();
         reads++;
