@@ -240,7 +240,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     beforeCommit(operation, results) {
       const decided: DecisionRecord[] = [];
       for (const result of results as Partial<Aggregated>[]) {
-        if (result?.record && result.replayed === false) decided.push(result.record);
+        // A fallback that supersedes a committed decision was counted when that committed:
+        // sums only grow, so the counters keep the first outcome rather than count it twice.
+        if (result?.record && result.replayed === false && !result.record.superseded) {
+          decided.push(result.record);
+        }
         if (result?.firstOutcome) {
           aggregates.addReconciliation(
             operation,

@@ -129,6 +129,9 @@ Deno.test("a request that timed out in the store is logged as what it was answer
   });
   assertEquals((await post(server.url, next)).body.approved, true, "nothing stays reserved");
   assert(server.logs.some((r) => r.msg === "store_corrected"));
+  const stats = await (await fetch(`${server.url}/stats?range=1h`, { headers: admin })).json();
+  const { approved, declined, limited } = stats.totals;
+  assertEquals(approved + declined + limited, 2, "the corrected decision is counted once");
 });
 
 Deno.test("async policies run outside the commit: a slow one delays only its own request", async (t) => {
