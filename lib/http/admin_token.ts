@@ -14,9 +14,11 @@ import { createHash, timingSafeEqual } from "node:crypto";
  * @example
  * ```ts
  * import { bearerTokenCheck } from "./admin_token.ts";
+ * import { equal } from "node:assert/strict";
  * const isAdmin = bearerTokenCheck("s3cret-admin-token-value");
- * isAdmin("Bearer s3cret-admin-token-value"); // true
- * isAdmin("Bearer guess"); // false
+ * equal(isAdmin("Bearer s3cret-admin-token-value"), true);
+ * equal(isAdmin("Bearer guess"), false);
+ * equal(isAdmin(null), false);
  * ```
  */
 export function bearerTokenCheck(token: string): (authorization: string | null) => boolean {

@@ -13,8 +13,11 @@ export const JSON_HEADERS = { "content-type": "application/json" } as const;
  * @example
  * ```ts
  * import { jsonResponse } from "./json_response.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
  * const response = jsonResponse({ error: "no route for /x" }, 404);
- * response.headers.get("content-type"); // "application/json"
+ * equal(response.status, 404);
+ * equal(response.headers.get("content-type"), "application/json");
+ * deepEqual(await response.json(), { error: "no route for /x" });
  * ```
  */
 export function jsonResponse(

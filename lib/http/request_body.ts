@@ -22,8 +22,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * @example
  * ```ts
  * import { readBodyText } from "./request_body.ts";
- * const text = await readBodyText(new Request("http://x/", { method: "POST", body: "{}" }), 1024, 1000);
- * // text === "{}"
+ * import { equal, rejects } from "node:assert/strict";
+ * const post = (body: string) => new Request("http://x/", { method: "POST", body });
+ * equal(await readBodyText(post("{}"), 1024, 1000), "{}");
+ * await rejects(readBodyText(post("x".repeat(2048)), 1024, 1000), { status: 413 });
  * ```
  */
 export async function readBodyText(

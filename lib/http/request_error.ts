@@ -11,8 +11,10 @@
  * @example
  * ```ts
  * import { RequestError } from "./request_error.ts";
+ * import { equal } from "node:assert/strict";
  * const error = new RequestError(413, "body larger than 262144 bytes");
- * error.status; // 413
+ * equal(error.status, 413);
+ * equal(error.message, "body larger than 262144 bytes");
  * ```
  */
 export class RequestError extends Error {
@@ -31,7 +33,10 @@ export class RequestError extends Error {
  * @example
  * ```ts
  * import { MethodNotAllowedError } from "./request_error.ts";
- * new MethodNotAllowedError("GET, HEAD").allow; // "GET, HEAD"
+ * import { equal } from "node:assert/strict";
+ * const error = new MethodNotAllowedError("GET, HEAD");
+ * equal(error.status, 405);
+ * equal(error.allow, "GET, HEAD");
  * ```
  */
 export class MethodNotAllowedError extends RequestError {

@@ -50,7 +50,13 @@ export interface BacktestReport {
  * @example
  * ```ts
  * import { parseRecordedLine } from "./backtest.ts";
- * // parseRecordedLine('{"object":"event","type":"issuing_authorization.request",...}')
+ * import { authorizationEvent } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * const event = authorizationEvent("online", { id: "iauth_line" });
+ * const recorded = parseRecordedLine(JSON.stringify(event));
+ * equal(recorded?.authorization.id, "iauth_line");
+ * equal(recorded?.decided, undefined); // a Stripe event carries no logged decision
+ * equal(parseRecordedLine(""), undefined);
  * ```
  */
 export function parseRecordedLine(line: string): RecordedAuthorization | undefined {
@@ -80,8 +86,20 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
  * @example
  * ```ts
  * import { backtest } from "./backtest.ts";
- * // const report = await backtest(recorded, defaultPipeline, candidatePipeline);
- * // report.changed → the decisions the candidate would change
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { amountCap } from "../../policies/amount_cap.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ * const recorded = [100_00, 900_00].map((amount, i) => ({
+ *   authorization: authorizationOf(authorizationEvent("online", {
+ *     id: `iauth_${i}`, pending_request: { amount },
+ *   })),
+ *   eventId: `evt_${i}`,
+ *   at: i,
+ * }));
+ * const report = await backtest(recorded, [], [amountCap({ usd: 500_00 })]);
+ * deepEqual(report.after, { approved: 1, declined: 1, limited: 0 });
+ * equal(report.changed.length, 1);
+ * equal(report.changed[0].authorization_id, "iauth_1");
  * ```
  */
 export async function backtest(

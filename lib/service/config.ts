@@ -88,8 +88,11 @@ export class ConfigError extends Error {
  * @example
  * ```ts
  * import { loadConfig } from "./config.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
  * const config = loadConfig(new Map([["STRIPE_WEBHOOK_SECRET", "whsec_a,whsec_b"], ["PORT", "9000"]]));
- * // config.webhookSecrets → ["whsec_a", "whsec_b"], config.port → 9000, config.webhookPath → "/webhook"
+ * deepEqual(config.webhookSecrets, ["whsec_a", "whsec_b"]);
+ * equal(config.port, 9000);
+ * equal(config.webhookPath, "/webhook");
  * ```
  */
 export function loadConfig(env: Env): ServiceConfig {

@@ -15,8 +15,14 @@ export const DEV_SECRET_PATH = "data/dev_webhook_secret";
  * @example
  * ```ts
  * import { loadOrCreateDevSecret } from "./dev_secret.ts";
- * const { secret, created } = await loadOrCreateDevSecret("data/dev_webhook_secret");
- * // secret starts with "whsec_"; created is true the first time only
+ * import { equal, match } from "node:assert/strict";
+ * const path = `${await Deno.makeTempDir()}/dev_webhook_secret`;
+ * const first = await loadOrCreateDevSecret(path);
+ * match(first.secret, /^whsec_/);
+ * equal(first.created, true);
+ * const again = await loadOrCreateDevSecret(path);
+ * equal(again.secret, first.secret);
+ * equal(again.created, false);
  * ```
  */
 export async function loadOrCreateDevSecret(

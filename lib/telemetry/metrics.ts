@@ -50,9 +50,10 @@ export interface Metrics {
  * @example
  * ```ts
  * import { createMetrics } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * const metrics = createMetrics();
  * metrics.decision("declined", ["mcc_blocked"], 0.002);
- * metrics.render(); // includes 'authorizer_decisions_total{outcome="declined"} 1'
+ * assert.match(metrics.render(), /^authorizer_decisions_total\{outcome="declined"\} 1$/m);
  * ```
  */
 export function createMetrics(): Metrics {
