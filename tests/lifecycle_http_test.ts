@@ -370,13 +370,26 @@ Deno.test("per-card velocity follows the replacement_for chain", async () => {
   (authorizationOf(replacement).card as { replacement_for: string }).replacement_for = "ic_lost";
   const body = await answer(server, replacement);
   assertEquals(body.approved, false, "the replaced card's spend counts");
+  assert(body.metadata.reason_1.startsWith("spend_limit_exceeded:daily"), body.metadata.reason_1);
+  const withinLimit = requestEvent({
+    id: "iauth_new_card_small",
+    card: { id: "ic_replacement" },
+    pending_request: { amount: 30_000 },
+  });
+  (authorizationOf(withinLimit).card as { replacement_for: string }).replacement_for = "ic_lost";
+  assertEquals((await answer(server, withinLimit)).approved, true, "what the chain has left");
   const second = requestEvent({
     id: "iauth_second_replacement",
     card: { id: "ic_replacement_2" },
-    pending_request: { amount: 40_001 },
+    pending_request: { amount: 10_001 },
   });
   (authorizationOf(second).card as { replacement_for: string }).replacement_for = "ic_replacement";
-  assertEquals((await answer(server, second)).approved, false, "up the chain");
+  const upTheChain = await answer(server, second);
+  assertEquals(upTheChain.approved, false, "up the chain");
+  assert(
+    upTheChain.metadata.reason_1.startsWith("spend_limit_exceeded:daily"),
+    upTheChain.metadata.reason_1,
+  );
 });
 
 Deno.test("odd requests are declined and recorded, with one log line, never a 5xx", async (t) => {

@@ -282,10 +282,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       ...shadowDecide?.counters(authorization, now) ?? [],
     ];
     if (root === authorization.card.id) return counters;
-    const rename = (key: Deno.KvKey): Deno.KvKey =>
-      key[0] === "usage" && key[1] === "card" && key[2] === authorization.card.id
-        ? [key[0], key[1], root, ...key.slice(3)]
-        : key;
+    const rename = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
     return counters.map((counter) => ({
       ...counter,
       buckets: counter.buckets.map(rename),
@@ -331,8 +328,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
         const held = heldBefore(state, history, position ?? 0);
+        // Policies name their counters by this card; the job reads them by the chain's first card.
         const usage = (counter: CounterRef): Usage =>
-          sumUsage(counter.buckets.map((key) => view.get<Usage>(key)));
+          sumUsage(
+            counter.buckets.map((key) =>
+              view.get<Usage>(chainKey(key, authorization.card.id, meta.root))
+            ),
+          );
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
         let outcome: Omit<Decided, "usageSeen">;
@@ -897,4 +899,15 @@ function sumUsage(values: readonly (Usage | null)[]): Usage {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * A per-card counter key named after the first card of the card's
+ * replacement chain, as Stripe applies a card's spending limits across the
+ * cards it replaced (`Issuing.Card.replacement_for`); other keys unchanged.
+ */
+function chainKey(key: Deno.KvKey, cardId: string, root: string): Deno.KvKey {
+  return root !== cardId && key[0] === "usage" && key[1] === "card" && key[2] === cardId
+    ? [key[0], key[1], root, ...key.slice(3)]
+    : key;
 }
