@@ -6,6 +6,7 @@
  */
 import type Stripe from "stripe";
 import type { Policy } from "../lib/engine/policy.ts";
+import { amountCap } from "../policies/amount_cap.ts";
 import { spendLimit } from "../policies/spend_limit.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer, type TestServer } from "./_helpers.ts";
@@ -352,6 +353,25 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
       assertEquals(await leftOnCard(server, "ic_never", 1_001), false);
     },
   );
+});
+
+Deno.test("an increment after Stripe decided the first request without us counts what Stripe holds", async () => {
+  await using server = await startTestServer({}, { policies: [amountCap({ usd: 10_000 })] });
+  const first = requestEvent({ id: "iauth_timed_out_first", pending_request: { amount: 9_000 } });
+  const stripeApproved = [{ amount: 9_000, reason: "webhook_timeout" }];
+  const created = lifecycleEvent(first, "issuing_authorization.created", {
+    status: "pending",
+    approved: true,
+    amount: 9_000,
+    requests: stripeApproved,
+  });
+  assertEquals((await server.postEvent(created)).status, 200);
+  const increment = requestEvent({
+    id: "iauth_timed_out_first",
+    pending_request: { amount: 9_000 },
+  }, stripeApproved);
+  const body = await answer(server, increment);
+  assertEquals(body.approved, false, "9,000 held + 9,000 more passes the 10,000 cap");
 });
 
 Deno.test("per-card velocity follows the replacement_for chain", async () => {

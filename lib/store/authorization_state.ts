@@ -143,7 +143,8 @@ export function heldBefore(
 ): Held {
   let amount = 0, requests = 0;
   for (let p = 0; p < position; p++) {
-    const ours = state?.requests.find((entry) => entry.position === p);
+    // An entry made from a lifecycle event holds no amount of ours: Stripe's history says what it holds.
+    const ours = state?.requests.find((entry) => entry.position === p && !entry.stripe_only);
     const approved = ours ? ours.approved : history[p]?.approved === true;
     if (!approved) continue;
     amount += ours ? ours.amount : history[p].amount;
