@@ -637,9 +637,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       });
       if (failure === undefined) {
         // Still committing: if it lands with another decision, the log is corrected to the answer.
+        // A rejection after the deadline may mean "outcome unknown": the commit may have landed.
         pending.then((late) => {
           if (!late.replayed) recordFallback(authorization, full, counters, decision, true);
-        }, () => recordFallback(authorization, full, counters, decision, false));
+        }, () => recordFallback(authorization, full, counters, decision, true));
       } else {
         recordFallback(authorization, full, counters, decision, false);
       }

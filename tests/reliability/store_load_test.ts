@@ -134,6 +134,51 @@ Deno.test("a request that timed out in the store is logged as what it was answer
   assertEquals(approved + declined + limited, 2, "the corrected decision is counted once");
 });
 
+Deno.test("a commit that lands but whose reply is lost is corrected to the answer", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let loseNextReply = false;
+  const lateReplies = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const operation = target.atomic();
+          const commit = operation.commit.bind(operation);
+          operation.commit = async () => {
+            const result = await commit();
+            if (loseNextReply) {
+              loseNextReply = false;
+              // Past the deadline and the engine's grace: its outcome is unknown to the store.
+              await new Promise((resolve) => setTimeout(resolve, 1_600));
+            }
+            return result;
+          };
+          return operation;
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  await using server = await startTestServer({ ADMIN_TOKEN, DECISION_BUDGET_MS: "100" }, {
+    kv: lateReplies,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })],
+  });
+  const event = authorizationEvent("online", {
+    id: "iauth_lost_reply",
+    card: { id: "ic_lost_reply" },
+    pending_request: { amount: 8_000 },
+  });
+  loseNextReply = true;
+  const { body } = await post(server.url, event);
+  assertEquals([body.approved, body.metadata.reason_1], [false, "fallback:store_timeout (store)"]);
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  const record = await (await fetch(`${server.url}/decisions/iauth_lost_reply`, { headers: admin }))
+    .json();
+  assertEquals([record.approved, record.response], [false, body], "the log is what was answered");
+  assertEquals(record.superseded?.approved, true);
+  assertEquals(record.reservation.amount, 0);
+});
+
 Deno.test("async policies run outside the commit: a slow one delays only its own request", async (t) => {
   await t.step("40 concurrent requests through a 50 ms async policy: none falls back", async () => {
     const lookup: Policy = async function lookup() {
