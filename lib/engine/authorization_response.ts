@@ -65,10 +65,10 @@ export function decisionMetadata(decision: Decision): Record<string, string> {
  * amount-controllable and the decision holds less than requested; it is then
  * positive, at most the request's amount (on an increment: the increment) and
  * never below the request's cashback, which Stripe does not let us approve
- * partially. The engine guarantees all of it; it is checked again here because
- * Stripe rejects such an answer (`webhook_error`) and a decision replayed from
- * an older log may predate a rule: an approval that cannot be answered as is
- * becomes a decline. `send_fraud_challenges` appears only on a decline that
+ * partially. `createDecide` guarantees all of it; the check here is a last
+ * guard for a `Decision` built some other way, because Stripe rejects such an
+ * answer (`webhook_error`): an approval that cannot be answered as is becomes
+ * a decline. `send_fraud_challenges` appears only on a decline that
  * asked for one.
  *
  * @example

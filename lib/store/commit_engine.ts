@@ -94,8 +94,6 @@ export interface CommitEngineOptions {
 export interface CommitEngine {
   /** Resolves with the job's result once its batch committed. */
   submit<T>(job: CommitJob<T>): Promise<T>;
-  /** Forgets cached values of keys changed outside the engine. */
-  forget(keys: readonly Deno.KvKey[]): void;
 }
 
 interface Entry {
@@ -415,9 +413,6 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       });
       pump();
       return promise;
-    },
-    forget(keys) {
-      for (const key of keys) cache.delete(keyId(key));
     },
   };
 }
