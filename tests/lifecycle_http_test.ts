@@ -11,7 +11,12 @@ import { spendLimit } from "../policies/spend_limit.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer, type TestServer } from "./_helpers.ts";
 import { authorizationOf } from "../fixtures/events.ts";
-import { lifecycleEvent, requestEvent, transactionEvent } from "../fixtures/lifecycle.ts";
+import {
+  cardCreatedEvent,
+  lifecycleEvent,
+  requestEvent,
+  transactionEvent,
+} from "../fixtures/lifecycle.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -410,6 +415,28 @@ Deno.test("per-card velocity follows the replacement_for chain", async () => {
     upTheChain.metadata.reason_1.startsWith("spend_limit_exceeded:daily"),
     upTheChain.metadata.reason_1,
   );
+});
+
+Deno.test("a replacement chain stays whole through a card that never made a request", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const used = requestEvent({
+    id: "iauth_chain_first",
+    card: { id: "ic_chain_a" },
+    pending_request: { amount: 60_000 },
+  });
+  assertEquals((await answer(server, used)).approved, true);
+  for (const [card, replaced] of [["ic_chain_b", "ic_chain_a"], ["ic_chain_c", "ic_chain_b"]]) {
+    assertEquals((await server.postEvent(cardCreatedEvent(used, card, replaced))).status, 200);
+  }
+  const third = requestEvent({
+    id: "iauth_chain_third",
+    card: { id: "ic_chain_c" },
+    pending_request: { amount: 60_000 },
+  });
+  (authorizationOf(third).card as { replacement_for: string }).replacement_for = "ic_chain_b";
+  const body = await answer(server, third);
+  assertEquals(body.approved, false, "the first card's spend counts two replacements later");
+  assert(body.metadata.reason_1.startsWith("spend_limit_exceeded:daily"), body.metadata.reason_1);
 });
 
 Deno.test("odd requests are declined and recorded, with one log line, never a 5xx", async (t) => {

@@ -95,6 +95,9 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       case "issuing_transaction.created":
         await store.recordTransaction(transactionOf(event));
         return jsonResponse({ received: true });
+      case "issuing_card.created":
+        await store.recordCard(cardOf(event));
+        return jsonResponse({ received: true });
       default:
         log({ level: "info", msg: "event_received", event_id: event.id, type: event.type });
         return jsonResponse({ received: true });
@@ -225,4 +228,19 @@ function transactionOf(event: Stripe.Event): Stripe.Issuing.Transaction {
     throw new RequestError(400, "event has no issuing transaction");
   }
   return object as Stripe.Issuing.Transaction;
+}
+
+function cardOf(event: Stripe.Event): Stripe.Issuing.Card {
+  const object = (event.data as { object?: unknown }).object as
+    | Partial<Stripe.Issuing.Card>
+    | undefined;
+  const replaced = object?.replacement_for;
+  if (
+    typeof object !== "object" || object === null || object.object !== "issuing.card" ||
+    typeof object.id !== "string" ||
+    !(replaced == null || typeof replaced === "string" || typeof replaced?.id === "string")
+  ) {
+    throw new RequestError(400, "event has no issuing card");
+  }
+  return object as Stripe.Issuing.Card;
 }

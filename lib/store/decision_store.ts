@@ -147,6 +147,12 @@ export interface DecisionStore {
   ): Promise<Reconciliation>;
   /** Applies a verified `issuing_transaction.created` event; see the README for which counts. */
   recordTransaction(transaction: Stripe.Issuing.Transaction): Promise<"applied" | "ignored">;
+  /**
+   * Applies a verified `issuing_card.created` event: a replacement card is
+   * linked to its chain's first card before it is ever used, so a chain stays
+   * whole even through a card that never made a request.
+   */
+  recordCard(card: Stripe.Issuing.Card): Promise<void>;
 }
 
 /** Store reason codes: requests decided by the store itself, failing closed. */
@@ -764,6 +770,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         stripe_amount: reconciliation.stripe_amount,
       });
       return reconciliation;
+    },
+
+    async recordCard(card) {
+      const root = await cardRoot(card);
+      if (root !== card.id) await kv.set(["card_root", card.id], root);
     },
 
     async recordTransaction(transaction) {
