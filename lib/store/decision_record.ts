@@ -87,7 +87,8 @@ export interface Reservation {
   readonly keys: readonly Deno.KvKey[];
   readonly amount: number;
   readonly count: number;
-  readonly expireInMs?: number;
+  /** How long each of `keys` lives after a write, in ms (`null`: an all-time counter, never). */
+  readonly expireInMs?: readonly (number | null)[];
 }
 
 /** One logged request, as stored and as the decision queries return it. */

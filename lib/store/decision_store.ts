@@ -376,7 +376,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           count: decision.approved && held.requests === 0 ? 1 : 0,
         };
         const before = earlier?.reservation;
-        addToCounters(view, reserveInto.keys, reservation, before);
+        addToCounters(view, reservation, before);
         const record0 = toRecord(authorization, decision, {
           eventId: meta.eventId,
           index,
@@ -419,7 +419,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           const targets = reservationsFor(requests, state.stripe);
           requests = requests.map((request, i) => {
             if (!request.reservation.keys.every((key) => jobKeys.has(keyId(key)))) return request;
-            addToCounters(view, request.reservation.keys, targets[i], request.reservation);
+            addToCounters(view, targets[i], request.reservation);
             return { ...request, reservation: targets[i] };
           });
           reconciliation = reconciliationOf(requests, state.stripe, now);
@@ -722,7 +722,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             const snapshot = mergeSnapshots(state?.stripe, snapshotOf(authorization));
             const targets = reservationsFor(entries, snapshot);
             entries = entries.map((entry, i) => {
-              addToCounters(view, entry.reservation.keys, targets[i], entry.reservation);
+              addToCounters(view, targets[i], entry.reservation);
               return { ...entry, reservation: targets[i] };
             });
             const reconciliation = reconciliationOf(entries, snapshot, now);
@@ -805,7 +805,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         deadline: Deadline.after(BACKGROUND_MS),
         run(view) {
           if (view.get(key)) return { done: false };
-          addToCounters(view, target.keys, { ...target, amount: spend, count });
+          addToCounters(view, { ...target, amount: spend, count });
           view.set(key, { spend, count, at: at.toISOString() }, retentionMs);
           return { done: true };
         },
@@ -847,23 +847,18 @@ function oddity(
   return { approved: false, reasons: [reason], trace: [], policyVersion: "" };
 }
 
-/** Adds `reservation` minus what `before` held to each counter, never below zero. */
-function addToCounters(
-  view: BatchView,
-  keys: readonly Deno.KvKey[],
-  reservation: Reservation,
-  before?: Reservation,
-): void {
+/** Adds `reservation` minus what `before` held to each of its counters, never below zero. */
+function addToCounters(view: BatchView, reservation: Reservation, before?: Reservation): void {
   const amount = reservation.amount - (before?.amount ?? 0);
   const count = reservation.count - (before?.count ?? 0);
   if (amount === 0 && count === 0) return;
-  for (const key of keys) {
+  reservation.keys.forEach((key, i) => {
     const usage = view.get<Usage>(key) ?? NO_USAGE;
     view.set(key, {
       amount: Math.max(0, usage.amount + amount),
       count: Math.max(0, usage.count + count),
-    }, reservation.expireInMs);
-  }
+    }, reservation.expireInMs?.[i] ?? undefined);
+  });
 }
 
 function sameHeld(a: Held, b: Held): boolean {
@@ -881,16 +876,18 @@ function shadowOf(live: DecisionRecord, decision: Decision): ShadowDecision {
   };
 }
 
-/** The counters a request reserves into (each counter's newest bucket), and how long they live. */
-function counterKeys(counters: CounterRef[]): { keys: Deno.KvKey[]; expireInMs?: number } {
-  const byId = new Map(counters.map((counter) => [keyId(counter.current), counter]));
-  const longest = Math.max(
-    0,
-    ...[...byId.values()].map((counter) => counter.expireInMs ?? Infinity),
-  );
+/**
+ * The counters a request reserves into (each counter's newest bucket), and
+ * how long each lives: its own window's expiry, so a daily bucket expires
+ * even beside an all-time counter (which never does).
+ */
+function counterKeys(
+  counters: CounterRef[],
+): { keys: Deno.KvKey[]; expireInMs: (number | null)[] } {
+  const byId = [...new Map(counters.map((counter) => [keyId(counter.current), counter])).values()];
   return {
-    keys: [...byId.values()].map((counter) => counter.current),
-    expireInMs: Number.isFinite(longest) && longest > 0 ? longest : undefined,
+    keys: byId.map((counter) => counter.current),
+    expireInMs: byId.map((counter) => counter.expireInMs ?? null),
   };
 }
 

@@ -2,6 +2,7 @@ import { createDecide } from "../../../lib/engine/decide.ts";
 import { Deadline } from "../../../lib/engine/deadline.ts";
 import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
+import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
@@ -29,4 +30,50 @@ Deno.test("decisionLog() yields every decision, oldest first, across read pages"
   const ids: string[] = [];
   for await (const record of decisionLog(kv)) ids.push(record.authorization_id);
   assertEquals(ids, Array.from({ length: 250 }, (_, i) => `iauth_log_${i}`));
+});
+
+Deno.test("each velocity counter expires by its own window, even beside an all-time counter", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const expiries = new Map<string, number | undefined>();
+  const recording = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const operation = target.atomic();
+          const set = operation.set.bind(operation);
+          operation.set = (key, value, options) => {
+            if (key[0] === "usage") expiries.set(String(key[3]), options?.expireIn);
+            return set(key, value, options);
+          };
+          return operation;
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const store = createDecisionStore({
+    kv: recording,
+    decide: createDecide([
+      spendLimit({ window: "daily", maxAmount: { usd: 100_000 } }),
+      spendLimit({ window: "all_time", maxAmount: { usd: 10_000_000 } }),
+    ], { policyVersion: "test" }),
+    log: () => {},
+    retentionMs: 86_400_000,
+    fallback: "decline",
+    policyVersion: "test",
+  });
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_expiry" }));
+  const { record } = await store.decideAndRecord(authorization, {
+    eventId: "evt_expiry",
+    receivedAt: Date.now(),
+    deadline: Deadline.after(10_000),
+    path: "respond",
+    eventBytes: 4_000,
+  });
+  assertEquals(record.approved, true);
+  assertEquals(expiries.has("all_time"), true);
+  assertEquals(expiries.get("all_time"), undefined, "an all-time counter never expires");
+  const daily = expiries.get("daily");
+  assertEquals(typeof daily === "number" && daily <= 2 * 86_400_000, true, `daily: ${daily}`);
 });
