@@ -78,8 +78,8 @@ Deno.test("other verified events are acknowledged with { received: true }", asyn
   await using server = await startTestServer();
   const event = {
     ...authorizationEvent(),
-    id: "evt_card_created",
-    type: "issuing_card.created",
+    id: "evt_cardholder_updated",
+    type: "issuing_cardholder.updated",
   };
   const response = await server.postEvent(event);
   assertEquals(response.status, 200);
