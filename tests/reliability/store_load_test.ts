@@ -8,6 +8,7 @@ import type Stripe from "stripe";
 import type { Policy } from "../../lib/engine/policy.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { withAtomicHook } from "../_kv.ts";
 import { signWithHmac, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
 import { freePort, spawnService } from "../_process.ts";
 import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
@@ -77,25 +78,15 @@ for (const workers of [2, 4]) {
 Deno.test("a request that timed out in the store is logged as what it was answered, and reserves only that", async () => {
   const kv = await Deno.openKv(":memory:");
   let stallNext = false;
-  const slowCommits = new Proxy(kv, {
-    get(target, property) {
-      if (property === "atomic") {
-        return () => {
-          const operation = target.atomic();
-          const commit = operation.commit.bind(operation);
-          operation.commit = async () => {
-            if (stallNext) {
-              stallNext = false;
-              await new Promise((resolve) => setTimeout(resolve, 600));
-            }
-            return await commit();
-          };
-          return operation;
-        };
+  const slowCommits = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (stallNext) {
+        stallNext = false;
+        await new Promise((resolve) => setTimeout(resolve, 600));
       }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+      return await commit();
+    };
   });
   await using server = await startTestServer({ ADMIN_TOKEN, DECISION_BUDGET_MS: "100" }, {
     kv: slowCommits,
@@ -137,27 +128,17 @@ Deno.test("a request that timed out in the store is logged as what it was answer
 Deno.test("a commit that lands but whose reply is lost is corrected to the answer", async () => {
   const kv = await Deno.openKv(":memory:");
   let loseNextReply = false;
-  const lateReplies = new Proxy(kv, {
-    get(target, property) {
-      if (property === "atomic") {
-        return () => {
-          const operation = target.atomic();
-          const commit = operation.commit.bind(operation);
-          operation.commit = async () => {
-            const result = await commit();
-            if (loseNextReply) {
-              loseNextReply = false;
-              // Past the deadline and the engine's grace: its outcome is unknown to the store.
-              await new Promise((resolve) => setTimeout(resolve, 1_600));
-            }
-            return result;
-          };
-          return operation;
-        };
+  const lateReplies = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      const result = await commit();
+      if (loseNextReply) {
+        loseNextReply = false;
+        // Past the deadline and the engine's grace: its outcome is unknown to the store.
+        await new Promise((resolve) => setTimeout(resolve, 1_600));
       }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+      return result;
+    };
   });
   await using server = await startTestServer({ ADMIN_TOKEN, DECISION_BUDGET_MS: "100" }, {
     kv: lateReplies,

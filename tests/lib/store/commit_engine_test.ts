@@ -5,6 +5,7 @@ import {
   DeadlineExceededError,
 } from "../../../lib/store/commit_engine.ts";
 import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+import { withAtomicHook } from "../../_kv.ts";
 
 /** A job that appends `item` to the list at `key` and resolves with the list it wrote. */
 function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs = 1_000) {
@@ -24,22 +25,12 @@ function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs 
 /** A KV whose commits fail with `message` the first `failures` times. */
 function failingCommits(kv: Deno.Kv, failures: number, message: string) {
   const state = { failures, commits: 0 };
-  const proxy = new Proxy(kv, {
-    get(target, property) {
-      if (property === "atomic") {
-        return () => {
-          const operation = target.atomic();
-          const commit = operation.commit.bind(operation);
-          operation.commit = () => {
-            state.commits++;
-            return state.failures-- > 0 ? Promise.reject(new Error(message)) : commit();
-          };
-          return operation;
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  const proxy = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () => {
+      state.commits++;
+      return state.failures-- > 0 ? Promise.reject(new Error(message)) : commit();
+    };
   });
   return { kv: proxy, state };
 }

@@ -4,6 +4,7 @@ import { createDecisionStore, decisionLog } from "../../../lib/store/decision_st
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
+import { withAtomicHook } from "../../_kv.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
 Deno.test("decisionLog() yields every decision, oldest first, across read pages", async () => {
@@ -35,22 +36,12 @@ Deno.test("decisionLog() yields every decision, oldest first, across read pages"
 Deno.test("each velocity counter expires by its own window, even beside an all-time counter", async () => {
   using kv = await Deno.openKv(":memory:");
   const expiries = new Map<string, number | undefined>();
-  const recording = new Proxy(kv, {
-    get(target, property) {
-      if (property === "atomic") {
-        return () => {
-          const operation = target.atomic();
-          const set = operation.set.bind(operation);
-          operation.set = (key, value, options) => {
-            if (key[0] === "usage") expiries.set(String(key[3]), options?.expireIn);
-            return set(key, value, options);
-          };
-          return operation;
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  const recording = withAtomicHook(kv, (operation) => {
+    const set = operation.set.bind(operation);
+    operation.set = (key, value, options) => {
+      if (key[0] === "usage") expiries.set(String(key[3]), options?.expireIn);
+      return set(key, value, options);
+    };
   });
   const store = createDecisionStore({
     kv: recording,
