@@ -321,8 +321,19 @@ export function writeRecord(
  *
  * @example
  * ```ts
- * import { summaryOf } from "./decision_record.ts";
- * // summaryOf(record) → { request_index: 1, position: 1, requested_amount: 90_000, approved: false, … }
+ * import { summaryOf, toRecord } from "./decision_record.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const authorization = authorizationOf(authorizationEvent("online", { pending_request: { amount: 90_000 } }));
+ * const declined = { approved: false, reasons: [], trace: [], policyVersion: "dev" };
+ * const record = toRecord(authorization, declined, {
+ *   eventId: "evt_2", index: 1, position: 1, decidedAt: new Date(0), latencyMs: 1, path: "respond",
+ *   held: { amount: 5_000, requests: 1 }, reservation: { keys: [], amount: 0, count: 0 }, eventBytes: 4_000,
+ * });
+ * deepEqual(summaryOf(record), {
+ *   request_index: 1, position: 1, event_id: "evt_2", requested_amount: 90_000,
+ *   approved: false, amount: null, decided_at: "1970-01-01T00:00:00.000Z",
+ * });
  * ```
  */
 export function summaryOf(record: DecisionRecord): RequestSummary {

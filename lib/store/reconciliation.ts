@@ -292,7 +292,15 @@ export function reconciliationOf(
  * @example
  * ```ts
  * import { asAuthorizationRequest } from "./reconciliation.ts";
- * // asAuthorizationRequest(authorization).pending_request.amount === authorization.amount
+ * import { lifecycleEvent, requestEvent } from "../../fixtures/lifecycle.ts";
+ * import { equal } from "node:assert/strict";
+ * import type Stripe from "stripe";
+ * const created = lifecycleEvent(requestEvent({ id: "iauth_1" }), "issuing_authorization.created", {
+ *   status: "pending", approved: true, amount: 4_200, requests: [{ amount: 4_200, reason: "webhook_approved" }],
+ * });
+ * const request = asAuthorizationRequest(created.data.object as Stripe.Issuing.Authorization);
+ * equal(request.pending_request.amount, 4_200);
+ * equal(request.pending_request.is_amount_controllable, false);
  * ```
  */
 export function asAuthorizationRequest(
@@ -320,7 +328,14 @@ export function asAuthorizationRequest(
  * @example
  * ```ts
  * import { transactionAsRequest } from "./reconciliation.ts";
- * // transactionAsRequest(transaction).pending_request.amount === Math.abs(transaction.amount)
+ * import { requestEvent, transactionEvent } from "../../fixtures/lifecycle.ts";
+ * import { equal } from "node:assert/strict";
+ * import type Stripe from "stripe";
+ * const forceCapture = transactionEvent(requestEvent({ id: "iauth_1" }), {
+ *   id: "ipi_1", amount: -2_500, linked: false,
+ * });
+ * const request = transactionAsRequest(forceCapture.data.object as Stripe.Issuing.Transaction);
+ * equal(request.pending_request.amount, 2_500);
  * ```
  */
 export function transactionAsRequest(
