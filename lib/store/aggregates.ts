@@ -315,7 +315,20 @@ type MutableBucket = {
     : AggregateBucket[K];
 };
 
-function emptyBucket(at: number): AggregateBucket {
+/**
+ * A bucket with nothing counted, starting at `at` (ms): what a range's
+ * empty minutes read as.
+ *
+ * @example
+ * ```ts
+ * import { emptyBucket } from "./aggregates.ts";
+ * import { equal } from "node:assert/strict";
+ * const bucket = emptyBucket(0);
+ * equal(bucket.at, "1970-01-01T00:00:00.000Z");
+ * equal(bucket.outcomes.approved + bucket.outcomes.declined + bucket.outcomes.limited, 0);
+ * ```
+ */
+export function emptyBucket(at: number): AggregateBucket {
   return {
     at: new Date(at).toISOString(),
     outcomes: { approved: 0, declined: 0, limited: 0 },

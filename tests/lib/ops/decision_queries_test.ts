@@ -1,26 +1,17 @@
 /** Paging and filtering of the decision log, over a real store. */
-import { createDecide } from "../../../lib/engine/decide.ts";
 import { Deadline } from "../../../lib/engine/deadline.ts";
-import { createDecisionStore } from "../../../lib/store/decision_store.ts";
 import {
   createOverviewReader,
   type DecisionFilter,
   findDecisions,
 } from "../../../lib/ops/decision_queries.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
-import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
+import { testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
 async function storeWith(times: readonly number[]) {
   const kv = await Deno.openKv(":memory:");
-  const store = createDecisionStore({
-    kv,
-    decide: createDecide(referencePipeline, { policyVersion: "test" }),
-    log: () => {},
-    retentionMs: 86_400_000,
-    fallback: "decline",
-    policyVersion: "test",
-  });
+  const store = testStore(kv);
   const ids: string[] = [];
   for (const [i, at] of times.entries()) {
     const id = `iauth_q${String(i).padStart(3, "0")}`;

@@ -1,22 +1,10 @@
 import type { AggregateBucket } from "../../../lib/store/aggregates.ts";
-import { LATENCY_BOUNDS_MS } from "../../../lib/store/aggregates.ts";
+import { emptyBucket, LATENCY_BOUNDS_MS } from "../../../lib/store/aggregates.ts";
 import { summarizeBuckets, topKeys } from "../../../lib/ops/decision_stats.ts";
 import { assertEquals } from "../../_assert.ts";
 
 function bucket(at: string, changes: Partial<AggregateBucket> = {}): AggregateBucket {
-  return {
-    at,
-    outcomes: { approved: 0, declined: 0, limited: 0 },
-    reasons: {},
-    decline_reasons: {},
-    policy_hits: {},
-    shadow_policy_hits: {},
-    fallbacks: {},
-    shadow_disagreements: 0,
-    latency_histogram: LATENCY_BOUNDS_MS.map(() => 0),
-    reconciliations: {},
-    ...changes,
-  };
+  return { ...emptyBucket(Date.parse(at)), at, ...changes };
 }
 
 Deno.test("summarizeBuckets() totals the range and keeps empty buckets as gaps", () => {

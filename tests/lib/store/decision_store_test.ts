@@ -1,22 +1,15 @@
 import { createDecide } from "../../../lib/engine/decide.ts";
 import { Deadline } from "../../../lib/engine/deadline.ts";
-import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
-import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
+import { decisionLog } from "../../../lib/store/decision_store.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
 import { withAtomicHook } from "../../_kv.ts";
+import { testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
 Deno.test("decisionLog() yields every decision, oldest first, across read pages", async () => {
   using kv = await Deno.openKv(":memory:");
-  const store = createDecisionStore({
-    kv,
-    decide: createDecide(referencePipeline, { policyVersion: "test" }),
-    log: () => {},
-    retentionMs: 86_400_000,
-    fallback: "decline",
-    policyVersion: "test",
-  });
+  const store = testStore(kv);
   const start = Date.parse("2026-11-25T00:00:00Z");
   for (let i = 0; i < 250; i++) {
     const authorization = authorizationOf(authorizationEvent("online", { id: `iauth_log_${i}` }));
@@ -43,17 +36,13 @@ Deno.test("each velocity counter expires by its own window, even beside an all-t
       return set(key, value, options);
     };
   });
-  const store = createDecisionStore({
-    kv: recording,
-    decide: createDecide([
+  const store = testStore(
+    recording,
+    createDecide([
       spendLimit({ window: "daily", maxAmount: { usd: 100_000 } }),
       spendLimit({ window: "all_time", maxAmount: { usd: 10_000_000 } }),
     ], { policyVersion: "test" }),
-    log: () => {},
-    retentionMs: 86_400_000,
-    fallback: "decline",
-    policyVersion: "test",
-  });
+  );
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_expiry" }));
   const { record } = await store.decideAndRecord(authorization, {
     eventId: "evt_expiry",
