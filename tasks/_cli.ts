@@ -65,6 +65,28 @@ export function parseTaskArgs<T extends ParseArgsConfig["options"]>(
 }
 
 /**
+ * For a task that takes no arguments: answers `--help` with `usage` and
+ * returns `false`; refuses any other argument with a {@linkcode UsageError};
+ * else returns `true`.
+ *
+ * @example
+ * ```ts
+ * import { parseNoArgs, UsageError } from "./_cli.ts";
+ * import { equal, throws } from "node:assert/strict";
+ * equal(parseNoArgs([], "usage: deno task reset"), true);
+ * throws(() => parseNoArgs(["extra"], "usage: deno task reset"), UsageError);
+ * ```
+ */
+export function parseNoArgs(args: string[], usage: string): boolean {
+  const parsed = parseTaskArgs(args, {}, usage);
+  if (!parsed) return false;
+  if (parsed.positionals.length > 0) {
+    throw usageError(`unexpected ${parsed.positionals[0]}`, usage);
+  }
+  return true;
+}
+
+/**
  * A {@linkcode UsageError} for a wrong call, pointing at `--help`.
  *
  * @example

@@ -6,14 +6,7 @@
  * @module
  */
 import { decisionLog } from "../lib/store/decision_store.ts";
-import {
-  commandFor,
-  isLocalFile,
-  localKvPath,
-  parseTaskArgs,
-  runTask,
-  usageError,
-} from "./_cli.ts";
+import { commandFor, isLocalFile, localKvPath, parseNoArgs, runTask } from "./_cli.ts";
 
 const USAGE = `usage: deno task export > decisions.jsonl
 
@@ -23,11 +16,7 @@ as one JSON line each, oldest first, to stdout; the count goes to stderr.`;
 /** Runs the export; returns the exit code. */
 export function main(args: string[] = Deno.args): Promise<number> {
   return runTask(async () => {
-    const parsed = parseTaskArgs(args, {}, USAGE);
-    if (!parsed) return;
-    if (parsed.positionals.length > 0) {
-      throw usageError(`unexpected ${parsed.positionals[0]}`, USAGE);
-    }
+    if (!parseNoArgs(args, USAGE)) return;
     const path = localKvPath();
     if (isLocalFile(path)) {
       try {

@@ -6,15 +6,7 @@
  *
  * @module
  */
-import {
-  commandFor,
-  isLocalFile,
-  localKvPath,
-  parseTaskArgs,
-  runTask,
-  UsageError,
-  usageError,
-} from "./_cli.ts";
+import { commandFor, isLocalFile, localKvPath, parseNoArgs, runTask, UsageError } from "./_cli.ts";
 
 const USAGE = `usage: deno task reset
 
@@ -28,11 +20,7 @@ const SIDE_FILES = ["", "-wal", "-shm", "-journal"];
 /** Runs the reset; returns the exit code. */
 export function main(args: string[] = Deno.args): Promise<number> {
   return runTask(async () => {
-    const parsed = parseTaskArgs(args, {}, USAGE);
-    if (!parsed) return;
-    if (parsed.positionals.length > 0) {
-      throw usageError(`unexpected ${parsed.positionals[0]}`, USAGE);
-    }
+    if (!parseNoArgs(args, USAGE)) return;
     const path = localKvPath();
     if (!isLocalFile(path)) {
       throw new UsageError(
