@@ -1,7 +1,9 @@
 /**
  * Signature verification: a bare Web Crypto HMAC (baseline), stripe-node's
  * SubtleCrypto provider as documented (imports the key on every call), and
- * this service's verifier (the same provider, key imported once).
+ * this service's verifier (stripe-node's `constructEventAsync` through a
+ * `Stripe.CryptoProvider` whose HMAC keys are prepared once, plus its strict
+ * timestamp checks).
  */
 import Stripe from "stripe";
 import { createWebhookVerifier } from "../lib/http/webhook_verifier.ts";
@@ -38,7 +40,7 @@ Deno.bench("verify: stripe-node constructEventAsync, default SubtleCrypto provid
 });
 
 Deno.bench(
-  "verify: this service's verifier (same provider, in-thread HMAC)",
+  "verify: this service's verifier (CryptoProvider, keys prepared once)",
   { group: "verify" },
   async () => {
     await verify(payload, header);

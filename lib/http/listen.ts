@@ -12,11 +12,11 @@
  * - `Deno.listen` + `Deno.serveHttp` (this module): the accept error is ours to
  *   catch, so the loop backs off and resumes once descriptors free up (Go's
  *   `net/http` does the same: 5 ms doubling to 1 s), and each connection is
- *   ours to close when its headers do not arrive in time. The cost: on a
- *   hello-world handler it served about 80 % of `Deno.serve`'s rate, and on
- *   the full webhook (4,000 signed requests, 32 at a time, in-process KV) 65
- *   to 85 % in most runs on a busy 2-core machine. Stripe sends far fewer;
- *   `deno serve --parallel` and Deno Deploy keep `Deno.serve`.
+ *   ours to close when its headers do not arrive in time. It costs some
+ *   throughput against `Deno.serve` (web streams per connection): `deno task
+ *   load` runs (c) through it and `deno serve --parallel` through
+ *   `Deno.serve`, and BENCHMARKS.md reports both. Deno Deploy keeps
+ *   `Deno.serve`.
  *
  * `Deno.serveHttp` is deprecated, yet it is the runtime's only HTTP server
  * that takes a connection we accepted; this module is the one place that
