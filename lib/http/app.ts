@@ -92,10 +92,13 @@ export function createApp(options: AppOptions): App {
             status: error.status,
             reason: error.message,
           });
-          const allow: Record<string, string> = error instanceof MethodNotAllowedError
+          // A body still arriving (408) is not drained: the connection closes after the answer.
+          const headers: Record<string, string> = error instanceof MethodNotAllowedError
             ? { allow: error.allow }
+            : error.status === 408
+            ? { connection: "close" }
             : {};
-          return jsonResponse({ error: error.message }, error.status, allow);
+          return jsonResponse({ error: error.message }, error.status, headers);
         }
         // Not the client's fault (e.g. the store is unreachable while reconciling): Stripe retries on 5xx.
         log({ level: "error", msg: "internal_error", path: pathname, error });

@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 
 /** A connection without a complete request head after this long is closed (slowloris, idle keep-alive). */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
@@ -133,22 +134,17 @@ export function listen(
     open.add(http);
     try {
       while (!closing) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timedOut = new Promise<"timeout">((resolve) => {
-          timer = setTimeout(() => resolve("timeout"), headersTimeoutMs);
-        });
-        let next: RequestEvent | null | "timeout";
+        let next: RequestEvent | null | typeof TIMED_OUT;
         idle.add(http);
         try {
-          next = await Promise.race([http.nextRequest(), timedOut]);
+          next = await Deadline.after(headersTimeoutMs).race(http.nextRequest());
         } catch {
           break; // a protocol error or a reset: hyper has answered or dropped it
         } finally {
           idle.delete(http);
-          clearTimeout(timer);
         }
         if (next === null) break;
-        if (next === "timeout") {
+        if (next === TIMED_OUT) {
           onEvent({ kind: "headers_timeout", open: open.size });
           break;
         }

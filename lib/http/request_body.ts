@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 import { RequestError } from "./request_error.ts";
 
 /** Stripe events are a few KB; anything this large is not one. */
@@ -38,6 +39,7 @@ export async function readBodyText(
     throw new RequestError(413, `body larger than ${maxBytes} bytes`);
   }
   if (request.body === null) return "";
+  if (declared !== null) return decode(await readDeclared(request, timeoutMs));
 
   const reader = request.body.getReader();
   let timedOut = false;
@@ -67,8 +69,30 @@ export async function readBodyText(
   } finally {
     clearTimeout(timer);
   }
+  return decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
+}
+
+/**
+ * A body whose `Content-Length` is within the limit: the runtime reads it in
+ * one call (no stream reader per chunk, which cost about a tenth of a
+ * request's CPU time under `deno task load`), and the HTTP/1.1 framing stops
+ * it at the declared length. A body still arriving at the timeout is left to
+ * the connection: the 408 answer goes out with `Connection: close`.
+ */
+async function readDeclared(request: Request, timeoutMs: number): Promise<Uint8Array> {
+  let bytes: Uint8Array | typeof TIMED_OUT;
   try {
-    return utf8.decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
+    bytes = await Deadline.after(timeoutMs).race(request.bytes());
+  } catch {
+    throw new RequestError(400, "body could not be read");
+  }
+  if (bytes === TIMED_OUT) throw new RequestError(408, `body not received within ${timeoutMs} ms`);
+  return bytes;
+}
+
+function decode(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
   } catch {
     throw new RequestError(400, "body is not valid UTF-8");
   }

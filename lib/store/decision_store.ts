@@ -264,12 +264,20 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   });
   const cardRoots = new Map<string, string>();
 
-  /** The first card of `card`'s replacement chain, from the event, this process or KV. */
-  async function cardRoot(card: AuthorizationRequest["card"]): Promise<string> {
+  /**
+   * The first card of `card`'s replacement chain, from the event, this process
+   * or KV: synchronous unless KV must be read.
+   */
+  function cardRoot(card: AuthorizationRequest["card"]): string | Promise<string> {
     const replaced = card.replacement_for;
     if (!replaced) return card.id;
-    const known = cardRoots.get(card.id);
-    if (known) return known;
+    return cardRoots.get(card.id) ?? readCardRoot(card, replaced);
+  }
+
+  async function readCardRoot(
+    card: AuthorizationRequest["card"],
+    replaced: NonNullable<AuthorizationRequest["card"]["replacement_for"]>,
+  ): Promise<string> {
     let root: string;
     if (typeof replaced === "object") {
       root = await cardRoot(replaced as AuthorizationRequest["card"]);
@@ -575,7 +583,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       let root: string;
       try {
         // A replacement card's chain may need one KV read: bounded by the deadline like the rest.
-        const resolved = await meta.deadline.race(cardRoot(authorization.card));
+        const resolving = cardRoot(authorization.card);
+        const resolved = typeof resolving === "string"
+          ? resolving
+          : await meta.deadline.race(resolving);
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
         root = resolved;
         counters = countersOf(authorization, now, root);
