@@ -53,16 +53,18 @@ export class Deadline {
    * passes first. A rejection after the deadline is ignored (its caller has
    * already moved on). Races share one timer (see {@linkcode Waiters}).
    */
-  async race<T>(promise: Promise<T>): Promise<T | typeof TIMED_OUT> {
-    const { promise: expired, resolve } = Promise.withResolvers<typeof TIMED_OUT>();
-    const waiter: Waiter = { at: this.at, expire: () => resolve(TIMED_OUT), slot: -1 };
-    waiters.add(waiter);
-    promise.catch(() => {});
-    try {
-      return await Promise.race([promise, expired]);
-    } finally {
-      waiters.delete(waiter);
-    }
+  race<T>(promise: Promise<T>): Promise<T | typeof TIMED_OUT> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { at: this.at, expire: () => resolve(TIMED_OUT), slot: -1 };
+      waiters.add(waiter);
+      promise.then((value) => {
+        waiters.delete(waiter);
+        resolve(value);
+      }, (error) => {
+        waiters.delete(waiter);
+        reject(error);
+      });
+    });
   }
 }
 

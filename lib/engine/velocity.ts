@@ -153,6 +153,10 @@ function calendarWindow(window: CalendarWindow, now: Date): [string, number] {
   }
 }
 
+let lastDate: [number, string] = [NaN, ""];
+
+/** Memoized for the last day asked: every request of a day names the same windows. */
 function isoDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  if (lastDate[0] !== ms) lastDate = [ms, new Date(ms).toISOString().slice(0, 10)];
+  return lastDate[1];
 }

@@ -186,14 +186,17 @@ interface Counted {
 }
 
 function count(counts: Map<string, Counted>, at: number, series: Deno.KvKey): void {
-  for (const size of ["minute", "hour"] as const) {
-    const key = [ROOT, size, bucketStart(at, size), ...series];
-    const id = JSON.stringify(key);
+  const seriesId = JSON.stringify(series);
+  for (const size of BUCKET_SIZES) {
+    const start = bucketStart(at, size);
+    const id = `${size}:${start}:${seriesId}`;
     const counted = counts.get(id);
     if (counted) counted.n++;
-    else counts.set(id, { key, n: 1 });
+    else counts.set(id, { key: [ROOT, size, start, ...series], n: 1 });
   }
 }
+
+const BUCKET_SIZES = ["minute", "hour"] as const;
 
 function countShadow(counts: Map<string, Counted>, at: number, shadow: AggregatedShadow): void {
   if (shadow.disagrees) count(counts, at, ["shadow_disagreement"]);

@@ -8,7 +8,12 @@
  */
 import { authorizationKey, type AuthorizationState } from "./authorization_state.ts";
 import { keyId } from "./commit_engine.ts";
-import { type DecisionRecord, summaryOf } from "./decision_record.ts";
+import {
+  type DecisionRecord,
+  recordFromStored,
+  type StoredRecord,
+  summaryOf,
+} from "./decision_record.ts";
 
 /** Keys per `getMany` (KV's limit). */
 const GET_MANY_KEYS = 10;
@@ -71,10 +76,10 @@ export async function requestRecords(
   authorizationId: string,
 ): Promise<DecisionRecord[]> {
   const records: DecisionRecord[] = [];
-  const entries = kv.list<DecisionRecord>({ prefix: ["decision", authorizationId] }, {
+  const entries = kv.list<StoredRecord>({ prefix: ["decision", authorizationId] }, {
     limit: MAX_REQUESTS,
   });
-  for await (const entry of entries) records.push(entry.value);
+  for await (const entry of entries) records.push(recordFromStored(entry.value));
   return records;
 }
 
@@ -150,13 +155,15 @@ async function recordsOf(
   kv: Deno.Kv,
   refs: readonly [string, number][],
 ): Promise<DecisionRecord[]> {
-  const chunks: Promise<Deno.KvEntryMaybe<DecisionRecord>[]>[] = [];
+  const chunks: Promise<Deno.KvEntryMaybe<StoredRecord>[]>[] = [];
   for (let i = 0; i < refs.length; i += GET_MANY_KEYS) {
     chunks.push(
-      kv.getMany<DecisionRecord[]>(
+      kv.getMany<StoredRecord[]>(
         refs.slice(i, i + GET_MANY_KEYS).map(([id, index]) => ["decision", id, index]),
       ),
     );
   }
-  return (await Promise.all(chunks)).flat().flatMap((entry) => entry.value ? [entry.value] : []);
+  return (await Promise.all(chunks)).flat().flatMap((entry) =>
+    entry.value ? [recordFromStored(entry.value)] : []
+  );
 }

@@ -56,8 +56,10 @@ import {
   type DecisionRecord,
   type Reconciliation,
   RECORD_MUTATIONS,
+  recordFromStored,
   type Reservation,
   type ShadowDecision,
+  type StoredRecord,
   toRecord,
   writeRecord,
 } from "./decision_record.ts";
@@ -544,11 +546,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
   async function updateRecord(
     key: Deno.KvKey,
-    change: (record: DecisionRecord) => DecisionRecord,
+    change: (record: StoredRecord) => StoredRecord,
   ): Promise<void> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
-        const entry = await kv.get<DecisionRecord>(key);
+        const entry = await kv.get<StoredRecord>(key);
         if (!entry.value) return;
         const result = await kv.atomic().check(entry).set(key, change(entry.value), {
           expireIn: retentionMs,
@@ -633,10 +635,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           }
           return { record: result.record, replayed: false };
         }
-        const record = (await kv.get<DecisionRecord>(
+        const stored = (await kv.get<StoredRecord>(
           decisionKey(authorization.id, result.index),
         )).value;
-        if (record) return { record, replayed: true };
+        if (stored) return { record: recordFromStored(stored), replayed: true };
         failure = new Error("the logged request expired");
       }
       // The answer is the log: the fallback answered now is what gets recorded.
