@@ -123,10 +123,13 @@ interface InFlightWrite {
  * against one view (so two jobs on one card see each other's writes), and
  * commits everything in one atomic operation that checks every versionstamp it
  * relied on. Up to `maxInFlight` batches are in flight at once: the next
- * batch is read and run while the previous one commits, against the values
- * that one is writing; it commits once that commit landed (with its
- * versionstamps), or reads again if it failed. Batches on disjoint keys
- * commit side by side.
+ * batch is read and run while the previous one commits, and commits side by
+ * side with it. It leaves queued the jobs on keys a batch in flight writes
+ * (they go in the first batch after that one lands, each key's jobs in
+ * order), so one hot card never holds up the others. A batch that still
+ * reads a value another batch is writing (a half retried after a split)
+ * commits once that one landed, with its versionstamps, or reads again if
+ * it failed.
  *
  * - A conflict (another process wrote a key) re-reads and re-runs the batch.
  * - "database is locked" and other transient errors are retried with
@@ -186,30 +189,50 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     const { promise: prepared, resolve: donePreparing } = Promise.withResolvers<void>();
     const previous = prepareTurn;
     prepareTurn = prepared;
+    let took = false;
     previous.then(async () => {
       waitingForTurn = false;
       const batch = takeBatch();
       if (batch.length > 0) {
+        took = true;
         pump();
         await commitBatch(batch, donePreparing);
       }
     }).finally(() => {
       donePreparing();
       inFlight--;
-      pump();
+      // A batch that took nothing left only jobs waiting on one in flight, which pumps when it lands.
+      if (took) pump();
     });
   }
 
-  /** The next batch: the longest run of queued jobs that fits KV's limits. */
+  /**
+   * The next batch: queued jobs in order, as many as fit KV's limits, leaving
+   * for a later batch those that read a key a batch in flight is writing (and
+   * every later job on their keys, so each key's jobs keep their order). A
+   * batch that reads no key in flight commits at once, beside the others,
+   * instead of waiting for their versionstamps: with many cards, nearly every
+   * batch. Jobs left behind are taken when that batch lands (it pumps).
+   */
   function takeBatch(): Entry[] {
     const batch: Entry[] = [];
     const keysInBatch = new Set<string>();
+    const waiting = new Set<string>();
+    const left: Entry[] = [];
     let mutations = 0, bytes = 0;
-    while (queue.length > 0) {
-      const entry = queue[0];
+    let full = false;
+    for (const entry of queue) {
+      if (full) {
+        left.push(entry);
+        continue;
+      }
       if (entry.job.deadline.remainingMs() === 0) {
-        queue.shift();
         entry.reject(new DeadlineExceededError());
+        continue;
+      }
+      if (entry.keyIds.some((id) => waiting.has(id) || inFlightWrites.has(id))) {
+        for (const id of entry.keyIds) waiting.add(id);
+        left.push(entry);
         continue;
       }
       const newKeys = entry.keyIds.filter((id) => !keysInBatch.has(id)).length;
@@ -218,12 +241,18 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
         batch.length > 0 && (keysInBatch.size + newKeys > KV_LIMITS.checks ||
           mutations + entryMutations > KV_LIMITS.mutations ||
           bytes + entry.job.bytes > BATCH_BYTES)
-      ) break;
+      ) {
+        full = true;
+        left.push(entry);
+        continue;
+      }
       for (const id of entry.keyIds) keysInBatch.add(id);
       mutations += entryMutations;
       bytes += entry.job.bytes;
-      batch.push(queue.shift()!);
+      batch.push(entry);
     }
+    queue.length = 0;
+    queue.push(...left);
     return batch;
   }
 

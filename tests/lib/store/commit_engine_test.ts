@@ -172,3 +172,29 @@ Deno.test("createCommitEngine() waits for a deferred job outside the batch: its 
   assertEquals(order, ["fast", "slow"]);
   assertEquals((await kv.get(["slow"])).value, true);
 });
+
+Deno.test("createCommitEngine() commits a job at once beside a batch in flight on other keys, keeping each key's order", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  let commits = 0;
+  // The first commit (job "a" on ["x"]) is held until released.
+  const gated = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () => commits++ === 0 ? released.then(commit) : commit();
+  });
+  const engine = createCommitEngine(gated);
+  const first = append(engine, ["x"], "a");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  // Queued together, "c" on the key in flight first: "b" must not wait behind it.
+  const later = append(engine, ["x"], "c");
+  const other = append(engine, ["y"], "b");
+  const winner = await Promise.race([
+    other.then(() => "other key committed"),
+    new Promise((resolve) => setTimeout(() => resolve("waited for the batch in flight"), 500)),
+  ]);
+  assertEquals(winner, "other key committed");
+  release();
+  assertEquals(await first, ["a"]);
+  assertEquals(await later, ["a", "c"]);
+  assertEquals((await kv.get(["x"])).value, ["a", "c"]);
+});
