@@ -7,15 +7,19 @@
  * KV file) and (c) again under `deno serve --parallel` with 2 workers,
  * drives each with autocannon (installed from npm into `.cache/load/`) with
  * distinct signed events, first at fixed concurrency and then at a fixed
- * 2,000 requests/s, and prints one Markdown table with ratios to (a), (b)
- * and (d). `--cpu-prof <dir>` also writes a V8 CPU profile of (c).
+ * 2,000 requests/s, and (c) once more at 2,000 requests/s while 8 clients
+ * reload the dashboard. All of it `--rounds` times (default 3), servers
+ * alternating, and prints Markdown tables of the medians with ratios to (a),
+ * (b) and (d): on a shared 2-core machine one run of a server can be 30% off
+ * the next, and alternating rounds spread that over every server alike.
+ * `--cpu-prof <dir>` also writes a V8 CPU profile of (c).
  *
  * Bounded: each phase sends a fixed number of requests (`--requests`, default
  * 20,000) with a 5 s timeout per request; servers are killed after their phases.
  *
  * @module
  */
-import { signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
+import { signInToDashboard, signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
 import { freePort } from "../tests/_process.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
@@ -29,6 +33,11 @@ const requestsArg = Deno.args.indexOf("--requests");
 const REQUESTS = requestsArg >= 0 ? Number(Deno.args[requestsArg + 1]) : 20_000;
 const profArg = Deno.args.indexOf("--cpu-prof");
 const CPU_PROF = profArg >= 0 ? Deno.args[profArg + 1] : undefined;
+const roundsArg = Deno.args.indexOf("--rounds");
+const ROUNDS = roundsArg >= 0 ? Number(Deno.args[roundsArg + 1]) : 3;
+/** Clients reloading the dashboard beside webhooks (issue 15: "8 clients"). */
+const DASHBOARD_CLIENTS = 8;
+const ADMIN_TOKEN = "load-admin-token-0123456789abcdef";
 const onlyArg = Deno.args.indexOf("--only");
 /** `--only a,d,c`: run just those servers (by letter), for a quick look. */
 const ONLY = onlyArg >= 0 ? Deno.args[onlyArg + 1].split(",") : undefined;
@@ -95,14 +104,18 @@ interface Phase {
   p99: number;
   p999: number;
   errors: number;
+  /** Answers that were the store's fallback (their metadata names it). */
+  fallbacks: number;
 }
 
-interface Row {
-  server: string;
+/** One round of one server. */
+interface Run {
   fixed: Phase;
   rate: Phase;
+  /** (c) only: the rate phase again, with dashboard clients reloading. */
+  dashboard?: Phase & { pages: number; pageP50: number };
   peakRssMiB: number;
-  coldStartMs: number;
+  coldStartMs: number[];
 }
 
 async function run(
@@ -148,6 +161,7 @@ async function coldStart(
     args: server.args(port, kvPath),
     cwd: ROOT,
     env: {
+      ADMIN_TOKEN,
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
       STRIPE_WEBHOOK_SECRET: TEST_SECRET,
@@ -193,6 +207,47 @@ async function drive(
   return JSON.parse(output);
 }
 
+/** Reloads the overview (last 24 h) from `DASHBOARD_CLIENTS` clients until `until` settles. */
+async function reloadDashboard(
+  base: string,
+  until: Promise<unknown>,
+): Promise<{ pages: number; pageP50: number }> {
+  const cookie = await signInToDashboard(base, ADMIN_TOKEN);
+  let done = false;
+  until.finally(() => done = true);
+  const times: number[] = [];
+  await Promise.all(Array.from({ length: DASHBOARD_CLIENTS }, async () => {
+    while (!done) {
+      const started = performance.now();
+      const page = await fetch(`${base}/dashboard?range=24h`, { headers: { cookie } });
+      await page.text();
+      if (page.status !== 200) throw new Error(`dashboard answered ${page.status}`);
+      times.push(performance.now() - started);
+    }
+  }));
+  return { pages: times.length, pageP50: median(times) };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** Each metric of `phases` as its median; errors and fallbacks as their total. */
+function medianPhase(phases: readonly Phase[]): Phase {
+  const of = (pick: (phase: Phase) => number) => median(phases.map(pick));
+  const total = (pick: (phase: Phase) => number) =>
+    phases.reduce((sum, phase) => sum + pick(phase), 0);
+  return {
+    rps: of((p) => p.rps),
+    p50: of((p) => p.p50),
+    p99: of((p) => p.p99),
+    p999: of((p) => p.p999),
+    errors: total((p) => p.errors),
+    fallbacks: total((p) => p.fallbacks),
+  };
+}
+
 async function peakRssMiB(pid: number): Promise<number> {
   // Deno asks for --allow-all to read /proc directly; `cat` needs only --allow-run.
   const status = await run("cat", [`/proc/${pid}/status`]);
@@ -202,72 +257,121 @@ async function peakRssMiB(pid: number): Promise<number> {
 const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
+/** One round of `server`: cold starts, then its phases on a fresh KV file. */
+async function measure(server: Server, autocannon: string): Promise<Run> {
+  const kvDir = await Deno.makeTempDir({ dir: `${ROOT}data` }).catch(async () => {
+    await Deno.mkdir(`${ROOT}data`, { recursive: true });
+    return await Deno.makeTempDir({ dir: `${ROOT}data` });
+  });
+  const kvPath = `data/${kvDir.split("/").pop()}/kv.sqlite3`;
+  // Cold start is noisy on a busy 2-core machine: three starts per round, each on a
+  // fresh port so no pooled connection to a killed server interferes.
+  const coldStartMs: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const [probe, ms] = await coldStart(server, freePort(), `${kvPath}.${i}`);
+    coldStartMs.push(ms);
+    probe.kill("SIGKILL");
+    await probe.status;
+  }
+  const port = freePort();
+  const [child, lastStartMs] = await coldStart(server, port, kvPath);
+  coldStartMs.push(lastStartMs);
+  try {
+    console.error(`${server.name}: fixed concurrency…`);
+    const fixed = await drive(autocannon, port, 0, 0);
+    console.error(`${server.name}: ${RATE} requests/s…`);
+    const rate = await drive(autocannon, port, RATE, REQUESTS);
+    let dashboard: Run["dashboard"];
+    if (server.name === "(c) this service") {
+      console.error(`${server.name}: ${RATE} requests/s, ${DASHBOARD_CLIENTS} dashboard clients…`);
+      const phase = drive(autocannon, port, RATE, 2 * REQUESTS);
+      const [webhooks, pages] = await Promise.all([
+        phase,
+        reloadDashboard(`http://127.0.0.1:${port}`, phase),
+      ]);
+      dashboard = { ...webhooks, ...pages };
+    }
+    return { fixed, rate, dashboard, peakRssMiB: await peakRssMiB(child.pid), coldStartMs };
+  } finally {
+    // SIGINT lets a profiled process write its profile; the others stop at once.
+    child.kill(CPU_PROF && server.name === "(c) this service" ? "SIGINT" : "SIGKILL");
+    await child.status;
+    await Deno.remove(kvDir, { recursive: true });
+  }
+}
+
 async function main(): Promise<void> {
   const autocannon = await installAutocannon();
-  const rows: Row[] = [];
   const servers = SERVERS.filter((server) => !ONLY || ONLY.includes(server.name[1]));
-  for (const server of servers) {
-    const kvDir = await Deno.makeTempDir({ dir: `${ROOT}data` }).catch(async () => {
-      await Deno.mkdir(`${ROOT}data`, { recursive: true });
-      return await Deno.makeTempDir({ dir: `${ROOT}data` });
-    });
-    const kvPath = `data/${kvDir.split("/").pop()}/kv.sqlite3`;
-    // Cold start is noisy on a busy 2-core machine: the median of three starts,
-    // each on a fresh port so no pooled connection to a killed server interferes.
-    const starts: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const [probe, ms] = await coldStart(server, freePort(), `${kvPath}.${i}`);
-      starts.push(ms);
-      probe.kill("SIGKILL");
-      await probe.status;
-    }
-    const port = freePort();
-    const [child, lastStartMs] = await coldStart(server, port, kvPath);
-    const coldStartMs = [...starts, lastStartMs].sort((a, b) => a - b)[1];
-    try {
-      console.error(`${server.name}: cold start ${coldStartMs.toFixed(0)} ms; fixed concurrency…`);
-      const fixed = await drive(autocannon, port, 0, 0);
-      console.error(`${server.name}: ${RATE} requests/s…`);
-      const rate = await drive(autocannon, port, RATE, REQUESTS);
-      rows.push({
-        server: server.name,
-        fixed,
-        rate,
-        peakRssMiB: await peakRssMiB(child.pid),
-        coldStartMs,
-      });
-    } finally {
-      // SIGINT lets a profiled process write its profile; the others stop at once.
-      child.kill(CPU_PROF && server.name === "(c) this service" ? "SIGINT" : "SIGKILL");
-      await child.status;
-      await Deno.remove(kvDir, { recursive: true });
+  const runs = new Map<Server, Run[]>(servers.map((server) => [server, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const server of servers) {
+      console.error(`round ${round}/${ROUNDS}, ${server.name}`);
+      runs.get(server)!.push(await measure(server, autocannon));
     }
   }
+  const rows = servers.map((server) => {
+    const all = runs.get(server)!;
+    return {
+      server: server.name,
+      fixed: medianPhase(all.map((run) => run.fixed)),
+      rate: medianPhase(all.map((run) => run.rate)),
+      fixedRange: [
+        Math.min(...all.map((r) => r.fixed.rps)),
+        Math.max(...all.map((r) => r.fixed.rps)),
+      ],
+      dashboard: all[0].dashboard && {
+        ...medianPhase(all.map((run) => run.dashboard!)),
+        pages: all.reduce((sum, run) => sum + run.dashboard!.pages, 0),
+        pageP50: median(all.map((run) => run.dashboard!.pageP50)),
+      },
+      peakRssMiB: median(all.map((run) => run.peakRssMiB)),
+      coldStartMs: median(all.flatMap((run) => run.coldStartMs)),
+    };
+  });
   const byLetter = (letter: string) => rows.find((row) => row.server[1] === letter) ?? rows[0];
   const [a, b, d] = ["a", "b", "d"].map(byLetter);
   const lines = [
     `Load on loopback: ${REQUESTS} distinct signed requests per phase, ${CONNECTIONS} connections; ` +
-    `"fixed" = as fast as possible, "rate" = ${RATE} requests/s.`,
+    `"fixed" = as fast as possible, "rate" = ${RATE} requests/s; medians of ${ROUNDS} rounds ` +
+    `(servers alternating), errors and fallbacks summed over the rounds.`,
     "",
-    "| server | phase | req/s | p50 | p99 | p99.9 | errors | req/s vs (a) | req/s vs (b) | req/s vs (d) | p99 vs (b) | p99 vs (d) |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | phase | req/s | req/s range | p50 | p99 | p99.9 | errors | fallbacks | req/s vs (a) | req/s vs (b) | req/s vs (d) | p99 vs (b) | p99 vs (d) |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const row of rows) {
     for (const phase of ["fixed", "rate"] as const) {
       const p = row[phase];
+      const range = phase === "fixed"
+        ? `${row.fixedRange[0].toFixed(0)}–${row.fixedRange[1].toFixed(0)}`
+        : "";
       lines.push(
-        `| ${row.server} | ${phase} | ${p.rps.toFixed(0)} | ${ms(p.p50)} | ${ms(p.p99)} | ${
-          ms(p.p999)
-        } | ${p.errors} | ` +
+        `| ${row.server} | ${phase} | ${p.rps.toFixed(0)} | ${range} | ${ms(p.p50)} | ${
+          ms(p.p99)
+        } | ${ms(p.p999)} | ${p.errors} | ${p.fallbacks} | ` +
           `${ratio(p.rps, a[phase].rps)} | ${ratio(p.rps, b[phase].rps)} | ${
             ratio(p.rps, d[phase].rps)
           } | ${ratio(p.p99, b[phase].p99)} | ${ratio(p.p99, d[phase].p99)} |`,
       );
     }
   }
+  const c = rows.find((row) => row.dashboard);
+  if (c?.dashboard) {
+    const p = c.dashboard;
+    lines.push(
+      "",
+      `| (c) at ${RATE} req/s | req/s | p50 | p99 | errors | fallbacks | p99 vs without dashboard | p99 vs (d) | dashboard pages | page p50 |`,
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      `| ${DASHBOARD_CLIENTS} clients reloading the dashboard | ${p.rps.toFixed(0)} | ${
+        ms(p.p50)
+      } | ${ms(p.p99)} | ${p.errors} | ${p.fallbacks} | ${ratio(p.p99, c.rate.p99)} | ${
+        ratio(p.p99, d.rate.p99)
+      } | ${p.pages} | ${ms(p.pageP50)} |`,
+    );
+  }
   lines.push(
     "",
-    "| server | peak RSS | cold start (median of 3) | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
+    "| server | peak RSS | cold start | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const row of rows) {

@@ -121,3 +121,29 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * Signs in to the dashboard at `base` as a person would (the sign-in form, its
+ * CSRF token and cookie, posted from the same origin) and returns the session
+ * cookie (`name=value`).
+ */
+export async function signInToDashboard(base: string, adminToken: string): Promise<string> {
+  const form = await fetch(`${base}/dashboard/login`);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
+  const formCookie = form.headers.get("set-cookie")?.split(";")[0];
+  if (!csrf || !formCookie) throw new Error("the dashboard's sign-in form has no CSRF token");
+  const signIn = await fetch(`${base}/dashboard/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      cookie: formCookie,
+      origin: base,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ token: adminToken, csrf }),
+  });
+  await signIn.body?.cancel();
+  const session = signIn.headers.get("set-cookie")?.split(";")[0];
+  if (signIn.status !== 303 || !session) throw new Error(`sign-in failed: ${signIn.status}`);
+  return session;
+}

@@ -54,6 +54,65 @@ const MAX_LOGIN_BYTES = 4_096;
 const DECISION_PAGE = new URLPattern({ pathname: "/dashboard/decisions/:id" });
 /** Decisions listed on the overview. */
 const PAGE_SIZE = 50;
+/**
+ * How long one rendering of an overview is served to everyone asking for the
+ * same view: people reloading together cost one read and one rendering per
+ * view every 2 s, not one each (the page refreshes itself every 30 s).
+ */
+const OVERVIEW_FRESH_MS = 2_000;
+/** Where a cached overview holds the reader's own sign-out token (base64url, never escaped). */
+const TOKEN_SLOT = `csrf-slot-${crypto.randomUUID()}`;
+/** Views cached at most (each about 100 KB). */
+const MAX_CACHED_PAGES = 32;
+
+/** Overview pages by view, each shared while fresh, including while it is being made. */
+class PageCache {
+  readonly #pages = new Map<string, { readonly at: number; readonly page: Promise<string> }>();
+
+  get(view: string, make: () => Promise<string>): Promise<string> {
+    const cached = this.#pages.get(view);
+    if (cached && performance.now() - cached.at < OVERVIEW_FRESH_MS) return cached.page;
+    if (this.#pages.size >= MAX_CACHED_PAGES) this.#pages.clear();
+    const page = make();
+    const entry = { at: performance.now(), page };
+    this.#pages.set(view, entry);
+    // A failed rendering is not served to the next reader.
+    page.catch(() => {
+      if (this.#pages.get(view) === entry) this.#pages.delete(view);
+    });
+    return page;
+  }
+}
+
+/**
+ * Each reader's copy of a shared page (their sign-out token in it), encoded
+ * once: Deno compresses every HTML answer with Brotli on the thread that
+ * answers webhooks (about 3 ms for an overview), so a copy is gzipped here,
+ * once per reader and rendering, and sent as is.
+ */
+class ReaderPageCache {
+  readonly #copies = new Map<
+    string,
+    { readonly from: Promise<string>; readonly body: Promise<PageBody> }
+  >();
+
+  /** The copy at `key` made from `from`, made now if the page was rendered again since. */
+  get(key: string, from: Promise<string>, make: () => Promise<PageBody>): Promise<PageBody> {
+    const cached = this.#copies.get(key);
+    if (cached?.from === from) return cached.body;
+    if (this.#copies.size >= 8 * MAX_CACHED_PAGES) this.#copies.clear();
+    const body = make();
+    this.#copies.set(key, { from, body });
+    return body;
+  }
+}
+
+type PageBody = string | Uint8Array<ArrayBuffer>;
+
+async function gzipped(text: string): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
 
 /**
  * The dashboard's routes; `undefined` for other paths. Signing in takes the
@@ -87,6 +146,9 @@ export function createDashboard(
 ): (request: Request, url: URL) => Promise<Response> | undefined {
   const { store, overview, isAdmin, pipeline, shadowPipeline, log } = options;
   const sessions = createSessions(options.adminToken, options.sessions);
+  const overviewPages = new PageCache();
+  const readerPages = new ReaderPageCache();
+  const pacer = new Pacer(DASHBOARD_GAP_MS);
 
   async function route(request: Request, url: URL, secure: boolean): Promise<Response> {
     const cookie = request.headers.get("cookie");
@@ -143,20 +205,34 @@ export function createDashboard(
     }
     if (url.pathname !== "/dashboard") throw new RequestError(404, `no page at ${url.pathname}`);
     const filter = filterFromSearch(url.searchParams, PAGE_SIZE);
-    const now = new Date();
-    const [summary, decisions] = await Promise.all([
-      overview(filter.range, now),
-      findDecisions(store, filter, now),
-    ]);
-    return htmlResponse(
-      overviewPage({
+    const page = overviewPages.get(url.search, async () => {
+      const now = new Date();
+      const [summary, decisions] = await Promise.all([
+        overview(filter.range, now),
+        findDecisions(store, filter, now),
+      ]);
+      return overviewPage({
         overview: summary,
         decisions,
         filter,
         pipeline,
         shadowPipeline,
-        csrfToken: session.csrfToken,
-      }),
+        csrfToken: TOKEN_SLOT,
+      });
+    });
+    const gzip = /\bgzip\b/.test(request.headers.get("accept-encoding") ?? "");
+    const body = await readerPages.get(
+      `${url.search}\n${session.csrfToken}\n${gzip}`,
+      page,
+      async () => {
+        const personal = (await page).replaceAll(TOKEN_SLOT, session.csrfToken);
+        return gzip ? await gzipped(personal) : personal;
+      },
+    );
+    return htmlResponse(
+      body,
+      200,
+      gzip ? { "content-encoding": "gzip", vary: "accept-encoding" } : {},
     );
   }
 
@@ -181,10 +257,51 @@ export function createDashboard(
     }
   }
 
-  return (request, url) =>
-    url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")
-      ? routeWithErrorPages(request, url)
-      : undefined;
+  return (request, url) => {
+    if (url.pathname !== "/dashboard" && !url.pathname.startsWith("/dashboard/")) return undefined;
+    if (pacer.waiting >= MAX_WAITING) {
+      return Promise.resolve(
+        htmlResponse(errorPage(503, "The dashboard is busy; retry in a second."), 503, {
+          "retry-after": "1",
+        }),
+      );
+    }
+    return pacer.run(() => routeWithErrorPages(request, url));
+  };
+}
+
+/**
+ * Dashboard requests are answered one at a time, each starting at least this
+ * long after the previous one ended: the dashboard shares its thread with the
+ * webhooks, and people reloading as fast as they can (or a script) then take
+ * a bounded share of it (a cached overview costs well under a millisecond, so
+ * about 5%), waiting for their turn instead of delaying authorizations.
+ */
+const DASHBOARD_GAP_MS = 10;
+/** Requests waiting for their turn at most; more get a 503 with `Retry-After`. */
+const MAX_WAITING = 64;
+
+/** Runs work one at a time, each start at least `gapMs` after the previous end. */
+class Pacer {
+  #tail: Promise<void> = Promise.resolve();
+  #nextStart = 0;
+  waiting = 0;
+  constructor(readonly gapMs: number) {}
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    this.waiting++;
+    const result = this.#tail.then(async () => {
+      // A timer only while someone waits: an idle dashboard holds none.
+      const wait = this.#nextStart - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.waiting--;
+      return await work();
+    });
+    this.#tail = result.then(() => {}, () => {}).then(() => {
+      this.#nextStart = performance.now() + this.gapMs;
+    });
+    return result;
+  }
 }
 
 /** A submitted form, read with the same bounds as webhook bodies (4 KiB, 1 s). */
@@ -194,7 +311,11 @@ async function formFrom(request: Request): Promise<URLSearchParams> {
   );
 }
 
-function htmlResponse(body: string, status = 200, headers: Record<string, string> = {}): Response {
+function htmlResponse(
+  body: BodyInit,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(body, {
     status,
     headers: { ...SECURITY_HEADERS, ...headers, "content-type": "text/html; charset=utf-8" },

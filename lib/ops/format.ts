@@ -48,12 +48,22 @@ export function fractionDigits(currency: string): number {
  */
 export function formatMinorUnits(amount: number, currency: string): string {
   const digits = fractionDigits(currency);
-  const major = new Intl.NumberFormat("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  })
-    .format(amount / 10 ** digits);
-  return `${major} ${currency.toUpperCase()}`;
+  return `${majorUnits(digits).format(amount / 10 ** digits)} ${currency.toUpperCase()}`;
+}
+
+/** One formatter per number of digits: making one costs more than formatting a page of amounts. */
+const majorUnitFormats = new Map<number, Intl.NumberFormat>();
+
+function majorUnits(digits: number): Intl.NumberFormat {
+  let format = majorUnitFormats.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat("en-US", {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+    majorUnitFormats.set(digits, format);
+  }
+  return format;
 }
 
 /**

@@ -242,8 +242,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   const { kv, decide, shadowDecide, metrics, log, retentionMs, policyVersion } = options;
   const aggregates = createAggregateWriter(kv);
   const engine: CommitEngine = createCommitEngine(kv, {
-    onRetry: (error, attempt) =>
-      log({ level: "warn", msg: "store_retry", attempt, error: describe(error) }),
+    // A few lock waits are normal with several processes on one file: only persistent ones are logged.
+    onRetry: (error, attempt) => {
+      if (attempt >= 4) log({ level: "warn", msg: "store_retry", attempt, error: describe(error) });
+    },
     // The dashboard's per-minute aggregates, committed with the decisions they count.
     beforeCommit(operation, results) {
       const decided: DecisionRecord[] = [];

@@ -1,0 +1,95 @@
+/**
+ * The dashboard under people (or scripts) reloading it: the overview is made
+ * once per view every 2 s and shared, each reader still getting their own
+ * sign-out token, and requests are answered one at a time with a gap, so
+ * they take a bounded share of the thread that answers webhooks.
+ * (`deno task load` measures the webhooks' p99 beside 8 reloading clients.)
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { signInToDashboard, startTestServer } from "./_helpers.ts";
+import { authorizationEvent } from "../fixtures/events.ts";
+
+const ADMIN_TOKEN = "overview-cache-admin-token-0123456789";
+
+async function overview(base: string, cookie: string): Promise<{ html: string; csrf: string }> {
+  const response = await fetch(`${base}/dashboard?range=1h`, { headers: { cookie } });
+  assertEquals(response.status, 200);
+  // Gzipped once per reader and rendering, not compressed again per answer.
+  assertEquals(response.headers.get("content-encoding"), "gzip");
+  const html = await response.text();
+  const csrf = /action="\/dashboard\/logout"[^>]*>\s*<input[^>]*name="csrf" value="([^"]+)"/
+    .exec(html)?.[1];
+  assert(csrf, "the page has a sign-out form with a token");
+  return { html, csrf };
+}
+
+async function decide(post: (body: unknown) => Promise<Response>, id: string): Promise<void> {
+  const response = await post(authorizationEvent("online", { id }));
+  assertEquals(response.status, 200);
+  await response.body?.cancel();
+}
+
+Deno.test("the overview is shared for 2 s across readers, each with their own sign-out token", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const post = (body: unknown) => server.postEvent(body);
+  await decide(post, "iauth_cache_first");
+  const [alice, bob] = await Promise.all([
+    signInToDashboard(server.url, ADMIN_TOKEN),
+    signInToDashboard(server.url, ADMIN_TOKEN),
+  ]);
+
+  const rendered = performance.now();
+  const first = await overview(server.url, alice);
+  assert(first.html.includes("iauth_cache_first"));
+  await decide(post, "iauth_cache_second");
+  const shared = await overview(server.url, bob);
+  assert(performance.now() - rendered < 2_000, "this step must run within the 2 s");
+  assert(!shared.html.includes("iauth_cache_second"), "the page made 2 s ago is served");
+  assert(shared.csrf !== first.csrf, "each reader gets their own sign-out token");
+
+  // Bob's token signs Bob out: the token in the shared page is his, not a placeholder.
+  const signOut = await fetch(`${server.url}/dashboard/logout`, {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      cookie: bob,
+      origin: server.url,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ csrf: shared.csrf }),
+  });
+  await signOut.body?.cancel();
+  assertEquals([signOut.status, signOut.headers.get("location")], [303, "/dashboard/login"]);
+
+  // The page was made a little after `rendered`: wait past its 2 s with a margin.
+  await new Promise((resolve) => setTimeout(resolve, 2_100 - (performance.now() - rendered)));
+  const fresh = await overview(server.url, alice);
+  assert(fresh.html.includes("iauth_cache_second"), "after 2 s the page is made again");
+  assertEquals(fresh.csrf, first.csrf);
+});
+
+Deno.test("dashboard requests are answered one at a time, at least 10 ms apart", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const started = performance.now();
+  const answered = await Promise.all(Array.from({ length: 20 }, async () => {
+    const response = await fetch(`${server.url}/dashboard/app.css`);
+    await response.body?.cancel();
+    assertEquals(response.status, 200);
+    return performance.now() - started;
+  }));
+  const last = Math.max(...answered);
+  assert(last >= 19 * 10, `20 requests answered within ${last.toFixed(0)} ms`);
+});
+
+Deno.test("past 64 requests waiting, the dashboard answers 503 with Retry-After", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const statuses = await Promise.all(Array.from({ length: 100 }, async () => {
+    const response = await fetch(`${server.url}/dashboard/app.css`);
+    if (response.status === 503) assertEquals(response.headers.get("retry-after"), "1");
+    await response.body?.cancel();
+    return response.status;
+  }));
+  const busy = statuses.filter((status) => status === 503).length;
+  assert(busy > 0 && busy < 100, `${busy} of 100 refused`);
+  assertEquals(statuses.filter((status) => status === 200).length, 100 - busy);
+});
