@@ -140,8 +140,10 @@ interface InFlightWrite {
  * it failed.
  *
  * - A conflict (another process wrote a key) re-reads and re-runs the batch.
- * - "database is locked" and other transient errors are retried with
- *   jittered backoff while the jobs' deadlines allow.
+ * - "database is locked" (another process is writing the file) retries the
+ *   same commit, about every millisecond and then backing off, while the
+ *   jobs' deadlines allow: what it read is still checked. Other transient
+ *   errors read and run the batch again.
  * - Any other commit error (a value too large, an invalid key) splits the
  *   batch and commits the halves alone, so one bad job fails only itself.
  * - A job whose deadline passes before its batch commits is dropped and
@@ -302,11 +304,8 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       }
       if (outcome === "conflict") continue;
       const soonest = Math.min(...batch.map((entry) => entry.job.deadline.remainingMs()));
-      const backoff =
-        Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, attempt - LOCK_SPINS)) *
-        (0.5 + Math.random());
       // Never past the soonest deadline: the next attempt then drops what expired.
-      await sleep(Math.min(backoff, soonest));
+      await sleep(Math.min(lockBackoff(attempt), soonest));
     }
   }
 
@@ -409,8 +408,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       for (const [id, key] of keys) {
         operation.check({ key, versionstamp: read.get(id)!.versionstamp });
       }
-      // A commit cannot be called back: after the deadline (and a grace) its outcome is unknown.
-      committed = await Deadline.after(deadline.remainingMs() + 1_000).race(operation.commit());
+      committed = await commitWaitingForLock(operation, deadline);
     } catch (error) {
       return asError(error);
     } finally {
@@ -439,6 +437,29 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     }
     for (const [entry, value] of done) entry.resolve(value);
     return "committed";
+  }
+
+  /**
+   * Commits `operation`, retrying the same operation while another process
+   * holds the write lock: what it read is still checked, so nothing needs to
+   * be read or decided again (a conflict, once the lock frees, is reported as
+   * such). A commit cannot be called back: after the deadline (and a grace)
+   * its outcome is unknown.
+   */
+  async function commitWaitingForLock(
+    operation: Deno.AtomicOperation,
+    deadline: Deadline,
+  ): Promise<Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await Deadline.after(deadline.remainingMs() + 1_000).race(operation.commit());
+      } catch (error) {
+        const remaining = deadline.remainingMs();
+        if (!isLocked(error) || remaining === 0 || attempt >= MAX_ATTEMPTS) throw error;
+        options.onRetry?.(error, attempt);
+        await sleep(Math.min(lockBackoff(attempt), remaining));
+      }
+    }
   }
 
   return {
@@ -494,6 +515,16 @@ class View implements BatchView {
 function isTransient(error: Error): boolean {
   return error instanceof DeadlineExceededError ||
     /database is locked|busy|temporarily|timed out|connection/i.test(error.message);
+}
+
+/** SQLite's lock and busy errors: another process is writing the same file. */
+function isLocked(error: unknown): boolean {
+  return error instanceof Error && /database is locked|busy/i.test(error.message);
+}
+
+function lockBackoff(attempt: number): number {
+  return Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, attempt - LOCK_SPINS)) *
+    (0.5 + Math.random());
 }
 
 function latestDeadline(batch: readonly Entry[]): Deadline {

@@ -65,6 +65,39 @@ Deno.test("createCommitEngine() retries lock errors with backoff inside the dead
     assertEquals(retries, [1, 2, 3]);
     assertEquals((await kv.get(["list"])).value, ["a"]);
   });
+  await t.step("the same commit is retried: the job is not read and run again", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const failing = failingCommits(kv, 3, "database is locked");
+    const engine = createCommitEngine(failing.kv);
+    let runs = 0;
+    const result = await engine.submit({
+      keys: [["total"]],
+      mutations: 0,
+      bytes: 16,
+      deadline: Deadline.after(1_000),
+      run(view) {
+        runs++;
+        view.set(["total"], (view.get<number>(["total"]) ?? 0) + 1);
+        return { done: "ok" };
+      },
+    });
+    assertEquals([result, runs, failing.state.commits], ["ok", 1, 4]);
+  });
+  await t.step("locked, then changed by another process: read and run again", async () => {
+    using kv = await Deno.openKv(":memory:");
+    let commits = 0;
+    // While "locked", the other process's write lands: the retried commit's check must fail.
+    const proxy = withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => {
+        if (++commits > 1) return commit();
+        await kv.set(["list"], ["other process"]);
+        throw new Error("database is locked");
+      };
+    });
+    const engine = createCommitEngine(proxy);
+    assertEquals(await append(engine, ["list"], "a"), ["other process", "a"]);
+  });
   await t.step("locked past the deadline: rejected, nothing written", async () => {
     using kv = await Deno.openKv(":memory:");
     const failing = failingCommits(kv, Infinity, "database is locked");
