@@ -116,6 +116,8 @@ interface Run {
   dashboard?: Phase & { pages: number; pageP50: number };
   peakRssMiB: number;
   coldStartMs: number[];
+  /** CPU time per request in the fixed phase, µs: the whole process, and its KV writer threads. */
+  cpu: { total: number; kv: number };
 }
 
 async function run(
@@ -228,6 +230,24 @@ async function reloadDashboard(
   return { pages: times.length, pageP50: median(times) };
 }
 
+/**
+ * CPU time the process's threads have used, in ms: all of them, and SQLite's
+ * writer threads (Deno KV names them `sw-…`). From `/proc/<pid>/task/*\/stat`
+ * (utime + stime, fields 14 and 15, in clock ticks of 10 ms).
+ */
+async function cpuMs(pid: number): Promise<{ total: number; kv: number }> {
+  const stats = await run("sh", ["-c", `cat /proc/${pid}/task/*/stat`]);
+  let total = 0, kv = 0;
+  for (const line of stats.trim().split("\n")) {
+    const name = line.slice(line.indexOf("(") + 1, line.lastIndexOf(")"));
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    total += ms;
+    if (name.startsWith("sw-")) kv += ms;
+  }
+  return { total, kv };
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)];
@@ -278,7 +298,13 @@ async function measure(server: Server, autocannon: string): Promise<Run> {
   coldStartMs.push(lastStartMs);
   try {
     console.error(`${server.name}: fixed concurrency…`);
+    const before = await cpuMs(child.pid);
     const fixed = await drive(autocannon, port, 0, 0);
+    const after = await cpuMs(child.pid);
+    const cpu = {
+      total: (after.total - before.total) * 1_000 / REQUESTS,
+      kv: (after.kv - before.kv) * 1_000 / REQUESTS,
+    };
     console.error(`${server.name}: ${RATE} requests/s…`);
     const rate = await drive(autocannon, port, RATE, REQUESTS);
     let dashboard: Run["dashboard"];
@@ -291,7 +317,7 @@ async function measure(server: Server, autocannon: string): Promise<Run> {
       ]);
       dashboard = { ...webhooks, ...pages };
     }
-    return { fixed, rate, dashboard, peakRssMiB: await peakRssMiB(child.pid), coldStartMs };
+    return { fixed, rate, dashboard, peakRssMiB: await peakRssMiB(child.pid), coldStartMs, cpu };
   } finally {
     // SIGINT lets a profiled process write its profile; the others stop at once.
     child.kill(CPU_PROF && server.name === "(c) this service" ? "SIGINT" : "SIGKILL");
@@ -326,6 +352,10 @@ async function main(): Promise<void> {
         pageP50: median(all.map((run) => run.dashboard!.pageP50)),
       },
       peakRssMiB: median(all.map((run) => run.peakRssMiB)),
+      cpu: {
+        total: median(all.map((run) => run.cpu.total)),
+        kv: median(all.map((run) => run.cpu.kv)),
+      },
       coldStartMs: median(all.flatMap((run) => run.coldStartMs)),
     };
   });
@@ -371,12 +401,14 @@ async function main(): Promise<void> {
   }
   lines.push(
     "",
-    "| server | peak RSS | cold start | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | CPU/request (fixed) | of it, KV writer | CPU vs (d) | peak RSS | cold start | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const row of rows) {
     lines.push(
-      `| ${row.server} | ${row.peakRssMiB.toFixed(1)} MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
+      `| ${row.server} | ${row.cpu.total.toFixed(0)} µs | ${row.cpu.kv.toFixed(0)} µs | ${
+        ratio(row.cpu.total, d.cpu.total)
+      } | ${row.peakRssMiB.toFixed(1)} MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
         `${ratio(row.peakRssMiB, b.peakRssMiB)} | ${ratio(row.peakRssMiB, d.peakRssMiB)} | ` +
         `${ratio(row.coldStartMs, a.coldStartMs)} | ${ratio(row.coldStartMs, b.coldStartMs)} |`,
     );
