@@ -282,6 +282,57 @@ Deno.test("issuing_transaction.created without an authorization adjusts the spen
   );
 });
 
+Deno.test("a capture linked to an authorization that already expired still counts, once", async () => {
+  // Stripe may capture an expired authorization later (Transactions.d.ts: `authorization` "the
+  // Authorization object that led to this transaction"); no `.updated` follows that is documented,
+  // so the transaction event itself must reach the counters, merged with the lifecycle by its id.
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const card = { id: "ic_late_capture" };
+  const request = requestEvent({ id: "iauth_late", card, pending_request: { amount: 50_000 } });
+  assertEquals((await answer(server, request)).approved, true);
+  const history = [{ amount: 50_000 }];
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 50_000,
+      requests: history,
+    }),
+  );
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "expired",
+      approved: true,
+      amount: 0,
+      requests: history,
+    }),
+  );
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD), true, "expiry released the hold");
+
+  // The id Stripe gives the transaction is the one later lifecycle events list it under.
+  const capture = transactionEvent(request, { id: "ipi_late_0", amount: -40_000, linked: true });
+  await answer(server, capture);
+  await answer(server, capture);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+
+  // An `.updated` listing the same transaction afterwards does not count it again.
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "expired",
+      approved: true,
+      amount: 0,
+      requests: history,
+      transactions: [-40_000],
+    }),
+  );
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+});
+
 Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {
   await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
   const cases: [string, boolean, string][] = [

@@ -42,8 +42,13 @@ export interface StripeSnapshot {
     readonly reason: string;
     readonly reason_message: string | null;
   }[];
-  /** Number of its transactions, and their net spend (captures minus refunds). */
-  readonly transactions: number;
+  /**
+   * Its transactions by id, amounts signed as Stripe signs them (captures
+   * negative): from its lifecycle events' `transactions` and from
+   * `issuing_transaction.created` events that name it, merged by id.
+   */
+  readonly transactions: Readonly<Record<string, number>>;
+  /** Their net spend (captures minus refunds). */
   readonly captured: number;
 }
 

@@ -40,6 +40,7 @@ import {
   positionOf,
   type RequestEntry,
   requestFingerprint,
+  type StripeSnapshot,
 } from "./authorization_state.ts";
 import {
   type BatchView,
@@ -72,6 +73,7 @@ import {
   reservationsFor,
   snapshotOf,
   transactionAsRequest,
+  withTransaction,
 } from "./reconciliation.ts";
 
 export type {
@@ -197,6 +199,14 @@ interface Aggregated {
   readonly replayed: boolean;
   /** An authorization's first reconciliation outcome, counted in its decision's bucket. */
   readonly firstOutcome: { readonly decidedAt: string; readonly outcome: string };
+}
+
+/** What applying Stripe's snapshot gives: the reconciliation, and whether its outcome changed. */
+interface SnapshotApplied {
+  readonly reconciliation: Reconciliation;
+  readonly changed: boolean;
+  /** Set the first time: counted in the aggregates (see {@linkcode Aggregated}). */
+  readonly firstOutcome?: Aggregated["firstOutcome"];
 }
 
 /** What committing one request gives: a redelivery's logged index, or the new record. */
@@ -579,6 +589,79 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     throw new Error("the authorization's counters kept changing");
   }
 
+  /**
+   * Merges a transaction that names its authorization into the authorization's
+   * Stripe snapshot, by id, and re-applies it (counters, reconciliation).
+   * Stripe may capture an authorization after it expired, with no lifecycle
+   * event documented to follow, so lifecycle events alone could miss it;
+   * merged by id, the same transaction listed later in `transactions` is not
+   * counted twice. Without a snapshot yet (no lifecycle event seen), nothing
+   * is held from Stripe's side to adjust: the lifecycle events to come list
+   * it. `false` when nothing changed (unknown, or already merged).
+   */
+  async function linkTransaction(
+    authorizationId: string,
+    transaction: Stripe.Issuing.Transaction,
+  ): Promise<boolean> {
+    const authKey = authorizationKey(authorizationId);
+    const amount = Number.isSafeInteger(transaction.amount) ? transaction.amount : 0;
+    const now = new Date();
+    return await withKeys<boolean>([authKey], (keys) => ({
+      keys,
+      mutations: 0,
+      bytes: 8 * 1024,
+      deadline: Deadline.after(BACKGROUND_MS),
+      run(view) {
+        const state = view.get<AuthorizationState>(authKey);
+        if (!state?.stripe) return { done: false };
+        const snapshot = withTransaction(state.stripe, transaction.id, amount);
+        if (snapshot === state.stripe) return { done: false };
+        const missing = missingKeys(state, keys);
+        if (missing.length > 0) return { done: { needKeys: missing } };
+        applySnapshot(view, state, snapshot, now);
+        return { done: true };
+      },
+    }));
+  }
+
+  /**
+   * Applies Stripe's snapshot to an authorization: each request's reservation
+   * follows it (the counters move by the difference), its reconciliation is
+   * recomputed, and the state is set with both.
+   */
+  function applySnapshot(
+    view: BatchView,
+    state: AuthorizationState,
+    snapshot: StripeSnapshot,
+    now: Date,
+  ): SnapshotApplied {
+    const targets = reservationsFor(state.requests, snapshot);
+    const requests = state.requests.map((entry, i) => {
+      addToCounters(view, targets[i], entry.reservation);
+      return { ...entry, reservation: targets[i] };
+    });
+    const reconciliation = reconciliationOf(requests, snapshot, now);
+    const before = state.reconciliation;
+    const changed = before?.outcome !== reconciliation.outcome;
+    view.set(
+      authorizationKey(state.authorization_id),
+      {
+        ...state,
+        requests,
+        stripe: snapshot,
+        reconciliation: changed || !before ? reconciliation : { ...reconciliation, at: before.at },
+      } satisfies AuthorizationState,
+      retentionMs,
+    );
+    return {
+      reconciliation,
+      changed,
+      ...(before ? {} : {
+        firstOutcome: { decidedAt: state.decided_at, outcome: reconciliation.outcome },
+      }),
+    };
+  }
+
   return {
     async decideAndRecord(authorization, meta) {
       const started = performance.now();
@@ -695,11 +778,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           deadline: Deadline.after(BACKGROUND_MS),
           run(view) {
             const state = view.get<AuthorizationState>(authKey);
-            const needed = uniqueKeys(
-              (state?.requests ?? []).flatMap((entry) => [...entry.reservation.keys]),
-            );
-            const have = new Set(keys.map(keyId));
-            const missing = needed.filter((key) => !have.has(keyId(key)));
+            const missing = missingKeys(state, keys);
             if (missing.length > 0) return { done: { needKeys: missing } };
             let stripeOnly: DecisionRecord | undefined;
             let entries = state?.requests ?? [];
@@ -735,37 +814,19 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
               }];
             }
             const snapshot = mergeSnapshots(state?.stripe, snapshotOf(authorization));
-            const targets = reservationsFor(entries, snapshot);
-            entries = entries.map((entry, i) => {
-              addToCounters(view, targets[i], entry.reservation);
-              return { ...entry, reservation: targets[i] };
-            });
-            const reconciliation = reconciliationOf(entries, snapshot, now);
-            const changed = state?.reconciliation?.outcome !== reconciliation.outcome;
-            const decidedAt = state?.decided_at ?? created.toISOString();
-            view.set(
-              authKey,
-              {
-                authorization_id: authorization.id,
-                card_id: authorization.card.id,
-                decided_at: decidedAt,
-                ...state,
-                requests: entries,
-                stripe: snapshot,
-                reconciliation: changed || !state?.reconciliation
-                  ? reconciliation
-                  : { ...reconciliation, at: state.reconciliation.at },
-              } satisfies AuthorizationState,
-              retentionMs,
-            );
             return {
-              done: {
-                reconciliation,
-                changed,
-                ...(state?.reconciliation ? {} : {
-                  firstOutcome: { decidedAt, outcome: reconciliation.outcome },
-                }),
-              },
+              done: applySnapshot(
+                view,
+                {
+                  authorization_id: authorization.id,
+                  card_id: authorization.card.id,
+                  decided_at: created.toISOString(),
+                  ...state,
+                  requests: entries,
+                },
+                snapshot,
+                now,
+              ),
               write: stripeOnly &&
                 ((operation: Deno.AtomicOperation) =>
                   writeRecord(operation, stripeOnly!, retentionMs)),
@@ -794,16 +855,17 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
     async recordTransaction(transaction) {
       if (transaction.authorization) {
-        // Its authorization's lifecycle events carry it (`transactions`): counted there, once.
+        const authorizationId = typeof transaction.authorization === "string"
+          ? transaction.authorization
+          : transaction.authorization.id;
+        const applied = await linkTransaction(authorizationId, transaction);
         log({
           level: "info",
-          msg: "transaction_received",
+          msg: applied ? "transaction_linked" : "transaction_received",
           transaction_id: transaction.id,
-          authorization_id: typeof transaction.authorization === "string"
-            ? transaction.authorization
-            : transaction.authorization.id,
+          authorization_id: authorizationId,
         });
-        return "ignored";
+        return applied ? "applied" : "ignored";
       }
       const asRequest = transactionAsRequest(transaction);
       const at = new Date((transaction.created ?? 0) * 1000);
@@ -860,6 +922,16 @@ function oddity(
   if (!code) return undefined;
   const reason: Reason = { policy: "store", code, detail: String(position ?? "none") };
   return { approved: false, reasons: [reason], trace: [], policyVersion: "" };
+}
+
+/** The counter keys the authorization's reservations use that `keys` lacks. */
+function missingKeys(
+  state: AuthorizationState | null,
+  keys: readonly Deno.KvKey[],
+): Deno.KvKey[] {
+  const have = new Set(keys.map(keyId));
+  return uniqueKeys((state?.requests ?? []).flatMap((entry) => [...entry.reservation.keys]))
+    .filter((key) => !have.has(keyId(key)));
 }
 
 /** Adds `reservation` minus what `before` held to each of its counters, never below zero. */

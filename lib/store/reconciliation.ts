@@ -23,14 +23,19 @@ import type { Reconciliation, ReconciliationOutcome, Reservation } from "./decis
  * import { equal } from "node:assert/strict";
  * const snapshot = snapshotOf({
  *   status: "closed", approved: true, amount: 5_000, request_history: [],
- *   transactions: [{ amount: -5_000 }, { amount: 1_500 }],
+ *   transactions: [{ id: "ipi_1", amount: -5_000 }, { id: "ipi_2", amount: 1_500 }],
  * } as never);
  * equal(snapshot.captured, 3_500);
  * ```
  */
 export function snapshotOf(authorization: Stripe.Issuing.Authorization): StripeSnapshot {
-  const transactions = Array.isArray(authorization.transactions) ? authorization.transactions : [];
+  const listed = Array.isArray(authorization.transactions) ? authorization.transactions : [];
   const history = Array.isArray(authorization.request_history) ? authorization.request_history : [];
+  const transactions: Record<string, number> = {};
+  listed.forEach((transaction, i) => {
+    transactions[typeof transaction.id === "string" ? transaction.id : `#${i}`] =
+      Number.isSafeInteger(transaction.amount) ? transaction.amount : 0;
+  });
   return {
     status: authorization.status,
     approved: authorization.approved === true,
@@ -41,13 +46,39 @@ export function snapshotOf(authorization: Stripe.Issuing.Authorization): StripeS
       reason: String(request.reason),
       reason_message: request.reason_message ?? null,
     })),
-    transactions: transactions.length,
-    captured: -transactions.reduce(
-      (sum, transaction) =>
-        sum + (Number.isSafeInteger(transaction.amount) ? transaction.amount : 0),
-      0,
-    ),
+    transactions,
+    captured: netSpend(transactions),
   };
+}
+
+/** Captures minus refunds, from amounts in Stripe's sign. */
+function netSpend(transactions: Readonly<Record<string, number>>): number {
+  return -Object.values(transactions).reduce((sum, amount) => sum + amount, 0);
+}
+
+/**
+ * The snapshot with one more transaction (an `issuing_transaction.created`
+ * naming this authorization), merged by id: a transaction already listed
+ * changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { withTransaction } from "./reconciliation.ts";
+ * import { equal } from "node:assert/strict";
+ * const expired = { status: "expired", approved: true, amount: 0, request_history: [{}], transactions: {}, captured: 0 } as never;
+ * const captured = withTransaction(expired, "ipi_1", -4_000);
+ * equal(captured.captured, 4_000);
+ * equal(withTransaction(captured, "ipi_1", -4_000), captured);
+ * ```
+ */
+export function withTransaction(
+  snapshot: StripeSnapshot,
+  id: string,
+  amount: number,
+): StripeSnapshot {
+  if (snapshot.transactions[id] === amount) return snapshot;
+  const transactions = { ...snapshot.transactions, [id]: amount };
+  return { ...snapshot, transactions, captured: netSpend(transactions) };
 }
 
 /**
@@ -56,14 +87,15 @@ export function snapshotOf(authorization: Stripe.Issuing.Authorization): StripeS
  * from pending to a final status (closed, reversed, expired: never back),
  * `request_history` and `transactions` only grow, and at equal history a
  * pending authorization's `amount` only falls (partial reversals). Ties keep
- * the first seen.
+ * the first seen. Transactions are the union of both, by id (one may have
+ * come from an `issuing_transaction.created` no lifecycle event listed yet).
  *
  * @example
  * ```ts
  * import { mergeSnapshots } from "./reconciliation.ts";
  * import { equal } from "node:assert/strict";
- * const created = { status: "pending", approved: true, amount: 2_000, request_history: [{}], transactions: 0, captured: 0 } as never;
- * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}], transactions: 0, captured: 0 } as never;
+ * const created = { status: "pending", approved: true, amount: 2_000, request_history: [{}], transactions: {}, captured: 0 } as never;
+ * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}], transactions: {}, captured: 0 } as never;
  * equal(mergeSnapshots(reversed, created), reversed);
  * equal(mergeSnapshots(created, reversed), reversed);
  * ```
@@ -76,14 +108,23 @@ export function mergeSnapshots(
   const rank = (s: StripeSnapshot) => [
     FINAL_STATUSES.has(s.status) ? 1 : 0,
     s.request_history.length,
-    s.transactions,
+    Object.keys(s.transactions).length,
     -s.amount,
   ];
   const [a, b] = [rank(current), rank(incoming)];
+  let advanced = current;
   for (let i = 0; i < a.length; i++) {
-    if (b[i] !== a[i]) return b[i] > a[i] ? incoming : current;
+    if (b[i] !== a[i]) {
+      advanced = b[i] > a[i] ? incoming : current;
+      break;
+    }
   }
-  return current;
+  const other = advanced === current ? incoming : current;
+  return Object.entries(other.transactions).reduce(
+    (merged, [id, amount]) =>
+      id in merged.transactions ? merged : withTransaction(merged, id, amount),
+    advanced,
+  );
 }
 
 /**
@@ -97,14 +138,14 @@ export function mergeSnapshots(
  * ```ts
  * import { settledAmount } from "./reconciliation.ts";
  * import { equal } from "node:assert/strict";
- * equal(settledAmount({ status: "reversed", approved: true, amount: 0, request_history: [], transactions: 0, captured: 0 }), 0);
- * equal(settledAmount({ status: "pending", approved: true, amount: 9_000, request_history: [], transactions: 0, captured: 0 }), 9_000);
+ * equal(settledAmount({ status: "reversed", approved: true, amount: 0, request_history: [], transactions: {}, captured: 0 }), 0);
+ * equal(settledAmount({ status: "pending", approved: true, amount: 9_000, request_history: [], transactions: {}, captured: 0 }), 9_000);
  * ```
  */
 export function settledAmount(snapshot: StripeSnapshot): number {
   const captured = Math.max(0, snapshot.captured);
   if (snapshot.status === "closed") {
-    return snapshot.transactions > 0 ? captured : snapshot.approved ? snapshot.amount : 0;
+    return hasTransactions(snapshot) ? captured : snapshot.approved ? snapshot.amount : 0;
   }
   if (FINAL_STATUSES.has(snapshot.status)) return captured;
   return snapshot.approved ? Math.max(snapshot.amount, captured) : captured;
@@ -126,7 +167,7 @@ export function settledAmount(snapshot: StripeSnapshot): number {
  *   { position: 0, amount: 5_000, reservation: { keys: [], amount: 5_000, count: 1 } },
  *   { position: 1, amount: 2_000, reservation: { keys: [], amount: 2_000, count: 0 } },
  * ] as never;
- * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}, {}], transactions: 0, captured: 0 } as never;
+ * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}, {}], transactions: {}, captured: 0 } as never;
  * deepEqual(reservationsFor(entries, reversed).map((r) => [r.amount, r.count]), [[0, 0], [0, 0]]);
  * ```
  */
@@ -155,6 +196,11 @@ export function reservationsFor(
     left -= amount;
     return { ...entry.reservation, amount, count: i === 0 && total > 0 ? 1 : 0 };
   });
+}
+
+function hasTransactions(snapshot: StripeSnapshot): boolean {
+  for (const _ in snapshot.transactions) return true;
+  return false;
 }
 
 const STRIPE_DECLINES: ReadonlySet<string> = new Set([
@@ -238,7 +284,7 @@ export function requestOutcome(
  * import { reconciliationOf } from "./reconciliation.ts";
  * import { equal } from "node:assert/strict";
  * const entries = [{ position: 0, approved: true, amount: 10_000 }] as never;
- * const snapshot = { status: "pending", approved: true, amount: 25_000, transactions: 0, captured: 0,
+ * const snapshot = { status: "pending", approved: true, amount: 25_000, transactions: {}, captured: 0,
  *   request_history: [{ approved: true, amount: 25_000, reason: "webhook_approved", reason_message: null }] };
  * equal(reconciliationOf(entries, snapshot, new Date(0)).outcome, "mismatch");
  * ```
@@ -267,7 +313,7 @@ export function reconciliationOf(
   }
   const approvedByUs = logged.reduce((sum, entry) => sum + entry.amount, 0);
   if (
-    outcome === "agreed" && snapshot.status === "pending" && snapshot.transactions === 0 &&
+    outcome === "agreed" && snapshot.status === "pending" && !hasTransactions(snapshot) &&
     snapshot.approved && snapshot.request_history.length === logged.length &&
     snapshot.amount !== approvedByUs
   ) outcome = "mismatch";
