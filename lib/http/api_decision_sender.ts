@@ -49,10 +49,18 @@ export type ApiDecisionSender = (
  * @example
  * ```ts
  * import { createApiDecisionSender } from "./api_decision_sender.ts";
- * const send = createApiDecisionSender({ secretKey: "sk_test_…", apiBase: "http://127.0.0.1:12111" });
- * // await send("iauth_123", { approved: true, amount: 10_000, metadata: { policy_version: "3f2a9c1b7d4e" } }, { requestKey: "1", deadline });
- * // → POST /v1/issuing/authorizations/iauth_123/approve  amount=10000&metadata[policy_version]=3f2a9c1b7d4e
- * //   Idempotency-Key: issuing-authorizer:iauth_123:1:approve
+ * import { Deadline } from "../engine/deadline.ts";
+ * import { equal } from "node:assert/strict";
+ * const seen: string[] = [];
+ * // A stand-in for api.stripe.com that records what it is sent.
+ * await using api = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+ *   const { pathname } = new URL(request.url);
+ *   seen.push(`${request.method} ${pathname} ${request.headers.get("idempotency-key")} ${await request.text()}`);
+ *   return Response.json({ id: "iauth_123", object: "issuing.authorization" });
+ * });
+ * const send = createApiDecisionSender({ secretKey: "sk_test_123", apiBase: `http://127.0.0.1:${api.addr.port}` });
+ * await send("iauth_123", { approved: true, amount: 10_000 }, { requestKey: "1", deadline: Deadline.after(1_000) });
+ * equal(seen[0], "POST /v1/issuing/authorizations/iauth_123/approve issuing-authorizer:iauth_123:1:approve amount=10000");
  * ```
  */
 export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiDecisionSender {

@@ -45,7 +45,24 @@ export interface App {
  * @example
  * ```ts
  * import { createApp } from "./app.ts";
- * // const app = createApp({ verify, store, log, webhookPath: "/webhook", ... });
+ * import { createWebhookVerifier } from "./webhook_verifier.ts";
+ * import { createDecide } from "../engine/decide.ts";
+ * import { createDecisionStore } from "../store/decision_store.ts";
+ * import { createMetrics } from "../telemetry/metrics.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * const decide = createDecide([], { policyVersion: "dev" });
+ * const log = () => {};
+ * const app = createApp({
+ *   verify: createWebhookVerifier({ secrets: ["whsec_example"] }),
+ *   store: createDecisionStore({ kv, decide, log, retentionMs: 86_400_000, fallback: "decline", policyVersion: "dev" }),
+ *   log, metrics: createMetrics(), webhookPath: "/webhook", versions: { service: "0.1.0", policies: "dev" },
+ *   maxBodyBytes: 262_144, bodyReadTimeoutMs: 1_000, answerWithinMs: 1_800,
+ * });
+ * equal((await (await app.fetch(new Request("http://localhost/healthz"))).json()).status, "ok");
+ * const unsigned = await app.fetch(new Request("http://localhost/webhook", { method: "POST", body: "{}" }));
+ * equal(unsigned.status, 400);
+ * equal((await app.fetch(new Request("http://localhost/nowhere"))).status, 404);
  * // Deno.serve({ port: 8000 }, app.fetch);
  * ```
  */

@@ -62,8 +62,24 @@ export interface WebhookOptions {
  * @example
  * ```ts
  * import { createWebhook } from "./webhook.ts";
- * // const webhook = createWebhook({ verify, store, log, metrics, maxBodyBytes, bodyReadTimeoutMs: 1_000, answerWithinMs: 1_800 });
- * // const response = await webhook(request); // 200 with { approved, … }, or a RequestError for 4xx
+ * import { createWebhookVerifier } from "./webhook_verifier.ts";
+ * import { createDecide } from "../engine/decide.ts";
+ * import { createDecisionStore } from "../store/decision_store.ts";
+ * import { createMetrics } from "../telemetry/metrics.ts";
+ * import { rejects } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * const decide = createDecide([], { policyVersion: "dev" });
+ * const log = () => {};
+ * const webhook = createWebhook({
+ *   verify: createWebhookVerifier({ secrets: ["whsec_example"] }),
+ *   store: createDecisionStore({ kv, decide, log, retentionMs: 86_400_000, fallback: "decline", policyVersion: "dev" }),
+ *   log, metrics: createMetrics(), maxBodyBytes: 262_144, bodyReadTimeoutMs: 1_000, answerWithinMs: 1_800,
+ * });
+ * // A signed event is answered 200 with { approved, … } (see createService's example); anything else is a RequestError.
+ * const forged = new Request("http://localhost/webhook", {
+ *   method: "POST", headers: { "stripe-signature": "t=1,v1=00" }, body: "{}",
+ * });
+ * await rejects(webhook(forged), { status: 400 });
  * ```
  */
 export function createWebhook(options: WebhookOptions): (request: Request) => Promise<Response> {

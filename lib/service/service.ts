@@ -53,11 +53,30 @@ export interface Service extends App, AsyncDisposable {
  * ```ts
  * import { createService } from "./service.ts";
  * import { defaultPipeline } from "../../policies/mod.ts";
- * const service = await createService(Deno.env, {
- *   policies: defaultPipeline,
- *   policiesDir: new URL("../../policies/", import.meta.url),
- *   serviceVersion: "0.1.0",
- * });
+ * import { authorizationEvent } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * const secret = "whsec_example";
+ * await using service = await createService(
+ *   new Map([["STRIPE_WEBHOOK_SECRET", secret], ["KV_PATH", ":memory:"]]),
+ *   {
+ *     policies: defaultPipeline,
+ *     policiesDir: new URL("../../policies/", import.meta.url),
+ *     serviceVersion: "0.1.0",
+ *     log: () => {},
+ *   },
+ * );
+ * // Signed as Stripe signs: HMAC-SHA256 of "<timestamp>.<body>", hex.
+ * const body = JSON.stringify(authorizationEvent());
+ * const t = Math.floor(Date.now() / 1000);
+ * const utf8 = new TextEncoder();
+ * const key = await crypto.subtle.importKey("raw", utf8.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+ * const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8.encode(`${t}.${body}`)));
+ * const v1 = Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("");
+ * const response = await service.fetch(new Request("http://localhost/webhook", {
+ *   method: "POST", headers: { "stripe-signature": `t=${t},v1=${v1}` }, body,
+ * }));
+ * equal(response.status, 200);
+ * equal((await response.json()).approved, true);
  * // Deno.serve({ port: service.config.port }, service.fetch);
  * ```
  */

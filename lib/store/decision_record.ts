@@ -331,8 +331,21 @@ export const RECORD_MUTATIONS = 3;
  *
  * @example
  * ```ts
- * import { writeRecord } from "./decision_record.ts";
- * // writeRecord(kv.atomic(), record, 90 * 86_400_000).commit();
+ * import { decisionKey, recordFromStored, type StoredRecord, toRecord, writeRecord } from "./decision_record.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_1" }));
+ * const record = toRecord(authorization, { approved: true, reasons: [], trace: [], policyVersion: "dev" }, {
+ *   eventId: "evt_1", index: 0, position: 0, decidedAt: new Date(60_000), latencyMs: 1, path: "respond",
+ *   held: { amount: 0, requests: 0 }, reservation: { keys: [], amount: 0, count: 0 }, eventBytes: 4_000,
+ * });
+ * const operation = kv.atomic();
+ * writeRecord(operation, record, 90 * 86_400_000);
+ * await operation.commit();
+ * const stored = await kv.get<StoredRecord>(decisionKey("iauth_1", 0));
+ * equal(recordFromStored(stored.value!).request.id, "iauth_1");
+ * deepEqual((await kv.get(["decisions_by_time", 60_000, "iauth_1", 0])).value, ["iauth_1", 0]);
  * ```
  */
 export function writeRecord(
