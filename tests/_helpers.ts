@@ -7,6 +7,7 @@
 import Stripe from "stripe";
 import type { LogRecord } from "../lib/telemetry/log.ts";
 import type { Policy } from "../lib/engine/policy.ts";
+import { listen } from "../lib/http/listen.ts";
 import { createService } from "../lib/service/service.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 
@@ -76,11 +77,18 @@ export interface TestServer extends AsyncDisposable {
 
 /**
  * Starts the service exactly as `main.ts` wires it (`createService`), with the
- * given environment, on a random loopback port. Dispose it to stop it.
+ * given environment, on a random loopback port: on `Deno.serve` (as `deno
+ * serve` and Deno Deploy run it), or with `listener: "listen"` on the
+ * listener `deno task start` uses. Dispose it to stop it.
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { policies?: readonly Policy[]; shadowPolicies?: readonly Policy[]; kv?: Deno.Kv } = {},
+  options: {
+    policies?: readonly Policy[];
+    shadowPolicies?: readonly Policy[];
+    kv?: Deno.Kv;
+    listener?: "Deno.serve" | "listen";
+  } = {},
 ): Promise<TestServer> {
   const logs: LogRecord[] = [];
   const service = await createService(
@@ -94,7 +102,9 @@ export async function startTestServer(
       shadowPolicies: options.shadowPolicies,
     },
   );
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, service.fetch);
+  const server = options.listener === "listen"
+    ? listen({ hostname: "127.0.0.1", port: 0 }, service.fetch)
+    : Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, service.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
   const webhookPath = env.WEBHOOK_PATH ?? "/webhook";
   return {

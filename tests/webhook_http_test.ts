@@ -281,3 +281,40 @@ Deno.test("a body that trickles in is cut off with 408 while others are served",
   assertMatch(text, /^HTTP\/1\.1 408/);
   assertStringIncludes(text, "not received within");
 });
+
+Deno.test("a body declaring both Content-Length and chunked is refused before it is read", async () => {
+  // `deno task start`'s listener (the runtime's older HTTP server) reads such a body as chunked,
+  // unbounded by the small Content-Length; `Deno.serve` refuses it itself.
+  const size = 5_000_000;
+  for (
+    const [listener, head, refused] of [
+      [
+        "listen",
+        "Content-Length: 10\r\nTransfer-Encoding: chunked",
+        /^HTTP\/1\.1 400[\s\S]*both Content-Length and Transfer-Encoding/,
+      ],
+      // Transfer-Encoding first: the runtime drops the Content-Length, and the chunked read is bounded.
+      ["listen", "Transfer-Encoding: chunked\r\nContent-Length: 10", /^HTTP\/1\.1 413/],
+      ["Deno.serve", "Content-Length: 10\r\nTransfer-Encoding: chunked", /^HTTP\/1\.1 400/],
+    ] as const
+  ) {
+    await using server = await startTestServer({}, { listener });
+    const { port } = new URL(server.url);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    const reply = (async () => {
+      const buffer = new Uint8Array(4096);
+      const n = await conn.read(buffer);
+      return new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+    })();
+    const request = `POST /webhook HTTP/1.1\r\nHost: x\r\n${head}\r\n\r\n` +
+      `${size.toString(16)}\r\n${"x".repeat(size)}\r\n0\r\n\r\n`;
+    const bytes = new TextEncoder().encode(request);
+    // The server may close before taking it all: a write error then is expected.
+    for (let written = 0; written < bytes.length;) {
+      written += await conn.write(bytes.subarray(written)).catch(() => bytes.length);
+    }
+    const text = await reply;
+    conn.close();
+    assertMatch(text, refused, `${listener}: ${head}`);
+  }
+});

@@ -18,7 +18,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * Reads `request`'s body as UTF-8 text. Throws a {@linkcode RequestError}:
  * 413 when `Content-Length` or the bytes received pass `maxBytes` (the body is
  * not read further), 408 when the body takes longer than `timeoutMs`, and 400
- * when it is not valid UTF-8.
+ * when it is not valid UTF-8 or declares both `Content-Length` and
+ * `Transfer-Encoding`.
  *
  * @example
  * ```ts
@@ -35,11 +36,24 @@ export async function readBodyText(
   timeoutMs: number,
 ): Promise<string> {
   const declared = request.headers.get("content-length");
+  const chunked = request.headers.get("transfer-encoding");
+  // Both framings at once is how request smuggling starts (RFC 9112 §6.3); the
+  // runtime reads such a body as chunked, unbounded by the length declared.
+  if (declared !== null && chunked !== null) {
+    throw new RequestError(400, "both Content-Length and Transfer-Encoding");
+  }
   if (declared !== null && Number(declared) > maxBytes) {
     throw new RequestError(413, `body larger than ${maxBytes} bytes`);
   }
   if (request.body === null) return "";
-  if (declared !== null) return decode(await readDeclared(request, timeoutMs));
+  if (declared !== null) {
+    const bytes = await readDeclared(request, timeoutMs);
+    // The HTTP framing stops the body at its Content-Length; counted anyway, in case it did not.
+    if (bytes.byteLength > maxBytes) {
+      throw new RequestError(413, `body larger than ${maxBytes} bytes`);
+    }
+    return decode(bytes);
+  }
 
   const reader = request.body.getReader();
   let timedOut = false;
