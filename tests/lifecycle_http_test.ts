@@ -333,6 +333,82 @@ Deno.test("a capture linked to an authorization that already expired still count
   assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
 });
 
+Deno.test("a linked capture that arrives before its authorization's lifecycle events joins the first snapshot", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const card = { id: "ic_early_capture" };
+  const request = requestEvent({ id: "iauth_early", card, pending_request: { amount: 50_000 } });
+  assertEquals((await answer(server, request)).approved, true);
+  await answer(
+    server,
+    transactionEvent(request, { id: "ipi_early_late", amount: -40_000, linked: true }),
+  );
+  const history = [{ amount: 50_000 }];
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 50_000,
+      requests: history,
+    }),
+  );
+  // Expired without listing the capture (made after the hold lapsed): it still counts.
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "expired",
+      approved: true,
+      amount: 0,
+      requests: history,
+    }),
+  );
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+});
+
+Deno.test("an authorization reconciled before transactions were kept by id is never under-counted", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await using server = await startTestServer({}, { policies: [dailyLimit()], kv });
+  const card = { id: "ic_legacy" };
+  const request = requestEvent({ id: "iauth_legacy", card, pending_request: { amount: 50_000 } });
+  assertEquals((await answer(server, request)).approved, true);
+  const history = [{ amount: 50_000 }];
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "closed",
+      approved: true,
+      amount: 50_000,
+      requests: history,
+      transactions: [-50_000],
+    }),
+  );
+  // Stored as the previous version stored it: a count of transactions, their net in `captured`.
+  const key = ["authorization", "iauth_legacy"];
+  const state = (await kv.get<{ stripe: Record<string, unknown> }>(key)).value!;
+  await kv.set(key, { ...state, stripe: { ...state.stripe, transactions: 1 } });
+
+  // A linked refund cannot be told from the capture already counted: left to the lifecycle.
+  await answer(
+    server,
+    transactionEvent(request, { id: "ipi_legacy_1", amount: 10_000, linked: true }),
+  );
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 50_000), true);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 50_000 + 1), false);
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "closed",
+      approved: true,
+      amount: 50_000,
+      requests: history,
+      transactions: [-50_000, 10_000],
+    }),
+  );
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
+  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+});
+
 Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {
   await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
   const cases: [string, boolean, string][] = [

@@ -45,9 +45,11 @@ export interface StripeSnapshot {
   /**
    * Its transactions by id, amounts signed as Stripe signs them (captures
    * negative): from its lifecycle events' `transactions` and from
-   * `issuing_transaction.created` events that name it, merged by id.
+   * `issuing_transaction.created` events that name it, merged by id. A
+   * number in snapshots stored before ids were kept: how many there were
+   * (their net is in `captured`).
    */
-  readonly transactions: Readonly<Record<string, number>>;
+  readonly transactions: Readonly<Record<string, number>> | number;
   /** Their net spend (captures minus refunds). */
   readonly captured: number;
 }
@@ -60,6 +62,11 @@ export interface AuthorizationState {
   readonly decided_at: string;
   readonly requests: readonly RequestEntry[];
   readonly stripe?: StripeSnapshot;
+  /**
+   * Transactions naming this authorization that arrived before any of its
+   * lifecycle events (by id, Stripe's sign): merged into the first snapshot.
+   */
+  readonly early_transactions?: Readonly<Record<string, number>>;
   readonly reconciliation?: Reconciliation;
 }
 

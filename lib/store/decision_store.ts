@@ -595,31 +595,47 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * Stripe may capture an authorization after it expired, with no lifecycle
    * event documented to follow, so lifecycle events alone could miss it;
    * merged by id, the same transaction listed later in `transactions` is not
-   * counted twice. Without a snapshot yet (no lifecycle event seen), nothing
-   * is held from Stripe's side to adjust: the lifecycle events to come list
-   * it. `false` when nothing changed (unknown, or already merged).
+   * counted twice. Before any lifecycle event of its authorization (no
+   * snapshot yet), it is kept in the state and merged into the first
+   * snapshot. Resolves with the reconciliation it changed, `"kept"`, or
+   * `undefined` when nothing changed (already merged).
    */
   async function linkTransaction(
     authorizationId: string,
     transaction: Stripe.Issuing.Transaction,
-  ): Promise<boolean> {
+  ): Promise<SnapshotApplied | "kept" | undefined> {
     const authKey = authorizationKey(authorizationId);
     const amount = Number.isSafeInteger(transaction.amount) ? transaction.amount : 0;
     const now = new Date();
-    return await withKeys<boolean>([authKey], (keys) => ({
+    return await withKeys<SnapshotApplied | "kept" | undefined>([authKey], (keys) => ({
       keys,
       mutations: 0,
       bytes: 8 * 1024,
       deadline: Deadline.after(BACKGROUND_MS),
       run(view) {
         const state = view.get<AuthorizationState>(authKey);
-        if (!state?.stripe) return { done: false };
+        if (!state?.stripe) {
+          if (state?.early_transactions?.[transaction.id] === amount) return { done: undefined };
+          const card = transaction.card;
+          view.set(
+            authKey,
+            {
+              authorization_id: authorizationId,
+              card_id: typeof card === "string" ? card : card.id,
+              decided_at: new Date((transaction.created ?? 0) * 1000).toISOString(),
+              requests: [],
+              ...state,
+              early_transactions: { ...state?.early_transactions, [transaction.id]: amount },
+            } satisfies AuthorizationState,
+            retentionMs,
+          );
+          return { done: "kept" };
+        }
         const snapshot = withTransaction(state.stripe, transaction.id, amount);
-        if (snapshot === state.stripe) return { done: false };
+        if (snapshot === state.stripe) return { done: undefined };
         const missing = missingKeys(state, keys);
         if (missing.length > 0) return { done: { needKeys: missing } };
-        applySnapshot(view, state, snapshot, now);
-        return { done: true };
+        return { done: applySnapshot(view, state, snapshot, now) };
       },
     }));
   }
@@ -643,10 +659,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const reconciliation = reconciliationOf(requests, snapshot, now);
     const before = state.reconciliation;
     const changed = before?.outcome !== reconciliation.outcome;
+    // Early transactions are in the snapshot from now on (see `reconcile`).
+    const { early_transactions: _, ...rest } = state;
     view.set(
       authorizationKey(state.authorization_id),
       {
-        ...state,
+        ...rest,
         requests,
         stripe: snapshot,
         reconciliation: changed || !before ? reconciliation : { ...reconciliation, at: before.at },
@@ -813,7 +831,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
                 stripe_only: true,
               }];
             }
-            const snapshot = mergeSnapshots(state?.stripe, snapshotOf(authorization));
+            // Transactions that named it before its first lifecycle event join its first snapshot.
+            const snapshot = Object.entries(state?.early_transactions ?? {}).reduce(
+              (merged, [id, amount]) => withTransaction(merged, id, amount),
+              mergeSnapshots(state?.stripe, snapshotOf(authorization)),
+            );
             return {
               done: applySnapshot(
                 view,
@@ -858,14 +880,20 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const authorizationId = typeof transaction.authorization === "string"
           ? transaction.authorization
           : transaction.authorization.id;
-        const applied = await linkTransaction(authorizationId, transaction);
+        const linked = await linkTransaction(authorizationId, transaction);
         log({
           level: "info",
-          msg: applied ? "transaction_linked" : "transaction_received",
+          msg: linked === undefined ? "transaction_redelivered" : "transaction_linked",
           transaction_id: transaction.id,
           authorization_id: authorizationId,
+          ...(linked && linked !== "kept"
+            ? { outcome: linked.reconciliation.outcome }
+            : { kept_until_lifecycle: linked === "kept" }),
         });
-        return applied ? "applied" : "ignored";
+        if (linked && linked !== "kept" && linked.changed) {
+          metrics?.reconciled(linked.reconciliation.outcome);
+        }
+        return linked === undefined ? "ignored" : "applied";
       }
       const asRequest = transactionAsRequest(transaction);
       const at = new Date((transaction.created ?? 0) * 1000);

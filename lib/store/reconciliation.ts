@@ -56,10 +56,22 @@ function netSpend(transactions: Readonly<Record<string, number>>): number {
   return -Object.values(transactions).reduce((sum, amount) => sum + amount, 0);
 }
 
+/** How many transactions the snapshot knows of. */
+function transactionCount(snapshot: StripeSnapshot): number {
+  return typeof snapshot.transactions === "number"
+    ? snapshot.transactions
+    : Object.keys(snapshot.transactions).length;
+}
+
+function hasTransactions(snapshot: StripeSnapshot): boolean {
+  return transactionCount(snapshot) > 0;
+}
+
 /**
  * The snapshot with one more transaction (an `issuing_transaction.created`
  * naming this authorization), merged by id: a transaction already listed
- * changes nothing.
+ * changes nothing, and so does any in a snapshot stored before ids were kept
+ * (it cannot tell; its lifecycle events list the transaction).
  *
  * @example
  * ```ts
@@ -76,7 +88,9 @@ export function withTransaction(
   id: string,
   amount: number,
 ): StripeSnapshot {
-  if (snapshot.transactions[id] === amount) return snapshot;
+  if (typeof snapshot.transactions === "number" || snapshot.transactions[id] === amount) {
+    return snapshot;
+  }
   const transactions = { ...snapshot.transactions, [id]: amount };
   return { ...snapshot, transactions, captured: netSpend(transactions) };
 }
@@ -85,10 +99,13 @@ export function withTransaction(
  * The more advanced of two snapshots, so events merge in any order and any
  * number of times to the same result. Stripe's lifecycle only moves forward:
  * from pending to a final status (closed, reversed, expired: never back),
- * `request_history` and `transactions` only grow, and at equal history a
- * pending authorization's `amount` only falls (partial reversals). Ties keep
- * the first seen. Transactions are the union of both, by id (one may have
- * come from an `issuing_transaction.created` no lifecycle event listed yet).
+ * `request_history` only grows, and at equal history a pending
+ * authorization's `amount` only falls (partial reversals): the more advanced
+ * snapshot by those gives status, amounts and history (ties keep the first
+ * seen). Transactions are the union of both, by id, whichever was advanced:
+ * one may have come from an `issuing_transaction.created` that no lifecycle
+ * event listed yet, so they cannot rank the snapshots. A snapshot stored
+ * before ids were kept gives way to one listing at least as many.
  *
  * @example
  * ```ts
@@ -108,7 +125,6 @@ export function mergeSnapshots(
   const rank = (s: StripeSnapshot) => [
     FINAL_STATUSES.has(s.status) ? 1 : 0,
     s.request_history.length,
-    Object.keys(s.transactions).length,
     -s.amount,
   ];
   const [a, b] = [rank(current), rank(incoming)];
@@ -120,9 +136,13 @@ export function mergeSnapshots(
     }
   }
   const other = advanced === current ? incoming : current;
+  if (typeof advanced.transactions === "number" || typeof other.transactions === "number") {
+    const fuller = transactionCount(other) > transactionCount(advanced) ? other : advanced;
+    return { ...advanced, transactions: fuller.transactions, captured: fuller.captured };
+  }
+  const listed = advanced.transactions;
   return Object.entries(other.transactions).reduce(
-    (merged, [id, amount]) =>
-      id in merged.transactions ? merged : withTransaction(merged, id, amount),
+    (merged, [id, amount]) => id in listed ? merged : withTransaction(merged, id, amount),
     advanced,
   );
 }
@@ -196,11 +216,6 @@ export function reservationsFor(
     left -= amount;
     return { ...entry.reservation, amount, count: i === 0 && total > 0 ? 1 : 0 };
   });
-}
-
-function hasTransactions(snapshot: StripeSnapshot): boolean {
-  for (const _ in snapshot.transactions) return true;
-  return false;
 }
 
 const STRIPE_DECLINES: ReadonlySet<string> = new Set([

@@ -1,0 +1,69 @@
+import type { StripeSnapshot } from "../../../lib/store/authorization_state.ts";
+import {
+  mergeSnapshots,
+  settledAmount,
+  withTransaction,
+} from "../../../lib/store/reconciliation.ts";
+import { assertEquals } from "../../_assert.ts";
+
+const history = [{
+  approved: true,
+  amount: 5_000,
+  reason: "webhook_approved",
+  reason_message: null,
+}];
+const created: StripeSnapshot = {
+  status: "pending",
+  approved: true,
+  amount: 5_000,
+  request_history: history,
+  transactions: {},
+  captured: 0,
+};
+
+/** Merges in every order given, checking each gives the same snapshot; returns it. */
+function mergedInAnyOrder(...snapshots: StripeSnapshot[]): StripeSnapshot {
+  const orders = snapshots.length === 2
+    ? [snapshots, [...snapshots].reverse()]
+    : [snapshots, [...snapshots].reverse(), [snapshots[1], snapshots[0], ...snapshots.slice(2)]];
+  const results = orders.map((order) =>
+    order.reduce<StripeSnapshot | undefined>((merged, s) => mergeSnapshots(merged, s), undefined)!
+  );
+  for (const result of results.slice(1)) assertEquals(result, results[0]);
+  return results[0];
+}
+
+Deno.test("mergeSnapshots: a linked capture and a late partial reversal merge to one result in any order", () => {
+  const reversed = { ...created, amount: 3_000 };
+  const captured = withTransaction(created, "ipi_1", -1_000);
+  const merged = mergedInAnyOrder(captured, reversed);
+  assertEquals([merged.amount, merged.captured, settledAmount(merged)], [3_000, 1_000, 3_000]);
+});
+
+Deno.test("mergeSnapshots: transactions are the union by id, whichever snapshot is ahead", () => {
+  const a = { ...created, transactions: { ipi_1: -1_000 }, captured: 1_000 };
+  const b = { ...created, amount: 4_000, transactions: { ipi_2: -500 }, captured: 500 };
+  const closed = {
+    ...created,
+    status: "closed",
+    transactions: { ipi_1: -1_000, ipi_2: -500 },
+    captured: 1_500,
+  };
+  assertEquals(mergedInAnyOrder(a, b).captured, 1_500);
+  assertEquals(mergedInAnyOrder(a, b, closed), closed);
+});
+
+Deno.test("a snapshot stored before transactions were kept by id keeps its net until one lists as many", () => {
+  const legacy = { ...created, status: "closed", transactions: 1, captured: 5_000 };
+  assertEquals(settledAmount(legacy), 5_000, "closed with transactions holds what was captured");
+  // A linked transaction cannot be told from the one it counted: left to the lifecycle events.
+  assertEquals(withTransaction(legacy, "ipi_refund", 1_000), legacy);
+  const listed = {
+    ...legacy,
+    transactions: { ipi_0: -5_000, ipi_refund: 1_000 },
+    captured: 4_000,
+  };
+  assertEquals(mergedInAnyOrder(legacy, listed).captured, 4_000);
+  const fewer = { ...created, transactions: {}, captured: 0 };
+  assertEquals(mergedInAnyOrder(legacy, fewer).captured, 5_000);
+});
