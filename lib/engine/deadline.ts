@@ -25,8 +25,10 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
 export class Deadline {
   #signal?: AbortSignal;
 
-  /** `at` is a `performance.now()` reading. */
-  constructor(readonly at: number) {}
+  /** `at` is a `performance.now()` reading; a non-finite one is a RangeError (it would never expire). */
+  constructor(readonly at: number) {
+    if (!Number.isFinite(at)) throw new RangeError(`a deadline must be finite, got ${at}`);
+  }
 
   /** The deadline `ms` after `from` (default: now), both on the `performance.now()` clock. */
   static after(ms: number, from: number = performance.now()): Deadline {
@@ -116,7 +118,9 @@ class Waiters {
     const soonest = this.#heap[0];
     if (!soonest) return;
     this.#armedAt = soonest.at;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, soonest.at - performance.now()));
+    // Timers take at most 2^31 - 1 ms (about 24 days); a later deadline re-arms on firing.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, soonest.at - performance.now()));
+    this.#timer = setTimeout(() => this.#fire(), delay);
   }
 
   #disarm(): void {
@@ -170,3 +174,4 @@ class Waiters {
 }
 
 const waiters = new Waiters();
+const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -27,13 +27,17 @@ const BATCH_BYTES = 600 * 1024;
 const GET_MANY_KEYS = 10;
 /** Jobs give up after this many failed attempts, even with time left (about a second of them). */
 const MAX_ATTEMPTS = 60;
+/** Conflicts read again at once this many times, then back off like lock errors. */
+const IMMEDIATE_CONFLICT_RETRIES = 2;
 /**
  * Backoff after a lock error: about 1 ms (jittered) for the first
  * `LOCK_SPINS` attempts, then doubling up to `MAX_BACKOFF_MS`. The lock is
  * held by another process's commit for a few milliseconds: waiting a
  * millisecond at a time takes it soon after it frees, where doubling from the
  * start overshot it (`deno serve --parallel` had a p99 of 300 ms). A conflict
- * (another process changed a key) is read again at once: nothing is locked.
+ * (another process changed a key) is read again at once, twice, then backs
+ * off the same way: a key another process keeps writing would otherwise use
+ * up the attempts in milliseconds.
  */
 const FIRST_BACKOFF_MS = 1;
 const LOCK_SPINS = 8;
@@ -133,8 +137,11 @@ interface InFlightWrite {
  * relied on. Up to `maxInFlight` batches are in flight at once: the next
  * batch is read and run while the previous one commits, and commits side by
  * side with it. It leaves queued the jobs on keys a batch in flight writes
- * (they go in the first batch after that one lands, each key's jobs in
- * order), so one hot card never holds up the others. A batch that still
+ * (they go in a batch after that one lands), so one hot card never holds up
+ * the others. Jobs on one key commit in the order submitted while nothing
+ * fails; a batch that conflicts, is split or defers a job may let a later
+ * job on its keys commit first (each still decides on what the other
+ * wrote: only the order of arrival is not kept). A batch that still
  * reads a value another batch is writing (a half retried after a split)
  * commits once that one landed, with its versionstamps, or reads again if
  * it failed.
@@ -182,6 +189,8 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
    */
   const inFlightWrites = new Map<string, InFlightWrite>();
   let inFlight = 0;
+  /** Jobs submitted so far (requeued deferred jobs too): tells a pump that found nothing to look again. */
+  let submitted = 0;
   /** Settles when the last batch started has read, run and announced its writes. */
   let prepareTurn: Promise<void> = Promise.resolve();
   let waitingForTurn = false;
@@ -200,8 +209,10 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     const previous = prepareTurn;
     prepareTurn = prepared;
     let took = false;
+    let submittedBefore = 0;
     previous.then(async () => {
       waitingForTurn = false;
+      submittedBefore = submitted;
       const batch = takeBatch();
       if (batch.length > 0) {
         took = true;
@@ -211,8 +222,9 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     }).finally(() => {
       donePreparing();
       inFlight--;
-      // A batch that took nothing left only jobs waiting on one in flight, which pumps when it lands.
-      if (took) pump();
+      // A batch that took nothing left only jobs waiting on one in flight, which pumps when it
+      // lands; a job submitted since it looked may not wait on any, so it looks again.
+      if (took || submitted !== submittedBefore) pump();
     });
   }
 
@@ -302,7 +314,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
         lastError = outcome;
         options.onRetry?.(outcome, attempt);
       }
-      if (outcome === "conflict") continue;
+      if (outcome === "conflict" && attempt <= IMMEDIATE_CONFLICT_RETRIES) continue;
       const soonest = Math.min(...batch.map((entry) => entry.job.deadline.remainingMs()));
       // Never past the soonest deadline: the next attempt then drops what expired.
       await sleep(Math.min(lockBackoff(attempt), soonest));
@@ -371,6 +383,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       if ("defer" in step) {
         view.rollback();
         const requeue = () => {
+          submitted++;
           queue.push(entry);
           pump();
         };
@@ -408,7 +421,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       for (const [id, key] of keys) {
         operation.check({ key, versionstamp: read.get(id)!.versionstamp });
       }
-      committed = await commitWaitingForLock(operation, deadline);
+      committed = await commitWaitingForLock(operation, deadline, soonestDeadline(batch));
     } catch (error) {
       return asError(error);
     } finally {
@@ -443,18 +456,21 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
    * Commits `operation`, retrying the same operation while another process
    * holds the write lock: what it read is still checked, so nothing needs to
    * be read or decided again (a conflict, once the lock frees, is reported as
-   * such). A commit cannot be called back: after the deadline (and a grace)
-   * its outcome is unknown.
+   * such). It waits for the lock only until the soonest job's deadline: then
+   * the batch is made again without the jobs that expired, which are never
+   * written. A commit cannot be called back: after the latest deadline (and
+   * a grace) its outcome is unknown.
    */
   async function commitWaitingForLock(
     operation: Deno.AtomicOperation,
-    deadline: Deadline,
+    latest: Deadline,
+    soonest: Deadline,
   ): Promise<Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT> {
     for (let attempt = 1;; attempt++) {
       try {
-        return await Deadline.after(deadline.remainingMs() + 1_000).race(operation.commit());
+        return await Deadline.after(latest.remainingMs() + 1_000).race(operation.commit());
       } catch (error) {
-        const remaining = deadline.remainingMs();
+        const remaining = soonest.remainingMs();
         if (!isLocked(error) || remaining === 0 || attempt >= MAX_ATTEMPTS) throw error;
         options.onRetry?.(error, attempt);
         await sleep(Math.min(lockBackoff(attempt), remaining));
@@ -465,6 +481,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
   return {
     submit<T>(job: CommitJob<T>): Promise<T> {
       const { promise, resolve, reject } = Promise.withResolvers<T>();
+      submitted++;
       queue.push({
         job: job as CommitJob<unknown>,
         keyIds: job.keys.map(keyId),
@@ -525,6 +542,13 @@ function isLocked(error: unknown): boolean {
 function lockBackoff(attempt: number): number {
   return Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, attempt - LOCK_SPINS)) *
     (0.5 + Math.random());
+}
+
+function soonestDeadline(batch: readonly Entry[]): Deadline {
+  return batch.reduce(
+    (soonest, entry) => entry.job.deadline.at < soonest.at ? entry.job.deadline : soonest,
+    batch[0].job.deadline,
+  );
 }
 
 function latestDeadline(batch: readonly Entry[]): Deadline {

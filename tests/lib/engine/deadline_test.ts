@@ -1,5 +1,5 @@
 import { Deadline, TIMED_OUT } from "../../../lib/engine/deadline.ts";
-import { assert, assertEquals } from "../../_assert.ts";
+import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 
 const never = () => new Promise<never>(() => {});
 const after = <T>(ms: number, value: T) =>
@@ -48,4 +48,21 @@ Deno.test("many races settling out of order keep the heap consistent", async () 
     // Timers of equal delay may be a millisecond apart: only clear-cut cases are asserted.
     if (Math.abs(settles[i] - 25) > 3 || i % 2 === 1) assertEquals(result, expected, `race ${i}`);
   });
+});
+
+Deno.test("a deadline is finite, and one weeks away neither fires early nor spins", async () => {
+  assertThrows(() => new Deadline(NaN), RangeError);
+  assertThrows(() => Deadline.after(Infinity), RangeError);
+  // Past a timer's 2^31 - 1 ms: armed for the most a timer takes, it must not fire at once.
+  let settled = false;
+  const far = Deadline.after(40 * 86_400_000).race(
+    new Promise<void>((resolve) =>
+      setTimeout(() => {
+        settled = true;
+        resolve();
+      }, 30)
+    ),
+  );
+  assertEquals(await far, undefined);
+  assert(settled);
 });

@@ -231,3 +231,61 @@ Deno.test("createCommitEngine() commits a job at once beside a batch in flight o
   assertEquals(await later, ["a", "c"]);
   assertEquals((await kv.get(["x"])).value, ["a", "c"]);
 });
+
+Deno.test("createCommitEngine() outlasts another process writing its key for a while, within the deadline", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const started = performance.now();
+  // Another process writes the key before each of our commits for the first 150 ms.
+  const contended = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (performance.now() - started < 150) await kv.set(["list"], ["other process"]);
+      return await commit();
+    };
+  });
+  const engine = createCommitEngine(contended);
+  assertEquals(await append(engine, ["list"], "a", 1_500), ["other process", "a"]);
+});
+
+Deno.test("createCommitEngine() stops waiting for the lock at a job's deadline: that job is not written, its batch-mates are", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const lockedUntil = performance.now() + 300;
+  const locked = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () =>
+      performance.now() < lockedUntil ? Promise.reject(new Error("database is locked")) : commit();
+  });
+  const engine = createCommitEngine(locked);
+  const [soon, later] = await Promise.allSettled([
+    append(engine, ["soon"], "a", 100),
+    append(engine, ["later"], "b", 5_000),
+  ]);
+  assert(soon.status === "rejected" && soon.reason instanceof DeadlineExceededError);
+  assertEquals(later, { status: "fulfilled", value: ["b"] });
+  assertEquals((await kv.get(["soon"])).value, null);
+});
+
+Deno.test("createCommitEngine() takes a job submitted while the only queued one waits on a batch in flight", async () => {
+  for (let ticks = 0; ticks < 6; ticks++) {
+    using kv = await Deno.openKv(":memory:");
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    let commits = 0;
+    const gated = withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = () => commits++ === 0 ? released.then(commit) : commit();
+    });
+    const engine = createCommitEngine(gated);
+    const first = append(engine, ["hot"], "a");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const hot = append(engine, ["hot"], "b"); // waits on the batch in flight
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    const other = append(engine, ["cold"], "c"); // from a microtask: must not wait on it
+    const winner = await Promise.race([
+      other.then(() => "committed"),
+      new Promise((resolve) => setTimeout(() => resolve("waited for the batch in flight"), 300)),
+    ]);
+    assertEquals(winner, "committed", `submitted ${ticks} microtasks later`);
+    release();
+    await Promise.all([first, hot, other]);
+  }
+});
