@@ -3,8 +3,10 @@
  * minimal durable handler's shape (one value per decision: the event text)
  * against this service's (per decision: the record, its two indexes, the
  * authorization's state and a velocity counter, plus the batch's aggregate
- * `sum`s), both on a KV file. The writes, not the bytes, set the cost: it is
- * why the durable log stays below the minimal durable handler (BENCHMARKS.md).
+ * `sum`s), both on a KV file. The baseline, like that handler, sets no
+ * expiry; the service's values expire after the retention. The writes, not
+ * the bytes, set the cost: it is why the durable log stays below the minimal
+ * durable handler (BENCHMARKS.md).
  */
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
 

@@ -68,28 +68,56 @@ Deno.test("the overview is shared for 2 s across readers, each with their own si
   assertEquals(fresh.csrf, first.csrf);
 });
 
-Deno.test("dashboard requests are answered one at a time, at least 10 ms apart", async () => {
+Deno.test("signed-in page loads are answered one at a time, at least 10 ms apart", async () => {
   await using server = await startTestServer({ ADMIN_TOKEN });
+  const cookie = await signInToDashboard(server.url, ADMIN_TOKEN);
   const started = performance.now();
   const answered = await Promise.all(Array.from({ length: 20 }, async () => {
-    const response = await fetch(`${server.url}/dashboard/app.css`);
+    const response = await fetch(`${server.url}/dashboard?range=1h`, { headers: { cookie } });
     await response.body?.cancel();
     assertEquals(response.status, 200);
     return performance.now() - started;
   }));
   const last = Math.max(...answered);
-  assert(last >= 19 * 10, `20 requests answered within ${last.toFixed(0)} ms`);
+  assert(last >= 19 * 10, `20 page loads answered within ${last.toFixed(0)} ms`);
 });
 
-Deno.test("past 64 requests waiting, the dashboard answers 503 with Retry-After", async () => {
+Deno.test("past 64 page loads waiting: 503 with Retry-After; sign-in, assets and the signed-out never wait", async () => {
   await using server = await startTestServer({ ADMIN_TOKEN });
-  const statuses = await Promise.all(Array.from({ length: 100 }, async () => {
-    const response = await fetch(`${server.url}/dashboard/app.css`);
+  const cookie = await signInToDashboard(server.url, ADMIN_TOKEN);
+  const pages = Promise.all(Array.from({ length: 100 }, async () => {
+    const response = await fetch(`${server.url}/dashboard?range=1h`, { headers: { cookie } });
     if (response.status === 503) assertEquals(response.headers.get("retry-after"), "1");
     await response.body?.cancel();
     return response.status;
   }));
+  // While the page loads queue, nothing that anyone can send without a session waits behind them.
+  const unqueued = Promise.all(
+    ["/dashboard/app.css", "/dashboard/login", "/dashboard"].map(async (path) => {
+      const response = await fetch(`${server.url}${path}`, { redirect: "manual" });
+      await response.body?.cancel();
+      return response.status;
+    }),
+  );
+  const first = await Promise.race([unqueued.then(() => "unqueued"), pages.then(() => "pages")]);
+  assertEquals(first, "unqueued");
+  assertEquals(await unqueued, [200, 200, 303]);
+  const statuses = await pages;
   const busy = statuses.filter((status) => status === 503).length;
   assert(busy > 0 && busy < 100, `${busy} of 100 refused`);
   assertEquals(statuses.filter((status) => status === 200).length, 100 - busy);
+});
+
+Deno.test("a query string the page does not read is the same view: it cannot force a new rendering", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const post = (body: unknown) => server.postEvent(body);
+  const cookie = await signInToDashboard(server.url, ADMIN_TOKEN);
+  const first = await overview(server.url, cookie);
+  await decide(post, "iauth_cache_bust");
+  const busted = await fetch(`${server.url}/dashboard?range=1h&bust=${crypto.randomUUID()}`, {
+    headers: { cookie },
+  });
+  const html = await busted.text();
+  assert(!html.includes("iauth_cache_bust"), "served from the rendering of the same view");
+  assert(first.html.length > 0);
 });

@@ -10,6 +10,7 @@ import {
   findDecisions,
   type OverviewReader,
 } from "../ops/decision_queries.ts";
+import { Deadline } from "../engine/deadline.ts";
 import { exportResponse } from "../ops/decision_export.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -148,7 +149,7 @@ export function createDashboard(
   const sessions = createSessions(options.adminToken, options.sessions);
   const overviewPages = new PageCache();
   const readerPages = new ReaderPageCache();
-  const pacer = new Pacer(DASHBOARD_GAP_MS);
+  const pacer = new Pacer();
 
   async function route(request: Request, url: URL, secure: boolean): Promise<Response> {
     const cookie = request.headers.get("cookie");
@@ -190,6 +191,17 @@ export function createDashboard(
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
     const session = await sessions.current(cookie);
     if (!session) return redirect("/dashboard/login");
+    // Only signed-in page loads wait for their turn: nobody else can hold up an admin.
+    if (pacer.waiting >= MAX_WAITING) {
+      return htmlResponse(errorPage(503, "The dashboard is busy; retry in a second."), 503, {
+        "retry-after": "1",
+      });
+    }
+    return await pacer.run(() => page(request, url, session.csrfToken));
+  }
+
+  /** A signed-in page: an authorization, an export, or the overview. */
+  async function page(request: Request, url: URL, csrfToken: string): Promise<Response> {
     const id = DECISION_PAGE.exec(url)?.pathname.groups.id;
     if (id !== undefined) {
       const record = await store.get(decodeURIComponent(id));
@@ -205,7 +217,9 @@ export function createDashboard(
     }
     if (url.pathname !== "/dashboard") throw new RequestError(404, `no page at ${url.pathname}`);
     const filter = filterFromSearch(url.searchParams, PAGE_SIZE);
-    const page = overviewPages.get(url.search, async () => {
+    // Keyed by what the page shows, so no query string can make every load a new rendering.
+    const view = JSON.stringify(filter);
+    const shared = overviewPages.get(view, async () => {
       const now = new Date();
       const [summary, decisions] = await Promise.all([
         overview(filter.range, now),
@@ -220,15 +234,11 @@ export function createDashboard(
         csrfToken: TOKEN_SLOT,
       });
     });
-    const gzip = /\bgzip\b/.test(request.headers.get("accept-encoding") ?? "");
-    const body = await readerPages.get(
-      `${url.search}\n${session.csrfToken}\n${gzip}`,
-      page,
-      async () => {
-        const personal = (await page).replaceAll(TOKEN_SLOT, session.csrfToken);
-        return gzip ? await gzipped(personal) : personal;
-      },
-    );
+    const gzip = acceptsGzip(request.headers.get("accept-encoding"));
+    const body = await readerPages.get(`${view}\n${csrfToken}\n${gzip}`, shared, async () => {
+      const personal = (await shared).replaceAll(TOKEN_SLOT, csrfToken);
+      return gzip ? await gzipped(personal) : personal;
+    });
     return htmlResponse(
       body,
       200,
@@ -257,48 +267,59 @@ export function createDashboard(
     }
   }
 
-  return (request, url) => {
-    if (url.pathname !== "/dashboard" && !url.pathname.startsWith("/dashboard/")) return undefined;
-    if (pacer.waiting >= MAX_WAITING) {
-      return Promise.resolve(
-        htmlResponse(errorPage(503, "The dashboard is busy; retry in a second."), 503, {
-          "retry-after": "1",
-        }),
-      );
-    }
-    return pacer.run(() => routeWithErrorPages(request, url));
-  };
+  return (request, url) =>
+    url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")
+      ? routeWithErrorPages(request, url)
+      : undefined;
+}
+
+/** Whether `Accept-Encoding` takes gzip (`gzip;q=0` refuses it). */
+function acceptsGzip(acceptEncoding: string | null): boolean {
+  return (acceptEncoding ?? "").split(",").some((coding) => {
+    const [name, ...params] = coding.trim().toLowerCase().split(";");
+    const q = params.map((param) => param.trim()).find((param) => param.startsWith("q="));
+    return name.trim() === "gzip" && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }
 
 /**
- * Dashboard requests are answered one at a time, each starting at least this
- * long after the previous one ended: the dashboard shares its thread with the
- * webhooks, and people reloading as fast as they can (or a script) then take
- * a bounded share of it (a cached overview costs well under a millisecond, so
- * about 5%), waiting for their turn instead of delaying authorizations.
+ * Signed-in page loads are answered one at a time, each starting after a
+ * pause of at least this long, or four times what the previous one took: the
+ * dashboard shares its thread with the webhooks, so people reloading as fast
+ * as they can (or a script) take at most a fifth of it, and about 5% when
+ * the overview comes from its cache, waiting for their turn instead of
+ * delaying authorizations. Sign-in, sign-out and assets do not wait; a
+ * request that is not signed in is redirected before it could.
  */
 const DASHBOARD_GAP_MS = 10;
-/** Requests waiting for their turn at most; more get a 503 with `Retry-After`. */
+const DASHBOARD_GAP_FACTOR = 4;
+/** The queue waits this long at most for one page; past it, the next one starts anyway. */
+const DASHBOARD_WORK_MS = 5_000;
+/** Page loads waiting for their turn at most; more get a 503 with `Retry-After`. */
 const MAX_WAITING = 64;
 
-/** Runs work one at a time, each start at least `gapMs` after the previous end. */
+/** Runs work one at a time, each after a pause proportional to the one before. */
 class Pacer {
   #tail: Promise<void> = Promise.resolve();
   #nextStart = 0;
   waiting = 0;
-  constructor(readonly gapMs: number) {}
 
   run<T>(work: () => Promise<T>): Promise<T> {
     this.waiting++;
-    const result = this.#tail.then(async () => {
+    const { promise: result, resolve, reject } = Promise.withResolvers<T>();
+    // The tail never rejects: each turn catches its work's failure and hands it to its caller.
+    this.#tail = this.#tail.then(async () => {
       // A timer only while someone waits: an idle dashboard holds none.
       const wait = this.#nextStart - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       this.waiting--;
-      return await work();
-    });
-    this.#tail = result.then(() => {}, () => {}).then(() => {
-      this.#nextStart = performance.now() + this.gapMs;
+      const started = performance.now();
+      const running = Promise.resolve().then(work);
+      running.then(resolve, reject);
+      // Never wedged by a page that does not finish: the next one starts after DASHBOARD_WORK_MS.
+      await Deadline.after(DASHBOARD_WORK_MS).race(running.then(() => {}, () => {}));
+      const now = performance.now();
+      this.#nextStart = now + Math.max(DASHBOARD_GAP_MS, DASHBOARD_GAP_FACTOR * (now - started));
     });
     return result;
   }
