@@ -35,6 +35,12 @@ async function decision(server: TestServer, id: string) {
   return await response.json();
 }
 
+/** Exactly `left` is left of the card's daily limit: `left` is approved, one more is not. */
+async function assertLeftOnCard(server: TestServer, card: string, left: number): Promise<void> {
+  assertEquals(await leftOnCard(server, card, left), true, `${left} left`);
+  assertEquals(await leftOnCard(server, card, left + 1), false, `no more than ${left} left`);
+}
+
 /** What is left of the card's daily limit, probed with a fresh request (then reversed). */
 async function leftOnCard(server: TestServer, card: string, probe: number): Promise<boolean> {
   const id = `iauth_probe_${crypto.randomUUID().slice(0, 8)}`;
@@ -52,6 +58,23 @@ async function leftOnCard(server: TestServer, card: string, probe: number): Prom
     );
   }
   return approved;
+}
+
+/** Stripe's `.created` (pending, `amount` held) then `.updated` (expired, nothing captured); the history. */
+async function createdThenExpired(server: TestServer, request: Stripe.Event, amount: number) {
+  const history = [{ amount }];
+  for (
+    const [type, status, held] of [
+      ["issuing_authorization.created", "pending", amount],
+      ["issuing_authorization.updated", "expired", 0],
+    ] as const
+  ) {
+    await answer(
+      server,
+      lifecycleEvent(request, type, { status, approved: true, amount: held, requests: history }),
+    );
+  }
+  return history;
 }
 
 Deno.test("incremental authorizations: each increment is decided on its own amount and reserved", async (t) => {
@@ -250,8 +273,7 @@ Deno.test("a request logged after Stripe's lifecycle event holds what Stripe hol
     9_000,
     "webhook_timeout",
   ]);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 9_000), true);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 9_000 + 1), false);
+  await assertLeftOnCard(server, card.id, DAILY_USD - 9_000);
 });
 
 Deno.test("issuing_transaction.created without an authorization adjusts the spend counters once", async () => {
@@ -290,33 +312,14 @@ Deno.test("a capture linked to an authorization that already expired still count
   const card = { id: "ic_late_capture" };
   const request = requestEvent({ id: "iauth_late", card, pending_request: { amount: 50_000 } });
   assertEquals((await answer(server, request)).approved, true);
-  const history = [{ amount: 50_000 }];
-  await answer(
-    server,
-    lifecycleEvent(request, "issuing_authorization.created", {
-      status: "pending",
-      approved: true,
-      amount: 50_000,
-      requests: history,
-    }),
-  );
-  await answer(
-    server,
-    lifecycleEvent(request, "issuing_authorization.updated", {
-      status: "expired",
-      approved: true,
-      amount: 0,
-      requests: history,
-    }),
-  );
+  const history = await createdThenExpired(server, request, 50_000);
   assertEquals(await leftOnCard(server, card.id, DAILY_USD), true, "expiry released the hold");
 
   // The id Stripe gives the transaction is the one later lifecycle events list it under.
   const capture = transactionEvent(request, { id: "ipi_late_0", amount: -40_000, linked: true });
   await answer(server, capture);
   await answer(server, capture);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+  await assertLeftOnCard(server, card.id, DAILY_USD - 40_000);
 
   // An `.updated` listing the same transaction afterwards does not count it again.
   await answer(
@@ -329,8 +332,7 @@ Deno.test("a capture linked to an authorization that already expired still count
       transactions: [-40_000],
     }),
   );
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+  await assertLeftOnCard(server, card.id, DAILY_USD - 40_000);
 });
 
 Deno.test("a linked capture that arrives before its authorization's lifecycle events joins the first snapshot", async () => {
@@ -342,28 +344,9 @@ Deno.test("a linked capture that arrives before its authorization's lifecycle ev
     server,
     transactionEvent(request, { id: "ipi_early_late", amount: -40_000, linked: true }),
   );
-  const history = [{ amount: 50_000 }];
-  await answer(
-    server,
-    lifecycleEvent(request, "issuing_authorization.created", {
-      status: "pending",
-      approved: true,
-      amount: 50_000,
-      requests: history,
-    }),
-  );
   // Expired without listing the capture (made after the hold lapsed): it still counts.
-  await answer(
-    server,
-    lifecycleEvent(request, "issuing_authorization.updated", {
-      status: "expired",
-      approved: true,
-      amount: 0,
-      requests: history,
-    }),
-  );
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+  await createdThenExpired(server, request, 50_000);
+  await assertLeftOnCard(server, card.id, DAILY_USD - 40_000);
 });
 
 Deno.test("an authorization reconciled before transactions were kept by id is never under-counted", async () => {
@@ -393,8 +376,7 @@ Deno.test("an authorization reconciled before transactions were kept by id is ne
     server,
     transactionEvent(request, { id: "ipi_legacy_1", amount: 10_000, linked: true }),
   );
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 50_000), true);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 50_000 + 1), false);
+  await assertLeftOnCard(server, card.id, DAILY_USD - 50_000);
   await answer(
     server,
     lifecycleEvent(request, "issuing_authorization.updated", {
@@ -405,8 +387,7 @@ Deno.test("an authorization reconciled before transactions were kept by id is ne
       transactions: [-50_000, 10_000],
     }),
   );
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000), true);
-  assertEquals(await leftOnCard(server, card.id, DAILY_USD - 40_000 + 1), false);
+  await assertLeftOnCard(server, card.id, DAILY_USD - 40_000);
 });
 
 Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {

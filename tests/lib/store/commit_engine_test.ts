@@ -35,6 +35,17 @@ function failingCommits(kv: Deno.Kv, failures: number, message: string) {
   return { kv: proxy, state };
 }
 
+/** A KV whose first commit waits until `release()`. */
+function firstCommitHeld(kv: Deno.Kv) {
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  let commits = 0;
+  const gated = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () => commits++ === 0 ? released.then(commit) : commit();
+  });
+  return { gated, release };
+}
+
 Deno.test("createCommitEngine() runs jobs on one key in submission order, each seeing the last", async () => {
   using kv = await Deno.openKv(":memory:");
   const engine = createCommitEngine(kv);
@@ -208,13 +219,8 @@ Deno.test("createCommitEngine() waits for a deferred job outside the batch: its 
 
 Deno.test("createCommitEngine() commits a job at once beside a batch in flight on other keys, keeping each key's order", async () => {
   using kv = await Deno.openKv(":memory:");
-  const { promise: released, resolve: release } = Promise.withResolvers<void>();
-  let commits = 0;
   // The first commit (job "a" on ["x"]) is held until released.
-  const gated = withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () => commits++ === 0 ? released.then(commit) : commit();
-  });
+  const { gated, release } = firstCommitHeld(kv);
   const engine = createCommitEngine(gated);
   const first = append(engine, ["x"], "a");
   await new Promise((resolve) => setTimeout(resolve, 10));
@@ -268,12 +274,7 @@ Deno.test("createCommitEngine() stops waiting for the lock at a job's deadline: 
 Deno.test("createCommitEngine() takes a job submitted while the only queued one waits on a batch in flight", async () => {
   for (let ticks = 0; ticks < 6; ticks++) {
     using kv = await Deno.openKv(":memory:");
-    const { promise: released, resolve: release } = Promise.withResolvers<void>();
-    let commits = 0;
-    const gated = withAtomicHook(kv, (operation) => {
-      const commit = operation.commit.bind(operation);
-      operation.commit = () => commits++ === 0 ? released.then(commit) : commit();
-    });
+    const { gated, release } = firstCommitHeld(kv);
     const engine = createCommitEngine(gated);
     const first = append(engine, ["hot"], "a");
     await new Promise((resolve) => setTimeout(resolve, 10));
