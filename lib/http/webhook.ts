@@ -190,8 +190,14 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       path,
       replayed,
     });
-    // After a successful API call, answer without a decision: one method per request, as Stripe advises.
-    return jsonResponse(path === "api" ? { received: true } : record.response, 200, {
+    // After a successful API call, answer without a decision: one method per request, as Stripe
+    // advises. A redelivery is answered with the decision whatever path it took: whether its API
+    // call landed is not known here (marking it answered directly may have failed too), and "in
+    // the event both methods are used on the same authorization, the API call takes precedence
+    // over the direct response" (Stripe, "Issuing real-time authorizations"), so it never answers
+    // twice and never leaves Stripe without an answer. It is not sent to the API again.
+    const acknowledgeOnly = path === "api" && !replayed;
+    return jsonResponse(acknowledgeOnly ? { received: true } : record.response, 200, {
       "stripe-version": stripeVersionFor(options.stripeApiVersion, event.api_version),
     });
   };
