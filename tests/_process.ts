@@ -32,6 +32,9 @@ export function freePort(): number {
 
 export interface Child extends AsyncDisposable {
   readonly url: string;
+  readonly port: number;
+  /** Whether the process is still the one started (it has not exited). */
+  running(): boolean;
   /** Stops the child (SIGTERM, or as told) and returns everything it printed. */
   stop(signal?: Deno.Signal): Promise<string>;
 }
@@ -40,10 +43,15 @@ export async function spawnService(
   args: string[],
   env: Record<string, string>,
   port: number,
-  cwd = ROOT,
+  { cwd = ROOT, wrapper = [] }: {
+    cwd?: URL;
+    /** A command the service runs under, e.g. `["prlimit", "--nofile=256"]`. */
+    wrapper?: string[];
+  } = {},
 ): Promise<Child> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
+  const [command, ...prefix] = [...wrapper, Deno.execPath()];
+  const process = new Deno.Command(command, {
+    args: [...prefix, ...args],
     cwd,
     env: {
       ...BASE_ENV,
@@ -69,6 +77,8 @@ export async function spawnService(
   }
   // Drained from the start: a child blocks once an unread pipe fills up (64 KiB of log lines).
   const collected = process.output();
+  let exited = false;
+  collected.then(() => exited = true, () => exited = true);
   let stopped: Promise<string> | undefined;
   const stop = (signal: Deno.Signal = "SIGTERM") => {
     stopped ??= (async () => {
@@ -80,5 +90,11 @@ export async function spawnService(
     })();
     return stopped;
   };
-  return { url, stop, [Symbol.asyncDispose]: async () => void await stop() };
+  return {
+    url,
+    port,
+    running: () => !exited,
+    stop,
+    [Symbol.asyncDispose]: async () => void await stop(),
+  };
 }

@@ -35,6 +35,13 @@ async function decision(server: TestServer, id: string) {
   return await response.json();
 }
 
+/** A request of `amount` on `card`, a replacement for `replaced` (Cards.d.ts `replacement_for`). */
+function replacementRequest(id: string, card: string, replaced: string, amount: number) {
+  const event = requestEvent({ id, card: { id: card }, pending_request: { amount } });
+  (authorizationOf(event).card as { replacement_for: string }).replacement_for = replaced;
+  return event;
+}
+
 /** Exactly `left` is left of the card's daily limit: `left` is approved, one more is not. */
 async function assertLeftOnCard(server: TestServer, card: string, left: number): Promise<void> {
   assertEquals(await leftOnCard(server, card, left), true, `${left} left`);
@@ -495,28 +502,23 @@ Deno.test("per-card velocity follows the replacement_for chain", async () => {
     pending_request: { amount: 60_000 },
   });
   assertEquals((await answer(server, lost)).approved, true);
-  const replacement = requestEvent({
-    id: "iauth_new_card",
-    card: { id: "ic_replacement" },
-    pending_request: { amount: 60_000 },
-  });
-  (authorizationOf(replacement).card as { replacement_for: string }).replacement_for = "ic_lost";
+  const replacement = replacementRequest("iauth_new_card", "ic_replacement", "ic_lost", 60_000);
   const body = await answer(server, replacement);
   assertEquals(body.approved, false, "the replaced card's spend counts");
   assert(body.metadata.reason_1.startsWith("spend_limit_exceeded:daily"), body.metadata.reason_1);
-  const withinLimit = requestEvent({
-    id: "iauth_new_card_small",
-    card: { id: "ic_replacement" },
-    pending_request: { amount: 30_000 },
-  });
-  (authorizationOf(withinLimit).card as { replacement_for: string }).replacement_for = "ic_lost";
+  const withinLimit = replacementRequest(
+    "iauth_new_card_small",
+    "ic_replacement",
+    "ic_lost",
+    30_000,
+  );
   assertEquals((await answer(server, withinLimit)).approved, true, "what the chain has left");
-  const second = requestEvent({
-    id: "iauth_second_replacement",
-    card: { id: "ic_replacement_2" },
-    pending_request: { amount: 10_001 },
-  });
-  (authorizationOf(second).card as { replacement_for: string }).replacement_for = "ic_replacement";
+  const second = replacementRequest(
+    "iauth_second_replacement",
+    "ic_replacement_2",
+    "ic_replacement",
+    10_001,
+  );
   const upTheChain = await answer(server, second);
   assertEquals(upTheChain.approved, false, "up the chain");
   assert(
@@ -536,12 +538,7 @@ Deno.test("a replacement chain stays whole through a card that never made a requ
   for (const [card, replaced] of [["ic_chain_b", "ic_chain_a"], ["ic_chain_c", "ic_chain_b"]]) {
     assertEquals((await server.postEvent(cardCreatedEvent(used, card, replaced))).status, 200);
   }
-  const third = requestEvent({
-    id: "iauth_chain_third",
-    card: { id: "ic_chain_c" },
-    pending_request: { amount: 60_000 },
-  });
-  (authorizationOf(third).card as { replacement_for: string }).replacement_for = "ic_chain_b";
+  const third = replacementRequest("iauth_chain_third", "ic_chain_c", "ic_chain_b", 60_000);
   const body = await answer(server, third);
   assertEquals(body.approved, false, "the first card's spend counts two replacements later");
   assert(body.metadata.reason_1.startsWith("spend_limit_exceeded:daily"), body.metadata.reason_1);

@@ -96,7 +96,9 @@ Deno.test("without a secret, a local development secret is created once, used, a
     const port = freePort();
     let secret: string;
     {
-      await using child = await spawnService(startTaskArgs(), {}, port, new URL(`file://${dir}/`));
+      await using child = await spawnService(startTaskArgs(), {}, port, {
+        cwd: new URL(`file://${dir}/`),
+      });
       secret = (await Deno.readTextFile(`${dir}/data/dev_webhook_secret`)).trim();
       assertMatch(secret, /^whsec_[A-Za-z0-9+/=]{40,}$/);
       const mode = (await Deno.stat(`${dir}/data/dev_webhook_secret`)).mode! & 0o777;
@@ -110,7 +112,9 @@ Deno.test("without a secret, a local development secret is created once, used, a
       assert(!text.includes(secret), "the secret itself is never printed");
     }
     {
-      await using child = await spawnService(startTaskArgs(), {}, port, new URL(`file://${dir}/`));
+      await using child = await spawnService(startTaskArgs(), {}, port, {
+        cwd: new URL(`file://${dir}/`),
+      });
       assertEquals(
         (await Deno.readTextFile(`${dir}/data/dev_webhook_secret`)).trim(),
         secret,

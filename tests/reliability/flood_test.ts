@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_assert.ts";
 import { signWithHmac, TEST_SECRET } from "../_helpers.ts";
-import { BASE_ENV, freePort, ROOT, startTaskArgs } from "../_process.ts";
+import { freePort, ROOT, spawnService, startTaskArgs } from "../_process.ts";
 import { authorizationEvent } from "../../fixtures/events.ts";
 
 const DESCRIPTORS = 256;
@@ -21,62 +21,11 @@ const hasPrlimit = (() => {
   }
 })();
 
-interface Limited extends AsyncDisposable {
-  readonly url: string;
-  readonly port: number;
-  /** Whether the process is still the one started (it has not exited). */
-  running(): boolean;
-  output(): Promise<string>;
-}
-
 /** `deno <args>` under `prlimit --nofile=<limits>`, ready once `/healthz` answers. */
-async function startLimited(
-  args: string[],
-  port = freePort(),
-  limits = `${DESCRIPTORS}`,
-): Promise<Limited> {
-  const child = new Deno.Command("prlimit", {
-    args: [`--nofile=${limits}`, Deno.execPath(), ...args],
-    cwd: ROOT,
-    env: {
-      ...BASE_ENV,
-      HOSTNAME: "127.0.0.1",
-      PORT: String(port),
-      NO_COLOR: "1",
-      KV_PATH: ":memory:",
-      DENO_JOBS: "2",
-      STRIPE_WEBHOOK_SECRET: TEST_SECRET,
-    },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  const collected = child.output().then(({ stdout, stderr }) => {
-    exited = true;
-    return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+function startLimited(args: string[], port = freePort(), limits = `${DESCRIPTORS}`) {
+  return spawnService(args, { DENO_JOBS: "2", STRIPE_WEBHOOK_SECRET: TEST_SECRET }, port, {
+    wrapper: ["prlimit", `--nofile=${limits}`],
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
-    try {
-      const response = await fetch(`${url}/healthz`);
-      await response.body?.cancel();
-      if (response.ok) break;
-    } catch { /* not listening yet */ }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    url,
-    port,
-    running: () => !exited,
-    output: () => collected,
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already exited */ }
-      await collected;
-    },
-  };
 }
 
 /** Opens up to `count` connections that each send half a request head and wait. */
@@ -130,8 +79,7 @@ Deno.test({
     assertEquals(response.status, 200);
     assertEquals((await response.json()).approved, true);
     assert(server.running(), "the process that took the flood answered");
-    await server[Symbol.asyncDispose]();
-    const output = await server.output();
+    const output = await server.stop();
     assertMatch(
       output,
       /"only \d+ file descriptors free \(open-file limit too low\): serving at most \d+ connections at once/,
@@ -159,7 +107,7 @@ Deno.test({
     assert(server.running(), "the process that hit EMFILE answered");
     await server[Symbol.asyncDispose]();
     assertMatch(
-      await server.output(),
+      await server.stop(),
       /"msg":"accept_failed","error":"Error: Too many open files \(os error 24\)"/,
     );
   },
@@ -176,8 +124,7 @@ Deno.test({
     assertEquals(response.status, 200);
     await response.body?.cancel();
     for (const conn of held) conn.close();
-    await server[Symbol.asyncDispose]();
-    const output = await server.output();
+    const output = await server.stop();
     assert(!output.includes("file descriptors free"), output);
     assert(!output.includes("accept_failed"), output);
   },
@@ -191,10 +138,7 @@ Deno.test({
     const seconds = await secondsUntilClosed(server.port);
     assert(seconds >= 9 && seconds < 15, `closed after ${seconds.toFixed(1)} s`);
     assertStringIncludes(
-      await (async () => {
-        await server[Symbol.asyncDispose]();
-        return await server.output();
-      })(),
+      await server.stop(),
       '"msg":"headers_timeout"',
     );
   },
@@ -242,7 +186,7 @@ Deno.test({
     }
     for (const conn of held) conn.close();
     assert(!server.running(), "the process exited");
-    assertStringIncludes(await server.output(), "Too many open files");
+    assertStringIncludes(await server.stop(), "Too many open files");
   },
 });
 
