@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_assert.ts";
 import { signWithHmac, TEST_SECRET } from "../_helpers.ts";
-import { freePort, ROOT, spawnService, startTaskArgs } from "../_process.ts";
+import { type Child, freePort, ROOT, spawnService, startTaskArgs } from "../_process.ts";
 import { authorizationEvent } from "../../fixtures/events.ts";
 
 const DESCRIPTORS = 256;
@@ -26,6 +26,18 @@ function startLimited(args: string[], port = freePort(), limits = `${DESCRIPTORS
   return spawnService(args, { DENO_JOBS: "2", STRIPE_WEBHOOK_SECRET: TEST_SECRET }, port, {
     wrapper: ["prlimit", `--nofile=${limits}`],
   });
+}
+
+/**
+ * Floods the service with more half-sent request heads than it may open,
+ * holds them for a second, lets them go, then posts a signed request.
+ */
+async function floodThenPost({ port, url }: Child): Promise<Response> {
+  const held = await holdIdle(port, FLOOD);
+  assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  for (const conn of held) conn.close();
+  return await postSigned(url);
 }
 
 /** Opens up to `count` connections that each send half a request head and wait. */
@@ -70,12 +82,7 @@ Deno.test({
   ignore: !hasPrlimit,
   async fn() {
     await using server = await startLimited(startTaskArgs());
-    const held = await holdIdle(server.port, FLOOD);
-    assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    for (const conn of held) conn.close();
-
-    const response = await postSigned(server.url);
+    const response = await floodThenPost(server);
     assertEquals(response.status, 200);
     assertEquals((await response.json()).approved, true);
     assert(server.running(), "the process that took the flood answered");
@@ -97,15 +104,10 @@ Deno.test({
       arg.startsWith("--allow-read=") ? arg.replace(",/dev/null", "") : arg
     );
     await using server = await startLimited(args);
-    const held = await holdIdle(server.port, FLOOD);
-    assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    for (const conn of held) conn.close();
-    const response = await postSigned(server.url);
+    const response = await floodThenPost(server);
     assertEquals(response.status, 200);
     await response.body?.cancel();
     assert(server.running(), "the process that hit EMFILE answered");
-    await server[Symbol.asyncDispose]();
     assertMatch(
       await server.stop(),
       /"msg":"accept_failed","error":"Error: Too many open files \(os error 24\)"/,
