@@ -7,6 +7,7 @@
 import type Stripe from "stripe";
 import type { Policy } from "../lib/engine/policy.ts";
 import { amountCap } from "../policies/amount_cap.ts";
+import { countLimit } from "../policies/count_limit.ts";
 import { spendLimit } from "../policies/spend_limit.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer, type TestServer } from "./_helpers.ts";
@@ -524,6 +525,25 @@ Deno.test("per-card velocity follows the replacement_for chain", async () => {
   assert(
     upTheChain.metadata.reason_1.startsWith("spend_limit_exceeded:daily"),
     upTheChain.metadata.reason_1,
+  );
+});
+
+Deno.test("per-merchant counters follow the replacement_for chain too", async () => {
+  await using server = await startTestServer({}, {
+    policies: [countLimit({ window: "daily", maxCount: 1, perMerchant: true })],
+  });
+  const old = requestEvent({ id: "iauth_merchant_old", card: { id: "ic_merchant_lost" } });
+  assertEquals((await answer(server, old)).approved, true);
+  const replacement = replacementRequest(
+    "iauth_merchant_new",
+    "ic_merchant_new",
+    "ic_merchant_lost",
+    1_000,
+  );
+  assertEquals(
+    (await answer(server, replacement)).approved,
+    false,
+    "the lost card's approval at this merchant counts on its replacement",
   );
 });
 

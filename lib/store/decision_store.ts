@@ -1031,7 +1031,12 @@ function describe(error: unknown): string {
  * cards it replaced (`Issuing.Card.replacement_for`); other keys unchanged.
  */
 function chainKey(key: Deno.KvKey, cardId: string, root: string): Deno.KvKey {
-  return root !== cardId && key[0] === "usage" && key[1] === "card" && key[2] === cardId
-    ? [key[0], key[1], root, ...key.slice(3)]
-    : key;
+  if (root === cardId || key[0] !== "usage" || key[1] !== "card") return key;
+  const [scope, scopeId] = [key[1], key[2]];
+  // A per-merchant counter is named `<card>@<merchant network id>` (velocity_counter.ts).
+  if (scopeId === cardId) return [key[0], scope, root, ...key.slice(3)];
+  if (typeof scopeId === "string" && scopeId.startsWith(`${cardId}@`)) {
+    return [key[0], scope, root + scopeId.slice(cardId.length), ...key.slice(3)];
+  }
+  return key;
 }
