@@ -8,7 +8,7 @@
 import type Stripe from "stripe";
 import fc from "fast-check";
 import { spendLimit } from "../policies/spend_limit.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import { assertEquals } from "./_assert.ts";
 import { startTestServer, type TestServer } from "./_helpers.ts";
 import {
   lifecycleEvent,
