@@ -8,7 +8,6 @@
  *
  * @module
  */
-import type { AuthorizationResponseBody } from "../engine/authorization_response.ts";
 import type { AuthorizationRequest, Held } from "../engine/policy.ts";
 import type { Reconciliation, Reservation } from "./decision_record.ts";
 
@@ -23,10 +22,8 @@ export interface RequestEntry {
   readonly approved: boolean;
   /** What we approved (asked Stripe to hold); 0 when declined. */
   readonly amount: number;
-  readonly response: AuthorizationResponseBody;
   /** What it holds in velocity counters now (reconciliation may change it). */
   readonly reservation: Reservation;
-  readonly fallback?: string;
   /** Set for the entry of an authorization that never reached us (made from its lifecycle event). */
   readonly stripe_only?: true;
 }

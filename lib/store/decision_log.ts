@@ -84,7 +84,7 @@ export async function requestRecords(
 }
 
 /**
- * Logged requests newest first, optionally for one card and up to a time
+ * Logged requests newest first, from a time on and up to a time
  * (`before`, exclusive, for paging), at most `limit`.
  *
  * @example
@@ -98,13 +98,12 @@ export async function requestRecords(
 export async function listRecords(
   kv: Deno.Kv,
   query: {
-    readonly card?: string;
     readonly since?: Date;
     readonly before?: Date;
     readonly limit: number;
   },
 ): Promise<DecisionRecord[]> {
-  const prefix = query.card ? ["decisions_by_card", query.card] : ["decisions_by_time"];
+  const prefix = ["decisions_by_time"];
   // KV takes a prefix with one bound, or both bounds without a prefix.
   const start = query.since && [...prefix, query.since.getTime()];
   const end = query.before && [...prefix, query.before.getTime()];

@@ -5,8 +5,8 @@
  *
  * Keys (all expire after the retention):
  * - `["decision", authorizationId, index]` → {@linkcode DecisionRecord}, `index` 0, 1, … per request we logged
- * - `["decisions_by_card", cardId, decidedAtMs, authorizationId, index]` and
- *   `["decisions_by_time", decidedAtMs, authorizationId, index]` → `[authorizationId, index]`
+ * - `["decisions_by_time", decidedAtMs, authorizationId, index]` → `[authorizationId, index]`
+ *   (queries filter by card, merchant and the rest while they scan it, within a bound)
  *
  * @module
  */
@@ -324,7 +324,7 @@ export function storedRecord(record: DecisionRecord): StoredRecord {
 }
 
 /** Mutations {@linkcode writeRecord} makes. */
-export const RECORD_MUTATIONS = 3;
+export const RECORD_MUTATIONS = 2;
 
 /**
  * Adds one record and its indexes to an atomic operation.
@@ -359,7 +359,6 @@ export function writeRecord(
   const ref = [id, index];
   operation
     .set(decisionKey(id, index), storedRecord(record), { expireIn: retentionMs })
-    .set(["decisions_by_card", record.card_id, at, id, index], ref, { expireIn: retentionMs })
     .set(["decisions_by_time", at, id, index], ref, { expireIn: retentionMs });
 }
 

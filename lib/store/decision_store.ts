@@ -135,10 +135,9 @@ export interface DecisionStore {
   markAnsweredDirectly(record: DecisionRecord): Promise<void>;
   /** An authorization: its latest request, total reservation, reconciliation and `requests`. */
   get(authorizationId: string): Promise<DecisionRecord | null>;
-  /** Logged requests, newest first, optionally for one card, from a time on and before a time (exclusive). */
+  /** Logged requests, newest first, from a time on and before a time (exclusive). */
   list(
     query: {
-      readonly card?: string;
       readonly since?: Date;
       readonly before?: Date;
       readonly limit: number;
@@ -427,9 +426,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           fingerprint,
           approved: decision.approved,
           amount,
-          response: record.response,
           reservation,
-          ...(decision.fallback ? { fallback: decision.fallback } : {}),
         };
         let requests = [...state?.requests ?? []];
         requests[index] = entry;
@@ -826,7 +823,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
                 fingerprint: "stripe_only",
                 approved: authorization.approved,
                 amount: 0,
-                response: stripeOnly.response,
                 reservation,
                 stripe_only: true,
               }];
