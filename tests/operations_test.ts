@@ -191,6 +191,7 @@ Deno.test("the admin API pages decisions by cursor, filters by substring and exp
     for (
       const [search, reason] of [
         ["range=1y", "range must be 1h, 24h or 7d"],
+        ["range=toString", "range must be 1h, 24h or 7d"],
         ["cursor=nonsense", "cursor must be"],
         ["reconciliation=maybe", "reconciliation must be one of"],
         [`merchant=${"x".repeat(201)}`, "merchant must be at most 200 characters"],
@@ -201,6 +202,17 @@ Deno.test("the admin API pages decisions by cursor, filters by substring and exp
       assertStringIncludes((await response.json()).error, reason);
     }
   });
+
+  await t.step(
+    "/stats refuses a range that is not one (an object's own keys included)",
+    async () => {
+      for (const range of ["1y", "toString", "__proto__"]) {
+        const response = await fetch(`${server.url}/stats?range=${range}`, { headers: admin });
+        assertEquals(response.status, 400, range);
+        assertStringIncludes((await response.json()).error, "range must be 1h, 24h or 7d");
+      }
+    },
+  );
 
   await t.step("/stats counts the range from the aggregates", async () => {
     const response = await fetch(`${server.url}/stats?range=1h`, { headers: admin });

@@ -9,8 +9,7 @@ import {
   filterFromSearch,
   findDecisions,
   type OverviewReader,
-  TIME_RANGES,
-  type TimeRangeName,
+  rangeFrom,
 } from "./decision_queries.ts";
 import { exportResponse } from "./decision_export.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
@@ -97,12 +96,8 @@ export function createAdminApi(
         return exportResponse(exportDecisions(store, filter, new Date()), format, {});
       }
       case "/stats": {
-        const range = url.searchParams.get("range") || "1h";
-        if (!(range in TIME_RANGES)) throw new RequestError(400, "range must be 1h, 24h or 7d");
-        const { shadow_examples: _, ...stats } = await overview(
-          range as TimeRangeName,
-          new Date(),
-        );
+        const range = rangeFrom(url.searchParams, "1h");
+        const { shadow_examples: _, ...stats } = await overview(range, new Date());
         return jsonResponse(stats);
       }
       case "/policies":

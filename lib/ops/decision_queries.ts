@@ -25,6 +25,27 @@ export const TIME_RANGES = {
 /** A key of {@linkcode TIME_RANGES}. */
 export type TimeRangeName = keyof typeof TIME_RANGES;
 
+/**
+ * The `range` parameter of a query, or `fallback` without one; a 400 for
+ * anything but a range's own name (`toString` or `__proto__` included).
+ *
+ * @example
+ * ```ts
+ * import { rangeFrom } from "./decision_queries.ts";
+ * import { equal, throws } from "node:assert/strict";
+ * equal(rangeFrom(new URLSearchParams("range=7d"), "1h"), "7d");
+ * equal(rangeFrom(new URLSearchParams(""), "1h"), "1h");
+ * throws(() => rangeFrom(new URLSearchParams("range=toString"), "1h"), { status: 400 });
+ * ```
+ */
+export function rangeFrom(search: URLSearchParams, fallback: TimeRangeName): TimeRangeName {
+  const range = search.get("range") || fallback;
+  if (!Object.hasOwn(TIME_RANGES, range)) {
+    throw new RequestError(400, "range must be 1h, 24h or 7d");
+  }
+  return range as TimeRangeName;
+}
+
 /** Records one page reads at most, whatever the filters: the cost bound of a list. */
 export const SCAN_BUDGET = 1_000;
 /** Rows one export writes at most. */
@@ -100,8 +121,7 @@ export function filterFromSearch(search: URLSearchParams, defaultLimit: number):
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
     throw new RequestError(400, "limit must be an integer from 1 to 500");
   }
-  const range = search.get("range") || "24h";
-  if (!(range in TIME_RANGES)) throw new RequestError(400, "range must be 1h, 24h or 7d");
+  const range = rangeFrom(search, "24h");
   const outcome = search.get("outcome") || undefined;
   if (outcome !== undefined && !["approved", "declined", "limited"].includes(outcome)) {
     throw new RequestError(400, "outcome must be approved, declined or limited");
