@@ -259,8 +259,7 @@ export function createDashboard(
     } catch (caught) {
       const error = asRequestError(caught);
       if (error instanceof RequestError) {
-        const allow = error instanceof MethodNotAllowedError ? { allow: error.allow } : undefined;
-        return htmlResponse(errorPage(error.status, error.message), error.status, allow);
+        return htmlResponse(errorPage(error.status, error.message), error.status, error.headers);
       }
       log({ level: "error", msg: "internal_error", path: url.pathname, error });
       return htmlResponse(errorPage(503, "The decision log is unavailable; retry shortly."), 503);

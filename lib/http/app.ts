@@ -109,13 +109,7 @@ export function createApp(options: AppOptions): App {
             status: error.status,
             reason: error.message,
           });
-          // A body still arriving (408) is not drained: the connection closes after the answer.
-          const headers: Record<string, string> = error instanceof MethodNotAllowedError
-            ? { allow: error.allow }
-            : error.status === 408
-            ? { connection: "close" }
-            : {};
-          return jsonResponse({ error: error.message }, error.status, headers);
+          return jsonResponse({ error: error.message }, error.status, error.headers);
         }
         // Not the client's fault (e.g. the store is unreachable while reconciling): Stripe retries on 5xx.
         log({ level: "error", msg: "internal_error", path: pathname, error });

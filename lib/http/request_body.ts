@@ -67,7 +67,7 @@ export async function readBodyText(
     while (true) {
       const { done, value } = await reader.read();
       if (timedOut) {
-        throw new RequestError(408, `body not received within ${timeoutMs} ms`);
+        throw bodyTimedOut(timeoutMs);
       }
       if (done) break;
       size += value.byteLength;
@@ -100,8 +100,15 @@ async function readDeclared(request: Request, timeoutMs: number): Promise<Uint8A
   } catch {
     throw new RequestError(400, "body could not be read");
   }
-  if (bytes === TIMED_OUT) throw new RequestError(408, `body not received within ${timeoutMs} ms`);
+  if (bytes === TIMED_OUT) throw bodyTimedOut(timeoutMs);
   return bytes;
+}
+
+/** A body still arriving is not drained: the connection closes after the 408. */
+function bodyTimedOut(timeoutMs: number): RequestError {
+  return new RequestError(408, `body not received within ${timeoutMs} ms`, {
+    connection: "close",
+  });
 }
 
 function decode(bytes: Uint8Array): string {

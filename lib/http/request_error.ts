@@ -21,6 +21,8 @@ export class RequestError extends Error {
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 413 | 414 | 431,
     message: string,
+    /** Headers the answer carries, whoever turns the error into one (`Allow`, `Connection`). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "RequestError";
@@ -41,7 +43,7 @@ export class RequestError extends Error {
  */
 export class MethodNotAllowedError extends RequestError {
   constructor(readonly allow: string) {
-    super(405, `method not allowed; use ${allow}`);
+    super(405, `method not allowed; use ${allow}`, { allow });
   }
 }
 

@@ -35,7 +35,8 @@ export function checkRequestLimits(request: Request, url: URL): void {
     throw new RequestError(414, `path and query longer than ${MAX_TARGET_BYTES} bytes`);
   }
   let size = 0;
-  for (const [name, value] of request.headers) size += name.length + value.length + 4;
+  // `forEach`, not `for…of`: the pair iterator cost several times as much on every request.
+  request.headers.forEach((value, name) => size += name.length + value.length + 4);
   if (size > MAX_HEADER_BYTES) {
     throw new RequestError(431, `headers larger than ${MAX_HEADER_BYTES} bytes`);
   }
