@@ -270,6 +270,7 @@ async function dashboardLoad(server: TestServer, until: Promise<unknown>): Promi
       for (const path of ["/decisions?limit=500", "/stats?range=24h"]) {
         const response = await fetch(`${server.url}${path}`, { headers: admin });
         await response.body?.cancel();
+        assertEquals(response.status, 200, path);
         reads++;
       }
     }

@@ -76,6 +76,7 @@ const SHIPPED: readonly Policy[] = [
 
 Deno.test("checkPipeline() finds every shipped policy firing, and none always firing", async () => {
   const report = await checkPipeline(SHIPPED, base, { runs: 2_000 });
+  assertEquals(report.policies.length, SHIPPED.length);
   for (const check of report.policies) {
     assertEquals(check.warnings, [], `${check.policy}: ${check.example}`);
     assert(check.outcomes.decline + check.outcomes.limit > 0, check.policy);
