@@ -65,20 +65,20 @@ export async function spawnService(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${url}/healthz`);
-      await response.body?.cancel();
-      if (response.ok) break;
-    } catch { /* not listening yet */ }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
   // Drained from the start: a child blocks once an unread pipe fills up (64 KiB of log lines).
   const collected = process.output();
   let exited = false;
   collected.then(() => exited = true, () => exited = true);
+  const url = `http://127.0.0.1:${port}`;
+  let ready = false;
+  for (const deadline = Date.now() + 20_000; !ready && !exited && Date.now() < deadline;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      await response.body?.cancel();
+      ready = response.ok;
+    } catch { /* not listening yet */ }
+    if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   let stopped: Promise<string> | undefined;
   const stop = (signal: Deno.Signal = "SIGTERM") => {
     stopped ??= (async () => {
@@ -90,6 +90,9 @@ export async function spawnService(
     })();
     return stopped;
   };
+  if (!ready) {
+    throw new Error(`the service at ${url} never answered /healthz:\n${await stop("SIGKILL")}`);
+  }
   return {
     url,
     port,

@@ -294,6 +294,8 @@ const DASHBOARD_GAP_MS = 10;
 const DASHBOARD_GAP_FACTOR = 4;
 /** The queue waits this long at most for one page; past it, the next one starts anyway. */
 const DASHBOARD_WORK_MS = 5_000;
+/** A page's time counts up to this for the pause after it (at most 4 s). */
+const MAX_COUNTED_MS = 1_000;
 /** Page loads waiting for their turn at most; more get a 503 with `Retry-After`. */
 const MAX_WAITING = 64;
 
@@ -318,7 +320,9 @@ class Pacer {
       // Never wedged by a page that does not finish: the next one starts after DASHBOARD_WORK_MS.
       await Deadline.after(DASHBOARD_WORK_MS).race(running.then(() => {}, () => {}));
       const now = performance.now();
-      this.#nextStart = now + Math.max(DASHBOARD_GAP_MS, DASHBOARD_GAP_FACTOR * (now - started));
+      // A page cut off at DASHBOARD_WORK_MS must not hold the next one for four times that.
+      const took = Math.min(now - started, MAX_COUNTED_MS);
+      this.#nextStart = now + Math.max(DASHBOARD_GAP_MS, DASHBOARD_GAP_FACTOR * took);
     });
     return result;
   }
