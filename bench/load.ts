@@ -20,7 +20,7 @@
  * @module
  */
 import { signInToDashboard, signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
-import { freePort } from "../tests/_process.ts";
+import { freePort, startTaskArgs } from "../tests/_process.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -41,12 +41,8 @@ const ADMIN_TOKEN = "load-admin-token-0123456789abcdef";
 const onlyArg = Deno.args.indexOf("--only");
 /** `--only a,d,c`: run just those servers (by letter), for a quick look. */
 const ONLY = onlyArg >= 0 ? Deno.args[onlyArg + 1].split(",") : undefined;
-const SERVICE_PERMISSIONS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read=./policies,./data",
-  "--allow-write=./data",
-];
+/** (c) runs with exactly the `start` task's permissions (deno.json). */
+const SERVICE_PERMISSIONS = startTaskArgs().filter((arg) => arg.startsWith("--allow-"));
 
 interface Server {
   readonly name: string;
@@ -205,7 +201,7 @@ async function drive(
     String(CONNECTIONS),
     String(rate),
     String(offset),
-  ], { AUTOCANNON_PATH: autocannon, PATH: Deno.env.get("PATH") ?? "" });
+  ], { AUTOCANNON_PATH: autocannon });
   return JSON.parse(output);
 }
 
@@ -214,11 +210,12 @@ async function reloadDashboard(
   base: string,
   until: Promise<unknown>,
 ): Promise<{ pages: number; pageP50: number }> {
-  const cookie = await signInToDashboard(base, ADMIN_TOKEN);
   let done = false;
   until.finally(() => done = true);
   const times: number[] = [];
   await Promise.all(Array.from({ length: DASHBOARD_CLIENTS }, async () => {
+    // Each client is its own person, with its own session (and its own copy of the page).
+    const cookie = await signInToDashboard(base, ADMIN_TOKEN);
     while (!done) {
       const started = performance.now();
       const page = await fetch(`${base}/dashboard?range=24h`, { headers: { cookie } });
@@ -274,15 +271,15 @@ async function peakRssMiB(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+/** `value / base`, or a dash where the baseline did not run (`--only`). */
+const ratio = (value: number, base: number | undefined) =>
+  base === undefined ? "–" : `${(value / base).toFixed(2)}x`;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 /** One round of `server`: cold starts, then its phases on a fresh KV file. */
 async function measure(server: Server, autocannon: string): Promise<Run> {
-  const kvDir = await Deno.makeTempDir({ dir: `${ROOT}data` }).catch(async () => {
-    await Deno.mkdir(`${ROOT}data`, { recursive: true });
-    return await Deno.makeTempDir({ dir: `${ROOT}data` });
-  });
+  await Deno.mkdir(`${ROOT}data`, { recursive: true });
+  const kvDir = await Deno.makeTempDir({ dir: `${ROOT}data` });
   const kvPath = `data/${kvDir.split("/").pop()}/kv.sqlite3`;
   // Cold start is noisy on a busy 2-core machine: three starts per round, each on a
   // fresh port so no pooled connection to a killed server interferes.
@@ -359,7 +356,7 @@ async function main(): Promise<void> {
       coldStartMs: median(all.flatMap((run) => run.coldStartMs)),
     };
   });
-  const byLetter = (letter: string) => rows.find((row) => row.server[1] === letter) ?? rows[0];
+  const byLetter = (letter: string) => rows.find((row) => row.server[1] === letter);
   const [a, b, d] = ["a", "b", "d"].map(byLetter);
   const lines = [
     `Load on loopback: ${REQUESTS} distinct signed requests per phase, ${CONNECTIONS} connections; ` +
@@ -379,9 +376,9 @@ async function main(): Promise<void> {
         `| ${row.server} | ${phase} | ${p.rps.toFixed(0)} | ${range} | ${ms(p.p50)} | ${
           ms(p.p99)
         } | ${ms(p.p999)} | ${p.errors} | ${p.fallbacks} | ` +
-          `${ratio(p.rps, a[phase].rps)} | ${ratio(p.rps, b[phase].rps)} | ${
-            ratio(p.rps, d[phase].rps)
-          } | ${ratio(p.p99, b[phase].p99)} | ${ratio(p.p99, d[phase].p99)} |`,
+          `${ratio(p.rps, a?.[phase].rps)} | ${ratio(p.rps, b?.[phase].rps)} | ${
+            ratio(p.rps, d?.[phase].rps)
+          } | ${ratio(p.p99, b?.[phase].p99)} | ${ratio(p.p99, d?.[phase].p99)} |`,
       );
     }
   }
@@ -395,7 +392,7 @@ async function main(): Promise<void> {
       `| ${DASHBOARD_CLIENTS} clients reloading the dashboard | ${p.rps.toFixed(0)} | ${
         ms(p.p50)
       } | ${ms(p.p99)} | ${p.errors} | ${p.fallbacks} | ${ratio(p.p99, c.rate.p99)} | ${
-        ratio(p.p99, d.rate.p99)
+        ratio(p.p99, d?.rate.p99)
       } | ${p.pages} | ${ms(p.pageP50)} |`,
     );
   }
@@ -407,10 +404,10 @@ async function main(): Promise<void> {
   for (const row of rows) {
     lines.push(
       `| ${row.server} | ${row.cpu.total.toFixed(0)} µs | ${row.cpu.kv.toFixed(0)} µs | ${
-        ratio(row.cpu.total, d.cpu.total)
+        ratio(row.cpu.total, d?.cpu.total)
       } | ${row.peakRssMiB.toFixed(1)} MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
-        `${ratio(row.peakRssMiB, b.peakRssMiB)} | ${ratio(row.peakRssMiB, d.peakRssMiB)} | ` +
-        `${ratio(row.coldStartMs, a.coldStartMs)} | ${ratio(row.coldStartMs, b.coldStartMs)} |`,
+        `${ratio(row.peakRssMiB, b?.peakRssMiB)} | ${ratio(row.peakRssMiB, d?.peakRssMiB)} | ` +
+        `${ratio(row.coldStartMs, a?.coldStartMs)} | ${ratio(row.coldStartMs, b?.coldStartMs)} |`,
     );
   }
   console.log(lines.join("\n"));
