@@ -530,8 +530,8 @@ class View implements BatchView {
  * ones. Matched on the message: Deno KV throws plain `Error`s.
  */
 function isTransient(error: Error): boolean {
-  return error instanceof DeadlineExceededError ||
-    /database is locked|busy|temporarily|timed out|connection/i.test(error.message);
+  return error instanceof DeadlineExceededError || isLocked(error) ||
+    /temporarily|timed out|connection/i.test(error.message);
 }
 
 /** SQLite's lock and busy errors: another process is writing the same file. */
@@ -558,16 +558,44 @@ function latestDeadline(batch: readonly Entry[]): Deadline {
   );
 }
 
-async function getMany(
+/**
+ * Reads `keys` in `getMany` calls of KV's 10 keys at most, side by side, in order.
+ *
+ * @example
+ * ```ts
+ * import { getMany } from "./commit_engine.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * await kv.set(["k", 11], "eleventh");
+ * const entries = await getMany<string>(kv, Array.from({ length: 12 }, (_, i) => ["k", i]));
+ * equal(entries.length, 12);
+ * equal(entries[11].value, "eleventh");
+ * ```
+ */
+export async function getMany<T = unknown>(
   kv: Deno.Kv,
   keys: readonly Deno.KvKey[],
-): Promise<Deno.KvEntryMaybe<unknown>[]> {
+): Promise<Deno.KvEntryMaybe<T>[]> {
   if (keys.length === 0) return [];
-  const chunks: Promise<Deno.KvEntryMaybe<unknown>[]>[] = [];
+  const chunks: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
   for (let i = 0; i < keys.length; i += GET_MANY_KEYS) {
-    chunks.push(kv.getMany(keys.slice(i, i + GET_MANY_KEYS)));
+    chunks.push(kv.getMany<T[]>(keys.slice(i, i + GET_MANY_KEYS)));
   }
   return (await Promise.all(chunks)).flat();
+}
+
+/**
+ * Each key once, in first-seen order.
+ *
+ * @example
+ * ```ts
+ * import { uniqueKeys } from "./commit_engine.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(uniqueKeys([["a", 1], ["b"], ["a", 1]]).length, 2);
+ * ```
+ */
+export function uniqueKeys(keys: readonly Deno.KvKey[]): Deno.KvKey[] {
+  return [...new Map(keys.map((key) => [keyId(key), key])).values()];
 }
 
 function asError(error: unknown): Error {

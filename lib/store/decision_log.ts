@@ -7,16 +7,15 @@
  * @module
  */
 import { authorizationKey, type AuthorizationState } from "./authorization_state.ts";
-import { keyId } from "./commit_engine.ts";
+import { getMany, uniqueKeys } from "./commit_engine.ts";
 import {
+  decisionKey,
   type DecisionRecord,
   recordFromStored,
   type StoredRecord,
   summaryOf,
 } from "./decision_record.ts";
 
-/** Keys per `getMany` (KV's limit). */
-const GET_MANY_KEYS = 10;
 /** Records read per round trip by {@linkcode decisionLog}. */
 const EXPORT_PAGE = 100;
 /** An authorization's requests read at most (Stripe sends a handful of increments at most). */
@@ -47,8 +46,7 @@ export async function authorizationRecord(
   if (!latest) return null;
   const entries = state.value?.requests ?? [];
   const reservation = {
-    keys: [...new Map(entries.flatMap((e) => e.reservation.keys).map((k) => [keyId(k), k]))
-      .values()],
+    keys: uniqueKeys(entries.flatMap((entry) => entry.reservation.keys)),
     amount: entries.reduce((sum, entry) => sum + entry.reservation.amount, 0),
     count: entries.reduce((sum, entry) => sum + entry.reservation.count, 0),
   };
@@ -154,15 +152,9 @@ async function recordsOf(
   kv: Deno.Kv,
   refs: readonly [string, number][],
 ): Promise<DecisionRecord[]> {
-  const chunks: Promise<Deno.KvEntryMaybe<StoredRecord>[]>[] = [];
-  for (let i = 0; i < refs.length; i += GET_MANY_KEYS) {
-    chunks.push(
-      kv.getMany<StoredRecord[]>(
-        refs.slice(i, i + GET_MANY_KEYS).map(([id, index]) => ["decision", id, index]),
-      ),
-    );
-  }
-  return (await Promise.all(chunks)).flat().flatMap((entry) =>
-    entry.value ? [recordFromStored(entry.value)] : []
+  const entries = await getMany<StoredRecord>(
+    kv,
+    refs.map(([id, index]) => decisionKey(id, index)),
   );
+  return entries.flatMap((entry) => entry.value ? [recordFromStored(entry.value)] : []);
 }

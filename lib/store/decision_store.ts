@@ -50,6 +50,7 @@ import {
   DeadlineExceededError,
   type JobStep,
   keyId,
+  uniqueKeys,
 } from "./commit_engine.ts";
 import {
   decisionKey,
@@ -1000,10 +1001,6 @@ function counterKeys(
     keys: byId.map((counter) => counter.current),
     expireInMs: byId.map((counter) => counter.expireInMs ?? null),
   };
-}
-
-function uniqueKeys(keys: readonly Deno.KvKey[]): Deno.KvKey[] {
-  return [...new Map(keys.map((key) => [keyId(key), key])).values()];
 }
 
 function sumUsage(values: readonly (Usage | null)[]): Usage {
