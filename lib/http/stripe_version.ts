@@ -6,7 +6,7 @@
 import Stripe from "stripe";
 
 /** Stripe's API versions: a date, optionally with a release name (`2026-07-29.dahlia`). */
-const API_VERSION = /^\d{4}-\d{2}-\d{2}(\.\w+)?$/;
+export const API_VERSION = /^\d{4}-\d{2}-\d{2}(\.\w+)?$/;
 
 /**
  * The version to answer with: the pinned one (`STRIPE_API_VERSION`), else

@@ -12,11 +12,12 @@ import {
   type AuthorizationRequest,
   describePipeline,
   type Held,
+  NOTHING_HELD,
   type Policy,
   type PolicyContext,
   type Verdict,
 } from "../engine/policy.ts";
-import type { Usage } from "../engine/velocity.ts";
+import { NO_USAGE, type Usage } from "../engine/velocity.ts";
 
 /** Requests generated per policy (and for the pipeline) unless told otherwise. */
 export const DEFAULT_RUNS = 3_000;
@@ -255,7 +256,7 @@ function inputArbitrary(
       }),
     ),
     held: fc.oneof(
-      { arbitrary: fc.constant({ amount: 0, requests: 0 }), weight: 3 },
+      { arbitrary: fc.constant(NOTHING_HELD), weight: 3 },
       {
         arbitrary: fc.record({
           amount: fc.integer({ min: 1, max: 500_000 }),
@@ -382,7 +383,12 @@ async function neverApproved(
   // if no request with it gets through, however ordinary the rest.
   const others = fc.sample(inputArbitrary(base, constants), { numRuns: TRIES_PER_VALUE, seed });
   const candidates: CheckInput[] = [
-    { authorization: base, now: new Date(EPOCH_MS + 14 * 3_600_000), usage: NO_USE, held: NONE },
+    {
+      authorization: base,
+      now: new Date(EPOCH_MS + 14 * 3_600_000),
+      usage: NO_USAGE,
+      held: NOTHING_HELD,
+    },
     ...others,
   ];
   const found: NeverApproved[] = [];
@@ -437,9 +443,6 @@ function commonReasons(entries: readonly NeverApproved[]): string[] {
   }
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([reason]) => reason);
 }
-
-const NO_USE: Usage = { amount: 0, count: 0 };
-const NONE: Held = { amount: 0, requests: 0 };
 
 /** The fields of an input a person needs to reproduce a verdict, on one line. */
 function describeInput({ authorization: a, now, usage, held }: CheckInput): string {

@@ -10,6 +10,7 @@ import {
 import { DEFAULT_DECISION_BUDGET_MS } from "../engine/decide.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../http/request_body.ts";
 import { DEFAULT_TOLERANCE_SECONDS } from "../http/webhook_verifier.ts";
+import { API_VERSION } from "../http/stripe_version.ts";
 
 /** Where decisions and counters live unless `KV_PATH` says otherwise (git-ignored). */
 export const DEFAULT_KV_PATH = "data/authorizer.kv.sqlite3";
@@ -119,7 +120,7 @@ export function loadConfig(env: Env): ServiceConfig {
   const stripeApiVersion = env.get("STRIPE_API_VERSION") || undefined;
   if (
     stripeApiVersion !== undefined &&
-    !/^\d{4}-\d{2}-\d{2}(\.\w+)?$/.test(stripeApiVersion)
+    !API_VERSION.test(stripeApiVersion)
   ) {
     throw new ConfigError(
       `STRIPE_API_VERSION must look like 2026-07-29.dahlia, got ${

@@ -27,7 +27,7 @@ import {
   formatReason,
   type Reason,
 } from "../engine/decide.ts";
-import type { AuthorizationRequest, Held } from "../engine/policy.ts";
+import { type AuthorizationRequest, type Held, NOTHING_HELD } from "../engine/policy.ts";
 import { type CounterRef, NO_USAGE, type Usage } from "../engine/velocity.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { createAggregateWriter } from "./aggregates.ts";
@@ -526,7 +526,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       decidedAt: new Date(meta.receivedAt),
       latencyMs: 0,
       path: "respond",
-      held: { amount: 0, requests: 0 },
+      held: NOTHING_HELD,
       reservation: { keys: [], amount: 0, count: 0 },
       eventBytes: meta.eventBytes,
     });
@@ -813,7 +813,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
                 decidedAt: created,
                 latencyMs: 0,
                 path: "stripe_only",
-                held: { amount: 0, requests: 0 },
+                held: NOTHING_HELD,
                 reservation,
                 eventBytes: 8 * 1024,
               });
