@@ -2,8 +2,9 @@
  * Policy snapshot tests: every scenario through the default pipeline, compared
  * with `tests/__snapshots__/`. After an intended change to `policies/mod.ts`
  * run `deno task test:update` and review the `.snap` diff like code: these
- * snapshots are the only tests that follow the default pipeline (the others
- * use `tests/fixtures/pipelines/reference.ts` or build their own).
+ * snapshots are the only expectations written for the default pipeline
+ * (`default_pipeline_http_test.ts` derives its own from it; the others use
+ * `tests/fixtures/pipelines/reference.ts` or build their own).
  */
 import { authorizationResponseBody } from "../lib/engine/authorization_response.ts";
 import { createDecide, formatReason } from "../lib/engine/decide.ts";

@@ -38,7 +38,8 @@ export interface App {
  *
  * Routes: `POST <webhookPath>` (Stripe events, see webhook.ts: authorization
  * requests decided, `issuing_authorization.created`/`.updated` and
- * `issuing_transaction.created` reconciled, others acknowledged), `GET /healthz`, and with an admin token the admin API and the
+ * `issuing_transaction.created` reconciled, `issuing_card.created` linking a
+ * replacement card to its chain, others acknowledged), `GET /healthz`, and with an admin token the admin API and the
  * dashboard (`admin`). A known path with another method → 405 with `Allow`;
  * anything else → 404. Client errors are JSON `{ "error": "<one-line reason>" }`.
  *

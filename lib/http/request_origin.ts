@@ -29,7 +29,7 @@ export function servedOverHttps(request: Request, url: URL, trustProxy: boolean)
 /**
  * Why a state-changing browser request is not from this site, or `undefined`
  * when nothing says it is cross-site. As Go's `http.CrossOriginProtection`
- * decides: `Sec-Fetch-Site`, which every current browser sends, must be
+ * decides, but stricter (Go also lets `Sec-Fetch-Site: none` through): `Sec-Fetch-Site`, which every current browser sends, must be
  * `same-origin`; only without it, an `Origin` must name this host (`Host`;
  * the scheme is left out, so a TLS proxy not yet trusted with `TRUST_PROXY`
  * does not lock sign-in out). `Origin` comes second because browsers send

@@ -1,7 +1,8 @@
 /**
  * The webhook flow, top to bottom: read → verify → decide-and-record →
  * answer. Authorization requests are decided; lifecycle and transaction
- * events reconcile what Stripe did; anything else is acknowledged.
+ * events reconcile what Stripe did; a new card is linked to the card it
+ * replaces; anything else is acknowledged.
  *
  * @module
  */
