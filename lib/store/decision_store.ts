@@ -543,10 +543,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const shadow = shadowOf(live, decision);
     countShadow(shadow);
     const key = decisionKey(live.authorization_id, live.request_index);
-    await updateRecord(key, (record) => ({ ...record, shadow }));
-    const operation = kv.atomic();
-    aggregates.addShadow(operation, live.decided_at, shadow);
-    await operation.commit();
+    // Its counts land with the record they describe, as every aggregate does.
+    await updateRecord(
+      key,
+      (record) => ({ ...record, shadow }),
+      (operation) => aggregates.addShadow(operation, live.decided_at, shadow),
+    );
   }
 
   function countShadow(shadow: ShadowDecision): void {
@@ -554,17 +556,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     metrics?.shadowDisagreement(shadow.reasons[0] ? formatReason(shadow.reasons[0]) : "none");
   }
 
+  /** Rewrites one stored record (and adds `alongside`'s writes to the same commit), if it is there. */
   async function updateRecord(
     key: Deno.KvKey,
     change: (record: StoredRecord) => StoredRecord,
+    alongside?: (operation: Deno.AtomicOperation) => void,
   ): Promise<void> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
         const entry = await kv.get<StoredRecord>(key);
         if (!entry.value) return;
-        const result = await kv.atomic().check(entry).set(key, change(entry.value), {
+        const operation = kv.atomic().check(entry).set(key, change(entry.value), {
           expireIn: retentionMs,
-        }).commit();
+        });
+        alongside?.(operation);
+        const result = await operation.commit();
         if (result.ok) return;
       } catch (error) {
         if (attempt === 5) throw error;
