@@ -135,16 +135,13 @@ export interface AggregateWriter {
  * kv.close();
  * ```
  */
-export function createAggregateWriter(
-  kv: Deno.Kv,
-  now: () => number = Date.now,
-): AggregateWriter {
-  let lastSweep = now();
+export function createAggregateWriter(kv: Deno.Kv): AggregateWriter {
+  let lastSweep = Date.now();
 
   function write(operation: Deno.AtomicOperation, counts: Map<string, Counted>): number {
     for (const { key, n } of counts.values()) operation.sum(key, BigInt(n));
-    if (now() - lastSweep >= SWEEP_EVERY_MS) {
-      lastSweep = now();
+    if (Date.now() - lastSweep >= SWEEP_EVERY_MS) {
+      lastSweep = Date.now();
       // Deletes need no check and read nothing a decision reads: they never conflict with commits.
       sweepAggregates(kv, new Date(lastSweep)).catch(() => {});
     }

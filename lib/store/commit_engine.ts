@@ -42,6 +42,12 @@ const IMMEDIATE_CONFLICT_RETRIES = 2;
 const FIRST_BACKOFF_MS = 1;
 const LOCK_SPINS = 8;
 const MAX_BACKOFF_MS = 20;
+/**
+ * Batches in flight at once: the next is read and decided while one commits.
+ * One alone leaves the writer idle while a batch is prepared; a third adds
+ * nothing, as SQLite writes one commit at a time.
+ */
+const MAX_IN_FLIGHT = 2;
 /** Bounds the versionstamp cache (counters, mostly); clearing it only costs reads. */
 const MAX_CACHED_KEYS = 20_000;
 
@@ -91,8 +97,6 @@ export class DeadlineExceededError extends Error {
 
 /** Options of {@linkcode createCommitEngine}. */
 export interface CommitEngineOptions {
-  /** Commits in flight at once, on disjoint keys (default 2). */
-  readonly maxInFlight?: number;
   /** Called on each retried lock error, for logging. */
   readonly onRetry?: (error: unknown, attempt: number) => void;
   /**
@@ -134,7 +138,7 @@ interface InFlightWrite {
  * cache of what it last read or wrote, else from KV), runs each job in order
  * against one view (so two jobs on one card see each other's writes), and
  * commits everything in one atomic operation that checks every versionstamp it
- * relied on. Up to `maxInFlight` batches are in flight at once: the next
+ * relied on. Up to `MAX_IN_FLIGHT` batches are in flight at once: the next
  * batch is read and run while the previous one commits, and commits side by
  * side with it. It leaves queued the jobs on keys a batch in flight writes
  * (they go in a batch after that one lands), so one hot card never holds up
@@ -179,7 +183,6 @@ interface InFlightWrite {
  * ```
  */
 export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {}): CommitEngine {
-  const maxInFlight = options.maxInFlight ?? 2;
   const queue: Entry[] = [];
   const cache = new Map<string, Cached>();
   /**
@@ -202,7 +205,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
    * everything that queued while the previous one prepared.
    */
   function pump(): void {
-    if (waitingForTurn || inFlight >= maxInFlight || queue.length === 0) return;
+    if (waitingForTurn || inFlight >= MAX_IN_FLIGHT || queue.length === 0) return;
     waitingForTurn = true;
     inFlight++;
     const { promise: prepared, resolve: donePreparing } = Promise.withResolvers<void>();

@@ -176,8 +176,7 @@ export function settledAmount(snapshot: StripeSnapshot): number {
  * authorization's total (Stripe's settled amount, plus what we approved on
  * requests its snapshot does not show yet) spread over the requests in order,
  * each up to what it approved, the rest on the last; the approval count (1)
- * on the first while anything is held. Without a snapshot, each request keeps
- * what it approved.
+ * on the first while anything is held.
  *
  * @example
  * ```ts
@@ -193,15 +192,8 @@ export function settledAmount(snapshot: StripeSnapshot): number {
  */
 export function reservationsFor(
   entries: readonly RequestEntry[],
-  snapshot: StripeSnapshot | undefined,
+  snapshot: StripeSnapshot,
 ): Reservation[] {
-  if (!snapshot) {
-    return entries.map((entry, i) => ({
-      ...entry.reservation,
-      amount: entry.amount,
-      count: i === 0 && entry.amount > 0 ? 1 : entry.reservation.count,
-    }));
-  }
   const final = FINAL_STATUSES.has(snapshot.status);
   let total = settledAmount(snapshot);
   if (!final) {
