@@ -126,16 +126,15 @@ export function localKvPath(): string {
  * import { commandFor } from "./_cli.ts";
  * import { equal } from "node:assert/strict";
  * equal(
- *   commandFor("tasks/export.ts", "/srv/kv/authorizer.sqlite3", { net: false }),
+ *   commandFor("tasks/export.ts", "/srv/kv/authorizer.sqlite3"),
  *   "deno run --allow-env --allow-read=./data,/srv/kv --allow-write=./data,/srv/kv tasks/export.ts",
  * );
  * ```
  */
-export function commandFor(script: string, kvPath: string, { net }: { net: boolean }): string {
+export function commandFor(script: string, kvPath: string): string {
   const folder = dirname(resolve(kvPath));
   return [
     "deno run",
-    ...(net ? ["--allow-net"] : []),
     "--allow-env",
     `--allow-read=./data,${folder}`,
     `--allow-write=./data,${folder}`,

@@ -29,9 +29,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
         }
         if (error instanceof Deno.errors.NotCapable) {
           throw new Error(
-            `${path} is outside ./data; run: ${
-              commandFor("tasks/export.ts", path, { net: false })
-            }`,
+            `${path} is outside ./data; run: ${commandFor("tasks/export.ts", path)}`,
           );
         }
         throw error;

@@ -35,7 +35,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
       } catch (error) {
         if (error instanceof Deno.errors.NotCapable) {
           throw new Error(
-            `${path} is outside ./data; run: ${commandFor("tasks/reset.ts", path, { net: false })}`,
+            `${path} is outside ./data; run: ${commandFor("tasks/reset.ts", path)}`,
           );
         }
         if (!(error instanceof Deno.errors.NotFound)) throw error;
