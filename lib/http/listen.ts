@@ -2,13 +2,15 @@
  * A TCP listener for `deno task start` that survives connection floods and
  * descriptor exhaustion, which `Deno.serve` does not (denoland/deno#10148).
  *
- * Measured on Deno 2.9.6 under `prlimit --nofile=256` with 400 idle loopback
- * sockets each holding a partial request line (tests/reliability/flood_test.ts):
- * - `Deno.serve` (and `deno serve [--parallel]`): its accept loop rejects with
- *   `Too many open files (os error 24)`, nothing can catch it, the process exits
- *   with status 1; a partial request is held open indefinitely.
- * - `node:http`'s `createServer` with `headersTimeout`: no crash, but its accept
- *   loop silently stops; the process keeps running and never answers again.
+ * On Deno 2.9.6 under `prlimit --nofile=256` with 400 idle loopback sockets
+ * each holding a partial request line:
+ * - `deno serve [--parallel]`: its accept loop rejects with `Too many open
+ *   files (os error 24)`, nothing can catch it, the process exits with status
+ *   1; a partial request is held open indefinitely (tests/reliability/
+ *   flood_test.ts asserts both, so it fails once the runtime catches up).
+ *   `Deno.serve` in a script and `node:http`'s `createServer` with
+ *   `headersTimeout` (which stops accepting for good instead) were tried by
+ *   hand when this was written; no test keeps those two.
  * - `Deno.listen` + `Deno.serveHttp` (this module): the accept error is ours to
  *   catch, so the loop backs off and resumes once descriptors free up (Go's
  *   `net/http` does the same: 5 ms doubling to 1 s), and each connection is
