@@ -63,16 +63,41 @@ export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
+/** Options of {@linkcode postSigned}. */
+export interface SignOptions {
+  /** Default {@linkcode TEST_SECRET}. */
+  readonly secret?: string;
+  /** Unix seconds; default now. */
+  readonly timestamp?: number;
+  /** Which of the two signers makes the header; default `"hmac"`. */
+  readonly signer?: "hmac" | "stripe";
+}
+
+/** POSTs `body` (JSON-encoded unless a string) to `url`, signed as Stripe signs it. */
+export async function postSigned(
+  url: string,
+  body: unknown,
+  { secret = TEST_SECRET, timestamp = nowSeconds(), signer = "hmac" }: SignOptions = {},
+): Promise<Response> {
+  const payload = typeof body === "string" ? body : JSON.stringify(body);
+  const sign = signer === "hmac" ? signWithHmac : signWithStripe;
+  return await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "stripe-signature": await sign(payload, secret, timestamp),
+    },
+    body: payload,
+  });
+}
+
 /** A running service on 127.0.0.1 and what it logged. */
 export interface TestServer extends AsyncDisposable {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   readonly logs: LogRecord[];
   /** POSTs `body` to `/webhook` signed with `secret` (HMAC signer unless told otherwise). */
-  postEvent(
-    body: unknown,
-    options?: { secret?: string; timestamp?: number; signer?: "hmac" | "stripe" },
-  ): Promise<Response>;
+  postEvent(body: unknown, options?: SignOptions): Promise<Response>;
 }
 
 /**
@@ -110,21 +135,7 @@ export async function startTestServer(
   return {
     url,
     logs,
-    async postEvent(
-      body,
-      { secret = TEST_SECRET, timestamp = nowSeconds(), signer = "hmac" } = {},
-    ) {
-      const payload = typeof body === "string" ? body : JSON.stringify(body);
-      const sign = signer === "hmac" ? signWithHmac : signWithStripe;
-      return await fetch(`${url}${webhookPath}`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "stripe-signature": await sign(payload, secret, timestamp),
-        },
-        body: payload,
-      });
-    },
+    postEvent: (body, sign) => postSigned(`${url}${webhookPath}`, body, sign),
     async [Symbol.asyncDispose]() {
       await server.shutdown();
       await service[Symbol.asyncDispose]();

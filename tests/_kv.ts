@@ -1,9 +1,24 @@
 /**
- * A real Deno KV with a hook on every atomic operation it makes, for tests
- * that stall, fail or observe commits.
+ * A real Deno KV with one method replaced, for tests whose reads stall or
+ * fail, or whose commits stall, fail or are observed.
  *
  * @module
  */
+
+/** Returns `kv` as is but for `method`, which `replacement` answers instead. */
+export function withMethod<Method extends keyof Deno.Kv>(
+  kv: Deno.Kv,
+  method: Method,
+  replacement: Deno.Kv[Method],
+): Deno.Kv {
+  return new Proxy(kv, {
+    get(target, property) {
+      if (property === method) return replacement;
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
 
 /**
  * Returns `kv` as is but for `atomic()`, whose operations `change` may
@@ -13,17 +28,9 @@ export function withAtomicHook(
   kv: Deno.Kv,
   change: (operation: Deno.AtomicOperation) => void,
 ): Deno.Kv {
-  return new Proxy(kv, {
-    get(target, property) {
-      if (property === "atomic") {
-        return () => {
-          const operation = target.atomic();
-          change(operation);
-          return operation;
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  return withMethod(kv, "atomic", () => {
+    const operation = kv.atomic();
+    change(operation);
+    return operation;
   });
 }

@@ -23,6 +23,69 @@ export function startTaskArgs(): string[] {
   return args;
 }
 
+/**
+ * `deno serve --parallel main.ts` on 127.0.0.1:`port` with the `start` task's
+ * permissions, plus reading and writing `kvDir` when the KV file is there.
+ * Workers: `DENO_JOBS` in the child's environment.
+ */
+export function serveParallelArgs(port: number, kvDir?: string): string[] {
+  const permissions = startTaskArgs().filter((arg) => arg.startsWith("--allow-"));
+  return [
+    "serve",
+    "--parallel",
+    ...(kvDir ? allowingDir(permissions, kvDir) : permissions),
+    `--port=${port}`,
+    "--host=127.0.0.1",
+    "main.ts",
+  ];
+}
+
+/** `args` with reading and writing `dir` allowed too (for a KV file there). */
+export function allowingDir(args: readonly string[], dir: string): string[] {
+  return args.map((arg) => /^--allow-(read|write)=/.test(arg) ? `${arg},${dir}` : arg);
+}
+
+/** What a finished `deno` child printed. */
+export interface DenoOutput {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout, then stderr. */
+  readonly output: string;
+}
+
+/** Runs `deno <args…>` in `cwd` (default the repository) with a clean environment plus `env`. */
+export async function runDeno(
+  args: readonly string[],
+  { cwd = ROOT, env = {} }: { cwd?: string | URL; env?: Record<string, string> } = {},
+): Promise<DenoOutput> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    cwd,
+    env: { ...BASE_ENV, NO_COLOR: "1", ...env },
+    clearEnv: true,
+  }).output();
+  const decoder = new TextDecoder();
+  const [out, err] = [decoder.decode(stdout), decoder.decode(stderr)];
+  return { code, stdout: out, stderr: err, output: out + err };
+}
+
+/** Half a request head: what a slow (or slowloris) client sends and then holds. */
+export const PARTIAL_HEAD = new TextEncoder().encode("POST /webhook HTTP/1.1\r\nHost: x\r\n");
+
+/** Milliseconds until the server on `port` closes a connection that sent {@linkcode PARTIAL_HEAD}. */
+export async function msUntilClosed(port: number): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const started = performance.now();
+  await conn.write(PARTIAL_HEAD);
+  const buffer = new Uint8Array(1_024);
+  try {
+    while (await conn.read(buffer) !== null) { /* an error page, if any */ }
+  } catch { /* reset: closed too */ }
+  conn.close();
+  return performance.now() - started;
+}
+
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;

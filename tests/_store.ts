@@ -5,7 +5,13 @@
  * @module
  */
 import { createDecide, type Decide } from "../lib/engine/decide.ts";
-import { createDecisionStore, type DecisionStore } from "../lib/store/decision_store.ts";
+import { Deadline } from "../lib/engine/deadline.ts";
+import type { AuthorizationRequest } from "../lib/engine/policy.ts";
+import {
+  createDecisionStore,
+  type DecisionStore,
+  type RecordedDecision,
+} from "../lib/store/decision_store.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 
 /** A store on `kv` with test defaults: a day's retention, declining fallbacks, quiet logs. */
@@ -20,5 +26,20 @@ export function testStore(
     retentionMs: 86_400_000,
     fallback: "decline",
     policyVersion: "test",
+  });
+}
+
+/** Decides and records `authorization` as the webhook would, received at `receivedAt`, with 5 s to spare. */
+export function recordRequest(
+  store: DecisionStore,
+  authorization: AuthorizationRequest,
+  receivedAt = Date.now(),
+): Promise<RecordedDecision> {
+  return store.decideAndRecord(authorization, {
+    eventId: `evt_${authorization.id}`,
+    receivedAt,
+    deadline: Deadline.after(5_000),
+    path: "respond",
+    eventBytes: 4_000,
   });
 }

@@ -5,7 +5,7 @@
  * (`tests/fixtures/pipelines/reference.ts` by default).
  */
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { BASE_ENV, ROOT, startTaskArgs } from "./_process.ts";
+import { ROOT, runDeno, startTaskArgs } from "./_process.ts";
 
 /** The only tests that may read `defaultPipeline`: they derive their expectations from it. */
 const FOLLOW_THE_DEFAULT_PIPELINE = [
@@ -15,15 +15,8 @@ const FOLLOW_THE_DEFAULT_PIPELINE = [
 ];
 const SNAPSHOT = "tests/__snapshots__/policy_snapshots_test.ts.snap";
 
-async function run(cwd: string, args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: { ...BASE_ENV, NO_COLOR: "1" },
-    clearEnv: true,
-  }).output();
-  const decoder = new TextDecoder();
-  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
+function run(cwd: string, args: string[]) {
+  return runDeno(args, { cwd });
 }
 
 /** The repository's files (tracked and new, not ignored), relative to the root. */

@@ -4,8 +4,8 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
-import { signWithHmac, startTestServer, TEST_SECRET } from "./_helpers.ts";
-import { BASE_ENV, freePort, ROOT, spawnService, startTaskArgs } from "./_process.ts";
+import { postSigned, startTestServer, TEST_SECRET } from "./_helpers.ts";
+import { BASE_ENV, freePort, ROOT, runDeno, spawnService, startTaskArgs } from "./_process.ts";
 import { ALL_SCENARIOS, SCENARIOS } from "../fixtures/events.ts";
 import { SEQUENCES } from "../fixtures/sequences.ts";
 
@@ -23,19 +23,8 @@ function task(
   return run([...taskArgs, ...args], env);
 }
 
-/** Runs `deno <args…>` in the repository with a clean environment. */
-async function run(args: string[], env: Record<string, string> = {}) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env: { ...BASE_ENV, NO_COLOR: "1", ...env },
-    clearEnv: true,
-  }).output();
-  return {
-    code,
-    stdout: new TextDecoder().decode(stdout),
-    stderr: new TextDecoder().decode(stderr),
-  };
+function run(args: string[], env: Record<string, string> = {}) {
+  return runDeno(args, { env });
 }
 
 Deno.test("simulate sends signed scenarios and prints decisions, and with --explain each trace", async () => {
@@ -411,12 +400,7 @@ Deno.test("start with KV_PATH outside ./data says exactly what to run, and that 
     const command = /run: (deno run .*)$/m.exec(refused.stderr)?.[1];
     assert(command, refused.stderr);
     await using child = await spawnService(command.split(" ").slice(1), env, freePort());
-    const payload = JSON.stringify(SCENARIOS.gambling);
-    const response = await fetch(`${child.url}/webhook`, {
-      method: "POST",
-      headers: { "stripe-signature": await signWithHmac(payload, TEST_SECRET) },
-      body: payload,
-    });
+    const response = await postSigned(`${child.url}/webhook`, SCENARIOS.gambling);
     assertEquals((await response.json()).approved, false);
     assert((await Deno.stat(`${dir}/kv.sqlite3`)).isFile, "the store is where KV_PATH says");
   } finally {

@@ -4,17 +4,15 @@
  * site that posts to them gets a 403 and changes nothing, and a cookie kept
  * from before sign-out no longer opens the dashboard.
  */
-import puppeteer from "puppeteer-core";
 import { assertEquals } from "./_assert.ts";
+import { launchChromium, NO_BROWSER } from "./_browser.ts";
 import { startTestServer } from "./_helpers.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const ADMIN_TOKEN = "session-admin-token-0123456789";
 
 Deno.test({
   name: "dashboard sessions and CSRF in headless Chromium",
-  ignore: !hasChromium && !Deno.env.get("REQUIRE_BROWSER"),
+  ignore: NO_BROWSER,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -30,10 +28,7 @@ Deno.test({
       );
     });
     const attackerUrl = `http://localhost:${attacker.addr.port}/`;
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const sessionCookie = async () =>

@@ -9,17 +9,16 @@
  * Skipped only where no Chromium is installed and `REQUIRE_BROWSER` is unset;
  * CI installs Chromium and sets it.
  */
-import puppeteer, { type Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
 import { blockCategories } from "../policies/block_categories.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
+import { launchChromium, NO_BROWSER } from "./_browser.ts";
 import { startTestServer } from "./_helpers.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 import { lifecycleEvent, requestEvent } from "../fixtures/lifecycle.ts";
 import { seedDecisions } from "../tasks/screenshots.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const ADMIN_TOKEN = "dashboard-admin-token-0123456789";
 const SCREENSHOTS = new URL("../.cache/screenshots/", import.meta.url).pathname;
 const OTHER_CARD = "ic_dashboard_other";
@@ -86,7 +85,7 @@ async function visit(page: Page, url: string): Promise<void> {
 
 Deno.test({
   name: "the dashboard in headless Chromium",
-  ignore: !hasChromium && !Deno.env.get("REQUIRE_BROWSER"),
+  ignore: NO_BROWSER,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -147,18 +146,7 @@ Deno.test({
     }
     const recent = events.length;
 
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.setViewport({ width: 1280, height: 900 });

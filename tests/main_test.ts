@@ -3,17 +3,13 @@
  * command, by `deno serve`, and as Deno Deploy would.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
-import { signWithStripe, TEST_SECRET } from "./_helpers.ts";
+import { postSigned, TEST_SECRET } from "./_helpers.ts";
 import { BASE_ENV, freePort, ROOT, spawnService, startTaskArgs } from "./_process.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
-async function postSigned(url: string, secret: string): Promise<Response> {
-  const payload = JSON.stringify(authorizationEvent());
-  return await fetch(`${url}/webhook`, {
-    method: "POST",
-    headers: { "stripe-signature": await signWithStripe(payload, secret) },
-    body: payload,
-  });
+/** An authorization request signed by stripe-node's signer, as Stripe would send it. */
+function postRequest(url: string, secret: string): Promise<Response> {
+  return postSigned(`${url}/webhook`, authorizationEvent(), { secret, signer: "stripe" });
 }
 
 Deno.test("the start task's command serves signed requests on PORT", async () => {
@@ -22,7 +18,7 @@ Deno.test("the start task's command serves signed requests on PORT", async () =>
     { STRIPE_WEBHOOK_SECRET: TEST_SECRET },
     freePort(),
   );
-  const response = await postSigned(child.url, TEST_SECRET);
+  const response = await postRequest(child.url, TEST_SECRET);
   assertEquals(response.status, 200);
   assertEquals((await response.json()).approved, true);
 });
@@ -42,7 +38,7 @@ Deno.test("`deno serve main.ts` uses the default export", async () => {
     { STRIPE_WEBHOOK_SECRET: TEST_SECRET },
     port,
   );
-  const response = await postSigned(child.url, TEST_SECRET);
+  const response = await postRequest(child.url, TEST_SECRET);
   assertEquals(response.status, 200);
   assertEquals(response.headers.get("content-type"), "application/json");
   await response.body?.cancel();
@@ -103,7 +99,7 @@ Deno.test("without a secret, a local development secret is created once, used, a
       assertMatch(secret, /^whsec_[A-Za-z0-9+/=]{40,}$/);
       const mode = (await Deno.stat(`${dir}/data/dev_webhook_secret`)).mode! & 0o777;
       assertEquals(mode, 0o600);
-      const response = await postSigned(child.url, secret);
+      const response = await postRequest(child.url, secret);
       assertEquals(response.status, 200);
       await response.body?.cancel();
       const text = await child.stop();
@@ -120,7 +116,7 @@ Deno.test("without a secret, a local development secret is created once, used, a
         secret,
         "kept across restarts",
       );
-      const response = await postSigned(child.url, secret);
+      const response = await postRequest(child.url, secret);
       assertEquals(response.status, 200);
       await response.body?.cancel();
     }

@@ -4,30 +4,24 @@
  */
 import type Stripe from "stripe";
 import { assert, assertEquals } from "./_assert.ts";
-import { signWithHmac, TEST_SECRET } from "./_helpers.ts";
-import { freePort, spawnService, startTaskArgs } from "./_process.ts";
+import { postSigned, TEST_SECRET } from "./_helpers.ts";
+import {
+  allowingDir,
+  freePort,
+  serveParallelArgs,
+  spawnService,
+  startTaskArgs,
+} from "./_process.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ADMIN_TOKEN = "multi-process-admin-token-0123456789";
-const SERVE_ARGS = [
-  "serve",
-  "--allow-net",
-  "--allow-env",
-  "--allow-read=./policies,./data,/tmp",
-  "--allow-write=/tmp",
-];
 const DAILY_LIMIT = 500_000; // the default pipeline's 5,000.00 USD per card per day
 
 async function post(
   url: string,
   event: Stripe.Event,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const payload = JSON.stringify(event);
-  const response = await fetch(`${url}/webhook`, {
-    method: "POST",
-    headers: { "stripe-signature": await signWithHmac(payload, TEST_SECRET) },
-    body: payload,
-  });
+  const response = await postSigned(`${url}/webhook`, event);
   return { status: response.status, body: await response.json() };
 }
 
@@ -40,7 +34,7 @@ Deno.test("deno serve --parallel on one KV file: identical decisions and an exac
   try {
     const port = freePort();
     await using server = await spawnService(
-      [...SERVE_ARGS, "--parallel", `--port=${port}`, "--host=127.0.0.1", "main.ts"],
+      serveParallelArgs(port, dir),
       { STRIPE_WEBHOOK_SECRET: TEST_SECRET, KV_PATH: `${dir}/kv.sqlite3`, DENO_JOBS: "2" },
       port,
     );
@@ -74,13 +68,7 @@ Deno.test("deno serve --parallel on one KV file: identical decisions and an exac
 Deno.test("a server killed with SIGKILL under load loses no answered decision and double-counts nothing", async () => {
   const dir = await Deno.makeTempDir();
   const env = { STRIPE_WEBHOOK_SECRET: TEST_SECRET, KV_PATH: `${dir}/kv.sqlite3`, ADMIN_TOKEN };
-  const args = startTaskArgs().map((arg) =>
-    arg.startsWith("--allow-read")
-      ? `${arg},${dir}`
-      : arg.startsWith("--allow-write")
-      ? `${arg},${dir}`
-      : arg
-  );
+  const args = allowingDir(startTaskArgs(), dir);
   try {
     const port = freePort();
     const answered: { id: string; approved: boolean }[] = [];

@@ -4,7 +4,7 @@
  * loopback receives OTLP/JSON from the real service.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { signWithHmac, TEST_SECRET } from "./_helpers.ts";
+import { postSigned, TEST_SECRET } from "./_helpers.ts";
 import { freePort, spawnService, startTaskArgs } from "./_process.ts";
 import { SCENARIOS } from "../fixtures/events.ts";
 
@@ -36,12 +36,7 @@ Deno.test("each decision adds its attributes to the request span", async () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.addr.port}`,
     }, port);
-    const payload = JSON.stringify(SCENARIOS.gambling);
-    const response = await fetch(`${server.url}/webhook`, {
-      method: "POST",
-      headers: { "stripe-signature": await signWithHmac(payload, TEST_SECRET) },
-      body: payload,
-    });
+    const response = await postSigned(`${server.url}/webhook`, SCENARIOS.gambling);
     await response.body?.cancel();
     await server.stop(); // SIGTERM: the service drains, exits, and flushes its telemetry
 

@@ -10,7 +10,13 @@ import Stripe from "stripe";
 import { createHmac } from "node:crypto";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { nowSeconds, signWithHmac, TEST_SECRET } from "./_helpers.ts";
-import { type Child, freePort, spawnService, startTaskArgs } from "./_process.ts";
+import {
+  type Child,
+  freePort,
+  serveParallelArgs,
+  spawnService,
+  startTaskArgs,
+} from "./_process.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ADMIN_TOKEN = "security-admin-token-0123456789";
@@ -19,21 +25,7 @@ const FORM = { "content-type": "application/x-www-form-urlencoded" };
 const MODES: Record<string, (port: number, env: Record<string, string>) => Promise<Child>> = {
   "deno task start": (port, env) => spawnService(startTaskArgs(), env, port),
   "deno serve --parallel": (port, env) =>
-    spawnService(
-      [
-        "serve",
-        "--parallel",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read=./policies,./data",
-        "--allow-write=./data",
-        `--port=${port}`,
-        "--host=127.0.0.1",
-        "main.ts",
-      ],
-      { ...env, DENO_JOBS: "2" },
-      port,
-    ),
+    spawnService(serveParallelArgs(port), { ...env, DENO_JOBS: "2" }, port),
 };
 
 /** No connection reuse: each request is a new connection, so `--parallel` spreads them over workers. */

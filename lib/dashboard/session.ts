@@ -9,9 +9,9 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { SessionRecords } from "../store/sessions.ts";
 
 /** How long a dashboard session lasts. */
-export const SESSION_TTL_SECONDS = 8 * 3_600;
+const SESSION_TTL_SECONDS = 8 * 3_600;
 /** How long a sign-in form stays valid. */
-export const LOGIN_FORM_TTL_SECONDS = 3_600;
+const LOGIN_FORM_TTL_SECONDS = 3_600;
 const SESSION_COOKIE = "authorizer_session";
 const LOGIN_COOKIE = "authorizer_login";
 

@@ -124,8 +124,6 @@ export type Decide = {
   counters(authorization: AuthorizationRequest, now: Date): CounterRef[];
 };
 
-export { ENGINE_REASON_CODES };
-
 const ENGINE = "engine";
 const SMS: readonly FraudChallengeChannel[] = Object.freeze(["sms"]);
 

@@ -5,7 +5,7 @@
  */
 
 /** `Content-Type` of every JSON answer (Stripe requires exactly this one). */
-export const JSON_HEADERS = { "content-type": "application/json" } as const;
+const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 /**
  * A JSON response; `body` is serialized unless it is already a string.

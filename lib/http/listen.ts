@@ -29,7 +29,7 @@
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 
 /** A connection without a complete request head after this long is closed (slowloris, idle keep-alive). */
-export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 /** Descriptors kept free for the rest of the process (the KV file, outgoing API calls, logs). */
 export const RESERVED_DESCRIPTORS = 64;
 const ACCEPT_BACKOFF_MIN_MS = 5;

@@ -10,9 +10,9 @@ import { RequestError } from "./request_error.ts";
  * the longest legitimate URL (a dashboard filter) is a few hundred; KV keys
  * built from a path or filter must stay under Deno KV's 2 KiB key limit.
  */
-export const MAX_TARGET_BYTES = 1_024;
+const MAX_TARGET_BYTES = 1_024;
 /** Largest header section accepted (nginx's default buffers hold 8 KiB per line). */
-export const MAX_HEADER_BYTES = 16 * 1_024;
+const MAX_HEADER_BYTES = 16 * 1_024;
 
 /**
  * Throws a {@linkcode RequestError}: 414 when the path and query are longer

@@ -47,11 +47,11 @@ export function rangeFrom(search: URLSearchParams, fallback: TimeRangeName): Tim
 }
 
 /** Records one page reads at most, whatever the filters: the cost bound of a list. */
-export const SCAN_BUDGET = 1_000;
+const SCAN_BUDGET = 1_000;
 /** Rows one export writes at most. */
-export const EXPORT_MAX_ROWS = 10_000;
+const EXPORT_MAX_ROWS = 10_000;
 /** Records one export reads at most. */
-export const EXPORT_SCAN_BUDGET = 100_000;
+const EXPORT_SCAN_BUDGET = 100_000;
 /** The most records one list call reads (decisions sharing one millisecond). */
 const MAX_CHUNK = 5_000;
 /** Records read looking for examples of shadow disagreements. */

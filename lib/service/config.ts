@@ -21,9 +21,9 @@ const STRIPE_DEADLINE_MS = 2_000;
  * Of Stripe's 2 s, what the network and Stripe's own clock take around our
  * handler: the request's deadline is 2,000 − 200 = 1,800 ms from arrival.
  */
-export const NETWORK_MARGIN_MS = 200;
+const NETWORK_MARGIN_MS = 200;
 /** The store's commit after the policies stop. */
-export const STORE_MARGIN_MS = 100;
+const STORE_MARGIN_MS = 100;
 
 /** Read-only access to environment variables (`Deno.env` fits). */
 export interface Env {
@@ -49,8 +49,6 @@ export interface ServiceConfig {
    */
   readonly answerWithinMs: number;
   readonly fallbackDecision: "approve" | "decline";
-  /** `DENO_DEPLOYMENT_ID`, set by Deno Deploy. */
-  readonly deploymentId?: string;
   /** Deno's OpenTelemetry is on: `OTEL_DENO` set, or on Deno Deploy (which traces every request). */
   readonly telemetry: boolean;
   /** `KV_PATH`: a file, `:memory:`, or a KV Connect URL; `undefined` on Deno Deploy (its managed KV). */
@@ -193,7 +191,6 @@ export function loadConfig(env: Env): ServiceConfig {
       16 * 1024 * 1024,
     ),
     fallbackDecision,
-    deploymentId,
   };
 }
 

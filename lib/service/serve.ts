@@ -10,7 +10,7 @@ import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import type { Service } from "./service.ts";
 
 /** With fewer free descriptors than this at start, a warning says so: about as many idle sockets would fill them. */
-export const LOW_FREE_DESCRIPTORS = 1_024;
+const LOW_FREE_DESCRIPTORS = 1_024;
 
 /**
  * Listens on the service's `hostname:port` with {@linkcode listen} and logs

@@ -37,10 +37,9 @@ export interface ServiceOptions {
   readonly kv?: Deno.Kv;
 }
 
-/** A ready service: its handler, the configuration it was built from, and its store. */
+/** A ready service: its handler and the configuration it was built from; disposing it closes its store. */
 export interface Service extends App, AsyncDisposable {
   readonly config: ServiceConfig;
-  readonly kv: Deno.Kv;
 }
 
 /**
@@ -187,7 +186,7 @@ export async function createService(
       }),
     },
   });
-  return { config, kv, fetch: app.fetch, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
+  return { config, fetch: app.fetch, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
 }
 
 /**

@@ -39,12 +39,12 @@ export const BUCKET_MS: Readonly<Record<AggregateBucketSize, number>> = {
   hour: 3_600_000,
 };
 /** How long counters are kept, in ms: 2 days by the minute, 31 days by the hour. */
-export const AGGREGATE_RETENTION_MS: Readonly<Record<AggregateBucketSize, number>> = {
+const AGGREGATE_RETENTION_MS: Readonly<Record<AggregateBucketSize, number>> = {
   minute: 2 * 86_400_000,
   hour: 31 * 86_400_000,
 };
 /** The most buckets one read returns: 6 hours by the minute, 31 days by the hour. */
-export const MAX_BUCKETS_PER_READ: Readonly<Record<AggregateBucketSize, number>> = {
+const MAX_BUCKETS_PER_READ: Readonly<Record<AggregateBucketSize, number>> = {
   minute: 360,
   hour: 744,
 };
@@ -222,7 +222,7 @@ function bucketStart(at: number, size: AggregateBucketSize): number {
  * equal(LATENCY_BOUNDS_MS[latencyBucket(9_000)], Infinity);
  * ```
  */
-export function latencyBucket(latencyMs: number): number {
+function latencyBucket(latencyMs: number): number {
   return LATENCY_BOUNDS_MS.findIndex((bound) => latencyMs <= bound);
 }
 

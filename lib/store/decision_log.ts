@@ -69,7 +69,7 @@ export async function authorizationRecord(
  * equal((await requestRecords(kv, "iauth_unknown")).length, 0);
  * ```
  */
-export async function requestRecords(
+async function requestRecords(
   kv: Deno.Kv,
   authorizationId: string,
 ): Promise<DecisionRecord[]> {

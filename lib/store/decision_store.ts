@@ -160,7 +160,7 @@ export interface DecisionStore {
 }
 
 /** Store reason codes: requests decided by the store itself, failing closed. */
-export const STORE_REASON_CODES = {
+const STORE_REASON_CODES = {
   /** `request_history` is missing: the request's position cannot be known. */
   requestHistoryMissing: "request_history_missing",
   /** A different request at a position already decided. */

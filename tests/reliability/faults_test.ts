@@ -16,6 +16,7 @@ import {
   type TestServer,
 } from "../_helpers.ts";
 import { authorizationEvent } from "../../fixtures/events.ts";
+import { withMethod } from "../_kv.ts";
 
 const BUDGET_MS = 200;
 
@@ -101,13 +102,7 @@ async function faultyKv(fault: "slow" | "failing"): Promise<Deno.Kv> {
     fault === "slow"
       ? new Promise<never>(() => {})
       : Promise.reject(new Error("database is locked"));
-  return new Proxy(kv, {
-    get(target, property) {
-      if (property === "getMany") return misbehave;
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return withMethod(kv, "getMany", misbehave);
 }
 
 Deno.test("a slow or failing Deno KV still yields an answer before the budget, with the fallback and a logged reason", async (t) => {

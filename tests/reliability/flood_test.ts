@@ -5,13 +5,21 @@
  * signed request once they close; a half-sent request head is cut off.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_assert.ts";
-import { signWithHmac, TEST_SECRET } from "../_helpers.ts";
-import { type Child, freePort, ROOT, spawnService, startTaskArgs } from "../_process.ts";
+import { postSigned, TEST_SECRET } from "../_helpers.ts";
+import {
+  type Child,
+  freePort,
+  msUntilClosed,
+  PARTIAL_HEAD,
+  ROOT,
+  serveParallelArgs,
+  spawnService,
+  startTaskArgs,
+} from "../_process.ts";
 import { authorizationEvent } from "../../fixtures/events.ts";
 
 const DESCRIPTORS = 256;
 const FLOOD = 400;
-const PARTIAL_HEAD = new TextEncoder().encode("POST /webhook HTTP/1.1\r\nHost: x\r\n");
 const hasPrlimit = (() => {
   try {
     return new Deno.Command("prlimit", { args: ["--version"], stdout: "null" }).outputSync()
@@ -37,7 +45,7 @@ async function floodThenPost({ port, url }: Child): Promise<Response> {
   assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   for (const conn of held) conn.close();
-  return await postSigned(url);
+  return await postAfterFlood(url);
 }
 
 /** Opens up to `count` connections that each send half a request head and wait. */
@@ -55,26 +63,8 @@ async function holdIdle(port: number, count: number): Promise<Deno.Conn[]> {
   return held;
 }
 
-async function postSigned(url: string): Promise<Response> {
-  const payload = JSON.stringify(authorizationEvent("online", { id: "iauth_after_flood" }));
-  return await fetch(`${url}/webhook`, {
-    method: "POST",
-    headers: { "stripe-signature": await signWithHmac(payload, TEST_SECRET) },
-    body: payload,
-  });
-}
-
-/** Seconds until the server closes a connection that sent half a request head. */
-async function secondsUntilClosed(port: number): Promise<number> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const started = performance.now();
-  await conn.write(PARTIAL_HEAD);
-  const buffer = new Uint8Array(1_024);
-  try {
-    while (await conn.read(buffer) !== null) { /* an error page, if any */ }
-  } catch { /* reset: closed too */ }
-  conn.close();
-  return (performance.now() - started) / 1_000;
+function postAfterFlood(url: string): Promise<Response> {
+  return postSigned(`${url}/webhook`, authorizationEvent("online", { id: "iauth_after_flood" }));
 }
 
 Deno.test({
@@ -122,7 +112,7 @@ Deno.test({
   async fn() {
     await using server = await startLimited(startTaskArgs(), freePort(), `${DESCRIPTORS}:4096`);
     const held = await holdIdle(server.port, FLOOD);
-    const response = await postSigned(server.url);
+    const response = await postAfterFlood(server.url);
     assertEquals(response.status, 200);
     await response.body?.cancel();
     for (const conn of held) conn.close();
@@ -137,7 +127,7 @@ Deno.test({
   ignore: !hasPrlimit,
   async fn() {
     await using server = await startLimited(startTaskArgs());
-    const seconds = await secondsUntilClosed(server.port);
+    const seconds = await msUntilClosed(server.port) / 1_000;
     assert(seconds >= 9 && seconds < 15, `closed after ${seconds.toFixed(1)} s`);
     assertStringIncludes(
       await server.stop(),
@@ -153,16 +143,6 @@ const hasHaproxy = (() => {
     return false;
   }
 })();
-const SERVE_PARALLEL = (port: number) => [
-  "serve",
-  "--parallel",
-  "--allow-net",
-  "--allow-env",
-  "--allow-read=./policies,./data",
-  `--port=${port}`,
-  "--host=127.0.0.1",
-  "main.ts",
-];
 
 Deno.test({
   name:
@@ -172,7 +152,7 @@ Deno.test({
     // Documents a limit of Deno 2.9.6 (denoland/deno#10148): `deno serve` owns its accept loop.
     // When this fails, the runtime has caught up: SECURITY.md's front proxy becomes optional.
     const port = freePort();
-    await using server = await startLimited(SERVE_PARALLEL(port), port);
+    await using server = await startLimited(serveParallelArgs(port), port);
     const partial = await Deno.connect({ hostname: "127.0.0.1", port });
     await partial.write(PARTIAL_HEAD);
     await new Promise((resolve) => setTimeout(resolve, 12_000));
@@ -198,7 +178,7 @@ Deno.test({
   ignore: !hasPrlimit || !hasHaproxy,
   async fn() {
     const port = freePort();
-    await using server = await startLimited(SERVE_PARALLEL(port), port);
+    await using server = await startLimited(serveParallelArgs(port), port);
     const frontPort = freePort();
     const proxy = new Deno.Command("haproxy", {
       args: ["-db", "-f", new URL("docs/haproxy.cfg", ROOT).pathname],
@@ -216,14 +196,14 @@ Deno.test({
         if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert(ready, "haproxy serves docs/haproxy.cfg");
-      const closedIn = secondsUntilClosed(frontPort);
+      const closedIn = msUntilClosed(frontPort);
       const held = await holdIdle(frontPort, FLOOD);
       assert(held.length > DESCRIPTORS, `held ${held.length} connections`);
-      const response = await postSigned(`http://127.0.0.1:${frontPort}`);
+      const response = await postAfterFlood(`http://127.0.0.1:${frontPort}`);
       assertEquals(response.status, 200);
       assertEquals((await response.json()).approved, true);
       for (const conn of held) conn.close();
-      const seconds = await closedIn;
+      const seconds = await closedIn / 1_000;
       assert(seconds >= 9 && seconds < 15, `closed after ${seconds.toFixed(1)} s`);
       assert(server.running(), "the process behind the proxy never saw the flood");
     } finally {

@@ -8,9 +8,9 @@ import type Stripe from "stripe";
 import type { Policy } from "../../lib/engine/policy.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { withAtomicHook } from "../_kv.ts";
+import { withAtomicHook, withMethod } from "../_kv.ts";
 import { signWithHmac, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
-import { freePort, spawnService } from "../_process.ts";
+import { freePort, serveParallelArgs, spawnService } from "../_process.ts";
 import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
 
 const ADMIN_TOKEN = "store-load-admin-token-0123456789";
@@ -44,17 +44,7 @@ for (const workers of [2, 4]) {
     try {
       const port = freePort();
       await using server = await spawnService(
-        [
-          "serve",
-          "--allow-net",
-          "--allow-env",
-          "--allow-read=./policies,./data,/tmp",
-          "--allow-write=/tmp",
-          "--parallel",
-          `--port=${port}`,
-          "--host=127.0.0.1",
-          "main.ts",
-        ],
+        serveParallelArgs(port, dir),
         {
           STRIPE_WEBHOOK_SECRET: TEST_SECRET,
           KV_PATH: `${dir}/kv.sqlite3`,
@@ -301,13 +291,7 @@ Deno.test("eight clients reloading the admin reads beside webhooks: no fallback"
 
 Deno.test("a replacement card's chain read that never answers still yields the fallback in time", async () => {
   const kv = await Deno.openKv(":memory:");
-  const stalledGets = new Proxy(kv, {
-    get(target, property) {
-      if (property === "get") return () => new Promise(() => {});
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  const stalledGets = withMethod(kv, "get", () => new Promise(() => {}));
   await using server = await startTestServer({ DECISION_BUDGET_MS: "200" }, { kv: stalledGets });
   const event = authorizationEvent("online", { id: "iauth_chain_stalled", card: { id: "ic_new" } });
   (authorizationOf(event).card as { replacement_for: string }).replacement_for = "ic_old";

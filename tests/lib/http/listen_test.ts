@@ -1,18 +1,7 @@
 import { listen } from "../../../lib/http/listen.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 
-const PARTIAL_HEAD = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n");
-
-async function closedAfterMs(port: number): Promise<number> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const started = performance.now();
-  await conn.write(PARTIAL_HEAD);
-  try {
-    while (await conn.read(new Uint8Array(256)) !== null) { /* an error answer, if any */ }
-  } catch { /* reset */ }
-  conn.close();
-  return performance.now() - started;
-}
+import { msUntilClosed, PARTIAL_HEAD } from "../../_process.ts";
 
 Deno.test("listen() closes a connection whose request head is incomplete after headersTimeoutMs", async () => {
   const events: string[] = [];
@@ -23,7 +12,7 @@ Deno.test("listen() closes a connection whose request head is incomplete after h
     onEvent: (event) => events.push(event.kind),
   }, () => new Response("ok"));
   try {
-    const ms = await closedAfterMs(server.addr.port);
+    const ms = await msUntilClosed(server.addr.port);
     assert(ms >= 150 && ms < 2_000, `closed after ${ms} ms`);
     assertEquals(events, ["headers_timeout"]);
     const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);

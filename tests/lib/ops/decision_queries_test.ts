@@ -1,12 +1,11 @@
 /** Paging and filtering of the decision log, over a real store. */
-import { Deadline } from "../../../lib/engine/deadline.ts";
 import {
   createOverviewReader,
   type DecisionFilter,
   findDecisions,
 } from "../../../lib/ops/decision_queries.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
-import { testStore } from "../../_store.ts";
+import { recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
 async function storeWith(times: readonly number[]) {
@@ -16,20 +15,15 @@ async function storeWith(times: readonly number[]) {
   for (const [i, at] of times.entries()) {
     const id = `iauth_q${String(i).padStart(3, "0")}`;
     ids.push(id);
-    await store.decideAndRecord(
+    await recordRequest(
+      store,
       authorizationOf(authorizationEvent("online", {
         id,
         merchant_data: i % 2 === 0
           ? { name: "LUCKY CASINO", category: "betting_casino_gambling" }
           : { name: "CITY CABS", category: "taxicabs_limousines" },
       })),
-      {
-        eventId: `evt_${id}`,
-        receivedAt: at,
-        deadline: Deadline.after(5_000),
-        path: "respond",
-        eventBytes: 4_000,
-      },
+      at,
     );
   }
   return { kv, store, ids };
@@ -99,15 +93,10 @@ Deno.test("createOverviewReader() shares one read among viewers within its ttl",
   const [a, b] = await Promise.all([overview("1h", new Date(now)), overview("1h", new Date(now))]);
   assert(a === b, "concurrent viewers share the read");
   assertEquals(a.totals.declined, 1);
-  await store.decideAndRecord(
+  await recordRequest(
+    store,
     authorizationOf(authorizationEvent("online", { id: "iauth_later" })),
-    {
-      eventId: "evt_later",
-      receivedAt: now,
-      deadline: Deadline.after(5_000),
-      path: "respond",
-      eventBytes: 4_000,
-    },
+    now,
   );
   assertEquals((await overview("1h", new Date(now + 1_000))).totals.approved, 0, "cached");
   assertEquals((await overview("1h", new Date(now + 6_000))).totals.approved, 1, "read again");

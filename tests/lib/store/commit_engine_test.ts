@@ -5,7 +5,7 @@ import {
   DeadlineExceededError,
 } from "../../../lib/store/commit_engine.ts";
 import { assert, assertEquals, assertRejects } from "../../_assert.ts";
-import { withAtomicHook } from "../../_kv.ts";
+import { withAtomicHook, withMethod } from "../../_kv.ts";
 
 /** A job that appends `item` to the list at `key` and resolves with the list it wrote. */
 function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs = 1_000) {
@@ -131,13 +131,7 @@ Deno.test("createCommitEngine() drops a job whose deadline passed before it comm
   });
   await t.step("reads that never answer", async () => {
     using kv = await Deno.openKv(":memory:");
-    const stalled = new Proxy(kv, {
-      get(target, property) {
-        if (property === "getMany") return () => new Promise(() => {});
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const stalled = withMethod(kv, "getMany", () => new Promise(() => {}));
     const engine = createCommitEngine(stalled);
     const started = performance.now();
     await assertRejects(() => append(engine, ["list"], "a", 100), DeadlineExceededError);

@@ -1,10 +1,9 @@
 import { createDecide } from "../../../lib/engine/decide.ts";
-import { Deadline } from "../../../lib/engine/deadline.ts";
 import { decisionLog } from "../../../lib/store/decision_store.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
 import { withAtomicHook } from "../../_kv.ts";
-import { testStore } from "../../_store.ts";
+import { recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
 Deno.test("decisionLog() yields every decision, oldest first, across read pages", async () => {
@@ -13,13 +12,7 @@ Deno.test("decisionLog() yields every decision, oldest first, across read pages"
   const start = Date.parse("2026-11-25T00:00:00Z");
   for (let i = 0; i < 250; i++) {
     const authorization = authorizationOf(authorizationEvent("online", { id: `iauth_log_${i}` }));
-    await store.decideAndRecord(authorization, {
-      eventId: `evt_log_${i}`,
-      receivedAt: start + i * 1_000,
-      deadline: Deadline.after(10_000),
-      path: "respond",
-      eventBytes: 4_000,
-    });
+    await recordRequest(store, authorization, start + i * 1_000);
   }
   const ids: string[] = [];
   for await (const record of decisionLog(kv)) ids.push(record.authorization_id);
@@ -44,13 +37,7 @@ Deno.test("each velocity counter expires by its own window, even beside an all-t
     ], { policyVersion: "test" }),
   );
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_expiry" }));
-  const { record } = await store.decideAndRecord(authorization, {
-    eventId: "evt_expiry",
-    receivedAt: Date.now(),
-    deadline: Deadline.after(10_000),
-    path: "respond",
-    eventBytes: 4_000,
-  });
+  const { record } = await recordRequest(store, authorization);
   assertEquals(record.approved, true);
   assertEquals(expiries.has("all_time"), true);
   assertEquals(expiries.get("all_time"), undefined, "an all-time counter never expires");
