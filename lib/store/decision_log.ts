@@ -81,6 +81,19 @@ async function requestRecords(
   return records;
 }
 
+/** What {@linkcode listRecords} reads. */
+export interface ListQuery {
+  readonly since?: Date;
+  /** Exclusive, for paging. */
+  readonly before?: Date;
+  readonly limit: number;
+  /**
+   * Also read each record's authorization for its `reconciliation` (what
+   * Stripe did is kept per authorization), in `getMany`s beside the records'.
+   */
+  readonly reconciliation?: boolean;
+}
+
 /**
  * Logged requests newest first, from a time on and up to a time
  * (`before`, exclusive, for paging), at most `limit`.
@@ -90,17 +103,10 @@ async function requestRecords(
  * import { listRecords } from "./decision_log.ts";
  * import { equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
- * equal((await listRecords(kv, { limit: 10 })).length, 0);
+ * equal((await listRecords(kv, { limit: 10, reconciliation: true })).length, 0);
  * ```
  */
-export async function listRecords(
-  kv: Deno.Kv,
-  query: {
-    readonly since?: Date;
-    readonly before?: Date;
-    readonly limit: number;
-  },
-): Promise<DecisionRecord[]> {
+export async function listRecords(kv: Deno.Kv, query: ListQuery): Promise<DecisionRecord[]> {
   const prefix = ["decisions_by_time"];
   // KV takes a prefix with one bound, or both bounds without a prefix.
   const start = query.since && [...prefix, query.since.getTime()];
@@ -118,7 +124,17 @@ export async function listRecords(
   ) {
     refs.push(entry.value);
   }
-  return await recordsOf(kv, refs);
+  if (!query.reconciliation) return await recordsOf(kv, refs);
+  const ids = [...new Set(refs.map(([id]) => id))];
+  const [records, states] = await Promise.all([
+    recordsOf(kv, refs),
+    getMany<AuthorizationState>(kv, ids.map(authorizationKey)),
+  ]);
+  const outcomes = new Map(ids.map((id, i) => [id, states[i].value?.reconciliation]));
+  return records.map((record) => {
+    const reconciliation = outcomes.get(record.authorization_id);
+    return reconciliation ? { ...record, reconciliation } : record;
+  });
 }
 
 /**

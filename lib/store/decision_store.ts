@@ -65,7 +65,7 @@ import {
   toRecord,
   writeRecord,
 } from "./decision_record.ts";
-import { authorizationRecord, listRecords } from "./decision_log.ts";
+import { authorizationRecord, type ListQuery, listRecords } from "./decision_log.ts";
 import {
   asAuthorizationRequest,
   isFinal,
@@ -84,7 +84,7 @@ export type {
   Reservation,
   ShadowDecision,
 } from "./decision_record.ts";
-export { decisionLog } from "./decision_log.ts";
+export { decisionLog, type ListQuery } from "./decision_log.ts";
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -136,14 +136,11 @@ export interface DecisionStore {
   markAnsweredDirectly(record: DecisionRecord): Promise<void>;
   /** An authorization: its latest request, total reservation, reconciliation and `requests`. */
   get(authorizationId: string): Promise<DecisionRecord | null>;
-  /** Logged requests, newest first, from a time on and before a time (exclusive). */
-  list(
-    query: {
-      readonly since?: Date;
-      readonly before?: Date;
-      readonly limit: number;
-    },
-  ): Promise<DecisionRecord[]>;
+  /**
+   * Logged requests, newest first, from a time on and before a time
+   * (exclusive); with `reconciliation`, each carries its authorization's.
+   */
+  list(query: ListQuery): Promise<DecisionRecord[]>;
   /** Applies a verified `issuing_authorization.created` or `.updated` event. */
   reconcile(
     authorization: Stripe.Issuing.Authorization,

@@ -1,12 +1,15 @@
 /** Paging and filtering of the decision log, over a real store. */
+import type Stripe from "stripe";
 import {
   createOverviewReader,
   type DecisionFilter,
   findDecisions,
 } from "../../../lib/ops/decision_queries.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
+import { withMethod } from "../../_kv.ts";
 import { recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
+import { lifecycleEvent } from "../../../fixtures/lifecycle.ts";
 
 async function storeWith(times: readonly number[]) {
   const kv = await Deno.openKv(":memory:");
@@ -73,6 +76,41 @@ Deno.test("findDecisions() stops at its read budget and says how far it looked",
     4,
   );
   assertEquals(seen, ids.filter((_, i) => i % 2 === 0).reverse());
+  kv.close();
+});
+
+Deno.test("findDecisions() by reconciliation reads authorizations a chunk at a time, never one by one", async () => {
+  const now = Date.now();
+  const { kv, store, ids } = await storeWith(millisecondsApart(now, 30));
+  // Stripe approved every one: the casino requests (every other one), which we declined, disagree.
+  for (const id of ids) {
+    const closed = lifecycleEvent(
+      authorizationEvent("online", { id }),
+      "issuing_authorization.updated",
+      {
+        status: "closed",
+        approved: true,
+        amount: 1_000,
+        requests: [{ amount: 1_000 }],
+      },
+    );
+    await store.reconcile(closed.data.object as Stripe.Issuing.Authorization, "updated");
+  }
+  let gets = 0;
+  const counted = testStore(
+    withMethod(
+      kv,
+      "get",
+      ((key, options) => {
+        gets++;
+        return kv.get(key, options);
+      }) as Deno.Kv["get"],
+    ),
+  );
+  const filter = { range: "1h", limit: 4, reconciliation: "mismatch" } as const;
+  const { seen } = await allPages(counted, filter, new Date(now));
+  assertEquals(seen, ids.filter((_, i) => i % 2 === 0).reverse());
+  assertEquals(gets, 0, "no authorization read on its own");
   kv.close();
 });
 
