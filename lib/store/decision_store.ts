@@ -426,30 +426,28 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           amount,
           reservation,
         };
-        let requests = [...state?.requests ?? []];
+        const requests = [...state?.requests ?? []];
         requests[index] = entry;
-        let reconciliation = state?.reconciliation;
-        if (state?.stripe) {
-          // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
-          // what the authorization holds, and this request now has an outcome.
-          const jobKeys = new Set(buckets.map(keyId));
-          const targets = reservationsFor(requests, state.stripe);
-          requests = requests.map((request, i) => {
-            if (!request.reservation.keys.every((key) => jobKeys.has(keyId(key)))) return request;
-            addToCounters(view, targets[i], request.reservation);
-            return { ...request, reservation: targets[i] };
-          });
-          reconciliation = reconciliationOf(requests, state.stripe, now);
-        }
         const next: AuthorizationState = {
           ...state,
           authorization_id: authorization.id,
           card_id: authorization.card.id,
           decided_at: state?.decided_at ?? record.decided_at,
           requests,
-          ...(reconciliation ? { reconciliation } : {}),
         };
-        view.set(authKey, next, retentionMs);
+        if (state?.stripe) {
+          // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
+          // what the authorization holds, and this request now has an outcome. Only the
+          // counters this job read can move.
+          const jobKeys = new Set(buckets.map(keyId));
+          applySnapshot(
+            view,
+            next,
+            state.stripe,
+            now,
+            (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
+          );
+        } else view.set(authKey, next, retentionMs);
         return {
           done: {
             replayed: false,
@@ -643,17 +641,20 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
   /**
    * Applies Stripe's snapshot to an authorization: each request's reservation
-   * follows it (the counters move by the difference), its reconciliation is
-   * recomputed, and the state is set with both.
+   * follows it (the counters move by the difference; only for the requests
+   * `movable` names), its reconciliation is recomputed, and the state is set
+   * with both.
    */
   function applySnapshot(
     view: BatchView,
     state: AuthorizationState,
     snapshot: StripeSnapshot,
     now: Date,
+    movable: (entry: RequestEntry) => boolean = () => true,
   ): SnapshotApplied {
     const targets = reservationsFor(state.requests, snapshot);
     const requests = state.requests.map((entry, i) => {
+      if (!movable(entry)) return entry;
       addToCounters(view, targets[i], entry.reservation);
       return { ...entry, reservation: targets[i] };
     });
