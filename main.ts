@@ -9,9 +9,9 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { dirname, resolve } from "node:path";
 import { createService, type Service } from "./lib/service/service.ts";
 import { serveService } from "./lib/service/serve.ts";
+import { commandForKvFile } from "./lib/service/config.ts";
 
 if (Deno.args.includes("--help")) {
   console.log(`usage: deno task start   (deno task dev: the same, restarting on changes)
@@ -39,9 +39,7 @@ try {
   const kvPath = Deno.env.get("KV_PATH");
   // `deno task start` may write only ./data: say exactly what to run for a store elsewhere.
   const hint = kvPath && /Requires (read|write) access/.test(message)
-    ? `; for KV_PATH outside ./data run: deno run --allow-net --allow-env --allow-read=./policies,./data,/dev/null,${
-      dirname(resolve(kvPath))
-    } --allow-write=./data,${dirname(resolve(kvPath))} main.ts --listen`
+    ? `; for KV_PATH outside ./data run: ${commandForKvFile(denoJson.tasks.start, kvPath)}`
     : "";
   console.error(`Cannot start: ${message}${hint}`);
   Deno.exit(1);

@@ -5,7 +5,6 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { dirname, resolve } from "node:path";
 import { DEFAULT_KV_PATH } from "../lib/service/config.ts";
 
 /** A mistake in how the task was called: exit code 2, as for a bad flag. */
@@ -114,35 +113,4 @@ export function oneLine(error: unknown): string {
 /** The local store's path: `KV_PATH`, or the default file under `data/`. */
 export function localKvPath(): string {
   return Deno.env.get("KV_PATH") || DEFAULT_KV_PATH;
-}
-
-/**
- * The exact `deno run` command for a script whose store is outside `./data`,
- * which is all the `deno task` permissions cover: read and write access
- * widened to the store's folder.
- *
- * @example
- * ```ts
- * import { commandFor } from "./_cli.ts";
- * import { equal } from "node:assert/strict";
- * equal(
- *   commandFor("tasks/export.ts", "/srv/kv/authorizer.sqlite3"),
- *   "deno run --allow-env --allow-read=./data,/srv/kv --allow-write=./data,/srv/kv tasks/export.ts",
- * );
- * ```
- */
-export function commandFor(script: string, kvPath: string): string {
-  const folder = dirname(resolve(kvPath));
-  return [
-    "deno run",
-    "--allow-env",
-    `--allow-read=./data,${folder}`,
-    `--allow-write=./data,${folder}`,
-    script,
-  ].join(" ");
-}
-
-/** Whether `path` names a local file (not `:memory:` or a KV Connect URL). */
-export function isLocalFile(path: string): boolean {
-  return path !== ":memory:" && !/^https?:\/\//.test(path);
 }

@@ -6,7 +6,10 @@
  * @module
  */
 import { decisionLog } from "../lib/store/decision_store.ts";
-import { commandFor, isLocalFile, localKvPath, parseNoArgs, runTask } from "./_cli.ts";
+import { localKvPath, parseNoArgs, runTask } from "./_cli.ts";
+import denoJson from "../deno.json" with { type: "json" };
+import { commandForKvFile } from "../lib/service/config.ts";
+import { kvFileOf } from "../lib/store/kv_path.ts";
 
 const USAGE = `usage: deno task export > decisions.jsonl
 
@@ -18,7 +21,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
   return runTask(async () => {
     if (!parseNoArgs(args, USAGE)) return;
     const path = localKvPath();
-    if (isLocalFile(path)) {
+    if (kvFileOf(path) !== undefined) {
       try {
         await Deno.stat(path);
       } catch (error) {
@@ -29,7 +32,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
         }
         if (error instanceof Deno.errors.NotCapable) {
           throw new Error(
-            `${path} is outside ./data; run: ${commandFor("tasks/export.ts", path)}`,
+            `${path} is outside ./data; run: ${commandForKvFile(denoJson.tasks.export, path)}`,
           );
         }
         throw error;

@@ -6,7 +6,10 @@
  *
  * @module
  */
-import { commandFor, isLocalFile, localKvPath, parseNoArgs, runTask, UsageError } from "./_cli.ts";
+import { localKvPath, parseNoArgs, runTask, UsageError } from "./_cli.ts";
+import denoJson from "../deno.json" with { type: "json" };
+import { commandForKvFile } from "../lib/service/config.ts";
+import { kvFileOf } from "../lib/store/kv_path.ts";
 
 const USAGE = `usage: deno task reset
 
@@ -22,7 +25,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
   return runTask(async () => {
     if (!parseNoArgs(args, USAGE)) return;
     const path = localKvPath();
-    if (!isLocalFile(path)) {
+    if (kvFileOf(path) === undefined) {
       throw new UsageError(
         `KV_PATH=${path} is not a local file; reset only deletes the local development store`,
       );
@@ -35,7 +38,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
       } catch (error) {
         if (error instanceof Deno.errors.NotCapable) {
           throw new Error(
-            `${path} is outside ./data; run: ${commandFor("tasks/reset.ts", path)}`,
+            `${path} is outside ./data; run: ${commandForKvFile(denoJson.tasks.reset, path)}`,
           );
         }
         if (!(error instanceof Deno.errors.NotFound)) throw error;

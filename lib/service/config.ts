@@ -11,6 +11,8 @@ import { DEFAULT_DECISION_BUDGET_MS } from "../engine/decide.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../http/request_body.ts";
 import { DEFAULT_TOLERANCE_SECONDS } from "../http/webhook_verifier.ts";
 import { API_VERSION } from "../http/stripe_version.ts";
+import { isKvConnectUrl } from "../store/kv_path.ts";
+import { dirname, resolve } from "node:path";
 
 /** Where decisions and counters live unless `KV_PATH` says otherwise (git-ignored). */
 export const DEFAULT_KV_PATH = "data/authorizer.kv.sqlite3";
@@ -148,7 +150,7 @@ export function loadConfig(env: Env): ServiceConfig {
     );
   }
   const kvPath = env.get("KV_PATH") || (deploymentId ? undefined : DEFAULT_KV_PATH);
-  if (deploymentId && kvPath !== undefined && !/^https?:\/\//.test(kvPath)) {
+  if (deploymentId && kvPath !== undefined && !isKvConnectUrl(kvPath)) {
     throw new ConfigError(
       "KV_PATH on Deno Deploy must be unset (its managed KV) or a KV Connect URL, not a file",
     );
@@ -240,4 +242,29 @@ function integer(
     );
   }
   return value;
+}
+
+/**
+ * A task's `deno run …` command, as deno.json has it, with read and write
+ * access widened to the folder of the KV file `kvPath`: what to run for a
+ * store outside `./data`, which is all the tasks' permissions cover.
+ *
+ * @example
+ * ```ts
+ * import { commandForKvFile } from "./config.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   commandForKvFile(
+ *     "deno run --allow-env --allow-read=./data --allow-write=./data tasks/export.ts",
+ *     "/srv/kv/authorizer.sqlite3",
+ *   ),
+ *   "deno run --allow-env --allow-read=./data,/srv/kv --allow-write=./data,/srv/kv tasks/export.ts",
+ * );
+ * ```
+ */
+export function commandForKvFile(command: string, kvPath: string): string {
+  const folder = dirname(resolve(kvPath));
+  return command.split(" ")
+    .map((arg) => /^--allow-(read|write)=/.test(arg) ? `${arg},${folder}` : arg)
+    .join(" ");
 }

@@ -13,6 +13,7 @@ import { createDecisionStore } from "../store/decision_store.ts";
 import { dashboardDisabled } from "../dashboard/disabled.ts";
 import { createKvHealth } from "../store/health.ts";
 import { kvSessionRecords } from "../store/sessions.ts";
+import { kvFileOf } from "../store/kv_path.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics } from "../telemetry/metrics.ts";
@@ -195,8 +196,9 @@ export async function createService(
  */
 async function openKv(path: string | undefined): Promise<Deno.Kv> {
   try {
-    if (path && path !== ":memory:" && !/^https?:\/\//.test(path) && path.includes("/")) {
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    const file = kvFileOf(path);
+    if (file?.includes("/")) {
+      await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
     }
     return await Deno.openKv(path);
   } catch (error) {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from "../telemetry/log.ts";
+import { kvFileOf } from "./kv_path.ts";
 
 /** A result is reused this long, so a busy health checker costs one write a second. */
 export const HEALTH_CACHE_MS = 1_000;
@@ -43,9 +44,7 @@ export type KvHealth = { readonly ok: true } | { readonly ok: false; readonly re
  */
 export function createKvHealth(options: KvHealthOptions): () => Promise<KvHealth> {
   const { kv, log, now = Date.now } = options;
-  const path = options.path && options.path !== ":memory:" && !/^https?:\/\//.test(options.path)
-    ? options.path
-    : undefined;
+  const path = kvFileOf(options.path);
   const opened = path === undefined ? undefined : identity(path);
   const probeKey = ["health_probe", crypto.randomUUID()];
   let cached: { at: number; result: Promise<KvHealth> } | undefined;
