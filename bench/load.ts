@@ -20,7 +20,7 @@
  * @module
  */
 import { signInToDashboard, signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
-import { freePort, startTaskArgs } from "../tests/_process.ts";
+import { freePort, startTaskFlags } from "../tests/_process.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -41,8 +41,8 @@ const ADMIN_TOKEN = "load-admin-token-0123456789abcdef";
 const onlyArg = Deno.args.indexOf("--only");
 /** `--only a,d,c`: run just those servers (by letter), for a quick look. */
 const ONLY = onlyArg >= 0 ? Deno.args[onlyArg + 1].split(",") : undefined;
-/** (c) runs with exactly the `start` task's permissions (deno.json). */
-const SERVICE_PERMISSIONS = startTaskArgs().filter((arg) => arg.startsWith("--allow-"));
+/** (c) runs with exactly the `start` task's flags (deno.json): its permissions and V8 flags. */
+const SERVICE_FLAGS = startTaskFlags();
 
 interface Server {
   readonly name: string;
@@ -73,7 +73,7 @@ const SERVERS: Server[] = [
     name: "(c) this service",
     args: () => [
       "run",
-      ...SERVICE_PERMISSIONS,
+      ...SERVICE_FLAGS,
       ...(CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : []),
       "main.ts",
       "--listen",
@@ -86,7 +86,7 @@ const SERVERS: Server[] = [
     ) => [
       "serve",
       "--parallel",
-      ...SERVICE_PERMISSIONS,
+      ...SERVICE_FLAGS,
       `--port=${port}`,
       "--host=127.0.0.1",
       "main.ts",

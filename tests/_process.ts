@@ -23,17 +23,23 @@ export function startTaskArgs(): string[] {
   return args;
 }
 
+/** The `start` task's flags (V8's and permissions), without `run` and the script. */
+export function startTaskFlags(): string[] {
+  const args = startTaskArgs();
+  return args.slice(1, args.indexOf("main.ts"));
+}
+
 /**
  * `deno serve --parallel main.ts` on 127.0.0.1:`port` with the `start` task's
- * permissions, plus reading and writing `kvDir` when the KV file is there.
+ * flags, plus reading and writing `kvDir` when the KV file is there.
  * Workers: `DENO_JOBS` in the child's environment.
  */
 export function serveParallelArgs(port: number, kvDir?: string): string[] {
-  const permissions = startTaskArgs().filter((arg) => arg.startsWith("--allow-"));
+  const flags = startTaskFlags();
   return [
     "serve",
     "--parallel",
-    ...(kvDir ? allowingDir(permissions, kvDir) : permissions),
+    ...(kvDir ? allowingDir(flags, kvDir) : flags),
     `--port=${port}`,
     "--host=127.0.0.1",
     "main.ts",
