@@ -222,7 +222,7 @@ function bucketStart(at: number, size: AggregateBucketSize): number {
  * equal(LATENCY_BOUNDS_MS[latencyBucket(9_000)], Infinity);
  * ```
  */
-function latencyBucket(latencyMs: number): number {
+export function latencyBucket(latencyMs: number): number {
   return LATENCY_BOUNDS_MS.findIndex((bound) => latencyMs <= bound);
 }
 

@@ -69,7 +69,7 @@ export async function authorizationRecord(
  * equal((await requestRecords(kv, "iauth_unknown")).length, 0);
  * ```
  */
-async function requestRecords(
+export async function requestRecords(
   kv: Deno.Kv,
   authorizationId: string,
 ): Promise<DecisionRecord[]> {

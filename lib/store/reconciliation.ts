@@ -256,7 +256,7 @@ const SERIOUSNESS: readonly ReconciliationOutcome[] = [
  * equal(requestOutcome("spending_controls", false, undefined), "stripe_declined");
  * ```
  */
-function requestOutcome(
+export function requestOutcome(
   reason: string,
   stripeApproved: boolean,
   ours: { readonly approved: boolean } | undefined,
