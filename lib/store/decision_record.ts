@@ -125,7 +125,7 @@ export interface DecisionRecord {
   readonly response: AuthorizationResponseBody;
   /** What this request reserved; `get()` shows the authorization's total instead. */
   readonly reservation: Reservation;
-  /** Attached by `get()`: what Stripe did with the authorization. */
+  /** Attached by `get()`, and by lists filtered by it: what Stripe did with the authorization. */
   readonly reconciliation?: Reconciliation;
   /** Attached by `get()`: every request of the authorization, in order. */
   readonly requests?: readonly RequestSummary[];

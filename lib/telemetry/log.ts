@@ -4,7 +4,7 @@
  * @module
  */
 
-/** One log record; `msg` names the event (`decision`, `rejected`, …). */
+/** One log record; `msg` names the event (`decision`, `rejected`, …); `time` is the logger's. */
 export interface LogRecord {
   readonly level: "info" | "warn" | "error";
   readonly msg: string;
