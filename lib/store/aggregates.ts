@@ -106,8 +106,11 @@ export interface AggregateWriter {
   addDecisions(operation: Deno.AtomicOperation, decisions: readonly AggregatedDecision[]): number;
   /** Adds an async shadow decision that settled after its live decision was committed. */
   addShadow(operation: Deno.AtomicOperation, decidedAt: string, shadow: AggregatedShadow): number;
-  /** Adds one authorization's first reconciliation outcome, in its decision's bucket. */
-  addReconciliation(operation: Deno.AtomicOperation, decidedAt: string, outcome: string): number;
+  /** Adds authorizations' first reconciliation outcomes, each in its decision's bucket. */
+  addReconciliations(
+    operation: Deno.AtomicOperation,
+    outcomes: readonly { readonly decidedAt: string; readonly outcome: string }[],
+  ): number;
 }
 
 /**
@@ -169,9 +172,11 @@ export function createAggregateWriter(kv: Deno.Kv): AggregateWriter {
       countShadow(counts, Date.parse(decidedAt), shadow);
       return write(operation, counts);
     },
-    addReconciliation(operation, decidedAt, outcome) {
+    addReconciliations(operation, outcomes) {
       const counts = new Map<string, Counted>();
-      count(counts, Date.parse(decidedAt), ["reconciliation", outcome]);
+      for (const { decidedAt, outcome } of outcomes) {
+        count(counts, Date.parse(decidedAt), ["reconciliation", outcome]);
+      }
       return write(operation, counts);
     },
   };

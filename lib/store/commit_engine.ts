@@ -59,9 +59,17 @@ export interface BatchView {
   set(key: Deno.KvKey, value: unknown, expireInMs?: number): void;
 }
 
-/** What one run of a job gives: a result and its other writes, or a promise to wait for outside the batch. */
-export type JobStep<T> =
-  | { readonly done: T; readonly write?: (operation: Deno.AtomicOperation) => void }
+/**
+ * What one run of a job gives: a result, its other writes and its share of
+ * the batch's shared writes (see {@linkcode CommitEngineOptions.beforeCommit}),
+ * or a promise to wait for outside the batch.
+ */
+export type JobStep<T, S = never> =
+  | {
+    readonly done: T;
+    readonly write?: (operation: Deno.AtomicOperation) => void;
+    readonly shared?: S;
+  }
   | { readonly defer: Promise<unknown> };
 
 /**
@@ -69,7 +77,7 @@ export type JobStep<T> =
  * section, once per attempt (so it must derive everything from the view), and
  * only sets keys it listed in `keys`.
  */
-export interface CommitJob<T> {
+export interface CommitJob<T, S = never> {
   /** Keys read and checked at commit (and the only ones `view.set` may write). */
   readonly keys: readonly Deno.KvKey[];
   /** Upper bound of its mutations besides `keys` (records, indexes, aggregates). */
@@ -80,7 +88,7 @@ export interface CommitJob<T> {
   readonly deadline: Deadline;
   /** A key (of `keys`) assumed absent on the first attempt unless this process saw it (the commit checks it). */
   readonly likelyAbsent?: Deno.KvKey;
-  run(view: BatchView): JobStep<T>;
+  run(view: BatchView): JobStep<T, S>;
 }
 
 /** A job whose deadline passed before it could be committed: nothing of it was written. */
@@ -95,25 +103,26 @@ export class DeadlineExceededError extends Error {
   }
 }
 
-/** Options of {@linkcode createCommitEngine}. */
-export interface CommitEngineOptions {
+/** Options of {@linkcode createCommitEngine}; `S` is what jobs share (e.g. counts to add). */
+export interface CommitEngineOptions<S = never> {
   /** Called on each retried lock error, for logging. */
   readonly onRetry?: (error: unknown, attempt: number) => void;
   /**
    * Adds a batch's shared writes (e.g. `sum`s that never conflict) once its
-   * jobs ran, given their results: one mutation per key for the whole batch.
+   * jobs ran, given the `shared` of those that gave one: one mutation per key
+   * for the whole batch.
    */
-  readonly beforeCommit?: (operation: Deno.AtomicOperation, results: readonly unknown[]) => void;
+  readonly beforeCommit?: (operation: Deno.AtomicOperation, shared: readonly S[]) => void;
 }
 
 /** The engine: submit jobs, get their results once committed. */
-export interface CommitEngine {
+export interface CommitEngine<S = never> {
   /** Resolves with the job's result once its batch committed. */
-  submit<T>(job: CommitJob<T>): Promise<T>;
+  submit<T>(job: CommitJob<T, S>): Promise<T>;
 }
 
 interface Entry {
-  readonly job: CommitJob<unknown>;
+  readonly job: CommitJob<unknown, unknown>;
   readonly keyIds: readonly string[];
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -182,7 +191,10 @@ interface InFlightWrite {
  * equal((await kv.get(["total"])).value, 6);
  * ```
  */
-export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {}): CommitEngine {
+export function createCommitEngine<S = never>(
+  kv: Deno.Kv,
+  options: CommitEngineOptions<S> = {},
+): CommitEngine<S> {
   const queue: Entry[] = [];
   const cache = new Map<string, Cached>();
   /**
@@ -372,9 +384,10 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
     const view = new View(read);
     const operation = kv.atomic();
     const done: [Entry, unknown][] = [];
+    const shared: S[] = [];
     const remaining: Entry[] = [];
     for (const entry of batch) {
-      let step: JobStep<unknown>;
+      let step: JobStep<unknown, unknown>;
       try {
         view.begin();
         step = entry.job.run(view);
@@ -395,6 +408,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       }
       view.keep();
       step.write?.(operation);
+      if (step.shared !== undefined) shared.push(step.shared as S);
       done.push([entry, step.done]);
       remaining.push(entry);
     }
@@ -402,7 +416,7 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
       donePreparing();
       return remaining;
     }
-    options.beforeCommit?.(operation, done.map(([, value]) => value));
+    options.beforeCommit?.(operation, shared);
     for (const [id, { value, expireInMs }] of view.dirty) {
       operation.set(keys.get(id)!, value, expireInMs ? { expireIn: expireInMs } : undefined);
     }
@@ -482,11 +496,11 @@ export function createCommitEngine(kv: Deno.Kv, options: CommitEngineOptions = {
   }
 
   return {
-    submit<T>(job: CommitJob<T>): Promise<T> {
+    submit<T>(job: CommitJob<T, S>): Promise<T> {
       const { promise, resolve, reject } = Promise.withResolvers<T>();
       submitted++;
       queue.push({
-        job: job as CommitJob<unknown>,
+        job: job as CommitJob<unknown, unknown>,
         keyIds: job.keys.map(keyId),
         resolve: resolve as (value: unknown) => void,
         reject,

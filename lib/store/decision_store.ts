@@ -190,20 +190,20 @@ interface Decided {
   readonly held: Held;
 }
 
-/** What the aggregates count in a batch's results. */
-interface Aggregated {
-  readonly record: DecisionRecord;
-  readonly replayed: boolean;
+/** What a job adds to its batch's per-minute aggregates (one `sum` per key for the batch). */
+interface AggregateShare {
+  /** A newly committed decision: not a redelivery, nor a fallback superseding one. */
+  readonly decided?: DecisionRecord;
   /** An authorization's first reconciliation outcome, counted in its decision's bucket. */
-  readonly firstOutcome: { readonly decidedAt: string; readonly outcome: string };
+  readonly firstOutcome?: { readonly decidedAt: string; readonly outcome: string };
 }
 
 /** What applying Stripe's snapshot gives: the reconciliation, and whether its outcome changed. */
 interface SnapshotApplied {
   readonly reconciliation: Reconciliation;
   readonly changed: boolean;
-  /** Set the first time: counted in the aggregates (see {@linkcode Aggregated}). */
-  readonly firstOutcome?: Aggregated["firstOutcome"];
+  /** Set the first time: counted in the aggregates (see {@linkcode AggregateShare}). */
+  readonly firstOutcome?: AggregateShare["firstOutcome"];
 }
 
 /** What committing one request gives: a redelivery's logged index, or the new record. */
@@ -248,29 +248,17 @@ type RequestOutcome =
 export function createDecisionStore(options: DecisionStoreOptions): DecisionStore {
   const { kv, decide, shadowDecide, metrics, log, retentionMs, policyVersion } = options;
   const aggregates = createAggregateWriter(kv);
-  const engine: CommitEngine = createCommitEngine(kv, {
+  const engine: CommitEngine<AggregateShare> = createCommitEngine<AggregateShare>(kv, {
     // A few lock waits are normal with several processes on one file: only persistent ones are logged.
     onRetry: (error, attempt) => {
       if (attempt >= 4) log({ level: "warn", msg: "store_retry", attempt, error: describe(error) });
     },
     // The dashboard's per-minute aggregates, committed with the decisions they count.
-    beforeCommit(operation, results) {
-      const decided: DecisionRecord[] = [];
-      for (const result of results as Partial<Aggregated>[]) {
-        // A fallback that supersedes a committed decision was counted when that committed:
-        // sums only grow, so the counters keep the first outcome rather than count it twice.
-        if (result?.record && result.replayed === false && !result.record.superseded) {
-          decided.push(result.record);
-        }
-        if (result?.firstOutcome) {
-          aggregates.addReconciliation(
-            operation,
-            result.firstOutcome.decidedAt,
-            result.firstOutcome.outcome,
-          );
-        }
-      }
+    beforeCommit(operation, shares) {
+      const decided = shares.flatMap(({ decided }) => decided ? [decided] : []);
+      const outcomes = shares.flatMap(({ firstOutcome }) => firstOutcome ? [firstOutcome] : []);
       if (decided.length > 0) aggregates.addDecisions(operation, decided);
+      if (outcomes.length > 0) aggregates.addReconciliations(operation, outcomes);
     },
   });
   const cardRoots = new Map<string, string>();
@@ -326,7 +314,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     counters: CounterRef[],
     deadline: Deadline,
     forced?: { readonly decision: Decision; readonly supersede: boolean },
-  ): CommitJob<RequestOutcome> {
+  ): CommitJob<RequestOutcome, AggregateShare> {
     const authKey = authorizationKey(authorization.id);
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
@@ -345,7 +333,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       bytes: meta.eventBytes + 4 * 1024,
       deadline,
       likelyAbsent: position === 0 ? authKey : undefined,
-      run(view: BatchView): JobStep<RequestOutcome> {
+      run(view: BatchView): JobStep<RequestOutcome, AggregateShare> {
         const state = view.get<AuthorizationState>(authKey);
         const earlier = findRequest(state, meta.eventId, fingerprint);
         if (earlier && !forced?.supersede) {
@@ -454,6 +442,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             record,
             pendingShadow: outcome.shadow instanceof Promise ? outcome.shadow : undefined,
           },
+          // A fallback that supersedes a committed decision was counted when that committed:
+          // sums only grow, so the counters keep the first outcome rather than count it twice.
+          shared: record.superseded ? undefined : { decided: record },
           write(operation: Deno.AtomicOperation) {
             writeRecord(operation, record, retentionMs);
             if (meta.root !== authorization.card.id) {
@@ -577,7 +568,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
   async function withKeys<T>(
     first: readonly Deno.KvKey[],
-    job: (keys: readonly Deno.KvKey[]) => Parameters<CommitEngine["submit"]>[0],
+    job: (keys: readonly Deno.KvKey[]) => CommitJob<unknown, AggregateShare>,
   ): Promise<T> {
     let keys = first;
     for (let attempt = 1; attempt <= 5; attempt++) {
@@ -634,7 +625,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (snapshot === state.stripe) return { done: undefined };
         const missing = missingKeys(state, keys);
         if (missing.length > 0) return { done: { needKeys: missing } };
-        return { done: applySnapshot(view, state, snapshot, now) };
+        return snapshotStep(applySnapshot(view, state, snapshot, now));
       },
     }));
   }
@@ -679,6 +670,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       ...(before ? {} : {
         firstOutcome: { decidedAt: state.decided_at, outcome: reconciliation.outcome },
       }),
+    };
+  }
+
+  /** The step of a job that applied a snapshot: a first outcome is counted with its batch. */
+  function snapshotStep(applied: SnapshotApplied): JobStep<SnapshotApplied, AggregateShare> {
+    return {
+      done: applied,
+      shared: applied.firstOutcome ? { firstOutcome: applied.firstOutcome } : undefined,
     };
   }
 
@@ -837,19 +836,20 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
               (merged, [id, amount]) => withTransaction(merged, id, amount),
               mergeSnapshots(state?.stripe, snapshotOf(authorization)),
             );
+            const applied = applySnapshot(
+              view,
+              {
+                authorization_id: authorization.id,
+                card_id: authorization.card.id,
+                decided_at: created.toISOString(),
+                ...state,
+                requests: entries,
+              },
+              snapshot,
+              now,
+            );
             return {
-              done: applySnapshot(
-                view,
-                {
-                  authorization_id: authorization.id,
-                  card_id: authorization.card.id,
-                  decided_at: created.toISOString(),
-                  ...state,
-                  requests: entries,
-                },
-                snapshot,
-                now,
-              ),
+              ...snapshotStep(applied),
               write: stripeOnly &&
                 ((operation: Deno.AtomicOperation) =>
                   writeRecord(operation, stripeOnly!, retentionMs)),
