@@ -21,8 +21,11 @@ export interface AuthorizationResponseBody {
   readonly metadata?: Readonly<Record<string, string>>;
   /**
    * Public preview: on a decline, `["sms"]` asks Stripe to text the
-   * cardholder a fraud challenge (docs.stripe.com/issuing/controls/fraud-challenges).
-   * Not in stripe-node 23.1.0's types, which only describe the outcome
+   * cardholder a fraud challenge. Stripe's fraud challenges guide
+   * (docs.stripe.com/issuing/controls/fraud-challenges, "Trigger fraud
+   * challenges yourself"): "decline the issuing_authorization.request webhook
+   * and include the send_fraud_challenges field with the ["sms"] value". Not in
+   * stripe-node 23.1.0's types, which only describe the outcome
    * (`Issuing.Authorization.fraud_challenges`, `verified_by_fraud_challenge`).
    */
   readonly send_fraud_challenges?: readonly FraudChallengeChannel[];
