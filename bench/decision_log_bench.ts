@@ -18,8 +18,6 @@ const store = createDecisionStore({
   decide,
   log: () => {},
   retentionMs: 86_400_000,
-  fallback: "decline",
-  policyVersion: "bench",
 });
 let n = 0;
 const nextBatch = () =>

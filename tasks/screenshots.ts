@@ -114,8 +114,6 @@ export async function seedDecisions(kv: Deno.Kv, options: SeedOptions): Promise<
     shadowDecide: options.shadowPolicies && pipeline(options.shadowPolicies),
     log: () => {},
     retentionMs: 30 * 86_400_000,
-    fallback: "decline",
-    policyVersion: "seeded",
   });
   const weights = MERCHANTS.reduce((sum, merchant) => sum + merchant.weight, 0);
   let at = now.getTime() - spanMs, count = 0;
@@ -192,8 +190,6 @@ async function seedHotelStay(kv: Deno.Kv, shadowPolicies: readonly Policy[], now
     shadowDecide: pipeline(shadowPolicies),
     log: () => {},
     retentionMs: 30 * 86_400_000,
-    fallback: "decline",
-    policyVersion: "seeded",
   });
   const hotel = { name: "HARBOR HOTEL", category: "hotels_motels_and_resorts" };
   const requests = [

@@ -24,8 +24,6 @@ export function testStore(
     decide,
     log: () => {},
     retentionMs: 86_400_000,
-    fallback: "decline",
-    policyVersion: "test",
   });
 }
 

@@ -122,6 +122,11 @@ export type Decide = {
   (authorization: AuthorizationRequest, input?: DecideInput): Decision | Promise<Decision>;
   /** Every counter the pipeline's velocity policies read for this request. */
   counters(authorization: AuthorizationRequest, now: Date): CounterRef[];
+  /**
+   * The pipeline's fallback when `policy` (e.g. the store) could not decide
+   * for reason `kind`: its configured answer, under its version.
+   */
+  fallback(policy: string, kind: string): Decision;
 };
 
 const ENGINE = "engine";
@@ -223,6 +228,10 @@ export function fallbackDecision(
  * deepEqual([decision.approved, decision.reasons], [false, [
  *   { policy: "noJpy", code: "currency_not_allowed", detail: "jpy" },
  * ]]);
+ * // What the store answers when it cannot decide in time: this pipeline's fallback.
+ * deepEqual(decide.fallback("store", "store_timeout").reasons, [
+ *   { policy: "store", code: "fallback", detail: "store_timeout" },
+ * ]);
  * ```
  */
 export function createDecide(
@@ -400,7 +409,11 @@ export function createDecide(
     }
     return compose(authorization, trace);
   }
-  return Object.assign(decide, { counters });
+  return Object.assign(decide, {
+    counters,
+    fallback: (policy: string, kind: string) =>
+      fallbackDecision({ approved: approvedOnFallback, policy, kind, trace: [], policyVersion }),
+  });
 }
 
 function noUsage(): typeof NO_USAGE {

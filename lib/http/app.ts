@@ -56,7 +56,7 @@ export interface App {
  * const log = () => {};
  * const app = createApp({
  *   verify: createWebhookVerifier({ secrets: ["whsec_example"] }),
- *   store: createDecisionStore({ kv, decide, log, retentionMs: 86_400_000, fallback: "decline", policyVersion: "dev" }),
+ *   store: createDecisionStore({ kv, decide, log, retentionMs: 86_400_000 }),
  *   log, metrics: createMetrics(), webhookPath: "/webhook", versions: { service: "0.1.0", policies: "dev" },
  *   maxBodyBytes: 262_144, bodyReadTimeoutMs: 1_000, answerWithinMs: 1_800,
  * });

@@ -73,7 +73,7 @@ export interface WebhookOptions {
  * const log = () => {};
  * const webhook = createWebhook({
  *   verify: createWebhookVerifier({ secrets: ["whsec_example"] }),
- *   store: createDecisionStore({ kv, decide, log, retentionMs: 86_400_000, fallback: "decline", policyVersion: "dev" }),
+ *   store: createDecisionStore({ kv, decide, log, retentionMs: 86_400_000 }),
  *   log, metrics: createMetrics(), maxBodyBytes: 262_144, bodyReadTimeoutMs: 1_000, answerWithinMs: 1_800,
  * });
  * // A signed event is answered 200 with { approved, … } (see createService's example); anything else is a RequestError.

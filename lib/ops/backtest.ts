@@ -151,8 +151,6 @@ async function pipelineRunner(policies: readonly Policy[]) {
     decide: createDecide(policies, { policyVersion: "backtest" }),
     log: () => {},
     retentionMs: 86_400_000,
-    fallback: "decline",
-    policyVersion: "backtest",
   });
   return {
     async decide(item: RecordedAuthorization): Promise<DecisionSummary> {

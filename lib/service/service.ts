@@ -131,8 +131,6 @@ export async function createService(
     metrics,
     log,
     retentionMs: config.retentionMs,
-    fallback: config.fallbackDecision,
-    policyVersion,
   });
   const adminRoutes = config.adminToken
     ? await adminAndDashboard(config.adminToken)

@@ -20,13 +20,7 @@
  */
 import type Stripe from "stripe";
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
-import {
-  type Decide,
-  type Decision,
-  fallbackDecision,
-  formatReason,
-  type Reason,
-} from "../engine/decide.ts";
+import { type Decide, type Decision, formatReason, type Reason } from "../engine/decide.ts";
 import { type AuthorizationRequest, type Held, NOTHING_HELD } from "../engine/policy.ts";
 import { type CounterRef, NO_USAGE, type Usage } from "../engine/velocity.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -89,13 +83,11 @@ export { decisionLog, type ListQuery } from "./decision_log.ts";
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
   readonly kv: Deno.Kv;
+  /** The live pipeline; its `fallback` is what the store answers when it cannot decide and record in time. */
   readonly decide: Decide;
   readonly log: Logger;
   /** How long decisions are kept, in ms. */
   readonly retentionMs: number;
-  /** What the store answers when it cannot decide and record in time. */
-  readonly fallback: "approve" | "decline";
-  readonly policyVersion: string;
   /** The shadow pipeline, if any: decided beside the live one, logged, never enforced. */
   readonly shadowDecide?: Decide;
   readonly metrics?: Metrics;
@@ -234,8 +226,7 @@ type RequestOutcome =
  * import { equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
  * const store = createDecisionStore({
- *   kv, decide: createDecide([], { policyVersion: "dev" }), log: () => {},
- *   retentionMs: 86_400_000, fallback: "decline", policyVersion: "dev",
+ *   kv, decide: createDecide([], { policyVersion: "dev" }), log: () => {}, retentionMs: 86_400_000,
  * });
  * const authorization = authorizationOf(authorizationEvent());
  * const meta = { eventId: "evt_1", receivedAt: Date.now(), deadline: Deadline.after(1_000), path: "respond" as const, eventBytes: 4_000 };
@@ -246,7 +237,7 @@ type RequestOutcome =
  * ```
  */
 export function createDecisionStore(options: DecisionStoreOptions): DecisionStore {
-  const { kv, decide, shadowDecide, metrics, log, retentionMs, policyVersion } = options;
+  const { kv, decide, shadowDecide, metrics, log, retentionMs } = options;
   const aggregates = createAggregateWriter(kv);
   const engine: CommitEngine<AggregateShare> = createCommitEngine<AggregateShare>(kv, {
     // A few lock waits are normal with several processes on one file: only persistent ones are logged.
@@ -490,13 +481,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   }
 
   function fallbackFor(kind: string): Decision {
-    return fallbackDecision({
-      approved: options.fallback === "approve",
-      policy: "store",
-      kind,
-      trace: [],
-      policyVersion,
-    });
+    return decide.fallback("store", kind);
   }
 
   function unrecorded(
