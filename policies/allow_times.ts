@@ -80,12 +80,18 @@ export function allowTimes(options: AllowTimesOptions): Policy {
   const inWindow = from < to
     ? (minute: number) => minute >= from && minute < to
     : (minute: number) => minute >= from || minute < to;
+  // Local time changes only when the UTC minute does (zone offsets are whole minutes):
+  // formatting a date costs microseconds, so it is done once a minute, not per request.
+  let formattedMinute = NaN, weekday = "", hour = 0, minute = 0;
   return withConfig(function allowTimes(_authorization, { now }) {
-    let weekday = "", hour = 0, minute = 0;
-    for (const part of format.formatToParts(now)) {
-      if (part.type === "weekday") weekday = part.value.toLowerCase();
-      else if (part.type === "hour") hour = Number(part.value);
-      else if (part.type === "minute") minute = Number(part.value);
+    const utcMinute = Math.floor(now.getTime() / 60_000);
+    if (utcMinute !== formattedMinute) {
+      formattedMinute = utcMinute;
+      for (const part of format.formatToParts(now)) {
+        if (part.type === "weekday") weekday = part.value.toLowerCase();
+        else if (part.type === "hour") hour = Number(part.value);
+        else if (part.type === "minute") minute = Number(part.value);
+      }
     }
     if (days.has(weekday as Weekday) && inWindow(hour * 60 + minute)) return abstain();
     const clock = `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;

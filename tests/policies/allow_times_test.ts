@@ -31,6 +31,15 @@ Deno.test("allowTimes()", async (t) => {
       "decline",
     );
   });
+  await t.step(
+    "seconds apart across a minute boundary, the same policy answers by each minute",
+    () => {
+      const verdicts = ["12:59:00", "12:59:59", "13:00:00", "13:00:30", "12:59:30"].map((time) =>
+        verdictOf(businessHours, "online", {}, undefined, at(`2026-11-25T${time}Z`)).outcome
+      );
+      assertEquals(verdicts, ["decline", "decline", "abstain", "abstain", "decline"]);
+    },
+  );
   await t.step("a window earlier at its end than its start wraps past midnight", () => {
     const night = allowTimes({ timeZone: "Europe/Paris", from: "22:00", to: "06:00" });
     assertEquals(
