@@ -16,13 +16,24 @@ const categories = [
   ["betting_casino_gambling", "7995"],
 ];
 const timestamp = Math.floor(Date.now() / 1000);
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/**
+ * A Stripe-like id (`iauth_1MuNsGBL6H7Jst3vCg2pC3Zq`): 24 base62 characters that do not sort
+ * by creation, so keys made from them land all over Deno KV's key space as real ones do
+ * (sequential ids would put each batch's keys side by side, which costs SQLite far less).
+ * Derived from `n`, so every run sends the same ids.
+ */
+function stripeLikeId(prefix, n) {
+  const digest = crypto.createHash("sha256").update(`${prefix}-${n}`).digest();
+  return `${prefix}_1${Array.from(digest.subarray(0, 23), (byte) => BASE62[byte % 62]).join("")}`;
+}
 const requests = [];
 for (let i = 0; i < Number(amount); i++) {
   const n = Number(offset) + i;
   const event = structuredClone(base);
   const authorization = event.data.object;
-  event.id = `evt_load_${n}`;
-  authorization.id = `iauth_load_${n}`;
+  event.id = stripeLikeId("evt", n);
+  authorization.id = stripeLikeId("iauth", n);
   authorization.card.id = `ic_load_${n % 50}`;
   const [category, code] = categories[n % categories.length];
   authorization.merchant_data.category = category;
