@@ -26,6 +26,11 @@ export interface RequestEntry {
   readonly reservation: Reservation;
   /** Set for the entry of an authorization that never reached us (made from its lifecycle event). */
   readonly stripe_only?: true;
+  /**
+   * When it was decided, ms since the epoch: where its record is
+   * (`recordKeyOf`). Absent in entries stored before records were keyed by time.
+   */
+  readonly at?: number;
 }
 
 /** Stripe's view of the authorization, from the most advanced lifecycle event seen. */

@@ -9,9 +9,11 @@
 import { authorizationKey, type AuthorizationState } from "./authorization_state.ts";
 import { getMany, uniqueKeys } from "./commit_engine.ts";
 import {
-  decisionKey,
   type DecisionRecord,
+  isRecordRef,
   recordFromStored,
+  recordKeyOf,
+  type RecordRef,
   type StoredRecord,
   summaryOf,
 } from "./decision_record.ts";
@@ -38,13 +40,12 @@ export async function authorizationRecord(
   kv: Deno.Kv,
   authorizationId: string,
 ): Promise<DecisionRecord | null> {
-  const [state, records] = await Promise.all([
-    kv.get<AuthorizationState>(authorizationKey(authorizationId)),
-    requestRecords(kv, authorizationId),
-  ]);
+  const state = (await kv.get<AuthorizationState>(authorizationKey(authorizationId))).value;
+  if (!state) return null;
+  const records = await requestRecords(kv, state);
   const latest = records.at(-1);
   if (!latest) return null;
-  const entries = state.value?.requests ?? [];
+  const entries = state.requests;
   const reservation = {
     keys: uniqueKeys(entries.flatMap((entry) => entry.reservation.keys)),
     amount: entries.reduce((sum, entry) => sum + entry.reservation.amount, 0),
@@ -53,32 +54,35 @@ export async function authorizationRecord(
   return {
     ...latest,
     reservation,
-    ...(state.value?.reconciliation ? { reconciliation: state.value.reconciliation } : {}),
+    ...(state.reconciliation ? { reconciliation: state.reconciliation } : {}),
     requests: records.map(summaryOf),
   };
 }
 
 /**
- * Every logged request of one authorization, in order.
+ * Every logged request of one authorization, in order: its state's entries
+ * say where their records are.
  *
  * @example
  * ```ts
  * import { requestRecords } from "./decision_log.ts";
  * import { equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
- * equal((await requestRecords(kv, "iauth_unknown")).length, 0);
+ * const state = { authorization_id: "iauth_1", card_id: "ic_1", decided_at: "", requests: [] };
+ * equal((await requestRecords(kv, state)).length, 0);
  * ```
  */
 export async function requestRecords(
   kv: Deno.Kv,
-  authorizationId: string,
+  state: AuthorizationState,
 ): Promise<DecisionRecord[]> {
-  const records: DecisionRecord[] = [];
-  const entries = kv.list<StoredRecord>({ prefix: ["decision", authorizationId] }, {
-    limit: MAX_REQUESTS,
-  });
-  for await (const entry of entries) records.push(recordFromStored(entry.value));
-  return records;
+  const entries = await getMany<StoredRecord>(
+    kv,
+    state.requests.slice(0, MAX_REQUESTS).map((entry) =>
+      recordKeyOf(state.authorization_id, entry.index, entry.at)
+    ),
+  );
+  return entries.flatMap((entry) => entry.value ? [recordFromStored(entry.value)] : []);
 }
 
 /** What {@linkcode listRecords} reads. */
@@ -118,18 +122,19 @@ export async function listRecords(kv: Deno.Kv, query: ListQuery): Promise<Decisi
     : end
     ? { prefix, end }
     : { prefix };
-  const refs: [string, number][] = [];
+  const values: (StoredRecord | RecordRef)[] = [];
   for await (
-    const entry of kv.list<[string, number]>(selector, { reverse: true, limit: query.limit })
+    const entry of kv.list<StoredRecord | RecordRef>(selector, {
+      reverse: true,
+      limit: query.limit,
+    })
   ) {
-    refs.push(entry.value);
+    values.push(entry.value);
   }
-  if (!query.reconciliation) return await recordsOf(kv, refs);
-  const ids = [...new Set(refs.map(([id]) => id))];
-  const [records, states] = await Promise.all([
-    recordsOf(kv, refs),
-    getMany<AuthorizationState>(kv, ids.map(authorizationKey)),
-  ]);
+  const records = await recordsOf(kv, values);
+  if (!query.reconciliation) return records;
+  const ids = [...new Set(records.map((record) => record.authorization_id))];
+  const states = await getMany<AuthorizationState>(kv, ids.map(authorizationKey));
   const outcomes = new Map(ids.map((id, i) => [id, states[i].value?.reconciliation]));
   return records.map((record) => {
     const reconciliation = outcomes.get(record.authorization_id);
@@ -152,25 +157,37 @@ export async function listRecords(kv: Deno.Kv, query: ListQuery): Promise<Decisi
  * ```
  */
 export async function* decisionLog(kv: Deno.Kv): AsyncIterable<DecisionRecord> {
-  let refs: [string, number][] = [];
-  for await (const entry of kv.list<[string, number]>({ prefix: ["decisions_by_time"] })) {
-    refs.push(entry.value);
-    if (refs.length === EXPORT_PAGE) {
-      yield* await recordsOf(kv, refs);
-      refs = [];
+  let values: (StoredRecord | RecordRef)[] = [];
+  const entries = kv.list<StoredRecord | RecordRef>({ prefix: ["decisions_by_time"] }, {
+    batchSize: EXPORT_PAGE,
+  });
+  for await (const entry of entries) {
+    values.push(entry.value);
+    if (values.length === EXPORT_PAGE) {
+      yield* await recordsOf(kv, values);
+      values = [];
     }
   }
-  yield* await recordsOf(kv, refs);
+  yield* await recordsOf(kv, values);
 }
 
-/** The records of these requests, in order, skipping any that expired. */
+/**
+ * Values read under the time key as records, in order: records as they are,
+ * references stored before records were keyed by time read where they point
+ * (skipping any that expired).
+ */
 async function recordsOf(
   kv: Deno.Kv,
-  refs: readonly [string, number][],
+  values: readonly (StoredRecord | RecordRef)[],
 ): Promise<DecisionRecord[]> {
-  const entries = await getMany<StoredRecord>(
+  const refs = values.filter(isRecordRef);
+  const referenced = await getMany<StoredRecord>(
     kv,
-    refs.map(([id, index]) => decisionKey(id, index)),
+    refs.map(([id, index]) => recordKeyOf(id, index, undefined)),
   );
-  return entries.flatMap((entry) => entry.value ? [recordFromStored(entry.value)] : []);
+  const byRef = new Map(refs.map((ref, i) => [ref, referenced[i].value]));
+  return values.flatMap((value) => {
+    const stored = isRecordRef(value) ? byRef.get(value) : value;
+    return stored ? [recordFromStored(stored)] : [];
+  });
 }

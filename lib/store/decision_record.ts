@@ -3,10 +3,19 @@
  * `issuing_authorization.request` (a first request or an increment), and how
  * it is built, trimmed to fit Deno KV, and keyed.
  *
- * Keys (all expire after the retention):
- * - `["decision", authorizationId, index]` → {@linkcode DecisionRecord}, `index` 0, 1, … per request we logged
- * - `["decisions_by_time", decidedAtMs, authorizationId, index]` → `[authorizationId, index]`
- *   (queries filter by card, merchant and the rest while they scan it, within a bound)
+ * Key (expires after the retention): `["decisions_by_time", decidedAtMs,
+ * authorizationId, index]` → {@linkcode StoredRecord}, `index` 0, 1, … per
+ * request we logged. By time first: Stripe's ids do not sort by creation, so
+ * keyed by authorization a batch's records would land all over the key space,
+ * each on its own SQLite page (about twice the commit time for the same
+ * records, BENCHMARKS.md); by time they land side by side, and the log lists
+ * by time without an index (queries filter by card, merchant and the rest
+ * while they scan it, within a bound). An authorization finds its records
+ * through its state's entries (`at`).
+ *
+ * Records written before this layout are at `["decision", authorizationId,
+ * index]`, with `[authorizationId, index]` under the time key: both are read
+ * ({@linkcode recordKeyOf}, {@linkcode isRecordRef}) until they expire.
  *
  * @module
  */
@@ -161,9 +170,39 @@ export interface RequestSummary {
 /** Records larger than this (estimated) are trimmed: KV's value limit with room for the decision. */
 const RECORD_BYTES = KV_LIMITS.valueBytes - 8 * 1024;
 
-/** The key of one logged request. */
-export function decisionKey(authorizationId: string, index: number): Deno.KvKey {
-  return ["decision", authorizationId, index];
+/**
+ * The key of one logged request decided at `at` (ms); without `at` (an entry
+ * stored before records were keyed by time), where such a record is.
+ *
+ * @example
+ * ```ts
+ * import { recordKeyOf } from "./decision_record.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(recordKeyOf("iauth_1", 0, 60_000), ["decisions_by_time", 60_000, "iauth_1", 0]);
+ * deepEqual(recordKeyOf("iauth_1", 0, undefined), ["decision", "iauth_1", 0]);
+ * ```
+ */
+export function recordKeyOf(
+  authorizationId: string,
+  index: number,
+  at: number | undefined,
+): Deno.KvKey {
+  return at === undefined
+    ? ["decision", authorizationId, index]
+    : ["decisions_by_time", at, authorizationId, index];
+}
+
+/** Where a record is: under its decision time. */
+export function keyOfRecord(record: DecisionRecord): Deno.KvKey {
+  return recordKeyOf(record.authorization_id, record.request_index, Date.parse(record.decided_at));
+}
+
+/** A value under the time key written before records were keyed by time: `[authorizationId, index]`. */
+export type RecordRef = readonly [string, number];
+
+/** Whether a value under the time key is a {@linkcode RecordRef} rather than a record. */
+export function isRecordRef(value: StoredRecord | RecordRef): value is RecordRef {
+  return Array.isArray(value);
 }
 
 /** What a logged request is built from besides the authorization and decision. */
@@ -324,14 +363,14 @@ export function storedRecord(record: DecisionRecord): StoredRecord {
 }
 
 /** Mutations {@linkcode writeRecord} makes. */
-export const RECORD_MUTATIONS = 2;
+export const RECORD_MUTATIONS = 1;
 
 /**
- * Adds one record and its indexes to an atomic operation.
+ * Adds one record to an atomic operation, under its decision time.
  *
  * @example
  * ```ts
- * import { decisionKey, recordFromStored, type StoredRecord, toRecord, writeRecord } from "./decision_record.ts";
+ * import { keyOfRecord, recordFromStored, type StoredRecord, toRecord, writeRecord } from "./decision_record.ts";
  * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
  * import { deepEqual, equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
@@ -343,9 +382,9 @@ export const RECORD_MUTATIONS = 2;
  * const operation = kv.atomic();
  * writeRecord(operation, record, 90 * 86_400_000);
  * await operation.commit();
- * const stored = await kv.get<StoredRecord>(decisionKey("iauth_1", 0));
+ * const stored = await kv.get<StoredRecord>(keyOfRecord(record));
  * equal(recordFromStored(stored.value!).request.id, "iauth_1");
- * deepEqual((await kv.get(["decisions_by_time", 60_000, "iauth_1", 0])).value, ["iauth_1", 0]);
+ * deepEqual(keyOfRecord(record), ["decisions_by_time", 60_000, "iauth_1", 0]);
  * ```
  */
 export function writeRecord(
@@ -353,13 +392,7 @@ export function writeRecord(
   record: DecisionRecord,
   retentionMs: number,
 ): void {
-  const at = Date.parse(record.decided_at);
-  const id = record.authorization_id;
-  const index = record.request_index;
-  const ref = [id, index];
-  operation
-    .set(decisionKey(id, index), storedRecord(record), { expireIn: retentionMs })
-    .set(["decisions_by_time", at, id, index], ref, { expireIn: retentionMs });
+  operation.set(keyOfRecord(record), storedRecord(record), { expireIn: retentionMs });
 }
 
 /**

@@ -47,12 +47,15 @@ import {
   uniqueKeys,
 } from "./commit_engine.ts";
 import {
-  decisionKey,
   type DecisionPath,
   type DecisionRecord,
+  isRecordRef,
+  keyOfRecord,
   type Reconciliation,
   RECORD_MUTATIONS,
   recordFromStored,
+  recordKeyOf,
+  type RecordRef,
   type Reservation,
   type ShadowDecision,
   type StoredRecord,
@@ -200,7 +203,7 @@ interface SnapshotApplied {
 
 /** What committing one request gives: a redelivery's logged index, or the new record. */
 type RequestOutcome =
-  | { readonly replayed: true; readonly index: number }
+  | { readonly replayed: true; readonly index: number; readonly at: number | undefined }
   | {
     readonly replayed: false;
     readonly record: DecisionRecord;
@@ -328,7 +331,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const state = view.get<AuthorizationState>(authKey);
         const earlier = findRequest(state, meta.eventId, fingerprint);
         if (earlier && !forced?.supersede) {
-          return { done: { replayed: true, index: earlier.index } };
+          return { done: { replayed: true, index: earlier.index, at: earlier.at } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
         const held = heldBefore(state, history, position ?? 0);
@@ -404,6 +407,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           approved: decision.approved,
           amount,
           reservation,
+          at: meta.receivedAt,
         };
         const requests = [...state?.requests ?? []];
         requests[index] = entry;
@@ -513,10 +517,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }
     const shadow = shadowOf(live, decision);
     countShadow(shadow);
-    const key = decisionKey(live.authorization_id, live.request_index);
     // Its counts land with the record they describe, as every aggregate does.
     await updateRecord(
-      key,
+      keyOfRecord(live),
       (record) => ({ ...record, shadow }),
       (operation) => aggregates.addShadow(operation, live.decided_at, shadow),
     );
@@ -527,27 +530,32 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     metrics?.shadowDisagreement(shadow.reasons[0] ? formatReason(shadow.reasons[0]) : "none");
   }
 
-  /** Rewrites one stored record (and adds `alongside`'s writes to the same commit), if it is there. */
+  /**
+   * Rewrites one stored record (and adds `alongside`'s writes to the same
+   * commit); resolves `false` if it is not there (a reference to a record
+   * stored before records were keyed by time is not one).
+   */
   async function updateRecord(
     key: Deno.KvKey,
     change: (record: StoredRecord) => StoredRecord,
     alongside?: (operation: Deno.AtomicOperation) => void,
-  ): Promise<void> {
+  ): Promise<boolean> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
-        const entry = await kv.get<StoredRecord>(key);
-        if (!entry.value) return;
+        const entry = await kv.get<StoredRecord | RecordRef>(key);
+        if (!entry.value || isRecordRef(entry.value)) return false;
         const operation = kv.atomic().check(entry).set(key, change(entry.value), {
           expireIn: retentionMs,
         });
         alongside?.(operation);
         const result = await operation.commit();
-        if (result.ok) return;
+        if (result.ok) return true;
       } catch (error) {
         if (attempt === 5) throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
     }
+    return false;
   }
 
   /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
@@ -725,7 +733,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           return { record: result.record, replayed: false };
         }
         const stored = (await kv.get<StoredRecord>(
-          decisionKey(authorization.id, result.index),
+          recordKeyOf(authorization.id, result.index, result.at),
         )).value;
         if (stored) return { record: recordFromStored(stored), replayed: true };
         failure = new Error("the logged request expired");
@@ -756,9 +764,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     async markAnsweredDirectly(record) {
+      const mark = (stored: StoredRecord): StoredRecord => ({
+        ...stored,
+        path: "respond_after_api_failure",
+      });
+      // A redelivery may be answered from a record stored before records were keyed by time.
+      if (await updateRecord(keyOfRecord(record), mark)) return;
       await updateRecord(
-        decisionKey(record.authorization_id, record.request_index),
-        (stored) => ({ ...stored, path: "respond_after_api_failure" }),
+        recordKeyOf(record.authorization_id, record.request_index, undefined),
+        mark,
       );
     },
 
@@ -814,6 +828,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
                 amount: 0,
                 reservation,
                 stripe_only: true,
+                at: created.getTime(),
               }];
             }
             // Transactions that named it before its first lifecycle event join its first snapshot.

@@ -44,3 +44,36 @@ Deno.test("each velocity counter expires by its own window, even beside an all-t
   const daily = expiries.get("daily");
   assertEquals(typeof daily === "number" && daily <= 2 * 86_400_000, true, `daily: ${daily}`);
 });
+
+Deno.test("records stored before records were keyed by time are still read, replayed and marked", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const start = Date.parse("2026-11-25T00:00:00Z");
+  const legacy = authorizationOf(authorizationEvent("online", { id: "iauth_legacy_layout" }));
+  const { record } = await recordRequest(store, legacy, start);
+  // Moved to the previous layout: the record by authorization, a reference under its time, and
+  // an entry that does not say when it was decided.
+  const timeKey = ["decisions_by_time", start, legacy.id, 0];
+  const stored = (await kv.get(timeKey)).value;
+  const stateKey = ["authorization", legacy.id];
+  const state = (await kv.get<{ requests: { at?: number }[] }>(stateKey)).value!;
+  await kv.atomic()
+    .set(["decision", legacy.id, 0], stored)
+    .set(timeKey, [legacy.id, 0])
+    .set(stateKey, { ...state, requests: state.requests.map(({ at: _, ...entry }) => entry) })
+    .commit();
+  const newer = authorizationOf(authorizationEvent("online", { id: "iauth_time_layout" }));
+  await recordRequest(store, newer, start + 1_000);
+
+  assertEquals((await store.get(legacy.id))?.event_id, record.event_id);
+  const listed = await store.list({ limit: 10 });
+  assertEquals(listed.map((r) => r.authorization_id), [newer.id, legacy.id]);
+  const logged: string[] = [];
+  for await (const r of decisionLog(kv)) logged.push(r.authorization_id);
+  assertEquals(logged, [legacy.id, newer.id]);
+
+  const again = await recordRequest(store, legacy, start + 5_000);
+  assertEquals([again.replayed, again.record.approved], [true, record.approved]);
+  await store.markAnsweredDirectly(again.record);
+  assertEquals((await store.get(legacy.id))?.path, "respond_after_api_failure");
+});
