@@ -6,7 +6,9 @@
  * counter, plus the batch's aggregate `sum`s), both on a KV file, with
  * Stripe-like authorization ids (random: they do not sort by creation). The
  * baseline, like that handler, sets no expiry; the service's values expire
- * after the retention.
+ * after the retention. And the same records keyed by a Stripe-like id or by
+ * their decision time: which SQLite pages a commit touches is much of its
+ * cost.
  */
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
 
@@ -59,6 +61,25 @@ Deno.bench(
     await operation.commit();
   },
 );
+
+let order = 0;
+for (
+  const [name, keyOf] of [
+    ["by a Stripe-like authorization id (baseline)", (id: string) => ["decision", id, 0]],
+    ["by decision time, then id", (id: string) => ["decisions_by_time", Date.now(), id, 0]],
+  ] as const
+) {
+  Deno.bench(`${DECISIONS} records keyed ${name}`, {
+    group: "key order",
+    baseline: order++ === 0,
+  }, async () => {
+    const operation = kv.atomic();
+    for (let i = 0; i < DECISIONS; i++) {
+      operation.set(keyOf(stripeLikeId()), { approved: true, request: eventText }, retention);
+    }
+    await operation.commit();
+  });
+}
 
 globalThis.addEventListener("unload", () => {
   kv.close();

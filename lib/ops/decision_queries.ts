@@ -2,7 +2,7 @@
  * The questions people ask of the decision log, answered for the admin API
  * and the dashboard alike, each at a bounded cost: the overview reads only
  * the write path's aggregates (cached briefly and shared by concurrent
- * viewers), lists page through the time index reading at most
+ * viewers), lists page through the log by time reading at most
  * {@linkcode SCAN_BUDGET} records a page, exports at most
  * {@linkcode EXPORT_MAX_ROWS} rows.
  *
@@ -280,8 +280,8 @@ export async function* exportDecisions(
 }
 
 /**
- * Records of the range newest first, from the filter's cursor on, through
- * the time index in chunks; `null` once `budget` records were read.
+ * Records of the range newest first, from the filter's cursor on, in
+ * chunks; `null` once `budget` records were read.
  */
 async function* scan(
   store: DecisionStore,

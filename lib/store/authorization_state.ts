@@ -27,8 +27,10 @@ export interface RequestEntry {
   /** Set for the entry of an authorization that never reached us (made from its lifecycle event). */
   readonly stripe_only?: true;
   /**
-   * When it was decided, ms since the epoch: where its record is
-   * (`recordKeyOf`). Absent in entries stored before records were keyed by time.
+   * Its record's time, ms since the epoch (when it was decided; for an
+   * authorization that never reached us, when Stripe created it): where the
+   * record is (`recordKeyOf`). Absent in entries stored before records were
+   * keyed by time.
    */
   readonly at?: number;
 }

@@ -1,7 +1,7 @@
 /**
  * Reads of the decision log: one authorization with all its requests, pages
  * of requests by time or card, and the whole log for export. Every read is
- * bounded (a page, or one authorization's requests) and uses the indexes, so
+ * bounded (a page of the log by time, or one authorization's requests), so
  * the dashboard and the admin API never scan on the webhook's KV.
  *
  * @module

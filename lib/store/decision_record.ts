@@ -8,7 +8,7 @@
  * request we logged. By time first: Stripe's ids do not sort by creation, so
  * keyed by authorization a batch's records would land all over the key space,
  * each on its own SQLite page (about twice the commit time for the same
- * records, BENCHMARKS.md); by time they land side by side, and the log lists
+ * records: `deno task bench`, "key order"); by time they land side by side, and the log lists
  * by time without an index (queries filter by card, merchant and the rest
  * while they scan it, within a bound). An authorization finds its records
  * through its state's entries (`at`).

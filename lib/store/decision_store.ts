@@ -168,11 +168,12 @@ const COMMIT_MARGIN_MS = 25;
 /** Time allowed to log a fallback after its answer, or to reconcile. */
 const BACKGROUND_MS = 10_000;
 /**
- * Mutations a request adds besides its keys: the record and its indexes, the
- * card root, and its share of the batch's aggregates (merged per batch; a
- * batch that still overflows KV's limit is split by the commit engine).
+ * Mutations a request adds besides its keys: the record (and the deletion of
+ * one it supersedes), the card root, and its share of the batch's aggregates
+ * (merged per batch; a batch that still overflows KV's limit is split by the
+ * commit engine).
  */
-const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 8;
+const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 1 + 8;
 /** Card ids resolved to the first card of their replacement chain, kept at most. */
 const MAX_CARD_ROOTS = 10_000;
 
@@ -407,7 +408,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           approved: decision.approved,
           amount,
           reservation,
-          at: meta.receivedAt,
+          at: now.getTime(),
         };
         const requests = [...state?.requests ?? []];
         requests[index] = entry;
@@ -442,6 +443,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           shared: record.superseded ? undefined : { decided: record },
           write(operation: Deno.AtomicOperation) {
             writeRecord(operation, record, retentionMs);
+            // A fallback superseding another delivery's record: one record per request stays.
+            const replaced = earlier && recordKeyOf(authorization.id, index, earlier.at);
+            if (replaced && keyId(replaced) !== keyId(keyOfRecord(record))) {
+              operation.delete(replaced);
+            }
             if (meta.root !== authorization.card.id) {
               operation.set(["card_root", authorization.card.id], meta.root);
             }
@@ -764,15 +770,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     async markAnsweredDirectly(record) {
-      const mark = (stored: StoredRecord): StoredRecord => ({
-        ...stored,
-        path: "respond_after_api_failure",
-      });
-      // A redelivery may be answered from a record stored before records were keyed by time.
-      if (await updateRecord(keyOfRecord(record), mark)) return;
       await updateRecord(
-        recordKeyOf(record.authorization_id, record.request_index, undefined),
-        mark,
+        keyOfRecord(record),
+        (stored) => ({ ...stored, path: "respond_after_api_failure" }),
       );
     },
 

@@ -1,4 +1,5 @@
 import { createDecide } from "../../../lib/engine/decide.ts";
+import { Deadline } from "../../../lib/engine/deadline.ts";
 import { decisionLog } from "../../../lib/store/decision_store.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
@@ -74,6 +75,48 @@ Deno.test("records stored before records were keyed by time are still read, repl
 
   const again = await recordRequest(store, legacy, start + 5_000);
   assertEquals([again.replayed, again.record.approved], [true, record.approved]);
-  await store.markAnsweredDirectly(again.record);
-  assertEquals((await store.get(legacy.id))?.path, "respond_after_api_failure");
+});
+
+Deno.test("a redelivery answered with the fallback replaces the earlier delivery's record: one record per request", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let stalled: Promise<unknown> | undefined;
+  const store = testStore(withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => (await stalled, commit());
+  }));
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_superseded" }));
+  const start = Date.now() - 60_000;
+  assertEquals((await recordRequest(store, authorization, start)).record.approved, true);
+
+  // The redelivery's commit cannot land before its deadline: it is answered with the fallback,
+  // which is then logged in place of the first delivery's decision.
+  stalled = new Promise((resolve) => setTimeout(resolve, 300));
+  const redelivery = await store.decideAndRecord(authorization, {
+    eventId: `evt_${authorization.id}`,
+    receivedAt: start + 30_000,
+    deadline: Deadline.after(100),
+    path: "respond",
+    eventBytes: 4_000,
+  });
+  assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
+  stalled = undefined;
+  for (let tries = 0; !(await store.get(authorization.id))?.fallback && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const logged = (await store.list({ limit: 10 })).filter((r) =>
+    r.authorization_id === authorization.id
+  );
+  assertEquals(logged.map((r) => [r.approved, r.decided_at]), [
+    [false, new Date(start + 30_000).toISOString()],
+  ]);
+});
+
+Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_fraction" }));
+  const receivedAt = Date.now() - 0.5;
+  const { record } = await recordRequest(store, authorization, receivedAt);
+  assertEquals((await store.get(authorization.id))?.event_id, record.event_id);
+  assertEquals((await recordRequest(store, authorization, receivedAt + 1_000)).replayed, true);
 });
