@@ -54,6 +54,7 @@ export function allowTimes(options: AllowTimesOptions): Policy {
       weekday: "short",
       hour: "2-digit",
       minute: "2-digit",
+      second: "2-digit",
       hourCycle: "h23",
     });
   } catch {
@@ -80,18 +81,22 @@ export function allowTimes(options: AllowTimesOptions): Policy {
   const inWindow = from < to
     ? (minute: number) => minute >= from && minute < to
     : (minute: number) => minute >= from || minute < to;
-  // Local time changes only when the UTC minute does (zone offsets are whole minutes):
-  // formatting a date costs microseconds, so it is done once a minute, not per request.
-  let formattedMinute = NaN, weekday = "", hour = 0, minute = 0;
+  // Formatting a date costs microseconds: it is done once per local minute, not per request.
+  // The local minute is found from the local second, not the UTC minute: some offsets in the
+  // time zone database have seconds (Africa/Monrovia was −0:44:30 until 1972).
+  let minuteFrom = NaN, minuteUntil = NaN, weekday = "", hour = 0, minute = 0;
   return withConfig(function allowTimes(_authorization, { now }) {
-    const utcMinute = Math.floor(now.getTime() / 60_000);
-    if (utcMinute !== formattedMinute) {
-      formattedMinute = utcMinute;
+    const at = now.getTime();
+    if (!(at >= minuteFrom && at < minuteUntil)) {
+      let second = 0;
       for (const part of format.formatToParts(now)) {
         if (part.type === "weekday") weekday = part.value.toLowerCase();
         else if (part.type === "hour") hour = Number(part.value);
         else if (part.type === "minute") minute = Number(part.value);
+        else if (part.type === "second") second = Number(part.value);
       }
+      minuteFrom = at - second * 1_000 - (((at % 1_000) + 1_000) % 1_000);
+      minuteUntil = minuteFrom + 60_000;
     }
     if (days.has(weekday as Weekday) && inWindow(hour * 60 + minute)) return abstain();
     const clock = `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;

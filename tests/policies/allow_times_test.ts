@@ -40,6 +40,14 @@ Deno.test("allowTimes()", async (t) => {
       assertEquals(verdicts, ["decline", "decline", "abstain", "abstain", "decline"]);
     },
   );
+  await t.step("a zone whose offset had seconds changes minute inside a UTC minute", () => {
+    // Africa/Monrovia was UTC−0:44:30 until 1972: 12:00:00Z was 11:15:30 there, 12:00:40Z 11:16:10.
+    const monrovia = allowTimes({ timeZone: "Africa/Monrovia", from: "11:16", to: "12:00" });
+    const verdicts = ["12:00:00", "12:00:40", "12:00:20"].map((time) =>
+      verdictOf(monrovia, "online", {}, undefined, at(`1971-06-01T${time}Z`)).outcome
+    );
+    assertEquals(verdicts, ["decline", "abstain", "decline"]);
+  });
   await t.step("a window earlier at its end than its start wraps past midnight", () => {
     const night = allowTimes({ timeZone: "Europe/Paris", from: "22:00", to: "06:00" });
     assertEquals(
