@@ -220,3 +220,32 @@ function sumBuckets(buckets: Awaited<ReturnType<typeof readAggregates>>) {
   total.latencies = total.histogram.reduce((a, b) => a + b, 0);
   return total;
 }
+
+Deno.test("reconciliations arriving together are each counted once, in their decisions' minutes", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await using server = await startTestServer({}, { kv });
+  const requests = Array.from(
+    { length: 12 },
+    (_, i) =>
+      authorizationEvent("online", { id: `iauth_together_${i}`, card: { id: `ic_together_${i}` } }),
+  );
+  for (const request of requests) await (await server.postEvent(request)).body?.cancel();
+  // Sent at once, they share commits: their first outcomes are summed per batch.
+  await Promise.all(requests.map(async (request, i) => {
+    const created = createdEvent(request, "webhook_approved", i % 3 !== 0);
+    await (await server.postEvent(created)).body?.cancel();
+  }));
+  const now = Date.now();
+  const buckets = await readAggregates(kv, {
+    from: new Date(now - 10 * 60_000),
+    to: new Date(now + 60_000),
+    bucket: "minute",
+  });
+  const counted: Record<string, number> = {};
+  for (const bucket of buckets) {
+    for (const [outcome, n] of Object.entries(bucket.reconciliations)) {
+      counted[outcome] = (counted[outcome] ?? 0) + n;
+    }
+  }
+  assertEquals(counted, { agreed: 8, mismatch: 4 });
+});
