@@ -174,6 +174,8 @@ const BACKGROUND_MS = 10_000;
  * commit engine).
  */
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 1 + 8;
+/** Mutations of a first reconciliation outcome: its minute and hour sums. */
+const OUTCOME_MUTATIONS = 2;
 /** Card ids resolved to the first card of their replacement chain, kept at most. */
 const MAX_CARD_ROOTS = 10_000;
 
@@ -598,7 +600,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const now = new Date();
     return await withKeys<SnapshotApplied | "kept" | undefined>([authKey], (keys) => ({
       keys,
-      mutations: 0,
+      mutations: OUTCOME_MUTATIONS,
       bytes: 8 * 1024,
       deadline: Deadline.after(BACKGROUND_MS),
       run(view) {
@@ -791,7 +793,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         [authKey, ...synthetic.keys],
         (keys) => ({
           keys,
-          mutations: RECORD_MUTATIONS,
+          mutations: RECORD_MUTATIONS + OUTCOME_MUTATIONS,
           bytes: 8 * 1024,
           deadline: Deadline.after(BACKGROUND_MS),
           run(view) {
