@@ -59,6 +59,7 @@ import {
   type Reservation,
   type ShadowDecision,
   type StoredRecord,
+  storedRecord,
   toRecord,
   writeRecord,
 } from "./decision_record.ts";
@@ -545,16 +546,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    */
   async function updateRecord(
     key: Deno.KvKey,
-    change: (record: StoredRecord) => StoredRecord,
+    change: (record: DecisionRecord) => DecisionRecord,
     alongside?: (operation: Deno.AtomicOperation) => void,
   ): Promise<boolean> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
         const entry = await kv.get<StoredRecord | RecordRef>(key);
         if (!entry.value || isRecordRef(entry.value)) return false;
-        const operation = kv.atomic().check(entry).set(key, change(entry.value), {
-          expireIn: retentionMs,
-        });
+        const changed = storedRecord(change(recordFromStored(entry.value)));
+        const operation = kv.atomic().check(entry).set(key, changed, { expireIn: retentionMs });
         alongside?.(operation);
         const result = await operation.commit();
         if (result.ok) return true;
@@ -774,7 +774,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     async markAnsweredDirectly(record) {
       await updateRecord(
         keyOfRecord(record),
-        (stored) => ({ ...stored, path: "respond_after_api_failure" }),
+        (logged) => ({ ...logged, path: "respond_after_api_failure" }),
       );
     },
 
