@@ -167,7 +167,7 @@ export interface RequestSummary {
   readonly decided_at: string;
 }
 
-/** Records larger than this (estimated) are trimmed: KV's value limit with room for the decision. */
+/** Records whose stored size is larger than this are trimmed: KV's value limit with room to spare. */
 const RECORD_BYTES = KV_LIMITS.valueBytes - 8 * 1024;
 
 /**
@@ -215,7 +215,7 @@ export interface RecordMeta {
   readonly path: DecisionRecord["path"];
   readonly held: { readonly amount: number; readonly requests: number };
   readonly reservation: Reservation;
-  /** Size of the event as received, in bytes: large ones are measured and trimmed. */
+  /** Size of the event as received (its text's length): large ones are measured and trimmed. */
   readonly eventBytes: number;
 }
 
@@ -276,8 +276,9 @@ export function toRecord(
     response,
     reservation: meta.reservation,
   };
-  // The event's size bounds the record's (plus the trace): only large ones are measured.
-  return meta.eventBytes > RECORD_BYTES / 2 ? trimmed(record) : record;
+  // The event's size bounds the record's (plus the trace), and UTF-8 takes at most 3 bytes per
+  // unit of its text: only events that could come near the limit are measured.
+  return meta.eventBytes > RECORD_BYTES / 3 ? trimmed(record) : record;
 }
 
 /** The record, without what makes it too large for one KV value. */
@@ -364,20 +365,29 @@ export function recordFromStored(stored: StoredRecord): DecisionRecord {
     : stored as DecisionRecord;
 }
 
-/** The stored form of a record. */
+/** The stored form of a record. Throws on a cycle (a policy's verdict holding one). */
 export function storedRecord(record: DecisionRecord): Uint8Array {
-  return encoder.encode(JSON.stringify(record));
+  let json: string;
+  try {
+    json = JSON.stringify(record);
+  } catch {
+    // A counter key may hold a bigint part (Deno.KvKey allows it), which JSON cannot: as text.
+    json = JSON.stringify(record, (_, value) => typeof value === "bigint" ? `${value}` : value);
+  }
+  return encoder.encode(json);
 }
 
-/** Mutations {@linkcode writeRecord} makes. */
+/** Mutations {@linkcode recordWrite}'s writes make. */
 export const RECORD_MUTATIONS = 1;
 
 /**
- * Adds one record to an atomic operation, under its decision time.
+ * The write of one record, under its decision time, serialized now: a record
+ * that cannot be serialized fails here, in the job that made it, not in the
+ * batch's commit.
  *
  * @example
  * ```ts
- * import { keyOfRecord, recordFromStored, type StoredRecord, toRecord, writeRecord } from "./decision_record.ts";
+ * import { keyOfRecord, recordFromStored, recordWrite, type StoredRecord, toRecord } from "./decision_record.ts";
  * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
  * import { deepEqual, equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
@@ -387,19 +397,20 @@ export const RECORD_MUTATIONS = 1;
  *   held: { amount: 0, requests: 0 }, reservation: { keys: [], amount: 0, count: 0 }, eventBytes: 4_000,
  * });
  * const operation = kv.atomic();
- * writeRecord(operation, record, 90 * 86_400_000);
+ * recordWrite(record, 90 * 86_400_000)(operation);
  * await operation.commit();
  * const stored = await kv.get<StoredRecord>(keyOfRecord(record));
  * equal(recordFromStored(stored.value!).request.id, "iauth_1");
  * deepEqual(keyOfRecord(record), ["decisions_by_time", 60_000, "iauth_1", 0]);
  * ```
  */
-export function writeRecord(
-  operation: Deno.AtomicOperation,
+export function recordWrite(
   record: DecisionRecord,
   retentionMs: number,
-): void {
-  operation.set(keyOfRecord(record), storedRecord(record), { expireIn: retentionMs });
+): (operation: Deno.AtomicOperation) => void {
+  const key = keyOfRecord(record);
+  const value = storedRecord(record);
+  return (operation) => operation.set(key, value, { expireIn: retentionMs });
 }
 
 /**

@@ -56,12 +56,12 @@ import {
   recordFromStored,
   recordKeyOf,
   type RecordRef,
+  recordWrite,
   type Reservation,
   type ShadowDecision,
   type StoredRecord,
   storedRecord,
   toRecord,
-  writeRecord,
 } from "./decision_record.ts";
 import { authorizationRecord, type ListQuery, listRecords } from "./decision_log.ts";
 import {
@@ -403,6 +403,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             ? { superseded: { approved: earlier.approved, amount: earlier.amount } }
             : {}),
         };
+        // Serialized here, in the job: a record that cannot be fails this request alone.
+        const writeRecord = recordWrite(record, retentionMs);
         const entry: RequestEntry = {
           index,
           event_id: meta.eventId,
@@ -445,7 +447,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           // sums only grow, so the counters keep the first outcome rather than count it twice.
           shared: record.superseded ? undefined : { decided: record },
           write(operation: Deno.AtomicOperation) {
-            writeRecord(operation, record, retentionMs);
+            writeRecord(operation);
             // A fallback superseding another delivery's record: one record per request stays.
             const replaced = earlier && recordKeyOf(authorization.id, index, earlier.at);
             if (replaced && keyId(replaced) !== keyId(keyOfRecord(record))) {
@@ -725,8 +727,16 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       if (result !== TIMED_OUT) {
         if (!result.replayed) {
-          if (result.pendingShadow) void recordShadow(result.record, result.pendingShadow);
-          else if (result.record.shadow) countShadow(result.record.shadow);
+          if (result.pendingShadow) {
+            recordShadow(result.record, result.pendingShadow).catch((error) =>
+              log({
+                level: "error",
+                msg: "shadow_unrecorded",
+                authorization_id: authorization.id,
+                error: describe(error),
+              })
+            );
+          } else if (result.record.shadow) countShadow(result.record.shadow);
           const odd = result.record.reasons.find((reason) => reason.policy === "store");
           if (odd && !result.record.fallback) {
             log({
@@ -852,9 +862,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             );
             return {
               ...snapshotStep(applied),
-              write: stripeOnly &&
-                ((operation: Deno.AtomicOperation) =>
-                  writeRecord(operation, stripeOnly!, retentionMs)),
+              write: stripeOnly && recordWrite(stripeOnly, retentionMs),
             };
           },
         }),

@@ -120,3 +120,30 @@ Deno.test("a request received at a fractional millisecond is found by its author
   assertEquals((await store.get(authorization.id))?.event_id, record.event_id);
   assertEquals((await recordRequest(store, authorization, receivedAt + 1_000)).replayed, true);
 });
+
+Deno.test("an event under the trimming threshold in characters but over KV's value limit in UTF-8 is trimmed, not refused", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  // Stripe's metadata limits (50 keys, 500 characters a value) in three-byte characters.
+  const metadata = Object.fromEntries(
+    Array.from({ length: 45 }, (_, i) => [`note_${i}`, "取引".repeat(250)]),
+  );
+  const event = authorizationEvent("online", { id: "iauth_wide_text" });
+  authorizationOf(event).metadata = metadata;
+  const eventBytes = JSON.stringify(event).length;
+  assertEquals(
+    eventBytes < 28_000 && new TextEncoder().encode(JSON.stringify(event)).length > 65_536,
+    true,
+  );
+  const { record, unrecorded } = await store.decideAndRecord(authorizationOf(event), {
+    eventId: event.id,
+    receivedAt: Date.now(),
+    deadline: Deadline.after(5_000),
+    path: "respond",
+    eventBytes,
+  });
+  assertEquals([unrecorded, record.fallback, record.trimmed], [undefined, undefined, [
+    "request.metadata",
+  ]]);
+  assertEquals((await store.get("iauth_wide_text"))?.trimmed, ["request.metadata"]);
+});
