@@ -365,7 +365,18 @@ export function recordFromStored(stored: StoredRecord): DecisionRecord {
     : stored as DecisionRecord;
 }
 
-/** The stored form of a record. Throws on a cycle (a policy's verdict holding one). */
+/**
+ * The stored form of a record. Throws on a cycle (a policy's verdict holding one).
+ *
+ * @example
+ * ```ts
+ * import { recordFromStored, storedRecord } from "./decision_record.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const keys = [["usage", "card", "ic_1", 7n]];
+ * const record = { authorization_id: "iauth_1", reservation: { keys, amount: 0, count: 0 } } as never;
+ * deepEqual(recordFromStored(storedRecord(record)).reservation.keys, [["usage", "card", "ic_1", "7"]]);
+ * ```
+ */
 export function storedRecord(record: DecisionRecord): Uint8Array {
   let json: string;
   try {
