@@ -249,7 +249,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   const engine: CommitEngine<AggregateShare> = createCommitEngine<AggregateShare>(kv, {
     // A few lock waits are normal with several processes on one file: only persistent ones are logged.
     onRetry: (error, attempt) => {
-      if (attempt >= 4) log({ level: "warn", msg: "store_retry", attempt, error: describe(error) });
+      if (attempt >= 4) log({ level: "warn", msg: "store_retry", attempt, error });
     },
     // The dashboard's per-minute aggregates, committed with the decisions they count.
     beforeCommit(operation, shares) {
@@ -491,7 +491,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         authorization_id: authorization.id,
         event_id: meta.eventId,
         approved: decision.approved,
-        error: describe(error),
+        error,
       }));
   }
 
@@ -706,7 +706,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           msg: "store_fallback",
           kind: timedOut ? "timeout" : "error",
           authorization_id: authorization.id,
-          error: describe(error),
+          error,
         });
         return unrecorded(
           authorization,
@@ -733,7 +733,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
                 level: "error",
                 msg: "shadow_unrecorded",
                 authorization_id: authorization.id,
-                error: describe(error),
+                error,
               })
             );
           } else if (result.record.shadow) countShadow(result.record.shadow);
@@ -767,7 +767,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         kind: timedOut ? "timeout" : "error",
         authorization_id: authorization.id,
         event_id: meta.eventId,
-        ...(failure ? { error: describe(failure) } : {}),
+        ...(failure ? { error: failure } : {}),
       });
       if (failure === undefined) {
         // Still committing: if it lands with another decision, the log is corrected to the answer.
@@ -1026,10 +1026,6 @@ function sumUsage(values: readonly (Usage | null)[]): Usage {
     }
   }
   return { amount, count };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**
