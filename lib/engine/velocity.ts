@@ -153,10 +153,16 @@ function calendarWindow(window: CalendarWindow, now: Date): [string, number] {
   }
 }
 
-let lastDate: [number, string] = [NaN, ""];
+/** Window starts already formatted: every request of a day names the same few (one per window). */
+const isoDates = new Map<number, string>();
+const MAX_ISO_DATES = 64;
 
-/** Memoized for the last day asked: every request of a day names the same windows. */
 function isoDate(ms: number): string {
-  if (lastDate[0] !== ms) lastDate = [ms, new Date(ms).toISOString().slice(0, 10)];
-  return lastDate[1];
+  let date = isoDates.get(ms);
+  if (date === undefined) {
+    if (isoDates.size >= MAX_ISO_DATES) isoDates.clear();
+    date = new Date(ms).toISOString().slice(0, 10);
+    isoDates.set(ms, date);
+  }
+  return date;
 }
