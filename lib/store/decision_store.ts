@@ -72,7 +72,7 @@ import {
   reservationsFor,
   snapshotOf,
   transactionAsRequest,
-  withTransaction,
+  withTransactions,
 } from "./reconciliation.ts";
 
 export type {
@@ -449,9 +449,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           write(operation: Deno.AtomicOperation) {
             writeRecord(operation);
             // A fallback superseding another delivery's record: one record per request stays.
-            const replaced = earlier && recordKeyOf(authorization.id, index, earlier.at);
-            if (replaced && keyId(replaced) !== keyId(keyOfRecord(record))) {
-              operation.delete(replaced);
+            if (earlier && earlier.at !== now.getTime()) {
+              operation.delete(recordKeyOf(authorization.id, index, earlier.at));
             }
             if (meta.root !== authorization.card.id) {
               operation.set(["card_root", authorization.card.id], meta.root);
@@ -624,7 +623,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           );
           return { done: "kept" };
         }
-        const snapshot = withTransaction(state.stripe, transaction.id, amount);
+        const snapshot = withTransactions(state.stripe, { [transaction.id]: amount });
         if (snapshot === state.stripe) return { done: undefined };
         const missing = missingKeys(state, keys);
         if (missing.length > 0) return { done: { needKeys: missing } };
@@ -844,9 +843,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
               }];
             }
             // Transactions that named it before its first lifecycle event join its first snapshot.
-            const snapshot = Object.entries(state?.early_transactions ?? {}).reduce(
-              (merged, [id, amount]) => withTransaction(merged, id, amount),
+            const snapshot = withTransactions(
               mergeSnapshots(state?.stripe, snapshotOf(authorization)),
+              state?.early_transactions ?? {},
             );
             const applied = applySnapshot(
               view,

@@ -68,30 +68,31 @@ function hasTransactions(snapshot: StripeSnapshot): boolean {
 }
 
 /**
- * The snapshot with one more transaction (an `issuing_transaction.created`
- * naming this authorization), merged by id: a transaction already listed
- * changes nothing, and so does any in a snapshot stored before ids were kept
- * (it cannot tell; its lifecycle events list the transaction).
+ * The snapshot with these transactions (by id, Stripe's sign: from
+ * `issuing_transaction.created` events naming this authorization), merged by
+ * id: transactions already listed as they are change nothing (the same
+ * snapshot back), and neither does anything for a snapshot stored before ids
+ * were kept (it cannot tell; its lifecycle events list the transactions).
  *
  * @example
  * ```ts
- * import { withTransaction } from "./reconciliation.ts";
+ * import { withTransactions } from "./reconciliation.ts";
  * import { equal } from "node:assert/strict";
  * const expired = { status: "expired", approved: true, amount: 0, request_history: [{}], transactions: {}, captured: 0 } as never;
- * const captured = withTransaction(expired, "ipi_1", -4_000);
+ * const captured = withTransactions(expired, { ipi_1: -4_000 });
  * equal(captured.captured, 4_000);
- * equal(withTransaction(captured, "ipi_1", -4_000), captured);
+ * equal(withTransactions(captured, { ipi_1: -4_000 }), captured);
  * ```
  */
-export function withTransaction(
+export function withTransactions(
   snapshot: StripeSnapshot,
-  id: string,
-  amount: number,
+  added: Readonly<Record<string, number>>,
 ): StripeSnapshot {
-  if (typeof snapshot.transactions === "number" || snapshot.transactions[id] === amount) {
-    return snapshot;
-  }
-  const transactions = { ...snapshot.transactions, [id]: amount };
+  const listed = snapshot.transactions;
+  if (typeof listed === "number") return snapshot;
+  const changes = Object.entries(added).filter(([id, amount]) => listed[id] !== amount);
+  if (changes.length === 0) return snapshot;
+  const transactions = { ...listed, ...Object.fromEntries(changes) };
   return { ...snapshot, transactions, captured: netSpend(transactions) };
 }
 
@@ -141,9 +142,9 @@ export function mergeSnapshots(
     return { ...advanced, transactions: fuller.transactions, captured: fuller.captured };
   }
   const listed = advanced.transactions;
-  return Object.entries(other.transactions).reduce(
-    (merged, [id, amount]) => id in listed ? merged : withTransaction(merged, id, amount),
+  return withTransactions(
     advanced,
+    Object.fromEntries(Object.entries(other.transactions).filter(([id]) => !(id in listed))),
   );
 }
 

@@ -2,7 +2,7 @@ import type { StripeSnapshot } from "../../../lib/store/authorization_state.ts";
 import {
   mergeSnapshots,
   settledAmount,
-  withTransaction,
+  withTransactions,
 } from "../../../lib/store/reconciliation.ts";
 import { assertEquals } from "../../_assert.ts";
 
@@ -35,7 +35,7 @@ function mergedInAnyOrder(...snapshots: StripeSnapshot[]): StripeSnapshot {
 
 Deno.test("mergeSnapshots: a linked capture and a late partial reversal merge to one result in any order", () => {
   const reversed = { ...created, amount: 3_000 };
-  const captured = withTransaction(created, "ipi_1", -1_000);
+  const captured = withTransactions(created, { ipi_1: -1_000 });
   const merged = mergedInAnyOrder(captured, reversed);
   assertEquals([merged.amount, merged.captured, settledAmount(merged)], [3_000, 1_000, 3_000]);
 });
@@ -57,7 +57,7 @@ Deno.test("a snapshot stored before transactions were kept by id keeps its net u
   const legacy = { ...created, status: "closed", transactions: 1, captured: 5_000 };
   assertEquals(settledAmount(legacy), 5_000, "closed with transactions holds what was captured");
   // A linked transaction cannot be told from the one it counted: left to the lifecycle events.
-  assertEquals(withTransaction(legacy, "ipi_refund", 1_000), legacy);
+  assertEquals(withTransactions(legacy, { ipi_refund: 1_000 }), legacy);
   const listed = {
     ...legacy,
     transactions: { ipi_0: -5_000, ipi_refund: 1_000 },
