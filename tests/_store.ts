@@ -11,6 +11,7 @@ import {
   createDecisionStore,
   type DecisionStore,
   type RecordedDecision,
+  type RequestMeta,
 } from "../lib/store/decision_store.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 
@@ -27,11 +28,15 @@ export function testStore(
   });
 }
 
-/** Decides and records `authorization` as the webhook would, received at `receivedAt`, with 5 s to spare. */
+/**
+ * Decides and records `authorization` as the webhook would, received at
+ * `receivedAt`, with 5 s to spare and a 4 KB event unless `meta` says otherwise.
+ */
 export function recordRequest(
   store: DecisionStore,
   authorization: AuthorizationRequest,
   receivedAt = Date.now(),
+  meta: Partial<RequestMeta> = {},
 ): Promise<RecordedDecision> {
   return store.decideAndRecord(authorization, {
     eventId: `evt_${authorization.id}`,
@@ -39,5 +44,6 @@ export function recordRequest(
     deadline: Deadline.after(5_000),
     path: "respond",
     eventBytes: 4_000,
+    ...meta,
   });
 }

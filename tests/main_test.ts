@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { postSigned, TEST_SECRET } from "./_helpers.ts";
-import { BASE_ENV, freePort, ROOT, spawnService, startTaskArgs } from "./_process.ts";
+import { freePort, ROOT, runDeno, spawnService, startTaskArgs } from "./_process.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 /** An authorization request signed by stripe-node's signer, as Stripe would send it. */
@@ -45,21 +45,11 @@ Deno.test("`deno serve main.ts` uses the default export", async () => {
 });
 
 Deno.test("on Deno Deploy, start-up without STRIPE_WEBHOOK_SECRET is refused with one line", async () => {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [...startTaskArgs()],
-    cwd: ROOT,
-    env: {
-      ...BASE_ENV,
-      DENO_DEPLOYMENT_ID: "test-deployment",
-      PORT: String(freePort()),
-      NO_COLOR: "1",
-    },
-    clearEnv: true,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  const { code, stderr } = await runDeno(startTaskArgs(), {
+    env: { DENO_DEPLOYMENT_ID: "test-deployment", PORT: String(freePort()) },
+  });
   assertEquals(code, 1);
-  const text = new TextDecoder().decode(stderr).trim();
+  const text = stderr.trim();
   assertMatch(
     text.split("\n").at(-1)!,
     /^Cannot start: STRIPE_WEBHOOK_SECRET is required on Deno Deploy/,
@@ -67,17 +57,12 @@ Deno.test("on Deno Deploy, start-up without STRIPE_WEBHOOK_SECRET is refused wit
 });
 
 Deno.test("a bad setting stops start-up with a one-line reason", async () => {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: startTaskArgs(),
-    cwd: ROOT,
-    env: { ...BASE_ENV, STRIPE_WEBHOOK_SECRET: TEST_SECRET, PORT: "eighty", NO_COLOR: "1" },
-    clearEnv: true,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  const { code, stderr } = await runDeno(startTaskArgs(), {
+    env: { STRIPE_WEBHOOK_SECRET: TEST_SECRET, PORT: "eighty" },
+  });
   assertEquals(code, 1);
   assertStringIncludes(
-    new TextDecoder().decode(stderr),
+    stderr,
     'Cannot start: PORT must be an integer from 0 to 65535, got "eighty"',
   );
 });

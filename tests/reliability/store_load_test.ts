@@ -9,7 +9,7 @@ import type { Policy } from "../../lib/engine/policy.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { withAtomicHook, withMethod } from "../_kv.ts";
-import { signWithHmac, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
+import { postSigned, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
 import { freePort, serveParallelArgs, spawnService } from "../_process.ts";
 import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
 
@@ -17,13 +17,8 @@ const ADMIN_TOKEN = "store-load-admin-token-0123456789";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function post(url: string, event: Stripe.Event) {
-  const payload = JSON.stringify(event);
   const started = performance.now();
-  const response = await fetch(`${url}/webhook`, {
-    method: "POST",
-    headers: { "stripe-signature": await signWithHmac(payload, TEST_SECRET) },
-    body: payload,
-  });
+  const response = await postSigned(`${url}/webhook`, event);
   const body = await response.json();
   return { status: response.status, body, ms: performance.now() - started };
 }

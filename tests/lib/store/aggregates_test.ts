@@ -221,7 +221,7 @@ function sumBuckets(buckets: Awaited<ReturnType<typeof readAggregates>>) {
   return total;
 }
 
-Deno.test("reconciliations arriving together are each counted once, in their decisions' minutes", async () => {
+Deno.test("reconciliations arriving together are each counted once", async () => {
   using kv = await Deno.openKv(":memory:");
   await using server = await startTestServer({}, { kv });
   const requests = Array.from(

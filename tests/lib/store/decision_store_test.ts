@@ -91,12 +91,8 @@ Deno.test("a redelivery answered with the fallback replaces the earlier delivery
   // The redelivery's commit cannot land before its deadline: it is answered with the fallback,
   // which is then logged in place of the first delivery's decision.
   stalled = new Promise((resolve) => setTimeout(resolve, 300));
-  const redelivery = await store.decideAndRecord(authorization, {
-    eventId: `evt_${authorization.id}`,
-    receivedAt: start + 30_000,
+  const redelivery = await recordRequest(store, authorization, start + 30_000, {
     deadline: Deadline.after(100),
-    path: "respond",
-    eventBytes: 4_000,
   });
   assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
   stalled = undefined;
@@ -135,11 +131,7 @@ Deno.test("an event under the trimming threshold in characters but over KV's val
     eventBytes < 28_000 && new TextEncoder().encode(JSON.stringify(event)).length > 65_536,
     true,
   );
-  const { record, unrecorded } = await store.decideAndRecord(authorizationOf(event), {
-    eventId: event.id,
-    receivedAt: Date.now(),
-    deadline: Deadline.after(5_000),
-    path: "respond",
+  const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
     eventBytes,
   });
   assertEquals([unrecorded, record.fallback, record.trimmed], [undefined, undefined, [
