@@ -248,6 +248,11 @@ export function createDecide(
   const approvedOnFallback = (options.fallback ?? "decline") === "approve";
   const { policyVersion, onFallback } = options;
 
+  /** This pipeline's fallback: its configured answer, under its version. */
+  function fallbackOf(policy: string, kind: string, trace: readonly TraceEntry[] = []): Decision {
+    return fallbackDecision({ approved: approvedOnFallback, policy, kind, trace, policyVersion });
+  }
+
   function fallback(
     kind: "error" | "timeout",
     index: number,
@@ -255,13 +260,7 @@ export function createDecide(
     error?: unknown,
   ): Decision {
     onFallback?.({ kind, policy: names[index], error });
-    return fallbackDecision({
-      approved: approvedOnFallback,
-      policy: names[index],
-      kind,
-      trace,
-      policyVersion,
-    });
+    return fallbackOf(names[index], kind, trace);
   }
 
   function compose(
@@ -409,11 +408,7 @@ export function createDecide(
     }
     return compose(authorization, trace);
   }
-  return Object.assign(decide, {
-    counters,
-    fallback: (policy: string, kind: string) =>
-      fallbackDecision({ approved: approvedOnFallback, policy, kind, trace: [], policyVersion }),
-  });
+  return Object.assign(decide, { counters, fallback: fallbackOf });
 }
 
 function noUsage(): typeof NO_USAGE {

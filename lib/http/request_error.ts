@@ -38,11 +38,11 @@ export class RequestError extends Error {
  * import { equal } from "node:assert/strict";
  * const error = new MethodNotAllowedError("GET, HEAD");
  * equal(error.status, 405);
- * equal(error.allow, "GET, HEAD");
+ * equal(error.headers.allow, "GET, HEAD");
  * ```
  */
 export class MethodNotAllowedError extends RequestError {
-  constructor(readonly allow: string) {
+  constructor(allow: string) {
     super(405, `method not allowed; use ${allow}`, { allow });
   }
 }

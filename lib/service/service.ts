@@ -14,6 +14,7 @@ import { dashboardDisabled } from "../dashboard/disabled.ts";
 import { createKvHealth } from "../store/health.ts";
 import { kvSessionRecords } from "../store/sessions.ts";
 import { kvFileOf } from "../store/kv_path.ts";
+import { dirname } from "node:path";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics } from "../telemetry/metrics.ts";
@@ -195,9 +196,7 @@ export async function createService(
 async function openKv(path: string | undefined): Promise<Deno.Kv> {
   try {
     const file = kvFileOf(path);
-    if (file?.includes("/")) {
-      await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
-    }
+    if (file) await Deno.mkdir(dirname(file), { recursive: true });
     return await Deno.openKv(path);
   } catch (error) {
     throw new ConfigError(
