@@ -166,10 +166,7 @@ export function listen(
         }
         if (closing) {
           // Closing now could cut the answer short: let hyper finish and close (bounded).
-          await Promise.race([
-            http.nextRequest().catch(() => null),
-            new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS)),
-          ]);
+          await Deadline.after(SHUTDOWN_FLUSH_MS).race(http.nextRequest().catch(() => null));
         }
       }
     } finally {

@@ -56,19 +56,17 @@ export async function readBodyText(
   }
 
   const reader = request.body.getReader();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    reader.cancel().catch(() => {});
-  }, timeoutMs);
+  const deadline = Deadline.after(timeoutMs);
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
     while (true) {
-      const { done, value } = await reader.read();
-      if (timedOut) {
+      const read = await deadline.race(reader.read());
+      if (read === TIMED_OUT) {
+        reader.cancel().catch(() => {});
         throw bodyTimedOut(timeoutMs);
       }
+      const { done, value } = read;
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
@@ -80,8 +78,6 @@ export async function readBodyText(
   } catch (error) {
     if (error instanceof RequestError) throw error;
     throw new RequestError(400, "body could not be read");
-  } finally {
-    clearTimeout(timer);
   }
   return decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
 }
