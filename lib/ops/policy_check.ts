@@ -249,7 +249,7 @@ function inputArbitrary(
     cardholderMetadata: metadata,
     offsetMs: fc.integer({ min: 0, max: 7 * DAY_S * 1000 }),
     usage: fc.oneof(
-      fc.constant({ amount: 0, count: 0 }),
+      fc.constant(NO_USAGE),
       fc.record({
         amount: fc.integer({ min: 0, max: 10_000_000 }),
         count: fc.integer({ min: 0, max: 1_000 }),

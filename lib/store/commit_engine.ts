@@ -330,9 +330,8 @@ export function createCommitEngine<S = never>(
         options.onRetry?.(outcome, attempt);
       }
       if (outcome === "conflict" && attempt <= IMMEDIATE_CONFLICT_RETRIES) continue;
-      const soonest = Math.min(...batch.map((entry) => entry.job.deadline.remainingMs()));
       // Never past the soonest deadline: the next attempt then drops what expired.
-      await sleep(Math.min(lockBackoff(attempt), soonest));
+      await sleep(Math.min(lockBackoff(attempt), soonestDeadline(batch).remainingMs()));
     }
   }
 

@@ -180,6 +180,9 @@ const OUTCOME_MUTATIONS = 2;
 /** Card ids resolved to the first card of their replacement chain, kept at most. */
 const MAX_CARD_ROOTS = 10_000;
 
+/** A request's meta as its job needs it: when deciding started, and its card chain's first card. */
+type JobMeta = RequestMeta & { readonly started: number; readonly root: string };
+
 /** A decided request before it is committed. */
 interface Decided {
   readonly decision: Decision;
@@ -308,7 +311,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    */
   function requestJob(
     authorization: AuthorizationRequest,
-    meta: RequestMeta & { readonly started: number; readonly root: string },
+    meta: JobMeta,
     counters: CounterRef[],
     deadline: Deadline,
     forced?: { readonly decision: Decision; readonly supersede: boolean },
@@ -464,7 +467,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   /** Commits a fallback that was answered, in the background; logs if it cannot. */
   function recordFallback(
     authorization: AuthorizationRequest,
-    meta: RequestMeta & { readonly started: number; readonly root: string },
+    meta: JobMeta,
     counters: CounterRef[],
     decision: Decision,
     supersede: boolean,
