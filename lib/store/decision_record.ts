@@ -7,7 +7,7 @@
  * authorizationId, index]` → {@linkcode StoredRecord}, `index` 0, 1, … per
  * request we logged. By time first: Stripe's ids do not sort by creation, so
  * keyed by authorization a batch's records would land all over the key space,
- * each on its own SQLite page (about twice the commit time for the same
+ * each on its own SQLite page (up to about twice the commit time for the same
  * records: `deno task bench`, "key order"); by time they land side by side, and the log lists
  * by time without an index (queries filter by card, merchant and the rest
  * while they scan it, within a bound). An authorization finds its records
@@ -330,12 +330,12 @@ function withoutCardholderDetails(authorization: AuthorizationRequest): Authoriz
 }
 
 /**
- * A record as Deno KV holds it: its JSON as UTF-8 bytes. KV keeps bytes as
- * they are, where any other value goes through V8's serializer, which walks
- * the record (the authorization alone has some 150 properties) key by key:
- * `JSON.stringify` and encoding take less than half of that per record
- * (`deno task bench`, "record"). Records written before are objects, with
- * `request` as its JSON text or, earlier, as an object:
+ * A record as Deno KV holds it: its JSON as UTF-8 bytes, which KV keeps as
+ * they are, so the size checked against KV's value limit is the size stored
+ * (`byteSize`). Against V8's serializer, which KV uses for any other value,
+ * the `record` benchmark measures less than half the time, but the service's
+ * profile shows no saving (BENCHMARKS.md). Records written before are
+ * objects, with `request` as its JSON text or, earlier, as an object:
  * {@linkcode recordFromStored} reads all three.
  */
 export type StoredRecord =
