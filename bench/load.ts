@@ -27,6 +27,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const AUTOCANNON_VERSION = "8.0.0";
 const CACHE = `${ROOT}.cache/load`;
 const FIXTURE = `${ROOT}fixtures/issuing_authorization_request.json`;
+/** Each server's stderr (its warnings and errors), a file per server and round, kept after the run. */
+const LOGS = `${CACHE}/logs`;
 const CONNECTIONS = 64;
 const RATE = 2_000;
 const requestsArg = Deno.args.indexOf("--requests");
@@ -102,6 +104,8 @@ interface Phase {
   errors: number;
   /** Answers that were the store's fallback (their metadata names it). */
   fallbacks: number;
+  /** The fallbacks by kind (`store_timeout`, `store_error`, …). */
+  fallbackKinds: Record<string, number>;
 }
 
 /** One round of one server. */
@@ -146,11 +150,12 @@ async function installAutocannon(): Promise<string> {
   return path;
 }
 
-/** Process start → first verified 200, in ms. */
+/** Process start → first verified 200, in ms. With `logPath`, its stderr (warnings, errors) goes there. */
 async function coldStart(
   server: Server,
   port: number,
   kvPath: string,
+  logPath?: string,
 ): Promise<[Deno.ChildProcess, number]> {
   const payload = JSON.stringify(authorizationEvent("online", { id: "iauth_cold_start" }));
   const signature = await signWithHmac(payload, TEST_SECRET);
@@ -167,8 +172,12 @@ async function coldStart(
       DENO_JOBS: "2",
     },
     stdout: "null",
-    stderr: "null",
+    stderr: logPath ? "piped" : "null",
   }).spawn();
+  if (logPath) {
+    const file = await Deno.open(logPath, { write: true, create: true, truncate: true });
+    child.stderr.pipeTo(file.writable).catch(() => {});
+  }
   const deadline = started + 30_000;
   while (performance.now() < deadline) {
     try {
@@ -262,6 +271,12 @@ function medianPhase(phases: readonly Phase[]): Phase {
     p999: of((p) => p.p999),
     errors: total((p) => p.errors),
     fallbacks: total((p) => p.fallbacks),
+    fallbackKinds: phases.reduce<Record<string, number>>((kinds, phase) => {
+      for (const [kind, n] of Object.entries(phase.fallbackKinds)) {
+        kinds[kind] = (kinds[kind] ?? 0) + n;
+      }
+      return kinds;
+    }, {}),
   };
 }
 
@@ -277,7 +292,7 @@ const ratio = (value: number, base: number | undefined) =>
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 /** One round of `server`: cold starts, then its phases on a fresh KV file. */
-async function measure(server: Server, autocannon: string): Promise<Run> {
+async function measure(server: Server, autocannon: string, round: number): Promise<Run> {
   await Deno.mkdir(`${ROOT}data`, { recursive: true });
   const kvDir = await Deno.makeTempDir({ dir: `${ROOT}data` });
   const kvPath = `data/${kvDir.split("/").pop()}/kv.sqlite3`;
@@ -291,7 +306,11 @@ async function measure(server: Server, autocannon: string): Promise<Run> {
     await probe.status;
   }
   const port = freePort();
-  const [child, lastStartMs] = await coldStart(server, port, kvPath);
+  // Kept, so a fallback or an error in the tables can be traced to what the server logged.
+  const logPath = `${LOGS}/${
+    server.name.replace(/\W+/g, "-").replace(/^-|-$/g, "")
+  }-round${round}.log`;
+  const [child, lastStartMs] = await coldStart(server, port, kvPath, logPath);
   coldStartMs.push(lastStartMs);
   try {
     console.error(`${server.name}: fixed concurrency…`);
@@ -323,14 +342,28 @@ async function measure(server: Server, autocannon: string): Promise<Run> {
   }
 }
 
+const NO_PHASE = { fallbacks: 0, fallbackKinds: {} };
+
 async function main(): Promise<void> {
   const autocannon = await installAutocannon();
+  await Deno.mkdir(LOGS, { recursive: true });
   const servers = SERVERS.filter((server) => !ONLY || ONLY.includes(server.name[1]));
   const runs = new Map<Server, Run[]>(servers.map((server) => [server, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const server of servers) {
       console.error(`round ${round}/${ROUNDS}, ${server.name}`);
-      runs.get(server)!.push(await measure(server, autocannon));
+      const run = await measure(server, autocannon, round);
+      const phases = { fixed: run.fixed, rate: run.rate, dashboard: run.dashboard };
+      for (const [phase, { fallbacks, fallbackKinds } = NO_PHASE] of Object.entries(phases)) {
+        if (fallbacks > 0) {
+          console.error(
+            `${server.name}, ${phase}: ${fallbacks} fallbacks ${
+              JSON.stringify(fallbackKinds)
+            } (its log: ${LOGS})`,
+          );
+        }
+      }
+      runs.get(server)!.push(run);
     }
   }
   const rows = servers.map((server) => {

@@ -49,6 +49,7 @@ for (let i = 0; i < Number(amount); i++) {
 
 let next = 0;
 let fallbacks = 0;
+const fallbackKinds = {};
 // autocannon reports whole seconds and notices the end on a 1 s tick: time the
 // run from here to the last response for a precise rate.
 const started = process.hrtime.bigint();
@@ -73,7 +74,11 @@ const instance = autocannon({
     },
     onResponse(status, body) {
       // A fallback answer (the store could not decide in time) names itself in its metadata.
-      if (status === 200 && body.includes("fallback:")) fallbacks++;
+      const kind = status === 200 && /"fallback:(\w+)/.exec(body)?.[1];
+      if (kind) {
+        fallbacks++;
+        fallbackKinds[kind] = (fallbackKinds[kind] ?? 0) + 1;
+      }
     },
   }],
 }, (error, result) => {
@@ -86,6 +91,7 @@ const instance = autocannon({
     p999: latency.p99_9,
     errors: result.errors + result.timeouts + result.non2xx,
     fallbacks,
+    fallbackKinds,
     sent: result.requests.sent,
   }));
 });
