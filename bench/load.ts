@@ -202,7 +202,7 @@ async function drive(
   offset: number,
 ): Promise<Phase> {
   const output = await run("node", [
-    `${ROOT}bench/load/drive.cjs`,
+    `${ROOT}bench/load/drive.mjs`,
     `http://127.0.0.1:${port}`,
     FIXTURE,
     TEST_SECRET,

@@ -1,0 +1,159 @@
+/**
+ * The JS thread's CPU time per request of the webhook handlers, in-process:
+ * no HTTP listener and no load generator sharing the cores, so the figure
+ * moves by a few percent between runs where `deno task load`'s move by tens.
+ * The thread that answers webhooks is this service's bottleneck under load
+ * (BENCHMARKS.md), and this is the number to watch when making it cheaper.
+ *
+ * Stages, alternating for `--rounds` (default 3), each on `--requests`
+ * (default 8,000) distinct signed events of `deno task load`, 64 at a time:
+ * - (d) the minimal durable handler (`bench/load/durable_server.ts`), on a KV file;
+ * - (c) this service's `fetch` (default and shadow pipelines, as `main.ts`), on a KV file;
+ * - this service's signature verifier alone (part of (c)).
+ *
+ * Usage: `deno task bench:handler [--requests N] [--rounds R]`
+ *
+ * @module
+ */
+import { createService } from "../lib/service/service.ts";
+import { createWebhookVerifier } from "../lib/http/webhook_verifier.ts";
+import { jsonLineLogger } from "../lib/telemetry/log.ts";
+import { defaultPipeline } from "../policies/mod.ts";
+import { shadowPipeline } from "../policies/shadow.ts";
+import { createDurableHandler } from "./load/durable_server.ts";
+import { signedLoadEvents } from "./load/events.mjs";
+
+const SECRET = "whsec_handler_cost_0123456789";
+const CONCURRENCY = 64;
+const arg = (name: string, fallback: number) => {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+};
+const REQUESTS = arg("--requests", 8_000);
+const ROUNDS = arg("--rounds", 3);
+const fixture = JSON.parse(
+  await Deno.readTextFile(
+    new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
+  ),
+);
+
+type Handle = (event: { body: string; header: string }) => Promise<void>;
+interface Stage {
+  readonly name: string;
+  /** Builds the handler on a fresh KV file in `dir`; returns it and what closes it. */
+  open(dir: string): Promise<[Handle, () => PromiseLike<void>]>;
+}
+
+const request = ({ body, header }: { body: string; header: string }) =>
+  new Request("http://127.0.0.1/webhook", {
+    method: "POST",
+    headers: { "stripe-signature": header },
+    body,
+  });
+async function answered(response: Response): Promise<void> {
+  if (response.status !== 200) throw new Error(`answered ${response.status}`);
+  await response.body?.cancel();
+}
+
+const STAGES: Stage[] = [
+  {
+    name: "(d) minimal durable handler",
+    async open(dir) {
+      const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+      const handle = await createDurableHandler(kv, SECRET);
+      return [
+        async (event) => answered(await handle(request(event))),
+        () => Promise.resolve(kv.close()),
+      ];
+    },
+  },
+  {
+    name: "(c) this service",
+    async open(dir) {
+      const service = await createService(
+        new Map([["STRIPE_WEBHOOK_SECRET", SECRET], ["KV_PATH", `${dir}/kv.sqlite3`]]),
+        {
+          policies: defaultPipeline,
+          shadowPolicies: shadowPipeline,
+          policiesDir: new URL("../policies/", import.meta.url),
+          serviceVersion: "bench",
+          // Serialized as in production, written nowhere.
+          log: jsonLineLogger(() => {}),
+        },
+      );
+      return [
+        async (event) => answered(await service.fetch(request(event))),
+        () => service[Symbol.asyncDispose](),
+      ];
+    },
+  },
+  {
+    name: "(c)'s signature verifier alone",
+    open() {
+      const verify = createWebhookVerifier({ secrets: [SECRET] });
+      return Promise.resolve([
+        async ({ body, header }) => void await verify(body, header),
+        () => Promise.resolve(),
+      ]);
+    },
+  },
+];
+
+/** CPU time of this process's main thread (the JS thread), in ms, from /proc. */
+async function mainThreadMs(): Promise<number> {
+  const { stdout } = await new Deno.Command("cat", {
+    args: [`/proc/${Deno.pid}/task/${Deno.pid}/stat`],
+  })
+    .output();
+  const fields = new TextDecoder().decode(stdout).split(") ")[1].split(" ");
+  // utime + stime, in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const median = (values: number[]) =>
+  values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const results = new Map(
+  STAGES.map((stage) => [stage, { cpu: [] as number[], wall: [] as number[] }]),
+);
+let offset = 0;
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const stage of STAGES) {
+    const events = signedLoadEvents(fixture, SECRET, REQUESTS, offset);
+    offset += REQUESTS;
+    const dir = await Deno.makeTempDir();
+    const [handle, close] = await stage.open(dir);
+    try {
+      const cpuBefore = await mainThreadMs();
+      const started = performance.now();
+      for (let i = 0; i < events.length; i += CONCURRENCY) {
+        await Promise.all(events.slice(i, i + CONCURRENCY).map(handle));
+      }
+      const wall = performance.now() - started;
+      const cpu = await mainThreadMs() - cpuBefore;
+      results.get(stage)!.cpu.push(cpu * 1_000 / REQUESTS);
+      results.get(stage)!.wall.push(wall * 1_000 / REQUESTS);
+      console.error(
+        `round ${round}/${ROUNDS}, ${stage.name}: ${(cpu * 1_000 / REQUESTS).toFixed(0)} µs`,
+      );
+    } finally {
+      await close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+}
+const d = median(results.get(STAGES[0])!.cpu);
+console.log(
+  [
+    `In-process, ${REQUESTS} distinct signed requests per stage, ${CONCURRENCY} at a time; medians of ${ROUNDS} rounds.`,
+    "",
+    "| handler | JS thread CPU/request | vs (d) | wall time/request |",
+    "| --- | ---: | ---: | ---: |",
+    ...STAGES.map((stage) => {
+      const { cpu, wall } = results.get(stage)!;
+      const m = median(cpu);
+      return `| ${stage.name} | ${m.toFixed(0)} µs | ${(m / d).toFixed(2)}x | ${
+        median(wall).toFixed(0)
+      } µs |`;
+    }),
+  ].join("\n"),
+);
