@@ -8,8 +8,9 @@
  * baseline, like that handler, sets no expiry; the service's values expire
  * after the retention. And the same records keyed by a Stripe-like id or by
  * their decision time: which SQLite pages a commit touches is much of its
- * cost. And the JS thread's share of each commit (the `commit()` call, which
- * converts every check and mutation before it returns).
+ * cost. And the JS thread's share of each commit: building it (`set()`
+ * serializes each value) and the `commit()` call (which converts every check
+ * and mutation for the writer before it returns).
  */
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
 
@@ -27,31 +28,39 @@ const recordBytes = new TextEncoder().encode(
 );
 const retention = { expireIn: 86_400_000 };
 const stripeLikeId = () => `iauth_1${crypto.randomUUID().replaceAll("-", "").slice(0, 23)}`;
+const newIds = () => Array.from({ length: DECISIONS }, stripeLikeId);
 let card = 0;
+/** Each counter's versionstamp as last committed: the service checks what it read. */
+const counterVersions = new Map<string, string>();
+
+/** A decision log's commit of one batch; `landed` learns the versionstamp of one that committed. */
+interface Batch {
+  readonly operation: Deno.AtomicOperation;
+  readonly landed?: (versionstamp: string) => void;
+}
 
 /** The minimal durable handler's commit: one value per decision, the event text by authorization id. */
-function minimalOperation(): Deno.AtomicOperation {
+function minimalBatch(ids: readonly string[]): Batch {
   const operation = kv.atomic();
-  for (let i = 0; i < DECISIONS; i++) {
-    operation.set(["decision", stripeLikeId()], { approved: true, event: eventText });
-  }
-  return operation;
+  for (const id of ids) operation.set(["decision", id], { approved: true, event: eventText });
+  return { operation };
 }
 
 /**
  * This service's commit: per decision the record (its JSON bytes, by time), the authorization's
  * state and a velocity counter, each of the two read keys checked, plus the batch's sums.
  */
-function serviceOperation(): Deno.AtomicOperation {
+function serviceBatch(ids: readonly string[]): Batch {
   const operation = kv.atomic();
   const at = Date.now();
   const day = Math.floor(at / 86_400_000);
-  for (let i = 0; i < DECISIONS; i++) {
-    const id = stripeLikeId();
+  const counters: Deno.KvKey[] = [];
+  for (const id of ids) {
     const counter = ["usage", "card", `ic_${card++ % CARDS}`, "daily", day];
+    counters.push(counter);
     operation
       .check({ key: ["authorization", id], versionstamp: null })
-      .check({ key: counter, versionstamp: null })
+      .check({ key: counter, versionstamp: counterVersions.get(String(counter)) ?? null })
       .set(["decisions_by_time", at, id, 0], recordBytes, retention)
       .set(["authorization", id], { requests: [{ index: 0, approved: true, at }] }, retention)
       .set(counter, { amount: 500, count: 1 }, retention);
@@ -59,42 +68,56 @@ function serviceOperation(): Deno.AtomicOperation {
   for (let i = 0; i < SUMS; i++) {
     operation.sum(["aggregates", "minute", at, "series", i], 1n);
   }
-  return operation;
+  return {
+    operation,
+    landed: (versionstamp) => {
+      for (const counter of counters) counterVersions.set(String(counter), versionstamp);
+    },
+  };
+}
+
+/** Waits for the commit; one that fails its checks would measure a commit that wrote nothing. */
+async function landed(
+  { landed }: Batch,
+  committing: Promise<Deno.KvCommitResult | Deno.KvCommitError>,
+) {
+  const result = await committing;
+  if (!result.ok) throw new Error("a benchmark commit failed its checks: it measured nothing");
+  landed?.(result.versionstamp);
 }
 
 const SHAPES = [
-  [
-    `${DECISIONS} decisions, 1 write each: the event text (minimal durable handler)`,
-    minimalOperation,
-  ],
+  [`${DECISIONS} decisions, 1 write each: the event text (minimal durable handler)`, minimalBatch],
   [
     `${DECISIONS} decisions, 2 checks and 3 writes each + ${SUMS} sums (this service's log)`,
-    serviceOperation,
+    serviceBatch,
   ],
 ] as const;
 
-for (const [i, [name, operationOf]] of SHAPES.entries()) {
+for (const [i, [name, batchOf]] of SHAPES.entries()) {
   Deno.bench(
     `${name}${i === 0 ? ", baseline" : ""}`,
     { group: "commit", baseline: i === 0 },
     async () => {
-      await operationOf().commit();
+      const batch = batchOf(newIds());
+      await landed(batch, batch.operation.commit());
     },
   );
 }
 
-// The JS thread's share of a commit: `commit()` converts every check and mutation for the
-// writer before it returns, and that time is the service's, whatever the disk does.
-for (const [i, [name, operationOf]] of SHAPES.entries()) {
+// The JS thread's share of a commit: building the operation (set() serializes each value) and the
+// commit() call (which converts every check and mutation for the writer before it returns).
+for (const [i, [name, batchOf]] of SHAPES.entries()) {
   Deno.bench(
-    `${name}: the commit() call alone${i === 0 ? ", baseline" : ""}`,
+    `${name}: building it and the commit() call${i === 0 ? ", baseline" : ""}`,
     { group: "commit call", baseline: i === 0 },
     async (b) => {
-      const operation = operationOf();
+      const ids = newIds();
       b.start();
-      const committing = operation.commit();
+      const batch = batchOf(ids);
+      const committing = batch.operation.commit();
       b.end();
-      await committing;
+      await landed(batch, committing);
     },
   );
 }

@@ -102,7 +102,7 @@ interface Phase {
   p99: number;
   p999: number;
   errors: number;
-  /** Answers that were the store's fallback (their metadata names it). */
+  /** Fallback answers (the store's or a policy's: their metadata names it). */
   fallbacks: number;
   /** The fallbacks by kind (`store_timeout`, `store_error`, …). */
   fallbackKinds: Record<string, number>;
@@ -159,6 +159,9 @@ async function coldStart(
 ): Promise<[Deno.ChildProcess, number]> {
   const payload = JSON.stringify(authorizationEvent("online", { id: "iauth_cold_start" }));
   const signature = await signWithHmac(payload, TEST_SECRET);
+  const log = logPath
+    ? await Deno.open(logPath, { write: true, create: true, truncate: true })
+    : undefined;
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: server.args(port, kvPath),
@@ -172,12 +175,9 @@ async function coldStart(
       DENO_JOBS: "2",
     },
     stdout: "null",
-    stderr: logPath ? "piped" : "null",
+    stderr: log ? "piped" : "null",
   }).spawn();
-  if (logPath) {
-    const file = await Deno.open(logPath, { write: true, create: true, truncate: true });
-    child.stderr.pipeTo(file.writable).catch(() => {});
-  }
+  log && child.stderr.pipeTo(log.writable).catch(() => {});
   const deadline = started + 30_000;
   while (performance.now() < deadline) {
     try {
@@ -290,6 +290,13 @@ async function peakRssMiB(pid: number): Promise<number> {
 const ratio = (value: number, base: number | undefined) =>
   base === undefined ? "–" : `${(value / base).toFixed(2)}x`;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
+/** `49 (store_timeout: 49)`, or `0`. */
+const fallbacksOf = ({ fallbacks, fallbackKinds }: Phase) =>
+  fallbacks === 0
+    ? "0"
+    : `${fallbacks} (${
+      Object.entries(fallbackKinds).map(([kind, n]) => `${kind}: ${n}`).join(", ")
+    })`;
 
 /** One round of `server`: cold starts, then its phases on a fresh KV file. */
 async function measure(server: Server, autocannon: string, round: number): Promise<Run> {
@@ -306,11 +313,7 @@ async function measure(server: Server, autocannon: string, round: number): Promi
     await probe.status;
   }
   const port = freePort();
-  // Kept, so a fallback or an error in the tables can be traced to what the server logged.
-  const logPath = `${LOGS}/${
-    server.name.replace(/\W+/g, "-").replace(/^-|-$/g, "")
-  }-round${round}.log`;
-  const [child, lastStartMs] = await coldStart(server, port, kvPath, logPath);
+  const [child, lastStartMs] = await coldStart(server, port, kvPath, logPathOf(server, round));
   coldStartMs.push(lastStartMs);
   try {
     console.error(`${server.name}: fixed concurrency…`);
@@ -342,10 +345,14 @@ async function measure(server: Server, autocannon: string, round: number): Promi
   }
 }
 
-const NO_PHASE = { fallbacks: 0, fallbackKinds: {} };
+/** Kept, so a fallback or an error in the tables can be traced to what the server logged. */
+const logPathOf = (server: Server, round: number) =>
+  `${LOGS}/${server.name.replace(/\W+/g, "-").replace(/^-|-$/g, "")}-round${round}.log`;
 
 async function main(): Promise<void> {
   const autocannon = await installAutocannon();
+  // Only this run's logs: an earlier run's other rounds would look current.
+  await Deno.remove(LOGS, { recursive: true }).catch(() => {});
   await Deno.mkdir(LOGS, { recursive: true });
   const servers = SERVERS.filter((server) => !ONLY || ONLY.includes(server.name[1]));
   const runs = new Map<Server, Run[]>(servers.map((server) => [server, []]));
@@ -353,15 +360,12 @@ async function main(): Promise<void> {
     for (const server of servers) {
       console.error(`round ${round}/${ROUNDS}, ${server.name}`);
       const run = await measure(server, autocannon, round);
-      const phases = { fixed: run.fixed, rate: run.rate, dashboard: run.dashboard };
-      for (const [phase, { fallbacks, fallbackKinds } = NO_PHASE] of Object.entries(phases)) {
-        if (fallbacks > 0) {
-          console.error(
-            `${server.name}, ${phase}: ${fallbacks} fallbacks ${
-              JSON.stringify(fallbackKinds)
-            } (its log: ${LOGS})`,
-          );
-        }
+      const phases = [["fixed", run.fixed], ["rate", run.rate], ["dashboard", run.dashboard]];
+      for (const [phase, result] of phases as [string, Phase | undefined][]) {
+        if (!result?.fallbacks) continue;
+        console.error(
+          `${server.name}, ${phase}: ${fallbacksOf(result)}; its log: ${logPathOf(server, round)}`,
+        );
       }
       runs.get(server)!.push(run);
     }
@@ -408,7 +412,7 @@ async function main(): Promise<void> {
       lines.push(
         `| ${row.server} | ${phase} | ${p.rps.toFixed(0)} | ${range} | ${ms(p.p50)} | ${
           ms(p.p99)
-        } | ${ms(p.p999)} | ${p.errors} | ${p.fallbacks} | ` +
+        } | ${ms(p.p999)} | ${p.errors} | ${fallbacksOf(p)} | ` +
           `${ratio(p.rps, a?.[phase].rps)} | ${ratio(p.rps, b?.[phase].rps)} | ${
             ratio(p.rps, d?.[phase].rps)
           } | ${ratio(p.p99, b?.[phase].p99)} | ${ratio(p.p99, d?.[phase].p99)} |`,
@@ -424,7 +428,7 @@ async function main(): Promise<void> {
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       `| ${DASHBOARD_CLIENTS} clients reloading the dashboard | ${p.rps.toFixed(0)} | ${
         ms(p.p50)
-      } | ${ms(p.p99)} | ${p.errors} | ${p.fallbacks} | ${ratio(p.p99, c.rate.p99)} | ${
+      } | ${ms(p.p99)} | ${p.errors} | ${fallbacksOf(p)} | ${ratio(p.p99, c.rate.p99)} | ${
         ratio(p.p99, d?.rate.p99)
       } | ${p.pages} | ${ms(p.pageP50)} |`,
     );

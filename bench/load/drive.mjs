@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { signedLoadEvents } from "./events.mjs";
 
-// Installed by `deno task load` into .cache/load, outside any import map.
+// Installed by `deno task load` into .cache/load, outside this file's node_modules lookup: by path.
 const autocannon = createRequire(import.meta.url)(process.env.AUTOCANNON_PATH);
 const [url, fixturePath, secret, amount, connections, rate, offset] = process.argv.slice(2);
 const fixture = JSON.parse(readFileSync(fixturePath, "utf8"));
@@ -39,7 +39,7 @@ const instance = autocannon({
       };
     },
     onResponse(status, body) {
-      // A fallback answer (the store could not decide in time) names itself in its metadata.
+      // A fallback answer (the store or a policy could not decide in time) names its kind in its metadata.
       const kind = status === 200 && /"fallback:(\w+)/.exec(body)?.[1];
       if (kind) {
         fallbacks++;

@@ -25,7 +25,8 @@ function stripeLikeId(prefix, n) {
 
 /**
  * Events `offset` … `offset + count - 1`: 50 cards, 5 merchant categories, amounts from 5.00 to
- * 1,505.00, fuel-pump requests amount-controllable; each with its `Stripe-Signature` for now.
+ * 1,504.99, fuel-pump requests amount-controllable; each with a `Stripe-Signature` signed at the
+ * current time.
  *
  * @param {{ data: { object: any } }} fixture a parsed issuing_authorization.request event
  * @param {string} secret the endpoint secret
