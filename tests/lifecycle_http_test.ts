@@ -495,6 +495,22 @@ Deno.test("an increment after Stripe decided the first request without us counts
   assertEquals(body.approved, false, "9,000 held + 9,000 more passes the 10,000 cap");
 });
 
+Deno.test("an increment after Stripe approved a request we declined counts what Stripe holds", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, {
+    policies: [amountCap({ usd: 10_000 })],
+  });
+  const id = "iauth_declined_then_timed_out";
+  const first = await answer(server, requestEvent({ id, pending_request: { amount: 15_000 } }));
+  assertEquals(first.approved, false, "over the cap");
+  // Our decline came too late: Stripe's timeout setting approved the 15,000 (request_history).
+  const increment = requestEvent({ id, pending_request: { amount: 1_000 } }, [
+    { amount: 15_000, reason: "webhook_timeout" },
+  ]);
+  const body = await answer(server, increment);
+  assertEquals(body.approved, false, "15,000 held + 1,000 more passes the 10,000 cap");
+  assertEquals((await decision(server, id)).held, { amount: 15_000, requests: 1 });
+});
+
 Deno.test("per-card velocity follows the replacement_for chain", async () => {
   await using server = await startTestServer({}, { policies: [dailyLimit()] });
   const lost = requestEvent({
@@ -577,6 +593,16 @@ Deno.test("odd requests are declined and recorded, with one log line, never a 5x
   cases.push(["a zero increment", zero, "amount_not_positive:1 (store)"]);
   const negative = requestEvent({ id: "iauth_negative", card, pending_request: { amount: -500 } });
   cases.push(["a negative amount", negative, "amount_not_positive:0 (store)"]);
+  // Held amounts Stripe could not have held: each would have let the cap count less than held.
+  for (const [name, amount] of [["negative", -10_000_000], ["fractional", 0.5], ["text", "01"]]) {
+    const event = requestEvent({ id: `iauth_history_${name}`, card }, [{ amount: 1_000 }]);
+    authorizationOf(event).request_history[0].amount = amount as number;
+    cases.push([
+      `a request_history amount that is ${name}`,
+      event,
+      "request_history_inconsistent:1 (store)",
+    ]);
+  }
   for (const [name, event, reason] of cases) {
     await t.step(name, async () => {
       const body = await answer(server, event);

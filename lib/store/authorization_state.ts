@@ -138,33 +138,77 @@ export function findRequest(
   );
 }
 
+/** One earlier request as `request_history` gives it, with what {@linkcode heldBefore} reads. */
+export interface PastRequest {
+  readonly approved: boolean;
+  readonly amount: number;
+  readonly reason?: string;
+}
+
 /**
- * What the authorization already holds before a request at `position`: for
- * each earlier position, what we approved if we decided it, else what
- * `request_history` says Stripe approved (a request decided without us).
+ * What the authorization already holds before a request at `position`. For
+ * each earlier position, `request_history` says whether Stripe approved it,
+ * and that is what holds: Stripe may have approved a request we declined (our
+ * answer came late or was unusable, and its timeout setting approved:
+ * `webhook_timeout`, `webhook_error`) or declined one we approved. The amount
+ * is ours where Stripe applied our answer (`webhook_approved`: a partial
+ * approval holds what we approved, where `request_history[].amount` is "the
+ * `pending_request.amount` at the time of the request", stripe-node 23.1.0),
+ * else Stripe's. A position the history lacks holds what we approved.
  *
  * @example
  * ```ts
  * import { heldBefore } from "./authorization_state.ts";
  * import { deepEqual } from "node:assert/strict";
- * const state = { requests: [{ position: 0, approved: true, amount: 5_000 }] } as never;
- * const history = [{ approved: true, amount: 5_000 }, { approved: true, amount: 2_000 }];
- * deepEqual(heldBefore(state, history, 2), { amount: 7_000, requests: 2 });
+ * // We approved 3,000 of a 5,000 request; Stripe's timeout setting approved the 2,000 we declined.
+ * const state = { requests: [
+ *   { position: 0, approved: true, amount: 3_000 },
+ *   { position: 1, approved: false, amount: 0 },
+ * ] } as never;
+ * const history = [
+ *   { approved: true, amount: 5_000, reason: "webhook_approved" },
+ *   { approved: true, amount: 2_000, reason: "webhook_timeout" },
+ * ];
+ * deepEqual(heldBefore(state, history, 2), { amount: 5_000, requests: 2 });
  * ```
  */
 export function heldBefore(
   state: AuthorizationState | null,
-  history: readonly { readonly approved: boolean; readonly amount: number }[],
+  history: readonly PastRequest[],
   position: number,
 ): Held {
   let amount = 0, requests = 0;
   for (let p = 0; p < position; p++) {
     // An entry made from a lifecycle event holds no amount of ours: Stripe's history says what it holds.
     const ours = state?.requests.find((entry) => entry.position === p && !entry.stripe_only);
-    const approved = ours ? ours.approved : history[p]?.approved === true;
-    if (!approved) continue;
-    amount += ours ? ours.amount : history[p].amount;
+    const stripe = history[p] as PastRequest | undefined;
+    if (!(stripe ? stripe.approved : ours?.approved)) continue;
+    amount += ours?.approved && (!stripe || stripe.reason === "webhook_approved")
+      ? ours.amount
+      : stripe!.amount;
     requests++;
   }
   return { amount, requests };
+}
+
+/**
+ * Whether every entry of `request_history` is a request Stripe could have
+ * held: `approved` a boolean, `amount` a whole, non-negative number of minor
+ * units. Anything else is not Stripe's, and the store declines the request
+ * rather than add it to what the authorization holds.
+ *
+ * @example
+ * ```ts
+ * import { isRequestHistory } from "./authorization_state.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isRequestHistory([{ approved: true, amount: 5_000 }]), true);
+ * equal(isRequestHistory([{ approved: true, amount: -10_000_000 }]), false);
+ * equal(isRequestHistory([{ approved: "yes", amount: 0.5 }]), false);
+ * ```
+ */
+export function isRequestHistory(history: readonly unknown[]): history is PastRequest[] {
+  return history.every((entry) => {
+    const { approved, amount } = (entry ?? {}) as Record<string, unknown>;
+    return typeof approved === "boolean" && Number.isSafeInteger(amount) && (amount as number) >= 0;
+  });
 }

@@ -31,6 +31,7 @@ import {
   type AuthorizationState,
   findRequest,
   heldBefore,
+  isRequestHistory,
   positionOf,
   type RequestEntry,
   requestFingerprint,
@@ -156,7 +157,7 @@ export interface DecisionStore {
 const STORE_REASON_CODES = {
   /** `request_history` is missing: the request's position cannot be known. */
   requestHistoryMissing: "request_history_missing",
-  /** A different request at a position already decided. */
+  /** A different request at a position already decided, or an entry Stripe could not have held. */
   requestHistoryInconsistent: "request_history_inconsistent",
   /** An increment of zero or less, or a negative first request. */
   amountNotPositive: "amount_not_positive",
@@ -322,9 +323,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const fingerprint = requestFingerprint(authorization);
     const buckets = uniqueKeys(counters.flatMap((counter) => [...counter.buckets]));
     const reserveInto = counterKeys(counters);
-    const history = Array.isArray(authorization.request_history)
+    const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
       : [];
+    // An entry Stripe could not have held is declined as inconsistent, and holds nothing here.
+    const pastRequests = isRequestHistory(history) ? history : undefined;
     let decided: Decided | undefined;
     let deciding: Promise<unknown> | undefined;
 
@@ -341,7 +344,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           return { done: { replayed: true, index: earlier.index, at: earlier.at } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
-        const held = heldBefore(state, history, position ?? 0);
+        const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
         // Policies name their counters by this card; the job reads them by the chain's first card.
         const usage = (counter: CounterRef): Usage =>
           sumUsage(
@@ -352,7 +355,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
         let outcome: Omit<Decided, "usageSeen">;
-        const odd = forced ? undefined : oddity(authorization, state, position);
+        const odd = forced ? undefined : oddity(authorization, state, position, !!pastRequests);
         if (forced || odd) {
           outcome = { decision: forced?.decision ?? odd!, held };
         } else if (decided && decided.usageSeen === usageSeen() && sameHeld(decided.held, held)) {
@@ -949,12 +952,14 @@ function oddity(
   authorization: AuthorizationRequest,
   state: AuthorizationState | null,
   position: number | undefined,
+  historyWellFormed: boolean,
 ): Decision | undefined {
   const code = position === undefined
     ? STORE_REASON_CODES.requestHistoryMissing
     : isFinal(state)
     ? STORE_REASON_CODES.authorizationFinal
-    : state?.requests.some((entry) => entry.position >= position && !entry.stripe_only)
+    : !historyWellFormed ||
+        state?.requests.some((entry) => entry.position >= position && !entry.stripe_only)
     ? STORE_REASON_CODES.requestHistoryInconsistent
     : authorization.pending_request.amount < 0 ||
         (position > 0 && authorization.pending_request.amount === 0)
