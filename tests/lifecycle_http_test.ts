@@ -511,6 +511,22 @@ Deno.test("an increment after Stripe approved a request we declined counts what 
   assertEquals((await decision(server, id)).held, { amount: 15_000, requests: 1 });
 });
 
+Deno.test("a force capture on a replacement card, its card an id as Stripe sends it, spends on the chain", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const first = replacementRequest("iauth_chain_spend", "ic_chain_new", "ic_chain_old", 10_000);
+  assertEquals((await answer(server, first)).approved, true);
+  const capture = transactionEvent(first, {
+    id: "ipi_chain_force",
+    amount: -90_000,
+    linked: false,
+  });
+  (capture.data.object as Stripe.Issuing.Transaction).card = "ic_chain_new";
+  assertEquals((await server.postEvent(capture)).status, 200);
+  const next = replacementRequest("iauth_chain_after", "ic_chain_new", "ic_chain_old", 5_000);
+  const body = await answer(server, next);
+  assertEquals(body.approved, false, "10,000 + 90,000 spent of the chain's 100,000");
+});
+
 Deno.test("per-card velocity follows the replacement_for chain", async () => {
   await using server = await startTestServer({}, { policies: [dailyLimit()] });
   const lost = requestEvent({

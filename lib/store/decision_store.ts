@@ -279,15 +279,20 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     card: AuthorizationRequest["card"],
     replaced: NonNullable<AuthorizationRequest["card"]["replacement_for"]>,
   ): Promise<string> {
-    let root: string;
-    if (typeof replaced === "object") {
-      root = await cardRoot(replaced as AuthorizationRequest["card"]);
-    } else {
-      root = (await kv.get<string>(["card_root", replaced])).value ?? replaced;
-    }
+    const root = typeof replaced === "object"
+      ? await cardRoot(replaced as AuthorizationRequest["card"])
+      : await storedRoot(replaced);
     if (cardRoots.size >= MAX_CARD_ROOTS) cardRoots.clear();
     cardRoots.set(card.id, root);
     return root;
+  }
+
+  /**
+   * The first card of `cardId`'s chain as this process or KV knows it (written when a
+   * replacement's first request commits, or by `issuing_card.created`); else the card itself.
+   */
+  async function storedRoot(cardId: string): Promise<string> {
+    return cardRoots.get(cardId) ?? (await kv.get<string>(["card_root", cardId])).value ?? cardId;
   }
 
   /** The pipelines' counters, with the card's named after its chain's first card. */
@@ -913,7 +918,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       const asRequest = transactionAsRequest(transaction);
       const at = new Date((transaction.created ?? 0) * 1000);
-      const root = await cardRoot(asRequest.card);
+      // Stripe sends a transaction's card as an id (expandable, Transactions.d.ts): without its
+      // `replacement_for`, only what is stored says whose chain it spends on.
+      const root = typeof transaction.card === "string"
+        ? await storedRoot(transaction.card)
+        : await cardRoot(asRequest.card);
       const target = counterKeys(countersOf(asRequest, at, root));
       const key = ["transaction", transaction.id];
       // Captures are negative in Stripe's sign (your balance), refunds positive.
