@@ -786,7 +786,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           if (!late.replayed) recordFallback(authorization, full, counters, decision, true);
         }, () => recordFallback(authorization, full, counters, decision, true));
       } else {
-        recordFallback(authorization, full, counters, decision, false);
+        // The job failed, but one of its commits may have landed all the same (KV Connect can
+        // report a connection error for a write it applied): the fallback replaces whatever did.
+        recordFallback(authorization, full, counters, decision, true);
       }
       return unrecorded(authorization, meta, decision);
     },

@@ -107,6 +107,33 @@ Deno.test("a redelivery answered with the fallback replaces the earlier delivery
   ]);
 });
 
+Deno.test("a commit that lands but reports a connection error, then runs out of time: the fallback answered is what is logged", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const deadline = Deadline.after(300);
+  let failed = false;
+  const store = testStore(withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      const result = await commit();
+      if (failed) return result;
+      failed = true;
+      // Applied, then reported as a transient failure (KV Connect) once the job's own deadline
+      // (the request's, less the store's commit margin) has passed: no time is left to retry.
+      await new Promise((resolve) => setTimeout(resolve, deadline.remainingMs() - 20));
+      throw new Error("error sending request: connection reset by peer");
+    };
+  }));
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_landed" }));
+  const answered = await recordRequest(store, authorization, Date.now(), { deadline });
+  assertEquals([answered.record.approved, answered.unrecorded], [false, true]);
+  for (let tries = 0; !(await store.get(authorization.id))?.fallback && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const logged = await store.get(authorization.id);
+  assertEquals([logged?.approved, logged?.fallback], [false, answered.record.fallback]);
+  assertEquals(logged?.reservation.amount, 0, "the landed approval's reservation is released");
+});
+
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
