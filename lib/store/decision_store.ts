@@ -700,9 +700,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const now = new Date(meta.receivedAt);
       let counters: CounterRef[];
       let root: string;
+      // A replacement card's chain may need one KV read: bounded by the deadline like the rest.
+      const resolving = cardRoot(authorization.card);
       try {
-        // A replacement card's chain may need one KV read: bounded by the deadline like the rest.
-        const resolving = cardRoot(authorization.card);
         const resolved = typeof resolving === "string"
           ? resolving
           : await meta.deadline.race(resolving);
@@ -718,11 +718,27 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           authorization_id: authorization.id,
           error,
         });
-        return unrecorded(
-          authorization,
-          meta,
-          fallbackFor(timedOut ? "store_timeout" : "store_error"),
+        const decision = fallbackFor(timedOut ? "store_timeout" : "store_error");
+        // The answer is the log: recorded and reserved like any fallback once the chain is known.
+        Promise.resolve(resolving).then((late) =>
+          recordFallback(
+            authorization,
+            { ...meta, started, root: late },
+            countersOf(authorization, now, late),
+            decision,
+            true,
+          )
+        ).catch((error) =>
+          log({
+            level: "error",
+            msg: "store_unrecorded",
+            authorization_id: authorization.id,
+            event_id: meta.eventId,
+            approved: decision.approved,
+            error,
+          })
         );
+        return unrecorded(authorization, meta, decision);
       }
       const full = { ...meta, started, root };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);

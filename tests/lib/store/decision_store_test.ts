@@ -3,9 +3,18 @@ import { Deadline } from "../../../lib/engine/deadline.ts";
 import { decisionLog } from "../../../lib/store/decision_store.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
-import { withAtomicHook } from "../../_kv.ts";
+import { withAtomicHook, withMethod } from "../../_kv.ts";
 import { recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
+import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
+
+/** Waits until `id` is logged with a fallback (recorded in the background after the answer). */
+async function loggedFallback(store: ReturnType<typeof testStore>, id: string) {
+  for (let tries = 0; !(await store.get(id))?.fallback && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return await store.get(id);
+}
 
 Deno.test("decisionLog() yields every decision, oldest first, across read pages", async () => {
   using kv = await Deno.openKv(":memory:");
@@ -126,12 +135,36 @@ Deno.test("a commit that lands but reports a connection error, then runs out of 
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_landed" }));
   const answered = await recordRequest(store, authorization, Date.now(), { deadline });
   assertEquals([answered.record.approved, answered.unrecorded], [false, true]);
-  for (let tries = 0; !(await store.get(authorization.id))?.fallback && tries < 100; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const logged = await store.get(authorization.id);
+  const logged = await loggedFallback(store, authorization.id);
   assertEquals([logged?.approved, logged?.fallback], [false, answered.record.fallback]);
   assertEquals(logged?.reservation.amount, 0, "the landed approval's reservation is released");
+});
+
+Deno.test("a replacement card's chain not read in time: the approving fallback answered is recorded and reserved on the chain", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const slowChain =
+    (async (key: Deno.KvKey, options?: { consistency?: Deno.KvConsistencyLevel }) => {
+      if (key[0] === "card_root") await new Promise((resolve) => setTimeout(resolve, 300));
+      return await kv.get(key, options);
+    }) as Deno.Kv["get"];
+  const store = testStore(
+    withMethod(kv, "get", slowChain),
+    createDecide(referencePipeline, { policyVersion: "test", fallback: "approve" }),
+  );
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_slow_chain" }));
+  authorization.card = { ...authorization.card, id: "ic_slow_new", replacement_for: "ic_slow_old" };
+  const answered = await recordRequest(store, authorization, Date.now(), {
+    deadline: Deadline.after(100),
+  });
+  assertEquals([answered.record.approved, answered.unrecorded], [true, true]);
+  const logged = await loggedFallback(store, authorization.id);
+  assertEquals([logged?.approved, logged?.fallback], [true, answered.record.fallback]);
+  assertEquals(logged?.reservation.amount, authorization.pending_request.amount);
+  const cards = logged?.reservation.keys.map((key) =>
+    key.find((part) => typeof part === "string" && part.startsWith("ic_"))
+  );
+  assertEquals(cards?.includes("ic_slow_old"), true, "reserved under the chain's first card");
+  assertEquals(cards?.includes("ic_slow_new"), false);
 });
 
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
