@@ -7,6 +7,12 @@ import {
   TEST_SECRET,
 } from "./_helpers.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
+import {
+  cardCreatedEvent,
+  lifecycleEvent,
+  requestEvent,
+  transactionEvent,
+} from "../fixtures/lifecycle.ts";
 
 const OTHER_SECRET = "whsec_rolled_new_9b1c2f7e5d3a";
 
@@ -223,6 +229,83 @@ Deno.test("bad input gets a 4xx with a one-line JSON reason", async (t) => {
     assert(!text.includes(TEST_SECRET));
     assert(!/v1=[0-9a-f]{16}/.test(text));
   });
+});
+
+Deno.test("signed lifecycle, transaction and card events Stripe could not have sent get a 400, never a 5xx", async (t) => {
+  await using server = await startTestServer();
+  const request = requestEvent({ id: "iauth_malformed_lifecycle" });
+  const created = () =>
+    lifecycleEvent(request, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 4_999,
+      requests: [{ amount: 4_999 }],
+    });
+  const transaction = () =>
+    transactionEvent(request, { id: "ipi_malformed", amount: -4_999, linked: true });
+  const card = () => cardCreatedEvent(request, "ic_malformed_new", "ic_malformed_old");
+  const huge = `ic_${"x".repeat(2_100)}`;
+  // deno-lint-ignore no-explicit-any
+  const cases: [string, () => any, (object: any) => void, string][] = [
+    [
+      "an authorization id longer than Stripe's 255",
+      created,
+      (o) => o.id = huge,
+      "issuing authorization",
+    ],
+    [
+      "a card id longer than Stripe's 255",
+      created,
+      (o) => o.card.id = huge,
+      "issuing authorization",
+    ],
+    [
+      "replacement_for without an id",
+      created,
+      (o) => o.card.replacement_for = { object: "issuing.card" },
+      "issuing authorization",
+    ],
+    ["created as text", created, (o) => o.created = "yesterday", "issuing authorization"],
+    ["created past what a date holds", created, (o) => o.created = 1e20, "issuing authorization"],
+    [
+      "a null request_history entry",
+      created,
+      (o) => o.request_history = [null],
+      "issuing authorization",
+    ],
+    ["a null transaction", created, (o) => o.transactions = [null], "issuing authorization"],
+    ["a transaction id longer than 255", transaction, (o) => o.id = huge, "issuing transaction"],
+    [
+      "a transaction's authorization as a number",
+      transaction,
+      (o) => o.authorization = 7,
+      "issuing transaction",
+    ],
+    [
+      "a transaction's authorization without an id",
+      transaction,
+      (o) => o.authorization = {},
+      "issuing transaction",
+    ],
+    [
+      "a transaction created at -1e15",
+      transaction,
+      (o) => o.created = -1e15,
+      "issuing transaction",
+    ],
+    ["a card id longer than 255", card, (o) => o.id = huge, "issuing card"],
+    ["a card replacing one with a huge id", card, (o) => o.replacement_for = huge, "issuing card"],
+  ];
+  for (const [name, make, spoil, reason] of cases) {
+    await t.step(name, async () => {
+      const event = make();
+      spoil(event.data.object);
+      const response = await server.postEvent(event);
+      assertEquals(response.status, 400);
+      assertStringIncludes(await errorOf(response), reason);
+    });
+  }
+  assert(server.logs.every((record) => record.msg !== "internal_error"));
 });
 
 Deno.test("routing: 405 with Allow on a known path, 404 elsewhere, /healthz reports versions", async (t) => {

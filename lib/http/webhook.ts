@@ -207,13 +207,44 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
   };
 }
 
+/**
+ * Stripe: "You can safely assume object IDs we generate will never exceed 255
+ * characters" (API upgrades, backwards-compatible changes). A longer one is not
+ * Stripe's, and would not fit in a Deno KV key (2 KiB).
+ */
+const MAX_ID_LENGTH = 255;
+
+function isId(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID_LENGTH;
+}
+
+/** An expandable reference (Stripe's `string | Object`), absent, or `null`. */
+function isReference(value: unknown): boolean {
+  return value == null || isId(value) ||
+    (typeof value === "object" && isId((value as { id?: unknown }).id));
+}
+
+/** Unix seconds that `Date` can hold (absent counts: the store reads `created ?? 0`). */
+function isUnixTime(value: unknown): boolean {
+  return value === undefined ||
+    (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 8.64e12);
+}
+
+/** Absent, or a list of objects (Stripe's lists hold objects, never `null`). */
+function isObjectList(value: unknown): boolean {
+  return value === undefined ||
+    (Array.isArray(value) && value.every((item) => typeof item === "object" && item !== null));
+}
+
 function authorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
   const object = (event.data as { object?: unknown }).object as
     | Partial<Stripe.Issuing.Authorization>
     | undefined;
   if (
     typeof object !== "object" || object === null || object.object !== "issuing.authorization" ||
-    typeof object.id !== "string" || typeof object.card?.id !== "string" ||
+    !isId(object.id) || !isId(object.card?.id) || !isReference(object.card.replacement_for) ||
+    !isUnixTime(object.created) || !isObjectList(object.request_history) ||
+    !isObjectList(object.transactions) ||
     typeof object.merchant_data !== "object" || object.merchant_data === null
   ) {
     throw new RequestError(400, "event has no issuing authorization");
@@ -243,12 +274,11 @@ function transactionOf(event: Stripe.Event): Stripe.Issuing.Transaction {
   const object = (event.data as { object?: unknown }).object as
     | Partial<Stripe.Issuing.Transaction>
     | undefined;
-  const card = object?.card;
   if (
     typeof object !== "object" || object === null || object.object !== "issuing.transaction" ||
-    typeof object.id !== "string" || !Number.isSafeInteger(object.amount) ||
-    typeof object.currency !== "string" ||
-    !(typeof card === "string" || typeof card?.id === "string") ||
+    !isId(object.id) || !Number.isSafeInteger(object.amount) ||
+    typeof object.currency !== "string" || object.card == null || !isReference(object.card) ||
+    !isReference(object.authorization) || !isUnixTime(object.created) ||
     typeof object.merchant_data !== "object" || object.merchant_data === null
   ) {
     throw new RequestError(400, "event has no issuing transaction");
@@ -260,11 +290,9 @@ function cardOf(event: Stripe.Event): Stripe.Issuing.Card {
   const object = (event.data as { object?: unknown }).object as
     | Partial<Stripe.Issuing.Card>
     | undefined;
-  const replaced = object?.replacement_for;
   if (
     typeof object !== "object" || object === null || object.object !== "issuing.card" ||
-    typeof object.id !== "string" ||
-    !(replaced == null || typeof replaced === "string" || typeof replaced?.id === "string")
+    !isId(object.id) || !isReference(object.replacement_for)
   ) {
     throw new RequestError(400, "event has no issuing card");
   }
