@@ -296,6 +296,7 @@ function trimmed(record: DecisionRecord): DecisionRecord {
     ["request.request_history", (r) => ({ ...r, request_history: [] })],
     ["request.card", (r) => ({ ...r, card: { id: r.card.id } as typeof r.card })],
     ["trace", (r) => r],
+    ["long text", (r) => r],
   ];
   const dropped: string[] = [];
   let current = record;
@@ -304,9 +305,31 @@ function trimmed(record: DecisionRecord): DecisionRecord {
     dropped.push(name);
     current = name === "trace"
       ? { ...current, trace: [] }
+      : name === "long text"
+      ? withShortText(current)
       : { ...current, request: drop(current.request) };
   }
   return dropped.length > 0 ? { ...current, trimmed: dropped } : current;
+}
+
+/** The longest text a record keeps once nothing else made it fit (a merchant name of 70 KB). */
+const MAX_TEXT = 1_000;
+
+/**
+ * The record with every string of the authorization, and of its own fields
+ * copied from it, cut to {@linkcode MAX_TEXT} characters: what is left after
+ * the steps above is the authorization's own fields, and no event Stripe
+ * sends has text that long, so the record, and with it the answer, is always
+ * logged and reserved.
+ */
+function withShortText(record: DecisionRecord): DecisionRecord {
+  const cut = (_: string, value: unknown) =>
+    typeof value === "string" && value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
+  const own = Object.entries(record).map(([key, value]) => [key, cut(key, value)]);
+  return {
+    ...Object.fromEntries(own),
+    request: JSON.parse(JSON.stringify(record.request, cut)),
+  } as DecisionRecord;
 }
 
 /** The stored size of a record (its JSON in UTF-8, see {@linkcode StoredRecord}). */

@@ -199,3 +199,21 @@ Deno.test("an event under the trimming threshold in characters but over KV's val
   ]]);
   assertEquals((await store.get("iauth_wide_text"))?.trimmed, ["request.metadata"]);
 });
+
+Deno.test("an event whose text alone is over KV's value limit (a 70 KB merchant name) is decided and logged with its text cut", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const event = authorizationEvent("online", { id: "iauth_long_name" });
+  authorizationOf(event).merchant_data.name = "N".repeat(70_000);
+  const eventBytes = JSON.stringify(event).length;
+  const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
+    eventBytes,
+  });
+  assertEquals([unrecorded, record.fallback], [undefined, undefined]);
+  const logged = await store.get("iauth_long_name");
+  assertEquals(logged?.trimmed?.at(-1), "long text");
+  assertEquals([logged?.merchant_name?.length, logged?.request.merchant_data.name?.length], [
+    1_000,
+    1_000,
+  ]);
+});
