@@ -32,7 +32,7 @@ export const CSV_COLUMNS = [
 
 /**
  * One record as a CSV row (RFC 4180: fields with a comma, quote or line break
- * are quoted). A text field starting with `=`, `+`, `-`, `@`, tab or CR gets
+ * are quoted). A text field starting with `=`, `+`, `-`, `@`, tab, CR or LF gets
  * a leading `'`, so a merchant name from the card network cannot run as a
  * spreadsheet formula (OWASP "CSV injection").
  *
@@ -72,7 +72,7 @@ export function csvRow(record: DecisionRecord): string {
 function csvField(value: string | number | boolean | null): string {
   if (value === null) return "";
   if (typeof value !== "string") return String(value);
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  const text = /^[=+\-@\t\r\n]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -50,7 +50,7 @@ Deno.test("csvRow() quotes commas, quotes and line breaks, and reads back field 
 });
 
 Deno.test("csvRow() defuses text a spreadsheet would run as a formula", () => {
-  for (const name of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"]) {
+  for (const name of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\r=1+1", "\n=1+1"]) {
     const fields = parseRow(csvRow({ ...RECORD, merchant_name: name }));
     assertEquals(fields[CSV_COLUMNS.indexOf("merchant_name")], `'${name}`);
   }
