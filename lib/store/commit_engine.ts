@@ -496,11 +496,21 @@ export function createCommitEngine<S = never>(
 
   return {
     submit<T>(job: CommitJob<T, S>): Promise<T> {
+      const keyIds = job.keys.map(keyId);
+      const checks = keyIds.length > KV_LIMITS.checks ? new Set(keyIds).size : 0;
+      if (checks > KV_LIMITS.checks) {
+        // No commit could ever hold it: say so at once instead of failing every attempt.
+        return Promise.reject(
+          new RangeError(
+            `a job reads ${checks} keys, and a Deno KV commit checks at most ${KV_LIMITS.checks}`,
+          ),
+        );
+      }
       const { promise, resolve, reject } = Promise.withResolvers<T>();
       submitted++;
       queue.push({
         job: job as CommitJob<unknown, unknown>,
-        keyIds: job.keys.map(keyId),
+        keyIds,
         resolve: resolve as (value: unknown) => void,
         reject,
       });

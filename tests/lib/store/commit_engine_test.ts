@@ -182,6 +182,28 @@ Deno.test("createCommitEngine() keeps batches within KV's 100 checks", async () 
   assertEquals((await kv.get(["card", 249])).value, ["a"]);
 });
 
+Deno.test("createCommitEngine() refuses at once a job reading more keys than one commit can check", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const failing = failingCommits(kv, 0, "");
+  const engine = createCommitEngine(failing.kv);
+  const keys = Array.from({ length: 101 }, (_, i): Deno.KvKey => ["usage", i]);
+  const started = performance.now();
+  await assertRejects(
+    () =>
+      engine.submit({
+        keys,
+        mutations: 0,
+        bytes: 64,
+        deadline: Deadline.after(1_000),
+        run: () => ({ done: true }),
+      }),
+    RangeError,
+    "reads 101 keys",
+  );
+  assert(performance.now() - started < 100, "without retrying until its deadline");
+  assertEquals(failing.state.commits, 0);
+});
+
 Deno.test("createCommitEngine() waits for a deferred job outside the batch: its batch-mates commit first", async () => {
   using kv = await Deno.openKv(":memory:");
   const engine = createCommitEngine(kv);
