@@ -481,8 +481,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     supersede: boolean,
   ): void {
     const deadline = Deadline.after(BACKGROUND_MS);
+    // A fallback is answered in the response, whichever path the request was to take.
+    const answered = { ...meta, path: "respond" as const };
     engine.submit(
-      requestJob(authorization, meta, counters, deadline, { decision, supersede }),
+      requestJob(authorization, answered, counters, deadline, { decision, supersede }),
     ).then((result) => {
       if (result.replayed || !supersede) return;
       // The log now holds the fallback that was answered, not what first committed.

@@ -140,6 +140,24 @@ Deno.test("a commit that lands but reports a connection error, then runs out of 
   assertEquals(logged?.reservation.amount, 0, "the landed approval's reservation is released");
 });
 
+Deno.test("a fallback on the API path is logged as answered in the response, as it was", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let stalled: Promise<unknown> | undefined = new Promise((resolve) => setTimeout(resolve, 300));
+  const store = testStore(withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => (await stalled, commit());
+  }));
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_api_fallback" }));
+  const answered = await recordRequest(store, authorization, Date.now(), {
+    deadline: Deadline.after(100),
+    path: "api",
+  });
+  assertEquals([answered.unrecorded, answered.record.path], [true, "respond"]);
+  stalled = undefined;
+  const logged = await loggedFallback(store, authorization.id);
+  assertEquals([logged?.fallback, logged?.path], [answered.record.fallback, "respond"]);
+});
+
 Deno.test("a replacement card's chain not read in time: the approving fallback answered is recorded and reserved on the chain", async () => {
   using kv = await Deno.openKv(":memory:");
   const slowChain =
