@@ -212,6 +212,8 @@ interface SnapshotApplied {
 /** What committing one request gives: a redelivery's logged index, or the new record. */
 type RequestOutcome =
   | { readonly replayed: true; readonly index: number; readonly at: number | undefined }
+  /** A superseding fallback must also read these counters (the replaced entry's, in other windows). */
+  | { readonly replayed: false; readonly needKeys: readonly Deno.KvKey[] }
   | {
     readonly replayed: false;
     readonly record: DecisionRecord;
@@ -320,13 +322,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     meta: JobMeta,
     counters: CounterRef[],
     deadline: Deadline,
-    forced?: { readonly decision: Decision; readonly supersede: boolean },
+    forced?: {
+      readonly decision: Decision;
+      readonly supersede: boolean;
+      /** Counters the replaced entry reserved into besides this request's own. */
+      readonly extraKeys?: readonly Deno.KvKey[];
+    },
   ): CommitJob<RequestOutcome, AggregateShare> {
     const authKey = authorizationKey(authorization.id);
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
     const fingerprint = requestFingerprint(authorization);
-    const buckets = uniqueKeys(counters.flatMap((counter) => [...counter.buckets]));
+    const buckets = uniqueKeys([
+      ...counters.flatMap((counter) => [...counter.buckets]),
+      ...forced?.extraKeys ?? [],
+    ]);
     const reserveInto = counterKeys(counters);
     const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
@@ -392,7 +402,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           count: decision.approved && held.requests === 0 ? 1 : 0,
         };
         const before = earlier?.reservation;
-        addToCounters(view, reservation, before);
+        if (before && !sameKeys(before.keys, reservation.keys)) {
+          // Received in other windows than the entry it replaces: release that one from its own.
+          const jobKeys = new Set(buckets.map(keyId));
+          const missing = before.keys.filter((key) => !jobKeys.has(keyId(key)));
+          if (missing.length > 0) return { done: { replayed: false, needKeys: missing } };
+          addToCounters(view, { ...before, amount: 0, count: 0 }, before);
+          addToCounters(view, reservation);
+        } else addToCounters(view, reservation, before);
         const record0 = toRecord(authorization, decision, {
           eventId: meta.eventId,
           index,
@@ -483,20 +500,35 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const deadline = Deadline.after(BACKGROUND_MS);
     // A fallback is answered in the response, whichever path the request was to take.
     const answered = { ...meta, path: "respond" as const };
-    engine.submit(
-      requestJob(authorization, answered, counters, deadline, { decision, supersede }),
-    ).then((result) => {
-      if (result.replayed || !supersede) return;
-      // The log now holds the fallback that was answered, not what first committed.
-      log({
-        level: "warn",
-        msg: "store_corrected",
-        authorization_id: authorization.id,
-        event_id: meta.eventId,
-        committed_approved: result.record.superseded?.approved,
-        answered_approved: decision.approved,
-      });
-    }, (error) =>
+    (async () => {
+      let extraKeys: readonly Deno.KvKey[] = [];
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const result = await engine.submit(
+          requestJob(authorization, answered, counters, deadline, {
+            decision,
+            supersede,
+            extraKeys,
+          }),
+        );
+        if (result.replayed) return;
+        if ("needKeys" in result) {
+          extraKeys = [...extraKeys, ...result.needKeys];
+          continue;
+        }
+        if (!result.record.superseded) return;
+        // The log now holds the fallback that was answered, not what first committed.
+        log({
+          level: "warn",
+          msg: "store_corrected",
+          authorization_id: authorization.id,
+          event_id: meta.eventId,
+          committed_approved: result.record.superseded.approved,
+          answered_approved: decision.approved,
+        });
+        return;
+      }
+      throw new Error("the replaced entry's counters kept changing");
+    })().catch((error) =>
       log({
         level: "error",
         msg: "store_unrecorded",
@@ -504,7 +536,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         event_id: meta.eventId,
         approved: decision.approved,
         error,
-      }));
+      })
+    );
   }
 
   function fallbackFor(kind: string): Decision {
@@ -744,7 +777,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       const full = { ...meta, started, root };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
-      const pending = engine.submit(requestJob(authorization, full, counters, jobDeadline));
+      // Only a superseding fallback's job asks for more keys: this one decides or replays.
+      const pending = engine.submit(
+        requestJob(authorization, full, counters, jobDeadline),
+      ) as Promise<Exclude<RequestOutcome, { needKeys: unknown }>>;
       let result: Awaited<typeof pending> | typeof TIMED_OUT;
       let failure: unknown;
       try {
@@ -1021,6 +1057,10 @@ function addToCounters(view: BatchView, reservation: Reservation, before?: Reser
       count: Math.max(0, usage.count + count),
     }, reservation.expireInMs?.[i] ?? undefined);
   });
+}
+
+function sameKeys(a: readonly Deno.KvKey[], b: readonly Deno.KvKey[]): boolean {
+  return a.length === b.length && a.every((key, i) => keyId(key) === keyId(b[i]));
 }
 
 function sameHeld(a: Held, b: Held): boolean {

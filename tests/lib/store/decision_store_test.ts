@@ -185,6 +185,43 @@ Deno.test("a replacement card's chain not read in time: the approving fallback a
   assertEquals(cards?.includes("ic_slow_new"), false);
 });
 
+Deno.test("a redelivery in the next day answered with the fallback releases the first delivery's reservation from that day, not its own", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let stalled: Promise<unknown> | undefined;
+  const decide = createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
+    policyVersion: "test",
+  });
+  const store = testStore(
+    withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => (await stalled, commit());
+    }),
+    decide,
+  );
+  const request = (id: string, amount: number) =>
+    authorizationOf(authorizationEvent("online", { id, pending_request: { amount } }));
+  const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const first = request("iauth_before_midnight", 5_000);
+  assertEquals((await recordRequest(store, first, midnight - 500)).record.approved, true);
+  assertEquals(
+    (await recordRequest(store, request("iauth_today", 8_000), midnight + 1_000))
+      .record.approved,
+    true,
+  );
+
+  stalled = new Promise((resolve) => setTimeout(resolve, 300));
+  const redelivery = await recordRequest(store, first, midnight + 2_000, {
+    deadline: Deadline.after(100),
+  });
+  assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
+  stalled = undefined;
+  await loggedFallback(store, first.id);
+
+  // Today holds 8,000 of 10,000: 7,000 more is over, whatever yesterday's 5,000 became.
+  const after = await recordRequest(store, request("iauth_today_more", 7_000), midnight + 5_000);
+  assertEquals(after.record.approved, false);
+});
+
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
