@@ -175,9 +175,13 @@ export function settledAmount(snapshot: StripeSnapshot): number {
 /**
  * Each logged request's reservation once Stripe's snapshot is applied: the
  * authorization's total (Stripe's settled amount, plus what we approved on
- * requests its snapshot does not show yet) spread over the requests in order,
- * each up to what it approved, the rest on the last; the approval count (1)
- * on the first while anything is held.
+ * requests its snapshot does not show yet) spread over the requests from the
+ * newest, each up to what it approved, the rest on the first; the approval
+ * count (1) on the first while anything is held. From the newest: Stripe
+ * gives only the total, so a reduction (a partial reversal, a capture below
+ * what was held) is taken from the oldest requests, and a newer request (an
+ * increment the next day) keeps its amount in its own windows instead of
+ * filling an older request's.
  *
  * @example
  * ```ts
@@ -185,10 +189,13 @@ export function settledAmount(snapshot: StripeSnapshot): number {
  * import { deepEqual } from "node:assert/strict";
  * const entries = [
  *   { position: 0, amount: 5_000, reservation: { keys: [], amount: 5_000, count: 1 } },
- *   { position: 1, amount: 2_000, reservation: { keys: [], amount: 2_000, count: 0 } },
+ *   { position: 1, amount: 3_000, reservation: { keys: [], amount: 3_000, count: 0 } },
  * ] as never;
  * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}, {}], transactions: {}, captured: 0 } as never;
  * deepEqual(reservationsFor(entries, reversed).map((r) => [r.amount, r.count]), [[0, 0], [0, 0]]);
+ * // The first request partially reversed to 2,000, then a 3,000 increment: Stripe holds 5,000.
+ * const partly = { status: "pending", approved: true, amount: 5_000, request_history: [{}, {}], transactions: {}, captured: 0 } as never;
+ * deepEqual(reservationsFor(entries, partly).map((r) => r.amount), [2_000, 3_000]);
  * ```
  */
 export function reservationsFor(
@@ -203,12 +210,13 @@ export function reservationsFor(
     }
   }
   let left = total;
-  return entries.map((entry, i) => {
-    const last = i === entries.length - 1;
-    const amount = last ? left : Math.min(entry.amount, left);
+  const reservations: Reservation[] = [];
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const amount = i === 0 ? left : Math.min(entries[i].amount, left);
     left -= amount;
-    return { ...entry.reservation, amount, count: i === 0 && total > 0 ? 1 : 0 };
-  });
+    reservations[i] = { ...entries[i].reservation, amount, count: i === 0 && total > 0 ? 1 : 0 };
+  }
+  return reservations;
 }
 
 const STRIPE_DECLINES: ReadonlySet<string> = new Set([

@@ -7,6 +7,8 @@ import { withAtomicHook, withMethod } from "../../_kv.ts";
 import { recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
+import { lifecycleEvent, requestEvent } from "../../../fixtures/lifecycle.ts";
+import type Stripe from "stripe";
 
 /** Waits until `id` is logged with a fallback (recorded in the background after the answer). */
 async function loggedFallback(store: ReturnType<typeof testStore>, id: string) {
@@ -220,6 +222,59 @@ Deno.test("a redelivery in the next day answered with the fallback releases the 
   // Today holds 8,000 of 10,000: 7,000 more is over, whatever yesterday's 5,000 became.
   const after = await recordRequest(store, request("iauth_today_more", 7_000), midnight + 5_000);
   assertEquals(after.record.approved, false);
+});
+
+Deno.test("after a partial reversal, an increment the next day keeps its amount in that day's window", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const decide = createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
+    policyVersion: "test",
+  });
+  const store = testStore(kv, decide);
+  const authorizationIn = (event: Stripe.Event) =>
+    event.data.object as Stripe.Issuing.Authorization;
+  const yesterday = Date.now() - 86_400_000;
+  const first = requestEvent({ id: "iauth_hotel_stay", pending_request: { amount: 5_000 } });
+  authorizationOf(first).created = Math.floor(yesterday / 1_000);
+  assertEquals(
+    (await recordRequest(store, authorizationOf(first), yesterday, { eventId: first.id })).record
+      .approved,
+    true,
+  );
+  await store.reconcile(
+    authorizationIn(lifecycleEvent(first, "issuing_authorization.updated", {
+      status: "pending",
+      approved: true,
+      amount: 2_000,
+      requests: [{ amount: 5_000 }],
+    })),
+    "updated",
+  );
+  const increment = requestEvent({ id: "iauth_hotel_stay", pending_request: { amount: 3_000 } }, [
+    { amount: 5_000 },
+  ]);
+  // One authorization, created yesterday (Stripe's `created` is the authorization's).
+  authorizationOf(increment).created = authorizationOf(first).created;
+  const incremented = await recordRequest(store, authorizationOf(increment), Date.now(), {
+    eventId: increment.id,
+  });
+  assertEquals([incremented.replayed, incremented.record.approved], [false, true]);
+  await store.reconcile(
+    authorizationIn(lifecycleEvent(increment, "issuing_authorization.updated", {
+      status: "pending",
+      approved: true,
+      amount: 5_000,
+      requests: [{ amount: 5_000 }, { amount: 3_000 }],
+    })),
+    "updated",
+  );
+  // Today holds the 3,000 increment: 8,000 more is over the 10,000, 7,000 is not.
+  const more = (id: string, amount: number) =>
+    authorizationOf(requestEvent({ id, pending_request: { amount } }));
+  assertEquals(
+    (await recordRequest(store, more("iauth_today_over", 8_000))).record.approved,
+    false,
+  );
+  assertEquals((await recordRequest(store, more("iauth_today_fits", 7_000))).record.approved, true);
 });
 
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
