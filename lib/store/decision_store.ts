@@ -834,11 +834,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         ...(failure ? { error: failure } : {}),
       });
       if (failure === undefined) {
-        // Still committing: if it lands with another decision, the log is corrected to the answer.
-        // A rejection after the deadline may mean "outcome unknown": the commit may have landed.
-        pending.then((late) => {
-          if (!late.replayed) recordFallback(authorization, full, counters, decision, true);
-        }, () => recordFallback(authorization, full, counters, decision, true));
+        // Still committing: whatever lands (its own decision, or a replay of an earlier delivery's),
+        // the log is corrected to the answer given now, the last Stripe got. A rejection after the
+        // deadline may mean "outcome unknown": the commit may have landed.
+        const correct = () => recordFallback(authorization, full, counters, decision, true);
+        pending.then(correct, correct);
       } else {
         // The job failed, but one of its commits may have landed all the same (KV Connect can
         // report a connection error for a write it applied): the fallback replaces whatever did.

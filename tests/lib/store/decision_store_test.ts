@@ -277,6 +277,35 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
   assertEquals((await recordRequest(store, more("iauth_today_fits", 7_000))).record.approved, true);
 });
 
+Deno.test("a redelivered increment whose replay lands after its deadline is logged as the fallback it was answered with, like a first request", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let stalled: Promise<unknown> | undefined;
+  const store = testStore(withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => (await stalled, commit());
+  }));
+  const first = requestEvent({ id: "iauth_replayed_late", pending_request: { amount: 1_000 } });
+  const increment = requestEvent({
+    id: "iauth_replayed_late",
+    pending_request: { amount: 2_000 },
+  }, [{ amount: 1_000 }]);
+  await recordRequest(store, authorizationOf(first), Date.now() - 10_000, { eventId: first.id });
+  const decided = await recordRequest(store, authorizationOf(increment), Date.now() - 5_000, {
+    eventId: increment.id,
+  });
+  assertEquals(decided.record.approved, true);
+
+  stalled = new Promise((resolve) => setTimeout(resolve, 300));
+  const redelivery = await recordRequest(store, authorizationOf(increment), Date.now(), {
+    eventId: increment.id,
+    deadline: Deadline.after(100),
+  });
+  assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
+  stalled = undefined;
+  const logged = await loggedFallback(store, "iauth_replayed_late");
+  assertEquals([logged?.approved, logged?.superseded?.approved], [false, true]);
+});
+
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
