@@ -573,10 +573,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }
     const shadow = shadowOf(live, decision);
     countShadow(shadow);
-    // Its counts land with the record they describe, as every aggregate does.
+    // Its counts land with the record they describe, as every aggregate does: once, as a record
+    // that already has its shadow (a commit that landed but reported an error) is left alone.
     await updateRecord(
       keyOfRecord(live),
-      (record) => ({ ...record, shadow }),
+      (record) => record.shadow ? undefined : { ...record, shadow },
       (operation) => aggregates.addShadow(operation, live.decided_at, shadow),
     );
   }
@@ -588,19 +589,22 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
   /**
    * Rewrites one stored record (and adds `alongside`'s writes to the same
-   * commit); resolves `false` if it is not there (a reference to a record
-   * stored before records were keyed by time is not one).
+   * commit), unless `change` says it is already as it should be (`undefined`);
+   * resolves `false` if it is not there (a reference to a record stored
+   * before records were keyed by time is not one).
    */
   async function updateRecord(
     key: Deno.KvKey,
-    change: (record: DecisionRecord) => DecisionRecord,
+    change: (record: DecisionRecord) => DecisionRecord | undefined,
     alongside?: (operation: Deno.AtomicOperation) => void,
   ): Promise<boolean> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
         const entry = await kv.get<StoredRecord | RecordRef>(key);
         if (!entry.value || isRecordRef(entry.value)) return false;
-        const changed = storedRecord(change(recordFromStored(entry.value)));
+        const next = change(recordFromStored(entry.value));
+        if (!next) return true;
+        const changed = storedRecord(next);
         const operation = kv.atomic().check(entry).set(key, changed, { expireIn: retentionMs });
         alongside?.(operation);
         const result = await operation.commit();

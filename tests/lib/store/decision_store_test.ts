@@ -1,6 +1,8 @@
 import { createDecide } from "../../../lib/engine/decide.ts";
 import { Deadline } from "../../../lib/engine/deadline.ts";
-import { decisionLog } from "../../../lib/store/decision_store.ts";
+import type { Policy } from "../../../lib/engine/policy.ts";
+import { readAggregates } from "../../../lib/store/aggregates.ts";
+import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
 import { withAtomicHook, withMethod } from "../../_kv.ts";
@@ -304,6 +306,46 @@ Deno.test("a redelivered increment whose replay lands after its deadline is logg
   stalled = undefined;
   const logged = await loggedFallback(store, "iauth_replayed_late");
   assertEquals([logged?.approved, logged?.superseded?.approved], [false, true]);
+});
+
+Deno.test("an async shadow decision is counted once even when its commit lands but reports an error", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let commits = 0;
+  const flaky = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      const result = await commit();
+      // The second commit is the shadow's: applied, then reported as a connection error.
+      if (++commits === 2) throw new Error("error sending request: connection reset by peer");
+      return result;
+    };
+  });
+  const slowDecline: Policy = function slowDecline() {
+    return new Promise((resolve) =>
+      setTimeout(() => resolve({ outcome: "decline", code: "slow_no" }), 20)
+    );
+  };
+  const store = createDecisionStore({
+    kv: flaky,
+    decide: createDecide(referencePipeline, { policyVersion: "test" }),
+    shadowDecide: createDecide([slowDecline], { policyVersion: "test" }),
+    log: () => {},
+    retentionMs: 86_400_000,
+  });
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_shadow_once" }));
+  const decidedAt = Date.now();
+  assertEquals((await recordRequest(store, authorization, decidedAt)).record.approved, true);
+  for (let tries = 0; !(await store.get(authorization.id))?.shadow && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const minute = Math.floor(decidedAt / 60_000) * 60_000;
+  const [bucket] = await readAggregates(kv, {
+    from: new Date(minute),
+    to: new Date(minute + 60_000),
+    bucket: "minute",
+  });
+  assertEquals(bucket.shadow_disagreements, 1);
 });
 
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
