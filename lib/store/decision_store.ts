@@ -528,7 +528,16 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         return;
       }
       throw new Error("the replaced entry's counters kept changing");
-    })().catch((error) =>
+    })().catch(loggedUnrecorded(authorization, meta, decision));
+  }
+
+  /** Logs a fallback that was answered but could not be recorded. */
+  function loggedUnrecorded(
+    authorization: AuthorizationRequest,
+    meta: RequestMeta,
+    decision: Decision,
+  ): (error: unknown) => void {
+    return (error) =>
       log({
         level: "error",
         msg: "store_unrecorded",
@@ -536,8 +545,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         event_id: meta.eventId,
         approved: decision.approved,
         error,
-      })
-    );
+      });
   }
 
   function fallbackFor(kind: string): Decision {
@@ -767,16 +775,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             decision,
             true,
           )
-        ).catch((error) =>
-          log({
-            level: "error",
-            msg: "store_unrecorded",
-            authorization_id: authorization.id,
-            event_id: meta.eventId,
-            approved: decision.approved,
-            error,
-          })
-        );
+        ).catch(loggedUnrecorded(authorization, meta, decision));
         return unrecorded(authorization, meta, decision);
       }
       const full = { ...meta, started, root };

@@ -12,6 +12,23 @@ import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
 import { lifecycleEvent, requestEvent } from "../../../fixtures/lifecycle.ts";
 import type Stripe from "stripe";
 
+/** A KV whose commits wait, while `stallFor` holds them, as a commit that misses its deadline. */
+function stallingCommits(kv: Deno.Kv) {
+  let stalled: Promise<unknown> | undefined;
+  return {
+    kv: withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => (await stalled, commit());
+    }),
+    stallFor(ms: number) {
+      stalled = new Promise((resolve) => setTimeout(resolve, ms));
+    },
+    release() {
+      stalled = undefined;
+    },
+  };
+}
+
 /** Waits until `id` is logged with a fallback (recorded in the background after the answer). */
 async function loggedFallback(store: ReturnType<typeof testStore>, id: string) {
   for (let tries = 0; !(await store.get(id))?.fallback && tries < 100; tries++) {
@@ -92,23 +109,20 @@ Deno.test("records stored before records were keyed by time are still read, repl
 
 Deno.test("a redelivery answered with the fallback replaces the earlier delivery's record: one record per request", async () => {
   using kv = await Deno.openKv(":memory:");
-  let stalled: Promise<unknown> | undefined;
-  const store = testStore(withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => (await stalled, commit());
-  }));
+  const commits = stallingCommits(kv);
+  const store = testStore(commits.kv);
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_superseded" }));
   const start = Date.now() - 60_000;
   assertEquals((await recordRequest(store, authorization, start)).record.approved, true);
 
   // The redelivery's commit cannot land before its deadline: it is answered with the fallback,
   // which is then logged in place of the first delivery's decision.
-  stalled = new Promise((resolve) => setTimeout(resolve, 300));
+  commits.stallFor(300);
   const redelivery = await recordRequest(store, authorization, start + 30_000, {
     deadline: Deadline.after(100),
   });
   assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
-  stalled = undefined;
+  commits.release();
   for (let tries = 0; !(await store.get(authorization.id))?.fallback && tries < 100; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -146,18 +160,16 @@ Deno.test("a commit that lands but reports a connection error, then runs out of 
 
 Deno.test("a fallback on the API path is logged as answered in the response, as it was", async () => {
   using kv = await Deno.openKv(":memory:");
-  let stalled: Promise<unknown> | undefined = new Promise((resolve) => setTimeout(resolve, 300));
-  const store = testStore(withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => (await stalled, commit());
-  }));
+  const commits = stallingCommits(kv);
+  commits.stallFor(300);
+  const store = testStore(commits.kv);
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_api_fallback" }));
   const answered = await recordRequest(store, authorization, Date.now(), {
     deadline: Deadline.after(100),
     path: "api",
   });
   assertEquals([answered.unrecorded, answered.record.path], [true, "respond"]);
-  stalled = undefined;
+  commits.release();
   const logged = await loggedFallback(store, authorization.id);
   assertEquals([logged?.fallback, logged?.path], [answered.record.fallback, "respond"]);
 });
@@ -191,17 +203,11 @@ Deno.test("a replacement card's chain not read in time: the approving fallback a
 
 Deno.test("a redelivery in the next day answered with the fallback releases the first delivery's reservation from that day, not its own", async () => {
   using kv = await Deno.openKv(":memory:");
-  let stalled: Promise<unknown> | undefined;
+  const commits = stallingCommits(kv);
   const decide = createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
     policyVersion: "test",
   });
-  const store = testStore(
-    withAtomicHook(kv, (operation) => {
-      const commit = operation.commit.bind(operation);
-      operation.commit = async () => (await stalled, commit());
-    }),
-    decide,
-  );
+  const store = testStore(commits.kv, decide);
   const request = (id: string, amount: number) =>
     authorizationOf(authorizationEvent("online", { id, pending_request: { amount } }));
   const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
@@ -213,12 +219,12 @@ Deno.test("a redelivery in the next day answered with the fallback releases the 
     true,
   );
 
-  stalled = new Promise((resolve) => setTimeout(resolve, 300));
+  commits.stallFor(300);
   const redelivery = await recordRequest(store, first, midnight + 2_000, {
     deadline: Deadline.after(100),
   });
   assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
-  stalled = undefined;
+  commits.release();
   await loggedFallback(store, first.id);
 
   // Today holds 8,000 of 10,000: 7,000 more is over, whatever yesterday's 5,000 became.
@@ -281,11 +287,8 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
 
 Deno.test("a redelivered increment whose replay lands after its deadline is logged as the fallback it was answered with, like a first request", async () => {
   using kv = await Deno.openKv(":memory:");
-  let stalled: Promise<unknown> | undefined;
-  const store = testStore(withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => (await stalled, commit());
-  }));
+  const commits = stallingCommits(kv);
+  const store = testStore(commits.kv);
   const first = requestEvent({ id: "iauth_replayed_late", pending_request: { amount: 1_000 } });
   const increment = requestEvent({
     id: "iauth_replayed_late",
@@ -297,13 +300,13 @@ Deno.test("a redelivered increment whose replay lands after its deadline is logg
   });
   assertEquals(decided.record.approved, true);
 
-  stalled = new Promise((resolve) => setTimeout(resolve, 300));
+  commits.stallFor(300);
   const redelivery = await recordRequest(store, authorizationOf(increment), Date.now(), {
     eventId: increment.id,
     deadline: Deadline.after(100),
   });
   assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
-  stalled = undefined;
+  commits.release();
   const logged = await loggedFallback(store, "iauth_replayed_late");
   assertEquals([logged?.approved, logged?.superseded?.approved], [false, true]);
 });
