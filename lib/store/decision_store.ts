@@ -212,8 +212,6 @@ interface SnapshotApplied {
 /** What committing one request gives: a redelivery's logged index, or the new record. */
 type RequestOutcome =
   | { readonly replayed: true; readonly index: number; readonly at: number | undefined }
-  /** A superseding fallback must also read these counters (the replaced entry's, in other windows). */
-  | { readonly replayed: false; readonly needKeys: readonly Deno.KvKey[] }
   | {
     readonly replayed: false;
     readonly record: DecisionRecord;
@@ -313,30 +311,23 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   }
 
   /**
-   * The job that decides and records one request. `forced` is a decision
-   * already answered (a fallback) to record as is; with `supersede`, it
-   * replaces what the same event committed before.
+   * The job that decides and records one request. `answered` is a decision
+   * already answered (a fallback) to record as is: it replaces what this same
+   * delivery may have committed (its commit landed late, or landed and
+   * reported an error), never what another delivery of the request answered.
    */
   function requestJob(
     authorization: AuthorizationRequest,
     meta: JobMeta,
     counters: CounterRef[],
     deadline: Deadline,
-    forced?: {
-      readonly decision: Decision;
-      readonly supersede: boolean;
-      /** Counters the replaced entry reserved into besides this request's own. */
-      readonly extraKeys?: readonly Deno.KvKey[];
-    },
+    answered?: Decision,
   ): CommitJob<RequestOutcome, AggregateShare> {
     const authKey = authorizationKey(authorization.id);
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
     const fingerprint = requestFingerprint(authorization);
-    const buckets = uniqueKeys([
-      ...counters.flatMap((counter) => [...counter.buckets]),
-      ...forced?.extraKeys ?? [],
-    ]);
+    const buckets = uniqueKeys(counters.flatMap((counter) => [...counter.buckets]));
     const reserveInto = counterKeys(counters);
     const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
@@ -355,7 +346,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       run(view: BatchView): JobStep<RequestOutcome, AggregateShare> {
         const state = view.get<AuthorizationState>(authKey);
         const earlier = findRequest(state, meta.eventId, fingerprint);
-        if (earlier && !forced?.supersede) {
+        // Another delivery's answer stays: Stripe may have applied it, and releasing what it
+        // reserved for a duplicate's fallback could free a limit it still holds.
+        if (earlier && (!answered || earlier.at !== now.getTime())) {
           return { done: { replayed: true, index: earlier.index, at: earlier.at } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
@@ -370,9 +363,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
         let outcome: Omit<Decided, "usageSeen">;
-        const odd = forced ? undefined : oddity(authorization, state, position, !!pastRequests);
-        if (forced || odd) {
-          outcome = { decision: forced?.decision ?? odd!, held };
+        const odd = answered ? undefined : oddity(authorization, state, position, !!pastRequests);
+        if (answered || odd) {
+          outcome = { decision: answered ?? odd!, held };
         } else if (decided && decided.usageSeen === usageSeen() && sameHeld(decided.held, held)) {
           outcome = decided;
         } else {
@@ -401,15 +394,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           amount,
           count: decision.approved && held.requests === 0 ? 1 : 0,
         };
-        const before = earlier?.reservation;
-        if (before && !sameKeys(before.keys, reservation.keys)) {
-          // Received in other windows than the entry it replaces: release that one from its own.
-          const jobKeys = new Set(buckets.map(keyId));
-          const missing = before.keys.filter((key) => !jobKeys.has(keyId(key)));
-          if (missing.length > 0) return { done: { replayed: false, needKeys: missing } };
-          addToCounters(view, { ...before, amount: 0, count: 0 }, before);
-          addToCounters(view, reservation);
-        } else addToCounters(view, reservation, before);
+        // Only this delivery's own entry is replaced: same time, same windows, same counters.
+        addToCounters(view, reservation, earlier?.reservation);
         const record0 = toRecord(authorization, decision, {
           eventId: meta.eventId,
           index,
@@ -495,28 +481,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     meta: JobMeta,
     counters: CounterRef[],
     decision: Decision,
-    supersede: boolean,
   ): void {
     const deadline = Deadline.after(BACKGROUND_MS);
     // A fallback is answered in the response, whichever path the request was to take.
-    const answered = { ...meta, path: "respond" as const };
-    (async () => {
-      let extraKeys: readonly Deno.KvKey[] = [];
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        const result = await engine.submit(
-          requestJob(authorization, answered, counters, deadline, {
-            decision,
-            supersede,
-            extraKeys,
-          }),
-        );
-        if (result.replayed) return;
-        if ("needKeys" in result) {
-          extraKeys = [...extraKeys, ...result.needKeys];
-          continue;
-        }
-        if (!result.record.superseded) return;
-        // The log now holds the fallback that was answered, not what first committed.
+    const inResponse = { ...meta, path: "respond" as const };
+    engine.submit(requestJob(authorization, inResponse, counters, deadline, decision)).then(
+      (result) => {
+        if (result.replayed || !result.record.superseded) return;
+        // The log now holds the fallback that was answered, not what this delivery committed.
         log({
           level: "warn",
           msg: "store_corrected",
@@ -525,10 +497,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           committed_approved: result.record.superseded.approved,
           answered_approved: decision.approved,
         });
-        return;
-      }
-      throw new Error("the replaced entry's counters kept changing");
-    })().catch(loggedUnrecorded(authorization, meta, decision));
+      },
+      loggedUnrecorded(authorization, meta, decision),
+    );
   }
 
   /** Logs a fallback that was answered but could not be recorded. */
@@ -773,17 +744,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             { ...meta, started, root: late },
             countersOf(authorization, now, late),
             decision,
-            true,
           )
         ).catch(loggedUnrecorded(authorization, meta, decision));
         return unrecorded(authorization, meta, decision);
       }
       const full = { ...meta, started, root };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
-      // Only a superseding fallback's job asks for more keys: this one decides or replays.
-      const pending = engine.submit(
-        requestJob(authorization, full, counters, jobDeadline),
-      ) as Promise<Exclude<RequestOutcome, { needKeys: unknown }>>;
+      const pending = engine.submit(requestJob(authorization, full, counters, jobDeadline));
       let result: Awaited<typeof pending> | typeof TIMED_OUT;
       let failure: unknown;
       try {
@@ -817,11 +784,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           }
           return { record: result.record, replayed: false };
         }
-        const stored = (await kv.get<StoredRecord>(
-          recordKeyOf(authorization.id, result.index, result.at),
-        )).value;
-        if (stored) return { record: recordFromStored(stored), replayed: true };
-        failure = new Error("the logged request expired");
+        try {
+          const stored = await meta.deadline.race(
+            kv.get<StoredRecord>(recordKeyOf(authorization.id, result.index, result.at)),
+          );
+          if (stored !== TIMED_OUT && stored.value) {
+            return { record: recordFromStored(stored.value), replayed: true };
+          }
+          failure = new Error(
+            stored === TIMED_OUT
+              ? "the logged request could not be read in time"
+              : "the logged request expired",
+          );
+        } catch (error) {
+          failure = error;
+        }
       }
       // The answer is the log: the fallback answered now is what gets recorded.
       const timedOut = failure === undefined || (failure instanceof DeadlineExceededError &&
@@ -836,17 +813,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         event_id: meta.eventId,
         ...(failure ? { error: failure } : {}),
       });
-      if (failure === undefined) {
-        // Still committing: whatever lands (its own decision, or a replay of an earlier delivery's),
-        // the log is corrected to the answer given now, the last Stripe got. A rejection after the
-        // deadline may mean "outcome unknown": the commit may have landed.
-        const correct = () => recordFallback(authorization, full, counters, decision, true);
-        pending.then(correct, correct);
-      } else {
-        // The job failed, but one of its commits may have landed all the same (KV Connect can
-        // report a connection error for a write it applied): the fallback replaces whatever did.
-        recordFallback(authorization, full, counters, decision, true);
-      }
+      // Recorded once this delivery's job is done: if its commit still lands, or landed and
+      // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
+      // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
+      // delivery's answer as it is (see requestJob).
+      const correct = () => recordFallback(authorization, full, counters, decision);
+      if (failure === undefined) pending.then(correct, correct);
+      else correct();
       return unrecorded(authorization, meta, decision);
     },
 
@@ -1060,10 +1033,6 @@ function addToCounters(view: BatchView, reservation: Reservation, before?: Reser
       count: Math.max(0, usage.count + count),
     }, reservation.expireInMs?.[i] ?? undefined);
   });
-}
-
-function sameKeys(a: readonly Deno.KvKey[], b: readonly Deno.KvKey[]): boolean {
-  return a.length === b.length && a.every((key, i) => keyId(key) === keyId(b[i]));
 }
 
 function sameHeld(a: Held, b: Held): boolean {
