@@ -179,16 +179,35 @@ export function heldBefore(
 ): Held {
   let amount = 0, requests = 0;
   for (let p = 0; p < position; p++) {
-    // An entry made from a lifecycle event holds no amount of ours: Stripe's history says what it holds.
-    const ours = state?.requests.find((entry) => entry.position === p && !entry.stripe_only);
+    const ours = state?.requests.find((entry) => entry.position === p);
     const stripe = history[p] as PastRequest | undefined;
     if (!(stripe ? stripe.approved : ours?.approved)) continue;
-    amount += ours?.approved && (!stripe || stripe.reason === "webhook_approved")
-      ? ours.amount
-      : stripe!.amount;
+    amount += heldBy(ours, stripe);
     requests++;
   }
   return { amount, requests };
+}
+
+/**
+ * What one request holds: by `request_history`'s entry where there is one
+ * (Stripe's amount, or ours where it applied our answer: see
+ * {@linkcode heldBefore}), else what we approved.
+ *
+ * @example
+ * ```ts
+ * import { heldBy } from "./authorization_state.ts";
+ * import { equal } from "node:assert/strict";
+ * const ours = { position: 0, approved: false, amount: 0 } as never;
+ * equal(heldBy(ours, { approved: true, amount: 3_000, reason: "webhook_timeout" }), 3_000);
+ * equal(heldBy(ours, undefined), 0);
+ * ```
+ */
+export function heldBy(ours: RequestEntry | undefined, stripe: PastRequest | undefined): number {
+  if (!stripe) return ours?.approved ? ours.amount : 0;
+  if (!stripe.approved) return 0;
+  // An entry made from a lifecycle event holds no amount of ours.
+  const applied = ours?.approved && !ours.stripe_only && stripe.reason === "webhook_approved";
+  return applied ? ours.amount : stripe.amount;
 }
 
 /**

@@ -9,7 +9,7 @@
 import type Stripe from "stripe";
 import type { AuthorizationRequest } from "../engine/policy.ts";
 import type { AuthorizationState, RequestEntry, StripeSnapshot } from "./authorization_state.ts";
-import { FINAL_STATUSES } from "./authorization_state.ts";
+import { FINAL_STATUSES, heldBy } from "./authorization_state.ts";
 import type { Reconciliation, ReconciliationOutcome, Reservation } from "./decision_record.ts";
 
 /**
@@ -176,26 +176,30 @@ export function settledAmount(snapshot: StripeSnapshot): number {
  * Each logged request's reservation once Stripe's snapshot is applied: the
  * authorization's total (Stripe's settled amount, plus what we approved on
  * requests its snapshot does not show yet) spread over the requests from the
- * newest, each up to what it approved, the rest on the first; the approval
- * count (1) on the first while anything is held. From the newest: Stripe
- * gives only the total, so a reduction (a partial reversal, a capture below
- * what was held) is taken from the oldest requests, and a newer request (an
- * increment the next day) keeps its amount in its own windows instead of
- * filling an older request's.
+ * newest, each up to what it holds ({@linkcode heldBy}: Stripe's say, which
+ * counts what its timeout setting approved after we declined), anything more
+ * (a capture above the hold) on the newest; the approval count (1) on the
+ * first while anything is held. From the newest: Stripe gives only the total,
+ * so a reduction (a partial reversal, a capture below the hold) is taken from
+ * the oldest requests, and a newer request (an increment the next day) keeps
+ * its amount in its own windows instead of filling an older request's.
  *
  * @example
  * ```ts
  * import { reservationsFor } from "./reconciliation.ts";
  * import { deepEqual } from "node:assert/strict";
+ * const reservation = { keys: [], amount: 0, count: 0 };
  * const entries = [
- *   { position: 0, amount: 5_000, reservation: { keys: [], amount: 5_000, count: 1 } },
- *   { position: 1, amount: 3_000, reservation: { keys: [], amount: 3_000, count: 0 } },
+ *   { position: 0, approved: true, amount: 5_000, reservation },
+ *   { position: 1, approved: true, amount: 3_000, reservation },
  * ] as never;
- * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}, {}], transactions: {}, captured: 0 } as never;
- * deepEqual(reservationsFor(entries, reversed).map((r) => [r.amount, r.count]), [[0, 0], [0, 0]]);
- * // The first request partially reversed to 2,000, then a 3,000 increment: Stripe holds 5,000.
- * const partly = { status: "pending", approved: true, amount: 5_000, request_history: [{}, {}], transactions: {}, captured: 0 } as never;
- * deepEqual(reservationsFor(entries, partly).map((r) => r.amount), [2_000, 3_000]);
+ * const ours = { approved: true, reason: "webhook_approved" };
+ * const history = [{ ...ours, amount: 5_000 }, { ...ours, amount: 3_000 }];
+ * const snapshot = (status: string, amount: number) =>
+ *   ({ status, approved: true, amount, request_history: history, transactions: {}, captured: 0 }) as never;
+ * deepEqual(reservationsFor(entries, snapshot("reversed", 0)).map((r) => [r.amount, r.count]), [[0, 0], [0, 0]]);
+ * // The first request partially reversed to 2,000, then the 3,000 increment: Stripe holds 5,000.
+ * deepEqual(reservationsFor(entries, snapshot("pending", 5_000)).map((r) => r.amount), [2_000, 3_000]);
  * ```
  */
 export function reservationsFor(
@@ -203,20 +207,31 @@ export function reservationsFor(
   snapshot: StripeSnapshot,
 ): Reservation[] {
   const final = FINAL_STATUSES.has(snapshot.status);
+  const history = snapshot.request_history;
+  // A request the snapshot does not show yet holds what we approved, unless Stripe is done with it.
+  const holds = entries.map((entry) =>
+    entry.position < history.length
+      ? heldBy(entry, history[entry.position])
+      : final
+      ? 0
+      : entry.amount
+  );
   let total = settledAmount(snapshot);
-  if (!final) {
-    for (const entry of entries) {
-      if (entry.position >= snapshot.request_history.length) total += entry.amount;
-    }
-  }
+  entries.forEach((entry, i) => {
+    if (entry.position >= history.length) total += holds[i];
+  });
   let left = total;
-  const reservations: Reservation[] = [];
+  const amounts: number[] = [];
   for (let i = entries.length - 1; i >= 0; i--) {
-    const amount = i === 0 ? left : Math.min(entries[i].amount, left);
-    left -= amount;
-    reservations[i] = { ...entries[i].reservation, amount, count: i === 0 && total > 0 ? 1 : 0 };
+    amounts[i] = Math.min(holds[i], left);
+    left -= amounts[i];
   }
-  return reservations;
+  if (entries.length > 0) amounts[entries.length - 1] += left;
+  return entries.map((entry, i) => ({
+    ...entry.reservation,
+    amount: amounts[i],
+    count: i === 0 && total > 0 ? 1 : 0,
+  }));
 }
 
 const STRIPE_DECLINES: ReadonlySet<string> = new Set([

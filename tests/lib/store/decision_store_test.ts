@@ -3,6 +3,7 @@ import { Deadline } from "../../../lib/engine/deadline.ts";
 import type { Policy } from "../../../lib/engine/policy.ts";
 import { readAggregates } from "../../../lib/store/aggregates.ts";
 import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
+import { amountCap } from "../../../policies/amount_cap.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
 import { withAtomicHook, withMethod } from "../../_kv.ts";
@@ -328,6 +329,46 @@ Deno.test("an async shadow decision is counted once even when its commit lands b
     bucket: "minute",
   });
   assertEquals(bucket.shadow_disagreements, 1);
+});
+
+Deno.test("an increment we declined but Stripe's timeout setting approved counts in its own day once Stripe says so", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const decide = createDecide([
+    amountCap({ usd: 7_500 }),
+    spendLimit({ window: "daily", maxAmount: { usd: 9_999 } }),
+  ], { policyVersion: "test" });
+  const store = testStore(kv, decide);
+  const yesterday = Date.now() - 86_400_000;
+  const first = requestEvent({
+    id: "iauth_timed_out_increment",
+    pending_request: { amount: 5_000 },
+  });
+  authorizationOf(first).created = Math.floor(yesterday / 1_000);
+  await recordRequest(store, authorizationOf(first), yesterday, { eventId: first.id });
+  const increment = requestEvent({
+    id: "iauth_timed_out_increment",
+    pending_request: { amount: 3_000 },
+  }, [{ amount: 5_000 }]);
+  authorizationOf(increment).created = authorizationOf(first).created;
+  const declined = await recordRequest(store, authorizationOf(increment), Date.now(), {
+    eventId: increment.id,
+  });
+  assertEquals(declined.record.approved, false, "over the 7,500 cap");
+  // Our decline came too late: Stripe's timeout setting approved it, and holds 8,000.
+  await store.reconcile(
+    lifecycleEvent(increment, "issuing_authorization.updated", {
+      status: "pending",
+      approved: true,
+      amount: 8_000,
+      requests: [{ amount: 5_000 }, { amount: 3_000, reason: "webhook_timeout" }],
+    }).data.object as Stripe.Issuing.Authorization,
+    "updated",
+  );
+  // Today holds Stripe's 3,000: 7,000 more passes the 9,999 daily limit.
+  const today = authorizationOf(
+    requestEvent({ id: "iauth_today_after", pending_request: { amount: 7_000 } }),
+  );
+  assertEquals((await recordRequest(store, today)).record.approved, false);
 });
 
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
