@@ -609,6 +609,9 @@ Deno.test("odd requests are declined and recorded, with one log line, never a 5x
   cases.push(["a zero increment", zero, "amount_not_positive:1 (store)"]);
   const negative = requestEvent({ id: "iauth_negative", card, pending_request: { amount: -500 } });
   cases.push(["a negative amount", negative, "amount_not_positive:0 (store)"]);
+  const nullEntry = requestEvent({ id: "iauth_history_null", card }, [{ amount: 1_000 }]);
+  (authorizationOf(nullEntry).request_history as unknown[])[0] = null;
+  cases.push(["a null request_history entry", nullEntry, "request_history_inconsistent:1 (store)"]);
   // Held amounts Stripe could not have held: each would have let the cap count less than held.
   for (const [name, amount] of [["negative", -10_000_000], ["fractional", 0.5], ["text", "01"]]) {
     const event = requestEvent({ id: `iauth_history_${name}`, card }, [{ amount: 1_000 }]);

@@ -274,6 +274,36 @@ Deno.test("signed lifecycle, transaction and card events Stripe could not have s
       "issuing authorization",
     ],
     ["a null transaction", created, (o) => o.transactions = [null], "issuing authorization"],
+    [
+      "a cardholder id longer than 255",
+      created,
+      (o) => o.card.cardholder.id = huge,
+      "issuing authorization",
+    ],
+    [
+      "a merchant network id longer than 255",
+      created,
+      (o) => o.merchant_data.network_id = huge,
+      "issuing authorization",
+    ],
+    [
+      "a transaction's cardholder id longer than 255",
+      transaction,
+      (o) => o.cardholder = huge,
+      "issuing transaction",
+    ],
+    [
+      "a transaction's merchant network id longer than 255",
+      transaction,
+      (o) => o.merchant_data.network_id = huge,
+      "issuing transaction",
+    ],
+    [
+      "a transaction's currency longer than a code",
+      transaction,
+      (o) => o.currency = huge,
+      "issuing transaction",
+    ],
     ["a transaction id longer than 255", transaction, (o) => o.id = huge, "issuing transaction"],
     [
       "a transaction's authorization as a number",

@@ -108,7 +108,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       case "issuing_authorization.created":
       case "issuing_authorization.updated":
         await store.reconcile(
-          authorizationOf(event),
+          lifecycleAuthorizationOf(event),
           event.type === "issuing_authorization.created" ? "created" : "updated",
         );
         return jsonResponse({ received: true });
@@ -230,6 +230,18 @@ function isUnixTime(value: unknown): boolean {
     (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 8.64e12);
 }
 
+/** Merchant data whose network id (a part of per-merchant counters' keys) is Stripe-sized. */
+function isMerchantData(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const networkId = (value as { network_id?: unknown }).network_id;
+  return networkId == null || (typeof networkId === "string" && networkId.length <= MAX_ID_LENGTH);
+}
+
+/** A currency code (ISO 4217's are three letters; it is a part of counters' keys). */
+function isCurrency(value: unknown): boolean {
+  return typeof value === "string" && value.length > 0 && value.length <= 16;
+}
+
 /** Absent, or a list of objects (Stripe's lists hold objects, never `null`). */
 function isObjectList(value: unknown): boolean {
   return value === undefined ||
@@ -243,13 +255,27 @@ function authorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
   if (
     typeof object !== "object" || object === null || object.object !== "issuing.authorization" ||
     !isId(object.id) || !isId(object.card?.id) || !isReference(object.card.replacement_for) ||
-    !isUnixTime(object.created) || !isObjectList(object.request_history) ||
-    !isObjectList(object.transactions) ||
-    typeof object.merchant_data !== "object" || object.merchant_data === null
+    !isReference(object.card.cardholder) || !isUnixTime(object.created) ||
+    !(object.currency === undefined || isCurrency(object.currency)) ||
+    !isMerchantData(object.merchant_data)
   ) {
     throw new RequestError(400, "event has no issuing authorization");
   }
   return object as Stripe.Issuing.Authorization;
+}
+
+/**
+ * The authorization of a lifecycle event, whose `request_history` and
+ * `transactions` reconciliation reads. (On a request, a `request_history`
+ * Stripe could not have sent is the store's to decline: a 400 would leave the
+ * answer to Stripe's timeout setting.)
+ */
+function lifecycleAuthorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
+  const authorization = authorizationOf(event);
+  if (!isObjectList(authorization.request_history) || !isObjectList(authorization.transactions)) {
+    throw new RequestError(400, "event has no issuing authorization");
+  }
+  return authorization;
 }
 
 /**
@@ -263,7 +289,7 @@ function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
   const request = authorization.pending_request;
   if (
     typeof request !== "object" || request === null || !Number.isSafeInteger(request.amount) ||
-    typeof request.currency !== "string" || typeof request.is_amount_controllable !== "boolean"
+    !isCurrency(request.currency) || typeof request.is_amount_controllable !== "boolean"
   ) {
     throw new RequestError(400, "event has no issuing authorization with a pending_request");
   }
@@ -276,10 +302,10 @@ function transactionOf(event: Stripe.Event): Stripe.Issuing.Transaction {
     | undefined;
   if (
     typeof object !== "object" || object === null || object.object !== "issuing.transaction" ||
-    !isId(object.id) || !Number.isSafeInteger(object.amount) ||
-    typeof object.currency !== "string" || object.card == null || !isReference(object.card) ||
+    !isId(object.id) || !Number.isSafeInteger(object.amount) || !isCurrency(object.currency) ||
+    object.card == null || !isReference(object.card) || !isReference(object.cardholder) ||
     !isReference(object.authorization) || !isUnixTime(object.created) ||
-    typeof object.merchant_data !== "object" || object.merchant_data === null
+    !isMerchantData(object.merchant_data)
   ) {
     throw new RequestError(400, "event has no issuing transaction");
   }
