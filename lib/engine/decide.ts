@@ -415,13 +415,20 @@ function noUsage(): typeof NO_USAGE {
   return NO_USAGE;
 }
 
+/**
+ * The longest detail a reason keeps: details name what the request had (a
+ * merchant's name, a category), and a reason becomes a part of the
+ * dashboard's aggregate keys, which Deno KV caps at 2 KiB.
+ */
+const MAX_DETAIL = 200;
+
 function reasonOf(
   policy: string,
   verdict: Extract<Verdict, { code: string }>,
 ): Reason {
   return verdict.detail === undefined
     ? { policy, code: verdict.code }
-    : { policy, code: verdict.code, detail: verdict.detail };
+    : { policy, code: verdict.code, detail: verdict.detail.slice(0, MAX_DETAIL) };
 }
 
 /** A user's policy is code we did not write: check its answer's shape before trusting it. */

@@ -4,6 +4,7 @@ import type { Policy } from "../../../lib/engine/policy.ts";
 import { readAggregates } from "../../../lib/store/aggregates.ts";
 import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
 import { amountCap } from "../../../policies/amount_cap.ts";
+import { merchantList } from "../../../policies/merchant_list.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
 import { withAtomicHook, withMethod } from "../../_kv.ts";
@@ -406,14 +407,19 @@ Deno.test("an event under the trimming threshold in characters but over KV's val
 
 Deno.test("an event whose text alone is over KV's value limit (a 70 KB merchant name) is decided and logged with its text cut", async () => {
   using kv = await Deno.openKv(":memory:");
-  const store = testStore(kv);
+  // A merchant allow-list names the merchant in its decline, and reasons are aggregate keys.
+  const store = testStore(
+    kv,
+    createDecide([merchantList({ mode: "allow", names: ["acme"] })], { policyVersion: "test" }),
+  );
   const event = authorizationEvent("online", { id: "iauth_long_name" });
   authorizationOf(event).merchant_data.name = "N".repeat(70_000);
   const eventBytes = JSON.stringify(event).length;
   const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
     eventBytes,
   });
-  assertEquals([unrecorded, record.fallback], [undefined, undefined]);
+  assertEquals([unrecorded, record.fallback, record.approved], [undefined, undefined, false]);
+  assertEquals(record.reasons[0].detail?.length, 200);
   const logged = await store.get("iauth_long_name");
   assertEquals(logged?.trimmed?.at(-1), "long text");
   assertEquals([logged?.merchant_name?.length, logged?.request.merchant_data.name?.length], [
