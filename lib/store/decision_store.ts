@@ -737,8 +737,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           error,
         });
         const decision = fallbackFor(timedOut ? "store_timeout" : "store_error");
-        // The answer is the log: recorded and reserved like any fallback once the chain is known.
-        Promise.resolve(resolving).then((late) =>
+        // The answer is the log: recorded and reserved like any fallback once the chain is known
+        // (read once more if reading it failed).
+        Promise.resolve(resolving).catch(() => cardRoot(authorization.card)).then((late) =>
           recordFallback(
             authorization,
             { ...meta, started, root: late },

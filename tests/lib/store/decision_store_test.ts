@@ -180,6 +180,33 @@ Deno.test("a fallback on the API path is logged as answered in the response, as 
   assertEquals([logged?.fallback, logged?.path], [answered.record.fallback, "respond"]);
 });
 
+Deno.test("a replacement card's chain whose read fails once: the approving fallback answered is recorded and reserved", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let failures = 1;
+  const failingChain =
+    ((key: Deno.KvKey, options?: { consistency?: Deno.KvConsistencyLevel }) =>
+      key[0] === "card_root" && failures-- > 0
+        ? Promise.reject(new Error("error sending request: connection reset by peer"))
+        : kv.get(key, options)) as Deno.Kv["get"];
+  const store = testStore(
+    withMethod(kv, "get", failingChain),
+    createDecide(referencePipeline, { policyVersion: "test", fallback: "approve" }),
+  );
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_failed_chain" }));
+  authorization.card = {
+    ...authorization.card,
+    id: "ic_failed_new",
+    replacement_for: "ic_failed_old",
+  };
+  const answered = await recordRequest(store, authorization);
+  assertEquals([answered.record.approved, answered.unrecorded], [true, true]);
+  const logged = await loggedFallback(store, authorization.id);
+  assertEquals([logged?.approved, logged?.reservation.amount], [
+    true,
+    authorization.pending_request.amount,
+  ]);
+});
+
 Deno.test("a replacement card's chain not read in time: the approving fallback answered is recorded and reserved on the chain", async () => {
   using kv = await Deno.openKv(":memory:");
   const slowChain =
