@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import {
   nowSeconds,
@@ -245,95 +246,44 @@ Deno.test("signed lifecycle, transaction and card events Stripe could not have s
     transactionEvent(request, { id: "ipi_malformed", amount: -4_999, linked: true });
   const card = () => cardCreatedEvent(request, "ic_malformed_new", "ic_malformed_old");
   const huge = `ic_${"x".repeat(2_100)}`;
+  // Per kind of event, what its 400 names, and the ways to spoil its object.
   // deno-lint-ignore no-explicit-any
-  const cases: [string, () => any, (object: any) => void, string][] = [
-    [
-      "an authorization id longer than Stripe's 255",
-      created,
-      (o) => o.id = huge,
-      "issuing authorization",
-    ],
-    [
-      "a card id longer than Stripe's 255",
-      created,
-      (o) => o.card.id = huge,
-      "issuing authorization",
-    ],
-    [
-      "replacement_for without an id",
-      created,
-      (o) => o.card.replacement_for = { object: "issuing.card" },
-      "issuing authorization",
-    ],
-    ["created as text", created, (o) => o.created = "yesterday", "issuing authorization"],
-    ["created past what a date holds", created, (o) => o.created = 1e20, "issuing authorization"],
-    [
-      "a null request_history entry",
-      created,
-      (o) => o.request_history = [null],
-      "issuing authorization",
-    ],
-    ["a null transaction", created, (o) => o.transactions = [null], "issuing authorization"],
-    [
-      "a cardholder id longer than 255",
-      created,
-      (o) => o.card.cardholder.id = huge,
-      "issuing authorization",
-    ],
-    [
-      "a merchant network id longer than 255",
-      created,
-      (o) => o.merchant_data.network_id = huge,
-      "issuing authorization",
-    ],
-    [
-      "a transaction's cardholder id longer than 255",
-      transaction,
-      (o) => o.cardholder = huge,
-      "issuing transaction",
-    ],
-    [
-      "a transaction's merchant network id longer than 255",
-      transaction,
-      (o) => o.merchant_data.network_id = huge,
-      "issuing transaction",
-    ],
-    [
-      "a transaction's currency longer than a code",
-      transaction,
-      (o) => o.currency = huge,
-      "issuing transaction",
-    ],
-    ["a transaction id longer than 255", transaction, (o) => o.id = huge, "issuing transaction"],
-    [
-      "a transaction's authorization as a number",
-      transaction,
-      (o) => o.authorization = 7,
-      "issuing transaction",
-    ],
-    [
-      "a transaction's authorization without an id",
-      transaction,
-      (o) => o.authorization = {},
-      "issuing transaction",
-    ],
-    [
-      "a transaction created at -1e15",
-      transaction,
-      (o) => o.created = -1e15,
-      "issuing transaction",
-    ],
-    ["a card id longer than 255", card, (o) => o.id = huge, "issuing card"],
-    ["a card replacing one with a huge id", card, (o) => o.replacement_for = huge, "issuing card"],
+  const kinds: [() => Stripe.Event, string, [string, (object: any) => void][]][] = [
+    [created, "issuing authorization", [
+      ["an authorization id longer than Stripe's 255", (o) => o.id = huge],
+      ["a card id longer than Stripe's 255", (o) => o.card.id = huge],
+      ["replacement_for without an id", (o) => o.card.replacement_for = { object: "issuing.card" }],
+      ["created as text", (o) => o.created = "yesterday"],
+      ["created past what a date holds", (o) => o.created = 1e20],
+      ["a null request_history entry", (o) => o.request_history = [null]],
+      ["a null transaction", (o) => o.transactions = [null]],
+      ["a cardholder id longer than 255", (o) => o.card.cardholder.id = huge],
+      ["a merchant network id longer than 255", (o) => o.merchant_data.network_id = huge],
+    ]],
+    [transaction, "issuing transaction", [
+      ["a transaction id longer than 255", (o) => o.id = huge],
+      ["its authorization as a number", (o) => o.authorization = 7],
+      ["its authorization without an id", (o) => o.authorization = {}],
+      ["created at -1e15", (o) => o.created = -1e15],
+      ["its cardholder id longer than 255", (o) => o.cardholder = huge],
+      ["its merchant network id longer than 255", (o) => o.merchant_data.network_id = huge],
+      ["its currency longer than a code", (o) => o.currency = huge],
+    ]],
+    [card, "issuing card", [
+      ["a card id longer than 255", (o) => o.id = huge],
+      ["a card replacing one with a huge id", (o) => o.replacement_for = huge],
+    ]],
   ];
-  for (const [name, make, spoil, reason] of cases) {
-    await t.step(name, async () => {
-      const event = make();
-      spoil(event.data.object);
-      const response = await server.postEvent(event);
-      assertEquals(response.status, 400);
-      assertStringIncludes(await errorOf(response), reason);
-    });
+  for (const [make, reason, spoils] of kinds) {
+    for (const [name, spoil] of spoils) {
+      await t.step(`${reason}: ${name}`, async () => {
+        const event = make();
+        spoil(event.data.object);
+        const response = await server.postEvent(event);
+        assertEquals(response.status, 400);
+        assertStringIncludes(await errorOf(response), reason);
+      });
+    }
   }
   assert(server.logs.every((record) => record.msg !== "internal_error"));
 });

@@ -239,7 +239,7 @@ function isMerchantData(value: unknown): boolean {
 
 /** A currency code (ISO 4217's are three letters; it is a part of counters' keys). */
 function isCurrency(value: unknown): boolean {
-  return typeof value === "string" && value.length > 0 && value.length <= 16;
+  return typeof value === "string" && value.length <= 16;
 }
 
 /** Absent, or a list of objects (Stripe's lists hold objects, never `null`). */

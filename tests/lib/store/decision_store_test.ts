@@ -31,9 +31,24 @@ function stallingCommits(kv: Deno.Kv) {
   };
 }
 
-/** Lets a fallback recorded in the background land, or (rightly) change nothing. */
-function backgroundRecorded(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 700));
+/**
+ * Delivers `authorization` again at `receivedAt` with the store's commits
+ * stalled past its deadline, so it is answered with the (declining) fallback,
+ * then lets what that records in the background land (or rightly change nothing).
+ */
+async function redeliverAsFallback(
+  store: ReturnType<typeof testStore>,
+  commits: ReturnType<typeof stallingCommits>,
+  authorization: ReturnType<typeof authorizationOf>,
+  receivedAt: number,
+): Promise<void> {
+  commits.stallFor(300);
+  const redelivery = await recordRequest(store, authorization, receivedAt, {
+    deadline: Deadline.after(100),
+  });
+  assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
+  commits.release();
+  await new Promise((resolve) => setTimeout(resolve, 700));
 }
 
 /** Waits until `id` is logged with a fallback (recorded in the background after the answer). */
@@ -124,13 +139,7 @@ Deno.test("a redelivery answered with the fallback leaves the first delivery's a
 
   // The redelivery's replay cannot land before its deadline: it is answered with the fallback,
   // but the first delivery's answer (which Stripe may have applied) stays what is logged.
-  commits.stallFor(300);
-  const redelivery = await recordRequest(store, authorization, start + 30_000, {
-    deadline: Deadline.after(100),
-  });
-  assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
-  commits.release();
-  await backgroundRecorded();
+  await redeliverAsFallback(store, commits, authorization, start + 30_000);
   const logged = (await store.list({ limit: 10 })).filter((r) =>
     r.authorization_id === authorization.id
   );
@@ -252,13 +261,7 @@ Deno.test("a redelivery the next day answered with the fallback leaves the first
     true,
   );
 
-  commits.stallFor(300);
-  const redelivery = await recordRequest(store, first, midnight + 2_000, {
-    deadline: Deadline.after(100),
-  });
-  assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
-  commits.release();
-  await backgroundRecorded();
+  await redeliverAsFallback(store, commits, first, midnight + 2_000);
   assertEquals((await store.get(first.id))?.approved, true);
 
   // Today holds 8,000 of 10,000: 7,000 more is over, whatever yesterday's 5,000 became.
