@@ -179,7 +179,7 @@ export function heldBefore(
 ): Held {
   let amount = 0, requests = 0;
   for (let p = 0; p < position; p++) {
-    const ours = state?.requests.find((entry) => entry.position === p);
+    const ours = state?.requests.find((entry) => entry.position === p && !entry.stripe_only);
     const stripe = history[p] as PastRequest | undefined;
     if (!(stripe ? stripe.approved : ours?.approved)) continue;
     amount += heldBy(ours, stripe);
