@@ -232,7 +232,7 @@ Deno.test("bad input gets a 4xx with a one-line JSON reason", async (t) => {
   });
 });
 
-Deno.test("signed lifecycle, transaction and card events Stripe could not have sent get a 400, never a 5xx", async (t) => {
+Deno.test("signed events Stripe could not have sent get a 400, never a 5xx", async (t) => {
   await using server = await startTestServer();
   const request = requestEvent({ id: "iauth_malformed_lifecycle" });
   const created = () =>
@@ -259,6 +259,13 @@ Deno.test("signed lifecycle, transaction and card events Stripe could not have s
       ["a null transaction", (o) => o.transactions = [null]],
       ["a cardholder id longer than 255", (o) => o.card.cardholder.id = huge],
       ["a merchant network id longer than 255", (o) => o.merchant_data.network_id = huge],
+      ["a status that is no code", (o) => o.status = huge],
+      ["a request_history reason that is no code", (o) => o.request_history[0].reason = huge],
+      ["a 70 KB reason message", (o) => o.request_history[0].reason_message = huge.repeat(35)],
+      ["a transaction id longer than 255", (o) => o.transactions = [{ id: huge }]],
+    ]],
+    [() => request, "pending_request", [
+      ["a merchant currency longer than a code", (o) => o.pending_request.merchant_currency = huge],
     ]],
     [transaction, "issuing transaction", [
       ["a transaction id longer than 255", (o) => o.id = huge],
@@ -274,6 +281,11 @@ Deno.test("signed lifecycle, transaction and card events Stripe could not have s
       ["a card replacing one with a huge id", (o) => o.replacement_for = huge],
     ]],
   ];
+  await t.step("an event id longer than Stripe's 255", async () => {
+    const response = await server.postEvent({ ...request, id: `evt_${"x".repeat(2_100)}` });
+    assertEquals(response.status, 400);
+    assertStringIncludes(await errorOf(response), "event id");
+  });
   for (const [make, reason, spoils] of kinds) {
     for (const [name, spoil] of spoils) {
       await t.step(`${reason}: ${name}`, async () => {

@@ -102,6 +102,8 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
 
     // 2. Verify: a bad signature, a stale timestamp or a malformed body is a 400.
     const event = await verify(payload, request.headers.get("stripe-signature"), receivedAt);
+    // Stored with each request it carries: Stripe's own bound, as for every id.
+    if (!isId(event.id)) throw new RequestError(400, "event id is not one Stripe sends");
     switch (event.type) {
       case "issuing_authorization.request":
         break;
@@ -237,6 +239,18 @@ function isMerchantData(value: unknown): boolean {
   return networkId == null || (typeof networkId === "string" && networkId.length <= MAX_ID_LENGTH);
 }
 
+/**
+ * What the authorization's stored state keeps of a lifecycle event is bounded
+ * so it fits one Deno KV value: a status or a reason is a code
+ * (`webhook_approved`), a reason message a sentence.
+ */
+const MAX_CODE_LENGTH = 64;
+const MAX_MESSAGE_LENGTH = 1_000;
+
+function isShortText(value: unknown, max: number): boolean {
+  return typeof value === "string" && value.length <= max;
+}
+
 /** A currency code (ISO 4217's are three letters; it is a part of counters' keys). */
 function isCurrency(value: unknown): boolean {
   return typeof value === "string" && value.length <= 16;
@@ -272,7 +286,16 @@ function authorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
  */
 function lifecycleAuthorizationOf(event: Stripe.Event): Stripe.Issuing.Authorization {
   const authorization = authorizationOf(event);
-  if (!isObjectList(authorization.request_history) || !isObjectList(authorization.transactions)) {
+  const { status, request_history: history, transactions } = authorization;
+  if (
+    !isObjectList(history) || !isObjectList(transactions) ||
+    !isShortText(status, MAX_CODE_LENGTH) ||
+    !(history ?? []).every(({ reason, reason_message: message }) =>
+      isShortText(reason, MAX_CODE_LENGTH) &&
+      (message == null || isShortText(message, MAX_MESSAGE_LENGTH))
+    ) ||
+    !(transactions ?? []).every((transaction) => isId(transaction.id))
+  ) {
     throw new RequestError(400, "event has no issuing authorization");
   }
   return authorization;
@@ -289,7 +312,8 @@ function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
   const request = authorization.pending_request;
   if (
     typeof request !== "object" || request === null || !Number.isSafeInteger(request.amount) ||
-    !isCurrency(request.currency) || typeof request.is_amount_controllable !== "boolean"
+    !isCurrency(request.currency) || !isCurrency(request.merchant_currency) ||
+    typeof request.is_amount_controllable !== "boolean"
   ) {
     throw new RequestError(400, "event has no issuing authorization with a pending_request");
   }
