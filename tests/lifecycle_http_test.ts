@@ -527,6 +527,33 @@ Deno.test("a force capture on a replacement card, its card an id as Stripe sends
   assertEquals(body.approved, false, "10,000 + 90,000 spent of the chain's 100,000");
 });
 
+Deno.test("issuing_card.created events out of order still join one chain", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const spent = requestEvent({
+    id: "iauth_order_first",
+    card: { id: "ic_order_a" },
+    pending_request: { amount: 90_000 },
+  });
+  assertEquals((await answer(server, spent)).approved, true);
+  // C replaces B is heard before B replaces A.
+  for (const [card, replaced] of [["ic_order_c", "ic_order_b"], ["ic_order_b", "ic_order_a"]]) {
+    const response = await server.postEvent(cardCreatedEvent(spent, card, replaced));
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+  }
+  const onC = replacementRequest("iauth_order_on_c", "ic_order_c", "ic_order_b", 20_000);
+  assertEquals((await answer(server, onC)).approved, false, "90,000 + 20,000 on A's chain");
+  const capture = transactionEvent(onC, { id: "ipi_order_force", amount: -5_000, linked: false });
+  (capture.data.object as Stripe.Issuing.Transaction).card = "ic_order_c";
+  assertEquals((await server.postEvent(capture)).status, 200);
+  const onA = requestEvent({
+    id: "iauth_order_on_a",
+    card: { id: "ic_order_a" },
+    pending_request: { amount: 6_000 },
+  });
+  assertEquals((await answer(server, onA)).approved, false, "90,000 + 5,000 + 6,000");
+});
+
 Deno.test("per-card velocity follows the replacement_for chain", async () => {
   await using server = await startTestServer({}, { policies: [dailyLimit()] });
   const lost = requestEvent({

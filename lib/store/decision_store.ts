@@ -180,6 +180,10 @@ const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 1 + 8;
 const OUTCOME_MUTATIONS = 2;
 /** Card ids resolved to the first card of their replacement chain, kept at most. */
 const MAX_CARD_ROOTS = 10_000;
+/** How long a resolved chain is trusted without reading it again. */
+const CARD_ROOT_TTL_MS = 60_000;
+/** Links followed from a card to its chain's first (a card replaced this many times is not real). */
+const MAX_CHAIN_HOPS = 16;
 
 /** A request's meta as its job needs it: when deciding started, and its card chain's first card. */
 type JobMeta = RequestMeta & { readonly started: number; readonly root: string };
@@ -263,7 +267,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       if (outcomes.length > 0) aggregates.addReconciliations(operation, outcomes);
     },
   });
-  const cardRoots = new Map<string, string>();
+  /** Resolved chains, each kept a minute: another process may learn that a chain grew. */
+  const cardRoots = new Map<string, { readonly root: string; readonly until: number }>();
+  const cachedRoot = (cardId: string) => {
+    const cached = cardRoots.get(cardId);
+    return cached && cached.until > Date.now() ? cached.root : undefined;
+  };
 
   /**
    * The first card of `card`'s replacement chain, from the event, this process
@@ -272,7 +281,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   function cardRoot(card: AuthorizationRequest["card"]): string | Promise<string> {
     const replaced = card.replacement_for;
     if (!replaced) return card.id;
-    return cardRoots.get(card.id) ?? readCardRoot(card, replaced);
+    return cachedRoot(card.id) ?? readCardRoot(card, replaced);
   }
 
   async function readCardRoot(
@@ -283,16 +292,24 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       ? await cardRoot(replaced as AuthorizationRequest["card"])
       : await storedRoot(replaced);
     if (cardRoots.size >= MAX_CARD_ROOTS) cardRoots.clear();
-    cardRoots.set(card.id, root);
+    cardRoots.set(card.id, { root, until: Date.now() + CARD_ROOT_TTL_MS });
     return root;
   }
 
   /**
    * The first card of `cardId`'s chain as this process or KV knows it (written when a
    * replacement's first request commits, or by `issuing_card.created`); else the card itself.
+   * Followed link by link: `issuing_card.created` events may arrive out of order, so a card
+   * stored as a chain's first may since have been found to replace another.
    */
   async function storedRoot(cardId: string): Promise<string> {
-    return cardRoots.get(cardId) ?? (await kv.get<string>(["card_root", cardId])).value ?? cardId;
+    let root = cardId;
+    for (let hop = 0; hop < MAX_CHAIN_HOPS; hop++) {
+      const next = cachedRoot(root) ?? (await kv.get<string>(["card_root", root])).value;
+      if (!next || next === root) break;
+      root = next;
+    }
+    return root;
   }
 
   /** The pipelines' counters, with the card's named after its chain's first card. */
@@ -926,7 +943,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
     async recordCard(card) {
       const root = await cardRoot(card);
-      if (root !== card.id) await kv.set(["card_root", card.id], root);
+      if (root === card.id) return;
+      await kv.set(["card_root", card.id], root);
+      // A chain's first card may have changed for cards this process already resolved.
+      cardRoots.clear();
     },
 
     async recordTransaction(transaction) {
