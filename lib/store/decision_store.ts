@@ -163,7 +163,17 @@ const STORE_REASON_CODES = {
   amountNotPositive: "amount_not_positive",
   /** A request on an authorization Stripe already closed, reversed or expired. */
   authorizationFinal: "authorization_final",
+  /** An authorization with {@linkcode MAX_REQUESTS} requests already: its state must fit one KV value. */
+  tooManyRequests: "too_many_requests",
 } as const;
+
+/**
+ * Requests one authorization may have. Its state (one Deno KV value, at most
+ * 64 KiB) keeps an entry per request, a few hundred bytes with Stripe's ids:
+ * past this, a request is declined rather than made impossible to record.
+ * Incremental authorizations (hotels, car rentals, fuel) take a handful.
+ */
+const MAX_REQUESTS = 100;
 
 /** The store's commit must start this long before the answer is due. */
 const COMMIT_MARGIN_MS = 25;
@@ -455,7 +465,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           decided_at: state?.decided_at ?? record.decided_at,
           requests,
         };
-        if (state?.stripe) {
+        if (!earlier && (state?.requests.length ?? 0) >= MAX_REQUESTS) {
+          // Full: declined (or a fallback) reserving nothing, logged, and left out of the state.
+        } else if (state?.stripe) {
           // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
           // what the authorization holds, and this request now has an outcome. Only the
           // counters this job read can move.
@@ -1020,6 +1032,8 @@ function oddity(
     ? STORE_REASON_CODES.requestHistoryMissing
     : isFinal(state)
     ? STORE_REASON_CODES.authorizationFinal
+    : (state?.requests.length ?? 0) >= MAX_REQUESTS
+    ? STORE_REASON_CODES.tooManyRequests
     : !historyWellFormed ||
         state?.requests.some((entry) => entry.position >= position && !entry.stripe_only)
     ? STORE_REASON_CODES.requestHistoryInconsistent

@@ -402,6 +402,32 @@ Deno.test("an increment we declined but Stripe's timeout setting approved counts
   assertEquals((await recordRequest(store, today)).record.approved, false);
 });
 
+Deno.test("an authorization's 101st request is declined, logged, and leaves its state as it was", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv, createDecide([], { policyVersion: "test" }));
+  const past: { amount: number }[] = [];
+  const requestAt = (position: number) => {
+    const event = requestEvent({ id: "iauth_many", pending_request: { amount: 1 } }, past);
+    return recordRequest(store, authorizationOf(event), Date.now(), { eventId: event.id });
+  };
+  for (let position = 0; position < 100; position++) {
+    assertEquals((await requestAt(position)).record.approved, true);
+    past.push({ amount: 1 });
+  }
+  const stateBefore = (await kv.get(["authorization", "iauth_many"])).versionstamp;
+  assertEquals(stateBefore !== null, true);
+  for (let extra = 0; extra < 2; extra++) {
+    const { record, unrecorded } = await requestAt(100 + extra);
+    assertEquals([record.approved, record.reasons[0].code, unrecorded], [
+      false,
+      "too_many_requests",
+      undefined,
+    ]);
+    past.push({ amount: 1 });
+  }
+  assertEquals((await kv.get(["authorization", "iauth_many"])).versionstamp, stateBefore);
+});
+
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
