@@ -406,18 +406,19 @@ Deno.test("an authorization's 101st request is declined, logged, and leaves its 
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv, createDecide([], { policyVersion: "test" }));
   const past: { amount: number }[] = [];
-  const requestAt = (position: number) => {
+  // The next request on the authorization: at position `past.length`.
+  const nextRequest = () => {
     const event = requestEvent({ id: "iauth_many", pending_request: { amount: 1 } }, past);
     return recordRequest(store, authorizationOf(event), Date.now(), { eventId: event.id });
   };
   for (let position = 0; position < 100; position++) {
-    assertEquals((await requestAt(position)).record.approved, true);
+    assertEquals((await nextRequest()).record.approved, true);
     past.push({ amount: 1 });
   }
   const stateBefore = (await kv.get(["authorization", "iauth_many"])).versionstamp;
   assertEquals(stateBefore !== null, true);
   for (let extra = 0; extra < 2; extra++) {
-    const { record, unrecorded } = await requestAt(100 + extra);
+    const { record, unrecorded } = await nextRequest();
     assertEquals([record.approved, record.reasons[0].code, unrecorded], [
       false,
       "too_many_requests",
