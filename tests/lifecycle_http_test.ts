@@ -527,33 +527,6 @@ Deno.test("a force capture on a replacement card, its card an id as Stripe sends
   assertEquals(body.approved, false, "10,000 + 90,000 spent of the chain's 100,000");
 });
 
-Deno.test("issuing_card.created events out of order still join one chain", async () => {
-  await using server = await startTestServer({}, { policies: [dailyLimit()] });
-  const spent = requestEvent({
-    id: "iauth_order_first",
-    card: { id: "ic_order_a" },
-    pending_request: { amount: 90_000 },
-  });
-  assertEquals((await answer(server, spent)).approved, true);
-  // C replaces B is heard before B replaces A.
-  for (const [card, replaced] of [["ic_order_c", "ic_order_b"], ["ic_order_b", "ic_order_a"]]) {
-    const response = await server.postEvent(cardCreatedEvent(spent, card, replaced));
-    assertEquals(response.status, 200);
-    await response.body?.cancel();
-  }
-  const onC = replacementRequest("iauth_order_on_c", "ic_order_c", "ic_order_b", 20_000);
-  assertEquals((await answer(server, onC)).approved, false, "90,000 + 20,000 on A's chain");
-  const capture = transactionEvent(onC, { id: "ipi_order_force", amount: -5_000, linked: false });
-  (capture.data.object as Stripe.Issuing.Transaction).card = "ic_order_c";
-  assertEquals((await server.postEvent(capture)).status, 200);
-  const onA = requestEvent({
-    id: "iauth_order_on_a",
-    card: { id: "ic_order_a" },
-    pending_request: { amount: 6_000 },
-  });
-  assertEquals((await answer(server, onA)).approved, false, "90,000 + 5,000 + 6,000");
-});
-
 Deno.test("per-card velocity follows the replacement_for chain", async () => {
   await using server = await startTestServer({}, { policies: [dailyLimit()] });
   const lost = requestEvent({
@@ -606,23 +579,45 @@ Deno.test("per-merchant counters follow the replacement_for chain too", async ()
   );
 });
 
-Deno.test("a replacement chain stays whole through a card that never made a request", async () => {
-  await using server = await startTestServer({}, { policies: [dailyLimit()] });
-  const used = requestEvent({
-    id: "iauth_chain_first",
-    card: { id: "ic_chain_a" },
-    pending_request: { amount: 60_000 },
-  });
-  assertEquals((await answer(server, used)).approved, true);
-  for (const [card, replaced] of [["ic_chain_b", "ic_chain_a"], ["ic_chain_c", "ic_chain_b"]]) {
-    assertEquals((await server.postEvent(cardCreatedEvent(used, card, replaced))).status, 200);
+Deno.test("a replacement chain stays whole through cards that never made a request, whatever order their issuing_card.created events arrive in", async (t) => {
+  for (const order of ["in order", "out of order"] as const) {
+    await t.step(order, async () => {
+      await using server = await startTestServer({}, { policies: [dailyLimit()] });
+      const card = (name: string) => `ic_chain_${name}_${order.replaceAll(" ", "_")}`;
+      const used = requestEvent({
+        id: `iauth_chain_first_${order}`,
+        card: { id: card("a") },
+        pending_request: { amount: 60_000 },
+      });
+      assertEquals((await answer(server, used)).approved, true);
+      const links: [string, string][] = [[card("b"), card("a")], [card("c"), card("b")]];
+      if (order === "out of order") links.reverse();
+      for (const [replacement, replaced] of links) {
+        const response = await server.postEvent(cardCreatedEvent(used, replacement, replaced));
+        assertEquals(response.status, 200);
+        await response.body?.cancel();
+      }
+      const third = replacementRequest(`iauth_chain_third_${order}`, card("c"), card("b"), 60_000);
+      const body = await answer(server, third);
+      assertEquals(body.approved, false, "the first card's spend counts two replacements later");
+      assert(body.metadata.reason_1.startsWith("spend_limit_exceeded:daily"));
+      // A force capture on the newest card, its card an id as Stripe sends it, spends on the chain.
+      const capture = transactionEvent(third, {
+        id: `ipi_chain_${order}`,
+        amount: -35_000,
+        linked: false,
+      });
+      (capture.data.object as Stripe.Issuing.Transaction).card = card("c");
+      assertEquals((await server.postEvent(capture)).status, 200);
+      const onFirst = requestEvent({
+        id: `iauth_chain_last_${order}`,
+        card: { id: card("a") },
+        pending_request: { amount: 6_000 },
+      });
+      assertEquals((await answer(server, onFirst)).approved, false, "60,000 + 35,000 + 6,000");
+    });
   }
-  const third = replacementRequest("iauth_chain_third", "ic_chain_c", "ic_chain_b", 60_000);
-  const body = await answer(server, third);
-  assertEquals(body.approved, false, "the first card's spend counts two replacements later");
-  assert(body.metadata.reason_1.startsWith("spend_limit_exceeded:daily"), body.metadata.reason_1);
 });
-
 Deno.test("odd requests are declined and recorded, with one log line, never a 5xx", async (t) => {
   await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
   const card = { id: "ic_odd" };
