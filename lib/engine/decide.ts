@@ -426,9 +426,14 @@ function reasonOf(
   policy: string,
   verdict: Extract<Verdict, { code: string }>,
 ): Reason {
-  return verdict.detail === undefined
-    ? { policy, code: verdict.code }
-    : { policy, code: verdict.code, detail: verdict.detail.slice(0, MAX_DETAIL) };
+  return verdict.detail === undefined ? { policy, code: verdict.code } : {
+    policy,
+    code: verdict.code,
+    // A user's policy may pass what Stripe gave it (`merchant_data.name` may be null).
+    detail: typeof verdict.detail === "string"
+      ? verdict.detail.slice(0, MAX_DETAIL)
+      : verdict.detail,
+  };
 }
 
 /** A user's policy is code we did not write: check its answer's shape before trusting it. */

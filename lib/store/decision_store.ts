@@ -163,17 +163,29 @@ const STORE_REASON_CODES = {
   amountNotPositive: "amount_not_positive",
   /** A request on an authorization Stripe already closed, reversed or expired. */
   authorizationFinal: "authorization_final",
-  /** An authorization with {@linkcode MAX_REQUESTS} requests already: its state must fit one KV value. */
+  /** An authorization whose state is full (see {@linkcode isFull}): it must fit one KV value. */
   tooManyRequests: "too_many_requests",
 } as const;
 
 /**
  * Requests one authorization may have. Its state (one Deno KV value, at most
- * 64 KiB) keeps an entry per request, a few hundred bytes with Stripe's ids:
- * past this, a request is declined rather than made impossible to record.
- * Incremental authorizations (hotels, car rentals, fuel) take a handful.
+ * 64 KiB) keeps an entry per request, with a counter key per velocity policy,
+ * and Stripe's snapshot: past this, or past {@linkcode MAX_STATE_CHARS}, a
+ * request is declined rather than made impossible to record. Incremental
+ * authorizations (hotels, car rentals, fuel) take a handful.
  */
 const MAX_REQUESTS = 100;
+/** The state's size (as JSON) past which it takes no more requests: room for Stripe's snapshot to grow. */
+const MAX_STATE_CHARS = 40_000;
+/** Below this many requests a state is not measured: it cannot be near the size. */
+const MEASURED_FROM = 16;
+
+/** Whether the authorization's state takes no more requests. */
+function isFull(state: AuthorizationState | null): boolean {
+  const requests = state?.requests.length ?? 0;
+  return requests >= MAX_REQUESTS ||
+    (requests >= MEASURED_FROM && JSON.stringify(state).length > MAX_STATE_CHARS);
+}
 
 /** The store's commit must start this long before the answer is due. */
 const COMMIT_MARGIN_MS = 25;
@@ -314,9 +326,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    */
   async function storedRoot(cardId: string): Promise<string> {
     let root = cardId;
+    const seen = new Set([root]);
     for (let hop = 0; hop < MAX_CHAIN_HOPS; hop++) {
       const next = cachedRoot(root) ?? (await kv.get<string>(["card_root", root])).value;
-      if (!next || next === root) break;
+      // A link back into the chain is not Stripe's (a card replaces an older one): stop there.
+      if (!next || seen.has(next)) break;
+      seen.add(next);
       root = next;
     }
     return root;
@@ -379,6 +394,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           return { done: { replayed: true, index: earlier.index, at: earlier.at } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
+        // Full: declined (or a fallback answered) reserving nothing, logged, left out of the state.
+        const full = !earlier && isFull(state);
         const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
         // Policies name their counters by this card; the job reads them by the chain's first card.
         const usage = (counter: CounterRef): Usage =>
@@ -390,7 +407,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
         let outcome: Omit<Decided, "usageSeen">;
-        const odd = answered ? undefined : oddity(authorization, state, position, !!pastRequests);
+        const odd = answered
+          ? undefined
+          : oddity(authorization, state, position, !!pastRequests, full);
         if (answered || odd) {
           outcome = { decision: answered ?? odd!, held };
         } else if (decided && decided.usageSeen === usageSeen() && sameHeld(decided.held, held)) {
@@ -418,8 +437,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const amount = decision.approved ? decision.amount ?? requested : 0;
         const reservation: Reservation = {
           ...reserveInto,
-          amount,
-          count: decision.approved && held.requests === 0 ? 1 : 0,
+          amount: full ? 0 : amount,
+          count: decision.approved && held.requests === 0 && !full ? 1 : 0,
         };
         // Only this delivery's own entry is replaced: same time, same windows, same counters.
         addToCounters(view, reservation, earlier?.reservation);
@@ -465,8 +484,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           decided_at: state?.decided_at ?? record.decided_at,
           requests,
         };
-        if (!earlier && (state?.requests.length ?? 0) >= MAX_REQUESTS) {
-          // Full: declined (or a fallback) reserving nothing, logged, and left out of the state.
+        if (full) {
+          // Nothing of it in the state (see above).
         } else if (state?.stripe) {
           // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
           // what the authorization holds, and this request now has an outcome. Only the
@@ -957,8 +976,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const root = await cardRoot(card);
       if (root === card.id) return;
       await kv.set(["card_root", card.id], root);
-      // A chain's first card may have changed for cards this process already resolved.
-      cardRoots.clear();
+      // Chains this process resolved to this card now go on to its own first card.
+      for (const [id, cached] of cardRoots) {
+        if (cached.root === card.id) cardRoots.delete(id);
+      }
     },
 
     async recordTransaction(transaction) {
@@ -1027,12 +1048,13 @@ function oddity(
   state: AuthorizationState | null,
   position: number | undefined,
   historyWellFormed: boolean,
+  full: boolean,
 ): Decision | undefined {
   const code = position === undefined
     ? STORE_REASON_CODES.requestHistoryMissing
     : isFinal(state)
     ? STORE_REASON_CODES.authorizationFinal
-    : (state?.requests.length ?? 0) >= MAX_REQUESTS
+    : full
     ? STORE_REASON_CODES.tooManyRequests
     : !historyWellFormed ||
         state?.requests.some((entry) => entry.position >= position && !entry.stripe_only)

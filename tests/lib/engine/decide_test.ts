@@ -221,6 +221,24 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
   });
 });
 
+Deno.test("a reason's detail is kept to 200 characters, and a detail that is not text is kept as it is", () => {
+  const long = decideWith([
+    named("long", { outcome: "decline", code: "x", detail: "n".repeat(70_000) }),
+  ])(
+    online,
+    { now: new Date() },
+  ) as Decision;
+  assertEquals(long.reasons[0].detail?.length, 200);
+  // A policy may pass what Stripe gave it: merchant_data.name is `string | null`.
+  const none = decideWith([
+    named("none", { outcome: "decline", code: "x", detail: null as never }),
+  ])(
+    online,
+    { now: new Date() },
+  ) as Decision;
+  assertEquals([none.approved, none.fallback, none.reasons[0].detail], [false, undefined, null]);
+});
+
 Deno.test("a reason code must be registered: decline() and limit() reject a typo at type-check", () => {
   // @ts-expect-error "mcc_blockd" is in no registered table (deno check fails if this type-checks)
   const typo = decline("mcc_blockd");

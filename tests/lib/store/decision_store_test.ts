@@ -429,6 +429,46 @@ Deno.test("an authorization's 101st request is declined, logged, and leaves its 
   assertEquals((await kv.get(["authorization", "iauth_many"])).versionstamp, stateBefore);
 });
 
+Deno.test("with many velocity policies, an authorization's state stops taking requests while its lifecycle events still fit", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const big = { usd: 1_000_000_000 };
+  const store = testStore(
+    kv,
+    createDecide([
+      spendLimit({ window: "daily", maxAmount: big }),
+      spendLimit({ window: "weekly", maxAmount: big }),
+      spendLimit({ window: "monthly", maxAmount: big }),
+      spendLimit({ window: "yearly", maxAmount: big }),
+      spendLimit({ window: "all_time", maxAmount: big }),
+      spendLimit({ window: "daily", maxAmount: big, per: "cardholder" }),
+    ], { policyVersion: "test" }),
+  );
+  const past: { amount: number }[] = [];
+  let declined: string | undefined;
+  while (!declined && past.length < 100) {
+    const event = requestEvent({ id: "iauth_wide", pending_request: { amount: 1 } }, past);
+    const { record } = await recordRequest(store, authorizationOf(event), Date.now(), {
+      eventId: event.id,
+    });
+    if (record.approved) past.push({ amount: 1 });
+    else declined = record.reasons[0].code;
+  }
+  assertEquals(declined, "too_many_requests", `declined after ${past.length} requests`);
+  // Stripe's account of every request still fits beside them.
+  const lifecycle = lifecycleEvent(
+    requestEvent({ id: "iauth_wide" }, past),
+    "issuing_authorization.updated",
+    {
+      status: "pending",
+      approved: true,
+      amount: past.length,
+      requests: past,
+    },
+  );
+  await store.reconcile(lifecycle.data.object as Stripe.Issuing.Authorization, "updated");
+  assertEquals((await store.get("iauth_wide"))?.reconciliation?.outcome, "agreed");
+});
+
 Deno.test("a request received at a fractional millisecond is found by its authorization and replayed", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
