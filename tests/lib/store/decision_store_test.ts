@@ -429,6 +429,55 @@ Deno.test("an authorization's 101st request is declined, logged, and leaves its 
   assertEquals((await kv.get(["authorization", "iauth_many"])).versionstamp, stateBefore);
 });
 
+Deno.test("on a full authorization, an approving fallback is logged but reserves nothing and stays out of its state", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const commits = stallingCommits(kv);
+  const store = testStore(
+    commits.kv,
+    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 1_000_000_000 } })], {
+      policyVersion: "test",
+      fallback: "approve",
+    }),
+  );
+  const past: { amount: number }[] = [];
+  const event = () => requestEvent({ id: "iauth_full", pending_request: { amount: 1 } }, past);
+  for (let position = 0; position < 100; position++) {
+    const request = event();
+    await recordRequest(store, authorizationOf(request), Date.now(), { eventId: request.id });
+    past.push({ amount: 1 });
+  }
+  const counters = async () => {
+    const amounts = [];
+    for await (const entry of kv.list<{ amount: number }>({ prefix: ["usage"] })) {
+      amounts.push(entry.value.amount);
+    }
+    return amounts;
+  };
+  const before = await counters();
+  const state = (await kv.get(["authorization", "iauth_full"])).versionstamp;
+  commits.stallFor(300);
+  const last = event();
+  const answered = await recordRequest(store, authorizationOf(last), Date.now(), {
+    eventId: last.id,
+    deadline: Deadline.after(100),
+  });
+  assertEquals([answered.record.approved, answered.unrecorded], [true, true]);
+  commits.release();
+  const fallbackOf = async () =>
+    (await store.list({ limit: 200 })).find((record) => record.event_id === last.id);
+  for (let tries = 0; !(await fallbackOf()) && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const logged = await fallbackOf();
+  assertEquals([logged?.approved, logged?.fallback, logged?.reservation.amount], [
+    true,
+    answered.record.fallback,
+    0,
+  ]);
+  assertEquals(await counters(), before);
+  assertEquals((await kv.get(["authorization", "iauth_full"])).versionstamp, state);
+});
+
 Deno.test("with many velocity policies, an authorization's state stops taking requests while its lifecycle events still fit", async () => {
   using kv = await Deno.openKv(":memory:");
   const big = { usd: 1_000_000_000 };
