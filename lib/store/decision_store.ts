@@ -192,12 +192,11 @@ const COMMIT_MARGIN_MS = 25;
 /** Time allowed to log a fallback after its answer, or to reconcile. */
 const BACKGROUND_MS = 10_000;
 /**
- * Mutations a request adds besides its keys: the record (and the deletion of
- * one it supersedes), the card root, and its share of the batch's aggregates
- * (merged per batch; a batch that still overflows KV's limit is split by the
- * commit engine).
+ * Mutations a request adds besides its keys: the record, the card root, and
+ * its share of the batch's aggregates (merged per batch; a batch that still
+ * overflows KV's limit is split by the commit engine).
  */
-const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 1 + 8;
+const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 8;
 /** Mutations of a first reconciliation outcome: its minute and hour sums. */
 const OUTCOME_MUTATIONS = 2;
 /** Card ids resolved to the first card of their replacement chain, kept at most. */
@@ -509,11 +508,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           // sums only grow, so the counters keep the first outcome rather than count it twice.
           shared: record.superseded ? undefined : { decided: record },
           write(operation: Deno.AtomicOperation) {
+            // A fallback replacing this delivery's own record writes it under the same key.
             writeRecord(operation);
-            // A fallback superseding another delivery's record: one record per request stays.
-            if (earlier && earlier.at !== now.getTime()) {
-              operation.delete(recordKeyOf(authorization.id, index, earlier.at));
-            }
             if (meta.root !== authorization.card.id) {
               operation.set(["card_root", authorization.card.id], meta.root);
             }
