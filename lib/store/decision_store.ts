@@ -297,10 +297,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
   /**
    * The first card of `card`'s replacement chain, from the event, this process
-   * or KV: synchronous unless KV must be read.
+   * or KV: synchronous unless KV must be read. A card that is not expanded (a
+   * transaction's is an id, Transactions.d.ts) has no `replacement_for` to
+   * tell: only what is stored says whose chain it is on.
    */
   function cardRoot(card: AuthorizationRequest["card"]): string | Promise<string> {
     const replaced = card.replacement_for;
+    if (replaced === undefined) return storedRoot(card.id);
     if (!replaced) return card.id;
     return cachedRoot(card.id) ?? readCardRoot(card, replaced);
   }
@@ -1000,11 +1003,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       const asRequest = transactionAsRequest(transaction);
       const at = new Date((transaction.created ?? 0) * 1000);
-      // Stripe sends a transaction's card as an id (expandable, Transactions.d.ts): without its
-      // `replacement_for`, only what is stored says whose chain it spends on.
-      const root = typeof transaction.card === "string"
-        ? await storedRoot(transaction.card)
-        : await cardRoot(asRequest.card);
+      const root = await cardRoot(asRequest.card);
       const target = counterKeys(countersOf(asRequest, at, root));
       const key = ["transaction", transaction.id];
       // Captures are negative in Stripe's sign (your balance), refunds positive.
