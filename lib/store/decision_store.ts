@@ -467,40 +467,41 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         };
         // Serialized here, in the job: a record that cannot be fails this request alone.
         const writeRecord = recordWrite(record, retentionMs);
-        const entry: RequestEntry = {
-          index,
-          event_id: meta.eventId,
-          position: position ?? 0,
-          fingerprint,
-          approved: decision.approved,
-          amount,
-          reservation,
-          at: now.getTime(),
-        };
-        const requests = [...state?.requests ?? []];
-        requests[index] = entry;
-        const next: AuthorizationState = {
-          ...state,
-          authorization_id: authorization.id,
-          card_id: authorization.card.id,
-          decided_at: state?.decided_at ?? record.decided_at,
-          requests,
-        };
-        if (full) {
-          // Nothing of it in the state (see above).
-        } else if (state?.stripe) {
-          // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
-          // what the authorization holds, and this request now has an outcome. Only the
-          // counters this job read can move.
-          const jobKeys = new Set(buckets.map(keyId));
-          applySnapshot(
-            view,
-            next,
-            state.stripe,
-            now,
-            (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
-          );
-        } else view.set(authKey, next, retentionMs);
+        // A full authorization's state takes nothing of it (see above).
+        if (!full) {
+          const entry: RequestEntry = {
+            index,
+            event_id: meta.eventId,
+            position: position ?? 0,
+            fingerprint,
+            approved: decision.approved,
+            amount,
+            reservation,
+            at: now.getTime(),
+          };
+          const requests = [...state?.requests ?? []];
+          requests[index] = entry;
+          const next: AuthorizationState = {
+            ...state,
+            authorization_id: authorization.id,
+            card_id: authorization.card.id,
+            decided_at: state?.decided_at ?? record.decided_at,
+            requests,
+          };
+          if (state?.stripe) {
+            // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
+            // what the authorization holds, and this request now has an outcome. Only the
+            // counters this job read can move.
+            const jobKeys = new Set(buckets.map(keyId));
+            applySnapshot(
+              view,
+              next,
+              state.stripe,
+              now,
+              (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
+            );
+          } else view.set(authKey, next, retentionMs);
+        }
         return {
           done: {
             replayed: false,
@@ -615,32 +616,30 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
   /**
    * Rewrites one stored record (and adds `alongside`'s writes to the same
-   * commit), unless `change` says it is already as it should be (`undefined`);
-   * resolves `false` if it is not there (a reference to a record stored
-   * before records were keyed by time is not one).
+   * commit), unless `change` says it is already as it should be (`undefined`),
+   * or it is not there (a reference to a record stored before records were
+   * keyed by time is not one).
    */
   async function updateRecord(
     key: Deno.KvKey,
     change: (record: DecisionRecord) => DecisionRecord | undefined,
     alongside?: (operation: Deno.AtomicOperation) => void,
-  ): Promise<boolean> {
+  ): Promise<void> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
         const entry = await kv.get<StoredRecord | RecordRef>(key);
-        if (!entry.value || isRecordRef(entry.value)) return false;
+        if (!entry.value || isRecordRef(entry.value)) return;
         const next = change(recordFromStored(entry.value));
-        if (!next) return true;
+        if (!next) return;
         const changed = storedRecord(next);
         const operation = kv.atomic().check(entry).set(key, changed, { expireIn: retentionMs });
         alongside?.(operation);
-        const result = await operation.commit();
-        if (result.ok) return true;
+        if ((await operation.commit()).ok) return;
       } catch (error) {
         if (attempt === 5) throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
     }
-    return false;
   }
 
   /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
@@ -796,9 +795,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         ).catch(loggedUnrecorded(authorization, meta, decision));
         return unrecorded(authorization, meta, decision);
       }
-      const full = { ...meta, started, root };
+      const jobMeta = { ...meta, started, root };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
-      const pending = engine.submit(requestJob(authorization, full, counters, jobDeadline));
+      const pending = engine.submit(requestJob(authorization, jobMeta, counters, jobDeadline));
       let result: Awaited<typeof pending> | typeof TIMED_OUT;
       let failure: unknown;
       try {
@@ -865,7 +864,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
       // delivery's answer as it is (see requestJob).
-      const correct = () => recordFallback(authorization, full, counters, decision);
+      const correct = () => recordFallback(authorization, jobMeta, counters, decision);
       if (failure === undefined) pending.then(correct, correct);
       else correct();
       return unrecorded(authorization, meta, decision);
