@@ -217,7 +217,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
 const MAX_ID_LENGTH = 255;
 
 function isId(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID_LENGTH;
+  return isShortText(value, MAX_ID_LENGTH) && value.length > 0;
 }
 
 /** An expandable reference (Stripe's `string | Object`), absent, or `null`. */
@@ -236,7 +236,7 @@ function isUnixTime(value: unknown): boolean {
 function isMerchantData(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
   const networkId = (value as { network_id?: unknown }).network_id;
-  return networkId == null || (typeof networkId === "string" && networkId.length <= MAX_ID_LENGTH);
+  return networkId == null || isShortText(networkId, MAX_ID_LENGTH);
 }
 
 /**
@@ -246,14 +246,15 @@ function isMerchantData(value: unknown): boolean {
  */
 const MAX_CODE_LENGTH = 64;
 const MAX_MESSAGE_LENGTH = 1_000;
+const MAX_CURRENCY_LENGTH = 16;
 
-function isShortText(value: unknown, max: number): boolean {
+function isShortText(value: unknown, max: number): value is string {
   return typeof value === "string" && value.length <= max;
 }
 
 /** A currency code (ISO 4217's are three letters; it is a part of counters' keys). */
 function isCurrency(value: unknown): boolean {
-  return typeof value === "string" && value.length <= 16;
+  return isShortText(value, MAX_CURRENCY_LENGTH);
 }
 
 /** Absent, or a list of objects (Stripe's lists hold objects, never `null`). */

@@ -283,31 +283,31 @@ export function toRecord(
 
 /** The record, without what makes it too large for one KV value. */
 function trimmed(record: DecisionRecord): DecisionRecord {
-  const steps: [string, (request: AuthorizationRequest) => AuthorizationRequest][] = [
-    ["request.metadata", (r) => ({ ...r, metadata: {} })],
-    ["request.card.metadata", (r) => ({ ...r, card: { ...r.card, metadata: {} } })],
+  const inRequest =
+    (drop: (request: AuthorizationRequest) => AuthorizationRequest) =>
+    (current: DecisionRecord): DecisionRecord => ({ ...current, request: drop(current.request) });
+  const steps: [string, (current: DecisionRecord) => DecisionRecord][] = [
+    ["request.metadata", inRequest((r) => ({ ...r, metadata: {} }))],
+    ["request.card.metadata", inRequest((r) => ({ ...r, card: { ...r.card, metadata: {} } }))],
     [
       "request.card.cardholder.metadata",
-      (r) =>
+      inRequest((r) =>
         r.card.cardholder
           ? { ...r, card: { ...r.card, cardholder: { ...r.card.cardholder, metadata: {} } } }
-          : r,
+          : r
+      ),
     ],
-    ["request.request_history", (r) => ({ ...r, request_history: [] })],
-    ["request.card", (r) => ({ ...r, card: { id: r.card.id } as typeof r.card })],
-    ["trace", (r) => r],
-    ["long text", (r) => r],
+    ["request.request_history", inRequest((r) => ({ ...r, request_history: [] }))],
+    ["request.card", inRequest((r) => ({ ...r, card: { id: r.card.id } as typeof r.card }))],
+    ["trace", (current) => ({ ...current, trace: [] })],
+    ["long text", withShortText],
   ];
   const dropped: string[] = [];
   let current = record;
   for (const [name, drop] of steps) {
     if (byteSize(current) <= RECORD_BYTES) break;
     dropped.push(name);
-    current = name === "trace"
-      ? { ...current, trace: [] }
-      : name === "long text"
-      ? withShortText(current)
-      : { ...current, request: drop(current.request) };
+    current = drop(current);
   }
   return dropped.length > 0 ? { ...current, trimmed: dropped } : current;
 }
