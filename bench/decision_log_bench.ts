@@ -6,6 +6,7 @@
 import { createDecide } from "../lib/engine/decide.ts";
 import { Deadline } from "../lib/engine/deadline.ts";
 import { createDecisionStore } from "../lib/store/decision_store.ts";
+import { stripeLikeId } from "./load/events.mjs";
 import { defaultPipeline } from "../policies/mod.ts";
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
 
@@ -25,7 +26,10 @@ const nextBatch = () =>
     { length: BATCH },
     (_, i) =>
       authorizationOf(
-        authorizationEvent("online", { id: `iauth_bench_${n++}`, card: { id: `ic_bench_${i}` } }),
+        authorizationEvent("online", {
+          id: stripeLikeId("iauth", n++),
+          card: { id: `ic_bench_${i}` },
+        }),
       ),
   );
 

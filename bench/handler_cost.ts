@@ -25,19 +25,12 @@ import { defaultPipeline } from "../policies/mod.ts";
 import { shadowPipeline } from "../policies/shadow.ts";
 import { createDurableHandler } from "./load/durable_server.ts";
 import { signedLoadEvents } from "./load/events.mjs";
+import { countArg, median, threadCpuMs } from "./_measure.ts";
 
 const SECRET = "whsec_handler_cost_0123456789";
 const CONCURRENCY = 64;
-const arg = (name: string, fallback: number) => {
-  const i = Deno.args.indexOf(name);
-  const value = i >= 0 ? Number(Deno.args[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} takes a positive integer`);
-  }
-  return value;
-};
-const REQUESTS = arg("--requests", 8_000);
-const ROUNDS = arg("--rounds", 3);
+const REQUESTS = countArg(Deno.args, "--requests", 8_000);
+const ROUNDS = countArg(Deno.args, "--rounds", 3);
 const fixture = JSON.parse(
   await Deno.readTextFile(
     new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
@@ -109,20 +102,10 @@ const STAGES: Stage[] = [
   },
 ];
 
-/** CPU time of this process's main thread (the JS thread), in ms, from /proc. */
+/** CPU time of this process's main thread (the JS thread: its tid is the process's), in ms. */
 async function mainThreadMs(): Promise<number> {
-  // Deno asks for --allow-all to read /proc directly; `cat` needs only --allow-run=cat.
-  const { stdout } = await new Deno.Command("cat", {
-    args: [`/proc/${Deno.pid}/task/${Deno.pid}/stat`],
-  }).output();
-  const line = new TextDecoder().decode(stdout);
-  const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
-  // utime + stime, fields 14 and 15, in clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return (await threadCpuMs(Deno.pid)).find(({ tid }) => tid === Deno.pid)!.ms;
 }
-
-const median = (values: number[]) =>
-  values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 const results = new Map(
   STAGES.map((stage) => [stage, { cpu: [] as number[], wall: [] as number[] }]),
 );

@@ -20,7 +20,8 @@
  * @module
  */
 import { signInToDashboard, signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
-import { freePort, startTaskFlags } from "../tests/_process.ts";
+import { freePort, serveParallelArgs, startTaskFlags } from "../tests/_process.ts";
+import { countArg, median, type ThreadCpu, threadCpuMs } from "./_measure.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -31,12 +32,10 @@ const FIXTURE = `${ROOT}fixtures/issuing_authorization_request.json`;
 const LOGS = `${CACHE}/logs`;
 const CONNECTIONS = 64;
 const RATE = 2_000;
-const requestsArg = Deno.args.indexOf("--requests");
-const REQUESTS = requestsArg >= 0 ? Number(Deno.args[requestsArg + 1]) : 20_000;
+const REQUESTS = countArg(Deno.args, "--requests", 20_000);
 const profArg = Deno.args.indexOf("--cpu-prof");
 const CPU_PROF = profArg >= 0 ? Deno.args[profArg + 1] : undefined;
-const roundsArg = Deno.args.indexOf("--rounds");
-const ROUNDS = roundsArg >= 0 ? Number(Deno.args[roundsArg + 1]) : 3;
+const ROUNDS = countArg(Deno.args, "--rounds", 3);
 /** Clients reloading the dashboard beside webhooks (issue 15: "8 clients"). */
 const DASHBOARD_CLIENTS = 8;
 const ADMIN_TOKEN = "load-admin-token-0123456789abcdef";
@@ -83,16 +82,7 @@ const SERVERS: Server[] = [
   },
   {
     name: "(c) deno serve --parallel",
-    args: (
-      port,
-    ) => [
-      "serve",
-      "--parallel",
-      ...SERVICE_FLAGS,
-      `--port=${port}`,
-      "--host=127.0.0.1",
-      "main.ts",
-    ],
+    args: (port) => serveParallelArgs(port),
   },
 ];
 
@@ -236,27 +226,11 @@ async function reloadDashboard(
   return { pages: times.length, pageP50: median(times) };
 }
 
-/**
- * CPU time the process's threads have used, in ms: all of them, and SQLite's
- * writer threads (Deno KV names them `sw-…`). From `/proc/<pid>/task/*\/stat`
- * (utime + stime, fields 14 and 15, in clock ticks of 10 ms).
- */
+/** CPU time the process's threads have used, in ms: all of them, and SQLite's writer threads. */
 async function cpuMs(pid: number): Promise<{ total: number; kv: number }> {
-  const stats = await run("sh", ["-c", `cat /proc/${pid}/task/*/stat`]);
-  let total = 0, kv = 0;
-  for (const line of stats.trim().split("\n")) {
-    const name = line.slice(line.indexOf("(") + 1, line.lastIndexOf(")"));
-    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
-    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
-    total += ms;
-    if (name.startsWith("sw-")) kv += ms;
-  }
-  return { total, kv };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)];
+  const threads = await threadCpuMs(pid);
+  const sum = (list: ThreadCpu[]) => list.reduce((total, { ms }) => total + ms, 0);
+  return { total: sum(threads), kv: sum(threads.filter(({ name }) => name.startsWith("sw-"))) };
 }
 
 /** Each metric of `phases` as its median; errors and fallbacks as their total. */

@@ -1,6 +1,9 @@
 // Load driver, run with Node (autocannon is a Node library): prepares `amount`
 // distinct signed issuing_authorization.request events, then sends them once
 // each at fixed concurrency, or at a fixed rate, and prints the result as JSON.
+// By hand (deno task load installs autocannon into .cache/load):
+//   AUTOCANNON_PATH=$PWD/.cache/load/node_modules/autocannon node bench/load/drive.mjs \
+//     <url> <fixture.json> <secret> <requests> <connections> <rate, 0 for fixed> <first id>
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { signedLoadEvents } from "./events.mjs";
@@ -58,7 +61,6 @@ const instance = autocannon({
     errors: result.errors + result.timeouts + result.non2xx,
     fallbacks,
     fallbackKinds,
-    sent: result.requests.sent,
   }));
 });
 instance.on("response", () => {

@@ -17,8 +17,12 @@ const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
  * by creation, so keys made from them land all over Deno KV's key space as real ones do
  * (sequential ids would put each batch's keys side by side, which costs SQLite far less).
  * Derived from `n`, so every run sends the same ids.
+ *
+ * @param {string} prefix
+ * @param {number} n
+ * @returns {string}
  */
-function stripeLikeId(prefix, n) {
+export function stripeLikeId(prefix, n) {
   const digest = createHash("sha256").update(`${prefix}-${n}`).digest();
   return `${prefix}_1${Array.from(digest.subarray(0, 23), (byte) => BASE62[byte % 62]).join("")}`;
 }
