@@ -34,3 +34,44 @@ export function withAtomicHook(
     return operation;
   });
 }
+
+/**
+ * A KV whose commits wait while `stallFor` holds them (a commit that misses
+ * its deadline). After `release()`, `settled()` resolves once a commit has
+ * landed (`ok`) and none has started or ended for `idleMs` since: in the
+ * store's tests, once the fallback recorded in the background after a stalled
+ * delivery is done, however many commits it took. It throws after `ms`.
+ */
+export function stallingCommits(kv: Deno.Kv) {
+  let stalled: Promise<unknown> | undefined;
+  let landed = false;
+  let lastActivity = performance.now();
+  return {
+    kv: withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => {
+        const wasStalled = stalled !== undefined;
+        lastActivity = performance.now();
+        await stalled;
+        const result = await commit();
+        lastActivity = performance.now();
+        if (result.ok && !wasStalled && stalled === undefined) landed = true;
+        return result;
+      };
+    }),
+    stallFor(ms: number) {
+      stalled = new Promise((resolve) => setTimeout(resolve, ms));
+    },
+    release() {
+      stalled = undefined;
+      landed = false;
+    },
+    async settled(idleMs = 200, ms = 3_000): Promise<void> {
+      const until = performance.now() + ms;
+      while (!landed || performance.now() - lastActivity < idleMs) {
+        if (performance.now() > until) throw new Error(`commits did not settle within ${ms} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}

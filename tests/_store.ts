@@ -14,6 +14,8 @@ import {
   type RequestMeta,
 } from "../lib/store/decision_store.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
+import { authorizationOf } from "../fixtures/events.ts";
+import type Stripe from "stripe";
 
 /** A store on `kv` with test defaults: a day's retention, declining fallbacks, quiet logs. */
 export function testStore(
@@ -46,4 +48,36 @@ export function recordRequest(
     eventBytes: 4_000,
     ...meta,
   });
+}
+
+/**
+ * Decides and records a request `event` as the webhook would, under its own
+ * event id (see {@linkcode recordRequest}).
+ */
+export function recordEvent(
+  store: DecisionStore,
+  event: Stripe.Event,
+  receivedAt = Date.now(),
+  meta: Partial<RequestMeta> = {},
+): Promise<RecordedDecision> {
+  return recordRequest(store, authorizationOf(event), receivedAt, { eventId: event.id, ...meta });
+}
+
+/**
+ * Reads `read()` until `done` holds of it (what the store records in the
+ * background after an answer), every 20 ms; throws naming `what` after `ms`.
+ */
+export async function pollUntil<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  ms = 2_000,
+): Promise<T> {
+  const until = performance.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (performance.now() > until) throw new Error(`${what} within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -194,13 +194,13 @@ Deno.test("createCommitEngine() refuses at once a job reading more keys than one
         keys,
         mutations: 0,
         bytes: 64,
-        deadline: Deadline.after(1_000),
+        deadline: Deadline.after(10_000),
         run: () => ({ done: true }),
       }),
     RangeError,
     "reads 101 keys",
   );
-  assert(performance.now() - started < 100, "without retrying until its deadline");
+  assert(performance.now() - started < 1_000, "without retrying until its deadline");
   assertEquals(failing.state.commits, 0);
 });
 

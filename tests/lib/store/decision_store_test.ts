@@ -2,44 +2,33 @@ import { createDecide } from "../../../lib/engine/decide.ts";
 import { Deadline } from "../../../lib/engine/deadline.ts";
 import type { Policy } from "../../../lib/engine/policy.ts";
 import { readAggregates } from "../../../lib/store/aggregates.ts";
-import { createDecisionStore, decisionLog } from "../../../lib/store/decision_store.ts";
+import {
+  createDecisionStore,
+  decisionLog,
+  type DecisionStore,
+} from "../../../lib/store/decision_store.ts";
+import type { AuthorizationRequest } from "../../../lib/engine/policy.ts";
 import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assertEquals } from "../../_assert.ts";
-import { withAtomicHook, withMethod } from "../../_kv.ts";
-import { recordRequest, testStore } from "../../_store.ts";
+import { stallingCommits, withAtomicHook, withMethod } from "../../_kv.ts";
+import { pollUntil, recordEvent, recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
 import { lifecycleEvent, requestEvent } from "../../../fixtures/lifecycle.ts";
 import type Stripe from "stripe";
 
-/** A KV whose commits wait, while `stallFor` holds them, as a commit that misses its deadline. */
-function stallingCommits(kv: Deno.Kv) {
-  let stalled: Promise<unknown> | undefined;
-  return {
-    kv: withAtomicHook(kv, (operation) => {
-      const commit = operation.commit.bind(operation);
-      operation.commit = async () => (await stalled, commit());
-    }),
-    stallFor(ms: number) {
-      stalled = new Promise((resolve) => setTimeout(resolve, ms));
-    },
-    release() {
-      stalled = undefined;
-    },
-  };
-}
-
 /**
  * Delivers `authorization` again at `receivedAt` with the store's commits
  * stalled past its deadline, so it is answered with the (declining) fallback,
- * then lets what that records in the background land (or rightly change nothing).
+ * then waits for what that records in the background to land (or rightly
+ * change nothing: its commit still lands, checking what it read).
  */
 async function redeliverAsFallback(
-  store: ReturnType<typeof testStore>,
+  store: DecisionStore,
   commits: ReturnType<typeof stallingCommits>,
-  authorization: ReturnType<typeof authorizationOf>,
+  authorization: AuthorizationRequest,
   receivedAt: number,
 ): Promise<void> {
   commits.stallFor(300);
@@ -48,15 +37,26 @@ async function redeliverAsFallback(
   });
   assertEquals([redelivery.record.approved, redelivery.unrecorded], [false, true]);
   commits.release();
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  await commits.settled();
 }
 
-/** Waits until `id` is logged with a fallback (recorded in the background after the answer). */
-async function loggedFallback(store: ReturnType<typeof testStore>, id: string) {
-  for (let tries = 0; !(await store.get(id))?.fallback && tries < 100; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+/** Records `n` one-cent requests on authorization `id` (positions 0 … n − 1); returns their history. */
+async function fillAuthorization(store: DecisionStore, id: string, n: number) {
+  const past: { amount: number }[] = [];
+  for (let position = 0; position < n; position++) {
+    const { record } = await recordEvent(
+      store,
+      requestEvent({ id, pending_request: { amount: 1 } }, past),
+    );
+    assertEquals(record.approved, true);
+    past.push({ amount: 1 });
   }
-  return await store.get(id);
+  return past;
+}
+
+/** `id` once it is logged with a fallback (recorded in the background after the answer). */
+function loggedFallback(store: DecisionStore, id: string) {
+  return pollUntil(`${id} not logged with a fallback`, () => store.get(id), (r) => !!r?.fallback);
 }
 
 Deno.test("decisionLog() yields every decision, oldest first, across read pages", async () => {
@@ -98,7 +98,7 @@ Deno.test("each velocity counter expires by its own window, even beside an all-t
   assertEquals(typeof daily === "number" && daily <= 2 * 86_400_000, true, `daily: ${daily}`);
 });
 
-Deno.test("records stored before records were keyed by time are still read, replayed and marked", async () => {
+Deno.test("records stored before records were keyed by time are still read, listed and replayed", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
   const start = Date.parse("2026-11-25T00:00:00Z");
@@ -264,9 +264,12 @@ Deno.test("a redelivery the next day answered with the fallback leaves the first
   await redeliverAsFallback(store, commits, first, midnight + 2_000);
   assertEquals((await store.get(first.id))?.approved, true);
 
-  // Today holds 8,000 of 10,000: 7,000 more is over, whatever yesterday's 5,000 became.
-  const after = await recordRequest(store, request("iauth_today_more", 7_000), midnight + 5_000);
-  assertEquals(after.record.approved, false);
+  assertEquals((await store.get(first.id))?.reservation.amount, 5_000);
+  // Today holds 8,000 of 10,000: 2,001 more is over, 2,000 is not.
+  const over = await recordRequest(store, request("iauth_today_over", 2_001), midnight + 5_000);
+  assertEquals(over.record.approved, false);
+  const fits = await recordRequest(store, request("iauth_today_fits", 2_000), midnight + 6_000);
+  assertEquals(fits.record.approved, true);
 });
 
 Deno.test("after a partial reversal, an increment the next day keeps its amount in that day's window", async () => {
@@ -281,8 +284,7 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
   const first = requestEvent({ id: "iauth_hotel_stay", pending_request: { amount: 5_000 } });
   authorizationOf(first).created = Math.floor(yesterday / 1_000);
   assertEquals(
-    (await recordRequest(store, authorizationOf(first), yesterday, { eventId: first.id })).record
-      .approved,
+    (await recordEvent(store, first, yesterday)).record.approved,
     true,
   );
   await store.reconcile(
@@ -299,9 +301,7 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
   ]);
   // One authorization, created yesterday (Stripe's `created` is the authorization's).
   authorizationOf(increment).created = authorizationOf(first).created;
-  const incremented = await recordRequest(store, authorizationOf(increment), Date.now(), {
-    eventId: increment.id,
-  });
+  const incremented = await recordEvent(store, increment);
   assertEquals([incremented.replayed, incremented.record.approved], [false, true]);
   await store.reconcile(
     authorizationIn(lifecycleEvent(increment, "issuing_authorization.updated", {
@@ -324,20 +324,24 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
 
 Deno.test("an async shadow decision is counted once even when its commit lands but reports an error", async () => {
   using kv = await Deno.openKv(":memory:");
-  let commits = 0;
+  // The shadow decides once the test says so: the commits after that are the shadow's.
+  const shadowDue = Promise.withResolvers<void>();
+  let decided = false, shadowCommits = 0;
+  const retryLanded = Promise.withResolvers<void>();
   const flaky = withAtomicHook(kv, (operation) => {
     const commit = operation.commit.bind(operation);
     operation.commit = async () => {
+      const counted = shadowCommits > 0 || decided;
       const result = await commit();
-      // The second commit is the shadow's: applied, then reported as a connection error.
-      if (++commits === 2) throw new Error("error sending request: connection reset by peer");
+      if (!counted) return result;
+      // The shadow's first commit is applied, then reported as a connection error.
+      if (++shadowCommits === 1) throw new Error("error sending request: connection reset by peer");
+      retryLanded.resolve();
       return result;
     };
   });
   const slowDecline: Policy = function slowDecline() {
-    return new Promise((resolve) =>
-      setTimeout(() => resolve({ outcome: "decline", code: "slow_no" }), 20)
-    );
+    return shadowDue.promise.then(() => ({ outcome: "decline", code: "slow_no" }));
   };
   const store = createDecisionStore({
     kv: flaky,
@@ -349,10 +353,12 @@ Deno.test("an async shadow decision is counted once even when its commit lands b
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_shadow_once" }));
   const decidedAt = Date.now();
   assertEquals((await recordRequest(store, authorization, decidedAt)).record.approved, true);
-  for (let tries = 0; !(await store.get(authorization.id))?.shadow && tries < 100; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  decided = true;
+  shadowDue.resolve();
+  await pollUntil("the shadow not logged", () => store.get(authorization.id), (r) => !!r?.shadow);
+  // A retry that counted it again would commit once more: wait for that, up to a second (none
+  // comes once a retry finds the record with its shadow).
+  await Deadline.after(1_000).race(retryLanded.promise);
   const minute = Math.floor(decidedAt / 60_000) * 60_000;
   const [bucket] = await readAggregates(kv, {
     from: new Date(minute),
@@ -375,15 +381,13 @@ Deno.test("an increment we declined but Stripe's timeout setting approved counts
     pending_request: { amount: 5_000 },
   });
   authorizationOf(first).created = Math.floor(yesterday / 1_000);
-  await recordRequest(store, authorizationOf(first), yesterday, { eventId: first.id });
+  await recordEvent(store, first, yesterday);
   const increment = requestEvent({
     id: "iauth_timed_out_increment",
     pending_request: { amount: 3_000 },
   }, [{ amount: 5_000 }]);
   authorizationOf(increment).created = authorizationOf(first).created;
-  const declined = await recordRequest(store, authorizationOf(increment), Date.now(), {
-    eventId: increment.id,
-  });
+  const declined = await recordEvent(store, increment);
   assertEquals(declined.record.approved, false, "over the 7,500 cap");
   // Our decline came too late: Stripe's timeout setting approved it, and holds 8,000.
   await store.reconcile(
@@ -395,35 +399,29 @@ Deno.test("an increment we declined but Stripe's timeout setting approved counts
     }).data.object as Stripe.Issuing.Authorization,
     "updated",
   );
-  // Today holds Stripe's 3,000: 7,000 more passes the 9,999 daily limit.
-  const today = authorizationOf(
-    requestEvent({ id: "iauth_today_after", pending_request: { amount: 7_000 } }),
-  );
-  assertEquals((await recordRequest(store, today)).record.approved, false);
+  // Today holds Stripe's 3,000 of 9,999: 7,000 more is over, 6,999 is not.
+  const today = (id: string, amount: number) =>
+    recordEvent(store, requestEvent({ id, pending_request: { amount } }));
+  assertEquals((await today("iauth_today_over", 7_000)).record.approved, false);
+  assertEquals((await today("iauth_today_fits", 6_999)).record.approved, true);
 });
 
 Deno.test("an authorization's 101st request is declined, logged, and leaves its state as it was", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv, createDecide([], { policyVersion: "test" }));
-  const past: { amount: number }[] = [];
-  // The next request on the authorization: at position `past.length`.
-  const nextRequest = () => {
-    const event = requestEvent({ id: "iauth_many", pending_request: { amount: 1 } }, past);
-    return recordRequest(store, authorizationOf(event), Date.now(), { eventId: event.id });
-  };
-  for (let position = 0; position < 100; position++) {
-    assertEquals((await nextRequest()).record.approved, true);
-    past.push({ amount: 1 });
-  }
+  const past = await fillAuthorization(store, "iauth_many", 100);
+  assertEquals((await store.get("iauth_many"))?.requests?.length, 100);
   const stateBefore = (await kv.get(["authorization", "iauth_many"])).versionstamp;
-  assertEquals(stateBefore !== null, true);
   for (let extra = 0; extra < 2; extra++) {
-    const { record, unrecorded } = await nextRequest();
+    const event = requestEvent({ id: "iauth_many", pending_request: { amount: 1 } }, past);
+    const { record, unrecorded } = await recordEvent(store, event);
     assertEquals([record.approved, record.reasons[0].code, unrecorded], [
       false,
       "too_many_requests",
       undefined,
     ]);
+    const logged = (await store.list({ limit: 200 })).find((r) => r.event_id === event.id);
+    assertEquals(logged?.reasons[0].code, "too_many_requests");
     past.push({ amount: 1 });
   }
   assertEquals((await kv.get(["authorization", "iauth_many"])).versionstamp, stateBefore);
@@ -439,13 +437,7 @@ Deno.test("on a full authorization, an approving fallback is logged but reserves
       fallback: "approve",
     }),
   );
-  const past: { amount: number }[] = [];
-  const event = () => requestEvent({ id: "iauth_full", pending_request: { amount: 1 } }, past);
-  for (let position = 0; position < 100; position++) {
-    const request = event();
-    await recordRequest(store, authorizationOf(request), Date.now(), { eventId: request.id });
-    past.push({ amount: 1 });
-  }
+  const past = await fillAuthorization(store, "iauth_full", 100);
   const counters = async () => {
     const amounts = [];
     for await (const entry of kv.list<{ amount: number }>({ prefix: ["usage"] })) {
@@ -454,21 +446,18 @@ Deno.test("on a full authorization, an approving fallback is logged but reserves
     return amounts;
   };
   const before = await counters();
+  assertEquals(before, [100], "the 100 requests reserved");
   const state = (await kv.get(["authorization", "iauth_full"])).versionstamp;
   commits.stallFor(300);
-  const last = event();
-  const answered = await recordRequest(store, authorizationOf(last), Date.now(), {
-    eventId: last.id,
-    deadline: Deadline.after(100),
-  });
+  const last = requestEvent({ id: "iauth_full", pending_request: { amount: 1 } }, past);
+  const answered = await recordEvent(store, last, Date.now(), { deadline: Deadline.after(100) });
   assertEquals([answered.record.approved, answered.unrecorded], [true, true]);
   commits.release();
-  const fallbackOf = async () =>
-    (await store.list({ limit: 200 })).find((record) => record.event_id === last.id);
-  for (let tries = 0; !(await fallbackOf()) && tries < 100; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const logged = await fallbackOf();
+  const logged = await pollUntil(
+    "the fallback not logged",
+    async () => (await store.list({ limit: 200 })).find((record) => record.event_id === last.id),
+    Boolean,
+  );
   assertEquals([logged?.approved, logged?.fallback, logged?.reservation.amount], [
     true,
     answered.record.fallback,
@@ -496,9 +485,7 @@ Deno.test("with many velocity policies, an authorization's state stops taking re
   let declined: string | undefined;
   while (!declined && past.length < 100) {
     const event = requestEvent({ id: "iauth_wide", pending_request: { amount: 1 } }, past);
-    const { record } = await recordRequest(store, authorizationOf(event), Date.now(), {
-      eventId: event.id,
-    });
+    const { record } = await recordEvent(store, event);
     if (record.approved) past.push({ amount: 1 });
     else declined = record.reasons[0].code;
   }
