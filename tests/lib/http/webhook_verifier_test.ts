@@ -1,5 +1,6 @@
 import { RequestError } from "../../../lib/http/request_error.ts";
 import { createHmac } from "node:crypto";
+import fc from "fast-check";
 import {
   createWebhookVerifier,
   PreparedKeyCryptoProvider,
@@ -78,6 +79,32 @@ Deno.test("PreparedKeyCryptoProvider passes stripe-node's own test vector and th
     "837da296d05c4fe31f61d5d7ead035099d9585a5bcde87de952012a78f0b0c43",
   );
   assertEquals(await provider.computeHMACSignatureAsync(`${TIMESTAMP}.${BODY}`, SECRET), V1);
+});
+
+Deno.test("PreparedKeyCryptoProvider's HMAC equals node:crypto's createHmac for any secret and payload", () => {
+  // Keys past SHA-256's 64-byte block are hashed first (RFC 2104): lengths on both sides of it,
+  // in UTF-8 bytes, with astral and lone surrogate characters.
+  const text = (maxLength: number) => fc.string({ unit: "binary", maxLength, size: "max" });
+  fc.assert(
+    fc.property(
+      text(100).filter((s) => s !== ""),
+      fc.array(text(2_000), { maxLength: 3 }),
+      (secret, payloads) => {
+        const provider = new PreparedKeyCryptoProvider([secret]);
+        for (const payload of payloads) {
+          const expected = createHmac("sha256", secret).update(payload, "utf8").digest("hex");
+          assertEquals(provider.computeHMACSignature(payload, secret), expected);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // A secret it was not made with is keyed on the spot, not refused.
+  const other = new PreparedKeyCryptoProvider(["whsec_one"]);
+  assertEquals(
+    other.computeHMACSignature("payload", "whsec_two"),
+    createHmac("sha256", "whsec_two").update("payload").digest("hex"),
+  );
 });
 
 Deno.test("createWebhookVerifier() is stricter than stripe-node about the timestamp and the bytes", async (t) => {
