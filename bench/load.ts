@@ -21,7 +21,7 @@
  */
 import { signInToDashboard, signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
 import { freePort, serveParallelArgs, startTaskFlags } from "../tests/_process.ts";
-import { countArg, median, type ThreadCpu, threadCpuMs } from "./_measure.ts";
+import { countArg, machineCpu, median, type ThreadCpu, threadCpuMs } from "./_measure.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -106,8 +106,11 @@ interface Run {
   dashboard?: Phase & { pages: number; pageP50: number };
   peakRssMiB: number;
   coldStartMs: number[];
-  /** CPU time per request in the fixed phase, µs: the whole process, and its KV writer threads. */
-  cpu: { total: number; kv: number };
+  /**
+   * CPU time per request in the fixed phase, µs: the whole process, and its KV writer threads;
+   * and the machine's cores over that phase: the share idle and the share the hypervisor took.
+   */
+  cpu: { total: number; kv: number; idle: number; steal: number };
 }
 
 async function run(
@@ -264,6 +267,7 @@ async function peakRssMiB(pid: number): Promise<number> {
 const ratio = (value: number, base: number | undefined) =>
   base === undefined ? "–" : `${(value / base).toFixed(2)}x`;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
+const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
 /** `49 (store_timeout: 49)`, or `0`. */
 const fallbacksOf = ({ fallbacks, fallbackKinds }: Phase) =>
   fallbacks === 0
@@ -291,12 +295,15 @@ async function measure(server: Server, autocannon: string, round: number): Promi
   coldStartMs.push(lastStartMs);
   try {
     console.error(`${server.name}: fixed concurrency…`);
-    const before = await cpuMs(child.pid);
+    const [before, machineBefore] = await Promise.all([cpuMs(child.pid), machineCpu()]);
     const fixed = await drive(autocannon, port, 0, 0);
-    const after = await cpuMs(child.pid);
+    const [after, machineAfter] = await Promise.all([cpuMs(child.pid), machineCpu()]);
+    const machineTotal = machineAfter.total - machineBefore.total;
     const cpu = {
       total: (after.total - before.total) * 1_000 / REQUESTS,
       kv: (after.kv - before.kv) * 1_000 / REQUESTS,
+      idle: (machineAfter.idle - machineBefore.idle) / machineTotal,
+      steal: (machineAfter.steal - machineBefore.steal) / machineTotal,
     };
     console.error(`${server.name}: ${RATE} requests/s…`);
     const rate = await drive(autocannon, port, RATE, REQUESTS);
@@ -363,6 +370,8 @@ async function main(): Promise<void> {
       cpu: {
         total: median(all.map((run) => run.cpu.total)),
         kv: median(all.map((run) => run.cpu.kv)),
+        idle: median(all.map((run) => run.cpu.idle)),
+        steal: median(all.map((run) => run.cpu.steal)),
       },
       coldStartMs: median(all.flatMap((run) => run.coldStartMs)),
     };
@@ -409,14 +418,16 @@ async function main(): Promise<void> {
   }
   lines.push(
     "",
-    "| server | CPU/request (fixed) | of it, KV writer | CPU vs (d) | peak RSS | cold start | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | CPU/request (fixed) | of it, KV writer | CPU vs (d) | machine idle (fixed) | steal (fixed) | peak RSS | cold start | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const row of rows) {
     lines.push(
       `| ${row.server} | ${row.cpu.total.toFixed(0)} µs | ${row.cpu.kv.toFixed(0)} µs | ${
         ratio(row.cpu.total, d?.cpu.total)
-      } | ${row.peakRssMiB.toFixed(1)} MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
+      } | ${percent(row.cpu.idle)} | ${percent(row.cpu.steal)} | ${
+        row.peakRssMiB.toFixed(1)
+      } MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
         `${ratio(row.peakRssMiB, b?.peakRssMiB)} | ${ratio(row.peakRssMiB, d?.peakRssMiB)} | ` +
         `${ratio(row.coldStartMs, a?.coldStartMs)} | ${ratio(row.coldStartMs, b?.coldStartMs)} |`,
     );

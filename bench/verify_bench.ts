@@ -2,7 +2,7 @@
  * Signature verification: a bare Web Crypto HMAC (baseline), stripe-node's
  * SubtleCrypto provider as documented (imports the key on every call), and
  * this service's verifier (stripe-node's `constructEventAsync` through a
- * `Stripe.CryptoProvider` whose HMAC keys are prepared once, plus its strict
+ * `Stripe.CryptoProvider` that keys HMAC once per secret, plus its strict
  * timestamp checks).
  */
 import Stripe from "stripe";
@@ -40,7 +40,7 @@ Deno.bench("verify: stripe-node constructEventAsync, default SubtleCrypto provid
 });
 
 Deno.bench(
-  "verify: this service's verifier (CryptoProvider, keys prepared once)",
+  "verify: this service's verifier (CryptoProvider, keyed once per secret)",
   { group: "verify" },
   async () => {
     await verify(payload, header);
