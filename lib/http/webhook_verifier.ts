@@ -1,6 +1,6 @@
 /**
  * Stripe webhook signature verification: stripe-node's `constructEventAsync`
- * with a crypto provider whose keys are prepared once, against one or more
+ * with a crypto provider that keys HMAC once per secret, against one or more
  * endpoint secrets, plus the checks stripe-node leaves out.
  *
  * @module
