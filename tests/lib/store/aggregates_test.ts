@@ -230,7 +230,8 @@ Deno.test("reconciliations arriving together are each counted once", async () =>
       authorizationEvent("online", { id: `iauth_together_${i}`, card: { id: `ic_together_${i}` } }),
   );
   for (const request of requests) await (await server.postEvent(request)).body?.cancel();
-  // Sent at once, they share commits: their first outcomes are summed per batch.
+  // Sent at once, they share commits (asserted at the store level, decision_store_test.ts): their
+  // first outcomes are summed per batch.
   await Promise.all(requests.map(async (request, i) => {
     const created = createdEvent(request, "webhook_approved", i % 3 !== 0);
     await (await server.postEvent(created)).body?.cancel();

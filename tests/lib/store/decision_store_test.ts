@@ -11,7 +11,7 @@ import type { AuthorizationRequest } from "../../../lib/engine/policy.ts";
 import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
-import { assertEquals } from "../../_assert.ts";
+import { assert, assertEquals } from "../../_assert.ts";
 import { stallingCommits, withAtomicHook, withMethod } from "../../_kv.ts";
 import { pollUntil, recordEvent, recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
@@ -559,4 +559,68 @@ Deno.test("an event whose text alone is over KV's value limit (a 70 KB merchant 
     1_000,
     1_000,
   ]);
+});
+
+Deno.test("reconciliations arriving together share commits, their first outcomes summed per batch", async () => {
+  using base = await Deno.openKv(":memory:");
+  let counting = false, commits = 0, sums = 0;
+  const kv = withAtomicHook(base, (operation) => {
+    const sum = operation.sum.bind(operation);
+    operation.sum = (key, n) => {
+      if (counting) sums++;
+      return sum(key, n);
+    };
+    const commit = operation.commit.bind(operation);
+    operation.commit = () => {
+      if (counting) commits++;
+      return commit();
+    };
+  });
+  const store = testStore(kv);
+  const events = Array.from(
+    { length: 12 },
+    (_, i) =>
+      requestEvent({
+        id: `iauth_together_${i}`,
+        card: { id: `ic_together_${i}` },
+        pending_request: { amount: 1_000 },
+      }),
+  );
+  for (const event of events) assertEquals((await recordEvent(store, event)).record.approved, true);
+  counting = true;
+  // A third declined by Stripe after we approved: 8 agreed, 4 mismatches.
+  const outcomes = await Promise.all(events.map(async (event, i) => {
+    const approved = i % 3 !== 0;
+    const created = lifecycleEvent(event, "issuing_authorization.created", {
+      status: approved ? "pending" : "closed",
+      approved,
+      amount: approved ? 1_000 : 0,
+      requests: [{ amount: 1_000, approved }],
+    });
+    const reconciled = await store.reconcile(
+      created.data.object as Stripe.Issuing.Authorization,
+      "created",
+    );
+    return reconciled.outcome;
+  }));
+  counting = false;
+  assertEquals(outcomes.filter((outcome) => outcome === "agreed").length, 8);
+  // One by one: 12 commits, and a minute and an hour sum each (24). Together: fewer commits, and
+  // one sum per outcome and bucket in each.
+  assert(commits < 12, `${commits} commits for 12 reconciliations`);
+  assert(sums <= 4 * commits && sums < 24, `${sums} sums in ${commits} commits`);
+  const counted: Record<string, number> = {};
+  const now = Date.now();
+  for (
+    const bucket of await readAggregates(base, {
+      from: new Date(now - 600_000),
+      to: new Date(now + 60_000),
+      bucket: "minute",
+    })
+  ) {
+    for (const [outcome, n] of Object.entries(bucket.reconciliations)) {
+      counted[outcome] = (counted[outcome] ?? 0) + n;
+    }
+  }
+  assertEquals(counted, { agreed: 8, mismatch: 4 });
 });
