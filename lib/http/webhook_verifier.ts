@@ -166,10 +166,12 @@ function timestampOf(header: string): number | undefined {
  *
  * HMAC is built here from `node:crypto`'s SHA-256, as RFC 2104 defines it,
  * for one reason: the two keyed hash states (the key XOR ipad and opad) are
- * hashed once per secret and copied per event, where `createHmac` keys both
- * anew on every event (7 against 16 µs of the JS thread per 3.9 KB event,
- * BENCHMARKS.md). The tests check it against `createHmac` for any secret and
- * payload.
+ * made once per secret and copied per event, where Deno's `createHmac` sets
+ * up a new HMAC on every event in JavaScript (a stream, the key exported,
+ * padded and XORed): 7–9 against 15–18 µs of the JS thread per 3.9 KB event
+ * (BENCHMARKS.md, "What changed"). The tests hold it to `createHmac` for
+ * arbitrary secrets and payloads and to Web Crypto's HMAC for keys around the
+ * 64-byte block.
  *
  * @example
  * ```ts

@@ -81,10 +81,14 @@ Deno.test("PreparedKeyCryptoProvider passes stripe-node's own test vector and th
   assertEquals(await provider.computeHMACSignatureAsync(`${TIMESTAMP}.${BODY}`, SECRET), V1);
 });
 
-Deno.test("PreparedKeyCryptoProvider's HMAC equals node:crypto's createHmac for any secret and payload", () => {
-  // Keys past SHA-256's 64-byte block are hashed first (RFC 2104): lengths on both sides of it,
-  // in UTF-8 bytes, with astral and lone surrogate characters.
-  const text = (maxLength: number) => fc.string({ unit: "binary", maxLength, size: "max" });
+Deno.test("PreparedKeyCryptoProvider's HMAC equals node:crypto's createHmac for arbitrary secrets and payloads", () => {
+  // Code points of any plane, and lone surrogates (which UTF-8 encodes as U+FFFD on both sides);
+  // secrets up to 100 of them: UTF-8 lengths on both sides of SHA-256's 64-byte block.
+  const unit = fc.oneof(
+    fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+    fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code)),
+  );
+  const text = (maxLength: number) => fc.string({ unit, maxLength, size: "max" });
   fc.assert(
     fc.property(
       text(100).filter((s) => s !== ""),
@@ -105,6 +109,33 @@ Deno.test("PreparedKeyCryptoProvider's HMAC equals node:crypto's createHmac for 
     other.computeHMACSignature("payload", "whsec_two"),
     createHmac("sha256", "whsec_two").update("payload").digest("hex"),
   );
+});
+
+Deno.test("PreparedKeyCryptoProvider's HMAC equals Web Crypto's for keys around the 64-byte block", async () => {
+  // Web Crypto is the independent path (stripe-node's SubtleCryptoProvider uses it); in Deno,
+  // createHmac shares node:crypto's hash ops with the provider.
+  const encoder = new TextEncoder();
+  for (const length of [1, 63, 64, 65, 128]) {
+    const secret = "k".repeat(length);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const provider = new PreparedKeyCryptoProvider([secret]);
+    for (const payload of ["", `${TIMESTAMP}.${BODY}`, "\ud800 lone \udfff"]) {
+      const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(payload));
+      assertEquals(
+        provider.computeHMACSignature(payload, secret),
+        Array.from(new Uint8Array(signature), (byte) => byte.toString(16).padStart(2, "0")).join(
+          "",
+        ),
+        `secret of ${length} bytes, payload ${JSON.stringify(payload)}`,
+      );
+    }
+  }
 });
 
 Deno.test("createWebhookVerifier() is stricter than stripe-node about the timestamp and the bytes", async (t) => {
