@@ -33,41 +33,6 @@ export async function threadCpuMs(pid: number): Promise<ThreadCpu[]> {
   });
 }
 
-/** The whole machine's CPU time since boot, in clock ticks, by what it went to. */
-export interface MachineCpu {
-  readonly total: number;
-  /** Idle, and waiting for I/O: cores nothing on the machine used. */
-  readonly idle: number;
-  /** Taken by the hypervisor for other guests: cores this machine was not given. */
-  readonly steal: number;
-}
-
-/**
- * The `cpu` line of `/proc/stat` (all cores): what the machine's cores did,
- * so a phase can say how busy the machine was and how much of it the
- * hypervisor took, the noise in every ratio measured on a shared VM.
- *
- * @example
- * ```ts
- * import { machineCpu } from "./_measure.ts";
- * import { ok } from "node:assert/strict";
- * const { total, idle, steal } = await machineCpu();
- * ok(total > 0 && idle >= 0 && steal >= 0 && idle + steal <= total);
- * ```
- */
-export async function machineCpu(): Promise<MachineCpu> {
-  const { stdout } = await new Deno.Command("sh", { args: ["-c", "head -1 /proc/stat"] }).output();
-  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (proc(5));
-  // guest time is already counted in user.
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = new TextDecoder().decode(stdout)
-    .trim().split(/\s+/).slice(1, 9).map(Number);
-  return {
-    total: user + nice + system + idle + iowait + irq + softirq + steal,
-    idle: idle + iowait,
-    steal,
-  };
-}
-
 /**
  * The median (the lower middle of an even count), `NaN` of nothing.
  *

@@ -21,7 +21,7 @@
  */
 import { signInToDashboard, signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
 import { freePort, serveParallelArgs, startTaskFlags } from "../tests/_process.ts";
-import { countArg, machineCpu, median, type ThreadCpu, threadCpuMs } from "./_measure.ts";
+import { countArg, median, type ThreadCpu, threadCpuMs } from "./_measure.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -96,6 +96,9 @@ interface Phase {
   fallbacks: number;
   /** The fallbacks by kind (`store_timeout`, `store_error`, …). */
   fallbackKinds: Record<string, number>;
+  /** Shares of the machine's cores over the load (from the driver): idle, and taken by the hypervisor. */
+  idle: number;
+  steal: number;
 }
 
 /** One round of one server. */
@@ -106,11 +109,8 @@ interface Run {
   dashboard?: Phase & { pages: number; pageP50: number };
   peakRssMiB: number;
   coldStartMs: number[];
-  /**
-   * CPU time per request in the fixed phase, µs: the whole process, and its KV writer threads;
-   * and the machine's cores over that phase: the share idle and the share the hypervisor took.
-   */
-  cpu: { total: number; kv: number; idle: number; steal: number };
+  /** CPU time per request in the fixed phase, µs: the whole process, and its KV writer threads. */
+  cpu: { total: number; kv: number };
 }
 
 async function run(
@@ -246,6 +246,8 @@ function medianPhase(phases: readonly Phase[]): Phase {
     p50: of((p) => p.p50),
     p99: of((p) => p.p99),
     p999: of((p) => p.p999),
+    idle: of((p) => p.idle),
+    steal: of((p) => p.steal),
     errors: total((p) => p.errors),
     fallbacks: total((p) => p.fallbacks),
     fallbackKinds: phases.reduce<Record<string, number>>((kinds, phase) => {
@@ -295,15 +297,12 @@ async function measure(server: Server, autocannon: string, round: number): Promi
   coldStartMs.push(lastStartMs);
   try {
     console.error(`${server.name}: fixed concurrency…`);
-    const [before, machineBefore] = await Promise.all([cpuMs(child.pid), machineCpu()]);
+    const before = await cpuMs(child.pid);
     const fixed = await drive(autocannon, port, 0, 0);
-    const [after, machineAfter] = await Promise.all([cpuMs(child.pid), machineCpu()]);
-    const machineTotal = machineAfter.total - machineBefore.total;
+    const after = await cpuMs(child.pid);
     const cpu = {
       total: (after.total - before.total) * 1_000 / REQUESTS,
       kv: (after.kv - before.kv) * 1_000 / REQUESTS,
-      idle: (machineAfter.idle - machineBefore.idle) / machineTotal,
-      steal: (machineAfter.steal - machineBefore.steal) / machineTotal,
     };
     console.error(`${server.name}: ${RATE} requests/s…`);
     const rate = await drive(autocannon, port, RATE, REQUESTS);
@@ -370,8 +369,6 @@ async function main(): Promise<void> {
       cpu: {
         total: median(all.map((run) => run.cpu.total)),
         kv: median(all.map((run) => run.cpu.kv)),
-        idle: median(all.map((run) => run.cpu.idle)),
-        steal: median(all.map((run) => run.cpu.steal)),
       },
       coldStartMs: median(all.flatMap((run) => run.coldStartMs)),
     };
@@ -425,7 +422,7 @@ async function main(): Promise<void> {
     lines.push(
       `| ${row.server} | ${row.cpu.total.toFixed(0)} µs | ${row.cpu.kv.toFixed(0)} µs | ${
         ratio(row.cpu.total, d?.cpu.total)
-      } | ${percent(row.cpu.idle)} | ${percent(row.cpu.steal)} | ${
+      } | ${percent(row.fixed.idle)} | ${percent(row.fixed.steal)} | ${
         row.peakRssMiB.toFixed(1)
       } MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
         `${ratio(row.peakRssMiB, b?.peakRssMiB)} | ${ratio(row.peakRssMiB, d?.peakRssMiB)} | ` +

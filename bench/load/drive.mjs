@@ -19,10 +19,31 @@ const requests = signedLoadEvents(fixture, secret, Number(amount), Number(offset
 let next = 0;
 let fallbacks = 0;
 const fallbackKinds = {};
+/**
+ * The machine's CPU ticks since boot from the `cpu` line of /proc/stat (proc(5): user nice
+ * system idle iowait irq softirq steal; guest time is already in user): idle (with iowait) and
+ * steal (what the hypervisor gave other guests), read here so they cover the load alone, not
+ * the signing above or the driver's start.
+ */
+function machineTicks() {
+  const line = readFileSync("/proc/stat", "utf8").slice(0, 256).split("\n")[0];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/)
+    .slice(1, 9).map(Number);
+  return {
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+    idle: idle + iowait,
+    steal,
+  };
+}
+
 // autocannon reports whole seconds and notices the end on a 1 s tick: time the
-// run from here to the last response for a precise rate.
+// run from here to the last response for a precise rate, and the machine's
+// shares to within 50 ms of it.
 const started = process.hrtime.bigint();
 let lastResponse = started;
+const machineAtStart = machineTicks();
+let machineAtLast = machineAtStart;
+let lastSample = started;
 const instance = autocannon({
   url,
   method: "POST",
@@ -61,11 +82,23 @@ const instance = autocannon({
     errors: result.errors + result.timeouts + result.non2xx,
     fallbacks,
     fallbackKinds,
+    idle: share("idle"),
+    steal: share("steal"),
   }));
 });
 instance.on("response", () => {
   lastResponse = process.hrtime.bigint();
+  if (lastResponse - lastSample >= 50_000_000n) {
+    lastSample = lastResponse;
+    machineAtLast = machineTicks();
+  }
 });
+
+/** The share of the cores' time that went to `kind` between the start and the last response. */
+function share(kind) {
+  return (machineAtLast[kind] - machineAtStart[kind]) /
+    (machineAtLast.total - machineAtStart.total || 1);
+}
 autocannon.track(instance, {
   renderProgressBar: false,
   renderResultsTable: false,
