@@ -13,7 +13,7 @@ import type { Page } from "puppeteer-core";
 import { blockCategories } from "../policies/block_categories.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { launchChromium, NO_BROWSER } from "./_browser.ts";
-import { startTestServer } from "./_helpers.ts";
+import { signInToDashboard, startTestServer } from "./_helpers.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 import { lifecycleEvent, requestEvent } from "../fixtures/lifecycle.ts";
@@ -562,4 +562,22 @@ Deno.test("dashboard responses carry a strict Content-Security-Policy, and forge
       assertEquals([response.status, response.headers.get("location")], [303, "/dashboard/login"]);
     }
   }
+});
+
+Deno.test("a dashboard cursor older than the range shows an empty page and exports only the CSV header", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  await (await server.postEvent(authorizationEvent("online", { id: "iauth_old_cursor" }))).body
+    ?.cancel();
+  const cookie = await signInToDashboard(server.url, ADMIN_TOKEN);
+  const cursor = encodeURIComponent(`${Date.now() - 3_660_000}.iauth_old_cursor`);
+  const page = await fetch(`${server.url}/dashboard?range=1h&cursor=${cursor}`, {
+    headers: { cookie },
+  });
+  assertEquals(page.status, 200);
+  assert(!(await page.text()).includes("iauth_old_cursor"), "nothing listed");
+  const csv = await fetch(`${server.url}/dashboard/decisions.csv?range=1h&cursor=${cursor}`, {
+    headers: { cookie },
+  });
+  assertEquals(csv.status, 200);
+  assertEquals((await csv.text()).trim().split("\n").length, 1);
 });

@@ -187,6 +187,32 @@ Deno.test("the admin API pages decisions by cursor, filters by substring and exp
     assertEquals(reason.data.length, 6);
   });
 
+  await t.step(
+    "a cursor older than the range (followed after it moved on) is an empty last page, and an empty export",
+    async () => {
+      // 0 ms, and an hour and a minute ago: both before the last hour's start.
+      for (const at of [0, Date.now() - 3_660_000]) {
+        const cursor = encodeURIComponent(`${at}.iauth_page_00`);
+        assertEquals(await get(`range=1h&cursor=${cursor}`), {
+          data: [],
+          next: null,
+          searched_to: null,
+        });
+        for (const format of ["csv", "jsonl"]) {
+          const response = await fetch(
+            `${server.url}/decisions.${format}?range=1h&cursor=${cursor}`,
+            {
+              headers: admin,
+            },
+          );
+          assertEquals(response.status, 200, format);
+          const lines = (await response.text()).split("\n").filter((line) => line !== "");
+          assertEquals(lines.length, format === "csv" ? 1 : 0, `${format}: only a CSV header`);
+        }
+      }
+    },
+  );
+
   await t.step("bad filters are a 400 with the reason", async () => {
     for (
       const [search, reason] of [

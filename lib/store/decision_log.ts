@@ -108,9 +108,13 @@ export interface ListQuery {
  * import { equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
  * equal((await listRecords(kv, { limit: 10, reconciliation: true })).length, 0);
+ * equal((await listRecords(kv, { since: new Date(60_000), before: new Date(0), limit: 10 })).length, 0);
  * ```
  */
 export async function listRecords(kv: Deno.Kv, query: ListQuery): Promise<DecisionRecord[]> {
+  // A page that ends before its range starts (a cursor followed after the range moved on) is
+  // empty: Deno KV refuses a start key after the end key.
+  if (query.since && query.before && query.before <= query.since) return [];
   const prefix = ["decisions_by_time"];
   // KV takes a prefix with one bound, or both bounds without a prefix.
   const start = query.since && [...prefix, query.since.getTime()];
