@@ -613,6 +613,64 @@ Deno.test("a replacement chain stays whole through cards that never made a reque
     });
   }
 });
+Deno.test("spend on a replacement made while its chain was known only in part counts on the chain once the rest is learned", async () => {
+  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+  const card = (name: string) => `ic_partial_chain_${name}`;
+  const first = requestEvent({
+    id: "iauth_partial_first",
+    card: { id: card("a") },
+    pending_request: { amount: 60_000 },
+  });
+  assertEquals((await answer(server, first)).approved, true);
+  const learn = async (replacement: string, replaced: string) => {
+    const response = await server.postEvent(cardCreatedEvent(first, replacement, replaced));
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+  };
+  // Only d → c is known when d first spends: its chain starts at c, which holds the 30,000.
+  await learn(card("d"), card("c"));
+  const early = replacementRequest("iauth_partial_early", card("d"), card("c"), 30_000);
+  assertEquals((await answer(server, early)).approved, true);
+  // Then c → b and b → a: d's chain reaches a, and a's 60,000 and d's 30,000 both count.
+  await learn(card("c"), card("b"));
+  await learn(card("b"), card("a"));
+  const over = replacementRequest("iauth_partial_over", card("d"), card("c"), 10_001);
+  assertEquals((await answer(server, over)).approved, false, "90,000 + 10,001 is over 100,000");
+  const exact = replacementRequest("iauth_partial_exact", card("d"), card("c"), 10_000);
+  assertEquals((await answer(server, exact)).approved, true, "90,000 + 10,000 is 100,000");
+});
+
+Deno.test("a chain too long to read every card's rolling counters in one commit is still decided, its first card's spend counted", async () => {
+  // 10 buckets per rolling window and per card: 16 cards would be 160 keys against KV's 100 checks.
+  const rolling = spendLimit({ window: { rollingMinutes: 60 }, maxAmount: { usd: DAILY_USD } });
+  await using server = await startTestServer({}, { policies: [rolling] });
+  const card = (n: number) => `ic_long_chain_${n}`;
+  const first = requestEvent({
+    id: "iauth_long_first",
+    card: { id: card(0) },
+    pending_request: { amount: 60_000 },
+  });
+  assertEquals((await answer(server, first)).approved, true);
+  for (let n = 1; n < 16; n++) {
+    const response = await server.postEvent(cardCreatedEvent(first, card(n), card(n - 1)));
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+  }
+  const over = await answer(
+    server,
+    replacementRequest("iauth_long_over", card(16), card(15), 40_001),
+  );
+  assertEquals([over.approved, over.metadata.reason_1.startsWith("spend_limit_exceeded")], [
+    false,
+    true,
+  ]);
+  const exact = await answer(
+    server,
+    replacementRequest("iauth_long_exact", card(16), card(15), 40_000),
+  );
+  assertEquals(exact.approved, true, "60,000 + 40,000 is the 100,000");
+});
+
 Deno.test("odd requests are declined and recorded, with one log line, never a 5xx", async (t) => {
   await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
   const card = { id: "ic_odd" };

@@ -14,7 +14,9 @@
  * Counters: `["usage", scope, scopeId, window, categories, currency, bucket]`
  * → {@linkcode Usage}; a card's counters are named after the first card of
  * its `replacement_for` chain (`["card_root", cardId]` → that card's id), as
- * Stripe's spending limits apply across the chain (Cards.d.ts).
+ * Stripe's spending limits apply across the chain (Cards.d.ts), and read
+ * under every card of the chain as known: a card that was a chain's first
+ * while the chain was known only in part holds what was spent meanwhile.
  *
  * @module
  */
@@ -45,6 +47,7 @@ import {
   DeadlineExceededError,
   type JobStep,
   keyId,
+  KV_LIMITS,
   uniqueKeys,
 } from "./commit_engine.ts";
 import {
@@ -199,15 +202,21 @@ const BACKGROUND_MS = 10_000;
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 8;
 /** Mutations of a first reconciliation outcome: its minute and hour sums. */
 const OUTCOME_MUTATIONS = 2;
-/** Card ids resolved to the first card of their replacement chain, kept at most. */
-const MAX_CARD_ROOTS = 10_000;
+/** Card ids resolved to their replacement chain, kept at most. */
+const MAX_CARD_CHAINS = 10_000;
 /** How long a resolved chain is trusted without reading it again. */
 const CARD_ROOT_TTL_MS = 60_000;
 /** Links followed from a card to its chain's first (a card replaced this many times is not real). */
 const MAX_CHAIN_HOPS = 16;
 
-/** A request's meta as its job needs it: when deciding started, and its card chain's first card. */
-type JobMeta = RequestMeta & { readonly started: number; readonly root: string };
+/**
+ * A card's replacement chain as known: the card first, then each card it
+ * continues, the chain's first card (whose name its counters take) last.
+ */
+type CardChain = readonly [string, ...string[]];
+
+/** A request's meta as its job needs it: when deciding started, and its card's chain. */
+type JobMeta = RequestMeta & { readonly started: number; readonly chain: CardChain };
 
 /** A decided request before it is committed. */
 interface Decided {
@@ -289,62 +298,76 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
   });
   /** Resolved chains, each kept a minute: another process may learn that a chain grew. */
-  const cardRoots = new Map<string, { readonly root: string; readonly until: number }>();
-  const cachedRoot = (cardId: string) => {
-    const cached = cardRoots.get(cardId);
-    return cached && cached.until > Date.now() ? cached.root : undefined;
+  const cardChains = new Map<string, { readonly chain: CardChain; readonly until: number }>();
+  const cachedChain = (cardId: string) => {
+    const cached = cardChains.get(cardId);
+    return cached && cached.until > Date.now() ? cached.chain : undefined;
   };
 
   /**
-   * The first card of `card`'s replacement chain, from the event, this process
-   * or KV: synchronous unless KV must be read. A card that is not expanded (a
+   * `card`'s replacement chain, from the event, this process or KV:
+   * synchronous unless KV must be read. A card that is not expanded (a
    * transaction's is an id, Transactions.d.ts) has no `replacement_for` to
    * tell: only what is stored says whose chain it is on.
    */
-  function cardRoot(card: AuthorizationRequest["card"]): string | Promise<string> {
+  function cardChain(card: AuthorizationRequest["card"]): CardChain | Promise<CardChain> {
     const replaced = card.replacement_for;
-    if (replaced === undefined) return storedRoot(card.id);
-    if (!replaced) return card.id;
-    return cachedRoot(card.id) ?? readCardRoot(card, replaced);
+    if (replaced === undefined) return storedChain(card.id);
+    if (!replaced) return [card.id];
+    return cachedChain(card.id) ?? readCardChain(card, replaced);
   }
 
-  async function readCardRoot(
+  async function readCardChain(
     card: AuthorizationRequest["card"],
     replaced: NonNullable<AuthorizationRequest["card"]["replacement_for"]>,
-  ): Promise<string> {
-    const root = typeof replaced === "object"
-      ? await cardRoot(replaced as AuthorizationRequest["card"])
-      : await storedRoot(replaced);
-    if (cardRoots.size >= MAX_CARD_ROOTS) cardRoots.clear();
-    cardRoots.set(card.id, { root, until: Date.now() + CARD_ROOT_TTL_MS });
-    return root;
+  ): Promise<CardChain> {
+    const rest = typeof replaced === "object"
+      ? await cardChain(replaced as AuthorizationRequest["card"])
+      : await storedChain(replaced);
+    // A chain back through this card is not Stripe's (a card replaces an older one): cut there.
+    const back = rest.indexOf(card.id);
+    const chain: CardChain = [card.id, ...(back < 0 ? rest : rest.slice(0, back))];
+    if (cardChains.size >= MAX_CARD_CHAINS) cardChains.clear();
+    cardChains.set(card.id, { chain, until: Date.now() + CARD_ROOT_TTL_MS });
+    return chain;
   }
 
   /**
-   * The first card of `cardId`'s chain as this process or KV knows it (written when a
-   * replacement's first request commits, or by `issuing_card.created`); else the card itself.
-   * Followed link by link: `issuing_card.created` events may arrive out of order, so a card
-   * stored as a chain's first may since have been found to replace another.
+   * `cardId`'s chain as this process or KV knows it: each stored link names the
+   * chain's first card as known when it was written (by a replacement's first
+   * request, or by `issuing_card.created`), so a card a link names may since
+   * have been found to replace another. Followed link by link, every card on
+   * the way kept: each was a chain's first for a while, and holds what was
+   * spent on the chain meanwhile.
    */
-  async function storedRoot(cardId: string): Promise<string> {
-    let root = cardId;
-    const seen = new Set([root]);
-    for (let hop = 0; hop < MAX_CHAIN_HOPS; hop++) {
-      const next = cachedRoot(root) ?? (await kv.get<string>(["card_root", root])).value;
-      // A link back into the chain is not Stripe's (a card replaces an older one): stop there.
-      if (!next || seen.has(next)) break;
-      seen.add(next);
-      root = next;
+  async function storedChain(cardId: string): Promise<CardChain> {
+    const chain: [string, ...string[]] = [cardId];
+    for (let hop = 0; hop < MAX_CHAIN_HOPS && chain.length <= MAX_CHAIN_HOPS; hop++) {
+      const last = chain.at(-1)!;
+      const links = cachedChain(last)?.slice(1) ??
+        [(await kv.get<string>(["card_root", last])).value];
+      const before = chain.length;
+      for (const next of links) {
+        // A link back into the chain is not Stripe's (a card replaces an older one): stop there.
+        if (!next || chain.includes(next)) break;
+        chain.push(next);
+      }
+      if (chain.length !== before + links.length || chain.length === before) break;
     }
-    return root;
+    return chain;
   }
 
   /** The pipelines' counters, with the card's named after its chain's first card. */
-  function countersOf(authorization: AuthorizationRequest, now: Date, root: string): CounterRef[] {
+  function countersOf(
+    authorization: AuthorizationRequest,
+    now: Date,
+    chain: CardChain,
+  ): CounterRef[] {
     const counters = [
       ...decide.counters(authorization, now),
       ...shadowDecide?.counters(authorization, now) ?? [],
     ];
+    const root = chain.at(-1)!;
     if (root === authorization.card.id) return counters;
     const rename = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
     return counters.map((counter) => ({
@@ -371,7 +394,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
     const fingerprint = requestFingerprint(authorization);
-    const buckets = uniqueKeys(counters.flatMap((counter) => [...counter.buckets]));
+    const root = meta.chain.at(-1)!;
+    // Reserved under the chain's first card; read under every card of the chain too, as each may
+    // have been its first while the chain was known only in part.
+    const readers = chainReaders(meta.chain, counters);
+    const under = readers.length === 1
+      ? (rootKey: Deno.KvKey) => [rootKey]
+      : (rootKey: Deno.KvKey) => uniqueKeys(readers.map((card) => chainKey(rootKey, root, card)));
+    const buckets = uniqueKeys(counters.flatMap((counter) => counter.buckets.flatMap(under)));
     const reserveInto = counterKeys(counters);
     const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
@@ -399,11 +429,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         // Full: declined (or a fallback answered) reserving nothing, logged, left out of the state.
         const full = !earlier && isFull(state);
         const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
-        // Policies name their counters by this card; the job reads them by the chain's first card.
+        // Policies name their counters by this card; the job reads them along its chain.
         const usage = (counter: CounterRef): Usage =>
           sumUsage(
-            counter.buckets.map((key) =>
-              view.get<Usage>(chainKey(key, authorization.card.id, meta.root))
+            counter.buckets.flatMap((key) =>
+              under(chainKey(key, authorization.card.id, root)).map((read) => view.get<Usage>(read))
             ),
           );
         // Only an async decision is kept across runs: it holds if the counters it read still do.
@@ -514,8 +544,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           write(operation: Deno.AtomicOperation) {
             // A fallback replacing this delivery's own record writes it under the same key.
             writeRecord(operation);
-            if (meta.root !== authorization.card.id) {
-              operation.set(["card_root", authorization.card.id], meta.root);
+            if (root !== authorization.card.id) {
+              operation.set(["card_root", authorization.card.id], root);
             }
           },
         };
@@ -763,16 +793,16 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const started = performance.now();
       const now = new Date(meta.receivedAt);
       let counters: CounterRef[];
-      let root: string;
+      let chain: CardChain;
       // A replacement card's chain may need one KV read: bounded by the deadline like the rest.
-      const resolving = cardRoot(authorization.card);
+      const resolving = cardChain(authorization.card);
       try {
-        const resolved = typeof resolving === "string"
-          ? resolving
-          : await meta.deadline.race(resolving);
+        const resolved = resolving instanceof Promise
+          ? await meta.deadline.race(resolving)
+          : resolving;
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
-        root = resolved;
-        counters = countersOf(authorization, now, root);
+        chain = resolved;
+        counters = countersOf(authorization, now, chain);
       } catch (error) {
         const timedOut = error instanceof DeadlineExceededError;
         log({
@@ -785,17 +815,17 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const decision = fallbackFor(timedOut ? "store_timeout" : "store_error");
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read once more if reading it failed).
-        Promise.resolve(resolving).catch(() => cardRoot(authorization.card)).then((late) =>
+        Promise.resolve(resolving).catch(() => cardChain(authorization.card)).then((late) =>
           recordFallback(
             authorization,
-            { ...meta, started, root: late },
+            { ...meta, started, chain: late },
             countersOf(authorization, now, late),
             decision,
           )
         ).catch(loggedUnrecorded(authorization, meta, decision));
         return unrecorded(authorization, meta, decision);
       }
-      const jobMeta = { ...meta, started, root };
+      const jobMeta = { ...meta, started, chain };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
       const pending = engine.submit(requestJob(authorization, jobMeta, counters, jobDeadline));
       let result: Awaited<typeof pending> | typeof TIMED_OUT;
@@ -884,8 +914,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     async reconcile(authorization, type) {
       const asRequest = asAuthorizationRequest(authorization);
       const created = new Date((authorization.created ?? 0) * 1000);
-      const root = await cardRoot(asRequest.card);
-      const synthetic = counterKeys(countersOf(asRequest, created, root));
+      const synthetic = counterKeys(
+        countersOf(asRequest, created, await cardChain(asRequest.card)),
+      );
       const authKey = authorizationKey(authorization.id);
       const now = new Date();
       const result = await withKeys<{ reconciliation: Reconciliation; changed: boolean }>(
@@ -971,12 +1002,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     async recordCard(card) {
-      const root = await cardRoot(card);
+      const root = (await cardChain(card)).at(-1)!;
       if (root === card.id) return;
       await kv.set(["card_root", card.id], root);
       // Chains this process resolved to this card now go on to its own first card.
-      for (const [id, cached] of cardRoots) {
-        if (cached.root === card.id) cardRoots.delete(id);
+      for (const [id, cached] of cardChains) {
+        if (cached.chain.at(-1) === card.id) cardChains.delete(id);
       }
     },
 
@@ -1002,8 +1033,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       const asRequest = transactionAsRequest(transaction);
       const at = new Date((transaction.created ?? 0) * 1000);
-      const root = await cardRoot(asRequest.card);
-      const target = counterKeys(countersOf(asRequest, at, root));
+      const target = counterKeys(countersOf(asRequest, at, await cardChain(asRequest.card)));
       const key = ["transaction", transaction.id];
       // Captures are negative in Stripe's sign (your balance), refunds positive.
       const spend = -transaction.amount;
@@ -1125,6 +1155,19 @@ function sumUsage(values: readonly (Usage | null)[]): Usage {
     }
   }
   return { amount, count };
+}
+
+/**
+ * The cards of `chain` whose counters a request reads: all of them, unless a
+ * chain too long for one commit's checks (KV's 100, with the authorization's
+ * state) leaves only its first card and the cards nearest this one. Cards
+ * deep in a chain hold spend only if the chain was learned in pieces.
+ */
+function chainReaders(chain: CardChain, counters: readonly CounterRef[]): readonly string[] {
+  if (chain.length === 1) return chain;
+  const perCard = Math.max(1, uniqueKeys(counters.flatMap((counter) => counter.buckets)).length);
+  const fit = Math.max(1, Math.floor((KV_LIMITS.checks - 1) / perCard));
+  return chain.length <= fit ? chain : [...chain.slice(0, fit - 1), chain.at(-1)!];
 }
 
 /**
