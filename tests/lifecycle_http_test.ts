@@ -697,10 +697,15 @@ Deno.test("odd requests are declined and recorded, with one log line, never a 5x
       "request_history_inconsistent:1 (store)",
     ]);
   }
+  // The pipeline's version, as a decision it made carries it.
+  const decided = await answer(server, requestEvent({ id: "iauth_odd_version", card }));
+  const version = decided.metadata.policy_version;
+  assert(typeof version === "string" && version !== "");
   for (const [name, event, reason] of cases) {
     await t.step(name, async () => {
       const body = await answer(server, event);
       assertEquals([body.approved, body.metadata.reason_1], [false, reason]);
+      assertEquals(body.metadata.policy_version, version, "declined under the pipeline's version");
       const id = authorizationOf(event).id;
       assertEquals((await decision(server, id)).approved, false, "recorded");
       const lines = server.logs.filter((r) => r.msg === "odd_request" && r.authorization_id === id);

@@ -127,6 +127,8 @@ export type Decide = {
    * for reason `kind`: its configured answer, under its version.
    */
   fallback(policy: string, kind: string): Decision;
+  /** The pipeline's version, as its decisions carry it. */
+  readonly policyVersion: string;
 };
 
 const ENGINE = "engine";
@@ -408,7 +410,7 @@ export function createDecide(
     }
     return compose(authorization, trace);
   }
-  return Object.assign(decide, { counters, fallback: fallbackOf });
+  return Object.assign(decide, { counters, fallback: fallbackOf, policyVersion });
 }
 
 function noUsage(): typeof NO_USAGE {

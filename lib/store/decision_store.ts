@@ -441,7 +441,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         let outcome: Omit<Decided, "usageSeen">;
         const odd = answered
           ? undefined
-          : oddity(authorization, state, position, !!pastRequests, full);
+          : oddity(authorization, state, position, !!pastRequests, full, decide.policyVersion);
         if (answered || odd) {
           outcome = { decision: answered ?? odd!, held };
         } else if (decided && decided.usageSeen === usageSeen() && sameHeld(decided.held, held)) {
@@ -1073,6 +1073,7 @@ function oddity(
   position: number | undefined,
   historyWellFormed: boolean,
   full: boolean,
+  policyVersion: string,
 ): Decision | undefined {
   const code = position === undefined
     ? STORE_REASON_CODES.requestHistoryMissing
@@ -1089,7 +1090,7 @@ function oddity(
     : undefined;
   if (!code) return undefined;
   const reason: Reason = { policy: "store", code, detail: String(position ?? "none") };
-  return { approved: false, reasons: [reason], trace: [], policyVersion: "" };
+  return { approved: false, reasons: [reason], trace: [], policyVersion };
 }
 
 /** The counter keys the authorization's reservations use that `keys` lacks. */
