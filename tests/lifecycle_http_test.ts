@@ -613,8 +613,12 @@ Deno.test("a replacement chain stays whole through cards that never made a reque
     });
   }
 });
-Deno.test("spend on a replacement made while its chain was known only in part counts on the chain once the rest is learned", async () => {
-  await using server = await startTestServer({}, { policies: [dailyLimit()] });
+Deno.test("spend on a replacement made while its chain was known only in part counts on the chain once the rest is learned, in every process", async () => {
+  // One KV file, opened by two processes' worth of services.
+  const dir = await Deno.makeTempDir();
+  await using _removed = { [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+  const env = { KV_PATH: `${dir}/kv.sqlite3` };
+  await using server = await startTestServer(env, { policies: [dailyLimit()] });
   const card = (name: string) => `ic_partial_chain_${name}`;
   const first = requestEvent({
     id: "iauth_partial_first",
@@ -636,8 +640,30 @@ Deno.test("spend on a replacement made while its chain was known only in part co
   await learn(card("b"), card("a"));
   const over = replacementRequest("iauth_partial_over", card("d"), card("c"), 10_001);
   assertEquals((await answer(server, over)).approved, false, "90,000 + 10,001 is over 100,000");
-  const exact = replacementRequest("iauth_partial_exact", card("d"), card("c"), 10_000);
-  assertEquals((await answer(server, exact)).approved, true, "90,000 + 10,000 is 100,000");
+  const later = replacementRequest("iauth_partial_later", card("d"), card("c"), 9_000);
+  assertEquals((await answer(server, later)).approved, true, "99,000 of 100,000");
+  // Another process, which never resolved the chain, decides for e, d's replacement.
+  await using other = await startTestServer(env, { policies: [dailyLimit()] });
+  const e = (id: string, amount: number) => replacementRequest(id, card("e"), card("d"), amount);
+  assertEquals((await answer(other, e("iauth_partial_e_over", 1_001))).approved, false);
+  assertEquals((await answer(other, e("iauth_partial_e_exact", 1_000))).approved, true);
+});
+
+Deno.test("a chain link stored before links named the replaced card (the chain's first, under card_root) is still followed", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await using server = await startTestServer({}, { policies: [dailyLimit()], kv });
+  const first = requestEvent({
+    id: "iauth_legacy_link_first",
+    card: { id: "ic_legacy_link_a" },
+    pending_request: { amount: 60_000 },
+  });
+  assertEquals((await answer(server, first)).approved, true);
+  // As versions before card_replaces stored b, which replaced a: its chain's first card.
+  await kv.set(["card_root", "ic_legacy_link_b"], "ic_legacy_link_a");
+  const c = (id: string, amount: number) =>
+    replacementRequest(id, "ic_legacy_link_c", "ic_legacy_link_b", amount);
+  assertEquals((await answer(server, c("iauth_legacy_link_over", 40_001))).approved, false);
+  assertEquals((await answer(server, c("iauth_legacy_link_exact", 40_000))).approved, true);
 });
 
 Deno.test("a chain too long to read every card's rolling counters in one commit is still decided, its first card's spend counted", async () => {

@@ -13,10 +13,12 @@
  *
  * Counters: `["usage", scope, scopeId, window, categories, currency, bucket]`
  * → {@linkcode Usage}; a card's counters are named after the first card of
- * its `replacement_for` chain (`["card_root", cardId]` → that card's id), as
- * Stripe's spending limits apply across the chain (Cards.d.ts), and read
- * under every card of the chain as known: a card that was a chain's first
- * while the chain was known only in part holds what was spent meanwhile.
+ * its `replacement_for` chain, as Stripe's spending limits apply across the
+ * chain (Cards.d.ts), and read under every card of the chain as known: a card
+ * that was a chain's first while the chain was known only in part holds what
+ * was spent meanwhile. Links: `["card_replaces", cardId]` → the card it
+ * replaces; `["card_root", cardId]` (written before those) → its chain's
+ * first card as then known, still followed.
  *
  * @module
  */
@@ -195,7 +197,7 @@ const COMMIT_MARGIN_MS = 25;
 /** Time allowed to log a fallback after its answer, or to reconcile. */
 const BACKGROUND_MS = 10_000;
 /**
- * Mutations a request adds besides its keys: the record, the card root, and
+ * Mutations a request adds besides its keys: the record, the card's link, and
  * its share of the batch's aggregates (merged per batch; a batch that still
  * overflows KV's limit is split by the commit engine).
  */
@@ -324,37 +326,44 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const rest = typeof replaced === "object"
       ? await cardChain(replaced as AuthorizationRequest["card"])
       : await storedChain(replaced);
-    // A chain back through this card is not Stripe's (a card replaces an older one): cut there.
-    const back = rest.indexOf(card.id);
-    const chain: CardChain = [card.id, ...(back < 0 ? rest : rest.slice(0, back))];
+    // A chain back through this card is not Stripe's (a card replaces an older one): left out.
+    const chain: CardChain = [card.id, ...rest.filter((id) => id !== card.id)];
     if (cardChains.size >= MAX_CARD_CHAINS) cardChains.clear();
     cardChains.set(card.id, { chain, until: Date.now() + CARD_ROOT_TTL_MS });
     return chain;
   }
 
   /**
-   * `cardId`'s chain as this process or KV knows it: each stored link names the
-   * chain's first card as known when it was written (by a replacement's first
-   * request, or by `issuing_card.created`), so a card a link names may since
-   * have been found to replace another. Followed link by link, every card on
-   * the way kept: each was a chain's first for a while, and holds what was
+   * `cardId`'s chain as this process or KV knows it, followed link by link
+   * (written by a replacement's requests and by `issuing_card.created`, which
+   * may arrive in any order). Every card on the way is kept: while the chain
+   * was known only in part, each may have been its first, and holds what was
    * spent on the chain meanwhile.
    */
   async function storedChain(cardId: string): Promise<CardChain> {
     const chain: [string, ...string[]] = [cardId];
-    for (let hop = 0; hop < MAX_CHAIN_HOPS && chain.length <= MAX_CHAIN_HOPS; hop++) {
+    while (chain.length <= MAX_CHAIN_HOPS) {
       const last = chain.at(-1)!;
-      const links = cachedChain(last)?.slice(1) ??
-        [(await kv.get<string>(["card_root", last])).value];
-      const before = chain.length;
+      const links = cachedChain(last)?.slice(1) ?? [await storedLink(last)];
+      let added = 0;
       for (const next of links) {
         // A link back into the chain is not Stripe's (a card replaces an older one): stop there.
         if (!next || chain.includes(next)) break;
         chain.push(next);
+        added++;
       }
-      if (chain.length !== before + links.length || chain.length === before) break;
+      if (added === 0 || added < links.length) break;
     }
     return chain;
+  }
+
+  /** The card `cardId` replaces as stored (or, stored before that, its chain's first card). */
+  async function storedLink(cardId: string): Promise<string | null> {
+    const [link, legacy] = await kv.getMany<[string, string]>([
+      ["card_replaces", cardId],
+      ["card_root", cardId],
+    ]);
+    return link.value ?? legacy.value;
   }
 
   /** The pipelines' counters, with the card's named after its chain's first card. */
@@ -544,9 +553,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           write(operation: Deno.AtomicOperation) {
             // A fallback replacing this delivery's own record writes it under the same key.
             writeRecord(operation);
-            if (root !== authorization.card.id) {
-              operation.set(["card_root", authorization.card.id], root);
-            }
+            // Cards replacing this one, and transactions naming it, follow its link.
+            const replaced = replacedId(authorization.card);
+            if (replaced) operation.set(["card_replaces", authorization.card.id], replaced);
           },
         };
       },
@@ -1002,10 +1011,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     async recordCard(card) {
-      const root = (await cardChain(card)).at(-1)!;
-      if (root === card.id) return;
-      await kv.set(["card_root", card.id], root);
-      // Chains this process resolved to this card now go on to its own first card.
+      const replaced = replacedId(card);
+      if (!replaced || replaced === card.id) return;
+      await kv.set(["card_replaces", card.id], replaced);
+      // Chains this process resolved to this card now go on to the card it replaces.
       for (const [id, cached] of cardChains) {
         if (cached.chain.at(-1) === card.id) cardChains.delete(id);
       }
@@ -1156,6 +1165,12 @@ function sumUsage(values: readonly (Usage | null)[]): Usage {
     }
   }
   return { amount, count };
+}
+
+/** The id of the card `card` replaces (`replacement_for`, an id or expanded), if any. */
+function replacedId(card: Pick<Stripe.Issuing.Card, "replacement_for">): string | null {
+  const replaced = card.replacement_for;
+  return typeof replaced === "string" ? replaced : replaced?.id ?? null;
 }
 
 /**

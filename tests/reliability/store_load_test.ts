@@ -286,8 +286,16 @@ Deno.test("eight clients reloading the admin reads beside webhooks: no fallback"
 
 Deno.test("a replacement card's chain read that never answers still yields the fallback in time", async () => {
   const kv = await Deno.openKv(":memory:");
-  const stalledGets = withMethod(kv, "get", () => new Promise(() => {}));
-  await using server = await startTestServer({ DECISION_BUDGET_MS: "200" }, { kv: stalledGets });
+  // The chain's link reads never answer (the engine's own reads do).
+  const stalledLinks = withMethod(
+    kv,
+    "getMany",
+    ((keys: Deno.KvKey[]) =>
+      keys[0]?.[0] === "card_replaces" ? new Promise(() => {}) : kv.getMany(keys)) as Deno.Kv[
+        "getMany"
+      ],
+  );
+  await using server = await startTestServer({ DECISION_BUDGET_MS: "200" }, { kv: stalledLinks });
   const event = authorizationEvent("online", { id: "iauth_chain_stalled", card: { id: "ic_new" } });
   (authorizationOf(event).card as { replacement_for: string }).replacement_for = "ic_old";
   const { body, ms } = await post(server.url, event);

@@ -54,6 +54,11 @@ async function fillAuthorization(store: DecisionStore, id: string, n: number) {
   return past;
 }
 
+/** Whether a `getMany` reads a card's replacement link (the chain's reads, one card a call). */
+function isChainLink(keys: readonly Deno.KvKey[]): boolean {
+  return keys[0]?.[0] === "card_replaces";
+}
+
 /** `id` once it is logged with a fallback (recorded in the background after the answer). */
 function loggedFallback(store: DecisionStore, id: string) {
   return pollUntil(`${id} not logged with a fallback`, () => store.get(id), (r) => !!r?.fallback);
@@ -193,12 +198,12 @@ Deno.test("a replacement card's chain whose read fails once: the approving fallb
   using kv = await Deno.openKv(":memory:");
   let failures = 1;
   const failingChain =
-    ((key: Deno.KvKey, options?: { consistency?: Deno.KvConsistencyLevel }) =>
-      key[0] === "card_root" && failures-- > 0
+    ((keys: Deno.KvKey[], options?: { consistency?: Deno.KvConsistencyLevel }) =>
+      isChainLink(keys) && failures-- > 0
         ? Promise.reject(new Error("error sending request: connection reset by peer"))
-        : kv.get(key, options)) as Deno.Kv["get"];
+        : kv.getMany(keys, options)) as Deno.Kv["getMany"];
   const store = testStore(
-    withMethod(kv, "get", failingChain),
+    withMethod(kv, "getMany", failingChain),
     createDecide(referencePipeline, { policyVersion: "test", fallback: "approve" }),
   );
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_failed_chain" }));
@@ -219,12 +224,12 @@ Deno.test("a replacement card's chain whose read fails once: the approving fallb
 Deno.test("a replacement card's chain not read in time: the approving fallback answered is recorded and reserved on the chain", async () => {
   using kv = await Deno.openKv(":memory:");
   const slowChain =
-    (async (key: Deno.KvKey, options?: { consistency?: Deno.KvConsistencyLevel }) => {
-      if (key[0] === "card_root") await new Promise((resolve) => setTimeout(resolve, 300));
-      return await kv.get(key, options);
-    }) as Deno.Kv["get"];
+    (async (keys: Deno.KvKey[], options?: { consistency?: Deno.KvConsistencyLevel }) => {
+      if (isChainLink(keys)) await new Promise((resolve) => setTimeout(resolve, 300));
+      return await kv.getMany(keys, options);
+    }) as Deno.Kv["getMany"];
   const store = testStore(
-    withMethod(kv, "get", slowChain),
+    withMethod(kv, "getMany", slowChain),
     createDecide(referencePipeline, { policyVersion: "test", fallback: "approve" }),
   );
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_slow_chain" }));
