@@ -613,12 +613,26 @@ Deno.test("a replacement chain stays whole through cards that never made a reque
     });
   }
 });
-Deno.test("spend on a replacement made while its chain was known only in part counts on the chain once the rest is learned, in every process", async () => {
-  // One KV file, opened by two processes' worth of services.
+/** Two services on one KV file, as two processes; the file is removed when disposed. */
+async function twoProcesses() {
   const dir = await Deno.makeTempDir();
-  await using _removed = { [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
   const env = { KV_PATH: `${dir}/kv.sqlite3` };
-  await using server = await startTestServer(env, { policies: [dailyLimit()] });
+  const one = await startTestServer(env, { policies: [dailyLimit()] });
+  const two = await startTestServer(env, { policies: [dailyLimit()] });
+  return {
+    one,
+    two,
+    async [Symbol.asyncDispose]() {
+      await one[Symbol.asyncDispose]();
+      await two[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("spend on a replacement made while its chain was known only in part counts on the chain once the rest is learned, in every process", async () => {
+  await using processes = await twoProcesses();
+  const { one: server, two: other } = processes;
   const card = (name: string) => `ic_partial_chain_${name}`;
   const first = requestEvent({
     id: "iauth_partial_first",
@@ -642,11 +656,57 @@ Deno.test("spend on a replacement made while its chain was known only in part co
   assertEquals((await answer(server, over)).approved, false, "90,000 + 10,001 is over 100,000");
   const later = replacementRequest("iauth_partial_later", card("d"), card("c"), 9_000);
   assertEquals((await answer(server, later)).approved, true, "99,000 of 100,000");
-  // Another process, which never resolved the chain, decides for e, d's replacement.
-  await using other = await startTestServer(env, { policies: [dailyLimit()] });
+  // The other process, which never resolved the chain, decides for e, d's replacement.
   const e = (id: string, amount: number) => replacementRequest(id, card("e"), card("d"), amount);
   assertEquals((await answer(other, e("iauth_partial_e_over", 1_001))).approved, false);
   assertEquals((await answer(other, e("iauth_partial_e_exact", 1_000))).approved, true);
+});
+
+Deno.test("a chain that grows in another process is followed at the next request, not a minute later", async () => {
+  await using processes = await twoProcesses();
+  const { one, two } = processes;
+  const card = (name: string) => `ic_grown_${name}`;
+  const first = requestEvent({
+    id: "iauth_grown_first",
+    card: { id: card("a") },
+    pending_request: { amount: 60_000 },
+  });
+  assertEquals((await answer(one, first)).approved, true);
+  // c replaces b, whose own link is not known yet: one resolves c's chain as c → b.
+  const c = (id: string, amount: number) => replacementRequest(id, card("c"), card("b"), amount);
+  assertEquals((await answer(one, c("iauth_grown_c1", 30_000))).approved, true);
+  // b's first request, in the other process, tells b → a and spends under a.
+  const b = replacementRequest("iauth_grown_b", card("b"), card("a"), 1_000);
+  assertEquals((await answer(two, b)).approved, true);
+  assertEquals((await answer(one, c("iauth_grown_c_over", 9_001))).approved, false);
+  assertEquals((await answer(one, c("iauth_grown_c_exact", 9_000))).approved, true);
+});
+
+Deno.test("the links an expanded replacement_for tells are stored, for processes that never saw the event", async () => {
+  await using processes = await twoProcesses();
+  const { one, two } = processes;
+  const card = (name: string) => `ic_nested_${name}`;
+  const first = requestEvent({
+    id: "iauth_nested_first",
+    card: { id: card("a") },
+    pending_request: { amount: 60_000 },
+  });
+  assertEquals((await answer(one, first)).approved, true);
+  // c's event expands what it replaces: b, which replaces a.
+  const nested = requestEvent({
+    id: "iauth_nested_c",
+    card: { id: card("c") },
+    pending_request: { amount: 30_000 },
+  });
+  (authorizationOf(nested).card as { replacement_for: unknown }).replacement_for = {
+    ...structuredClone(authorizationOf(first).card),
+    id: card("b"),
+    replacement_for: card("a"),
+  };
+  assertEquals((await answer(one, nested)).approved, true);
+  const d = (id: string, amount: number) => replacementRequest(id, card("d"), card("c"), amount);
+  assertEquals((await answer(two, d("iauth_nested_d_over", 10_001))).approved, false);
+  assertEquals((await answer(two, d("iauth_nested_d_exact", 10_000))).approved, true);
 });
 
 Deno.test("a chain link stored before links named the replaced card (the chain's first, under card_root) is still followed", async () => {

@@ -206,8 +206,6 @@ const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 8;
 const OUTCOME_MUTATIONS = 2;
 /** Card ids resolved to their replacement chain, kept at most. */
 const MAX_CARD_CHAINS = 10_000;
-/** How long a resolved chain is trusted without reading it again. */
-const CARD_ROOT_TTL_MS = 60_000;
 /** Links followed from a card to its chain's first (a card replaced this many times is not real). */
 const MAX_CHAIN_HOPS = 16;
 
@@ -299,62 +297,58 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       if (outcomes.length > 0) aggregates.addReconciliations(operation, outcomes);
     },
   });
-  /** Resolved chains, each kept a minute: another process may learn that a chain grew. */
-  const cardChains = new Map<string, { readonly chain: CardChain; readonly until: number }>();
-  const cachedChain = (cardId: string) => {
-    const cached = cardChains.get(cardId);
-    return cached && cached.until > Date.now() ? cached.chain : undefined;
-  };
+  /**
+   * Chains resolved in this process, by card. A stored link never changes (a
+   * card's `replacement_for` is fixed), so a chain grows only at its first
+   * card: each use reads that card's link again, and nothing here expires.
+   */
+  const cardChains = new Map<string, CardChain>();
 
   /**
-   * `card`'s replacement chain, from the event, this process or KV:
-   * synchronous unless KV must be read. A card that is not expanded (a
-   * transaction's is an id, Transactions.d.ts) has no `replacement_for` to
+   * `card`'s replacement chain: what its event tells (`replacement_for`, an id
+   * or expanded), then the stored links from there. Synchronous for a card
+   * that replaces none; otherwise its first card's link is read, so a chain
+   * another process saw grow is followed at once. A card that is not expanded
+   * (a transaction's is an id, Transactions.d.ts) has no `replacement_for` to
    * tell: only what is stored says whose chain it is on.
    */
   function cardChain(card: AuthorizationRequest["card"]): CardChain | Promise<CardChain> {
-    const replaced = card.replacement_for;
-    if (replaced === undefined) return storedChain(card.id);
-    if (!replaced) return [card.id];
-    return cachedChain(card.id) ?? readCardChain(card, replaced);
-  }
-
-  async function readCardChain(
-    card: AuthorizationRequest["card"],
-    replaced: NonNullable<AuthorizationRequest["card"]["replacement_for"]>,
-  ): Promise<CardChain> {
-    const rest = typeof replaced === "object"
-      ? await cardChain(replaced as AuthorizationRequest["card"])
-      : await storedChain(replaced);
-    // A chain back through this card is not Stripe's (a card replaces an older one): left out.
-    const chain: CardChain = [card.id, ...rest.filter((id) => id !== card.id)];
-    if (cardChains.size >= MAX_CARD_CHAINS) cardChains.clear();
-    cardChains.set(card.id, { chain, until: Date.now() + CARD_ROOT_TTL_MS });
-    return chain;
+    if (card.replacement_for === null) return [card.id];
+    const told: CardChain = [card.id, ...replacementLinks(card).map(([, replaced]) => replaced)];
+    // Links never change: a chain resolved before starts with what the event tells, or is shorter
+    // only when it came from a card given as an id (a transaction's), which tells nothing.
+    const resolved = cardChains.get(card.id);
+    return extended(resolved && resolved.length >= told.length ? resolved : told).then((chain) => {
+      if (cardChains.size >= MAX_CARD_CHAINS) cardChains.clear();
+      cardChains.set(card.id, chain);
+      return chain;
+    });
   }
 
   /**
-   * `cardId`'s chain as this process or KV knows it, followed link by link
-   * (written by a replacement's requests and by `issuing_card.created`, which
-   * may arrive in any order). Every card on the way is kept: while the chain
-   * was known only in part, each may have been its first, and holds what was
-   * spent on the chain meanwhile.
+   * `chain` followed on through the stored links (written by a replacement's
+   * requests and by `issuing_card.created`, which may arrive in any order),
+   * every card on the way kept: while the chain was known only in part, each
+   * may have been its first, and holds what was spent on the chain meanwhile.
    */
-  async function storedChain(cardId: string): Promise<CardChain> {
-    const chain: [string, ...string[]] = [cardId];
-    while (chain.length <= MAX_CHAIN_HOPS) {
-      const last = chain.at(-1)!;
-      const links = cachedChain(last)?.slice(1) ?? [await storedLink(last)];
-      let added = 0;
-      for (const next of links) {
-        // A link back into the chain is not Stripe's (a card replaces an older one): stop there.
-        if (!next || chain.includes(next)) break;
-        chain.push(next);
-        added++;
+  async function extended(chain: CardChain): Promise<CardChain> {
+    const out: [string, ...string[]] = [chain[0]];
+    // A link back into the chain is not Stripe's (a card replaces an older one): it ends there.
+    const add = (ids: readonly (string | null)[]) => {
+      for (const id of ids) {
+        if (!id || out.includes(id) || out.length > MAX_CHAIN_HOPS) return false;
+        out.push(id);
       }
-      if (added === 0 || added < links.length) break;
+      return ids.length > 0;
+    };
+    if (!add(chain.slice(1)) && chain.length > 1) return out;
+    while (out.length <= MAX_CHAIN_HOPS) {
+      const last = out.at(-1)!;
+      // Past a chain's first card every link is known for good; the first card's is read.
+      const known = cardChains.get(last);
+      if (!add(known && known.length > 1 ? known.slice(1) : [await storedLink(last)])) break;
     }
-    return chain;
+    return out;
   }
 
   /** The card `cardId` replaces as stored (or, stored before that, its chain's first card). */
@@ -553,9 +547,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           write(operation: Deno.AtomicOperation) {
             // A fallback replacing this delivery's own record writes it under the same key.
             writeRecord(operation);
-            // Cards replacing this one, and transactions naming it, follow its link.
-            const replaced = replacedId(authorization.card);
-            if (replaced) operation.set(["card_replaces", authorization.card.id], replaced);
+            // Cards replacing this one, and transactions naming it, follow its links.
+            for (const [card, replaced] of replacementLinks(authorization.card)) {
+              operation.set(["card_replaces", card], replaced);
+            }
           },
         };
       },
@@ -1011,13 +1006,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     async recordCard(card) {
-      const replaced = replacedId(card);
-      if (!replaced || replaced === card.id) return;
-      await kv.set(["card_replaces", card.id], replaced);
-      // Chains this process resolved to this card now go on to the card it replaces.
-      for (const [id, cached] of cardChains) {
-        if (cached.chain.at(-1) === card.id) cardChains.delete(id);
+      const links = replacementLinks(card as AuthorizationRequest["card"]);
+      if (links.length === 0) return;
+      const operation = kv.atomic();
+      for (const [replacement, replaced] of links) {
+        operation.set(["card_replaces", replacement], replaced);
       }
+      await operation.commit();
     },
 
     async recordTransaction(transaction) {
@@ -1167,10 +1162,21 @@ function sumUsage(values: readonly (Usage | null)[]): Usage {
   return { amount, count };
 }
 
-/** The id of the card `card` replaces (`replacement_for`, an id or expanded), if any. */
-function replacedId(card: Pick<Stripe.Issuing.Card, "replacement_for">): string | null {
-  const replaced = card.replacement_for;
-  return typeof replaced === "string" ? replaced : replaced?.id ?? null;
+/**
+ * The links `card` tells, each a card and the card it replaces: its own, then
+ * those of each expanded `replacement_for` within it.
+ */
+function replacementLinks(card: AuthorizationRequest["card"]): [string, string][] {
+  const links: [string, string][] = [];
+  let current: AuthorizationRequest["card"] | undefined = card;
+  while (current && links.length < MAX_CHAIN_HOPS) {
+    const replaced: string | Stripe.Issuing.Card | null | undefined = current.replacement_for;
+    const id = typeof replaced === "string" ? replaced : replaced?.id;
+    if (!id || id === current.id) break;
+    links.push([current.id, id]);
+    current = typeof replaced === "object" ? replaced as AuthorizationRequest["card"] : undefined;
+  }
+  return links;
 }
 
 /**
