@@ -726,6 +726,28 @@ Deno.test("a chain link stored before links named the replaced card (the chain's
   assertEquals((await answer(server, c("iauth_legacy_link_exact", 40_000))).approved, true);
 });
 
+Deno.test("a chain followed through a link an earlier version stored is read anew until its cards store their own", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await using server = await startTestServer({}, { policies: [dailyLimit()], kv });
+  const card = (name: string) => `ic_upgrade_${name}`;
+  const spend = (id: string, on: string, replaced: string | null, amount: number) => {
+    const event = requestEvent({ id, card: { id: on }, pending_request: { amount } });
+    (authorizationOf(event).card as { replacement_for: string | null }).replacement_for = replaced;
+    return answer(server, event);
+  };
+  assertEquals((await spend("iauth_upgrade_a", card("a"), null, 60_000)).approved, true);
+  // b spent as its chain's first card, before b → a was known.
+  assertEquals((await spend("iauth_upgrade_b", card("b"), null, 30_000)).approved, true);
+  // What an earlier version stored: each card linked to its chain's first card, c's skipping b.
+  await kv.set(["card_root", card("c")], card("a"));
+  await kv.set(["card_root", card("b")], card("a"));
+  assertEquals((await spend("iauth_upgrade_d1", card("d"), card("c"), 1_000)).approved, true);
+  // c's request stores c → b: d's chain now goes through b, and b's 30,000 counts.
+  assertEquals((await spend("iauth_upgrade_c", card("c"), card("b"), 1_000)).approved, true);
+  assertEquals((await spend("iauth_upgrade_d_over", card("d"), card("c"), 8_001)).approved, false);
+  assertEquals((await spend("iauth_upgrade_d_exact", card("d"), card("c"), 8_000)).approved, true);
+});
+
 Deno.test("a chain too long to read every card's rolling counters in one commit is still decided, its first card's spend counted", async () => {
   // 10 buckets per rolling window and per card: 16 cards would be 160 keys against KV's 100 checks.
   const rolling = spendLimit({ window: { rollingMinutes: 60 }, maxAmount: { usd: DAILY_USD } });

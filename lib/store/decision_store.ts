@@ -197,11 +197,13 @@ const COMMIT_MARGIN_MS = 25;
 /** Time allowed to log a fallback after its answer, or to reconcile. */
 const BACKGROUND_MS = 10_000;
 /**
- * Mutations a request adds besides its keys: the record, the card's link, and
- * its share of the batch's aggregates (merged per batch; a batch that still
- * overflows KV's limit is split by the commit engine).
+ * Mutations a request adds besides its keys and its card's links: the record
+ * and its share of the batch's aggregates (merged per batch; a batch that
+ * still overflows KV's limit is split by the commit engine).
  */
-const REQUEST_MUTATIONS = RECORD_MUTATIONS + 1 + 8;
+const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
+/** Times a request's chain is read again because it grew while the request was decided. */
+const MAX_CHAIN_REREADS = 3;
 /** Mutations of a first reconciliation outcome: its minute and hour sums. */
 const OUTCOME_MUTATIONS = 2;
 /** Card ids resolved to their replacement chain, kept at most. */
@@ -252,6 +254,9 @@ type RequestOutcome =
     readonly pendingShadow?: Promise<Decision>;
   };
 
+/** A request job's outcome: the request's, or that its card's chain grew (nothing written). */
+type JobOutcome = RequestOutcome | { readonly chainGrew: true };
+
 /**
  * Creates the store over an open `Deno.Kv`.
  *
@@ -300,29 +305,36 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   /**
    * Chains resolved in this process, by card. A stored link never changes (a
    * card's `replacement_for` is fixed), so a chain grows only at its first
-   * card: each use reads that card's link again, and nothing here expires.
+   * card, whose links each request's commit checks: nothing here expires.
    */
   const cardChains = new Map<string, CardChain>();
 
   /**
    * `card`'s replacement chain: what its event tells (`replacement_for`, an id
    * or expanded), then the stored links from there. Synchronous for a card
-   * that replaces none; otherwise its first card's link is read, so a chain
-   * another process saw grow is followed at once. A card that is not expanded
+   * that replaces none, and for one this process resolved before. A card that is not expanded
    * (a transaction's is an id, Transactions.d.ts) has no `replacement_for` to
    * tell: only what is stored says whose chain it is on.
    */
   function cardChain(card: AuthorizationRequest["card"]): CardChain | Promise<CardChain> {
     if (card.replacement_for === null) return [card.id];
     const told: CardChain = [card.id, ...replacementLinks(card).map(([, replaced]) => replaced)];
-    // Links never change: a chain resolved before starts with what the event tells, or is shorter
-    // only when it came from a card given as an id (a transaction's), which tells nothing.
+    // Links never change, so a chain resolved before that goes on from what the event tells is
+    // right up to its first card, whose links a request's commit checks (see `chainGrowth`).
     const resolved = cardChains.get(card.id);
-    return extended(resolved && resolved.length >= told.length ? resolved : told).then((chain) => {
-      if (cardChains.size >= MAX_CARD_CHAINS) cardChains.clear();
-      cardChains.set(card.id, chain);
-      return chain;
-    });
+    if (resolved && told.every((id, i) => resolved[i] === id)) return resolved;
+    return resolveChain(card.id, told);
+  }
+
+  /** `chain` followed on through what is stored, and kept as `cardId`'s. */
+  async function resolveChain(cardId: string, chain: CardChain): Promise<CardChain> {
+    const resolved = await extended(chain);
+    // A link an earlier version stored names the chain's first card as then known, skipping cards
+    // a `card_replaces` link, once stored, will name: such a chain is read anew each time.
+    if (resolved.legacy) return resolved.chain;
+    if (cardChains.size >= MAX_CARD_CHAINS) cardChains.clear();
+    cardChains.set(cardId, resolved.chain);
+    return resolved.chain;
   }
 
   /**
@@ -330,9 +342,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * requests and by `issuing_card.created`, which may arrive in any order),
    * every card on the way kept: while the chain was known only in part, each
    * may have been its first, and holds what was spent on the chain meanwhile.
+   * `legacy`: a link an earlier version stored (`card_root`) was followed.
    */
-  async function extended(chain: CardChain): Promise<CardChain> {
+  async function extended(chain: CardChain): Promise<{ chain: CardChain; legacy: boolean }> {
     const out: [string, ...string[]] = [chain[0]];
+    let legacy = false;
     // A link back into the chain is not Stripe's (a card replaces an older one): it ends there.
     const add = (ids: readonly (string | null)[]) => {
       for (const id of ids) {
@@ -341,23 +355,23 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       return ids.length > 0;
     };
-    if (!add(chain.slice(1)) && chain.length > 1) return out;
+    if (!add(chain.slice(1)) && chain.length > 1) return { chain: out, legacy };
     while (out.length <= MAX_CHAIN_HOPS) {
       const last = out.at(-1)!;
       // Past a chain's first card every link is known for good; the first card's is read.
       const known = cardChains.get(last);
-      if (!add(known && known.length > 1 ? known.slice(1) : [await storedLink(last)])) break;
+      if (known && known.length > 1) {
+        if (!add(known.slice(1))) break;
+        continue;
+      }
+      const [link, root] = await kv.getMany<[string, string]>([
+        ["card_replaces", last],
+        ["card_root", last],
+      ]);
+      legacy ||= !link.value && !!root.value;
+      if (!add([link.value ?? root.value])) break;
     }
-    return out;
-  }
-
-  /** The card `cardId` replaces as stored (or, stored before that, its chain's first card). */
-  async function storedLink(cardId: string): Promise<string | null> {
-    const [link, legacy] = await kv.getMany<[string, string]>([
-      ["card_replaces", cardId],
-      ["card_root", cardId],
-    ]);
-    return link.value ?? legacy.value;
+    return { chain: out, legacy };
   }
 
   /** The pipelines' counters, with the card's named after its chain's first card. */
@@ -392,7 +406,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     counters: CounterRef[],
     deadline: Deadline,
     answered?: Decision,
-  ): CommitJob<RequestOutcome, AggregateShare> {
+  ): CommitJob<JobOutcome, AggregateShare> {
     const authKey = authorizationKey(authorization.id);
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
@@ -406,6 +420,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       : (rootKey: Deno.KvKey) => uniqueKeys(readers.map((card) => chainKey(rootKey, root, card)));
     const buckets = uniqueKeys(counters.flatMap((counter) => counter.buckets.flatMap(under)));
     const reserveInto = counterKeys(counters);
+    const growth = chainGrowth(meta.chain);
+    const links = replacementLinks(authorization.card);
     const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
       : [];
@@ -415,12 +431,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     let deciding: Promise<unknown> | undefined;
 
     return {
-      keys: [authKey, ...buckets],
-      mutations: REQUEST_MUTATIONS,
+      keys: [authKey, ...buckets, ...growth.keys],
+      mutations: REQUEST_MUTATIONS + links.length,
       bytes: meta.eventBytes + 4 * 1024,
       deadline,
       likelyAbsent: position === 0 ? authKey : undefined,
-      run(view: BatchView): JobStep<RequestOutcome, AggregateShare> {
+      run(view: BatchView): JobStep<JobOutcome, AggregateShare> {
         const state = view.get<AuthorizationState>(authKey);
         const earlier = findRequest(state, meta.eventId, fingerprint);
         // Another delivery's answer stays: Stripe may have applied it, and releasing what it
@@ -428,6 +444,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (earlier && (!answered || earlier.at !== now.getTime())) {
           return { done: { replayed: true, index: earlier.index, at: earlier.at } };
         }
+        // The chain's first card was since found to replace another: decided on the whole chain.
+        if (growth.grew(view)) return { done: { chainGrew: true } };
         const index = earlier?.index ?? state?.requests.length ?? 0;
         // Full: declined (or a fallback answered) reserving nothing, logged, left out of the state.
         const full = !earlier && isFull(state);
@@ -548,26 +566,48 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             // A fallback replacing this delivery's own record writes it under the same key.
             writeRecord(operation);
             // Cards replacing this one, and transactions naming it, follow its links.
-            for (const [card, replaced] of replacementLinks(authorization.card)) {
-              operation.set(["card_replaces", card], replaced);
-            }
+            for (const [card, replaced] of links) operation.set(["card_replaces", card], replaced);
           },
         };
       },
     };
   }
 
+  /**
+   * Submits the request's job, and again on its card's chain read anew (within
+   * the job's deadline) while that chain grew as the request was decided.
+   */
+  async function submitRequest(
+    authorization: AuthorizationRequest,
+    meta: JobMeta,
+    deadline: Deadline,
+    answered?: Decision,
+  ): Promise<RequestOutcome> {
+    let chain = meta.chain;
+    for (let reread = 0;; reread++) {
+      const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
+      const job = requestJob(authorization, { ...meta, chain }, counters, deadline, answered);
+      const outcome = await engine.submit(job);
+      if (!("chainGrew" in outcome)) return outcome;
+      if (reread === MAX_CHAIN_REREADS) {
+        throw new Error("the card's replacement chain kept growing");
+      }
+      const grown = await deadline.race(resolveChain(authorization.card.id, chain));
+      if (grown === TIMED_OUT) throw new DeadlineExceededError();
+      chain = grown;
+    }
+  }
+
   /** Commits a fallback that was answered, in the background; logs if it cannot. */
   function recordFallback(
     authorization: AuthorizationRequest,
     meta: JobMeta,
-    counters: CounterRef[],
     decision: Decision,
   ): void {
     const deadline = Deadline.after(BACKGROUND_MS);
     // A fallback is answered in the response, whichever path the request was to take.
     const inResponse = { ...meta, path: "respond" as const };
-    engine.submit(requestJob(authorization, inResponse, counters, deadline, decision)).then(
+    submitRequest(authorization, inResponse, deadline, decision).then(
       (result) => {
         if (result.replayed || !result.record.superseded) return;
         // The log now holds the fallback that was answered, not what this delivery committed.
@@ -795,10 +835,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   return {
     async decideAndRecord(authorization, meta) {
       const started = performance.now();
-      const now = new Date(meta.receivedAt);
-      let counters: CounterRef[];
       let chain: CardChain;
-      // A replacement card's chain may need one KV read: bounded by the deadline like the rest.
+      // A replacement card's chain may need KV reads (once per process): bounded by the deadline.
       const resolving = cardChain(authorization.card);
       try {
         const resolved = resolving instanceof Promise
@@ -806,7 +844,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           : resolving;
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
         chain = resolved;
-        counters = countersOf(authorization, now, chain);
       } catch (error) {
         const timedOut = error instanceof DeadlineExceededError;
         log({
@@ -820,18 +857,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read once more if reading it failed).
         Promise.resolve(resolving).catch(() => cardChain(authorization.card)).then((late) =>
-          recordFallback(
-            authorization,
-            { ...meta, started, chain: late },
-            countersOf(authorization, now, late),
-            decision,
-          )
+          recordFallback(authorization, { ...meta, started, chain: late }, decision)
         ).catch(loggedUnrecorded(authorization, meta, decision));
         return unrecorded(authorization, meta, decision);
       }
       const jobMeta = { ...meta, started, chain };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
-      const pending = engine.submit(requestJob(authorization, jobMeta, counters, jobDeadline));
+      const pending = submitRequest(authorization, jobMeta, jobDeadline);
       let result: Awaited<typeof pending> | typeof TIMED_OUT;
       let failure: unknown;
       try {
@@ -898,7 +930,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
       // delivery's answer as it is (see requestJob).
-      const correct = () => recordFallback(authorization, jobMeta, counters, decision);
+      const correct = () => recordFallback(authorization, jobMeta, decision);
       if (failure === undefined) pending.then(correct, correct);
       else correct();
       return unrecorded(authorization, meta, decision);
@@ -1177,6 +1209,28 @@ function replacementLinks(card: AuthorizationRequest["card"]): [string, string][
     current = typeof replaced === "object" ? replaced as AuthorizationRequest["card"] : undefined;
   }
   return links;
+}
+
+/**
+ * What tells that `chain` grew: its first card's links (keys a request's
+ * commit checks, so a link stored meanwhile, by any process, fails the commit
+ * and the batch reads them again), and whether a view of them goes on.
+ */
+function chainGrowth(
+  chain: CardChain,
+): { readonly keys: Deno.KvKey[]; grew(view: BatchView): boolean } {
+  // A card that replaces none has nothing to grow; a chain at the bound is followed no further.
+  if (chain.length === 1 || chain.length > MAX_CHAIN_HOPS) return { keys: [], grew: () => false };
+  const root = chain.at(-1)!;
+  const keys: Deno.KvKey[] = [["card_replaces", root], ["card_root", root]];
+  return {
+    keys,
+    grew: (view) =>
+      keys.some((key) => {
+        const next = view.get<string>(key);
+        return !!next && !chain.includes(next);
+      }),
+  };
 }
 
 /**

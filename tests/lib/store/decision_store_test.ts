@@ -634,3 +634,38 @@ Deno.test("reconciliations arriving together share commits, their first outcomes
   }
   assertEquals(counted, { agreed: 8, mismatch: 4 });
 });
+
+Deno.test("a request whose card's chain grows while it is decided is decided again on the whole chain", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const commits = stallingCommits(kv);
+  const decide = () =>
+    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })], {
+      policyVersion: "test",
+    });
+  // Two processes: this one's commits can be held back; the other's cannot.
+  const one = testStore(commits.kv, decide());
+  const two = testStore(kv, decide());
+  const request = (id: string, card: string, replaced: string | null, amount: number) => {
+    const event = requestEvent({ id, card: { id: card }, pending_request: { amount } });
+    (authorizationOf(event).card as { replacement_for: string | null }).replacement_for = replaced;
+    return event;
+  };
+  const approved = async (store: DecisionStore, event: Stripe.Event) =>
+    (await recordEvent(store, event)).record.approved;
+  assertEquals(await approved(one, request("iauth_grow_a", "ic_grow_a", null, 60_000)), true);
+  // c replaces b, whose own link is unknown: one's chain for c is c → b, holding c's 10,000.
+  assertEquals(
+    await approved(one, request("iauth_grow_c1", "ic_grow_c", "ic_grow_b", 10_000)),
+    true,
+  );
+  commits.stallFor(300);
+  const pending = approved(one, request("iauth_grow_c2", "ic_grow_c", "ic_grow_b", 20_000));
+  // Meanwhile the other learns b → a and spends 20,000 on b, under a: 90,000 on the chain.
+  await two.recordCard({ id: "ic_grow_b", replacement_for: "ic_grow_a" } as Stripe.Issuing.Card);
+  assertEquals(
+    await approved(two, request("iauth_grow_b", "ic_grow_b", "ic_grow_a", 20_000)),
+    true,
+  );
+  commits.release();
+  assertEquals(await pending, false, "110,000 on the chain is over its 100,000");
+});
