@@ -197,8 +197,8 @@ const COMMIT_MARGIN_MS = 25;
 /** Time allowed to log a fallback after its answer, or to reconcile. */
 const BACKGROUND_MS = 10_000;
 /**
- * Mutations a request adds besides its keys and its card's links: the record
- * and its share of the batch's aggregates (merged per batch; a batch that
+ * Mutations a request adds besides its keys: the record and its share of the
+ * batch's aggregates (merged per batch; a batch that
  * still overflows KV's limit is split by the commit engine).
  */
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
@@ -421,7 +421,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const buckets = uniqueKeys(counters.flatMap((counter) => counter.buckets.flatMap(under)));
     const reserveInto = counterKeys(counters);
     const growth = chainGrowth(meta.chain);
-    const links = replacementLinks(authorization.card);
+    // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
+    const links = replacementLinks(authorization.card).map(([card, replaced]) =>
+      [["card_replaces", card], replaced] as const
+    );
     const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
       : [];
@@ -431,8 +434,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     let deciding: Promise<unknown> | undefined;
 
     return {
-      keys: [authKey, ...buckets, ...growth.keys],
-      mutations: REQUEST_MUTATIONS + links.length,
+      keys: [authKey, ...buckets, ...growth.keys, ...links.map(([key]) => key)],
+      mutations: REQUEST_MUTATIONS,
       bytes: meta.eventBytes + 4 * 1024,
       deadline,
       likelyAbsent: position === 0 ? authKey : undefined,
@@ -493,8 +496,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           amount: full ? 0 : amount,
           count: decision.approved && held.requests === 0 && !full ? 1 : 0,
         };
-        // Only this delivery's own entry is replaced: same time, same windows, same counters.
+        // Only this delivery's own entry is replaced: same time, same windows.
         addToCounters(view, reservation, earlier?.reservation);
+        // Cards replacing this one, and transactions naming it, follow its links.
+        for (const [key, replaced] of links) view.set(key, replaced);
         const record0 = toRecord(authorization, decision, {
           eventId: meta.eventId,
           index,
@@ -565,8 +570,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           write(operation: Deno.AtomicOperation) {
             // A fallback replacing this delivery's own record writes it under the same key.
             writeRecord(operation);
-            // Cards replacing this one, and transactions naming it, follow its links.
-            for (const [card, replaced] of links) operation.set(["card_replaces", card], replaced);
           },
         };
       },
@@ -1139,10 +1142,30 @@ function missingKeys(
     .filter((key) => !have.has(keyId(key)));
 }
 
-/** Adds `reservation` minus what `before` held to each of its counters, never below zero. */
+/**
+ * Adds `reservation` minus what `before` held to each of its counters, never
+ * below zero; `before` is given back under its own keys when they differ (the
+ * card's chain grew since, and its first card with it).
+ */
 function addToCounters(view: BatchView, reservation: Reservation, before?: Reservation): void {
-  const amount = reservation.amount - (before?.amount ?? 0);
-  const count = reservation.count - (before?.count ?? 0);
+  const sameKeys = !before || (before.keys.length === reservation.keys.length &&
+    before.keys.every((key, i) => keyId(key) === keyId(reservation.keys[i])));
+  if (sameKeys) {
+    add(
+      view,
+      reservation,
+      reservation.amount - (before?.amount ?? 0),
+      reservation.count - (before?.count ?? 0),
+    );
+    return;
+  }
+  // The card's chain grew since `before` was reserved: it is given back under its own keys.
+  add(view, before, -before.amount, -before.count);
+  add(view, reservation, reservation.amount, reservation.count);
+}
+
+/** Adds `amount` and `count` to each of `reservation`'s keys (never below zero). */
+function add(view: BatchView, reservation: Reservation, amount: number, count: number): void {
   if (amount === 0 && count === 0) return;
   reservation.keys.forEach((key, i) => {
     const usage = view.get<Usage>(key) ?? NO_USAGE;
@@ -1222,14 +1245,14 @@ function chainGrowth(
   // A card that replaces none has nothing to grow; a chain at the bound is followed no further.
   if (chain.length === 1 || chain.length > MAX_CHAIN_HOPS) return { keys: [], grew: () => false };
   const root = chain.at(-1)!;
-  const keys: Deno.KvKey[] = [["card_replaces", root], ["card_root", root]];
+  const [link, legacy]: Deno.KvKey[] = [["card_replaces", root], ["card_root", root]];
   return {
-    keys,
-    grew: (view) =>
-      keys.some((key) => {
-        const next = view.get<string>(key);
-        return !!next && !chain.includes(next);
-      }),
+    keys: [link, legacy],
+    // As `extended` follows them: the link, else the legacy one, and not back into the chain.
+    grew: (view) => {
+      const next = view.get<string>(link) ?? view.get<string>(legacy);
+      return !!next && !chain.includes(next);
+    },
   };
 }
 

@@ -669,3 +669,69 @@ Deno.test("a request whose card's chain grows while it is decided is decided aga
   commits.release();
   assertEquals(await pending, false, "110,000 on the chain is over its 100,000");
 });
+
+Deno.test("two requests in one batch, one first linking the other's chain further, never together pass the limit", async (t) => {
+  for (const first of ["the linking request", "the other"] as const) {
+    await t.step(`${first} first`, async () => {
+      using kv = await Deno.openKv(":memory:");
+      const commits = stallingCommits(kv);
+      const store = testStore(
+        commits.kv,
+        createDecide([spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })], {
+          policyVersion: "test",
+        }),
+      );
+      const request = (id: string, card: string, replaced: string | null, amount: number) => {
+        const event = requestEvent({ id, card: { id: card }, pending_request: { amount } });
+        (authorizationOf(event).card as { replacement_for: string | null }).replacement_for =
+          replaced;
+        return event;
+      };
+      const approved = async (event: Stripe.Event) =>
+        (await recordEvent(store, event)).record.approved;
+      assertEquals(await approved(request("iauth_batch_a", "ic_batch_a", null, 60_000)), true);
+      // c replaces b, whose link is unknown: c's chain is c → b, holding c's 10,000.
+      assertEquals(
+        await approved(request("iauth_batch_c1", "ic_batch_c", "ic_batch_b", 10_000)),
+        true,
+      );
+      // Both batch slots held (one batch each), so the next two requests queue for one batch.
+      commits.stallFor(200);
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+      const held = [];
+      for (const n of [1, 2]) {
+        held.push(approved(request(`iauth_batch_x${n}`, `ic_x${n}`, null, 1)));
+        await settle();
+      }
+      // b's first request tells b → a and spends under a; c's spends on its chain as known.
+      const linking = () => approved(request("iauth_batch_b", "ic_batch_b", "ic_batch_a", 20_000));
+      const other = () => approved(request("iauth_batch_c2", "ic_batch_c", "ic_batch_b", 20_000));
+      // The linking request reads its chain first (c's is known): queued after it is read.
+      const one = first === "the linking request" ? linking() : other();
+      await settle();
+      await settle();
+      const two = first === "the linking request" ? other() : linking();
+      commits.release();
+      await Promise.all(held);
+      const answers = [await one, await two];
+      assertEquals(answers.filter(Boolean).length, 1, "110,000 on a 100,000 chain: one of them");
+    });
+  }
+});
+
+Deno.test("a stored link back into the chain beside a legacy link does not keep a request from being decided", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(
+    kv,
+    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })], {
+      policyVersion: "test",
+    }),
+  );
+  // Not Stripe's: b "replaces" c, which replaces b; and an earlier version's link from b.
+  await kv.set(["card_replaces", "ic_loop_b"], "ic_loop_c");
+  await kv.set(["card_root", "ic_loop_b"], "ic_loop_z");
+  const event = requestEvent({ id: "iauth_loop", card: { id: "ic_loop_c" } });
+  (authorizationOf(event).card as { replacement_for: string }).replacement_for = "ic_loop_b";
+  const { record, unrecorded } = await recordEvent(store, event);
+  assertEquals([record.approved, record.fallback, unrecorded], [true, undefined, undefined]);
+});
