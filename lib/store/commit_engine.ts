@@ -30,6 +30,12 @@ const MAX_ATTEMPTS = 60;
 /** Conflicts read again at once this many times, then back off like lock errors. */
 const IMMEDIATE_CONFLICT_RETRIES = 2;
 /**
+ * Conflicts in a row after which a batch leaves its later half to the next
+ * batch: keys another process keeps writing fail every attempt of a batch
+ * that holds them, and the jobs not on them need not wait for it.
+ */
+const SPLIT_AFTER_CONFLICTS = 3;
+/**
  * Backoff after a lock error: about 1 ms (jittered) for the first
  * `LOCK_SPINS` attempts, then doubling up to `MAX_BACKOFF_MS`. The lock is
  * held by another process's commit for a few milliseconds: waiting a
@@ -103,9 +109,12 @@ export class DeadlineExceededError extends Error {
   }
 }
 
+/** What `onRetry` is given for a conflict: a key the batch read was written meanwhile. */
+const CONFLICT = new Error("conflict: a key the batch read was written meanwhile");
+
 /** Options of {@linkcode createCommitEngine}; `S` is what jobs share (e.g. counts to add). */
 export interface CommitEngineOptions<S = never> {
-  /** Called on each retried lock error, for logging. */
+  /** Called on each retried lock error or conflict, for logging. */
   readonly onRetry?: (error: unknown, attempt: number) => void;
   /**
    * Adds a batch's shared writes (e.g. `sum`s that never conflict) once its
@@ -159,7 +168,9 @@ interface InFlightWrite {
  * commits once that one landed, with its versionstamps, or reads again if
  * it failed.
  *
- * - A conflict (another process wrote a key) re-reads and re-runs the batch.
+ * - A conflict (another process wrote a key) re-reads and re-runs the batch;
+ *   after three in a row it leaves its later half to the next batch, so jobs
+ *   off a key another process keeps writing are not held to it.
  * - "database is locked" (another process is writing the file) retries the
  *   same commit, about every millisecond and then backing off, while the
  *   jobs' deadlines allow: what it read is still checked. Other transient
@@ -293,8 +304,16 @@ export function createCommitEngine<S = never>(
     return batch;
   }
 
+  /** Puts `entries` back at the head of the queue, for the next batch. */
+  function toNextBatch(entries: readonly Entry[]): void {
+    submitted += entries.length;
+    queue.unshift(...entries);
+    pump();
+  }
+
   async function commitBatch(batch: Entry[], donePreparing: () => void): Promise<void> {
     let lastError: unknown;
+    let conflicts = 0;
     for (let attempt = 1;; attempt++) {
       batch = batch.filter((entry) => {
         if (entry.job.deadline.remainingMs() > 0 && attempt <= MAX_ATTEMPTS) return true;
@@ -328,6 +347,15 @@ export function createCommitEngine<S = never>(
       if (outcome instanceof Error && !(outcome instanceof DeadlineExceededError)) {
         lastError = outcome;
         options.onRetry?.(outcome, attempt);
+      }
+      if (outcome === "conflict") {
+        options.onRetry?.(CONFLICT, attempt);
+        if (++conflicts >= SPLIT_AFTER_CONFLICTS && batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          toNextBatch(batch.slice(half));
+          batch = batch.slice(0, half);
+          conflicts = 0;
+        }
       }
       if (outcome === "conflict" && attempt <= IMMEDIATE_CONFLICT_RETRIES) continue;
       // Never past the soonest deadline: the next attempt then drops what expired.

@@ -306,3 +306,30 @@ Deno.test("createCommitEngine() takes a job submitted while the only queued one 
     await Promise.all([first, hot, other]);
   }
 });
+
+Deno.test("createCommitEngine() leaves a batch's later half to the next batch when a key keeps conflicting: only the job on it misses its deadline", async () => {
+  using kv = await Deno.openKv(":memory:");
+  // Another process writes ["list", 0] before every commit of a batch that reads it.
+  const contended = withAtomicHook(kv, (operation) => {
+    const check = operation.check.bind(operation);
+    let readsHotKey = false;
+    operation.check = (...checks) => {
+      readsHotKey ||= checks.some(({ key }) => key[1] === 0);
+      return check(...checks);
+    };
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (readsHotKey) await kv.set(["list", 0], ["other process"]);
+      return await commit();
+    };
+  });
+  const engine = createCommitEngine(contended);
+  const results = await Promise.allSettled(
+    Array.from({ length: 8 }, (_, i) => append(engine, ["list", i], `job ${i}`, 400)),
+  );
+  assert(results[0].status === "rejected" && results[0].reason instanceof DeadlineExceededError);
+  assertEquals(
+    results.slice(1).map((result) => result.status === "fulfilled" && result.value),
+    Array.from({ length: 7 }, (_, i) => [`job ${i + 1}`]),
+  );
+});
