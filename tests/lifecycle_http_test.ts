@@ -613,6 +613,17 @@ Deno.test("a replacement chain stays whole through cards that never made a reque
     });
   }
 });
+/** `card`'s request `id` of 60,000, approved: its chain has 40,000 of the daily 100,000 left. */
+async function firstCardSpends(
+  server: TestServer,
+  id: string,
+  card: string,
+): Promise<Stripe.Event> {
+  const event = requestEvent({ id, card: { id: card }, pending_request: { amount: 60_000 } });
+  assertEquals((await answer(server, event)).approved, true);
+  return event;
+}
+
 /** Two services on one KV file, as two processes; the file is removed when disposed. */
 async function twoProcesses() {
   const dir = await Deno.makeTempDir();
@@ -634,12 +645,7 @@ Deno.test("spend on a replacement made while its chain was known only in part co
   await using processes = await twoProcesses();
   const { one: server, two: other } = processes;
   const card = (name: string) => `ic_partial_chain_${name}`;
-  const first = requestEvent({
-    id: "iauth_partial_first",
-    card: { id: card("a") },
-    pending_request: { amount: 60_000 },
-  });
-  assertEquals((await answer(server, first)).approved, true);
+  const first = await firstCardSpends(server, "iauth_partial_first", card("a"));
   const learn = async (replacement: string, replaced: string) => {
     const response = await server.postEvent(cardCreatedEvent(first, replacement, replaced));
     assertEquals(response.status, 200);
@@ -666,12 +672,7 @@ Deno.test("a chain that grows in another process is followed at the next request
   await using processes = await twoProcesses();
   const { one, two } = processes;
   const card = (name: string) => `ic_grown_${name}`;
-  const first = requestEvent({
-    id: "iauth_grown_first",
-    card: { id: card("a") },
-    pending_request: { amount: 60_000 },
-  });
-  assertEquals((await answer(one, first)).approved, true);
+  await firstCardSpends(one, "iauth_grown_first", card("a"));
   // c replaces b, whose own link is not known yet: one resolves c's chain as c → b.
   const c = (id: string, amount: number) => replacementRequest(id, card("c"), card("b"), amount);
   assertEquals((await answer(one, c("iauth_grown_c1", 30_000))).approved, true);
@@ -686,12 +687,7 @@ Deno.test("the links an expanded replacement_for tells are stored, for processes
   await using processes = await twoProcesses();
   const { one, two } = processes;
   const card = (name: string) => `ic_nested_${name}`;
-  const first = requestEvent({
-    id: "iauth_nested_first",
-    card: { id: card("a") },
-    pending_request: { amount: 60_000 },
-  });
-  assertEquals((await answer(one, first)).approved, true);
+  const first = await firstCardSpends(one, "iauth_nested_first", card("a"));
   // c's event expands what it replaces: b, which replaces a.
   const nested = requestEvent({
     id: "iauth_nested_c",
@@ -712,12 +708,7 @@ Deno.test("the links an expanded replacement_for tells are stored, for processes
 Deno.test("a chain link stored before links named the replaced card (the chain's first, under card_root) is still followed", async () => {
   using kv = await Deno.openKv(":memory:");
   await using server = await startTestServer({}, { policies: [dailyLimit()], kv });
-  const first = requestEvent({
-    id: "iauth_legacy_link_first",
-    card: { id: "ic_legacy_link_a" },
-    pending_request: { amount: 60_000 },
-  });
-  assertEquals((await answer(server, first)).approved, true);
+  await firstCardSpends(server, "iauth_legacy_link_first", "ic_legacy_link_a");
   // As versions before card_replaces stored b, which replaced a: its chain's first card.
   await kv.set(["card_root", "ic_legacy_link_b"], "ic_legacy_link_a");
   const c = (id: string, amount: number) =>
@@ -753,12 +744,7 @@ Deno.test("a chain too long to read every card's rolling counters in one commit 
   const rolling = spendLimit({ window: { rollingMinutes: 60 }, maxAmount: { usd: DAILY_USD } });
   await using server = await startTestServer({}, { policies: [rolling] });
   const card = (n: number) => `ic_long_chain_${n}`;
-  const first = requestEvent({
-    id: "iauth_long_first",
-    card: { id: card(0) },
-    pending_request: { amount: 60_000 },
-  });
-  assertEquals((await answer(server, first)).approved, true);
+  const first = await firstCardSpends(server, "iauth_long_first", card(0));
   for (let n = 1; n < 16; n++) {
     const response = await server.postEvent(cardCreatedEvent(first, card(n), card(n - 1)));
     assertEquals(response.status, 200);

@@ -59,6 +59,19 @@ function isChainLink(keys: readonly Deno.KvKey[]): boolean {
   return keys[0]?.[0] === "card_replaces";
 }
 
+/** A request of `amount` on `card`, which replaces `replaced` (or none). */
+function cardRequest(id: string, card: string, replaced: string | null, amount: number) {
+  const event = requestEvent({ id, card: { id: card }, pending_request: { amount } });
+  (authorizationOf(event).card as { replacement_for: string | null }).replacement_for = replaced;
+  return event;
+}
+
+/** The pipeline of the replacement-chain tests: a daily limit of 100,000 per card. */
+const chainLimit = () =>
+  createDecide([spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })], {
+    policyVersion: "test",
+  });
+
 /** `id` once it is logged with a fallback (recorded in the background after the answer). */
 function loggedFallback(store: DecisionStore, id: string) {
   return pollUntil(`${id} not logged with a fallback`, () => store.get(id), (r) => !!r?.fallback);
@@ -638,32 +651,23 @@ Deno.test("reconciliations arriving together share commits, their first outcomes
 Deno.test("a request whose card's chain grows while it is decided is decided again on the whole chain", async () => {
   using kv = await Deno.openKv(":memory:");
   const commits = stallingCommits(kv);
-  const decide = () =>
-    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })], {
-      policyVersion: "test",
-    });
   // Two processes: this one's commits can be held back; the other's cannot.
-  const one = testStore(commits.kv, decide());
-  const two = testStore(kv, decide());
-  const request = (id: string, card: string, replaced: string | null, amount: number) => {
-    const event = requestEvent({ id, card: { id: card }, pending_request: { amount } });
-    (authorizationOf(event).card as { replacement_for: string | null }).replacement_for = replaced;
-    return event;
-  };
+  const one = testStore(commits.kv, chainLimit());
+  const two = testStore(kv, chainLimit());
   const approved = async (store: DecisionStore, event: Stripe.Event) =>
     (await recordEvent(store, event)).record.approved;
-  assertEquals(await approved(one, request("iauth_grow_a", "ic_grow_a", null, 60_000)), true);
+  assertEquals(await approved(one, cardRequest("iauth_grow_a", "ic_grow_a", null, 60_000)), true);
   // c replaces b, whose own link is unknown: one's chain for c is c → b, holding c's 10,000.
   assertEquals(
-    await approved(one, request("iauth_grow_c1", "ic_grow_c", "ic_grow_b", 10_000)),
+    await approved(one, cardRequest("iauth_grow_c1", "ic_grow_c", "ic_grow_b", 10_000)),
     true,
   );
   commits.stallFor(300);
-  const pending = approved(one, request("iauth_grow_c2", "ic_grow_c", "ic_grow_b", 20_000));
+  const pending = approved(one, cardRequest("iauth_grow_c2", "ic_grow_c", "ic_grow_b", 20_000));
   // Meanwhile the other learns b → a and spends 20,000 on b, under a: 90,000 on the chain.
   await two.recordCard({ id: "ic_grow_b", replacement_for: "ic_grow_a" } as Stripe.Issuing.Card);
   assertEquals(
-    await approved(two, request("iauth_grow_b", "ic_grow_b", "ic_grow_a", 20_000)),
+    await approved(two, cardRequest("iauth_grow_b", "ic_grow_b", "ic_grow_a", 20_000)),
     true,
   );
   commits.release();
@@ -675,24 +679,13 @@ Deno.test("two requests in one batch, one first linking the other's chain furthe
     await t.step(`${first} first`, async () => {
       using kv = await Deno.openKv(":memory:");
       const commits = stallingCommits(kv);
-      const store = testStore(
-        commits.kv,
-        createDecide([spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })], {
-          policyVersion: "test",
-        }),
-      );
-      const request = (id: string, card: string, replaced: string | null, amount: number) => {
-        const event = requestEvent({ id, card: { id: card }, pending_request: { amount } });
-        (authorizationOf(event).card as { replacement_for: string | null }).replacement_for =
-          replaced;
-        return event;
-      };
+      const store = testStore(commits.kv, chainLimit());
       const approved = async (event: Stripe.Event) =>
         (await recordEvent(store, event)).record.approved;
-      assertEquals(await approved(request("iauth_batch_a", "ic_batch_a", null, 60_000)), true);
+      assertEquals(await approved(cardRequest("iauth_batch_a", "ic_batch_a", null, 60_000)), true);
       // c replaces b, whose link is unknown: c's chain is c → b, holding c's 10,000.
       assertEquals(
-        await approved(request("iauth_batch_c1", "ic_batch_c", "ic_batch_b", 10_000)),
+        await approved(cardRequest("iauth_batch_c1", "ic_batch_c", "ic_batch_b", 10_000)),
         true,
       );
       // Both batch slots held (one batch each), so the next two requests queue for one batch.
@@ -700,12 +693,14 @@ Deno.test("two requests in one batch, one first linking the other's chain furthe
       const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
       const held = [];
       for (const n of [1, 2]) {
-        held.push(approved(request(`iauth_batch_x${n}`, `ic_x${n}`, null, 1)));
+        held.push(approved(cardRequest(`iauth_batch_x${n}`, `ic_x${n}`, null, 1)));
         await settle();
       }
       // b's first request tells b → a and spends under a; c's spends on its chain as known.
-      const linking = () => approved(request("iauth_batch_b", "ic_batch_b", "ic_batch_a", 20_000));
-      const other = () => approved(request("iauth_batch_c2", "ic_batch_c", "ic_batch_b", 20_000));
+      const linking = () =>
+        approved(cardRequest("iauth_batch_b", "ic_batch_b", "ic_batch_a", 20_000));
+      const other = () =>
+        approved(cardRequest("iauth_batch_c2", "ic_batch_c", "ic_batch_b", 20_000));
       // The linking request reads its chain first (c's is known): queued after it is read.
       const one = first === "the linking request" ? linking() : other();
       await settle();
@@ -721,17 +716,11 @@ Deno.test("two requests in one batch, one first linking the other's chain furthe
 
 Deno.test("a stored link back into the chain beside a legacy link does not keep a request from being decided", async () => {
   using kv = await Deno.openKv(":memory:");
-  const store = testStore(
-    kv,
-    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })], {
-      policyVersion: "test",
-    }),
-  );
+  const store = testStore(kv, chainLimit());
   // Not Stripe's: b "replaces" c, which replaces b; and an earlier version's link from b.
   await kv.set(["card_replaces", "ic_loop_b"], "ic_loop_c");
   await kv.set(["card_root", "ic_loop_b"], "ic_loop_z");
-  const event = requestEvent({ id: "iauth_loop", card: { id: "ic_loop_c" } });
-  (authorizationOf(event).card as { replacement_for: string }).replacement_for = "ic_loop_b";
+  const event = cardRequest("iauth_loop", "ic_loop_c", "ic_loop_b", 1_000);
   const { record, unrecorded } = await recordEvent(store, event);
   assertEquals([record.approved, record.fallback, unrecorded], [true, undefined, undefined]);
 });
