@@ -63,6 +63,8 @@ export interface BatchView {
   get<T>(key: Deno.KvKey): T | null;
   /** Sets one of the job's own keys; later jobs in the batch see it, the commit writes it. */
   set(key: Deno.KvKey, value: unknown, expireInMs?: number): void;
+  /** Whether `key` is one the batch read (so `get` and `set` take it). */
+  has(key: Deno.KvKey): boolean;
 }
 
 /**
@@ -565,6 +567,9 @@ class View implements BatchView {
     const id = keyId(key);
     if (!this.read.has(id)) throw new RangeError(`key ${id} is not one of the job's keys`);
     this.#staged.set(id, { value, expireInMs });
+  }
+  has(key: Deno.KvKey): boolean {
+    return this.read.has(keyId(key));
   }
   begin(): void {
     this.#staged.clear();

@@ -1145,7 +1145,7 @@ function missingKeys(
 /**
  * Adds `reservation` minus what `before` held to each of its counters, never
  * below zero; `before` is given back under its own keys when they differ (the
- * card's chain grew since, and its first card with it).
+ * card's chain grew since, and its first card with it) and the job reads them.
  */
 function addToCounters(view: BatchView, reservation: Reservation, before?: Reservation): void {
   const sameKeys = !before || (before.keys.length === reservation.keys.length &&
@@ -1159,8 +1159,10 @@ function addToCounters(view: BatchView, reservation: Reservation, before?: Reser
     );
     return;
   }
-  // The card's chain grew since `before` was reserved: it is given back under its own keys.
-  add(view, before, -before.amount, -before.count);
+  // The card's chain grew since `before` was reserved: it is given back under its own keys, when
+  // the job reads them; a chain too long to read them all leaves it where it is (counted against
+  // the chain where read, never for it).
+  if (before.keys.every((key) => view.has(key))) add(view, before, -before.amount, -before.count);
   add(view, reservation, reservation.amount, reservation.count);
 }
 

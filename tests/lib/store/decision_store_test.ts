@@ -724,3 +724,37 @@ Deno.test("a stored link back into the chain beside a legacy link does not keep 
   const { record, unrecorded } = await recordEvent(store, event);
   assertEquals([record.approved, record.fallback, unrecorded], [true, undefined, undefined]);
 });
+
+Deno.test("a fallback replacing a late commit after the card's chain grew past what one commit reads is still recorded", async () => {
+  using kv = await Deno.openKv(":memory:");
+  // The first commit held 300 ms, past its request's deadline; once it lands, another process
+  // stores b → a. Four rolling limits (10 buckets each) leave a job room for two cards' counters.
+  let hold = false;
+  const held = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      const late = hold;
+      hold = false;
+      if (late) await new Promise((resolve) => setTimeout(resolve, 300));
+      const result = await commit();
+      if (late && result.ok) await kv.set(["card_replaces", "ic_capped_b"], "ic_capped_a");
+      return result;
+    };
+  });
+  const store = testStore(
+    held,
+    createDecide(
+      [10, 20, 30, 40].map((minutes) =>
+        spendLimit({ window: { rollingMinutes: minutes }, maxAmount: { usd: 100_000 } })
+      ),
+      { policyVersion: "test" },
+    ),
+  );
+  await recordEvent(store, cardRequest("iauth_capped_warm", "ic_capped_c", "ic_capped_b", 1));
+  hold = true;
+  const event = cardRequest("iauth_capped", "ic_capped_c", "ic_capped_b", 5_000);
+  const answered = await recordEvent(store, event, Date.now(), { deadline: Deadline.after(100) });
+  assertEquals([answered.record.approved, answered.unrecorded], [false, true]);
+  const logged = await loggedFallback(store, "iauth_capped");
+  assertEquals([logged?.approved, logged?.fallback], [false, answered.record.fallback]);
+});
