@@ -75,3 +75,28 @@ export function stallingCommits(kv: Deno.Kv) {
     },
   };
 }
+
+/**
+ * A KV whose next commit after `holdNext()` waits `ms` before it is made (a
+ * commit that misses its request's deadline); `landed`, if given, runs once
+ * that commit has landed, before its caller hears of it.
+ */
+export function holdingNextCommit(kv: Deno.Kv, ms: number, landed?: () => Promise<unknown>) {
+  let hold = false;
+  return {
+    kv: withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => {
+        const held = hold;
+        hold = false;
+        if (held) await new Promise((resolve) => setTimeout(resolve, ms));
+        const result = await commit();
+        if (held && result.ok) await landed?.();
+        return result;
+      };
+    }),
+    holdNext() {
+      hold = true;
+    },
+  };
+}

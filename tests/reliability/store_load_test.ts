@@ -8,7 +8,7 @@ import type Stripe from "stripe";
 import type { Policy } from "../../lib/engine/policy.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { withAtomicHook, withMethod } from "../_kv.ts";
+import { holdingNextCommit, withAtomicHook, withMethod } from "../_kv.ts";
 import { postSigned, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
 import { freePort, serveParallelArgs, spawnService } from "../_process.ts";
 import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
@@ -62,19 +62,9 @@ for (const workers of [2, 4]) {
 
 Deno.test("a request that timed out in the store is logged as what it was answered, and reserves only that", async () => {
   const kv = await Deno.openKv(":memory:");
-  let stallNext = false;
-  const slowCommits = withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => {
-      if (stallNext) {
-        stallNext = false;
-        await new Promise((resolve) => setTimeout(resolve, 600));
-      }
-      return await commit();
-    };
-  });
+  const slowCommits = holdingNextCommit(kv, 600);
   await using server = await startTestServer({ ADMIN_TOKEN, DECISION_BUDGET_MS: "100" }, {
-    kv: slowCommits,
+    kv: slowCommits.kv,
     policies: [spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })],
   });
   const event = authorizationEvent("online", {
@@ -82,7 +72,7 @@ Deno.test("a request that timed out in the store is logged as what it was answer
     card: { id: "ic_timed_out" },
     pending_request: { amount: 8_000 },
   });
-  stallNext = true;
+  slowCommits.holdNext();
   const { body } = await post(server.url, event);
   assertEquals([body.approved, body.metadata.reason_1], [false, "fallback:store_timeout (store)"]);
   // The stalled commit lands later with the real approval; the log is then corrected to the answer.

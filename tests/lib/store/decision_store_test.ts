@@ -12,7 +12,7 @@ import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../../_assert.ts";
-import { stallingCommits, withAtomicHook, withMethod } from "../../_kv.ts";
+import { holdingNextCommit, stallingCommits, withAtomicHook, withMethod } from "../../_kv.ts";
 import { pollUntil, recordEvent, recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
@@ -729,20 +729,13 @@ Deno.test("a fallback replacing a late commit after the card's chain grew past w
   using kv = await Deno.openKv(":memory:");
   // The first commit held 300 ms, past its request's deadline; once it lands, another process
   // stores b → a. Four rolling limits (10 buckets each) leave a job room for two cards' counters.
-  let hold = false;
-  const held = withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => {
-      const late = hold;
-      hold = false;
-      if (late) await new Promise((resolve) => setTimeout(resolve, 300));
-      const result = await commit();
-      if (late && result.ok) await kv.set(["card_replaces", "ic_capped_b"], "ic_capped_a");
-      return result;
-    };
-  });
+  const commits = holdingNextCommit(
+    kv,
+    300,
+    () => kv.set(["card_replaces", "ic_capped_b"], "ic_capped_a"),
+  );
   const store = testStore(
-    held,
+    commits.kv,
     createDecide(
       [10, 20, 30, 40].map((minutes) =>
         spendLimit({ window: { rollingMinutes: minutes }, maxAmount: { usd: 100_000 } })
@@ -751,7 +744,7 @@ Deno.test("a fallback replacing a late commit after the card's chain grew past w
     ),
   );
   await recordEvent(store, cardRequest("iauth_capped_warm", "ic_capped_c", "ic_capped_b", 1));
-  hold = true;
+  commits.holdNext();
   const event = cardRequest("iauth_capped", "ic_capped_c", "ic_capped_b", 5_000);
   const answered = await recordEvent(store, event, Date.now(), { deadline: Deadline.after(100) });
   assertEquals([answered.record.approved, answered.unrecorded], [false, true]);
