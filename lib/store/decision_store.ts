@@ -312,9 +312,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   /**
    * `card`'s replacement chain: what its event tells (`replacement_for`, an id
    * or expanded), then the stored links from there. Synchronous for a card
-   * that replaces none, and for one this process resolved before. A card that is not expanded
-   * (a transaction's is an id, Transactions.d.ts) has no `replacement_for` to
-   * tell: only what is stored says whose chain it is on.
+   * that replaces none, and for one this process resolved before (unless
+   * through a link an earlier version stored, read anew each time). A card
+   * that is not expanded (a transaction's is an id, Transactions.d.ts) has no
+   * `replacement_for` to tell: only what is stored says whose chain it is on.
    */
   function cardChain(card: AuthorizationRequest["card"]): CardChain | Promise<CardChain> {
     if (card.replacement_for === null) return [card.id];
@@ -415,10 +416,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     // Reserved under the chain's first card; read under every card of the chain too, as each may
     // have been its first while the chain was known only in part.
     const readers = chainReaders(meta.chain, counters);
+    // An ordinary card (a chain of one) reads each key as it is.
     const under = readers.length === 1
-      ? (rootKey: Deno.KvKey) => [rootKey]
+      ? undefined
       : (rootKey: Deno.KvKey) => uniqueKeys(readers.map((card) => chainKey(rootKey, root, card)));
-    const buckets = uniqueKeys(counters.flatMap((counter) => counter.buckets.flatMap(under)));
+    const buckets = uniqueKeys(
+      counters.flatMap((counter) => under ? counter.buckets.flatMap(under) : counter.buckets),
+    );
     const reserveInto = counterKeys(counters);
     const growth = chainGrowth(meta.chain);
     // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
@@ -454,11 +458,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const full = !earlier && isFull(state);
         const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
         // Policies name their counters by this card; the job reads them along its chain.
+        const rooted = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
         const usage = (counter: CounterRef): Usage =>
           sumUsage(
-            counter.buckets.flatMap((key) =>
-              under(chainKey(key, authorization.card.id, root)).map((read) => view.get<Usage>(read))
-            ),
+            under
+              ? counter.buckets.flatMap((key) => under(rooted(key)).map((read) => view.get(read)))
+              : counter.buckets.map((key) => view.get<Usage>(rooted(key))),
           );
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
@@ -499,7 +504,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         // Only this delivery's own entry is replaced: same time, same windows.
         addToCounters(view, reservation, earlier?.reservation);
         // Cards replacing this one, and transactions naming it, follow its links.
-        for (const [key, replaced] of links) view.set(key, replaced);
+        for (const [key, replaced] of links) {
+          if (view.get(key) !== replaced) view.set(key, replaced);
+        }
         const record0 = toRecord(authorization, decision, {
           eventId: meta.eventId,
           index,
@@ -589,7 +596,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     let chain = meta.chain;
     for (let reread = 0;; reread++) {
       const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
-      const job = requestJob(authorization, { ...meta, chain }, counters, deadline, answered);
+      const job = requestJob(
+        authorization,
+        chain === meta.chain ? meta : { ...meta, chain },
+        counters,
+        deadline,
+        answered,
+      );
       const outcome = await engine.submit(job);
       if (!("chainGrew" in outcome)) return outcome;
       if (reread === MAX_CHAIN_REREADS) {
@@ -839,7 +852,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     async decideAndRecord(authorization, meta) {
       const started = performance.now();
       let chain: CardChain;
-      // A replacement card's chain may need KV reads (once per process): bounded by the deadline.
+      // A replacement card's chain may need KV reads (the first time in this process, or each time
+      // through a link an earlier version stored): bounded by the deadline.
       const resolving = cardChain(authorization.card);
       try {
         const resolved = resolving instanceof Promise
@@ -1041,7 +1055,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     async recordCard(card) {
-      const links = replacementLinks(card as AuthorizationRequest["card"]);
+      const links = replacementLinks(card);
       if (links.length === 0) return;
       const operation = kv.atomic();
       for (const [replacement, replaced] of links) {
@@ -1223,17 +1237,26 @@ function sumUsage(values: readonly (Usage | null)[]): Usage {
  * The links `card` tells, each a card and the card it replaces: its own, then
  * those of each expanded `replacement_for` within it.
  */
-function replacementLinks(card: AuthorizationRequest["card"]): [string, string][] {
+function replacementLinks(card: Stripe.Issuing.Card): [string, string][] {
   const links: [string, string][] = [];
-  let current: AuthorizationRequest["card"] | undefined = card;
+  let current: Stripe.Issuing.Card | undefined = card;
   while (current && links.length < MAX_CHAIN_HOPS) {
-    const replaced: string | Stripe.Issuing.Card | null | undefined = current.replacement_for;
+    const replaced: Stripe.Issuing.Card["replacement_for"] = current.replacement_for;
     const id = typeof replaced === "string" ? replaced : replaced?.id;
     if (!id || id === current.id) break;
     links.push([current.id, id]);
-    current = typeof replaced === "object" ? replaced as AuthorizationRequest["card"] : undefined;
+    current = typeof replaced === "object" ? replaced ?? undefined : undefined;
   }
   return links;
+}
+
+/** {@linkcode chainGrowth} of a chain that cannot grow: an ordinary card's, made once. */
+const NO_GROWTH: ChainGrowth = { keys: [], grew: () => false };
+
+/** What tells that a chain grew (see {@linkcode chainGrowth}). */
+interface ChainGrowth {
+  readonly keys: readonly Deno.KvKey[];
+  grew(view: BatchView): boolean;
 }
 
 /**
@@ -1243,9 +1266,9 @@ function replacementLinks(card: AuthorizationRequest["card"]): [string, string][
  */
 function chainGrowth(
   chain: CardChain,
-): { readonly keys: Deno.KvKey[]; grew(view: BatchView): boolean } {
+): ChainGrowth {
   // A card that replaces none has nothing to grow; a chain at the bound is followed no further.
-  if (chain.length === 1 || chain.length > MAX_CHAIN_HOPS) return { keys: [], grew: () => false };
+  if (chain.length === 1 || chain.length > MAX_CHAIN_HOPS) return NO_GROWTH;
   const root = chain.at(-1)!;
   const [link, legacy]: Deno.KvKey[] = [["card_replaces", root], ["card_root", root]];
   return {
