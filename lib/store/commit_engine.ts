@@ -306,10 +306,11 @@ export function createCommitEngine<S = never>(
     return batch;
   }
 
-  /** Puts `entries` back at the head of the queue, for the next batch. */
-  function toNextBatch(entries: readonly Entry[]): void {
+  /** Queues `entries` again: at the head (for the next batch) or at the end. */
+  function requeue(entries: readonly Entry[], at: "head" | "end"): void {
     submitted += entries.length;
-    queue.unshift(...entries);
+    if (at === "head") queue.unshift(...entries);
+    else queue.push(...entries);
     pump();
   }
 
@@ -354,12 +355,12 @@ export function createCommitEngine<S = never>(
         options.onRetry?.(CONFLICT, attempt);
         if (++conflicts >= SPLIT_AFTER_CONFLICTS && batch.length > 1) {
           const half = Math.ceil(batch.length / 2);
-          toNextBatch(batch.slice(half));
+          requeue(batch.slice(half), "head");
           batch = batch.slice(0, half);
           conflicts = 0;
         }
+        if (attempt <= IMMEDIATE_CONFLICT_RETRIES) continue;
       }
-      if (outcome === "conflict" && attempt <= IMMEDIATE_CONFLICT_RETRIES) continue;
       // Never past the soonest deadline: the next attempt then drops what expired.
       await sleep(Math.min(lockBackoff(attempt), soonestDeadline(batch).remainingMs()));
     }
@@ -427,12 +428,8 @@ export function createCommitEngine<S = never>(
       }
       if ("defer" in step) {
         view.rollback();
-        const requeue = () => {
-          submitted++;
-          queue.push(entry);
-          pump();
-        };
-        step.defer.then(requeue, requeue);
+        const again = () => requeue([entry], "end");
+        step.defer.then(again, again);
         continue;
       }
       view.keep();
