@@ -13,8 +13,7 @@ import { createDecisionStore } from "../store/decision_store.ts";
 import { dashboardDisabled } from "../dashboard/disabled.ts";
 import { createKvHealth } from "../store/health.ts";
 import { kvSessionRecords } from "../store/sessions.ts";
-import { kvFileOf } from "../store/kv_path.ts";
-import { dirname } from "node:path";
+import { openKv } from "../store/kv_path.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics } from "../telemetry/metrics.ts";
@@ -122,7 +121,7 @@ export async function createService(
     secrets,
     toleranceSeconds: config.toleranceSeconds,
   });
-  const kv = options.kv ?? await openKv(config.kvPath);
+  const kv = options.kv ?? await openConfiguredKv(config.kvPath);
   const metrics = createMetrics();
   const store = createDecisionStore({
     kv,
@@ -193,11 +192,9 @@ export async function createService(
  * Opens Deno KV once: a file (its folder created), `:memory:`, a KV Connect
  * URL, or with no path Deno Deploy's managed KV. Fails with what and where.
  */
-async function openKv(path: string | undefined): Promise<Deno.Kv> {
+async function openConfiguredKv(path: string | undefined): Promise<Deno.Kv> {
   try {
-    const file = kvFileOf(path);
-    if (file) await Deno.mkdir(dirname(file), { recursive: true });
-    return await Deno.openKv(path);
+    return await openKv(path);
   } catch (error) {
     throw new ConfigError(
       `Cannot open Deno KV at ${JSON.stringify(path ?? "(Deno Deploy)")}: ${

@@ -7,6 +7,7 @@
  * @module
  */
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
+import { isLocked } from "./kv_path.ts";
 
 /**
  * Deno KV's limits per atomic operation and per value
@@ -588,11 +589,6 @@ class View implements BatchView {
 function isTransient(error: Error): boolean {
   return error instanceof DeadlineExceededError || isLocked(error) ||
     /temporarily|timed out|connection/i.test(error.message);
-}
-
-/** SQLite's lock and busy errors: another process is writing the same file. */
-function isLocked(error: unknown): boolean {
-  return error instanceof Error && /database is locked|busy/i.test(error.message);
 }
 
 function lockBackoff(attempt: number): number {

@@ -1,9 +1,14 @@
 /**
  * What a `KV_PATH` names: a local SQLite file, `:memory:`, or a KV Connect
  * URL (a self-hosted `denokv`); no path at all is Deno Deploy's managed KV.
+ * And opening it, when several processes or workers open one file at once.
  *
  * @module
  */
+import { dirname } from "node:path";
+
+/** How long {@linkcode openKv} waits out other openers' locks on a file. */
+const OPEN_LOCK_WAIT_MS = 5_000;
 
 /**
  * Whether `path` is a KV Connect URL (`http://` or `https://`).
@@ -36,4 +41,56 @@ export function isKvConnectUrl(path: string): boolean {
  */
 export function kvFileOf(path: string | undefined): string | undefined {
   return path && path !== ":memory:" && !isKvConnectUrl(path) ? path : undefined;
+}
+
+/**
+ * Opens Deno KV at `path` (see {@linkcode kvFileOf}), creating a file's
+ * folder first.
+ *
+ * Workers of `deno serve --parallel` open one file at the same moment. On a
+ * new file one of them can fail at once with "database is locked" (seen in
+ * about 1 of 20 starts of two workers): SQLite answers a second writer of the
+ * file's first schema without waiting. Such errors are retried for up to
+ * 5 seconds; any other error is thrown as it is.
+ *
+ * @example
+ * ```ts
+ * import { openKv } from "./kv_path.ts";
+ * import { equal } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * using kv = await openKv(`${dir}/new/kv.sqlite3`);
+ * await kv.set(["k"], 1);
+ * equal((await kv.get(["k"])).value, 1);
+ * ```
+ */
+export async function openKv(path: string | undefined): Promise<Deno.Kv> {
+  const file = kvFileOf(path);
+  if (file) await Deno.mkdir(dirname(file), { recursive: true });
+  const giveUpAt = Date.now() + OPEN_LOCK_WAIT_MS;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.openKv(path);
+    } catch (error) {
+      if (!isLocked(error) || Date.now() >= giveUpAt) throw error;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(100, 2 ** attempt) * Math.random())
+      );
+    }
+  }
+}
+
+/**
+ * Whether `error` is SQLite's lock or busy error: another connection is
+ * writing the same file. Matched on the message: Deno KV throws plain `Error`s.
+ *
+ * @example
+ * ```ts
+ * import { isLocked } from "./kv_path.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isLocked(new Error("database is locked")), true);
+ * equal(isLocked(new TypeError("Key too large for write")), false);
+ * ```
+ */
+export function isLocked(error: unknown): boolean {
+  return error instanceof Error && /database is locked|busy/i.test(error.message);
 }
