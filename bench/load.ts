@@ -1,7 +1,9 @@
 /**
  * `deno task load`: a reproducible load run on loopback. It starts, one after
  * the other, (a) a bare `Deno.serve` returning a constant, (b) a naive
- * single-file stripe handler, (d) the minimal durable handler (the ceiling
+ * single-file stripe handler, alone and under `deno serve --parallel` with 2
+ * workers (how much a second worker adds on this machine with nothing
+ * shared), (d) the minimal durable handler (the ceiling
  * of any design that group-commits each decision to Deno KV before
  * answering), (c) this service (default pipeline, durable decision log on a
  * KV file) and (c) again under `deno serve --parallel` with 2 workers,
@@ -57,7 +59,12 @@ const SERVERS: Server[] = [
   },
   {
     name: "(b) naive stripe handler",
-    args: () => ["run", "--allow-net", "--allow-env", "bench/load/naive_server.ts"],
+    args: (port) => naiveServerArgs(port, []),
+  },
+  {
+    // Nothing shared between its workers: what a second worker adds on this machine at all.
+    name: "(b) naive deno serve --parallel",
+    args: (port) => naiveServerArgs(port, ["--parallel"]),
   },
   {
     name: "(d) minimal durable handler",
@@ -85,6 +92,19 @@ const SERVERS: Server[] = [
     args: (port) => serveParallelArgs(port),
   },
 ];
+
+/** (b) under `deno serve` on 127.0.0.1:`port`, with `--parallel` or not (workers: `DENO_JOBS`). */
+function naiveServerArgs(port: number, flags: string[]): string[] {
+  return [
+    "serve",
+    ...flags,
+    "--allow-net",
+    "--allow-env",
+    `--port=${port}`,
+    "--host=127.0.0.1",
+    "bench/load/naive_server.ts",
+  ];
+}
 
 interface Phase {
   rps: number;
@@ -427,6 +447,22 @@ async function main(): Promise<void> {
       } MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
         `${ratio(row.peakRssMiB, b?.peakRssMiB)} | ${ratio(row.peakRssMiB, d?.peakRssMiB)} | ` +
         `${ratio(row.coldStartMs, a?.coldStartMs)} | ${ratio(row.coldStartMs, b?.coldStartMs)} |`,
+    );
+  }
+  const parallel = rows.filter((row) => row.server.includes("--parallel"));
+  if (parallel.length > 0) {
+    lines.push(
+      "",
+      "| 2 workers (`deno serve --parallel`) | req/s (fixed) vs one process | CPU/request vs one process | machine idle (fixed), one process → 2 workers |",
+      "| --- | ---: | ---: | ---: |",
+    );
+  }
+  for (const row of parallel) {
+    const one = rows.find((other) => other.server[1] === row.server[1] && other !== row)!;
+    lines.push(
+      `| ${row.server} | ${ratio(row.fixed.rps, one.fixed.rps)} | ${
+        ratio(row.cpu.total, one.cpu.total)
+      } | ${percent(one.fixed.idle)} → ${percent(row.fixed.idle)} |`,
     );
   }
   console.log(lines.join("\n"));

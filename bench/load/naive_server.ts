@@ -1,7 +1,7 @@
 /**
  * (b) What a user would write instead, following Stripe's docs: one file,
  * `constructEventAsync` with the SubtleCrypto provider on every request, one
- * amount cap, no state.
+ * amount cap, no state. Run by `deno serve` (one process, or `--parallel`).
  */
 import Stripe from "stripe";
 
@@ -9,9 +9,8 @@ const stripe = new Stripe("sk_test_unused", { httpClient: Stripe.createFetchHttp
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 const secret = Deno.env.get("STRIPE_WEBHOOK_SECRET")!;
 
-Deno.serve(
-  { port: Number(Deno.env.get("PORT")), hostname: "127.0.0.1", onListen() {} },
-  async (request) => {
+export default {
+  async fetch(request) {
     const body = await request.text();
     let event: Stripe.Event;
     try {
@@ -30,4 +29,4 @@ Deno.serve(
     const approved = (authorization.pending_request?.amount ?? 0) <= 100_000;
     return Response.json({ approved }, { headers: { "Stripe-Version": event.api_version ?? "" } });
   },
-);
+} satisfies Deno.ServeDefaultExport;
