@@ -345,6 +345,7 @@ export function createCommitEngine<S = never>(
         options.onRetry?.(outcome, attempt);
       }
       if (outcome === "conflict") {
+        lastError = CONFLICT;
         options.onRetry?.(CONFLICT, attempt);
         if (++conflicts >= SPLIT_AFTER_CONFLICTS && batch.length > 1) {
           const half = Math.ceil(batch.length / 2);

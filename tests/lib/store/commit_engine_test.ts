@@ -307,7 +307,7 @@ Deno.test("createCommitEngine() takes a job submitted while the only queued one 
   }
 });
 
-Deno.test("createCommitEngine() leaves a batch's later half to the next batch when a key keeps conflicting: only the job on it misses its deadline", async () => {
+Deno.test("createCommitEngine() leaves a batch's later half to the next batch when a key keeps conflicting: only the job on it misses its deadline, and says why", async () => {
   using kv = await Deno.openKv(":memory:");
   // Another process writes ["list", 0] before every commit of a batch that reads it.
   const contended = withAtomicHook(kv, (operation) => {
@@ -328,6 +328,10 @@ Deno.test("createCommitEngine() leaves a batch's later half to the next batch wh
     Array.from({ length: 8 }, (_, i) => append(engine, ["list", i], `job ${i}`, 400)),
   );
   assert(results[0].status === "rejected" && results[0].reason instanceof DeadlineExceededError);
+  assertEquals(
+    results[0].reason.message,
+    "not committed before the deadline (last error: conflict: a key the batch read was written meanwhile)",
+  );
   assertEquals(
     results.slice(1).map((result) => result.status === "fulfilled" && result.value),
     Array.from({ length: 7 }, (_, i) => [`job ${i + 1}`]),
