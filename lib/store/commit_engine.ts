@@ -145,6 +145,12 @@ interface Cached {
   readonly versionstamp: string | null;
 }
 
+interface InFlightWrite {
+  readonly value: unknown;
+  /** Its batch's versionstamp once committed, `null` if that commit failed. */
+  readonly committed: Promise<string | null>;
+}
+
 /**
  * Creates the engine over an open `Deno.Kv`.
  *
@@ -160,8 +166,10 @@ interface Cached {
  * the others. Jobs on one key commit in the order submitted while nothing
  * fails; a batch that conflicts, is split or defers a job may let a later
  * job on its keys commit first (each still decides on what the other
- * wrote: only the order of arrival is not kept). No batch reads a value
- * another batch has yet to commit.
+ * wrote: only the order of arrival is not kept). A batch that still
+ * reads a value another batch is writing (a half retried after a split)
+ * commits once that one landed, with its versionstamps, or reads again if
+ * it failed.
  *
  * - A conflict (another process wrote a key) re-reads and re-runs the batch;
  *   after three in a row it leaves its later half to the next batch, so jobs
@@ -204,11 +212,11 @@ export function createCommitEngine<S = never>(
   const queue: Entry[] = [];
   const cache = new Map<string, Cached>();
   /**
-   * The keys batches in flight are writing, each with the attempt writing it:
-   * a job on one of them waits for a later batch (see `takeBatch`), so no
-   * batch reads a value that is not committed yet.
+   * What batches in flight are writing: the next batch reads these values
+   * and, before it commits, waits for their commit's versionstamp (or, if
+   * that commit failed, reads again).
    */
-  const inFlightWrites = new Map<string, symbol>();
+  const inFlightWrites = new Map<string, InFlightWrite>();
   let inFlight = 0;
   /** Jobs submitted so far (requeued deferred jobs too): tells a pump that found nothing to look again. */
   let submitted = 0;
@@ -378,9 +386,14 @@ export function createCommitEngine<S = never>(
     }
     const read = new Map<string, Cached>();
     const toRead: Deno.KvKey[] = [];
+    const waitFor = new Map<string, Promise<string | null>>();
     for (const [id, key] of keys) {
+      const pending = optimistic ? inFlightWrites.get(id) : undefined;
       const cached = optimistic ? cache.get(id) : undefined;
-      if (cached) read.set(id, cached);
+      if (pending) {
+        read.set(id, { value: pending.value, versionstamp: null });
+        waitFor.set(id, pending.committed);
+      } else if (cached) read.set(id, cached);
       else if (optimistic && likelyNew.has(id)) read.set(id, { value: null, versionstamp: null });
       else toRead.push(key);
     }
@@ -435,13 +448,21 @@ export function createCommitEngine<S = never>(
     for (const [id, { value, expireInMs }] of view.dirty) {
       operation.set(keys.get(id)!, value, expireInMs ? { expireIn: expireInMs } : undefined);
     }
-    // Announce this batch's writes: the next batch is read and decided while this one commits,
-    // leaving the jobs on these keys to a later one.
-    const attempt = Symbol();
-    for (const id of view.dirty.keys()) inFlightWrites.set(id, attempt);
+    // Announce this batch's writes: the next batch is read and decided while this one commits.
+    const { promise: ownCommit, resolve: settle } = Promise.withResolvers<string | null>();
+    const announced: [string, InFlightWrite][] = [...view.dirty].map((
+      [id, { value }],
+    ) => [id, { value, committed: ownCommit }]);
+    for (const [id, write] of announced) inFlightWrites.set(id, write);
     donePreparing();
-    let committed: Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT;
+    let committed: Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT | null = null;
     try {
+      // Values read from a batch still in flight are checked against its commit, once it lands.
+      for (const [id, pending] of waitFor) {
+        const versionstamp = await pending;
+        if (versionstamp === null) return "conflict";
+        read.set(id, { value: read.get(id)!.value, versionstamp });
+      }
       for (const [id, key] of keys) {
         operation.check({ key, versionstamp: read.get(id)!.versionstamp });
       }
@@ -449,8 +470,9 @@ export function createCommitEngine<S = never>(
     } catch (error) {
       return asError(error);
     } finally {
-      for (const id of view.dirty.keys()) {
-        if (inFlightWrites.get(id) === attempt) inFlightWrites.delete(id);
+      settle(committed && committed !== TIMED_OUT && committed.ok ? committed.versionstamp : null);
+      for (const [id, write] of announced) {
+        if (inFlightWrites.get(id) === write) inFlightWrites.delete(id);
       }
     }
     if (committed === TIMED_OUT) {
