@@ -166,10 +166,10 @@ interface InFlightWrite {
  * the others. Jobs on one key commit in the order submitted while nothing
  * fails; a batch that conflicts, is split or defers a job may let a later
  * job on its keys commit first (each still decides on what the other
- * wrote: only the order of arrival is not kept). A batch that still
- * reads a value another batch is writing (a half retried after a split)
- * commits once that one landed, with its versionstamps, or reads again if
- * it failed.
+ * wrote: only the order of arrival is not kept). A batch run again
+ * at once (after a job deferred or failed, or a half of a batch KV refused)
+ * can read a value a batch taken meanwhile is writing: it commits once that
+ * one landed, with its versionstamps, or reads again if it failed.
  *
  * - A conflict (another process wrote a key) re-reads and re-runs the batch;
  *   after three in a row it leaves its later half to the next batch, so jobs

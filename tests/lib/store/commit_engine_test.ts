@@ -337,3 +337,65 @@ Deno.test("createCommitEngine() leaves a batch's later half to the next batch wh
     Array.from({ length: 7 }, (_, i) => [`job ${i + 1}`]),
   );
 });
+
+/** `kv` with each commit landing `ms` later: time for another batch to start beside it. */
+function slowCommits(kv: Deno.Kv, ms: number): Deno.Kv {
+  return withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () => new Promise((resolve) => setTimeout(resolve, ms)).then(commit);
+  });
+}
+
+Deno.test("createCommitEngine() runs a batch again after a job defers on what a batch in flight writes meanwhile, with no conflict", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const retries: string[] = [];
+  const engine = createCommitEngine(slowCommits(kv, 10), {
+    onRetry: (error) => retries.push(String(error)),
+  });
+  await append(engine, ["list"], "first"); // cached
+  let later: Promise<string[]> | undefined;
+  const deferring = engine.submit({
+    keys: [["other"]],
+    mutations: 0,
+    bytes: 64,
+    deadline: Deadline.after(1_000),
+    run() {
+      if (later) return { done: "done" };
+      // Taken by the next batch, which writes ["list"] while this one is run again.
+      later = append(engine, ["list"], "later");
+      return { defer: new Promise((resolve) => setTimeout(resolve, 30)) };
+    },
+  });
+  const mate = append(engine, ["list"], "batch-mate");
+  await Promise.all([deferring, mate, later]);
+  assertEquals((await kv.get(["list"])).value, ["first", "later", "batch-mate"]);
+  assertEquals(retries, []);
+});
+
+Deno.test("createCommitEngine() commits the halves of a batch KV refused beside a batch in flight on their keys, with no conflict", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const retries: string[] = [];
+  const engine = createCommitEngine(slowCommits(kv, 10), {
+    onRetry: (error) => retries.push(String(error)),
+  });
+  await append(engine, ["list"], "first"); // cached
+  let runs = 0;
+  let later: Promise<string[]> | undefined;
+  const tooLarge = engine.submit({
+    keys: [["large"]],
+    mutations: 0,
+    bytes: 64,
+    deadline: Deadline.after(1_000),
+    run(view) {
+      // Run again alone, as the first half: a job submitted now is taken while it commits.
+      if (++runs === 2) later = append(engine, ["list"], "later");
+      view.set(["large"], "x".repeat(70_000));
+      return { done: "large" };
+    },
+  });
+  const mate = append(engine, ["list"], "batch-mate");
+  await assertRejects(() => tooLarge, TypeError);
+  await Promise.all([mate, later]);
+  assertEquals((await kv.get(["list"])).value, ["first", "later", "batch-mate"]);
+  assertEquals(retries, []);
+});
