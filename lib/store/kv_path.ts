@@ -51,27 +51,30 @@ export function kvFileOf(path: string | undefined): string | undefined {
  * new file one of them can fail at once with "database is locked" (seen in
  * about 1 of 20 starts of two workers): SQLite answers a second writer of the
  * file's first schema without waiting. Such errors are retried for up to
- * 5 seconds; any other error is thrown as it is.
+ * 5 seconds; any other error, and any error of a KV that is not a file, is
+ * thrown as it is.
  *
  * @example
  * ```ts
  * import { openKv } from "./kv_path.ts";
  * import { equal } from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
- * using kv = await openKv(`${dir}/new/kv.sqlite3`);
+ * const kv = await openKv(`${dir}/new/kv.sqlite3`);
  * await kv.set(["k"], 1);
  * equal((await kv.get(["k"])).value, 1);
+ * kv.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   const file = kvFileOf(path);
   if (file) await Deno.mkdir(dirname(file), { recursive: true });
-  const giveUpAt = Date.now() + OPEN_LOCK_WAIT_MS;
+  const giveUpAt = performance.now() + OPEN_LOCK_WAIT_MS;
   for (let attempt = 0;; attempt++) {
     try {
       return await Deno.openKv(path);
     } catch (error) {
-      if (!isLocked(error) || Date.now() >= giveUpAt) throw error;
+      if (!file || !isLocked(error) || performance.now() >= giveUpAt) throw error;
       await new Promise((resolve) =>
         setTimeout(resolve, Math.min(100, 2 ** attempt) * Math.random())
       );
@@ -80,17 +83,21 @@ export async function openKv(path: string | undefined): Promise<Deno.Kv> {
 }
 
 /**
- * Whether `error` is SQLite's lock or busy error: another connection is
- * writing the same file. Matched on the message: Deno KV throws plain `Error`s.
+ * Whether `error` is SQLite's busy or locked error (`SQLITE_BUSY`,
+ * `SQLITE_LOCKED`): another connection is writing the same file. Matched on
+ * SQLite's own messages, as Deno KV throws plain `Error`s; never on a word a
+ * path could hold.
  *
  * @example
  * ```ts
  * import { isLocked } from "./kv_path.ts";
  * import { equal } from "node:assert/strict";
  * equal(isLocked(new Error("database is locked")), true);
+ * equal(isLocked(new Error("database table is locked")), true);
+ * equal(isLocked(new Error("unable to open database file: /srv/busy/kv.sqlite3")), false);
  * equal(isLocked(new TypeError("Key too large for write")), false);
  * ```
  */
 export function isLocked(error: unknown): boolean {
-  return error instanceof Error && /database is locked|busy/i.test(error.message);
+  return error instanceof Error && /database (table )?is locked/i.test(error.message);
 }

@@ -2,7 +2,8 @@
  * Opening one new KV file from several workers at once, as `deno serve
  * --parallel` does at start-up.
  */
-import { assertEquals } from "../../_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
+import { openKv } from "../../../lib/store/kv_path.ts";
 
 const OPENER = URL.createObjectURL(
   new Blob(
@@ -45,4 +46,18 @@ Deno.test("two workers opening one new KV file at the same moment both open it",
     await Deno.remove(dir, { recursive: true });
   }
   assertEquals(failures, []);
+});
+
+Deno.test("a KV file that cannot be opened fails at once, whatever its path says", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A folder where the file should be; "busy" in its path is not SQLite's busy error.
+    const path = `${dir}/busy/kv.sqlite3`;
+    await Deno.mkdir(path, { recursive: true });
+    const started = performance.now();
+    await assertRejects(() => openKv(path), Error);
+    assert(performance.now() - started < 1_000, "without waiting for a lock");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
