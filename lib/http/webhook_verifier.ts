@@ -168,9 +168,10 @@ function timestampOf(header: string): number | undefined {
  * for one reason: the two keyed hash states (the key XOR ipad and opad) are
  * made once per secret and copied per event, where Deno's `createHmac` sets
  * up a new HMAC on every event in JavaScript (a stream, the key exported,
- * padded and XORed): the whole verifier took 34–36 against 50–54 µs of the
- * JS thread per 3.9 KB event (`deno task bench:handler`, "verifier alone";
- * BENCHMARKS.md, "What changed"). The tests hold it to `createHmac` for
+ * padded and XORed): `deno task bench:handler`'s "verifier alone" takes
+ * 34–36 µs of the JS thread per 3.9 KB event with it, against 50–54 µs with
+ * `createHmac` in an A/B against the code before it (BENCHMARKS.md, "What
+ * changed"). The tests hold it to `createHmac` for
  * arbitrary secrets and payloads and to Web Crypto's HMAC for keys around the
  * 64-byte block.
  *
