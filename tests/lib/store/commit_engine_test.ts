@@ -338,20 +338,23 @@ Deno.test("createCommitEngine() leaves a batch's later half to the next batch wh
   );
 });
 
-/** `kv` with each commit landing `ms` later: time for another batch to start beside it. */
-function slowCommits(kv: Deno.Kv, ms: number): Deno.Kv {
-  return withAtomicHook(kv, (operation) => {
+/**
+ * An engine on `kv` whose commits land 10 ms late (time for another batch to
+ * start beside one), and what it retried.
+ */
+function slowCommitEngine(kv: Deno.Kv) {
+  const retries: string[] = [];
+  const slow = withAtomicHook(kv, (operation) => {
     const commit = operation.commit.bind(operation);
-    operation.commit = () => new Promise((resolve) => setTimeout(resolve, ms)).then(commit);
+    operation.commit = () => new Promise((resolve) => setTimeout(resolve, 10)).then(commit);
   });
+  const engine = createCommitEngine(slow, { onRetry: (error) => retries.push(String(error)) });
+  return { engine, retries };
 }
 
 Deno.test("createCommitEngine() runs a batch again after a job defers on what a batch in flight writes meanwhile, with no conflict", async () => {
   using kv = await Deno.openKv(":memory:");
-  const retries: string[] = [];
-  const engine = createCommitEngine(slowCommits(kv, 10), {
-    onRetry: (error) => retries.push(String(error)),
-  });
+  const { engine, retries } = slowCommitEngine(kv);
   await append(engine, ["list"], "first"); // cached
   let later: Promise<string[]> | undefined;
   const deferring = engine.submit({
@@ -374,10 +377,7 @@ Deno.test("createCommitEngine() runs a batch again after a job defers on what a 
 
 Deno.test("createCommitEngine() commits the halves of a batch KV refused beside a batch in flight on their keys, with no conflict", async () => {
   using kv = await Deno.openKv(":memory:");
-  const retries: string[] = [];
-  const engine = createCommitEngine(slowCommits(kv, 10), {
-    onRetry: (error) => retries.push(String(error)),
-  });
+  const { engine, retries } = slowCommitEngine(kv);
   await append(engine, ["list"], "first"); // cached
   let runs = 0;
   let later: Promise<string[]> | undefined;
