@@ -331,6 +331,8 @@ export function createCommitEngine<S = never>(
       if (batch.length === 0) return;
       const outcome = await attemptBatch(batch, attempt === 1, donePreparing);
       if (outcome === "committed") return;
+      // Read again from KV at once: not a conflict to count, log or back off from.
+      if (outcome === "stale") continue;
       if (outcome instanceof Array) {
         // A job failed by itself: commit the others without it.
         batch = outcome;
@@ -369,14 +371,16 @@ export function createCommitEngine<S = never>(
   }
 
   /**
-   * One read-run-commit attempt. Returns `committed`, `conflict`, the error
-   * (read or commit), or the batch without jobs that failed or deferred.
+   * One read-run-commit attempt. Returns `committed`, `conflict`, `stale` (a
+   * batch it read values from failed: nothing was committed, and no other
+   * writer is to blame), the error (read or commit), or the batch without
+   * jobs that failed or deferred.
    */
   async function attemptBatch(
     batch: Entry[],
     optimistic: boolean,
     donePreparing: () => void,
-  ): Promise<"committed" | "conflict" | Error | Entry[]> {
+  ): Promise<"committed" | "conflict" | "stale" | Error | Entry[]> {
     if (cache.size > MAX_CACHED_KEYS) cache.clear();
     const keys = new Map<string, Deno.KvKey>();
     const likelyNew = new Set<string>();
@@ -460,7 +464,7 @@ export function createCommitEngine<S = never>(
       // Values read from a batch still in flight are checked against its commit, once it lands.
       for (const [id, pending] of waitFor) {
         const versionstamp = await pending;
-        if (versionstamp === null) return "conflict";
+        if (versionstamp === null) return "stale";
         read.set(id, { value: read.get(id)!.value, versionstamp });
       }
       for (const [id, key] of keys) {

@@ -399,3 +399,36 @@ Deno.test("createCommitEngine() commits the halves of a batch KV refused beside 
   assertEquals((await kv.get(["list"])).value, ["first", "later", "batch-mate"]);
   assertEquals(retries, []);
 });
+
+Deno.test("createCommitEngine() runs a batch again, with no conflict, when a batch it read a value from failed", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const { engine, retries } = slowCommitEngine(kv);
+  await append(engine, ["list"], "first"); // cached
+  let refused: Promise<unknown> | undefined; // what the refused job settled with
+  const deferring = engine.submit({
+    keys: [["other"]],
+    mutations: 0,
+    bytes: 64,
+    deadline: Deadline.after(1_000),
+    run() {
+      if (refused) return { done: "done" };
+      // Taken by the next batch, whose write of ["list"] KV refuses while this one is run again.
+      refused = engine.submit({
+        keys: [["list"]],
+        mutations: 0,
+        bytes: 64,
+        deadline: Deadline.after(1_000),
+        run(view) {
+          view.set(["list"], "x".repeat(70_000));
+          return { done: "too large" };
+        },
+      }).catch((error) => error);
+      return { defer: new Promise((resolve) => setTimeout(resolve, 30)) };
+    },
+  });
+  const mate = append(engine, ["list"], "batch-mate");
+  await Promise.all([deferring, mate]);
+  assert(await refused instanceof TypeError);
+  assertEquals((await kv.get(["list"])).value, ["first", "batch-mate"]);
+  assertEquals(retries, []);
+});
