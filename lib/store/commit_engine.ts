@@ -138,6 +138,8 @@ interface Entry {
   readonly keyIds: readonly string[];
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** Why an earlier batch left it uncommitted: the cause if its deadline passes in the queue. */
+  lastError?: unknown;
 }
 
 interface Cached {
@@ -278,7 +280,7 @@ export function createCommitEngine<S = never>(
         continue;
       }
       if (entry.job.deadline.remainingMs() === 0) {
-        entry.reject(new DeadlineExceededError());
+        entry.reject(new DeadlineExceededError(entry.lastError));
         continue;
       }
       if (entry.keyIds.some((id) => waiting.has(id) || inFlightWrites.has(id))) {
@@ -359,6 +361,7 @@ export function createCommitEngine<S = never>(
         options.onRetry?.(CONFLICT, attempt);
         if (++conflicts >= SPLIT_AFTER_CONFLICTS && batch.length > 1) {
           const half = Math.ceil(batch.length / 2);
+          for (const entry of batch.slice(half)) entry.lastError = CONFLICT;
           requeue(batch.slice(half), "head");
           batch = batch.slice(0, half);
           conflicts = 0;

@@ -432,3 +432,41 @@ Deno.test("createCommitEngine() runs a batch again, with no conflict, when a bat
   assertEquals((await kv.get(["list"])).value, ["first", "batch-mate"]);
   assertEquals(retries, []);
 });
+
+Deno.test("createCommitEngine() says why a job left to the next batch by a conflicting one expired while queued", async () => {
+  using kv = await Deno.openKv(":memory:");
+  // Another process writes ["list", "hot"] before every commit of a batch that reads it, and the
+  // first batch (the job on ["held"]) takes the second batch slot until released.
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  const contended = withAtomicHook(kv, (operation) => {
+    const check = operation.check.bind(operation);
+    let readsHotKey = false, readsHeldKey = false;
+    operation.check = (...checks) => {
+      readsHotKey ||= checks.some(({ key }) => key[1] === "hot");
+      readsHeldKey ||= checks.some(({ key }) => key[0] === "held");
+      return check(...checks);
+    };
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (readsHeldKey) await released;
+      if (readsHotKey) await kv.set(["list", "hot"], ["other process"]);
+      return await commit();
+    };
+  });
+  const engine = createCommitEngine(contended);
+  const held = append(engine, ["held"], "held", 5_000);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  // With both slots taken, the half the conflicting batch leaves queued waits past its deadline.
+  const results = await Promise.allSettled(
+    ["hot", 1, 2, 3].map((id) => append(engine, ["list", id], `job ${id}`, 300)),
+  );
+  release();
+  await held;
+  for (const result of results) {
+    assert(result.status === "rejected" && result.reason instanceof DeadlineExceededError);
+    assertEquals(
+      result.reason.message,
+      "not committed before the deadline (last error: conflict: a key the batch read was written meanwhile)",
+    );
+  }
+});
