@@ -202,8 +202,6 @@ const BACKGROUND_MS = 10_000;
  * still overflows KV's limit is split by the commit engine).
  */
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
-/** Times a request's chain is read again because it grew while the request was decided. */
-const MAX_CHAIN_REREADS = 3;
 /** Mutations of a first reconciliation outcome: its minute and hour sums. */
 const OUTCOME_MUTATIONS = 2;
 /** Card ids resolved to their replacement chain, kept at most. */
@@ -605,7 +603,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       );
       const outcome = await engine.submit(job);
       if (!("chainGrew" in outcome)) return outcome;
-      if (reread === MAX_CHAIN_REREADS) {
+      // Each reading adds a card, and a chain stops growing at its bound: this never throws
+      // unless that breaks. Links learned one by one while the request is decided (a burst of
+      // `issuing_card.created` events) cost a reading each, within the request's deadline.
+      if (reread === MAX_CHAIN_HOPS) {
         throw new Error("the card's replacement chain kept growing");
       }
       const grown = await deadline.race(resolveChain(authorization.card.id, chain));

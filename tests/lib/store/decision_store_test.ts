@@ -674,6 +674,45 @@ Deno.test("a request whose card's chain grows while it is decided is decided aga
   assertEquals(await pending, false, "110,000 on the chain is over its 100,000");
 });
 
+Deno.test("a request whose card's chain grows on every attempt is still decided on the whole chain", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const two = testStore(kv, chainLimit());
+  // Before each of this process's commits the other learns one more link of the chain: j → i is
+  // in the request, then i → h, h → g, … b → a arrive one by one (a commit that conflicts on one
+  // and the next that finds it each take one: four readings of the chain anew).
+  const links = [..."ihgfedcb"].map((card) =>
+    ({
+      id: `ic_every_${card}`,
+      replacement_for: `ic_every_${String.fromCharCode(card.charCodeAt(0) - 1)}`,
+    }) as Stripe.Issuing.Card
+  );
+  let growing = false;
+  const one = testStore(
+    withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => {
+        const link = growing ? links.shift() : undefined;
+        if (link) await two.recordCard(link);
+        return await commit();
+      };
+    }),
+    chainLimit(),
+  );
+  assertEquals(
+    (await recordEvent(two, cardRequest("iauth_every_a", "ic_every_a", null, 70_000))).record
+      .approved,
+    true,
+  );
+  growing = true;
+  const { record } = await recordEvent(
+    one,
+    cardRequest("iauth_every_j", "ic_every_j", "ic_every_i", 40_000),
+  );
+  assertEquals(links, [], "every link was learned while it was decided");
+  assertEquals(record.fallback, undefined);
+  assertEquals(record.approved, false, "110,000 on the chain is over its 100,000");
+});
+
 Deno.test("two requests in one batch, one first linking the other's chain further, never together pass the limit", async (t) => {
   for (const first of ["the linking request", "the other"] as const) {
     await t.step(`${first} first`, async () => {
