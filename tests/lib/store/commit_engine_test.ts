@@ -22,6 +22,11 @@ function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs 
   });
 }
 
+/** A job's sizes and deadline for the tests that need only its keys and its run: small, 1 s. */
+function smallJob() {
+  return { mutations: 0, bytes: 64, deadline: Deadline.after(1_000) };
+}
+
 /** A KV whose commits fail with `message` the first `failures` times. */
 function failingCommits(kv: Deno.Kv, failures: number, message: string) {
   const state = { failures, commits: 0 };
@@ -211,10 +216,8 @@ Deno.test("createCommitEngine() waits for a deferred job outside the batch: its 
   let slow: Promise<void> | undefined;
   let ready = false;
   const deferred = engine.submit({
+    ...smallJob(),
     keys: [["slow"]],
-    mutations: 0,
-    bytes: 64,
-    deadline: Deadline.after(1_000),
     run(view) {
       if (!ready) {
         slow ??= new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => {
@@ -358,10 +361,8 @@ Deno.test("createCommitEngine() runs a batch again after a job defers on what a 
   await append(engine, ["list"], "first"); // cached
   let later: Promise<string[]> | undefined;
   const deferring = engine.submit({
+    ...smallJob(),
     keys: [["other"]],
-    mutations: 0,
-    bytes: 64,
-    deadline: Deadline.after(1_000),
     run() {
       if (later) return { done: "done" };
       // Taken by the next batch, which writes ["list"] while this one is run again.
@@ -382,10 +383,8 @@ Deno.test("createCommitEngine() commits the halves of a batch KV refused beside 
   let runs = 0;
   let later: Promise<string[]> | undefined;
   const tooLarge = engine.submit({
+    ...smallJob(),
     keys: [["large"]],
-    mutations: 0,
-    bytes: 64,
-    deadline: Deadline.after(1_000),
     run(view) {
       // Run again alone, as the first half: a job submitted now is taken while it commits.
       if (++runs === 2) later = append(engine, ["list"], "later");
@@ -406,18 +405,14 @@ Deno.test("createCommitEngine() runs a batch again, with no conflict, when a bat
   await append(engine, ["list"], "first"); // cached
   let refused: Promise<unknown> | undefined; // what the refused job settled with
   const deferring = engine.submit({
+    ...smallJob(),
     keys: [["other"]],
-    mutations: 0,
-    bytes: 64,
-    deadline: Deadline.after(1_000),
     run() {
       if (refused) return { done: "done" };
       // Taken by the next batch, whose write of ["list"] KV refuses while this one is run again.
       refused = engine.submit({
+        ...smallJob(),
         keys: [["list"]],
-        mutations: 0,
-        bytes: 64,
-        deadline: Deadline.after(1_000),
         run(view) {
           view.set(["list"], "x".repeat(70_000));
           return { done: "too large" };
