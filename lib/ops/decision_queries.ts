@@ -305,14 +305,16 @@ async function* scan(
     for (const record of chunk) {
       const at = Date.parse(record.decided_at);
       // The chunk ends just after the cursor's millisecond: skip what the cursor already passed.
-      if (after && at === after.at && record.authorization_id >= after.id) continue;
+      // Within a millisecond records come by authorization, then request, both descending: an
+      // increment decided in its first request's millisecond is a record of its own.
+      if (after && at === after.at && isPassed(record, after)) continue;
       if (read === budget) {
         yield null;
         return;
       }
       read++;
       fresh++;
-      after = { at, id: record.authorization_id };
+      after = { at, id: record.authorization_id, index: record.request_index };
       yield record;
     }
     if (chunk.length < size) return;
@@ -346,13 +348,27 @@ function reconciling(filter: DecisionFilter, budget: number): number {
   return filter.reconciliation ? Math.ceil(budget / 2) : budget;
 }
 
-function cursorOf(record: DecisionRecord): string {
-  return `${Date.parse(record.decided_at)}.${record.authorization_id}`;
+/** Where a page ended: a record's time, authorization and request. */
+interface Cursor {
+  readonly at: number;
+  readonly id: string;
+  readonly index: number;
 }
 
-function parseCursor(cursor: string): { at: number; id: string } | undefined {
-  const match = /^(\d{1,15})\.(\S{1,200})$/.exec(cursor);
-  return match ? { at: Number(match[1]), id: match[2] } : undefined;
+function cursorOf(record: DecisionRecord): string {
+  return `${Date.parse(record.decided_at)}.${record.authorization_id}.${record.request_index}`;
+}
+
+/** A cursor; one from before it named the request (`at.id`) passes all of its authorization's. */
+function parseCursor(cursor: string): Cursor | undefined {
+  const match = /^(\d{1,15})\.(\S{1,200}?)(?:\.(\d{1,6}))?$/.exec(cursor);
+  return match ? { at: Number(match[1]), id: match[2], index: Number(match[3] ?? 0) } : undefined;
+}
+
+/** Whether a record of the cursor's millisecond comes before it (or is it), newest first. */
+function isPassed(record: DecisionRecord, after: Cursor): boolean {
+  return record.authorization_id > after.id ||
+    (record.authorization_id === after.id && record.request_index >= after.index);
 }
 
 function includes(value: string | null | undefined, wanted: string | undefined): boolean {

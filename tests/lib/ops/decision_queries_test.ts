@@ -7,9 +7,9 @@ import {
 } from "../../../lib/ops/decision_queries.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 import { withMethod } from "../../_kv.ts";
-import { recordRequest, testStore } from "../../_store.ts";
+import { recordEvent, recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
-import { lifecycleEvent } from "../../../fixtures/lifecycle.ts";
+import { lifecycleEvent, requestEvent } from "../../../fixtures/lifecycle.ts";
 
 async function storeWith(times: readonly number[]) {
   const kv = await Deno.openKv(":memory:");
@@ -55,6 +55,43 @@ Deno.test("findDecisions() pages through decisions of one millisecond without lo
   const { seen } = await allPages(store, { range: "1h", limit: 7 }, new Date(now));
   assertEquals(seen, [...ids].sort().reverse());
   kv.close();
+});
+
+Deno.test("findDecisions() lists each request of an authorization decided in one millisecond, on every page size", async () => {
+  const now = Date.now();
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const at = now - 1_000;
+  // A first request and its increment, and another authorization, all in one millisecond.
+  await recordEvent(
+    store,
+    requestEvent({ id: "iauth_hotel", pending_request: { amount: 5_000 } }),
+    at,
+  );
+  await recordEvent(
+    store,
+    requestEvent({ id: "iauth_hotel", pending_request: { amount: 9_000 } }, [{ amount: 5_000 }]),
+    at,
+  );
+  await recordEvent(store, requestEvent({ id: "iauth_grocery" }), at);
+  for (const limit of [1, 2, 50]) {
+    const requests: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await findDecisions(store, { range: "1h", limit, cursor }, new Date(now));
+      requests.push(
+        ...page.data.map((record) => `${record.authorization_id}#${record.request_index}`),
+      );
+      cursor = page.next ?? undefined;
+    } while (cursor && requests.length < 10);
+    assertEquals(requests, ["iauth_hotel#1", "iauth_hotel#0", "iauth_grocery#0"], `limit ${limit}`);
+    const hotel = await findDecisions(
+      store,
+      { range: "1h", limit, authorization: "hotel" },
+      new Date(now),
+    );
+    assertEquals(hotel.data.length, Math.min(limit, 2), `limit ${limit}, by authorization`);
+  }
 });
 
 Deno.test("findDecisions() stops at its read budget and says how far it looked", async () => {
