@@ -206,7 +206,7 @@ export function searchOf(
  * ```ts
  * import { findDecisions } from "./decision_queries.ts";
  * import { deepEqual } from "node:assert/strict";
- * const store = { list: () => Promise.resolve([]), get: () => Promise.resolve(null) };
+ * const store = { list: () => Promise.resolve([]), requests: () => Promise.resolve([]) };
  * // deno-lint-ignore no-explicit-any
  * deepEqual(await findDecisions(store as any, { range: "1h", limit: 50 }, new Date()),
  *   { data: [], next: null, searched_to: null });
@@ -218,15 +218,22 @@ export async function findDecisions(
   now: Date,
   budget: number = SCAN_BUDGET,
 ): Promise<DecisionPage> {
+  // A whole authorization id is read directly, each of its requests a row, instead of scanned for.
   if (filter.authorization?.startsWith("iauth_") && !filter.cursor) {
-    const exact = await store.get(filter.authorization);
-    if (exact) {
-      const inRange = Date.parse(exact.decided_at) >= now.getTime() - TIME_RANGES[filter.range].ms;
-      return {
-        data: inRange && matches(exact, filter) ? [exact] : [],
-        next: null,
-        searched_to: null,
-      };
+    const requests = await store.requests(filter.authorization);
+    if (requests.length > 0) {
+      const since = now.getTime() - TIME_RANGES[filter.range].ms;
+      const data = requests
+        .filter((record) => Date.parse(record.decided_at) >= since && matches(record, filter))
+        .reverse();
+      // Any further page is scanned for from the cursor, as every other page.
+      return data.length > filter.limit
+        ? {
+          data: data.slice(0, filter.limit),
+          next: cursorOf(data[filter.limit - 1]),
+          searched_to: null,
+        }
+        : { data, next: null, searched_to: null };
     }
   }
   const data: DecisionRecord[] = [];
@@ -257,7 +264,7 @@ export async function findDecisions(
  * ```ts
  * import { exportDecisions } from "./decision_queries.ts";
  * import { equal } from "node:assert/strict";
- * const store = { list: () => Promise.resolve([]), get: () => Promise.resolve(null) };
+ * const store = { list: () => Promise.resolve([]), requests: () => Promise.resolve([]) };
  * let rows = 0;
  * // deno-lint-ignore no-explicit-any
  * for await (const _ of exportDecisions(store as any, { range: "7d", limit: 1 }, new Date())) rows++;
@@ -440,7 +447,7 @@ export type OverviewReader = (range: TimeRangeName, now: Date) => Promise<Decisi
  * import { createOverviewReader } from "./decision_queries.ts";
  * import { equal } from "node:assert/strict";
  * const kv = await Deno.openKv(":memory:");
- * const store = { list: () => Promise.resolve([]), get: () => Promise.resolve(null) };
+ * const store = { list: () => Promise.resolve([]), requests: () => Promise.resolve([]) };
  * // deno-lint-ignore no-explicit-any
  * const overview = createOverviewReader({ kv, store: store as any });
  * const { series, totals } = await overview("1h", new Date());

@@ -60,6 +60,30 @@ export async function authorizationRecord(
 }
 
 /**
+ * Every logged request of one authorization, oldest first, each carrying the
+ * authorization's `reconciliation` (as lists read with `reconciliation` do);
+ * none when it is unknown.
+ *
+ * @example
+ * ```ts
+ * import { authorizationRequests } from "./decision_log.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * equal((await authorizationRequests(kv, "iauth_unknown")).length, 0);
+ * ```
+ */
+export async function authorizationRequests(
+  kv: Deno.Kv,
+  authorizationId: string,
+): Promise<DecisionRecord[]> {
+  const state = (await kv.get<AuthorizationState>(authorizationKey(authorizationId))).value;
+  if (!state) return [];
+  const records = await requestRecords(kv, state);
+  const { reconciliation } = state;
+  return reconciliation ? records.map((record) => ({ ...record, reconciliation })) : records;
+}
+
+/**
  * Every logged request of one authorization, in order: its state's entries
  * say where their records are.
  *

@@ -69,7 +69,12 @@ import {
   storedRecord,
   toRecord,
 } from "./decision_record.ts";
-import { authorizationRecord, type ListQuery, listRecords } from "./decision_log.ts";
+import {
+  authorizationRecord,
+  authorizationRequests,
+  type ListQuery,
+  listRecords,
+} from "./decision_log.ts";
 import {
   asAuthorizationRequest,
   isFinal,
@@ -138,6 +143,8 @@ export interface DecisionStore {
   markAnsweredDirectly(record: DecisionRecord): Promise<void>;
   /** An authorization: its latest request, total reservation, reconciliation and `requests`. */
   get(authorizationId: string): Promise<DecisionRecord | null>;
+  /** An authorization's logged requests, oldest first, each with its `reconciliation`. */
+  requests(authorizationId: string): Promise<DecisionRecord[]>;
   /**
    * Logged requests, newest first, from a time on and before a time
    * (exclusive); with `reconciliation`, each carries its authorization's.
@@ -962,6 +969,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     get: (authorizationId) => authorizationRecord(kv, authorizationId),
+    requests: (authorizationId) => authorizationRequests(kv, authorizationId),
 
     list: (query) => listRecords(kv, query),
 

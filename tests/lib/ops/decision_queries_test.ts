@@ -57,7 +57,7 @@ Deno.test("findDecisions() pages through decisions of one millisecond without lo
   kv.close();
 });
 
-Deno.test("findDecisions() lists each request of an authorization decided in one millisecond, on every page size", async () => {
+Deno.test("findDecisions() lists each request of an authorization decided in one millisecond, by part or all of its id, on every page size", async () => {
   const now = Date.now();
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
@@ -85,12 +85,23 @@ Deno.test("findDecisions() lists each request of an authorization decided in one
       cursor = page.next ?? undefined;
     } while (cursor && requests.length < 10);
     assertEquals(requests, ["iauth_hotel#1", "iauth_hotel#0", "iauth_grocery#0"], `limit ${limit}`);
-    const hotel = await findDecisions(
-      store,
-      { range: "1h", limit, authorization: "hotel" },
-      new Date(now),
-    );
-    assertEquals(hotel.data.length, Math.min(limit, 2), `limit ${limit}, by authorization`);
+    // By a part of its id (a scan) and by its whole id (read directly): each request a row.
+    for (const authorization of ["hotel", "iauth_hotel"]) {
+      const rows: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await findDecisions(
+          store,
+          { range: "1h", limit, authorization, cursor },
+          new Date(now),
+        );
+        rows.push(
+          ...page.data.map((record) => `${record.authorization_id}#${record.request_index}`),
+        );
+        cursor = page.next ?? undefined;
+      } while (cursor && rows.length < 10);
+      assertEquals(rows, ["iauth_hotel#1", "iauth_hotel#0"], `limit ${limit}, ${authorization}`);
+    }
   }
 });
 
