@@ -231,3 +231,34 @@ export function isRequestHistory(history: readonly unknown[]): history is PastRe
     return typeof approved === "boolean" && Number.isSafeInteger(amount) && (amount as number) >= 0;
   });
 }
+
+/**
+ * Requests one authorization may have. Its state (one Deno KV value, at most
+ * 64 KiB) keeps an entry per request, with a counter key per velocity policy,
+ * and Stripe's snapshot: past this, or past {@linkcode MAX_STATE_CHARS}, a
+ * request is declined rather than made impossible to record. Incremental
+ * authorizations (hotels, car rentals, fuel) take a handful.
+ */
+export const MAX_REQUESTS = 100;
+/** The state's size (as JSON) past which it takes no more requests: room for Stripe's snapshot to grow. */
+const MAX_STATE_CHARS = 40_000;
+/** Below this many requests a state is not measured: it cannot be near the size. */
+const MEASURED_FROM = 16;
+
+/**
+ * Whether the authorization's state takes no more requests: later ones are
+ * declined and logged without an entry in it.
+ *
+ * @example
+ * ```ts
+ * import { isFull } from "./authorization_state.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isFull(null), false);
+ * equal(isFull({ requests: Array(100).fill({}) } as never), true);
+ * ```
+ */
+export function isFull(state: AuthorizationState | null): boolean {
+  const requests = state?.requests.length ?? 0;
+  return requests >= MAX_REQUESTS ||
+    (requests >= MEASURED_FROM && JSON.stringify(state).length > MAX_STATE_CHARS);
+}

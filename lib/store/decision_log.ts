@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { authorizationKey, type AuthorizationState } from "./authorization_state.ts";
+import {
+  authorizationKey,
+  type AuthorizationState,
+  isFull,
+  MAX_REQUESTS,
+} from "./authorization_state.ts";
 import { getMany, uniqueKeys } from "./commit_engine.ts";
 import {
   type DecisionRecord,
@@ -20,8 +25,6 @@ import {
 
 /** Records read per round trip by {@linkcode decisionLog}. */
 const EXPORT_PAGE = 100;
-/** An authorization's requests read at most (Stripe sends a handful of increments at most). */
-const MAX_REQUESTS = 100;
 
 /**
  * One authorization as the admin API shows it: its latest request's record,
@@ -60,24 +63,26 @@ export async function authorizationRecord(
 }
 
 /**
- * Every logged request of one authorization, oldest first, each carrying the
- * authorization's `reconciliation` (as lists read with `reconciliation` do);
- * none when it is unknown.
+ * Every logged request of one authorization, in their entries' order, each
+ * carrying the authorization's `reconciliation` (as lists read with
+ * `reconciliation` do); none when it is unknown; `null` when its state is
+ * full, as the requests declined since have no entry to find them by.
  *
  * @example
  * ```ts
  * import { authorizationRequests } from "./decision_log.ts";
  * import { equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
- * equal((await authorizationRequests(kv, "iauth_unknown")).length, 0);
+ * equal((await authorizationRequests(kv, "iauth_unknown"))?.length, 0);
  * ```
  */
 export async function authorizationRequests(
   kv: Deno.Kv,
   authorizationId: string,
-): Promise<DecisionRecord[]> {
+): Promise<DecisionRecord[] | null> {
   const state = (await kv.get<AuthorizationState>(authorizationKey(authorizationId))).value;
   if (!state) return [];
+  if (isFull(state)) return null;
   const records = await requestRecords(kv, state);
   const { reconciliation } = state;
   return reconciliation ? records.map((record) => ({ ...record, reconciliation })) : records;

@@ -35,6 +35,7 @@ import {
   type AuthorizationState,
   findRequest,
   heldBefore,
+  isFull,
   isRequestHistory,
   positionOf,
   type RequestEntry,
@@ -143,8 +144,11 @@ export interface DecisionStore {
   markAnsweredDirectly(record: DecisionRecord): Promise<void>;
   /** An authorization: its latest request, total reservation, reconciliation and `requests`. */
   get(authorizationId: string): Promise<DecisionRecord | null>;
-  /** An authorization's logged requests, oldest first, each with its `reconciliation`. */
-  requests(authorizationId: string): Promise<DecisionRecord[]>;
+  /**
+   * An authorization's logged requests, each with its `reconciliation`;
+   * `null` when some cannot be found this way (see `authorizationRequests`).
+   */
+  requests(authorizationId: string): Promise<DecisionRecord[] | null>;
   /**
    * Logged requests, newest first, from a time on and before a time
    * (exclusive); with `reconciliation`, each carries its authorization's.
@@ -178,26 +182,6 @@ const STORE_REASON_CODES = {
   /** An authorization whose state is full (see {@linkcode isFull}): it must fit one KV value. */
   tooManyRequests: "too_many_requests",
 } as const;
-
-/**
- * Requests one authorization may have. Its state (one Deno KV value, at most
- * 64 KiB) keeps an entry per request, with a counter key per velocity policy,
- * and Stripe's snapshot: past this, or past {@linkcode MAX_STATE_CHARS}, a
- * request is declined rather than made impossible to record. Incremental
- * authorizations (hotels, car rentals, fuel) take a handful.
- */
-const MAX_REQUESTS = 100;
-/** The state's size (as JSON) past which it takes no more requests: room for Stripe's snapshot to grow. */
-const MAX_STATE_CHARS = 40_000;
-/** Below this many requests a state is not measured: it cannot be near the size. */
-const MEASURED_FROM = 16;
-
-/** Whether the authorization's state takes no more requests. */
-function isFull(state: AuthorizationState | null): boolean {
-  const requests = state?.requests.length ?? 0;
-  return requests >= MAX_REQUESTS ||
-    (requests >= MEASURED_FROM && JSON.stringify(state).length > MAX_STATE_CHARS);
-}
 
 /** The store's commit must start this long before the answer is due. */
 const COMMIT_MARGIN_MS = 25;

@@ -105,6 +105,81 @@ Deno.test("findDecisions() lists each request of an authorization decided in one
   }
 });
 
+/** Every page of `filter` from the first, each row as `authorization#request`. */
+async function rowsOf(
+  store: Parameters<typeof findDecisions>[0],
+  filter: DecisionFilter,
+  now: Date,
+) {
+  const rows: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await findDecisions(store, { ...filter, cursor }, now);
+    rows.push(...page.data.map((record) => `${record.authorization_id}#${record.request_index}`));
+    cursor = page.next ?? undefined;
+  } while (cursor && rows.length < 1_000);
+  return rows;
+}
+
+Deno.test("findDecisions() by a whole authorization id gives the rows a search by part of it gives", async () => {
+  const now = Date.now();
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  // Requests logged out of their order in time (a fallback recorded late, say), then reconciled.
+  const requests = [[5_000, now - 2_000], [2_000, now - 3_000], [1_000, now - 1_000]] as const;
+  for (const [i, [amount, at]] of requests.entries()) {
+    const earlier = requests.slice(0, i).map(([amount]) => ({ amount }));
+    await recordEvent(
+      store,
+      requestEvent({ id: "iauth_late", pending_request: { amount } }, earlier),
+      at,
+    );
+  }
+  await store.reconcile(
+    lifecycleEvent(requestEvent({ id: "iauth_late" }), "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 8_000,
+      requests: requests.map(([amount]) => ({ amount })),
+    }).data.object as Stripe.Issuing.Authorization,
+    "created",
+  );
+  for (const limit of [1, 2, 50]) {
+    for (const authorization of ["late", "iauth_late"]) {
+      const filter = { range: "1h", limit, authorization } as const;
+      assertEquals(await rowsOf(store, filter, new Date(now)), [
+        "iauth_late#2",
+        "iauth_late#0",
+        "iauth_late#1",
+      ], `limit ${limit}, ${authorization}`);
+      const [first] = (await findDecisions(store, filter, new Date(now))).data;
+      assertEquals("reconciliation" in first, false, "only when filtered by it");
+    }
+  }
+});
+
+Deno.test("findDecisions() by a whole authorization id lists the requests declined once it took no more", async () => {
+  const now = Date.now();
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const earlier: { amount: number }[] = [];
+  for (let i = 0; i < 101; i++) {
+    await recordEvent(
+      store,
+      requestEvent({ id: "iauth_full", pending_request: { amount: 100 } }, earlier),
+      now - 1_000,
+    );
+    earlier.push({ amount: 100 });
+  }
+  const rows = await rowsOf(
+    store,
+    { range: "1h", limit: 500, authorization: "iauth_full" },
+    new Date(now),
+  );
+  assertEquals(rows.length, 101);
+  assertEquals(rows[0], "iauth_full#100");
+});
+
 Deno.test("findDecisions() stops at its read budget and says how far it looked", async () => {
   const now = Date.now();
   const { kv, store, ids } = await storeWith(millisecondsApart(now, 12));
