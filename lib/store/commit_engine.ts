@@ -300,6 +300,7 @@ export function createCommitEngine<S = never>(
         continue;
       }
       for (const id of entry.keyIds) keysInBatch.add(id);
+      entry.lastError = undefined; // from here its batch's own errors say why
       mutations += entryMutations;
       bytes += entry.job.bytes;
       batch.push(entry);

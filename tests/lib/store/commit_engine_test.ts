@@ -465,3 +465,41 @@ Deno.test("createCommitEngine() says why a job left to the next batch by a confl
     );
   }
 });
+
+Deno.test("createCommitEngine() names a conflict as the cause only while it is why a job waits", async () => {
+  using kv = await Deno.openKv(":memory:");
+  // Another process writes ["list", "hot"] before every commit of a batch that reads it.
+  const contended = withAtomicHook(kv, (operation) => {
+    const check = operation.check.bind(operation);
+    let readsHotKey = false;
+    operation.check = (...checks) => {
+      readsHotKey ||= checks.some(({ key }) => key[1] === "hot");
+      return check(...checks);
+    };
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (readsHotKey) await kv.set(["list", "hot"], ["other process"]);
+      return await commit();
+    };
+  });
+  const engine = createCommitEngine(contended);
+  const hot = append(engine, ["list", "hot"], "hot", 300);
+  // Left to the next batch by the conflicting one, where it defers past its deadline.
+  let runs = 0;
+  const deferring = engine.submit({
+    ...smallJob(),
+    deadline: Deadline.after(300),
+    keys: [["list", "cold"]],
+    run(view) {
+      // Run in each of the batch's three conflicting attempts, then in the next batch.
+      if (++runs <= 3) {
+        view.set(["list", "cold"], ["cold"]);
+        return { done: "cold" };
+      }
+      return { defer: new Promise((resolve) => setTimeout(resolve, 400)) };
+    },
+  });
+  const [, deferred] = await Promise.allSettled([hot, deferring]);
+  assert(deferred.status === "rejected" && deferred.reason instanceof DeadlineExceededError);
+  assertEquals(deferred.reason.message, "not committed before the deadline");
+});
