@@ -115,6 +115,25 @@ export class DeadlineExceededError extends Error {
 /** What `onRetry` is given for a conflict: a key the batch read was written meanwhile. */
 const CONFLICT = new Error("conflict: a key the batch read was written meanwhile");
 
+/**
+ * Whether `error` says the store ran out of time rather than failed: a
+ * deadline missed after waiting or conflicts (other writers kept winning),
+ * not after an error such as "database is locked".
+ *
+ * @example
+ * ```ts
+ * import { DeadlineExceededError, isTimeout } from "./commit_engine.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isTimeout(new DeadlineExceededError()), true);
+ * equal(isTimeout(new DeadlineExceededError(new Error("database is locked"))), false);
+ * equal(isTimeout(new Error("database is locked")), false);
+ * ```
+ */
+export function isTimeout(error: unknown): boolean {
+  return error instanceof DeadlineExceededError &&
+    (!(error.cause instanceof Error) || error.cause === CONFLICT);
+}
+
 /** Options of {@linkcode createCommitEngine}; `S` is what jobs share (e.g. counts to add). */
 export interface CommitEngineOptions<S = never> {
   /** Called on each retried lock error or conflict, for logging. */

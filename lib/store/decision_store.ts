@@ -48,6 +48,7 @@ import {
   type CommitJob,
   createCommitEngine,
   DeadlineExceededError,
+  isTimeout,
   type JobStep,
   keyId,
   KV_LIMITS,
@@ -854,7 +855,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
         chain = resolved;
       } catch (error) {
-        const timedOut = error instanceof DeadlineExceededError;
+        const timedOut = isTimeout(error);
         log({
           level: "error",
           msg: "store_fallback",
@@ -923,8 +924,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
       }
       // The answer is the log: the fallback answered now is what gets recorded.
-      const timedOut = failure === undefined || (failure instanceof DeadlineExceededError &&
-        !(failure.cause instanceof Error));
+      const timedOut = failure === undefined || isTimeout(failure);
       const kind = timedOut ? "store_timeout" : "store_error";
       const decision = fallbackFor(kind);
       log({

@@ -191,6 +191,40 @@ Deno.test("a commit that lands but reports a connection error, then runs out of 
   assertEquals(logged?.reservation.amount, 0, "the landed approval's reservation is released");
 });
 
+Deno.test("a request whose commit another process keeps beating until its deadline falls back as a timeout", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const decide = chainLimit();
+  await recordEvent(testStore(kv, decide), cardRequest("iauth_beaten_1", "ic_beaten", null, 1_000));
+  // Another process writes the card's counter (the same value) before each of this one's commits.
+  let beating = false;
+  const beaten = withAtomicHook(kv, (operation) => {
+    const check = operation.check.bind(operation);
+    const checked: Deno.KvKey[] = [];
+    operation.check = (...checks) => {
+      checked.push(...checks.map(({ key }) => key));
+      return check(...checks);
+    };
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      for (const key of beating ? checked : []) {
+        const { value } = await kv.get(key);
+        if (key.includes("ic_beaten") && value !== null) await kv.set(key, value);
+      }
+      return await commit();
+    };
+  });
+  const store = testStore(beaten, decide);
+  beating = true;
+  const { record } = await recordEvent(
+    store,
+    cardRequest("iauth_beaten_2", "ic_beaten", null, 1_000),
+    Date.now(),
+    { deadline: Deadline.after(200) },
+  );
+  beating = false;
+  assertEquals(record.fallback, "store_timeout");
+});
+
 Deno.test("a fallback on the API path is logged as answered in the response, as it was", async () => {
   using kv = await Deno.openKv(":memory:");
   const commits = stallingCommits(kv);
