@@ -584,7 +584,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     answered?: Decision,
   ): Promise<RequestOutcome> {
     let chain = meta.chain;
-    for (let reread = 0;; reread++) {
+    while (true) {
       const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
       const job = requestJob(
         authorization,
@@ -595,14 +595,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       );
       const outcome = await engine.submit(job);
       if (!("chainGrew" in outcome)) return outcome;
-      // Each reading adds a card, and a chain stops growing at its bound: this never throws
-      // unless that breaks. Links learned one by one while the request is decided (a burst of
-      // `issuing_card.created` events) cost a reading each, within the request's deadline.
-      if (reread === MAX_CHAIN_HOPS) {
-        throw new Error("the card's replacement chain kept growing");
-      }
+      // Links learned one by one while the request is decided (a burst of `issuing_card.created`
+      // events) cost a reading each, within the request's deadline. Each reading must add a card:
+      // a chain stops growing at its bound, so this ends.
       const grown = await deadline.race(resolveChain(authorization.card.id, chain));
       if (grown === TIMED_OUT) throw new DeadlineExceededError();
+      if (grown.length <= chain.length) {
+        throw new Error("the card's replacement chain grew, but not as its links read");
+      }
       chain = grown;
     }
   }
