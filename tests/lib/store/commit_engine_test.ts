@@ -40,6 +40,33 @@ function failingCommits(kv: Deno.Kv, failures: number, message: string) {
   return { kv: proxy, state };
 }
 
+/**
+ * A KV where another process writes `hot` before every commit of a batch that
+ * reads it; a commit of a batch that reads `held.key` first waits for `held.until`.
+ */
+function contendedOn(
+  kv: Deno.Kv,
+  hot: Deno.KvKey,
+  held?: { readonly key: Deno.KvKey; readonly until: Promise<void> },
+) {
+  const reads = (checks: Deno.AtomicCheck[], key: Deno.KvKey) =>
+    checks.some((check) => JSON.stringify(check.key) === JSON.stringify(key));
+  return withAtomicHook(kv, (operation) => {
+    const checked: Deno.AtomicCheck[] = [];
+    const check = operation.check.bind(operation);
+    operation.check = (...checks) => {
+      checked.push(...checks);
+      return check(...checks);
+    };
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (held && reads(checked, held.key)) await held.until;
+      if (reads(checked, hot)) await kv.set(hot, ["other process"]);
+      return await commit();
+    };
+  });
+}
+
 /** A KV whose first commit waits until `release()`. */
 function firstCommitHeld(kv: Deno.Kv) {
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
@@ -312,21 +339,7 @@ Deno.test("createCommitEngine() takes a job submitted while the only queued one 
 
 Deno.test("createCommitEngine() leaves a batch's later half to the next batch when a key keeps conflicting: only the job on it misses its deadline, and says why", async () => {
   using kv = await Deno.openKv(":memory:");
-  // Another process writes ["list", 0] before every commit of a batch that reads it.
-  const contended = withAtomicHook(kv, (operation) => {
-    const check = operation.check.bind(operation);
-    let readsHotKey = false;
-    operation.check = (...checks) => {
-      readsHotKey ||= checks.some(({ key }) => key[1] === 0);
-      return check(...checks);
-    };
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => {
-      if (readsHotKey) await kv.set(["list", 0], ["other process"]);
-      return await commit();
-    };
-  });
-  const engine = createCommitEngine(contended);
+  const engine = createCommitEngine(contendedOn(kv, ["list", 0]));
   const results = await Promise.allSettled(
     Array.from({ length: 8 }, (_, i) => append(engine, ["list", i], `job ${i}`, 400)),
   );
@@ -430,25 +443,11 @@ Deno.test("createCommitEngine() runs a batch again, with no conflict, when a bat
 
 Deno.test("createCommitEngine() says why a job left to the next batch by a conflicting one expired while queued", async () => {
   using kv = await Deno.openKv(":memory:");
-  // Another process writes ["list", "hot"] before every commit of a batch that reads it, and the
-  // first batch (the job on ["held"]) takes the second batch slot until released.
+  // The first batch (the job on ["held"]) takes the second batch slot until released.
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
-  const contended = withAtomicHook(kv, (operation) => {
-    const check = operation.check.bind(operation);
-    let readsHotKey = false, readsHeldKey = false;
-    operation.check = (...checks) => {
-      readsHotKey ||= checks.some(({ key }) => key[1] === "hot");
-      readsHeldKey ||= checks.some(({ key }) => key[0] === "held");
-      return check(...checks);
-    };
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => {
-      if (readsHeldKey) await released;
-      if (readsHotKey) await kv.set(["list", "hot"], ["other process"]);
-      return await commit();
-    };
-  });
-  const engine = createCommitEngine(contended);
+  const engine = createCommitEngine(
+    contendedOn(kv, ["list", "hot"], { key: ["held"], until: released }),
+  );
   const held = append(engine, ["held"], "held", 5_000);
   await new Promise((resolve) => setTimeout(resolve, 10));
   // With both slots taken, the half the conflicting batch leaves queued waits past its deadline.
@@ -468,21 +467,7 @@ Deno.test("createCommitEngine() says why a job left to the next batch by a confl
 
 Deno.test("createCommitEngine() names a conflict as the cause only while it is why a job waits", async () => {
   using kv = await Deno.openKv(":memory:");
-  // Another process writes ["list", "hot"] before every commit of a batch that reads it.
-  const contended = withAtomicHook(kv, (operation) => {
-    const check = operation.check.bind(operation);
-    let readsHotKey = false;
-    operation.check = (...checks) => {
-      readsHotKey ||= checks.some(({ key }) => key[1] === "hot");
-      return check(...checks);
-    };
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => {
-      if (readsHotKey) await kv.set(["list", "hot"], ["other process"]);
-      return await commit();
-    };
-  });
-  const engine = createCommitEngine(contended);
+  const engine = createCommitEngine(contendedOn(kv, ["list", "hot"]));
   const hot = append(engine, ["list", "hot"], "hot", 300);
   // Left to the next batch by the conflicting one, where it defers past its deadline.
   let runs = 0;
