@@ -155,16 +155,16 @@ export async function listRecords(kv: Deno.Kv, query: ListQuery): Promise<Decisi
     : end
     ? { prefix, end }
     : { prefix };
-  const values: (StoredRecord | RecordRef)[] = [];
+  const entries: TimeEntry[] = [];
   for await (
     const entry of kv.list<StoredRecord | RecordRef>(selector, {
       reverse: true,
       limit: query.limit,
     })
   ) {
-    values.push(entry.value);
+    entries.push(entry);
   }
-  const records = await recordsOf(kv, values);
+  const records = await recordsOf(kv, entries);
   if (!query.reconciliation) return records;
   const ids = [...new Set(records.map((record) => record.authorization_id))];
   const states = await getMany<AuthorizationState>(kv, ids.map(authorizationKey));
@@ -190,37 +190,43 @@ export async function listRecords(kv: Deno.Kv, query: ListQuery): Promise<Decisi
  * ```
  */
 export async function* decisionLog(kv: Deno.Kv): AsyncIterable<DecisionRecord> {
-  let values: (StoredRecord | RecordRef)[] = [];
+  let page: TimeEntry[] = [];
   const entries = kv.list<StoredRecord | RecordRef>({ prefix: ["decisions_by_time"] }, {
     batchSize: EXPORT_PAGE,
   });
   for await (const entry of entries) {
-    values.push(entry.value);
-    if (values.length === EXPORT_PAGE) {
-      yield* await recordsOf(kv, values);
-      values = [];
+    page.push(entry);
+    if (page.length === EXPORT_PAGE) {
+      yield* await recordsOf(kv, page);
+      page = [];
     }
   }
-  yield* await recordsOf(kv, values);
+  yield* await recordsOf(kv, page);
 }
 
+/** An entry under the time key: a record, or a reference stored before records were keyed by time. */
+type TimeEntry = Deno.KvEntry<StoredRecord | RecordRef>;
+
 /**
- * Values read under the time key as records, in order: records as they are,
- * references stored before records were keyed by time read where they point
- * (skipping any that expired).
+ * Entries under the time key as records, in order: records as they are,
+ * references read where they point, skipping any that expired and any the
+ * record's time does not match (a record of that layout rewritten later,
+ * when a fallback superseded it, was referenced again at its new time).
  */
-async function recordsOf(
-  kv: Deno.Kv,
-  values: readonly (StoredRecord | RecordRef)[],
-): Promise<DecisionRecord[]> {
-  const refs = values.filter(isRecordRef);
+async function recordsOf(kv: Deno.Kv, entries: readonly TimeEntry[]): Promise<DecisionRecord[]> {
+  const refs = entries.filter((entry) => isRecordRef(entry.value));
   const referenced = await getMany<StoredRecord>(
     kv,
-    refs.map(([id, index]) => recordKeyOf(id, index, undefined)),
+    refs.map(({ value }) => {
+      const [id, index] = value as RecordRef;
+      return recordKeyOf(id, index, undefined);
+    }),
   );
-  const byRef = new Map(refs.map((ref, i) => [ref, referenced[i].value]));
-  return values.flatMap((value) => {
-    const stored = isRecordRef(value) ? byRef.get(value) : value;
-    return stored ? [recordFromStored(stored)] : [];
+  const byRef = new Map(refs.map((entry, i) => [entry, referenced[i].value]));
+  return entries.flatMap((entry) => {
+    if (!isRecordRef(entry.value)) return [recordFromStored(entry.value)];
+    const stored = byRef.get(entry);
+    const record = stored && recordFromStored(stored);
+    return record && Date.parse(record.decided_at) === entry.key[1] ? [record] : [];
   });
 }

@@ -8,6 +8,7 @@ import {
   type DecisionStore,
 } from "../../../lib/store/decision_store.ts";
 import type { AuthorizationRequest } from "../../../lib/engine/policy.ts";
+import { recordFromStored, storedRecord } from "../../../lib/store/decision_record.ts";
 import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
@@ -145,6 +146,33 @@ Deno.test("records stored before records were keyed by time are still read, list
 
   const again = await recordRequest(store, legacy, start + 5_000);
   assertEquals([again.replayed, again.record.approved], [true, record.approved]);
+});
+
+Deno.test("a record of the previous layout rewritten at a later time is listed and exported once, at that time", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const start = Date.parse("2026-11-25T00:00:00Z");
+  const legacy = authorizationOf(authorizationEvent("online", { id: "iauth_rewritten" }));
+  await recordRequest(store, legacy, start);
+  // The previous layout: the record by authorization and a reference under its time. A fallback
+  // that superseded it rewrote the record at a later time and referenced it there too, leaving
+  // the first reference in place.
+  const stored = (await kv.get<Uint8Array>(["decisions_by_time", start, legacy.id, 0])).value!;
+  const rewritten = {
+    ...recordFromStored(stored),
+    decided_at: new Date(start + 2_000).toISOString(),
+  };
+  await kv.atomic()
+    .delete(["decisions_by_time", start, legacy.id, 0])
+    .set(["decision", legacy.id, 0], storedRecord(rewritten))
+    .set(["decisions_by_time", start, legacy.id, 0], [legacy.id, 0])
+    .set(["decisions_by_time", start + 2_000, legacy.id, 0], [legacy.id, 0])
+    .commit();
+  const listed = await store.list({ limit: 10 });
+  assertEquals(listed.map((r) => r.decided_at), [rewritten.decided_at]);
+  const logged: string[] = [];
+  for await (const r of decisionLog(kv)) logged.push(r.decided_at);
+  assertEquals(logged, [rewritten.decided_at]);
 });
 
 Deno.test("a redelivery answered with the fallback leaves the first delivery's answer logged and reserved: one record per request", async () => {
