@@ -319,7 +319,8 @@ export function createCommitEngine<S = never>(
         continue;
       }
       for (const id of entry.keyIds) keysInBatch.add(id);
-      entry.lastError = undefined; // from here its batch's own errors say why
+      // From here its batch's own errors say why (only a split sets one: the hot path never does).
+      if (entry.lastError) entry.lastError = undefined;
       mutations += entryMutations;
       bytes += entry.job.bytes;
       batch.push(entry);
