@@ -355,12 +355,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (!add(known.slice(1))) break;
         continue;
       }
-      const [link, root] = await kv.getMany<[string, string]>([
-        ["card_replaces", last],
-        ["card_root", last],
-      ]);
+      const [link, root] = await kv.getMany<[string, string]>(linkKeys(last));
       legacy ||= !link.value && !!root.value;
-      if (!add([link.value ?? root.value])) break;
+      if (!add([nextCard(link.value, root.value)])) break;
     }
     return { chain: out, legacy };
   }
@@ -417,7 +414,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const growth = chainGrowth(meta.chain);
     // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
     const links = replacementLinks(authorization.card).map(([card, replaced]) =>
-      [["card_replaces", card], replaced] as const
+      [linkKeys(card)[0], replaced] as const
     );
     const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
@@ -1052,7 +1049,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       if (links.length === 0) return;
       const operation = kv.atomic();
       for (const [replacement, replaced] of links) {
-        operation.set(["card_replaces", replacement], replaced);
+        operation.set(linkKeys(replacement)[0], replaced);
       }
       await operation.commit();
     },
@@ -1262,16 +1259,25 @@ function chainGrowth(
 ): ChainGrowth {
   // A card that replaces none has nothing to grow; a chain at the bound is followed no further.
   if (chain.length === 1 || chain.length > MAX_CHAIN_HOPS) return NO_GROWTH;
-  const root = chain.at(-1)!;
-  const [link, legacy]: Deno.KvKey[] = [["card_replaces", root], ["card_root", root]];
+  const keys = linkKeys(chain.at(-1)!);
   return {
-    keys: [link, legacy],
-    // As `extended` follows them: the link, else the legacy one, and not back into the chain.
+    keys,
+    // As `extended` follows them, and not back into the chain.
     grew: (view) => {
-      const next = view.get<string>(link) ?? view.get<string>(legacy);
+      const next = nextCard(view.get<string>(keys[0]), view.get<string>(keys[1]));
       return !!next && !chain.includes(next);
     },
   };
+}
+
+/** A card's links: the card it replaces, and (stored by earlier versions) its chain's first then. */
+function linkKeys(card: string): [Deno.KvKey, Deno.KvKey] {
+  return [["card_replaces", card], ["card_root", card]];
+}
+
+/** The card a chain goes on to from a card with these links: its own link, else the legacy one. */
+function nextCard(link: string | null, legacy: string | null): string | null {
+  return link ?? legacy;
 }
 
 /**
