@@ -221,7 +221,10 @@ export async function findDecisions(
   // A whole authorization id is read directly, each of its requests a row, instead of scanned for:
   // the same rows in the same order (newest first; in one millisecond, the later request first).
   if (filter.authorization?.startsWith("iauth_") && !filter.cursor) {
-    const requests = await store.requests(filter.authorization);
+    const requests = await store.requests(
+      filter.authorization,
+      filter.reconciliation !== undefined,
+    );
     if (requests && requests.length > 0) {
       const since = now.getTime() - TIME_RANGES[filter.range].ms;
       const data = requests
@@ -229,7 +232,6 @@ export async function findDecisions(
           const at = Date.parse(record.decided_at);
           return at >= since && at <= now.getTime() && matches(record, filter);
         })
-        .map((record) => filter.reconciliation ? record : withoutReconciliation(record))
         .sort((a, b) =>
           Date.parse(b.decided_at) - Date.parse(a.decided_at) || b.request_index - a.request_index
         );
@@ -360,12 +362,6 @@ function narrows(filter: DecisionFilter): boolean {
  */
 function reconciling(filter: DecisionFilter, budget: number): number {
   return filter.reconciliation ? Math.ceil(budget / 2) : budget;
-}
-
-/** A listed row carries its authorization's reconciliation only when filtered by it. */
-function withoutReconciliation(record: DecisionRecord): DecisionRecord {
-  const { reconciliation: _, ...row } = record;
-  return row;
 }
 
 /** Where a page ended: a record's time, authorization and request. */

@@ -63,29 +63,32 @@ export async function authorizationRecord(
 }
 
 /**
- * Every logged request of one authorization, in their entries' order, each
- * carrying the authorization's `reconciliation` (as lists read with
- * `reconciliation` do); none when it is unknown; `null` when its state is
- * full, as the requests declined since have no entry to find them by.
+ * Every logged request of one authorization, in their entries' order; with
+ * `reconciliation`, each carrying the authorization's (as {@linkcode ListQuery}
+ * says); none when it is unknown; `null` when its state is full, as the
+ * requests declined since have no entry to find them by.
  *
  * @example
  * ```ts
  * import { authorizationRequests } from "./decision_log.ts";
  * import { equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
- * equal((await authorizationRequests(kv, "iauth_unknown"))?.length, 0);
+ * equal((await authorizationRequests(kv, "iauth_unknown", false))?.length, 0);
  * ```
  */
 export async function authorizationRequests(
   kv: Deno.Kv,
   authorizationId: string,
+  withReconciliation: boolean,
 ): Promise<DecisionRecord[] | null> {
   const state = (await kv.get<AuthorizationState>(authorizationKey(authorizationId))).value;
   if (!state) return [];
   if (isFull(state)) return null;
   const records = await requestRecords(kv, state);
   const { reconciliation } = state;
-  return reconciliation ? records.map((record) => ({ ...record, reconciliation })) : records;
+  return withReconciliation && reconciliation
+    ? records.map((record) => ({ ...record, reconciliation }))
+    : records;
 }
 
 /**

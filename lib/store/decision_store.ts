@@ -146,10 +146,10 @@ export interface DecisionStore {
   /** An authorization: its latest request, total reservation, reconciliation and `requests`. */
   get(authorizationId: string): Promise<DecisionRecord | null>;
   /**
-   * An authorization's logged requests, each with its `reconciliation`;
-   * `null` when some cannot be found this way (see `authorizationRequests`).
+   * An authorization's logged requests, with `reconciliation` each carrying
+   * its; `null` when some cannot be found this way (see `authorizationRequests`).
    */
-  requests(authorizationId: string): Promise<DecisionRecord[] | null>;
+  requests(authorizationId: string, reconciliation: boolean): Promise<DecisionRecord[] | null>;
   /**
    * Logged requests, newest first, from a time on and before a time
    * (exclusive); with `reconciliation`, each carries its authorization's.
@@ -950,7 +950,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
 
     get: (authorizationId) => authorizationRecord(kv, authorizationId),
-    requests: (authorizationId) => authorizationRequests(kv, authorizationId),
+    requests: (authorizationId, reconciliation) =>
+      authorizationRequests(kv, authorizationId, reconciliation),
 
     list: (query) => listRecords(kv, query),
 
