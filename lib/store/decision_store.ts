@@ -6,6 +6,7 @@
  * this folder:
  *
  * - commit_engine.ts: group commits within KV's limits, retries, isolation;
+ * - card_chain.ts: a card's replacement chain, whose first card names its counters;
  * - decision_record.ts: one logged request, its keys and trimming;
  * - authorization_state.ts: per authorization, its requests and what they hold;
  * - reconciliation.ts: lifecycle events merged in any order, outcomes;
@@ -13,12 +14,7 @@
  *
  * Counters: `["usage", scope, scopeId, window, categories, currency, bucket]`
  * → {@linkcode Usage}; a card's counters are named after the first card of
- * its `replacement_for` chain, as Stripe's spending limits apply across the
- * chain (Cards.d.ts), and read under every card of the chain as known: a card
- * that was a chain's first while the chain was known only in part holds what
- * was spent meanwhile. Links: `["card_replaces", cardId]` → the card it
- * replaces; `["card_root", cardId]` (written before those) → its chain's
- * first card as then known, still followed.
+ * its `replacement_for` chain (card_chain.ts).
  *
  * @module
  */
@@ -51,7 +47,6 @@ import {
   isTimeout,
   type JobStep,
   keyId,
-  KV_LIMITS,
   uniqueKeys,
 } from "./commit_engine.ts";
 import {
@@ -71,6 +66,16 @@ import {
   storedRecord,
   toRecord,
 } from "./decision_record.ts";
+import {
+  type CardChain,
+  chainGrowth,
+  chainKey,
+  chainReaders,
+  createCardChains,
+  linkKeys,
+  onChain,
+  replacementLinks,
+} from "./card_chain.ts";
 import {
   authorizationRecord,
   authorizationRequests,
@@ -196,16 +201,6 @@ const BACKGROUND_MS = 10_000;
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
 /** Mutations of a first reconciliation outcome: its minute and hour sums. */
 const OUTCOME_MUTATIONS = 2;
-/** Card ids resolved to their replacement chain, kept at most. */
-const MAX_CARD_CHAINS = 10_000;
-/** Links followed from a card to its chain's first (a card replaced this many times is not real). */
-const MAX_CHAIN_HOPS = 16;
-
-/**
- * A card's replacement chain as known: the card first, then each card it
- * continues, the chain's first card (whose name its counters take) last.
- */
-type CardChain = readonly [string, ...string[]];
 
 /** A request's meta as its job needs it: when deciding started, and its card's chain. */
 type JobMeta = RequestMeta & { readonly started: number; readonly chain: CardChain };
@@ -292,75 +287,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       if (outcomes.length > 0) aggregates.addReconciliations(operation, outcomes);
     },
   });
-  /**
-   * Chains resolved in this process, by card. A stored link never changes (a
-   * card's `replacement_for` is fixed), so a chain grows only at its first
-   * card, whose links each request's commit checks: nothing here expires.
-   */
-  const cardChains = new Map<string, CardChain>();
-
-  /**
-   * `card`'s replacement chain: what its event tells (`replacement_for`, an id
-   * or expanded), then the stored links from there. Synchronous for a card
-   * that replaces none, and for one this process resolved before (unless
-   * through a link an earlier version stored, read anew each time). A card
-   * that is not expanded (a transaction's is an id, Transactions.d.ts) has no
-   * `replacement_for` to tell: only what is stored says whose chain it is on.
-   */
-  function cardChain(card: AuthorizationRequest["card"]): CardChain | Promise<CardChain> {
-    if (card.replacement_for === null) return [card.id];
-    const told: CardChain = [card.id, ...replacementLinks(card).map(([, replaced]) => replaced)];
-    // Links never change, so a chain resolved before that goes on from what the event tells is
-    // right up to its first card, whose links a request's commit checks (see `chainGrowth`).
-    const resolved = cardChains.get(card.id);
-    if (resolved && told.every((id, i) => resolved[i] === id)) return resolved;
-    return resolveChain(card.id, told);
-  }
-
-  /** `chain` followed on through what is stored, and kept as `cardId`'s. */
-  async function resolveChain(cardId: string, chain: CardChain): Promise<CardChain> {
-    const resolved = await extended(chain);
-    // A link an earlier version stored names the chain's first card as then known, skipping cards
-    // a `card_replaces` link, once stored, will name: such a chain is read anew each time.
-    if (resolved.legacy) return resolved.chain;
-    if (cardChains.size >= MAX_CARD_CHAINS) cardChains.clear();
-    cardChains.set(cardId, resolved.chain);
-    return resolved.chain;
-  }
-
-  /**
-   * `chain` followed on through the stored links (written by a replacement's
-   * requests and by `issuing_card.created`, which may arrive in any order),
-   * every card on the way kept: while the chain was known only in part, each
-   * may have been its first, and holds what was spent on the chain meanwhile.
-   * `legacy`: a link an earlier version stored (`card_root`) was followed.
-   */
-  async function extended(chain: CardChain): Promise<{ chain: CardChain; legacy: boolean }> {
-    const out: [string, ...string[]] = [chain[0]];
-    let legacy = false;
-    // A link back into the chain is not Stripe's (a card replaces an older one): it ends there.
-    const add = (ids: readonly (string | null)[]) => {
-      for (const id of ids) {
-        if (!id || out.includes(id) || out.length > MAX_CHAIN_HOPS) return false;
-        out.push(id);
-      }
-      return ids.length > 0;
-    };
-    if (!add(chain.slice(1)) && chain.length > 1) return { chain: out, legacy };
-    while (out.length <= MAX_CHAIN_HOPS) {
-      const last = out.at(-1)!;
-      // Past a chain's first card every link is known for good; the first card's is read.
-      const known = cardChains.get(last);
-      if (known && known.length > 1) {
-        if (!add(known.slice(1))) break;
-        continue;
-      }
-      const [link, root] = await kv.getMany<[string, string]>(linkKeys(last));
-      legacy ||= !link.value && !!root.value;
-      if (!add([nextCard(link.value, root.value)])) break;
-    }
-    return { chain: out, legacy };
-  }
+  const chains = createCardChains(kv);
 
   /** The pipelines' counters, with the card's named after its chain's first card. */
   function countersOf(
@@ -372,14 +299,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       ...decide.counters(authorization, now),
       ...shadowDecide?.counters(authorization, now) ?? [],
     ];
-    const root = chain.at(-1)!;
-    if (root === authorization.card.id) return counters;
-    const rename = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
-    return counters.map((counter) => ({
-      ...counter,
-      buckets: counter.buckets.map(rename),
-      current: rename(counter.current),
-    }));
+    return onChain(counters, authorization.card.id, chain);
   }
 
   /**
@@ -595,7 +515,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // Links learned one by one while the request is decided (a burst of `issuing_card.created`
       // events) cost a reading each, within the request's deadline. Each reading must add a card:
       // a chain stops growing at its bound, so this ends.
-      const grown = await deadline.race(resolveChain(authorization.card.id, chain));
+      const grown = await deadline.race(chains.resolve(authorization.card.id, chain));
       if (grown === TIMED_OUT) throw new DeadlineExceededError();
       if (grown.length <= chain.length) {
         throw new Error("the card's replacement chain grew, but not as its links read");
@@ -844,7 +764,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       let chain: CardChain;
       // A replacement card's chain may need KV reads (the first time in this process, or each time
       // through a link an earlier version stored): bounded by the deadline.
-      const resolving = cardChain(authorization.card);
+      const resolving = chains.of(authorization.card);
       try {
         const resolved = resolving instanceof Promise
           ? await meta.deadline.race(resolving)
@@ -863,7 +783,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const decision = fallbackFor(timedOut ? "store_timeout" : "store_error");
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read once more if reading it failed).
-        Promise.resolve(resolving).catch(() => cardChain(authorization.card)).then((late) =>
+        Promise.resolve(resolving).catch(() => chains.of(authorization.card)).then((late) =>
           recordFallback(authorization, { ...meta, started, chain: late }, decision)
         ).catch(loggedUnrecorded(authorization, meta, decision));
         return unrecorded(authorization, meta, decision);
@@ -959,7 +879,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const asRequest = asAuthorizationRequest(authorization);
       const created = new Date((authorization.created ?? 0) * 1000);
       const synthetic = counterKeys(
-        countersOf(asRequest, created, await cardChain(asRequest.card)),
+        countersOf(asRequest, created, await chains.of(asRequest.card)),
       );
       const authKey = authorizationKey(authorization.id);
       const now = new Date();
@@ -1077,7 +997,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       const asRequest = transactionAsRequest(transaction);
       const at = new Date((transaction.created ?? 0) * 1000);
-      const target = counterKeys(countersOf(asRequest, at, await cardChain(asRequest.card)));
+      const target = counterKeys(countersOf(asRequest, at, await chains.of(asRequest.card)));
       const key = ["transaction", transaction.id];
       // Captures are negative in Stripe's sign (your balance), refunds positive.
       const spend = -transaction.amount;
@@ -1222,90 +1142,4 @@ function sumUsage(values: readonly (Usage | null)[]): Usage {
     }
   }
   return { amount, count };
-}
-
-/**
- * The links `card` tells, each a card and the card it replaces: its own, then
- * those of each expanded `replacement_for` within it.
- */
-function replacementLinks(card: Stripe.Issuing.Card): [string, string][] {
-  const links: [string, string][] = [];
-  let current: Stripe.Issuing.Card | undefined = card;
-  while (current && links.length < MAX_CHAIN_HOPS) {
-    const replaced: Stripe.Issuing.Card["replacement_for"] = current.replacement_for;
-    const id = typeof replaced === "string" ? replaced : replaced?.id;
-    if (!id || id === current.id) break;
-    links.push([current.id, id]);
-    current = typeof replaced === "object" ? replaced ?? undefined : undefined;
-  }
-  return links;
-}
-
-/** {@linkcode chainGrowth} of a chain that cannot grow: an ordinary card's, made once. */
-const NO_GROWTH: ChainGrowth = { keys: [], grew: () => false };
-
-/** What tells that a chain grew (see {@linkcode chainGrowth}). */
-interface ChainGrowth {
-  readonly keys: readonly Deno.KvKey[];
-  grew(view: BatchView): boolean;
-}
-
-/**
- * What tells that `chain` grew: its first card's links (keys a request's
- * commit checks, so a link stored meanwhile, by any process, fails the commit
- * and the batch reads them again), and whether a view of them goes on.
- */
-function chainGrowth(
-  chain: CardChain,
-): ChainGrowth {
-  // A card that replaces none has nothing to grow; a chain at the bound is followed no further.
-  if (chain.length === 1 || chain.length > MAX_CHAIN_HOPS) return NO_GROWTH;
-  const keys = linkKeys(chain.at(-1)!);
-  return {
-    keys,
-    // As `extended` follows them, and not back into the chain.
-    grew: (view) => {
-      const next = nextCard(view.get<string>(keys[0]), view.get<string>(keys[1]));
-      return !!next && !chain.includes(next);
-    },
-  };
-}
-
-/** A card's links: the card it replaces, and (stored by earlier versions) its chain's first then. */
-function linkKeys(card: string): [Deno.KvKey, Deno.KvKey] {
-  return [["card_replaces", card], ["card_root", card]];
-}
-
-/** The card a chain goes on to from a card with these links: its own link, else the legacy one. */
-function nextCard(link: string | null, legacy: string | null): string | null {
-  return link ?? legacy;
-}
-
-/**
- * The cards of `chain` whose counters a request reads: all of them, unless a
- * chain too long for one commit's checks (KV's 100, with the authorization's
- * state) leaves only its first card and the cards nearest this one. Cards
- * deep in a chain hold spend only if the chain was learned in pieces.
- */
-function chainReaders(chain: CardChain, counters: readonly CounterRef[]): readonly string[] {
-  if (chain.length === 1) return chain;
-  const perCard = Math.max(1, uniqueKeys(counters.flatMap((counter) => counter.buckets)).length);
-  const fit = Math.max(1, Math.floor((KV_LIMITS.checks - 1) / perCard));
-  return chain.length <= fit ? chain : [...chain.slice(0, fit - 1), chain.at(-1)!];
-}
-
-/**
- * A per-card counter key named after the first card of the card's
- * replacement chain, as Stripe applies a card's spending limits across the
- * cards it replaced (`Issuing.Card.replacement_for`); other keys unchanged.
- */
-function chainKey(key: Deno.KvKey, cardId: string, root: string): Deno.KvKey {
-  if (root === cardId || key[0] !== "usage" || key[1] !== "card") return key;
-  const [scope, scopeId] = [key[1], key[2]];
-  // A per-merchant counter is named `<card>@<merchant network id>` (velocity_counter.ts).
-  if (scopeId === cardId) return [key[0], scope, root, ...key.slice(3)];
-  if (typeof scopeId === "string" && scopeId.startsWith(`${cardId}@`)) {
-    return [key[0], scope, root + scopeId.slice(cardId.length), ...key.slice(3)];
-  }
-  return key;
 }
