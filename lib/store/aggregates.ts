@@ -91,6 +91,14 @@ export interface AggregatedDecision {
   readonly shadow?: AggregatedShadow;
 }
 
+/** What a job adds to its batch's per-minute aggregates (one `sum` per key for the batch). */
+export interface AggregateShare {
+  /** A newly committed decision: not a redelivery, nor a fallback superseding one. */
+  readonly decided?: AggregatedDecision;
+  /** An authorization's first reconciliation outcome, counted in its decision's bucket. */
+  readonly firstOutcome?: { readonly decidedAt: string; readonly outcome: string };
+}
+
 /** The fields of a shadow decision the aggregates count. */
 export interface AggregatedShadow {
   readonly disagrees: boolean;

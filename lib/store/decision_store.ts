@@ -18,13 +18,12 @@
  *
  * @module
  */
-import type Stripe from "stripe";
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 import { type Decide, type Decision, formatReason, type Reason } from "../engine/decide.ts";
 import { type AuthorizationRequest, type Held, NOTHING_HELD } from "../engine/policy.ts";
-import { type CounterRef, NO_USAGE, type Usage } from "../engine/velocity.ts";
+import type { CounterRef, Usage } from "../engine/velocity.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { createAggregateWriter } from "./aggregates.ts";
+import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import {
   authorizationKey,
@@ -36,7 +35,6 @@ import {
   positionOf,
   type RequestEntry,
   requestFingerprint,
-  type StripeSnapshot,
 } from "./authorization_state.ts";
 import {
   type BatchView,
@@ -54,7 +52,6 @@ import {
   type DecisionRecord,
   isRecordRef,
   keyOfRecord,
-  type Reconciliation,
   RECORD_MUTATIONS,
   recordFromStored,
   recordKeyOf,
@@ -66,6 +63,7 @@ import {
   storedRecord,
   toRecord,
 } from "./decision_record.ts";
+import { addToCounters, counterKeys, sumUsage } from "./counters.ts";
 import {
   type CardChain,
   chainGrowth,
@@ -82,16 +80,8 @@ import {
   type ListQuery,
   listRecords,
 } from "./decision_log.ts";
-import {
-  asAuthorizationRequest,
-  isFinal,
-  mergeSnapshots,
-  reconciliationOf,
-  reservationsFor,
-  snapshotOf,
-  transactionAsRequest,
-  withTransactions,
-} from "./reconciliation.ts";
+import { applySnapshot, BACKGROUND_MS, createLifecycle, type Lifecycle } from "./lifecycle.ts";
+import { isFinal } from "./reconciliation.ts";
 
 export type {
   DecisionPath,
@@ -136,7 +126,7 @@ export interface RequestMeta {
 }
 
 /** The decision log and its queries. */
-export interface DecisionStore {
+export interface DecisionStore extends Lifecycle {
   /**
    * Decides one request inside the commit that records it (or replays the
    * answer to a redelivery) and resolves once it is durable, or with the
@@ -160,19 +150,6 @@ export interface DecisionStore {
    * (exclusive); with `reconciliation`, each carries its authorization's.
    */
   list(query: ListQuery): Promise<DecisionRecord[]>;
-  /** Applies a verified `issuing_authorization.created` or `.updated` event. */
-  reconcile(
-    authorization: Stripe.Issuing.Authorization,
-    type: "created" | "updated",
-  ): Promise<Reconciliation>;
-  /** Applies a verified `issuing_transaction.created` event; see the README for which counts. */
-  recordTransaction(transaction: Stripe.Issuing.Transaction): Promise<"applied" | "ignored">;
-  /**
-   * Applies a verified `issuing_card.created` event: a replacement card is
-   * linked to its chain's first card before it is ever used, so a chain stays
-   * whole even through a card that never made a request.
-   */
-  recordCard(card: Stripe.Issuing.Card): Promise<void>;
 }
 
 /** Store reason codes: requests decided by the store itself, failing closed. */
@@ -191,17 +168,12 @@ const STORE_REASON_CODES = {
 
 /** The store's commit must start this long before the answer is due. */
 const COMMIT_MARGIN_MS = 25;
-/** Time allowed to log a fallback after its answer, or to reconcile. */
-const BACKGROUND_MS = 10_000;
 /**
  * Mutations a request adds besides its keys: the record and its share of the
  * batch's aggregates (merged per batch; a batch that
  * still overflows KV's limit is split by the commit engine).
  */
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
-/** Mutations of a first reconciliation outcome: its minute and hour sums. */
-const OUTCOME_MUTATIONS = 2;
-
 /** A request's meta as its job needs it: when deciding started, and its card's chain. */
 type JobMeta = RequestMeta & { readonly started: number; readonly chain: CardChain };
 
@@ -212,22 +184,6 @@ interface Decided {
   /** The counter values the decision read, to tell whether it still holds. */
   readonly usageSeen: string;
   readonly held: Held;
-}
-
-/** What a job adds to its batch's per-minute aggregates (one `sum` per key for the batch). */
-interface AggregateShare {
-  /** A newly committed decision: not a redelivery, nor a fallback superseding one. */
-  readonly decided?: DecisionRecord;
-  /** An authorization's first reconciliation outcome, counted in its decision's bucket. */
-  readonly firstOutcome?: { readonly decidedAt: string; readonly outcome: string };
-}
-
-/** What applying Stripe's snapshot gives: the reconciliation, and whether its outcome changed. */
-interface SnapshotApplied {
-  readonly reconciliation: Reconciliation;
-  readonly changed: boolean;
-  /** Set the first time: counted in the aggregates (see {@linkcode AggregateShare}). */
-  readonly firstOutcome?: AggregateShare["firstOutcome"];
 }
 
 /** What committing one request gives: a redelivery's logged index, or the new record. */
@@ -288,6 +244,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
   });
   const chains = createCardChains(kv);
+  const lifecycle = createLifecycle({
+    kv,
+    engine,
+    reservedKeys: async (request, at) =>
+      counterKeys(countersOf(request, at, await chains.of(request.card))),
+    retentionMs,
+    log,
+    metrics,
+  });
 
   /** The pipelines' counters, with the card's named after its chain's first card. */
   function countersOf(
@@ -468,6 +433,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
               next,
               state.stripe,
               now,
+              retentionMs,
               (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
             );
           } else view.set(authKey, next, retentionMs);
@@ -642,122 +608,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }
   }
 
-  /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
-  async function withKeys<T>(
-    first: readonly Deno.KvKey[],
-    job: (keys: readonly Deno.KvKey[]) => CommitJob<unknown, AggregateShare>,
-  ): Promise<T> {
-    let keys = first;
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const result = await engine.submit(job(keys)) as T | { needKeys: Deno.KvKey[] };
-      if (!(result && typeof result === "object" && "needKeys" in result)) return result as T;
-      keys = uniqueKeys([...keys, ...result.needKeys]);
-    }
-    throw new Error("the authorization's counters kept changing");
-  }
-
-  /**
-   * Merges a transaction that names its authorization into the authorization's
-   * Stripe snapshot, by id, and re-applies it (counters, reconciliation).
-   * Stripe may capture an authorization after it expired, with no lifecycle
-   * event documented to follow, so lifecycle events alone could miss it;
-   * merged by id, the same transaction listed later in `transactions` is not
-   * counted twice. Before any lifecycle event of its authorization (no
-   * snapshot yet), it is kept in the state and merged into the first
-   * snapshot. Resolves with the reconciliation it changed, `"kept"`, or
-   * `undefined` when nothing changed (already merged).
-   */
-  async function linkTransaction(
-    authorizationId: string,
-    transaction: Stripe.Issuing.Transaction,
-  ): Promise<SnapshotApplied | "kept" | undefined> {
-    const authKey = authorizationKey(authorizationId);
-    const amount = Number.isSafeInteger(transaction.amount) ? transaction.amount : 0;
-    const now = new Date();
-    return await withKeys<SnapshotApplied | "kept" | undefined>([authKey], (keys) => ({
-      keys,
-      mutations: OUTCOME_MUTATIONS,
-      bytes: 8 * 1024,
-      deadline: Deadline.after(BACKGROUND_MS),
-      run(view) {
-        const state = view.get<AuthorizationState>(authKey);
-        if (!state?.stripe) {
-          if (state?.early_transactions?.[transaction.id] === amount) return { done: undefined };
-          const card = transaction.card;
-          view.set(
-            authKey,
-            {
-              authorization_id: authorizationId,
-              card_id: typeof card === "string" ? card : card.id,
-              decided_at: new Date((transaction.created ?? 0) * 1000).toISOString(),
-              requests: [],
-              ...state,
-              early_transactions: { ...state?.early_transactions, [transaction.id]: amount },
-            } satisfies AuthorizationState,
-            retentionMs,
-          );
-          return { done: "kept" };
-        }
-        const snapshot = withTransactions(state.stripe, { [transaction.id]: amount });
-        if (snapshot === state.stripe) return { done: undefined };
-        const missing = missingKeys(state, keys);
-        if (missing.length > 0) return { done: { needKeys: missing } };
-        return snapshotStep(applySnapshot(view, state, snapshot, now));
-      },
-    }));
-  }
-
-  /**
-   * Applies Stripe's snapshot to an authorization: each request's reservation
-   * follows it (the counters move by the difference; only for the requests
-   * `movable` names), its reconciliation is recomputed, and the state is set
-   * with both.
-   */
-  function applySnapshot(
-    view: BatchView,
-    state: AuthorizationState,
-    snapshot: StripeSnapshot,
-    now: Date,
-    movable: (entry: RequestEntry) => boolean = () => true,
-  ): SnapshotApplied {
-    const targets = reservationsFor(state.requests, snapshot);
-    const requests = state.requests.map((entry, i) => {
-      if (!movable(entry)) return entry;
-      addToCounters(view, targets[i], entry.reservation);
-      return { ...entry, reservation: targets[i] };
-    });
-    const reconciliation = reconciliationOf(requests, snapshot, now);
-    const before = state.reconciliation;
-    const changed = before?.outcome !== reconciliation.outcome;
-    // Early transactions are in the snapshot from now on (see `reconcile`).
-    const { early_transactions: _, ...rest } = state;
-    view.set(
-      authorizationKey(state.authorization_id),
-      {
-        ...rest,
-        requests,
-        stripe: snapshot,
-        reconciliation: changed || !before ? reconciliation : { ...reconciliation, at: before.at },
-      } satisfies AuthorizationState,
-      retentionMs,
-    );
-    return {
-      reconciliation,
-      changed,
-      ...(before ? {} : {
-        firstOutcome: { decidedAt: state.decided_at, outcome: reconciliation.outcome },
-      }),
-    };
-  }
-
-  /** The step of a job that applied a snapshot: a first outcome is counted with its batch. */
-  function snapshotStep(applied: SnapshotApplied): JobStep<SnapshotApplied, AggregateShare> {
-    return {
-      done: applied,
-      shared: applied.firstOutcome ? { firstOutcome: applied.firstOutcome } : undefined,
-    };
-  }
-
   return {
     async decideAndRecord(authorization, meta) {
       const started = performance.now();
@@ -875,155 +725,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
     list: (query) => listRecords(kv, query),
 
-    async reconcile(authorization, type) {
-      const asRequest = asAuthorizationRequest(authorization);
-      const created = new Date((authorization.created ?? 0) * 1000);
-      const synthetic = counterKeys(
-        countersOf(asRequest, created, await chains.of(asRequest.card)),
-      );
-      const authKey = authorizationKey(authorization.id);
-      const now = new Date();
-      const result = await withKeys<{ reconciliation: Reconciliation; changed: boolean }>(
-        [authKey, ...synthetic.keys],
-        (keys) => ({
-          keys,
-          mutations: RECORD_MUTATIONS + OUTCOME_MUTATIONS,
-          bytes: 8 * 1024,
-          deadline: Deadline.after(BACKGROUND_MS),
-          run(view) {
-            const state = view.get<AuthorizationState>(authKey);
-            const missing = missingKeys(state, keys);
-            if (missing.length > 0) return { done: { needKeys: missing } };
-            let stripeOnly: DecisionRecord | undefined;
-            let entries = state?.requests ?? [];
-            if (entries.length === 0) {
-              const decision = {
-                approved: authorization.approved,
-                reasons: [],
-                trace: [],
-                policyVersion: "",
-              };
-              const reservation = { ...synthetic, amount: 0, count: 0 };
-              stripeOnly = toRecord(asRequest, decision, {
-                eventId: null,
-                index: 0,
-                position: 0,
-                decidedAt: created,
-                latencyMs: 0,
-                path: "stripe_only",
-                held: NOTHING_HELD,
-                reservation,
-                eventBytes: 8 * 1024,
-              });
-              entries = [{
-                index: 0,
-                event_id: null,
-                position: 0,
-                fingerprint: "stripe_only",
-                approved: authorization.approved,
-                amount: 0,
-                reservation,
-                stripe_only: true,
-                at: created.getTime(),
-              }];
-            }
-            // Transactions that named it before its first lifecycle event join its first snapshot.
-            const snapshot = withTransactions(
-              mergeSnapshots(state?.stripe, snapshotOf(authorization)),
-              state?.early_transactions ?? {},
-            );
-            const applied = applySnapshot(
-              view,
-              {
-                authorization_id: authorization.id,
-                card_id: authorization.card.id,
-                decided_at: created.toISOString(),
-                ...state,
-                requests: entries,
-              },
-              snapshot,
-              now,
-            );
-            return {
-              ...snapshotStep(applied),
-              write: stripeOnly && recordWrite(stripeOnly, retentionMs),
-            };
-          },
-        }),
-      );
-      const { reconciliation, changed } = result;
-      if (changed) metrics?.reconciled(reconciliation.outcome);
-      log({
-        level: reconciliation.outcome === "agreed" ? "info" : "warn",
-        msg: "reconciled",
-        event_type: `issuing_authorization.${type}`,
-        authorization_id: authorization.id,
-        outcome: reconciliation.outcome,
-        status: reconciliation.status,
-        stripe_amount: reconciliation.stripe_amount,
-      });
-      return reconciliation;
-    },
-
-    async recordCard(card) {
-      const links = replacementLinks(card);
-      if (links.length === 0) return;
-      const operation = kv.atomic();
-      for (const [replacement, replaced] of links) {
-        operation.set(linkKeys(replacement)[0], replaced);
-      }
-      await operation.commit();
-    },
-
-    async recordTransaction(transaction) {
-      if (transaction.authorization) {
-        const authorizationId = typeof transaction.authorization === "string"
-          ? transaction.authorization
-          : transaction.authorization.id;
-        const linked = await linkTransaction(authorizationId, transaction);
-        log({
-          level: "info",
-          msg: linked === undefined ? "transaction_redelivered" : "transaction_linked",
-          transaction_id: transaction.id,
-          authorization_id: authorizationId,
-          ...(linked && linked !== "kept"
-            ? { outcome: linked.reconciliation.outcome }
-            : { kept_until_lifecycle: linked === "kept" }),
-        });
-        if (linked && linked !== "kept" && linked.changed) {
-          metrics?.reconciled(linked.reconciliation.outcome);
-        }
-        return linked === undefined ? "ignored" : "applied";
-      }
-      const asRequest = transactionAsRequest(transaction);
-      const at = new Date((transaction.created ?? 0) * 1000);
-      const target = counterKeys(countersOf(asRequest, at, await chains.of(asRequest.card)));
-      const key = ["transaction", transaction.id];
-      // Captures are negative in Stripe's sign (your balance), refunds positive.
-      const spend = -transaction.amount;
-      const count = transaction.type === "capture" ? 1 : 0;
-      const applied = await engine.submit({
-        keys: [key, ...target.keys],
-        mutations: 0,
-        bytes: 1024,
-        deadline: Deadline.after(BACKGROUND_MS),
-        run(view) {
-          if (view.get(key)) return { done: false };
-          addToCounters(view, { ...target, amount: spend, count });
-          view.set(key, { spend, count, at: at.toISOString() }, retentionMs);
-          return { done: true };
-        },
-      });
-      log({
-        level: applied ? "warn" : "info",
-        msg: applied ? "transaction_counted" : "transaction_redelivered",
-        transaction_id: transaction.id,
-        type: transaction.type,
-        card_id: asRequest.card.id,
-        spend,
-      });
-      return applied ? "applied" : "ignored";
-    },
+    ...lifecycle,
   };
 }
 
@@ -1057,52 +759,6 @@ function oddity(
   return { approved: false, reasons: [reason], trace: [], policyVersion };
 }
 
-/** The counter keys the authorization's reservations use that `keys` lacks. */
-function missingKeys(
-  state: AuthorizationState | null,
-  keys: readonly Deno.KvKey[],
-): Deno.KvKey[] {
-  const have = new Set(keys.map(keyId));
-  return uniqueKeys((state?.requests ?? []).flatMap((entry) => [...entry.reservation.keys]))
-    .filter((key) => !have.has(keyId(key)));
-}
-
-/**
- * Adds `reservation` minus what `before` held to each of its counters, never
- * below zero; `before` is given back under its own keys when they differ (the
- * card's chain grew since, and its first card with it) and the job reads them.
- */
-function addToCounters(view: BatchView, reservation: Reservation, before?: Reservation): void {
-  const sameKeys = !before || (before.keys.length === reservation.keys.length &&
-    before.keys.every((key, i) => keyId(key) === keyId(reservation.keys[i])));
-  if (sameKeys) {
-    add(
-      view,
-      reservation,
-      reservation.amount - (before?.amount ?? 0),
-      reservation.count - (before?.count ?? 0),
-    );
-    return;
-  }
-  // The card's chain grew since `before` was reserved: it is given back under its own keys, when
-  // the job reads them; a chain too long to read them all leaves it where it is (counted against
-  // the chain where read, never for it).
-  if (before.keys.every((key) => view.has(key))) add(view, before, -before.amount, -before.count);
-  add(view, reservation, reservation.amount, reservation.count);
-}
-
-/** Adds `amount` and `count` to each of `reservation`'s keys (never below zero). */
-function add(view: BatchView, reservation: Reservation, amount: number, count: number): void {
-  if (amount === 0 && count === 0) return;
-  reservation.keys.forEach((key, i) => {
-    const usage = view.get<Usage>(key) ?? NO_USAGE;
-    view.set(key, {
-      amount: Math.max(0, usage.amount + amount),
-      count: Math.max(0, usage.count + count),
-    }, reservation.expireInMs?.[i] ?? undefined);
-  });
-}
-
 function sameHeld(a: Held, b: Held): boolean {
   return a.amount === b.amount && a.requests === b.requests;
 }
@@ -1116,30 +772,4 @@ function shadowOf(live: DecisionRecord, decision: Decision): ShadowDecision {
     trace: decision.trace,
     disagrees: decision.approved !== live.approved || (decision.approved && amount !== live.amount),
   };
-}
-
-/**
- * The counters a request reserves into (each counter's newest bucket), and
- * how long each lives: its own window's expiry, so a daily bucket expires
- * even beside an all-time counter (which never does).
- */
-function counterKeys(
-  counters: CounterRef[],
-): { keys: Deno.KvKey[]; expireInMs: (number | null)[] } {
-  const byId = [...new Map(counters.map((counter) => [keyId(counter.current), counter])).values()];
-  return {
-    keys: byId.map((counter) => counter.current),
-    expireInMs: byId.map((counter) => counter.expireInMs ?? null),
-  };
-}
-
-function sumUsage(values: readonly (Usage | null)[]): Usage {
-  let amount = 0, count = 0;
-  for (const value of values) {
-    if (value) {
-      amount += value.amount;
-      count += value.count;
-    }
-  }
-  return { amount, count };
 }

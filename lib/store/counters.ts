@@ -1,0 +1,81 @@
+/**
+ * The velocity counters as a batch's jobs read and move them: which keys a
+ * request reserves into, what it reads, and reservations added or given back
+ * (never below zero).
+ *
+ * @module
+ */
+import { type CounterRef, NO_USAGE, type Usage } from "../engine/velocity.ts";
+import { type BatchView, keyId } from "./commit_engine.ts";
+import type { Reservation } from "./decision_record.ts";
+
+/** The counters a request reserves into, and how long each lives (see {@linkcode counterKeys}). */
+export interface ReservedKeys {
+  readonly keys: Deno.KvKey[];
+  readonly expireInMs: (number | null)[];
+}
+
+/**
+ * Adds `reservation` minus what `before` held to each of its counters, never
+ * below zero; `before` is given back under its own keys when they differ (the
+ * card's chain grew since, and its first card with it) and the job reads them.
+ */
+export function addToCounters(
+  view: BatchView,
+  reservation: Reservation,
+  before?: Reservation,
+): void {
+  const sameKeys = !before || (before.keys.length === reservation.keys.length &&
+    before.keys.every((key, i) => keyId(key) === keyId(reservation.keys[i])));
+  if (sameKeys) {
+    add(
+      view,
+      reservation,
+      reservation.amount - (before?.amount ?? 0),
+      reservation.count - (before?.count ?? 0),
+    );
+    return;
+  }
+  // The card's chain grew since `before` was reserved: it is given back under its own keys, when
+  // the job reads them; a chain too long to read them all leaves it where it is (counted against
+  // the chain where read, never for it).
+  if (before.keys.every((key) => view.has(key))) add(view, before, -before.amount, -before.count);
+  add(view, reservation, reservation.amount, reservation.count);
+}
+
+/** Adds `amount` and `count` to each of `reservation`'s keys (never below zero). */
+function add(view: BatchView, reservation: Reservation, amount: number, count: number): void {
+  if (amount === 0 && count === 0) return;
+  reservation.keys.forEach((key, i) => {
+    const usage = view.get<Usage>(key) ?? NO_USAGE;
+    view.set(key, {
+      amount: Math.max(0, usage.amount + amount),
+      count: Math.max(0, usage.count + count),
+    }, reservation.expireInMs?.[i] ?? undefined);
+  });
+}
+
+/**
+ * The counters a request reserves into (each counter's newest bucket), and
+ * how long each lives: its own window's expiry, so a daily bucket expires
+ * even beside an all-time counter (which never does).
+ */
+export function counterKeys(counters: CounterRef[]): ReservedKeys {
+  const byId = [...new Map(counters.map((counter) => [keyId(counter.current), counter])).values()];
+  return {
+    keys: byId.map((counter) => counter.current),
+    expireInMs: byId.map((counter) => counter.expireInMs ?? null),
+  };
+}
+
+/** The sum of counter values read (an absent one is zero). */
+export function sumUsage(values: readonly (Usage | null)[]): Usage {
+  let amount = 0, count = 0;
+  for (const value of values) {
+    if (value) {
+      amount += value.amount;
+      count += value.count;
+    }
+  }
+  return { amount, count };
+}

@@ -1,0 +1,390 @@
+/**
+ * Stripe's lifecycle events applied to the store, in any order and any number
+ * of times: `issuing_authorization.created`/`.updated` reconcile an
+ * authorization with what Stripe holds, `issuing_transaction.created` links a
+ * capture or refund to its authorization (or counts one that names none), and
+ * `issuing_card.created` links a replacement card to its chain.
+ *
+ * @module
+ */
+import type Stripe from "stripe";
+import { Deadline } from "../engine/deadline.ts";
+import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+import type { AggregateShare } from "./aggregates.ts";
+import {
+  authorizationKey,
+  type AuthorizationState,
+  type RequestEntry,
+  type StripeSnapshot,
+} from "./authorization_state.ts";
+import { linkKeys, replacementLinks } from "./card_chain.ts";
+import {
+  type BatchView,
+  type CommitEngine,
+  type CommitJob,
+  type JobStep,
+  keyId,
+  uniqueKeys,
+} from "./commit_engine.ts";
+import { addToCounters, type ReservedKeys } from "./counters.ts";
+import {
+  type DecisionRecord,
+  type Reconciliation,
+  RECORD_MUTATIONS,
+  recordWrite,
+  toRecord,
+} from "./decision_record.ts";
+import {
+  asAuthorizationRequest,
+  mergeSnapshots,
+  reconciliationOf,
+  reservationsFor,
+  snapshotOf,
+  transactionAsRequest,
+  withTransactions,
+} from "./reconciliation.ts";
+
+/** Time allowed to log a fallback after its answer, or to reconcile. */
+export const BACKGROUND_MS = 10_000;
+/** Mutations of a first reconciliation outcome: its minute and hour sums. */
+const OUTCOME_MUTATIONS = 2;
+
+/** What the lifecycle needs of the store. */
+export interface LifecycleOptions {
+  readonly kv: Deno.Kv;
+  readonly engine: CommitEngine<AggregateShare>;
+  /** The counters a request reserves into at a time: its card chain's, on every pipeline. */
+  readonly reservedKeys: (request: AuthorizationRequest, at: Date) => Promise<ReservedKeys>;
+  /** How long decisions are kept, in ms. */
+  readonly retentionMs: number;
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+}
+
+/** The store's handling of Stripe's lifecycle events (see {@linkcode createLifecycle}). */
+export interface Lifecycle {
+  /** Applies a verified `issuing_authorization.created` or `.updated` event. */
+  reconcile(
+    authorization: Stripe.Issuing.Authorization,
+    type: "created" | "updated",
+  ): Promise<Reconciliation>;
+  /** Applies a verified `issuing_transaction.created` event; see the README for which counts. */
+  recordTransaction(transaction: Stripe.Issuing.Transaction): Promise<"applied" | "ignored">;
+  /**
+   * Applies a verified `issuing_card.created` event: a replacement card is
+   * linked to its chain's first card before it is ever used, so a chain stays
+   * whole even through a card that never made a request.
+   */
+  recordCard(card: Stripe.Issuing.Card): Promise<void>;
+}
+
+/** What applying Stripe's snapshot gives: the reconciliation, and whether its outcome changed. */
+export interface SnapshotApplied {
+  readonly reconciliation: Reconciliation;
+  readonly changed: boolean;
+  /** Set the first time: counted in the aggregates (see {@linkcode AggregateShare}). */
+  readonly firstOutcome?: AggregateShare["firstOutcome"];
+}
+
+/**
+ * Creates the handlers of Stripe's lifecycle events over the store's commit
+ * engine.
+ *
+ * @example
+ * ```ts
+ * import { createLifecycle } from "./lifecycle.ts";
+ * import { linkKeys } from "./card_chain.ts";
+ * import { createCommitEngine } from "./commit_engine.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * const lifecycle = createLifecycle({
+ *   kv, engine: createCommitEngine(kv), retentionMs: 86_400_000, log: () => {},
+ *   reservedKeys: () => Promise.resolve({ keys: [], expireInMs: [] }),
+ * });
+ * await lifecycle.recordCard({ id: "ic_2", replacement_for: "ic_1" } as never);
+ * equal((await kv.get(linkKeys("ic_2")[0])).value, "ic_1");
+ * ```
+ */
+export function createLifecycle(options: LifecycleOptions): Lifecycle {
+  const { kv, engine, reservedKeys, retentionMs, log, metrics } = options;
+
+  /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
+  async function withKeys<T>(
+    first: readonly Deno.KvKey[],
+    job: (keys: readonly Deno.KvKey[]) => CommitJob<unknown, AggregateShare>,
+  ): Promise<T> {
+    let keys = first;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const result = await engine.submit(job(keys)) as T | { needKeys: Deno.KvKey[] };
+      if (!(result && typeof result === "object" && "needKeys" in result)) return result as T;
+      keys = uniqueKeys([...keys, ...result.needKeys]);
+    }
+    throw new Error("the authorization's counters kept changing");
+  }
+
+  /**
+   * Merges a transaction that names its authorization into the authorization's
+   * Stripe snapshot, by id, and re-applies it (counters, reconciliation).
+   * Stripe may capture an authorization after it expired, with no lifecycle
+   * event documented to follow, so lifecycle events alone could miss it;
+   * merged by id, the same transaction listed later in `transactions` is not
+   * counted twice. Before any lifecycle event of its authorization (no
+   * snapshot yet), it is kept in the state and merged into the first
+   * snapshot. Resolves with the reconciliation it changed, `"kept"`, or
+   * `undefined` when nothing changed (already merged).
+   */
+  async function linkTransaction(
+    authorizationId: string,
+    transaction: Stripe.Issuing.Transaction,
+  ): Promise<SnapshotApplied | "kept" | undefined> {
+    const authKey = authorizationKey(authorizationId);
+    const amount = Number.isSafeInteger(transaction.amount) ? transaction.amount : 0;
+    const now = new Date();
+    return await withKeys<SnapshotApplied | "kept" | undefined>([authKey], (keys) => ({
+      keys,
+      mutations: OUTCOME_MUTATIONS,
+      bytes: 8 * 1024,
+      deadline: Deadline.after(BACKGROUND_MS),
+      run(view) {
+        const state = view.get<AuthorizationState>(authKey);
+        if (!state?.stripe) {
+          if (state?.early_transactions?.[transaction.id] === amount) return { done: undefined };
+          const card = transaction.card;
+          view.set(
+            authKey,
+            {
+              authorization_id: authorizationId,
+              card_id: typeof card === "string" ? card : card.id,
+              decided_at: new Date((transaction.created ?? 0) * 1000).toISOString(),
+              requests: [],
+              ...state,
+              early_transactions: { ...state?.early_transactions, [transaction.id]: amount },
+            } satisfies AuthorizationState,
+            retentionMs,
+          );
+          return { done: "kept" };
+        }
+        const snapshot = withTransactions(state.stripe, { [transaction.id]: amount });
+        if (snapshot === state.stripe) return { done: undefined };
+        const missing = missingKeys(state, keys);
+        if (missing.length > 0) return { done: { needKeys: missing } };
+        return snapshotStep(applySnapshot(view, state, snapshot, now, retentionMs));
+      },
+    }));
+  }
+
+  /** The step of a job that applied a snapshot: a first outcome is counted with its batch. */
+  function snapshotStep(applied: SnapshotApplied): JobStep<SnapshotApplied, AggregateShare> {
+    return {
+      done: applied,
+      shared: applied.firstOutcome ? { firstOutcome: applied.firstOutcome } : undefined,
+    };
+  }
+
+  return {
+    async reconcile(authorization, type) {
+      const asRequest = asAuthorizationRequest(authorization);
+      const created = new Date((authorization.created ?? 0) * 1000);
+      const synthetic = await reservedKeys(asRequest, created);
+      const authKey = authorizationKey(authorization.id);
+      const now = new Date();
+      const result = await withKeys<{ reconciliation: Reconciliation; changed: boolean }>(
+        [authKey, ...synthetic.keys],
+        (keys) => ({
+          keys,
+          mutations: RECORD_MUTATIONS + OUTCOME_MUTATIONS,
+          bytes: 8 * 1024,
+          deadline: Deadline.after(BACKGROUND_MS),
+          run(view) {
+            const state = view.get<AuthorizationState>(authKey);
+            const missing = missingKeys(state, keys);
+            if (missing.length > 0) return { done: { needKeys: missing } };
+            let stripeOnly: DecisionRecord | undefined;
+            let entries = state?.requests ?? [];
+            if (entries.length === 0) {
+              const decision = {
+                approved: authorization.approved,
+                reasons: [],
+                trace: [],
+                policyVersion: "",
+              };
+              const reservation = { ...synthetic, amount: 0, count: 0 };
+              stripeOnly = toRecord(asRequest, decision, {
+                eventId: null,
+                index: 0,
+                position: 0,
+                decidedAt: created,
+                latencyMs: 0,
+                path: "stripe_only",
+                held: NOTHING_HELD,
+                reservation,
+                eventBytes: 8 * 1024,
+              });
+              entries = [{
+                index: 0,
+                event_id: null,
+                position: 0,
+                fingerprint: "stripe_only",
+                approved: authorization.approved,
+                amount: 0,
+                reservation,
+                stripe_only: true,
+                at: created.getTime(),
+              }];
+            }
+            // Transactions that named it before its first lifecycle event join its first snapshot.
+            const snapshot = withTransactions(
+              mergeSnapshots(state?.stripe, snapshotOf(authorization)),
+              state?.early_transactions ?? {},
+            );
+            const applied = applySnapshot(
+              view,
+              {
+                authorization_id: authorization.id,
+                card_id: authorization.card.id,
+                decided_at: created.toISOString(),
+                ...state,
+                requests: entries,
+              },
+              snapshot,
+              now,
+              retentionMs,
+            );
+            return {
+              ...snapshotStep(applied),
+              write: stripeOnly && recordWrite(stripeOnly, retentionMs),
+            };
+          },
+        }),
+      );
+      const { reconciliation, changed } = result;
+      if (changed) metrics?.reconciled(reconciliation.outcome);
+      log({
+        level: reconciliation.outcome === "agreed" ? "info" : "warn",
+        msg: "reconciled",
+        event_type: `issuing_authorization.${type}`,
+        authorization_id: authorization.id,
+        outcome: reconciliation.outcome,
+        status: reconciliation.status,
+        stripe_amount: reconciliation.stripe_amount,
+      });
+      return reconciliation;
+    },
+
+    async recordCard(card) {
+      const links = replacementLinks(card);
+      if (links.length === 0) return;
+      const operation = kv.atomic();
+      for (const [replacement, replaced] of links) {
+        operation.set(linkKeys(replacement)[0], replaced);
+      }
+      await operation.commit();
+    },
+
+    async recordTransaction(transaction) {
+      if (transaction.authorization) {
+        const authorizationId = typeof transaction.authorization === "string"
+          ? transaction.authorization
+          : transaction.authorization.id;
+        const linked = await linkTransaction(authorizationId, transaction);
+        log({
+          level: "info",
+          msg: linked === undefined ? "transaction_redelivered" : "transaction_linked",
+          transaction_id: transaction.id,
+          authorization_id: authorizationId,
+          ...(linked && linked !== "kept"
+            ? { outcome: linked.reconciliation.outcome }
+            : { kept_until_lifecycle: linked === "kept" }),
+        });
+        if (linked && linked !== "kept" && linked.changed) {
+          metrics?.reconciled(linked.reconciliation.outcome);
+        }
+        return linked === undefined ? "ignored" : "applied";
+      }
+      const asRequest = transactionAsRequest(transaction);
+      const at = new Date((transaction.created ?? 0) * 1000);
+      const target = await reservedKeys(asRequest, at);
+      const key = ["transaction", transaction.id];
+      // Captures are negative in Stripe's sign (your balance), refunds positive.
+      const spend = -transaction.amount;
+      const count = transaction.type === "capture" ? 1 : 0;
+      const applied = await engine.submit({
+        keys: [key, ...target.keys],
+        mutations: 0,
+        bytes: 1024,
+        deadline: Deadline.after(BACKGROUND_MS),
+        run(view) {
+          if (view.get(key)) return { done: false };
+          addToCounters(view, { ...target, amount: spend, count });
+          view.set(key, { spend, count, at: at.toISOString() }, retentionMs);
+          return { done: true };
+        },
+      });
+      log({
+        level: applied ? "warn" : "info",
+        msg: applied ? "transaction_counted" : "transaction_redelivered",
+        transaction_id: transaction.id,
+        type: transaction.type,
+        card_id: asRequest.card.id,
+        spend,
+      });
+      return applied ? "applied" : "ignored";
+    },
+  };
+}
+
+/**
+ * Applies Stripe's snapshot to an authorization: each request's reservation
+ * follows it (the counters move by the difference; only for the requests
+ * `movable` names), its reconciliation is recomputed, and the state is set
+ * with both, kept `retentionMs`.
+ */
+export function applySnapshot(
+  view: BatchView,
+  state: AuthorizationState,
+  snapshot: StripeSnapshot,
+  now: Date,
+  retentionMs: number,
+  movable: (entry: RequestEntry) => boolean = () => true,
+): SnapshotApplied {
+  const targets = reservationsFor(state.requests, snapshot);
+  const requests = state.requests.map((entry, i) => {
+    if (!movable(entry)) return entry;
+    addToCounters(view, targets[i], entry.reservation);
+    return { ...entry, reservation: targets[i] };
+  });
+  const reconciliation = reconciliationOf(requests, snapshot, now);
+  const before = state.reconciliation;
+  const changed = before?.outcome !== reconciliation.outcome;
+  // Early transactions are in the snapshot from now on (see `reconcile`).
+  const { early_transactions: _, ...rest } = state;
+  view.set(
+    authorizationKey(state.authorization_id),
+    {
+      ...rest,
+      requests,
+      stripe: snapshot,
+      reconciliation: changed || !before ? reconciliation : { ...reconciliation, at: before.at },
+    } satisfies AuthorizationState,
+    retentionMs,
+  );
+  return {
+    reconciliation,
+    changed,
+    ...(before ? {} : {
+      firstOutcome: { decidedAt: state.decided_at, outcome: reconciliation.outcome },
+    }),
+  };
+}
+
+/** The counter keys the authorization's reservations use that `keys` lacks. */
+function missingKeys(
+  state: AuthorizationState | null,
+  keys: readonly Deno.KvKey[],
+): Deno.KvKey[] {
+  const have = new Set(keys.map(keyId));
+  return uniqueKeys((state?.requests ?? []).flatMap((entry) => [...entry.reservation.keys]))
+    .filter((key) => !have.has(keyId(key)));
+}
