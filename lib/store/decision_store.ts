@@ -6,10 +6,14 @@
  * this folder:
  *
  * - commit_engine.ts: group commits within KV's limits, retries, isolation;
+ * - request_job.ts: one request decided, reserved and recorded in a batch;
+ * - lifecycle.ts: Stripe's lifecycle events applied (reconciliation.ts merges them);
  * - card_chain.ts: a card's replacement chain, whose first card names its counters;
+ * - counters.ts: reservations on the velocity counters;
  * - decision_record.ts: one logged request, its keys and trimming;
  * - authorization_state.ts: per authorization, its requests and what they hold;
  * - reconciliation.ts: lifecycle events merged in any order, outcomes;
+ * - aggregates.ts: the dashboard's per-minute counts, kept by the write path;
  * - decision_log.ts: bounded reads.
  *
  * Counters: `["usage", scope, scopeId, window, categories, currency, bucket]`
@@ -19,69 +23,48 @@
  * @module
  */
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
-import { type Decide, type Decision, formatReason, type Reason } from "../engine/decide.ts";
-import { type AuthorizationRequest, type Held, NOTHING_HELD } from "../engine/policy.ts";
-import type { CounterRef, Usage } from "../engine/velocity.ts";
+import { type Decide, type Decision, formatReason } from "../engine/decide.ts";
+import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
+import type { CounterRef } from "../engine/velocity.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
+import { positionOf } from "./authorization_state.ts";
 import {
-  authorizationKey,
-  type AuthorizationState,
-  findRequest,
-  heldBefore,
-  isFull,
-  isRequestHistory,
-  positionOf,
-  type RequestEntry,
-  requestFingerprint,
-} from "./authorization_state.ts";
-import {
-  type BatchView,
   type CommitEngine,
-  type CommitJob,
   createCommitEngine,
   DeadlineExceededError,
   isTimeout,
-  type JobStep,
-  keyId,
-  uniqueKeys,
 } from "./commit_engine.ts";
 import {
-  type DecisionPath,
   type DecisionRecord,
   isRecordRef,
   keyOfRecord,
-  RECORD_MUTATIONS,
   recordFromStored,
   recordKeyOf,
   type RecordRef,
-  recordWrite,
-  type Reservation,
   type ShadowDecision,
   type StoredRecord,
   storedRecord,
   toRecord,
 } from "./decision_record.ts";
-import { addToCounters, counterKeys, sumUsage } from "./counters.ts";
-import {
-  type CardChain,
-  chainGrowth,
-  chainKey,
-  chainReaders,
-  createCardChains,
-  linkKeys,
-  onChain,
-  replacementLinks,
-} from "./card_chain.ts";
+import { counterKeys } from "./counters.ts";
+import { type CardChain, createCardChains, onChain } from "./card_chain.ts";
 import {
   authorizationRecord,
   authorizationRequests,
   type ListQuery,
   listRecords,
 } from "./decision_log.ts";
-import { applySnapshot, BACKGROUND_MS, createLifecycle, type Lifecycle } from "./lifecycle.ts";
-import { isFinal } from "./reconciliation.ts";
+import { BACKGROUND_MS, createLifecycle, type Lifecycle } from "./lifecycle.ts";
+import {
+  COMMIT_MARGIN_MS,
+  createRequestJob,
+  type JobMeta,
+  type RequestMeta,
+  type RequestOutcome,
+  shadowOf,
+} from "./request_job.ts";
 
 export type {
   DecisionPath,
@@ -91,6 +74,7 @@ export type {
   ShadowDecision,
 } from "./decision_record.ts";
 export { decisionLog, type ListQuery } from "./decision_log.ts";
+export type { RequestMeta } from "./request_job.ts";
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -111,18 +95,6 @@ export interface RecordedDecision {
   readonly replayed: boolean;
   /** Set when the store failed: the fallback answered, not (yet) in the log. */
   readonly unrecorded?: true;
-}
-
-/** What one request brings besides the authorization. */
-export interface RequestMeta {
-  readonly eventId: string;
-  /** Arrival, ms since the epoch: the decision's time (windows, records). */
-  readonly receivedAt: number;
-  /** By when the answer must be ready; the store answers its fallback then. */
-  readonly deadline: Deadline;
-  readonly path: DecisionPath;
-  /** Size of the event as received. */
-  readonly eventBytes: number;
 }
 
 /** The decision log and its queries. */
@@ -151,52 +123,6 @@ export interface DecisionStore extends Lifecycle {
    */
   list(query: ListQuery): Promise<DecisionRecord[]>;
 }
-
-/** Store reason codes: requests decided by the store itself, failing closed. */
-const STORE_REASON_CODES = {
-  /** `request_history` is missing: the request's position cannot be known. */
-  requestHistoryMissing: "request_history_missing",
-  /** A different request at a position already decided, or an entry Stripe could not have held. */
-  requestHistoryInconsistent: "request_history_inconsistent",
-  /** An increment of zero or less, or a negative first request. */
-  amountNotPositive: "amount_not_positive",
-  /** A request on an authorization Stripe already closed, reversed or expired. */
-  authorizationFinal: "authorization_final",
-  /** An authorization whose state is full (see {@linkcode isFull}): it must fit one KV value. */
-  tooManyRequests: "too_many_requests",
-} as const;
-
-/** The store's commit must start this long before the answer is due. */
-const COMMIT_MARGIN_MS = 25;
-/**
- * Mutations a request adds besides its keys: the record and its share of the
- * batch's aggregates (merged per batch; a batch that
- * still overflows KV's limit is split by the commit engine).
- */
-const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
-/** A request's meta as its job needs it: when deciding started, and its card's chain. */
-type JobMeta = RequestMeta & { readonly started: number; readonly chain: CardChain };
-
-/** A decided request before it is committed. */
-interface Decided {
-  readonly decision: Decision;
-  readonly shadow?: Decision | Promise<Decision>;
-  /** The counter values the decision read, to tell whether it still holds. */
-  readonly usageSeen: string;
-  readonly held: Held;
-}
-
-/** What committing one request gives: a redelivery's logged index, or the new record. */
-type RequestOutcome =
-  | { readonly replayed: true; readonly index: number; readonly at: number | undefined }
-  | {
-    readonly replayed: false;
-    readonly record: DecisionRecord;
-    readonly pendingShadow?: Promise<Decision>;
-  };
-
-/** A request job's outcome: the request's, or that its card's chain grew (nothing written). */
-type JobOutcome = RequestOutcome | { readonly chainGrew: true };
 
 /**
  * Creates the store over an open `Deno.Kv`.
@@ -244,6 +170,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
   });
   const chains = createCardChains(kv);
+  const requestJob = createRequestJob({ decide, shadowDecide, retentionMs });
   const lifecycle = createLifecycle({
     kv,
     engine,
@@ -265,195 +192,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       ...shadowDecide?.counters(authorization, now) ?? [],
     ];
     return onChain(counters, authorization.card.id, chain);
-  }
-
-  /**
-   * The job that decides and records one request. `answered` is a decision
-   * already answered (a fallback) to record as is: it replaces what this same
-   * delivery may have committed (its commit landed late, or landed and
-   * reported an error), never what another delivery of the request answered.
-   */
-  function requestJob(
-    authorization: AuthorizationRequest,
-    meta: JobMeta,
-    counters: CounterRef[],
-    deadline: Deadline,
-    answered?: Decision,
-  ): CommitJob<JobOutcome, AggregateShare> {
-    const authKey = authorizationKey(authorization.id);
-    const now = new Date(meta.receivedAt);
-    const position = positionOf(authorization);
-    const fingerprint = requestFingerprint(authorization);
-    const root = meta.chain.at(-1)!;
-    // Reserved under the chain's first card; read under every card of the chain too, as each may
-    // have been its first while the chain was known only in part.
-    const readers = chainReaders(meta.chain, counters);
-    // An ordinary card (a chain of one) reads each key as it is.
-    const under = readers.length === 1
-      ? undefined
-      : (rootKey: Deno.KvKey) => uniqueKeys(readers.map((card) => chainKey(rootKey, root, card)));
-    const buckets = uniqueKeys(
-      counters.flatMap((counter) => under ? counter.buckets.flatMap(under) : counter.buckets),
-    );
-    const reserveInto = counterKeys(counters);
-    const growth = chainGrowth(meta.chain);
-    // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
-    const links = replacementLinks(authorization.card).map(([card, replaced]) =>
-      [linkKeys(card)[0], replaced] as const
-    );
-    const history: readonly unknown[] = Array.isArray(authorization.request_history)
-      ? authorization.request_history
-      : [];
-    // An entry Stripe could not have held is declined as inconsistent, and holds nothing here.
-    const pastRequests = isRequestHistory(history) ? history : undefined;
-    let decided: Decided | undefined;
-    let deciding: Promise<unknown> | undefined;
-
-    return {
-      keys: [authKey, ...buckets, ...growth.keys, ...links.map(([key]) => key)],
-      mutations: REQUEST_MUTATIONS,
-      bytes: meta.eventBytes + 4 * 1024,
-      deadline,
-      likelyAbsent: position === 0 ? authKey : undefined,
-      run(view: BatchView): JobStep<JobOutcome, AggregateShare> {
-        const state = view.get<AuthorizationState>(authKey);
-        const earlier = findRequest(state, meta.eventId, fingerprint);
-        // Another delivery's answer stays: Stripe may have applied it, and releasing what it
-        // reserved for a duplicate's fallback could free a limit it still holds.
-        if (earlier && (!answered || earlier.at !== now.getTime())) {
-          return { done: { replayed: true, index: earlier.index, at: earlier.at } };
-        }
-        // The chain's first card was since found to replace another: decided on the whole chain.
-        if (growth.grew(view)) return { done: { chainGrew: true } };
-        const index = earlier?.index ?? state?.requests.length ?? 0;
-        // Full: declined (or a fallback answered) reserving nothing, logged, left out of the state.
-        const full = !earlier && isFull(state);
-        const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
-        // Policies name their counters by this card; the job reads them along its chain.
-        const rooted = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
-        const usage = (counter: CounterRef): Usage =>
-          sumUsage(
-            under
-              ? counter.buckets.flatMap((key) => under(rooted(key)).map((read) => view.get(read)))
-              : counter.buckets.map((key) => view.get<Usage>(rooted(key))),
-          );
-        // Only an async decision is kept across runs: it holds if the counters it read still do.
-        const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
-        let outcome: Omit<Decided, "usageSeen">;
-        const odd = answered
-          ? undefined
-          : oddity(authorization, state, position, !!pastRequests, full, decide.policyVersion);
-        if (answered || odd) {
-          outcome = { decision: answered ?? odd!, held };
-        } else if (decided && decided.usageSeen === usageSeen() && sameHeld(decided.held, held)) {
-          outcome = decided;
-        } else {
-          if (deciding) return { defer: deciding };
-          // The policies stop in time for their decision (or their fallback) to commit.
-          const policyDeadline = new Deadline(deadline.at - COMMIT_MARGIN_MS);
-          const input = { now, usage, held, deadline: policyDeadline };
-          const decision = decide(authorization, input);
-          const shadow = shadowDecide?.(authorization, input);
-          if (decision instanceof Promise) {
-            // Awaited outside the serial section; used if the counters it read still hold.
-            const seen = usageSeen();
-            deciding = decision.then((d) => {
-              decided = { decision: d, shadow, usageSeen: seen, held };
-              deciding = undefined;
-            });
-            return { defer: deciding };
-          }
-          outcome = { decision, shadow, held };
-        }
-        const { decision } = outcome;
-        const requested = authorization.pending_request.amount;
-        const amount = decision.approved ? decision.amount ?? requested : 0;
-        const reservation: Reservation = {
-          ...reserveInto,
-          amount: full ? 0 : amount,
-          count: decision.approved && held.requests === 0 && !full ? 1 : 0,
-        };
-        // Only this delivery's own entry is replaced: same time, same windows.
-        addToCounters(view, reservation, earlier?.reservation);
-        // Cards replacing this one, and transactions naming it, follow its links.
-        for (const [key, replaced] of links) {
-          if (view.get(key) !== replaced) view.set(key, replaced);
-        }
-        const record0 = toRecord(authorization, decision, {
-          eventId: meta.eventId,
-          index,
-          position: position ?? 0,
-          decidedAt: now,
-          latencyMs: performance.now() - meta.started,
-          path: meta.path,
-          held,
-          reservation,
-          eventBytes: meta.eventBytes,
-        });
-        const shadow = outcome.shadow instanceof Promise || !outcome.shadow
-          ? undefined
-          : shadowOf(record0, outcome.shadow);
-        const record: DecisionRecord = {
-          ...record0,
-          ...(shadow ? { shadow } : {}),
-          ...(earlier
-            ? { superseded: { approved: earlier.approved, amount: earlier.amount } }
-            : {}),
-        };
-        // Serialized here, in the job: a record that cannot be fails this request alone.
-        const writeRecord = recordWrite(record, retentionMs);
-        // A full authorization's state takes nothing of it (see above).
-        if (!full) {
-          const entry: RequestEntry = {
-            index,
-            event_id: meta.eventId,
-            position: position ?? 0,
-            fingerprint,
-            approved: decision.approved,
-            amount,
-            reservation,
-            at: now.getTime(),
-          };
-          const requests = [...state?.requests ?? []];
-          requests[index] = entry;
-          const next: AuthorizationState = {
-            ...state,
-            authorization_id: authorization.id,
-            card_id: authorization.card.id,
-            decided_at: state?.decided_at ?? record.decided_at,
-            requests,
-          };
-          if (state?.stripe) {
-            // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
-            // what the authorization holds, and this request now has an outcome. Only the
-            // counters this job read can move.
-            const jobKeys = new Set(buckets.map(keyId));
-            applySnapshot(
-              view,
-              next,
-              state.stripe,
-              now,
-              retentionMs,
-              (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
-            );
-          } else view.set(authKey, next, retentionMs);
-        }
-        return {
-          done: {
-            replayed: false,
-            record,
-            pendingShadow: outcome.shadow instanceof Promise ? outcome.shadow : undefined,
-          },
-          // A fallback that supersedes a committed decision was counted when that committed:
-          // sums only grow, so the counters keep the first outcome rather than count it twice.
-          shared: record.superseded ? undefined : { decided: record },
-          write(operation: Deno.AtomicOperation) {
-            // A fallback replacing this delivery's own record writes it under the same key.
-            writeRecord(operation);
-          },
-        };
-      },
-    };
   }
 
   /**
@@ -705,7 +443,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // Recorded once this delivery's job is done: if its commit still lands, or landed and
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
-      // delivery's answer as it is (see requestJob).
+      // delivery's answer as it is (see request_job.ts).
       const correct = () => recordFallback(authorization, jobMeta, decision);
       if (failure === undefined) pending.then(correct, correct);
       else correct();
@@ -726,50 +464,5 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     list: (query) => listRecords(kv, query),
 
     ...lifecycle,
-  };
-}
-
-/**
- * A request the store declines itself (failing closed): odd input that no
- * policy should see. One reason says what was odd.
- */
-function oddity(
-  authorization: AuthorizationRequest,
-  state: AuthorizationState | null,
-  position: number | undefined,
-  historyWellFormed: boolean,
-  full: boolean,
-  policyVersion: string,
-): Decision | undefined {
-  const code = position === undefined
-    ? STORE_REASON_CODES.requestHistoryMissing
-    : isFinal(state)
-    ? STORE_REASON_CODES.authorizationFinal
-    : full
-    ? STORE_REASON_CODES.tooManyRequests
-    : !historyWellFormed ||
-        state?.requests.some((entry) => entry.position >= position && !entry.stripe_only)
-    ? STORE_REASON_CODES.requestHistoryInconsistent
-    : authorization.pending_request.amount < 0 ||
-        (position > 0 && authorization.pending_request.amount === 0)
-    ? STORE_REASON_CODES.amountNotPositive
-    : undefined;
-  if (!code) return undefined;
-  const reason: Reason = { policy: "store", code, detail: String(position ?? "none") };
-  return { approved: false, reasons: [reason], trace: [], policyVersion };
-}
-
-function sameHeld(a: Held, b: Held): boolean {
-  return a.amount === b.amount && a.requests === b.requests;
-}
-
-function shadowOf(live: DecisionRecord, decision: Decision): ShadowDecision {
-  const amount = decision.amount ?? null;
-  return {
-    approved: decision.approved,
-    amount,
-    reasons: decision.reasons,
-    trace: decision.trace,
-    disagrees: decision.approved !== live.approved || (decision.approved && amount !== live.amount),
   };
 }

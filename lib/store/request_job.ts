@@ -1,0 +1,386 @@
+/**
+ * The commit job of one authorization request: read its authorization's
+ * state and counters in the batch's view, decide (or replay, or decline an
+ * odd request), reserve and record, all in the commit that checks what it
+ * read.
+ *
+ * @module
+ */
+import type { Decide, Decision, Reason } from "../engine/decide.ts";
+import { Deadline } from "../engine/deadline.ts";
+import { type AuthorizationRequest, type Held, NOTHING_HELD } from "../engine/policy.ts";
+import type { CounterRef, Usage } from "../engine/velocity.ts";
+import type { AggregateShare } from "./aggregates.ts";
+import {
+  authorizationKey,
+  type AuthorizationState,
+  findRequest,
+  heldBefore,
+  isFull,
+  isRequestHistory,
+  positionOf,
+  type RequestEntry,
+  requestFingerprint,
+} from "./authorization_state.ts";
+import {
+  type CardChain,
+  chainGrowth,
+  chainKey,
+  chainReaders,
+  linkKeys,
+  replacementLinks,
+} from "./card_chain.ts";
+import {
+  type BatchView,
+  type CommitJob,
+  type JobStep,
+  keyId,
+  uniqueKeys,
+} from "./commit_engine.ts";
+import { addToCounters, counterKeys, sumUsage } from "./counters.ts";
+import {
+  type DecisionPath,
+  type DecisionRecord,
+  RECORD_MUTATIONS,
+  recordWrite,
+  type Reservation,
+  type ShadowDecision,
+  toRecord,
+} from "./decision_record.ts";
+import { applySnapshot } from "./lifecycle.ts";
+import { isFinal } from "./reconciliation.ts";
+
+/** What one request brings besides the authorization. */
+export interface RequestMeta {
+  readonly eventId: string;
+  /** Arrival, ms since the epoch: the decision's time (windows, records). */
+  readonly receivedAt: number;
+  /** By when the answer must be ready; the store answers its fallback then. */
+  readonly deadline: Deadline;
+  readonly path: DecisionPath;
+  /** Size of the event as received. */
+  readonly eventBytes: number;
+}
+
+/** Store reason codes: requests decided by the store itself, failing closed. */
+const STORE_REASON_CODES = {
+  /** `request_history` is missing: the request's position cannot be known. */
+  requestHistoryMissing: "request_history_missing",
+  /** A different request at a position already decided, or an entry Stripe could not have held. */
+  requestHistoryInconsistent: "request_history_inconsistent",
+  /** An increment of zero or less, or a negative first request. */
+  amountNotPositive: "amount_not_positive",
+  /** A request on an authorization Stripe already closed, reversed or expired. */
+  authorizationFinal: "authorization_final",
+  /** An authorization whose state is full (see {@linkcode isFull}): it must fit one KV value. */
+  tooManyRequests: "too_many_requests",
+} as const;
+
+/** The store's commit must start this long before the answer is due. */
+export const COMMIT_MARGIN_MS = 25;
+/**
+ * Mutations a request adds besides its keys: the record and its share of the
+ * batch's aggregates (merged per batch; a batch that
+ * still overflows KV's limit is split by the commit engine).
+ */
+const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
+/** A request's meta as its job needs it: when deciding started, and its card's chain. */
+export type JobMeta = RequestMeta & { readonly started: number; readonly chain: CardChain };
+
+/** A decided request before it is committed. */
+interface Decided {
+  readonly decision: Decision;
+  readonly shadow?: Decision | Promise<Decision>;
+  /** The counter values the decision read, to tell whether it still holds. */
+  readonly usageSeen: string;
+  readonly held: Held;
+}
+
+/** What committing one request gives: a redelivery's logged index, or the new record. */
+export type RequestOutcome =
+  | { readonly replayed: true; readonly index: number; readonly at: number | undefined }
+  | {
+    readonly replayed: false;
+    readonly record: DecisionRecord;
+    readonly pendingShadow?: Promise<Decision>;
+  };
+
+/** A request job's outcome: the request's, or that its card's chain grew (nothing written). */
+export type JobOutcome = RequestOutcome | { readonly chainGrew: true };
+
+/** What a request job needs of the store. */
+export interface RequestJobOptions {
+  /** The live pipeline. */
+  readonly decide: Decide;
+  /** The shadow pipeline, if any: decided beside the live one, logged, never enforced. */
+  readonly shadowDecide?: Decide;
+  /** How long decisions are kept, in ms. */
+  readonly retentionMs: number;
+}
+
+/**
+ * Builds the job of one request: `counters` are the pipelines' on the card's
+ * chain, `answered` a decision already answered to record as is.
+ */
+export type RequestJob = (
+  authorization: AuthorizationRequest,
+  meta: JobMeta,
+  counters: CounterRef[],
+  deadline: Deadline,
+  answered?: Decision,
+) => CommitJob<JobOutcome, AggregateShare>;
+
+/**
+ * Creates the builder of the job that decides and records one request.
+ * `answered` is a decision already answered (a fallback) to record as is: it
+ * replaces what this same delivery may have committed (its commit landed
+ * late, or landed and reported an error), never what another delivery of the
+ * request answered.
+ *
+ * @example
+ * ```ts
+ * import { createRequestJob } from "./request_job.ts";
+ * import { createCommitEngine } from "./commit_engine.ts";
+ * import type { AggregateShare } from "./aggregates.ts";
+ * import { createDecide } from "../engine/decide.ts";
+ * import { Deadline } from "../engine/deadline.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * const requestJob = createRequestJob({
+ *   decide: createDecide([], { policyVersion: "dev" }), retentionMs: 86_400_000,
+ * });
+ * const authorization = authorizationOf(authorizationEvent());
+ * const meta = { eventId: "evt_1", receivedAt: Date.now(), deadline: Deadline.after(1_000),
+ *   path: "respond" as const, eventBytes: 4_000, started: performance.now(),
+ *   chain: [authorization.card.id] as const };
+ * const engine = createCommitEngine<AggregateShare>(kv);
+ * const outcome = await engine.submit(requestJob(authorization, meta, [], Deadline.after(1_000)));
+ * equal("replayed" in outcome && !outcome.replayed && outcome.record.approved, true);
+ * ```
+ */
+export function createRequestJob(options: RequestJobOptions): RequestJob {
+  const { decide, shadowDecide, retentionMs } = options;
+  return function requestJob(authorization, meta, counters, deadline, answered) {
+    const authKey = authorizationKey(authorization.id);
+    const now = new Date(meta.receivedAt);
+    const position = positionOf(authorization);
+    const fingerprint = requestFingerprint(authorization);
+    const root = meta.chain.at(-1)!;
+    // Reserved under the chain's first card; read under every card of the chain too, as each may
+    // have been its first while the chain was known only in part.
+    const readers = chainReaders(meta.chain, counters);
+    // An ordinary card (a chain of one) reads each key as it is.
+    const under = readers.length === 1
+      ? undefined
+      : (rootKey: Deno.KvKey) => uniqueKeys(readers.map((card) => chainKey(rootKey, root, card)));
+    const buckets = uniqueKeys(
+      counters.flatMap((counter) => under ? counter.buckets.flatMap(under) : counter.buckets),
+    );
+    const reserveInto = counterKeys(counters);
+    const growth = chainGrowth(meta.chain);
+    // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
+    const links = replacementLinks(authorization.card).map(([card, replaced]) =>
+      [linkKeys(card)[0], replaced] as const
+    );
+    const history: readonly unknown[] = Array.isArray(authorization.request_history)
+      ? authorization.request_history
+      : [];
+    // An entry Stripe could not have held is declined as inconsistent, and holds nothing here.
+    const pastRequests = isRequestHistory(history) ? history : undefined;
+    let decided: Decided | undefined;
+    let deciding: Promise<unknown> | undefined;
+
+    return {
+      keys: [authKey, ...buckets, ...growth.keys, ...links.map(([key]) => key)],
+      mutations: REQUEST_MUTATIONS,
+      bytes: meta.eventBytes + 4 * 1024,
+      deadline,
+      likelyAbsent: position === 0 ? authKey : undefined,
+      run(view: BatchView): JobStep<JobOutcome, AggregateShare> {
+        const state = view.get<AuthorizationState>(authKey);
+        const earlier = findRequest(state, meta.eventId, fingerprint);
+        // Another delivery's answer stays: Stripe may have applied it, and releasing what it
+        // reserved for a duplicate's fallback could free a limit it still holds.
+        if (earlier && (!answered || earlier.at !== now.getTime())) {
+          return { done: { replayed: true, index: earlier.index, at: earlier.at } };
+        }
+        // The chain's first card was since found to replace another: decided on the whole chain.
+        if (growth.grew(view)) return { done: { chainGrew: true } };
+        const index = earlier?.index ?? state?.requests.length ?? 0;
+        // Full: declined (or a fallback answered) reserving nothing, logged, left out of the state.
+        const full = !earlier && isFull(state);
+        const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
+        // Policies name their counters by this card; the job reads them along its chain.
+        const rooted = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
+        const usage = (counter: CounterRef): Usage =>
+          sumUsage(
+            under
+              ? counter.buckets.flatMap((key) => under(rooted(key)).map((read) => view.get(read)))
+              : counter.buckets.map((key) => view.get<Usage>(rooted(key))),
+          );
+        // Only an async decision is kept across runs: it holds if the counters it read still do.
+        const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
+        let outcome: Omit<Decided, "usageSeen">;
+        const odd = answered
+          ? undefined
+          : oddity(authorization, state, position, !!pastRequests, full, decide.policyVersion);
+        if (answered || odd) {
+          outcome = { decision: answered ?? odd!, held };
+        } else if (decided && decided.usageSeen === usageSeen() && sameHeld(decided.held, held)) {
+          outcome = decided;
+        } else {
+          if (deciding) return { defer: deciding };
+          // The policies stop in time for their decision (or their fallback) to commit.
+          const policyDeadline = new Deadline(deadline.at - COMMIT_MARGIN_MS);
+          const input = { now, usage, held, deadline: policyDeadline };
+          const decision = decide(authorization, input);
+          const shadow = shadowDecide?.(authorization, input);
+          if (decision instanceof Promise) {
+            // Awaited outside the serial section; used if the counters it read still hold.
+            const seen = usageSeen();
+            deciding = decision.then((d) => {
+              decided = { decision: d, shadow, usageSeen: seen, held };
+              deciding = undefined;
+            });
+            return { defer: deciding };
+          }
+          outcome = { decision, shadow, held };
+        }
+        const { decision } = outcome;
+        const requested = authorization.pending_request.amount;
+        const amount = decision.approved ? decision.amount ?? requested : 0;
+        const reservation: Reservation = {
+          ...reserveInto,
+          amount: full ? 0 : amount,
+          count: decision.approved && held.requests === 0 && !full ? 1 : 0,
+        };
+        // Only this delivery's own entry is replaced: same time, same windows.
+        addToCounters(view, reservation, earlier?.reservation);
+        // Cards replacing this one, and transactions naming it, follow its links.
+        for (const [key, replaced] of links) {
+          if (view.get(key) !== replaced) view.set(key, replaced);
+        }
+        const record0 = toRecord(authorization, decision, {
+          eventId: meta.eventId,
+          index,
+          position: position ?? 0,
+          decidedAt: now,
+          latencyMs: performance.now() - meta.started,
+          path: meta.path,
+          held,
+          reservation,
+          eventBytes: meta.eventBytes,
+        });
+        const shadow = outcome.shadow instanceof Promise || !outcome.shadow
+          ? undefined
+          : shadowOf(record0, outcome.shadow);
+        const record: DecisionRecord = {
+          ...record0,
+          ...(shadow ? { shadow } : {}),
+          ...(earlier
+            ? { superseded: { approved: earlier.approved, amount: earlier.amount } }
+            : {}),
+        };
+        // Serialized here, in the job: a record that cannot be fails this request alone.
+        const writeRecord = recordWrite(record, retentionMs);
+        // A full authorization's state takes nothing of it (see above).
+        if (!full) {
+          const entry: RequestEntry = {
+            index,
+            event_id: meta.eventId,
+            position: position ?? 0,
+            fingerprint,
+            approved: decision.approved,
+            amount,
+            reservation,
+            at: now.getTime(),
+          };
+          const requests = [...state?.requests ?? []];
+          requests[index] = entry;
+          const next: AuthorizationState = {
+            ...state,
+            authorization_id: authorization.id,
+            card_id: authorization.card.id,
+            decided_at: state?.decided_at ?? record.decided_at,
+            requests,
+          };
+          if (state?.stripe) {
+            // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
+            // what the authorization holds, and this request now has an outcome. Only the
+            // counters this job read can move.
+            const jobKeys = new Set(buckets.map(keyId));
+            applySnapshot(
+              view,
+              next,
+              state.stripe,
+              now,
+              retentionMs,
+              (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
+            );
+          } else view.set(authKey, next, retentionMs);
+        }
+        return {
+          done: {
+            replayed: false,
+            record,
+            pendingShadow: outcome.shadow instanceof Promise ? outcome.shadow : undefined,
+          },
+          // A fallback that supersedes a committed decision was counted when that committed:
+          // sums only grow, so the counters keep the first outcome rather than count it twice.
+          shared: record.superseded ? undefined : { decided: record },
+          write(operation: Deno.AtomicOperation) {
+            // A fallback replacing this delivery's own record writes it under the same key.
+            writeRecord(operation);
+          },
+        };
+      },
+    };
+  };
+}
+
+/**
+ * A request the store declines itself (failing closed): odd input that no
+ * policy should see. One reason says what was odd.
+ */
+function oddity(
+  authorization: AuthorizationRequest,
+  state: AuthorizationState | null,
+  position: number | undefined,
+  historyWellFormed: boolean,
+  full: boolean,
+  policyVersion: string,
+): Decision | undefined {
+  const code = position === undefined
+    ? STORE_REASON_CODES.requestHistoryMissing
+    : isFinal(state)
+    ? STORE_REASON_CODES.authorizationFinal
+    : full
+    ? STORE_REASON_CODES.tooManyRequests
+    : !historyWellFormed ||
+        state?.requests.some((entry) => entry.position >= position && !entry.stripe_only)
+    ? STORE_REASON_CODES.requestHistoryInconsistent
+    : authorization.pending_request.amount < 0 ||
+        (position > 0 && authorization.pending_request.amount === 0)
+    ? STORE_REASON_CODES.amountNotPositive
+    : undefined;
+  if (!code) return undefined;
+  const reason: Reason = { policy: "store", code, detail: String(position ?? "none") };
+  return { approved: false, reasons: [reason], trace: [], policyVersion };
+}
+
+function sameHeld(a: Held, b: Held): boolean {
+  return a.amount === b.amount && a.requests === b.requests;
+}
+
+/** A shadow decision beside the live one it shadows. */
+export function shadowOf(live: DecisionRecord, decision: Decision): ShadowDecision {
+  const amount = decision.amount ?? null;
+  return {
+    approved: decision.approved,
+    amount,
+    reasons: decision.reasons,
+    trace: decision.trace,
+    disagrees: decision.approved !== live.approved || (decision.approved && amount !== live.amount),
+  };
+}
