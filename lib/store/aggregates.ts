@@ -96,7 +96,13 @@ export interface AggregateShare {
   /** A newly committed decision: not a redelivery, nor a fallback superseding one. */
   readonly decided?: AggregatedDecision;
   /** An authorization's first reconciliation outcome, counted in its decision's bucket. */
-  readonly firstOutcome?: { readonly decidedAt: string; readonly outcome: string };
+  readonly firstOutcome?: AggregatedOutcome;
+}
+
+/** An authorization's first reconciliation outcome, and when its decision was made. */
+export interface AggregatedOutcome {
+  readonly decidedAt: string;
+  readonly outcome: string;
 }
 
 /** The fields of a shadow decision the aggregates count. */
@@ -117,7 +123,7 @@ export interface AggregateWriter {
   /** Adds authorizations' first reconciliation outcomes, each in its decision's bucket. */
   addReconciliations(
     operation: Deno.AtomicOperation,
-    outcomes: readonly { readonly decidedAt: string; readonly outcome: string }[],
+    outcomes: readonly AggregatedOutcome[],
   ): number;
 }
 

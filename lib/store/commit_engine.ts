@@ -22,6 +22,12 @@ export const KV_LIMITS = {
   valueBytes: 64 * 1024,
 } as const;
 
+/**
+ * The deadline of a job nobody waits on: a fallback recorded after its
+ * answer, a lifecycle event applied.
+ */
+export const BACKGROUND_MS = 10_000;
+
 /** A batch stays this far below KV's byte limit: job sizes are estimates. */
 const BATCH_BYTES = 600 * 1024;
 /** Keys per `getMany` (KV's limit). */

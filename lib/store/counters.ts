@@ -1,7 +1,9 @@
 /**
  * The velocity counters as a batch's jobs read and move them: which keys a
  * request reserves into, what it reads, and reservations added or given back
- * (never below zero).
+ * (never below zero). A counter is
+ * `["usage", scope, scopeId, window, categories, currency, bucket]` →
+ * {@linkcode Usage}.
  *
  * @module
  */
@@ -11,7 +13,9 @@ import type { Reservation } from "./decision_record.ts";
 
 /** The counters a request reserves into, and how long each lives (see {@linkcode counterKeys}). */
 export interface ReservedKeys {
+  /** Each counter's newest bucket, once. */
   readonly keys: Deno.KvKey[];
+  /** How long each of `keys` lives after a write, in ms (`null`: an all-time counter, never). */
   readonly expireInMs: (number | null)[];
 }
 

@@ -8,17 +8,18 @@
  * - commit_engine.ts: group commits within KV's limits, retries, isolation;
  * - request_job.ts: one request decided, reserved and recorded in a batch;
  * - lifecycle.ts: Stripe's lifecycle events applied (reconciliation.ts merges them);
+ * - apply_snapshot.ts: Stripe's snapshot of an authorization applied to its state;
  * - card_chain.ts: a card's replacement chain, whose first card names its counters;
  * - counters.ts: reservations on the velocity counters;
  * - decision_record.ts: one logged request, its keys and trimming;
  * - authorization_state.ts: per authorization, its requests and what they hold;
  * - reconciliation.ts: lifecycle events merged in any order, outcomes;
  * - aggregates.ts: the dashboard's per-minute counts, kept by the write path;
- * - decision_log.ts: bounded reads.
+ * - decision_log.ts: bounded reads;
+ * - kv_path.ts, health.ts, sessions.ts: opening the store, its health, dashboard sessions.
  *
- * Counters: `["usage", scope, scopeId, window, categories, currency, bucket]`
- * → {@linkcode Usage}; a card's counters are named after the first card of
- * its `replacement_for` chain (card_chain.ts).
+ * Counters (counters.ts) are named after the first card of a card's
+ * `replacement_for` chain (card_chain.ts).
  *
  * @module
  */
@@ -30,12 +31,15 @@ import type { Logger } from "../telemetry/log.ts";
 import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { positionOf } from "./authorization_state.ts";
+import { type CardChain, createCardChains, onChain } from "./card_chain.ts";
 import {
+  BACKGROUND_MS,
   type CommitEngine,
   createCommitEngine,
   DeadlineExceededError,
   isTimeout,
 } from "./commit_engine.ts";
+import { counterKeys } from "./counters.ts";
 import {
   type DecisionRecord,
   isRecordRef,
@@ -48,15 +52,13 @@ import {
   storedRecord,
   toRecord,
 } from "./decision_record.ts";
-import { counterKeys } from "./counters.ts";
-import { type CardChain, createCardChains, onChain } from "./card_chain.ts";
 import {
   authorizationRecord,
   authorizationRequests,
   type ListQuery,
   listRecords,
 } from "./decision_log.ts";
-import { BACKGROUND_MS, createLifecycle, type Lifecycle } from "./lifecycle.ts";
+import { createLifecycle, type Lifecycle } from "./lifecycle.ts";
 import {
   COMMIT_MARGIN_MS,
   createRequestJob,

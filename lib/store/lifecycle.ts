@@ -13,21 +13,17 @@ import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { AggregateShare } from "./aggregates.ts";
-import {
-  authorizationKey,
-  type AuthorizationState,
-  type RequestEntry,
-  type StripeSnapshot,
-} from "./authorization_state.ts";
+import { authorizationKey, type AuthorizationState } from "./authorization_state.ts";
 import { linkKeys, replacementLinks } from "./card_chain.ts";
 import {
-  type BatchView,
+  BACKGROUND_MS,
   type CommitEngine,
   type CommitJob,
   type JobStep,
   keyId,
   uniqueKeys,
 } from "./commit_engine.ts";
+import { applySnapshot, type SnapshotApplied } from "./apply_snapshot.ts";
 import { addToCounters, type ReservedKeys } from "./counters.ts";
 import {
   type DecisionRecord,
@@ -39,27 +35,27 @@ import {
 import {
   asAuthorizationRequest,
   mergeSnapshots,
-  reconciliationOf,
-  reservationsFor,
   snapshotOf,
   transactionAsRequest,
   withTransactions,
 } from "./reconciliation.ts";
 
-/** Time allowed to log a fallback after its answer, or to reconcile. */
-export const BACKGROUND_MS = 10_000;
 /** Mutations of a first reconciliation outcome: its minute and hour sums. */
 const OUTCOME_MUTATIONS = 2;
 
 /** What the lifecycle needs of the store. */
 export interface LifecycleOptions {
+  /** The store's KV, for what needs no batch (a card's links). */
   readonly kv: Deno.Kv;
+  /** The store's commit engine, shared with its requests. */
   readonly engine: CommitEngine<AggregateShare>;
   /** The counters a request reserves into at a time: its card chain's, on every pipeline. */
   readonly reservedKeys: (request: AuthorizationRequest, at: Date) => Promise<ReservedKeys>;
   /** How long decisions are kept, in ms. */
   readonly retentionMs: number;
+  /** Where each event's outcome is logged. */
   readonly log: Logger;
+  /** Where a changed reconciliation outcome is counted. */
   readonly metrics?: Metrics;
 }
 
@@ -78,14 +74,6 @@ export interface Lifecycle {
    * whole even through a card that never made a request.
    */
   recordCard(card: Stripe.Issuing.Card): Promise<void>;
-}
-
-/** What applying Stripe's snapshot gives: the reconciliation, and whether its outcome changed. */
-export interface SnapshotApplied {
-  readonly reconciliation: Reconciliation;
-  readonly changed: boolean;
-  /** Set the first time: counted in the aggregates (see {@linkcode AggregateShare}). */
-  readonly firstOutcome?: AggregateShare["firstOutcome"];
 }
 
 /**
@@ -332,50 +320,6 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       });
       return applied ? "applied" : "ignored";
     },
-  };
-}
-
-/**
- * Applies Stripe's snapshot to an authorization: each request's reservation
- * follows it (the counters move by the difference; only for the requests
- * `movable` names), its reconciliation is recomputed, and the state is set
- * with both, kept `retentionMs`.
- */
-export function applySnapshot(
-  view: BatchView,
-  state: AuthorizationState,
-  snapshot: StripeSnapshot,
-  now: Date,
-  retentionMs: number,
-  movable: (entry: RequestEntry) => boolean = () => true,
-): SnapshotApplied {
-  const targets = reservationsFor(state.requests, snapshot);
-  const requests = state.requests.map((entry, i) => {
-    if (!movable(entry)) return entry;
-    addToCounters(view, targets[i], entry.reservation);
-    return { ...entry, reservation: targets[i] };
-  });
-  const reconciliation = reconciliationOf(requests, snapshot, now);
-  const before = state.reconciliation;
-  const changed = before?.outcome !== reconciliation.outcome;
-  // Early transactions are in the snapshot from now on (see `reconcile`).
-  const { early_transactions: _, ...rest } = state;
-  view.set(
-    authorizationKey(state.authorization_id),
-    {
-      ...rest,
-      requests,
-      stripe: snapshot,
-      reconciliation: changed || !before ? reconciliation : { ...reconciliation, at: before.at },
-    } satisfies AuthorizationState,
-    retentionMs,
-  );
-  return {
-    reconciliation,
-    changed,
-    ...(before ? {} : {
-      firstOutcome: { decidedAt: state.decided_at, outcome: reconciliation.outcome },
-    }),
   };
 }
 

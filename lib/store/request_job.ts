@@ -11,6 +11,7 @@ import { Deadline } from "../engine/deadline.ts";
 import { type AuthorizationRequest, type Held, NOTHING_HELD } from "../engine/policy.ts";
 import type { CounterRef, Usage } from "../engine/velocity.ts";
 import type { AggregateShare } from "./aggregates.ts";
+import { applySnapshot } from "./apply_snapshot.ts";
 import {
   authorizationKey,
   type AuthorizationState,
@@ -47,7 +48,6 @@ import {
   type ShadowDecision,
   toRecord,
 } from "./decision_record.ts";
-import { applySnapshot } from "./lifecycle.ts";
 import { isFinal } from "./reconciliation.ts";
 
 /** What one request brings besides the authorization. */
@@ -84,6 +84,7 @@ export const COMMIT_MARGIN_MS = 25;
  * still overflows KV's limit is split by the commit engine).
  */
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
+
 /** A request's meta as its job needs it: when deciding started, and its card's chain. */
 export type JobMeta = RequestMeta & { readonly started: number; readonly chain: CardChain };
 
@@ -119,8 +120,11 @@ export interface RequestJobOptions {
 }
 
 /**
- * Builds the job of one request: `counters` are the pipelines' on the card's
- * chain, `answered` a decision already answered to record as is.
+ * Builds the job that decides and records one request. `counters` are the
+ * pipelines' on the card's chain. `answered` is a decision already answered (a
+ * fallback) to record as is: it replaces what this same delivery may have
+ * committed (its commit landed late, or landed and reported an error), never
+ * what another delivery of the request answered.
  */
 export type RequestJob = (
   authorization: AuthorizationRequest,
@@ -131,11 +135,8 @@ export type RequestJob = (
 ) => CommitJob<JobOutcome, AggregateShare>;
 
 /**
- * Creates the builder of the job that decides and records one request.
- * `answered` is a decision already answered (a fallback) to record as is: it
- * replaces what this same delivery may have committed (its commit landed
- * late, or landed and reported an error), never what another delivery of the
- * request answered.
+ * Creates the builder of request jobs (see {@linkcode RequestJob}) over the
+ * store's pipelines and retention.
  *
  * @example
  * ```ts
