@@ -273,8 +273,25 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       });
   }
 
-  function fallbackFor(kind: string): Decision {
-    return decide.fallback("store", kind);
+  /**
+   * The pipeline's fallback for a store that failed (`failure`, or
+   * `undefined` when the deadline passed), logged as it is answered.
+   */
+  function answeredFallback(
+    authorization: AuthorizationRequest,
+    meta: RequestMeta,
+    failure: unknown,
+  ): Decision {
+    const timedOut = failure === undefined || isTimeout(failure);
+    log({
+      level: "error",
+      msg: "store_fallback",
+      kind: timedOut ? "timeout" : "error",
+      authorization_id: authorization.id,
+      event_id: meta.eventId,
+      ...(failure ? { error: failure } : {}),
+    });
+    return decide.fallback("store", timedOut ? "store_timeout" : "store_error");
   }
 
   function unrecorded(
@@ -362,15 +379,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
         chain = resolved;
       } catch (error) {
-        const timedOut = isTimeout(error);
-        log({
-          level: "error",
-          msg: "store_fallback",
-          kind: timedOut ? "timeout" : "error",
-          authorization_id: authorization.id,
-          error,
-        });
-        const decision = fallbackFor(timedOut ? "store_timeout" : "store_error");
+        const decision = answeredFallback(authorization, meta, error);
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read once more if reading it failed).
         Promise.resolve(resolving).catch(() => chains.of(authorization.card)).then((late) =>
@@ -431,17 +440,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
       }
       // The answer is the log: the fallback answered now is what gets recorded.
-      const timedOut = failure === undefined || isTimeout(failure);
-      const kind = timedOut ? "store_timeout" : "store_error";
-      const decision = fallbackFor(kind);
-      log({
-        level: "error",
-        msg: "store_fallback",
-        kind: timedOut ? "timeout" : "error",
-        authorization_id: authorization.id,
-        event_id: meta.eventId,
-        ...(failure ? { error: failure } : {}),
-      });
+      const decision = answeredFallback(authorization, meta, failure);
       // Recorded once this delivery's job is done: if its commit still lands, or landed and
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
