@@ -80,8 +80,8 @@ const STORE_REASON_CODES = {
 export const COMMIT_MARGIN_MS = 25;
 /**
  * Mutations a request adds besides its keys: the record and its share of the
- * batch's aggregates (merged per batch; a batch that
- * still overflows KV's limit is split by the commit engine).
+ * batch's aggregates (merged per batch; a batch that still overflows KV's
+ * limit is split by the commit engine).
  */
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
 
