@@ -341,7 +341,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * Rewrites one stored record (and adds `alongside`'s writes to the same
    * commit), unless `change` says it is already as it should be (`undefined`),
    * or it is not there (a reference to a record stored before records were
-   * keyed by time is not one).
+   * keyed by time is not one). Its own read-check-write loop, not a commit
+   * engine job: the engine keeps every key a job read in its versionstamp
+   * cache, and a shadow pipeline rewrites a record per request (several KiB
+   * each) off the answer's path, where a retry a few ms later costs nothing.
    */
   async function updateRecord(
     key: Deno.KvKey,
