@@ -58,8 +58,9 @@ export interface CounterSpec {
 /**
  * The counter for `spec` at time `now`. Calendar windows start at 00:00 UTC
  * (weeks on Sunday, as Stripe's `weekly` interval); a rolling window of N
- * minutes is kept in 10 buckets of N/10 minutes (at least 1), so its oldest
- * bucket leaves whole: the window covers between N minus one bucket and N.
+ * minutes is kept in min(N, 10) buckets that tile it exactly (a minute each up
+ * to 10 minutes, else a tenth of N), so its oldest bucket leaves whole: the
+ * window covers between N minus one bucket and N.
  *
  * @example
  * ```ts
@@ -82,10 +83,11 @@ export function counterRef(spec: CounterSpec, now: Date): CounterRef {
     spec.currency,
   ];
   if (typeof spec.window === "object") {
-    const bucketMinutes = Math.max(1, Math.ceil(spec.window.rollingMinutes / ROLLING_BUCKETS));
-    const bucketMs = bucketMinutes * MINUTE_MS;
+    const count = Math.min(spec.window.rollingMinutes, ROLLING_BUCKETS);
+    // Whole milliseconds (N minutes are 60,000 N ms): whole minutes would not tile 15 minutes in
+    // 10 buckets, and rounded up they reached past the window (8 buckets of 2 minutes).
+    const bucketMs = (spec.window.rollingMinutes * MINUTE_MS) / count;
     const newest = Math.floor(now.getTime() / bucketMs);
-    const count = Math.ceil(spec.window.rollingMinutes / bucketMinutes);
     const buckets = Array.from({ length: count }, (_, i) => [...prefix, newest - i]);
     return { buckets, current: buckets[0], expireInMs: (count + 1) * bucketMs };
   }

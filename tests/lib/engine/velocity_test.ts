@@ -37,6 +37,25 @@ Deno.test("counterRef() keeps a rolling window in at most 10 buckets", () => {
   assertEquals(counterRef(spec({ rollingMinutes: 3 }), now).buckets.length, 3);
 });
 
+Deno.test("counterRef() counts in a rolling window of N minutes what is at most N minutes old, and all of what is less than N minus a tenth", () => {
+  const now = new Date("2026-11-25T11:59:59.500Z");
+  for (const minutes of [1, 3, 7, 10, 15, 17, 45, 60, 90, 1_441]) {
+    const window = { rollingMinutes: minutes };
+    const counted = new Set(counterRef(spec(window), now).buckets.map((key) => String(key.at(-1))));
+    // An approval `agoMs` before now was reserved into that time's current bucket.
+    const countsAt = (agoMs: number) =>
+      counted.has(String(counterRef(spec(window), new Date(now.getTime() - agoMs)).current.at(-1)));
+    const windowMs = minutes * 60_000;
+    const bucketMs = windowMs / Math.min(minutes, 10);
+    for (let agoMs = 0; agoMs <= windowMs + 2 * bucketMs; agoMs += 500) {
+      if (agoMs > windowMs) assertEquals(countsAt(agoMs), false, `${minutes} min: ${agoMs} ms ago`);
+      if (agoMs < windowMs - bucketMs) {
+        assertEquals(countsAt(agoMs), true, `${minutes} min: ${agoMs} ms ago`);
+      }
+    }
+  }
+});
+
 Deno.test("checkWindow() refuses unknown windows at start-up", () => {
   assertThrows(
     () => checkWindow("hourly" as never, "spendLimit"),
