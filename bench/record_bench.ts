@@ -23,7 +23,6 @@ const record = toRecord(authorization, decision, {
   path: "respond",
   held: { amount: 0, requests: 0 },
   reservation: { keys: [["usage", "card", "ic_bench", "daily", 0]], amount: 0, count: 0 },
-  eventBytes: 4_000,
 });
 
 Deno.bench(

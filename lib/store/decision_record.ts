@@ -215,17 +215,11 @@ export interface RecordMeta {
   readonly path: DecisionRecord["path"];
   readonly held: { readonly amount: number; readonly requests: number };
   readonly reservation: Reservation;
-  /** Size of the event as received (its text's length): large ones are measured and trimmed. */
-  readonly eventBytes: number;
 }
 
 /**
- * Builds the record of one request. A record whose event is large (Stripe
- * allows 50 metadata keys of 500 characters on the card, cardholder and
- * authorization) is measured and, if it would not fit one KV value, stored
- * without those metadata, then without `request_history` and the expanded
- * card: the decision, amounts and ids are always kept. `trimmed` names what
- * was dropped.
+ * Builds the record of one request, whole: {@linkcode recordWrite} trims one
+ * too large to store.
  *
  * @example
  * ```ts
@@ -235,7 +229,7 @@ export interface RecordMeta {
  * const authorization = authorizationOf(authorizationEvent("online", { pending_request: { amount: 500 } }));
  * const record = toRecord(authorization, { approved: true, reasons: [], trace: [], policyVersion: "dev" }, {
  *   eventId: "evt_1", index: 0, position: 0, decidedAt: new Date(0), latencyMs: 1, path: "respond",
- *   held: { amount: 0, requests: 0 }, reservation: { keys: [], amount: 500, count: 1 }, eventBytes: 4_000,
+ *   held: { amount: 0, requests: 0 }, reservation: { keys: [], amount: 500, count: 1 },
  * });
  * equal(record.requested_amount, 500);
  * equal(record.request.card.cardholder?.email, undefined);
@@ -250,7 +244,7 @@ export function toRecord(
   const response = request
     ? authorizationResponseBody(decision, request)
     : { approved: decision.approved } satisfies AuthorizationResponseBody;
-  const record: DecisionRecord = {
+  return {
     request: withoutCardholderDetails(authorization),
     authorization_id: authorization.id,
     request_index: meta.index,
@@ -276,13 +270,21 @@ export function toRecord(
     response,
     reservation: meta.reservation,
   };
-  // The event's size bounds the record's (plus the trace), and UTF-8 takes at most 3 bytes per
-  // unit of its text: only events that could come near the limit are measured.
-  return meta.eventBytes > RECORD_BYTES / 3 ? trimmed(record) : record;
 }
 
-/** The record, without what makes it too large for one KV value. */
-function trimmed(record: DecisionRecord): DecisionRecord {
+/**
+ * The record as stored: its bytes and, when those would not fit one KV value
+ * (Stripe allows 50 metadata keys of 500 characters on the card, cardholder
+ * and authorization, and a merchant's name is copied beside the request),
+ * the record without those metadata, then without `request_history` and the
+ * expanded card, then with its text cut: the decision, amounts and ids are
+ * always kept. `trimmed` names what was dropped. Measured on the bytes
+ * serialized anyway, so whatever a record holds (a policy's verdict too) it
+ * fits, and only one that does not costs more.
+ */
+function fitted(record: DecisionRecord): { record: DecisionRecord; bytes: Uint8Array } {
+  const bytes = storedRecord(record);
+  if (bytes.length <= RECORD_BYTES) return { record, bytes };
   const inRequest =
     (drop: (request: AuthorizationRequest) => AuthorizationRequest) =>
     (current: DecisionRecord): DecisionRecord => ({ ...current, request: drop(current.request) });
@@ -305,11 +307,14 @@ function trimmed(record: DecisionRecord): DecisionRecord {
   const dropped: string[] = [];
   let current = record;
   for (const [name, drop] of steps) {
-    if (byteSize(current) <= RECORD_BYTES) break;
     dropped.push(name);
     current = drop(current);
+    const fits = { ...current, trimmed: dropped };
+    const fitsBytes = storedRecord(fits);
+    if (fitsBytes.length <= RECORD_BYTES) return { record: fits, bytes: fitsBytes };
   }
-  return dropped.length > 0 ? { ...current, trimmed: dropped } : current;
+  // Cut to MAX_TEXT, every string of the record is bounded and the last step always fits.
+  throw new RangeError("a record did not fit one KV value after every trim");
 }
 
 /** The longest text a record keeps once nothing else made it fit (a merchant name of 70 KB). */
@@ -332,11 +337,6 @@ function withShortText(record: DecisionRecord): DecisionRecord {
   } as DecisionRecord;
 }
 
-/** The stored size of a record (its JSON in UTF-8, see {@linkcode StoredRecord}). */
-function byteSize(record: DecisionRecord): number {
-  return encoder.encode(JSON.stringify(record)).length;
-}
-
 /** The authorization without personal data: the cardholder reduced to ids, no shipping address. */
 function withoutCardholderDetails(authorization: AuthorizationRequest): AuthorizationRequest {
   const { card } = authorization;
@@ -355,7 +355,7 @@ function withoutCardholderDetails(authorization: AuthorizationRequest): Authoriz
 /**
  * A record as Deno KV holds it: its JSON as UTF-8 bytes, which KV keeps as
  * they are, so the size checked against KV's value limit is the size stored
- * (`byteSize`). Against V8's serializer, which KV uses for any other value,
+ * (`fitted`). Against V8's serializer, which KV uses for any other value,
  * the `record` benchmark measures less time (0.35x and 0.62x in two runs),
  * but the service's profile shows no saving (BENCHMARKS.md). Records written before are
  * objects, with `request` as its JSON text or, earlier, as an object:
@@ -415,9 +415,10 @@ export function storedRecord(record: DecisionRecord): Uint8Array {
 export const RECORD_MUTATIONS = 1;
 
 /**
- * The write of one record, under its decision time, serialized now: a record
+ * The write of one record, under its decision time, serialized now (a record
  * that cannot be serialized fails here, in the job that made it, not in the
- * batch's commit.
+ * batch's commit), and the record as written: trimmed, if it had to be, to
+ * fit one KV value (see {@linkcode fitted}).
  *
  * @example
  * ```ts
@@ -428,10 +429,10 @@ export const RECORD_MUTATIONS = 1;
  * const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_1" }));
  * const record = toRecord(authorization, { approved: true, reasons: [], trace: [], policyVersion: "dev" }, {
  *   eventId: "evt_1", index: 0, position: 0, decidedAt: new Date(60_000), latencyMs: 1, path: "respond",
- *   held: { amount: 0, requests: 0 }, reservation: { keys: [], amount: 0, count: 0 }, eventBytes: 4_000,
+ *   held: { amount: 0, requests: 0 }, reservation: { keys: [], amount: 0, count: 0 },
  * });
  * const operation = kv.atomic();
- * recordWrite(record, 90 * 86_400_000)(operation);
+ * recordWrite(record, 90 * 86_400_000).write(operation);
  * await operation.commit();
  * const stored = await kv.get<StoredRecord>(keyOfRecord(record));
  * equal(recordFromStored(stored.value!).request.id, "iauth_1");
@@ -441,10 +442,30 @@ export const RECORD_MUTATIONS = 1;
 export function recordWrite(
   record: DecisionRecord,
   retentionMs: number,
-): (operation: Deno.AtomicOperation) => void {
+): { record: DecisionRecord; write: (operation: Deno.AtomicOperation) => void } {
   const key = keyOfRecord(record);
-  const value = storedRecord(record);
-  return (operation) => operation.set(key, value, { expireIn: retentionMs });
+  const stored = fitted(record);
+  return {
+    record: stored.record,
+    write: (operation) => operation.set(key, stored.bytes, { expireIn: retentionMs }),
+  };
+}
+
+/**
+ * A record's stored form, trimmed to fit one KV value if it must be (see
+ * {@linkcode recordWrite}).
+ *
+ * @example
+ * ```ts
+ * import { fittedRecord, recordFromStored } from "./decision_record.ts";
+ * import { equal } from "node:assert/strict";
+ * const record = { authorization_id: "iauth_1", merchant_name: "N".repeat(70_000), request: {} } as never;
+ * const stored = recordFromStored(fittedRecord(record));
+ * equal(stored.merchant_name?.length, 1_000);
+ * ```
+ */
+export function fittedRecord(record: DecisionRecord): Uint8Array {
+  return fitted(record).bytes;
 }
 
 /**
@@ -459,7 +480,7 @@ export function recordWrite(
  * const declined = { approved: false, reasons: [], trace: [], policyVersion: "dev" };
  * const record = toRecord(authorization, declined, {
  *   eventId: "evt_2", index: 1, position: 1, decidedAt: new Date(0), latencyMs: 1, path: "respond",
- *   held: { amount: 5_000, requests: 1 }, reservation: { keys: [], amount: 0, count: 0 }, eventBytes: 4_000,
+ *   held: { amount: 5_000, requests: 1 }, reservation: { keys: [], amount: 0, count: 0 },
  * });
  * deepEqual(summaryOf(record), {
  *   request_index: 1, position: 1, event_id: "evt_2", requested_amount: 90_000,

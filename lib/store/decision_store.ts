@@ -42,6 +42,7 @@ import {
 import { counterKeys } from "./counters.ts";
 import {
   type DecisionRecord,
+  fittedRecord,
   isRecordRef,
   keyOfRecord,
   recordFromStored,
@@ -49,7 +50,6 @@ import {
   type RecordRef,
   type ShadowDecision,
   type StoredRecord,
-  storedRecord,
   toRecord,
 } from "./decision_record.ts";
 import {
@@ -309,7 +309,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       path: "respond",
       held: NOTHING_HELD,
       reservation: { keys: [], amount: 0, count: 0 },
-      eventBytes: meta.eventBytes,
     });
     return { record, replayed: false, unrecorded: true };
   }
@@ -357,7 +356,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (!entry.value || isRecordRef(entry.value)) return;
         const next = change(recordFromStored(entry.value));
         if (!next) return;
-        const changed = storedRecord(next);
+        const changed = fittedRecord(next);
         const operation = kv.atomic().check(entry).set(key, changed, { expireIn: retentionMs });
         alongside?.(operation);
         if ((await operation.commit()).ok) return;

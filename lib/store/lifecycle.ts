@@ -208,7 +208,6 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
                 path: "stripe_only",
                 held: NOTHING_HELD,
                 reservation,
-                eventBytes: 8 * 1024,
               });
               entries = [{
                 index: 0,
@@ -242,7 +241,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
             );
             return {
               ...snapshotStep(applied),
-              write: stripeOnly && recordWrite(stripeOnly, retentionMs),
+              write: stripeOnly && recordWrite(stripeOnly, retentionMs).write,
             };
           },
         }),

@@ -271,12 +271,11 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           path: meta.path,
           held,
           reservation,
-          eventBytes: meta.eventBytes,
         });
         const shadow = outcome.shadow instanceof Promise || !outcome.shadow
           ? undefined
           : shadowOf(record0, outcome.shadow);
-        const record: DecisionRecord = {
+        const whole: DecisionRecord = {
           ...record0,
           ...(shadow ? { shadow } : {}),
           ...(earlier
@@ -284,7 +283,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
             : {}),
         };
         // Serialized here, in the job: a record that cannot be fails this request alone.
-        const writeRecord = recordWrite(record, retentionMs);
+        const { record, write: writeRecord } = recordWrite(whole, retentionMs);
         // A full authorization's state takes nothing of it (see above).
         if (!full) {
           const entry: RequestEntry = {

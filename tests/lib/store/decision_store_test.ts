@@ -596,7 +596,7 @@ Deno.test("a request received at a fractional millisecond is found by its author
   assertEquals((await recordRequest(store, authorization, receivedAt + 1_000)).replayed, true);
 });
 
-Deno.test("an event under the trimming threshold in characters but over KV's value limit in UTF-8 is trimmed, not refused", async () => {
+Deno.test("an event in three-byte characters over KV's value limit in UTF-8 is trimmed, not refused", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
   // Stripe's metadata limits (50 keys, 500 characters a value) in three-byte characters.
@@ -617,6 +617,23 @@ Deno.test("an event under the trimming threshold in characters but over KV's val
     "request.metadata",
   ]]);
   assertEquals((await store.get("iauth_wide_text"))?.trimmed, ["request.metadata"]);
+});
+
+Deno.test("a record over KV's value limit only through what it copies from its event (the merchant's name, twice) is trimmed, not refused", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const event = authorizationEvent("online", { id: "iauth_copied_name" });
+  // 14,000 three-byte characters: an event of about 46 KB in UTF-8, a record of twice that.
+  authorizationOf(event).merchant_data.name = "語".repeat(14_000);
+  const text = JSON.stringify(event);
+  assertEquals(new TextEncoder().encode(text).length < 65_536, true);
+  const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
+    eventBytes: text.length,
+  });
+  assertEquals([unrecorded, record.fallback, record.approved], [undefined, undefined, true]);
+  const logged = await store.get("iauth_copied_name");
+  assertEquals(logged?.trimmed?.at(-1), "long text");
+  assertEquals(logged?.merchant_name, "語".repeat(1_000));
 });
 
 Deno.test("an event whose text alone is over KV's value limit (a 70 KB merchant name) is decided and logged with its text cut", async () => {
