@@ -264,8 +264,17 @@ Deno.test("signed events Stripe could not have sent get a 400, never a 5xx", asy
       ["a 70 KB reason message", (o) => o.request_history[0].reason_message = huge.repeat(35)],
       ["a transaction id longer than 255", (o) => o.transactions = [{ id: huge }]],
     ]],
-    [() => request, "pending_request", [
+    [() => structuredClone(request), "pending_request", [
       ["a merchant currency longer than a code", (o) => o.pending_request.merchant_currency = huge],
+      [
+        "a cash back that is no number",
+        (o) => o.pending_request.amount_details = { atm_fee: null, cashback_amount: "abc" },
+      ],
+      [
+        "a cash back below zero",
+        (o) => o.pending_request.amount_details = { atm_fee: null, cashback_amount: -100 },
+      ],
+      ["amount details that are no object", (o) => o.pending_request.amount_details = "cash"],
     ]],
     [transaction, "issuing transaction", [
       ["a transaction id longer than 255", (o) => o.id = huge],
