@@ -398,6 +398,35 @@ Deno.test("an authorization reconciled before transactions were kept by id is ne
   await assertLeftOnCard(server, card.id, DAILY_USD - 40_000);
 });
 
+Deno.test("a long request_history, each entry with a 1,000-character reason message, is reconciled (not a 503 Stripe would retry for days)", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
+  const id = "iauth_long_messages";
+  const request = requestEvent({ id, card: { id: "ic_long_messages" } });
+  await answer(server, request);
+  const message = (i: number) =>
+    `${i}: ${"amount must be a positive integer ".repeat(30)}`.slice(0, 1_000);
+  const response = await server.postEvent(
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "closed",
+      approved: false,
+      amount: 0,
+      requests: Array.from({ length: 100 }, (_, i) => ({
+        amount: 100,
+        approved: false,
+        reason: "webhook_error" as const,
+        reason_message: message(i),
+      })),
+    }),
+  );
+  assertEquals(response.status, 200);
+  await response.body?.cancel();
+  const { reconciliation } = await decision(server, id);
+  assertEquals([reconciliation.outcome, reconciliation.stripe_reason_message], [
+    "webhook_error",
+    message(99),
+  ]);
+});
+
 Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {
   await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
   const cases: [string, boolean, string][] = [

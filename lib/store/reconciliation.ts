@@ -40,11 +40,13 @@ export function snapshotOf(authorization: Stripe.Issuing.Authorization): StripeS
     status: authorization.status,
     approved: authorization.approved === true,
     amount: Number.isSafeInteger(authorization.amount) ? authorization.amount : 0,
-    request_history: history.map((request) => ({
+    request_history: history.map((request, i) => ({
       approved: request.approved === true,
       amount: Number.isSafeInteger(request.amount) ? request.amount : 0,
       reason: String(request.reason),
-      reason_message: request.reason_message ?? null,
+      // Only the last request's message is reported (`stripe_reason_message`); a message on
+      // each of a long history (up to 1,000 characters each) would not fit the state's one value.
+      reason_message: i === history.length - 1 ? request.reason_message ?? null : null,
     })),
     transactions,
     captured: netSpend(transactions),
