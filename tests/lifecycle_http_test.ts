@@ -427,6 +427,42 @@ Deno.test("a long request_history, each entry with a 1,000-character reason mess
   ]);
 });
 
+Deno.test("after a partial reversal an increment is capped on what the authorization still holds", async () => {
+  // 1,000.00 per authorization: 900.00, 700.00 of it reversed, then 500.00 more holds 700.00 in all.
+  await using server = await startTestServer({ ADMIN_TOKEN }, {
+    policies: [amountCap({ usd: 100_000 }), dailyLimit()],
+  });
+  /** Whether the authorization's third request, of `last`, is approved. */
+  async function thirdApproved(id: string, last: number): Promise<boolean> {
+    const card = { id: `ic_${id}` };
+    const first = requestEvent({ id, card, pending_request: { amount: 90_000 } });
+    assertEquals((await answer(server, first)).approved, true);
+    await answer(
+      server,
+      lifecycleEvent(first, "issuing_authorization.updated", {
+        status: "pending",
+        approved: true,
+        amount: 20_000,
+        requests: [{ amount: 90_000 }],
+      }),
+    );
+    const history = [{ amount: 90_000 }, { amount: 50_000 }];
+    const increment = (position: number, amount: number) => {
+      const event = requestEvent(
+        { id, card, pending_request: { amount } },
+        history.slice(0, position),
+      );
+      authorizationOf(event).amount = position === 1 ? 20_000 : 70_000;
+      return event;
+    };
+    assertEquals((await answer(server, increment(1, 50_000))).approved, true);
+    return (await answer(server, increment(2, last))).approved;
+  }
+  // 700.00 held now: 300.00 more reaches the cap, 300.01 passes it.
+  assertEquals(await thirdApproved("iauth_reversed_at_cap", 30_000), true);
+  assertEquals(await thirdApproved("iauth_reversed_over_cap", 30_001), false);
+});
+
 Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {
   await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
   const cases: [string, boolean, string][] = [

@@ -154,7 +154,11 @@ export interface PastRequest {
  * is ours where Stripe applied our answer (`webhook_approved`: a partial
  * approval holds what we approved, where `request_history[].amount` is "the
  * `pending_request.amount` at the time of the request", stripe-node 23.1.0),
- * else Stripe's. A position the history lacks holds what we approved.
+ * else Stripe's. A position the history lacks holds what we approved. Where
+ * Stripe's last lifecycle event said the authorization holds less (a partial
+ * reversal: "the original authorization's authorized_amount and held_amount
+ * will be reduced", Stripe's Issuing special scenarios), it holds that, plus
+ * what the requests after that event hold.
  *
  * @example
  * ```ts
@@ -177,13 +181,21 @@ export function heldBefore(
   history: readonly PastRequest[],
   position: number,
 ): Held {
-  let amount = 0, requests = 0;
+  let amount = 0, requests = 0, sinceSnapshot = 0;
+  const snapshot = state?.stripe;
+  const snapshotRequests = snapshot?.request_history.length ?? Infinity;
   for (let p = 0; p < position; p++) {
     const ours = state?.requests.find((entry) => entry.position === p && !entry.stripe_only);
     const stripe = history[p] as PastRequest | undefined;
     if (!(stripe ? stripe.approved : ours?.approved)) continue;
-    amount += heldBy(ours, stripe);
+    const held = heldBy(ours, stripe);
+    amount += held;
+    if (p >= snapshotRequests) sinceSnapshot += held;
     requests++;
+  }
+  // A snapshot of later requests than this one's (its answer came late) cannot say what held before it.
+  if (snapshot && snapshotRequests <= position) {
+    amount = Math.min(amount, snapshot.amount + sinceSnapshot);
   }
   return { amount, requests };
 }
