@@ -517,6 +517,25 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
     );
     assertEquals((await decision(server, id)).reconciliation.outcome, "mismatch");
   });
+  await t.step("a partial reversal (Stripe holding less than we approved) is agreed", async () => {
+    const id = "iauth_partial_reversal_agreed";
+    const request = requestEvent({
+      id,
+      card: { id: "ic_reversed" },
+      pending_request: { amount: 1_000 },
+    });
+    await answer(server, request);
+    await answer(
+      server,
+      lifecycleEvent(request, "issuing_authorization.updated", {
+        status: "pending",
+        approved: true,
+        amount: 400,
+        requests: [{ amount: 1_000 }],
+      }),
+    );
+    assertEquals((await decision(server, id)).reconciliation.outcome, "agreed");
+  });
   await t.step(
     "an authorization that never reached us is stripe_only and holds Stripe's amount",
     async () => {
@@ -623,6 +642,34 @@ Deno.test("per-card velocity follows the replacement_for chain", async () => {
     upTheChain.metadata.reason_1.startsWith("spend_limit_exceeded:daily"),
     upTheChain.metadata.reason_1,
   );
+});
+
+Deno.test("an authorization counts toward a count limit once it holds an amount, whether or not its lifecycle event has arrived", async (t) => {
+  for (const lifecycle of [false, true]) {
+    await t.step(lifecycle ? "after issuing_authorization.created" : "before it", async () => {
+      await using server = await startTestServer({}, {
+        policies: [countLimit({ window: "daily", maxCount: 1 })],
+      });
+      const card = { id: `ic_zero_check_${lifecycle}` };
+      const check = requestEvent({ id: "iauth_zero_check", card, pending_request: { amount: 0 } });
+      assertEquals((await answer(server, check)).approved, true);
+      if (lifecycle) {
+        await answer(
+          server,
+          lifecycleEvent(check, "issuing_authorization.created", {
+            status: "pending",
+            approved: true,
+            amount: 0,
+            requests: [{ amount: 0 }],
+          }),
+        );
+      }
+      const purchase = (id: string) =>
+        requestEvent({ id, card, pending_request: { amount: 2_500 } });
+      assertEquals((await answer(server, purchase("iauth_after_check"))).approved, true);
+      assertEquals((await answer(server, purchase("iauth_second_purchase"))).approved, false);
+    });
+  }
 });
 
 Deno.test("per-merchant counters follow the replacement_for chain too", async () => {

@@ -58,7 +58,7 @@ export interface Reconciliation {
  * What Stripe did compared with what we answered, per request of
  * `request_history` (the authorization's outcome is its most serious one):
  * - `agreed`: Stripe applied our answer (`webhook_approved`/`webhook_declined`), approval and amount equal;
- * - `mismatch`: Stripe's approval or approved amount differs from our answer;
+ * - `mismatch`: Stripe's approval differs from our answer, or it holds more than we approved (less, while pending, is a partial reversal);
  * - `webhook_timeout`: our answer did not arrive in time; Stripe applied the timeout setting (or Autopilot);
  * - `webhook_error`: Stripe could not use our answer (invalid; see `stripe_reason_message`) or, from API
  *   version 2024-12-18, the network declined while Stripe was unreachable;

@@ -309,8 +309,9 @@ export function requestOutcome(
 /**
  * The reconciliation of an authorization's logged requests with Stripe's
  * snapshot: each request's outcome, and approved amounts compared (while
- * pending and uncaptured, Stripe's `amount` must equal what we approved in
- * total, else `mismatch`).
+ * pending and uncaptured, Stripe's `amount` above what we approved in total is
+ * a `mismatch`; below it is a partial reversal, which Stripe reports by
+ * lowering `amount` in `issuing_authorization.updated`).
  *
  * @example
  * ```ts
@@ -348,7 +349,7 @@ export function reconciliationOf(
   if (
     outcome === "agreed" && snapshot.status === "pending" && !hasTransactions(snapshot) &&
     snapshot.approved && snapshot.request_history.length === logged.length &&
-    snapshot.amount !== approvedByUs
+    snapshot.amount > approvedByUs
   ) outcome = "mismatch";
   const last = snapshot.request_history.at(-1);
   return {

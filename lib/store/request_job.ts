@@ -254,7 +254,9 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         const reservation: Reservation = {
           ...reserveInto,
           amount: full ? 0 : amount,
-          count: decision.approved && held.requests === 0 && !full ? 1 : 0,
+          // An authorization counts once, from its first request that holds an amount: as its
+          // reconciliation counts it (a 0.00 status check alone holds nothing and counts none).
+          count: amount > 0 && held.amount === 0 && !full ? 1 : 0,
         };
         // Only this delivery's own entry is replaced: same time, same windows.
         addToCounters(view, reservation, earlier?.reservation);
