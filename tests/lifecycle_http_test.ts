@@ -477,65 +477,46 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
     ["insufficient_funds", false, "stripe_declined"],
     ["a_reason_from_the_future", false, "unknown_reason"],
   ];
+  /** The reconciliation outcome of a 1,000 request we answered, once Stripe reports `stripe`. */
+  async function outcomeOf(name: string, stripe: Parameters<typeof lifecycleEvent>[2]) {
+    const id = `iauth_${name}`;
+    const request = requestEvent({
+      id,
+      card: { id: `ic_${name}` },
+      pending_request: { amount: 1_000 },
+    });
+    await answer(server, request);
+    await answer(server, lifecycleEvent(request, "issuing_authorization.updated", stripe));
+    return (await decision(server, id)).reconciliation.outcome;
+  }
   for (const [reason, approved, outcome] of cases) {
     await t.step(`${reason} → ${outcome}`, async () => {
-      const id = `iauth_reason_${reason}`;
-      const request = requestEvent({
-        id,
-        card: { id: `ic_${reason}` },
-        pending_request: { amount: 1_000 },
+      const reconciled = await outcomeOf(`reason_${reason}`, {
+        status: approved ? "pending" : "closed",
+        approved,
+        amount: 1_000,
+        requests: [{ amount: 1_000, approved, reason: reason as never }],
       });
-      await answer(server, request);
-      await answer(
-        server,
-        lifecycleEvent(request, "issuing_authorization.created", {
-          status: approved ? "pending" : "closed",
-          approved,
-          amount: 1_000,
-          requests: [{ amount: 1_000, approved, reason: reason as never }],
-        }),
-      );
-      assertEquals((await decision(server, id)).reconciliation.outcome, outcome);
+      assertEquals(reconciled, outcome);
     });
   }
-  await t.step("an approved amount other than ours is a mismatch", async () => {
-    const id = "iauth_amount_mismatch";
-    const request = requestEvent({
-      id,
-      card: { id: "ic_amount" },
-      pending_request: { amount: 1_000 },
-    });
-    await answer(server, request);
-    await answer(
-      server,
-      lifecycleEvent(request, "issuing_authorization.created", {
+  // Stripe's amount against the 1,000 we approved: more is a mismatch; less, while pending, is a
+  // partial reversal ("authorized_amount and held_amount will be reduced").
+  const amounts: [string, number, string][] = [
+    ["an approved amount above ours is a mismatch", 1_500, "mismatch"],
+    ["a partial reversal (Stripe holding less than we approved) is agreed", 400, "agreed"],
+  ];
+  for (const [name, stripeAmount, outcome] of amounts) {
+    await t.step(name, async () => {
+      const reconciled = await outcomeOf(`amount_${stripeAmount}`, {
         status: "pending",
         approved: true,
-        amount: 1_500,
+        amount: stripeAmount,
         requests: [{ amount: 1_000 }],
-      }),
-    );
-    assertEquals((await decision(server, id)).reconciliation.outcome, "mismatch");
-  });
-  await t.step("a partial reversal (Stripe holding less than we approved) is agreed", async () => {
-    const id = "iauth_partial_reversal_agreed";
-    const request = requestEvent({
-      id,
-      card: { id: "ic_reversed" },
-      pending_request: { amount: 1_000 },
+      });
+      assertEquals(reconciled, outcome);
     });
-    await answer(server, request);
-    await answer(
-      server,
-      lifecycleEvent(request, "issuing_authorization.updated", {
-        status: "pending",
-        approved: true,
-        amount: 400,
-        requests: [{ amount: 1_000 }],
-      }),
-    );
-    assertEquals((await decision(server, id)).reconciliation.outcome, "agreed");
-  });
+  }
   await t.step(
     "an authorization that never reached us is stripe_only and holds Stripe's amount",
     async () => {
