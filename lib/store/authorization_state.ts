@@ -183,19 +183,19 @@ export function heldBefore(
 ): Held {
   let amount = 0, requests = 0, sinceSnapshot = 0;
   const snapshot = state?.stripe;
-  const snapshotRequests = snapshot?.request_history.length ?? Infinity;
   for (let p = 0; p < position; p++) {
     const ours = state?.requests.find((entry) => entry.position === p && !entry.stripe_only);
     const stripe = history[p] as PastRequest | undefined;
     if (!(stripe ? stripe.approved : ours?.approved)) continue;
     const held = heldBy(ours, stripe);
     amount += held;
-    if (p >= snapshotRequests) sinceSnapshot += held;
+    if (snapshot && p >= snapshot.request_history.length) sinceSnapshot += held;
     requests++;
   }
-  // A snapshot of later requests than this one's (its answer came late) cannot say what held before it.
-  if (snapshot && snapshotRequests <= position) {
-    amount = Math.min(amount, snapshot.amount + sinceSnapshot);
+  // A snapshot of later requests than this one's (its answer came late) cannot say what held before
+  // it. What it holds is at least what it captured (as the spend counters take it).
+  if (snapshot && snapshot.request_history.length <= position) {
+    amount = Math.min(amount, Math.max(snapshot.amount, snapshot.captured) + sinceSnapshot);
   }
   return { amount, requests };
 }

@@ -1,0 +1,63 @@
+import {
+  type AuthorizationState,
+  heldBefore,
+  type StripeSnapshot,
+} from "../../../lib/store/authorization_state.ts";
+import { assertEquals } from "../../_assert.ts";
+
+const approved = (amount: number) => ({ approved: true, amount, reason: "webhook_approved" });
+const entry = (position: number, amount: number) => ({
+  index: position,
+  event_id: `evt_${position}`,
+  position,
+  fingerprint: `${position}`,
+  approved: true,
+  amount,
+  reservation: { keys: [], amount, count: position === 0 ? 1 : 0 },
+});
+/** We approved 900.00, then Stripe's lifecycle said `stripe` of it. */
+const stateAfter = (stripe: Partial<StripeSnapshot>, requests = [entry(0, 90_000)]) =>
+  ({
+    authorization_id: "iauth_1",
+    card_id: "ic_1",
+    decided_at: "2026-11-25T12:00:00.000Z",
+    requests,
+    stripe: {
+      status: "pending",
+      approved: true,
+      amount: 90_000,
+      request_history: [{ ...approved(90_000), reason_message: null }],
+      transactions: {},
+      captured: 0,
+      ...stripe,
+    },
+  }) satisfies AuthorizationState;
+
+Deno.test("heldBefore: after a partial reversal, what Stripe then said it holds, plus the requests since", () => {
+  const reversed = stateAfter({ amount: 20_000 });
+  assertEquals(heldBefore(reversed, [approved(90_000)], 1).amount, 20_000);
+  // An increment of 500.00 approved after the reversal: 200.00 + 500.00.
+  const grown = stateAfter({ amount: 20_000 }, [entry(0, 90_000), entry(1, 50_000)]);
+  assertEquals(heldBefore(grown, [approved(90_000), approved(50_000)], 2).amount, 70_000);
+});
+
+Deno.test("heldBefore: what the authorization captured counts when Stripe's amount is below it", () => {
+  const captured = stateAfter({
+    amount: 10_000,
+    captured: 80_000,
+    transactions: { ipi_1: -80_000 },
+  });
+  assertEquals(heldBefore(captured, [approved(90_000)], 1).amount, 80_000);
+});
+
+Deno.test("heldBefore: a snapshot that shows later requests than this one's says nothing of it", () => {
+  // Stripe's snapshot already lists this request (our answer was late) and holds less.
+  const ahead = stateAfter({
+    amount: 20_000,
+    request_history: [
+      { ...approved(90_000), reason_message: null },
+      { ...approved(5_000), reason_message: null },
+    ],
+  });
+  assertEquals(heldBefore(ahead, [approved(90_000)], 1).amount, 90_000);
+});
