@@ -427,6 +427,26 @@ Deno.test("a long request_history, each entry with a 1,000-character reason mess
   ]);
 });
 
+Deno.test("an authorization that never reached us, too large to log whole (a 14,000-character merchant name), is logged trimmed and holds Stripe's amount", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
+  const id = "iauth_unseen_long_name";
+  const card = { id: "ic_unseen_long_name" };
+  const unseen = requestEvent({ id, card, pending_request: { amount: 40_000 } });
+  authorizationOf(unseen).merchant_data.name = "語".repeat(14_000);
+  await answer(
+    server,
+    lifecycleEvent(unseen, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 40_000,
+      requests: [{ amount: 40_000, reason: "webhook_timeout" }],
+    }),
+  );
+  const logged = await decision(server, id);
+  assertEquals([logged.path, logged.trimmed?.at(-1)], ["stripe_only", "long text"]);
+  await assertLeftOnCard(server, card.id, DAILY_USD - 40_000);
+});
+
 Deno.test("after a partial reversal an increment is capped on what the authorization still holds", async () => {
   // 1,000.00 per authorization: 900.00, 700.00 of it reversed, then 500.00 more holds 700.00 in all.
   await using server = await startTestServer({ ADMIN_TOKEN }, {
@@ -477,8 +497,8 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
     ["insufficient_funds", false, "stripe_declined"],
     ["a_reason_from_the_future", false, "unknown_reason"],
   ];
-  /** The reconciliation outcome of a 1,000 request we answered, once Stripe reports `stripe`. */
-  async function outcomeOf(name: string, stripe: Parameters<typeof lifecycleEvent>[2]) {
+  /** The reconciliation outcome of a 1,000 request we answered, once Stripe reports each of `reports`. */
+  async function outcomeOf(name: string, ...reports: Parameters<typeof lifecycleEvent>[2][]) {
     const id = `iauth_${name}`;
     const request = requestEvent({
       id,
@@ -486,7 +506,9 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
       pending_request: { amount: 1_000 },
     });
     await answer(server, request);
-    await answer(server, lifecycleEvent(request, "issuing_authorization.updated", stripe));
+    for (const stripe of reports) {
+      await answer(server, lifecycleEvent(request, "issuing_authorization.updated", stripe));
+    }
     return (await decision(server, id)).reconciliation.outcome;
   }
   for (const [reason, approved, outcome] of cases) {
@@ -500,20 +522,22 @@ Deno.test("every request_history reason maps to a documented outcome, and amount
       assertEquals(reconciled, outcome);
     });
   }
-  // Stripe's amount against the 1,000 we approved: more is a mismatch; less, while pending, is a
-  // partial reversal ("authorized_amount and held_amount will be reduced").
-  const amounts: [string, number, string][] = [
-    ["an approved amount above ours is a mismatch", 1_500, "mismatch"],
-    ["a partial reversal (Stripe holding less than we approved) is agreed", 400, "agreed"],
+  // Stripe's amount against the 1,000 we approved: more is a mismatch, and so is less, unless Stripe
+  // held our amount before (a partial reversal: "authorized_amount and held_amount will be reduced").
+  const holding = (amount: number) => ({
+    status: "pending",
+    approved: true,
+    amount,
+    requests: [{ amount: 1_000 }],
+  });
+  const amounts: [string, number[], string][] = [
+    ["an approved amount above ours is a mismatch", [1_500], "mismatch"],
+    ["an approved amount below ours from Stripe's first report is a mismatch", [400], "mismatch"],
+    ["a partial reversal after Stripe held our amount is agreed", [1_000, 400], "agreed"],
   ];
-  for (const [name, stripeAmount, outcome] of amounts) {
+  for (const [name, reported, outcome] of amounts) {
     await t.step(name, async () => {
-      const reconciled = await outcomeOf(`amount_${stripeAmount}`, {
-        status: "pending",
-        approved: true,
-        amount: stripeAmount,
-        requests: [{ amount: 1_000 }],
-      });
+      const reconciled = await outcomeOf(`amount_${reported.join("_")}`, ...reported.map(holding));
       assertEquals(reconciled, outcome);
     });
   }

@@ -275,6 +275,10 @@ Deno.test("signed events Stripe could not have sent get a 400, never a 5xx", asy
         (o) => o.pending_request.amount_details = { atm_fee: null, cashback_amount: -100 },
       ],
       ["amount details that are no object", (o) => o.pending_request.amount_details = "cash"],
+      [
+        "an ATM fee that is no number",
+        (o) => o.pending_request.amount_details = { atm_fee: "abc", cashback_amount: null },
+      ],
     ]],
     [transaction, "issuing transaction", [
       ["a transaction id longer than 255", (o) => o.id = huge],

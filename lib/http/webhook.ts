@@ -314,7 +314,7 @@ function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
   if (
     typeof request !== "object" || request === null || !Number.isSafeInteger(request.amount) ||
     !isCurrency(request.currency) || !isCurrency(request.merchant_currency) ||
-    typeof request.is_amount_controllable !== "boolean" || !hasWholeCashback(request)
+    typeof request.is_amount_controllable !== "boolean" || !hasWholeAmountDetails(request)
   ) {
     throw new RequestError(400, "event has no issuing authorization with a pending_request");
   }
@@ -322,18 +322,20 @@ function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
 }
 
 /**
- * Whether the request's cash back, if it has any, is a whole non-negative
- * amount (stripe-node: `amount_details.cashback_amount: number | null`, "The
- * amount of cash requested by the cardholder"): the engine and the answer
- * both compare a limit with it, and only a number compares the same in both.
+ * Whether the request's amount details, if it has any, are whole amounts of at
+ * least 0 (stripe-node: `amount_details.cashback_amount` and `atm_fee`,
+ * `number | null`): the engine and the answer compare limits with the cash
+ * back, policies with the ATM fee, and only a number compares as a number.
  */
-function hasWholeCashback(request: Stripe.Issuing.Authorization.PendingRequest): boolean {
+function hasWholeAmountDetails(request: Stripe.Issuing.Authorization.PendingRequest): boolean {
   const details: unknown = request.amount_details;
   if (details === null || details === undefined) return true;
   if (typeof details !== "object") return false;
-  const { cashback_amount } = details as { cashback_amount?: unknown };
-  return cashback_amount === null || cashback_amount === undefined ||
-    (Number.isSafeInteger(cashback_amount) && (cashback_amount as number) >= 0);
+  const { cashback_amount, atm_fee } = details as Record<string, unknown>;
+  return [cashback_amount, atm_fee].every((amount) =>
+    amount === null || amount === undefined ||
+    (Number.isSafeInteger(amount) && (amount as number) >= 0)
+  );
 }
 
 function transactionOf(event: Stripe.Event): Stripe.Issuing.Transaction {

@@ -46,8 +46,11 @@ export function applySnapshot(
     addToCounters(view, targets[i], entry.reservation);
     return { ...entry, reservation: targets[i] };
   });
-  const reconciliation = reconciliationOf(requests, snapshot, now);
   const before = state.reconciliation;
+  // Stripe agreed with our amounts on these same requests: holding less now is a partial reversal.
+  const agreedBefore = before?.outcome === "agreed" &&
+    state.stripe?.request_history.length === snapshot.request_history.length;
+  const reconciliation = reconciliationOf(requests, snapshot, now, agreedBefore);
   const changed = before?.outcome !== reconciliation.outcome;
   // Early transactions are in the snapshot from now on (see `reconcile` in lifecycle.ts).
   const { early_transactions: _, ...rest } = state;

@@ -58,7 +58,8 @@ export interface Reconciliation {
  * What Stripe did compared with what we answered, per request of
  * `request_history` (the authorization's outcome is its most serious one):
  * - `agreed`: Stripe applied our answer (`webhook_approved`/`webhook_declined`), approval and amount equal;
- * - `mismatch`: Stripe's approval differs from our answer, or it holds more than we approved (less, while pending, is a partial reversal);
+ * - `mismatch`: Stripe's approval or approved amount differs from our answer (an amount below
+ *   ours after Stripe held ours is a partial reversal: `agreed`);
  * - `webhook_timeout`: our answer did not arrive in time; Stripe applied the timeout setting (or Autopilot);
  * - `webhook_error`: Stripe could not use our answer (invalid; see `stripe_reason_message`) or, from API
  *   version 2024-12-18, the network declined while Stripe was unreachable;
@@ -301,7 +302,15 @@ function fitted(record: DecisionRecord): { record: DecisionRecord; bytes: Uint8A
     ],
     ["request.request_history", inRequest((r) => ({ ...r, request_history: [] }))],
     ["request.card", inRequest((r) => ({ ...r, card: { id: r.card.id } as typeof r.card }))],
-    ["trace", (current) => ({ ...current, trace: [] })],
+    [
+      "trace",
+      // A verdict's detail is the policy's own text, uncut (a merchant list names the merchant).
+      (current) => ({
+        ...current,
+        trace: [],
+        ...(current.shadow ? { shadow: { ...current.shadow, trace: [] } } : {}),
+      }),
+    ],
     ["long text", withShortText],
   ];
   const dropped: string[] = [];

@@ -361,7 +361,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         alongside?.(operation);
         if ((await operation.commit()).ok) return;
       } catch (error) {
-        if (attempt === 5) throw error;
+        // A record that cannot fit one KV value after every trim never will.
+        if (attempt === 5 || error instanceof RangeError) throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
     }

@@ -180,8 +180,10 @@ export function settledAmount(snapshot: StripeSnapshot): number {
  * requests its snapshot does not show yet) spread over the requests from the
  * newest, each up to what it holds ({@linkcode heldBy}: Stripe's say, which
  * counts what its timeout setting approved after we declined), anything more
- * (a capture above the hold) on the newest; the approval count (1) on the
- * first while anything is held. From the newest: Stripe gives only the total,
+ * (a capture above the hold) on the newest; the approval count (1), while
+ * anything is held, on the first request that held an amount (as it was
+ * counted when decided: a 0.00 status check before it counts none), else on
+ * the first that holds one now. From the newest: Stripe gives only the total,
  * so a reduction (a partial reversal, a capture below the hold) is taken from
  * the oldest requests, and a newer request (an increment the next day) keeps
  * its amount in its own windows instead of filling an older request's.
@@ -229,10 +231,12 @@ export function reservationsFor(
     left -= amounts[i];
   }
   if (entries.length > 0) amounts[entries.length - 1] += left;
+  const firstHeld = holds.findIndex((held) => held > 0);
+  const counted = firstHeld >= 0 ? firstHeld : amounts.findIndex((amount) => amount > 0);
   return entries.map((entry, i) => ({
     ...entry.reservation,
     amount: amounts[i],
-    count: i === 0 && total > 0 ? 1 : 0,
+    count: i === counted && total > 0 ? 1 : 0,
   }));
 }
 
@@ -309,9 +313,10 @@ export function requestOutcome(
 /**
  * The reconciliation of an authorization's logged requests with Stripe's
  * snapshot: each request's outcome, and approved amounts compared (while
- * pending and uncaptured, Stripe's `amount` above what we approved in total is
- * a `mismatch`; below it is a partial reversal, which Stripe reports by
- * lowering `amount` in `issuing_authorization.updated`).
+ * pending and uncaptured, Stripe's `amount` must equal what we approved in
+ * total, else `mismatch`; below it, after Stripe agreed on these requests
+ * (`agreedBefore`), is a partial reversal, which Stripe reports by lowering
+ * `amount` in `issuing_authorization.updated`).
  *
  * @example
  * ```ts
@@ -327,6 +332,7 @@ export function reconciliationOf(
   entries: readonly RequestEntry[],
   snapshot: StripeSnapshot,
   now: Date,
+  agreedBefore = false,
 ): Reconciliation {
   const logged = entries.filter((entry) => !entry.stripe_only);
   const requests = snapshot.request_history.map((request, position) => ({
@@ -349,7 +355,7 @@ export function reconciliationOf(
   if (
     outcome === "agreed" && snapshot.status === "pending" && !hasTransactions(snapshot) &&
     snapshot.approved && snapshot.request_history.length === logged.length &&
-    snapshot.amount > approvedByUs
+    (snapshot.amount > approvedByUs || (snapshot.amount < approvedByUs && !agreedBefore))
   ) outcome = "mismatch";
   const last = snapshot.request_history.at(-1);
   return {

@@ -37,7 +37,7 @@ Deno.test("counterRef() keeps a rolling window in at most 10 buckets", () => {
   assertEquals(counterRef(spec({ rollingMinutes: 3 }), now).buckets.length, 3);
 });
 
-Deno.test("counterRef() counts in a rolling window of N minutes what is at most N minutes old, and all of what is less than N minus a tenth", () => {
+Deno.test("counterRef() counts in a rolling window of N minutes what is at most N minutes old, and all of what is less than N minus one bucket", () => {
   const now = new Date("2026-11-25T11:59:59.500Z");
   for (const minutes of [1, 3, 7, 10, 15, 17, 45, 60, 90, 1_441]) {
     const window = { rollingMinutes: minutes };

@@ -659,6 +659,28 @@ Deno.test("an event whose text alone is over KV's value limit (a 70 KB merchant 
   ]);
 });
 
+Deno.test("a 70 KB merchant name that a shadow policy's verdict repeats is logged with both traces cut", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = createDecisionStore({
+    kv,
+    decide: createDecide([], { policyVersion: "live" }),
+    shadowDecide: createDecide([merchantList({ mode: "allow", names: ["acme"] })], {
+      policyVersion: "shadow",
+    }),
+    log: () => {},
+    retentionMs: 86_400_000,
+  });
+  const event = authorizationEvent("online", { id: "iauth_shadow_long_name" });
+  authorizationOf(event).merchant_data.name = "N".repeat(70_000);
+  const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
+    eventBytes: JSON.stringify(event).length,
+  });
+  assertEquals([unrecorded, record.fallback, record.approved], [undefined, undefined, true]);
+  const logged = await store.get("iauth_shadow_long_name");
+  assertEquals([logged?.shadow?.approved, logged?.shadow?.trace], [false, []]);
+  assertEquals(logged?.trimmed?.includes("trace"), true);
+});
+
 Deno.test("reconciliations arriving together share commits, their first outcomes summed per batch", async () => {
   using base = await Deno.openKv(":memory:");
   let counting = false, commits = 0, sums = 0;

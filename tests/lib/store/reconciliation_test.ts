@@ -1,6 +1,7 @@
 import type { StripeSnapshot } from "../../../lib/store/authorization_state.ts";
 import {
   mergeSnapshots,
+  reservationsFor,
   settledAmount,
   withTransactions,
 } from "../../../lib/store/reconciliation.ts";
@@ -66,4 +67,26 @@ Deno.test("a snapshot stored before transactions were kept by id keeps its net u
   assertEquals(mergedInAnyOrder(legacy, listed).captured, 4_000);
   const fewer = { ...created, transactions: {}, captured: 0 };
   assertEquals(mergedInAnyOrder(legacy, fewer).captured, 5_000);
+});
+
+Deno.test("reservationsFor: the approval count stays on the first request that held an amount, not on a 0.00 status check before it", () => {
+  const entry = (position: number, amount: number, count: number) => ({
+    index: position,
+    event_id: `evt_${position}`,
+    position,
+    fingerprint: `${position}`,
+    approved: true,
+    amount,
+    reservation: { keys: [["usage", `${position}`]], amount, count },
+  });
+  const snapshot: StripeSnapshot = {
+    status: "pending",
+    approved: true,
+    amount: 2_500,
+    request_history: [{ ...history[0], amount: 0 }, { ...history[0], amount: 2_500 }],
+    transactions: {},
+    captured: 0,
+  };
+  const reservations = reservationsFor([entry(0, 0, 0), entry(1, 2_500, 1)], snapshot);
+  assertEquals(reservations.map(({ amount, count }) => [amount, count]), [[0, 0], [2_500, 1]]);
 });
