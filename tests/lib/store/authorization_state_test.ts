@@ -4,17 +4,11 @@ import {
   type StripeSnapshot,
 } from "../../../lib/store/authorization_state.ts";
 import { assertEquals } from "../../_assert.ts";
+import { approvedEntry } from "./_entries.ts";
 
 const approved = (amount: number) => ({ approved: true, amount, reason: "webhook_approved" });
-const entry = (position: number, amount: number) => ({
-  index: position,
-  event_id: `evt_${position}`,
-  position,
-  fingerprint: `${position}`,
-  approved: true,
-  amount,
-  reservation: { keys: [], amount, count: position === 0 ? 1 : 0 },
-});
+const entry = (position: number, amount: number) =>
+  approvedEntry(position, amount, position === 0 ? 1 : 0);
 /** We approved 900.00, then Stripe's lifecycle said `stripe` of it. */
 const stateAfter = (stripe: Partial<StripeSnapshot>, requests = [entry(0, 90_000)]) =>
   ({

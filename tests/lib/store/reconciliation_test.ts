@@ -6,6 +6,7 @@ import {
   withTransactions,
 } from "../../../lib/store/reconciliation.ts";
 import { assertEquals } from "../../_assert.ts";
+import { approvedEntry } from "./_entries.ts";
 
 const history = [{
   approved: true,
@@ -70,15 +71,6 @@ Deno.test("a snapshot stored before transactions were kept by id keeps its net u
 });
 
 Deno.test("reservationsFor: the approval count stays on the first request that held an amount, not on a 0.00 status check before it", () => {
-  const entry = (position: number, amount: number, count: number) => ({
-    index: position,
-    event_id: `evt_${position}`,
-    position,
-    fingerprint: `${position}`,
-    approved: true,
-    amount,
-    reservation: { keys: [["usage", `${position}`]], amount, count },
-  });
   const snapshot: StripeSnapshot = {
     status: "pending",
     approved: true,
@@ -87,6 +79,9 @@ Deno.test("reservationsFor: the approval count stays on the first request that h
     transactions: {},
     captured: 0,
   };
-  const reservations = reservationsFor([entry(0, 0, 0), entry(1, 2_500, 1)], snapshot);
+  const reservations = reservationsFor(
+    [approvedEntry(0, 0, 0), approvedEntry(1, 2_500, 1)],
+    snapshot,
+  );
   assertEquals(reservations.map(({ amount, count }) => [amount, count]), [[0, 0], [2_500, 1]]);
 });
