@@ -322,7 +322,8 @@ function fitted(record: DecisionRecord): { record: DecisionRecord; bytes: Uint8A
     const fitsBytes = storedRecord(fits);
     if (fitsBytes.length <= RECORD_BYTES) return { record: fits, bytes: fitsBytes };
   }
-  // Cut to MAX_TEXT, every string of the record is bounded and the last step always fits.
+  // Not reached while every string is bounded by then (the request's and the record's own cut,
+  // reasons' details cut by the engine, traces gone): a record that is not fails its request alone.
   throw new RangeError("a record did not fit one KV value after every trim");
 }
 
