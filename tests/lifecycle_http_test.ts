@@ -457,15 +457,17 @@ Deno.test("after a partial reversal an increment is capped on what the authoriza
     const card = { id: `ic_${id}` };
     const first = requestEvent({ id, card, pending_request: { amount: 90_000 } });
     assertEquals((await answer(server, first)).approved, true);
-    await answer(
-      server,
-      lifecycleEvent(first, "issuing_authorization.updated", {
-        status: "pending",
-        approved: true,
-        amount: 20_000,
-        requests: [{ amount: 90_000 }],
-      }),
-    );
+    for (const [type, amount] of [["created", 90_000], ["updated", 20_000]] as const) {
+      await answer(
+        server,
+        lifecycleEvent(first, `issuing_authorization.${type}`, {
+          status: "pending",
+          approved: true,
+          amount,
+          requests: [{ amount: 90_000 }],
+        }),
+      );
+    }
     const history = [{ amount: 90_000 }, { amount: 50_000 }];
     const increment = (position: number, amount: number) => {
       const event = requestEvent(
@@ -481,6 +483,20 @@ Deno.test("after a partial reversal an increment is capped on what the authoriza
   // 700.00 held now: 300.00 more reaches the cap, 300.01 passes it.
   assertEquals(await thirdApproved("iauth_reversed_at_cap", 30_000), true);
   assertEquals(await thirdApproved("iauth_reversed_over_cap", 30_001), false);
+  // Stripe then holds 1,000.00 of the 1,700.00 we approved in all: the reversal, not a mismatch.
+  const id = "iauth_reversed_at_cap";
+  const requests = [{ amount: 90_000 }, { amount: 50_000 }, { amount: 30_000 }];
+  const last = requestEvent({ id, card: { id: `ic_${id}` } }, requests.slice(0, 2));
+  await answer(
+    server,
+    lifecycleEvent(last, "issuing_authorization.updated", {
+      status: "pending",
+      approved: true,
+      amount: 100_000,
+      requests,
+    }),
+  );
+  assertEquals((await decision(server, id)).reconciliation.outcome, "agreed");
 });
 
 Deno.test("every request_history reason maps to a documented outcome, and amounts are compared", async (t) => {

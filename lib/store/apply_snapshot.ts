@@ -47,9 +47,9 @@ export function applySnapshot(
     return { ...entry, reservation: targets[i] };
   });
   const before = state.reconciliation;
-  // Stripe agreed with our amounts on these same requests: holding less now is a partial reversal.
-  const agreedBefore = before?.outcome === "agreed" &&
-    state.stripe?.request_history.length === snapshot.request_history.length;
+  // Stripe once held what we approved: holding less since (with the requests after it, ours) is a
+  // partial reversal; from its first report it would not be.
+  const agreedBefore = before?.outcome === "agreed";
   const reconciliation = reconciliationOf(requests, snapshot, now, agreedBefore);
   const changed = before?.outcome !== reconciliation.outcome;
   // Early transactions are in the snapshot from now on (see `reconcile` in lifecycle.ts).

@@ -314,7 +314,7 @@ export function requestOutcome(
  * The reconciliation of an authorization's logged requests with Stripe's
  * snapshot: each request's outcome, and approved amounts compared (while
  * pending and uncaptured, Stripe's `amount` must equal what we approved in
- * total, else `mismatch`; below it, after Stripe agreed on these requests
+ * total, else `mismatch`; below it, once an earlier snapshot agreed
  * (`agreedBefore`), is a partial reversal, which Stripe reports by lowering
  * `amount` in `issuing_authorization.updated`).
  *
