@@ -12,7 +12,9 @@ export interface CountLimitOptions extends VelocityOptions {
 /**
  * Limits the number of approvals per card (or cardholder) in a window, e.g.
  * at most 5 in any 10 minutes. Past it: decline `count_limit_exceeded:<window>`.
- * Approvals are reserved atomically, as for `spendLimit`.
+ * Approvals are reserved atomically, as for `spendLimit`. An authorization
+ * counts once, from its first request that holds an amount: its increments,
+ * and a 0.00 status check, add no approval and are not declined for the count.
  *
  * @example
  * ```ts
@@ -43,7 +45,8 @@ export function countLimit(options: CountLimitOptions): VelocityPolicy {
   return velocityPolicy(
     function countLimit(authorization, context) {
       const [counter] = counters(authorization, context.now);
-      if (!counter || context.usage(counter).count < maxCount) return abstain();
+      const addsApproval = authorization.pending_request.amount > 0 && context.held.amount === 0;
+      if (!counter || !addsApproval || context.usage(counter).count < maxCount) return abstain();
       return decline(REASON_CODES.countLimitExceeded, window);
     },
     counters,

@@ -50,7 +50,8 @@ export function spendLimit(options: SpendLimitOptions): VelocityPolicy {
       if (!counter) return abstain();
       const { amount, currency, is_amount_controllable } = authorization.pending_request;
       const left = maxAmounts.get(currency)! - context.usage(counter).amount;
-      if (amount <= left) return abstain();
+      // Past the limit (a force capture, a capture above its hold), a 0.00 check still adds nothing.
+      if (amount <= Math.max(left, 0)) return abstain();
       const detail = `${window}:${currency}`;
       return is_amount_controllable && left > 0
         ? limit(left, REASON_CODES.spendLimitExceeded, detail)

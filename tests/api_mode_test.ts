@@ -8,6 +8,10 @@ import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { POLICIES_DIR, startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
+import { maxNetworkRisk } from "../policies/max_network_risk.ts";
+import { stallingCommits } from "./_kv.ts";
+
+const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
 const SECRET_KEY = "sk_test_51MigrationKeyForTestsOnly";
 
@@ -19,10 +23,11 @@ interface RecordedCall {
   idempotencyKey: string | null;
 }
 
-/** A Stripe API stand-in that records calls and can be told to fail or stall. */
+/** A Stripe API stand-in that records calls and can be told to fail or stall, or to act on a call. */
 function startFakeStripeApi() {
   const calls: RecordedCall[] = [];
   let behaviour: "ok" | "fail" | "stall" = "ok";
+  let onCall = () => {};
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     const url = new URL(request.url);
@@ -33,6 +38,7 @@ function startFakeStripeApi() {
       authorization: request.headers.get("authorization"),
       idempotencyKey: request.headers.get("idempotency-key"),
     });
+    onCall();
     if (behaviour === "stall") await released;
     if (behaviour === "fail") {
       return Response.json({ error: { type: "api_error", message: "Something went wrong" } }, {
@@ -51,6 +57,9 @@ function startFakeStripeApi() {
     calls,
     set behaviour(value: typeof behaviour) {
       behaviour = value;
+    },
+    set onCall(value: () => void) {
+      onCall = value;
     },
     async [Symbol.asyncDispose]() {
       release();
@@ -192,4 +201,46 @@ Deno.test("api mode warns at start-up that the flow is deprecated", async () => 
   );
   assert(warning, "a deprecation warning is logged");
   assert(String(warning.msg).includes("Migrating from the API-call flow"));
+});
+
+Deno.test("a decline that asks for a fraud challenge is answered directly: Stripe's decline endpoint cannot carry one", async () => {
+  await using api = startFakeStripeApi();
+  await using server = await startTestServer(apiEnv(api.url, { ADMIN_TOKEN }), {
+    policies: [maxNetworkRisk({ maxScore: 50, challenge: true })],
+  });
+  const response = await server.postEvent(authorizationEvent("online", {
+    id: "iauth_api_challenge",
+    pending_request: { network_risk_score: 90 },
+  }));
+  const body = await response.json();
+  assertEquals([body.approved, body.send_fraud_challenges], [false, ["sms"]]);
+  assertEquals(api.calls.length, 0);
+  const logged = await fetch(`${server.url}/decisions/iauth_api_challenge`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assertEquals((await logged.json()).path, "respond");
+});
+
+Deno.test("after a failed API call the direct answer does not wait past its deadline for the log's path to be rewritten", async () => {
+  using raw = await Deno.openKv(":memory:");
+  const store = stallingCommits(raw);
+  await using api = startFakeStripeApi();
+  // The decision is committed; then the API stalls, and the KV with it (a network blip).
+  api.behaviour = "stall";
+  api.onCall = () => store.stallFor(2_500);
+  await using server = await startTestServer(apiEnv(api.url, { API_CALL_TIMEOUT_MS: "200" }), {
+    kv: store.kv,
+  });
+  const started = performance.now();
+  const response = await server.postEvent(
+    authorizationEvent("online", { id: "iauth_api_slow_store" }),
+  );
+  const elapsed = performance.now() - started;
+  assertEquals([response.status, (await response.json()).approved], [200, true]);
+  assert(elapsed < 2_000, `answered within Stripe's 2 s (${Math.round(elapsed)} ms)`);
+  assertEquals(
+    server.logs.filter((record) => record.msg === "decision").at(-1)?.path,
+    "respond_after_api_failure",
+  );
+  store.release();
 });

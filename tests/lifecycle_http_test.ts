@@ -693,6 +693,30 @@ Deno.test("an authorization counts toward a count limit once it holds an amount,
   }
 });
 
+Deno.test("an increment of the one authorization a count limit allows is not declined for the count", async () => {
+  await using server = await startTestServer({}, {
+    policies: [countLimit({ window: "daily", maxCount: 1 })],
+  });
+  const card = { id: "ic_count_increment" };
+  const hotel = requestEvent({
+    id: "iauth_count_hotel",
+    card,
+    pending_request: { amount: 10_000 },
+  });
+  assertEquals((await answer(server, hotel)).approved, true);
+  const increment = requestEvent(
+    { id: "iauth_count_hotel", card, pending_request: { amount: 5_000 } },
+    [{ amount: 10_000 }],
+  );
+  assertEquals((await answer(server, increment)).approved, true);
+  const another = requestEvent({
+    id: "iauth_count_other",
+    card,
+    pending_request: { amount: 1_000 },
+  });
+  assertEquals((await answer(server, another)).approved, false);
+});
+
 Deno.test("per-merchant counters follow the replacement_for chain too", async () => {
   await using server = await startTestServer({}, {
     policies: [countLimit({ window: "daily", maxCount: 1, perMerchant: true })],

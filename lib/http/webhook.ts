@@ -153,9 +153,12 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
         // Stripe honours a direct answer, so the decision still lands.
         path = "respond_after_api_failure";
         log({ level: "warn", msg: "api_call_failed", authorization_id: authorization.id, error });
-        await store.markAnsweredDirectly(record).catch((error) =>
+        // The answer's path is logged within the request's deadline, or after it: the answer is not
+        // held past Stripe's 2 s for it (the decision it logs is the same either way).
+        const marked = store.markAnsweredDirectly(record).catch((error) =>
           log({ level: "error", msg: "store_update_failed", error })
         );
+        await deadline.race(marked);
       }
     }
     const latencyMs = performance.now() - started;

@@ -5,10 +5,18 @@
  */
 
 const fractionDigitsCache = new Map<string, number>();
+/**
+ * Zero-decimal in ISO 4217 but two-decimal in Stripe's amounts: "ISK
+ * transitioned to a zero-decimal currency, but backward compatibility
+ * requires you to represent it as a two-decimal value" (Stripe, "Supported
+ * currencies", special cases; UGX likewise).
+ */
+const STRIPE_TWO_DECIMAL = new Set(["ISK", "UGX"]);
 
 /**
- * The number of minor-unit digits of a currency (2 for USD, 0 for JPY, 3 for
- * KWD), from the platform's ISO 4217 data; 2 for a code it does not know.
+ * The number of minor-unit digits of a currency in Stripe's amounts (2 for
+ * USD, 0 for JPY, 3 for KWD), from the platform's ISO 4217 data except where
+ * Stripe differs (ISK, UGX); 2 for a code it does not know.
  *
  * @example
  * ```ts
@@ -16,11 +24,13 @@ const fractionDigitsCache = new Map<string, number>();
  * import { equal } from "node:assert/strict";
  * equal(fractionDigits("jpy"), 0);
  * equal(fractionDigits("kwd"), 3);
+ * equal(fractionDigits("isk"), 2);
  * ```
  */
 export function fractionDigits(currency: string): number {
   const code = currency.toUpperCase();
   let digits = fractionDigitsCache.get(code);
+  if (digits === undefined && STRIPE_TWO_DECIMAL.has(code)) digits = 2;
   if (digits === undefined) {
     try {
       digits =

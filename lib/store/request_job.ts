@@ -270,7 +270,9 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           position: position ?? 0,
           decidedAt: now,
           latencyMs: performance.now() - meta.started,
-          path: meta.path,
+          // Stripe's decline endpoint takes no `send_fraud_challenges` (Authorizations.d.ts,
+          // AuthorizationDeclineParams: `expand`, `metadata`): a challenge is only answered directly.
+          path: meta.path === "api" && decision.sendFraudChallenges?.length ? "respond" : meta.path,
           held,
           reservation,
         });

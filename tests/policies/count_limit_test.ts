@@ -17,6 +17,20 @@ Deno.test("countLimit()", async (t) => {
       detail: "rolling_10m",
     });
   });
+  await t.step(
+    "lets through at the count what adds no approval: an increment, a 0.00 check",
+    () => {
+      const increment = { held: { amount: 10_000, requests: 1 } };
+      assertEquals(verdictOf(policy, "online", {}, approvals(5), increment), {
+        outcome: "abstain",
+      });
+      const check = { pending_request: { amount: 0 } };
+      assertEquals(verdictOf(policy, "online", check, approvals(5)), { outcome: "abstain" });
+      // The first request that holds an amount after a 0.00 check counts.
+      const afterCheck = { held: { amount: 0, requests: 1 } };
+      assertEquals(verdictOf(policy, "online", {}, approvals(5), afterCheck).outcome, "decline");
+    },
+  );
   await t.step("refuses a count that is not a positive integer", () => {
     assertThrows(
       () => countLimit({ window: "daily", maxCount: 0 }),

@@ -21,6 +21,19 @@ Deno.test("spendLimit()", async (t) => {
       detail: "daily:usd",
     });
   });
+  await t.step(
+    "lets a 0.00 status check through once spend is past the limit (a force capture)",
+    () => {
+      assertEquals(verdictOf(policy, "online", { pending_request: { amount: 0 } }, used(13_000)), {
+        outcome: "abstain",
+      });
+      assertEquals(verdictOf(policy, "online", { pending_request: { amount: 1 } }, used(13_000)), {
+        outcome: "decline",
+        code: "spend_limit_exceeded",
+        detail: "daily:usd",
+      });
+    },
+  );
   await t.step("limits an amount-controllable request to what is left", () => {
     assertEquals(verdictOf(policy, "fuel", { pending_request: { amount: 9_000 } }, used(6_000)), {
       outcome: "limit",
