@@ -51,11 +51,20 @@ if (Deno.args.includes("--listen")) {
   try {
     await serveService(service);
   } catch (error) {
-    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
     const { hostname, port } = service.config;
-    console.error(
-      `Cannot start: ${hostname}:${port} is already in use (another deno task start?): stop it, or set PORT to a free port`,
-    );
+    if (error instanceof Deno.errors.AddrInUse) {
+      console.error(
+        `Cannot start: ${hostname}:${port} is already in use (another deno task start?): stop it, or set PORT to a free port`,
+      );
+    } else if (
+      error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.PermissionDenied
+    ) {
+      console.error(
+        `Cannot start: cannot listen on ${hostname}:${port} (${
+          error.message.split("\n")[0]
+        }): check HOSTNAME and PORT`,
+      );
+    } else throw error;
     Deno.exit(1);
   }
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
-import { checkPipeline, DEFAULT_RUNS } from "../lib/ops/policy_check.ts";
+import { checkPipeline, DEFAULT_RUNS, MAX_RUNS } from "../lib/ops/policy_check.ts";
 import { parseTaskArgs, runTask, UsageError } from "./_cli.ts";
 import { DEFAULT_PIPELINE_MODULE, importPipeline } from "./_pipeline_module.ts";
 import { textTable } from "./_table.ts";
@@ -31,8 +31,8 @@ export function main(args: string[] = Deno.args): Promise<number> {
     if (!parsed) return;
     const { values } = parsed;
     const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs);
-    if (!Number.isSafeInteger(runs) || runs < 1) {
-      throw new UsageError(`--runs must be a positive integer, got ${values.runs}`);
+    if (!Number.isSafeInteger(runs) || runs < 1 || runs > MAX_RUNS) {
+      throw new UsageError(`--runs must be an integer from 1 to ${MAX_RUNS}, got ${values.runs}`);
     }
     const policies = await importPipeline(values.policies ?? DEFAULT_PIPELINE_MODULE);
     const report = await checkPipeline(

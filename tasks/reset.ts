@@ -30,6 +30,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
         `KV_PATH=${path} is not a local file; reset only deletes the local development store`,
       );
     }
+    await assertKvStore(path);
     let removed = 0;
     for (const suffix of SIDE_FILES) {
       try {
@@ -50,6 +51,30 @@ export function main(args: string[] = Deno.args): Promise<number> {
         : `nothing to reset at ${path}`,
     );
   });
+}
+
+/** Every SQLite database starts with these 16 bytes ("Database File Format", sqlite.org). */
+const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");
+
+/**
+ * Refuses a `KV_PATH` that names something other than a Deno KV (SQLite)
+ * file, such as `data/dev_webhook_secret`: reset deletes stores, nothing else.
+ */
+async function assertKvStore(path: string): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (error) {
+    // Nothing there, or outside the task's permissions: the removal below says which.
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) return;
+    throw error;
+  }
+  using _ = file;
+  const head = new Uint8Array(SQLITE_HEADER.length);
+  const read = await file.read(head);
+  if (read !== head.length || !head.every((byte, i) => byte === SQLITE_HEADER[i])) {
+    throw new UsageError(`${path} is not a Deno KV store; reset deletes only that`);
+  }
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -303,6 +303,25 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
     assertEquals(code, 2);
     assertMatch(oneLine(stderr), /^error: KV_PATH=:memory: is not a local file/);
   });
+  await t.step(
+    "reset of a file that is not a store (the development secret) keeps it",
+    async () => {
+      const path = "data/not_a_store_for_reset_test";
+      await Deno.mkdir("data", { recursive: true });
+      await Deno.writeTextFile(path, "whsec_kept");
+      try {
+        const { code, stderr } = await task("reset", [], { KV_PATH: path });
+        assertEquals(code, 2);
+        assertEquals(
+          oneLine(stderr),
+          `error: ${path} is not a Deno KV store; reset deletes only that`,
+        );
+        assertEquals(await Deno.readTextFile(path), "whsec_kept");
+      } finally {
+        await Deno.remove(path);
+      }
+    },
+  );
 });
 
 Deno.test("simulate lists its scenarios, uses a fresh card per run or --card, and resets", async (t) => {
@@ -445,4 +464,22 @@ Deno.test("starting twice on one port is one line and exit 1, not a stack trace"
   assertEquals(lines, [
     `Cannot start: 127.0.0.1:${port} is already in use (another deno task start?): stop it, or set PORT to a free port`,
   ]);
+});
+
+Deno.test("an address this machine does not have is one line and exit 1, not a stack trace", async () => {
+  const result = await run(startTaskArgs(), {
+    STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+    KV_PATH: ":memory:",
+    HOSTNAME: "192.0.2.1", // TEST-NET-1 (RFC 5737): never assigned to a machine
+    PORT: String(freePort()),
+  });
+  assertEquals(result.code, 1);
+  const lines = result.stderr.trim().split("\n").filter((line) =>
+    !line.startsWith("warning: Detected")
+  );
+  assertEquals(lines.length, 1, lines.join("\n"));
+  assertMatch(
+    lines[0],
+    /^Cannot start: cannot listen on 192\.0\.2\.1:\d+ \(.+\): check HOSTNAME and PORT$/,
+  );
 });

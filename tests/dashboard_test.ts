@@ -533,6 +533,27 @@ Deno.test("/dashboard without ADMIN_TOKEN explains in one line how to enable it"
   await api.body?.cancel();
 });
 
+Deno.test("a wrong token, at sign-in or on the admin API, is refused with 401 and logged as a refusal", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const form = await fetch(`${server.url}/dashboard/login`);
+  const csrf = (await form.text()).match(/name="csrf" value="([^"]+)"/)![1];
+  const cookie = form.headers.get("set-cookie")!.split(";")[0];
+  const signIn = await fetch(`${server.url}/dashboard/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+    body: new URLSearchParams({ csrf, token: "not-the-admin-token-at-all" }),
+  });
+  assertEquals(signIn.status, 401);
+  await signIn.body?.cancel();
+  const api = await fetch(`${server.url}/stats`, { headers: { authorization: "Bearer wrong" } });
+  assertEquals([api.status, (await api.json()).error], [401, "missing or wrong admin token"]);
+  const refusals = server.logs.filter((record) =>
+    record.msg === "rejected" && record.status === 401
+  );
+  assertEquals(refusals.map((record) => record.path), ["/dashboard/login", "/stats"]);
+  assert(!JSON.stringify(server.logs).includes("not-the-admin-token-at-all"));
+});
+
 Deno.test("the sign-in form refuses an oversized body without reading it", async () => {
   await using server = await startTestServer({ ADMIN_TOKEN });
   const response = await fetch(`${server.url}/dashboard/login`, {

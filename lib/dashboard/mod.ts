@@ -32,7 +32,7 @@ export interface DashboardOptions {
   readonly pipeline: PipelineView;
   /** The shadow pipeline, if any, for the policy panel. */
   readonly shadowPipeline?: PipelineView;
-  /** Where failures other than the client's are logged. */
+  /** Where failures other than the client's, and refused sign-ins, are logged. */
   readonly log: Logger;
   /** Where sessions live (`kvSessionRecords`), so sign-out revokes them everywhere. */
   readonly sessions: SessionRecords;
@@ -177,6 +177,14 @@ export function createDashboard(
         if (isAdmin(`Bearer ${form.get("token") ?? ""}`)) {
           return redirect("/dashboard", { "set-cookie": await sessions.start(cookie, secure) });
         }
+        // Logged as the app logs other refusals, so guessing the token shows.
+        log({
+          level: "warn",
+          msg: "rejected",
+          path: url.pathname,
+          status: 401,
+          reason: "wrong admin token",
+        });
         return htmlResponse(loginPage(true, csrf!), 401);
       }
       case "/dashboard/logout": {

@@ -51,10 +51,12 @@ const ROUTES = new Set([
  * - `GET /policies`: the live pipeline with its configuration and version;
  * - `GET /metrics`: Prometheus text.
  *
+ * Without the admin token each throws a 401 `RequestError`.
+ *
  * @example
  * ```ts
  * import { createAdminApi } from "./admin_api.ts";
- * import { equal } from "node:assert/strict";
+ * import { equal, rejects } from "node:assert/strict";
  * const admin = createAdminApi({
  *   store: {} as never, overview: {} as never, metrics: {} as never,
  *   isAdmin: (authorization) => authorization === "Bearer right", pipeline: { version: "dev", policies: [] },
@@ -62,7 +64,8 @@ const ROUTES = new Set([
  * const url = new URL("http://localhost/policies");
  * const policies = await admin(new Request(url, { headers: { authorization: "Bearer right" } }), url)!;
  * equal((await policies.json()).policy_version, "dev");
- * equal((await admin(new Request(url), url)!).status, 401);
+ * // Refused with a RequestError (401), which the app answers and logs.
+ * await rejects(admin(new Request(url), url)!, { status: 401 });
  * equal(admin(new Request("http://localhost/webhook"), new URL("http://localhost/webhook")), undefined);
  * ```
  */
@@ -77,7 +80,8 @@ export function createAdminApi(
 
   async function route(request: Request, url: URL): Promise<Response> {
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
-    if (!isAdmin(request.headers.get("authorization"))) return unauthorized();
+    // Thrown, not returned: the app logs each refusal (`rejected`, 401), so guessing shows.
+    if (!isAdmin(request.headers.get("authorization"))) throw unauthorized();
     const id = DECISION_ROUTE.exec(url)?.pathname.groups.id;
     if (id !== undefined) {
       const record = await store.get(decodeURIComponent(id));
@@ -113,8 +117,8 @@ export function createAdminApi(
     ROUTES.has(url.pathname) || DECISION_ROUTE.test(url) ? route(request, url) : undefined;
 }
 
-function unauthorized(): Response {
-  return jsonResponse({ error: "missing or wrong admin token" }, 401, {
+function unauthorized(): RequestError {
+  return new RequestError(401, "missing or wrong admin token", {
     "www-authenticate": 'Bearer realm="admin"',
   });
 }

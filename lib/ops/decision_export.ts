@@ -72,8 +72,10 @@ export function csvRow(record: DecisionRecord): string {
 function csvField(value: string | number | boolean | null): string {
   if (value === null) return "";
   if (typeof value !== "string") return String(value);
-  const text = /^[=+\-@\t\r\n]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  // A formula after leading spaces still runs; quoted, a `;` or tab (the separator in some locales'
+  // spreadsheets) cannot start a new cell whose text would.
+  const text = /^[ ]*[=+\-@]|^[\t\r\n]/.test(value) ? `'${value}` : value;
+  return /[",;\t\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /**

@@ -18,9 +18,14 @@ import {
   type Verdict,
 } from "../engine/policy.ts";
 import { NO_USAGE, type Usage } from "../engine/velocity.ts";
+import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 
 /** Requests generated per policy (and for the pipeline) unless told otherwise. */
 export const DEFAULT_RUNS = 3_000;
+/** The most `runs` a check takes: each is a generated request per policy, kept in memory. */
+export const MAX_RUNS = 100_000;
+/** A verdict not settled by then is reported, as it would fall back live (Stripe waits 2 s). */
+const SETTLE_MS = 2_000;
 /** Requests tried per value when looking for values the pipeline never approves. */
 const TRIES_PER_VALUE = 40;
 
@@ -36,7 +41,11 @@ export interface CheckInput {
 export interface PolicyCheck {
   readonly policy: string;
   readonly outcomes: Record<Verdict["outcome"], number>;
-  /** `never fires` (it abstained on every input) or `always fires` (it objected to every input). */
+  /**
+   * `never fires` (it abstained on every input), `always fires` (it objected
+   * to every input), `always throws` or `never settles` (live, every request
+   * would get the fallback).
+   */
   readonly warnings: readonly string[];
   /** An input behind the first warning: one it abstained on, or one it objected to. */
   readonly example?: string;
@@ -92,8 +101,10 @@ export async function checkPipeline(
   base: AuthorizationRequest,
   { runs = DEFAULT_RUNS, seed = 42 }: { runs?: number; seed?: number } = {},
 ): Promise<PipelineCheck> {
-  if (!Number.isSafeInteger(runs) || runs < 1) {
-    throw new RangeError(`checkPipeline: "runs" must be a positive integer, got ${runs}`);
+  if (!Number.isSafeInteger(runs) || runs < 1 || runs > MAX_RUNS) {
+    throw new RangeError(
+      `checkPipeline: "runs" must be an integer from 1 to ${MAX_RUNS}, got ${runs}`,
+    );
   }
   const constants = mineConstants(policies);
   const inputs = fc.sample(inputArbitrary(base, constants), { numRuns: runs, seed });
@@ -103,6 +114,8 @@ export async function checkPipeline(
     const outcomes = { abstain: 0, decline: 0, limit: 0 };
     let abstained: CheckInput | undefined;
     let fired: CheckInput | undefined;
+    let threw: CheckInput | undefined;
+    let hung: CheckInput | undefined;
     for (const input of inputs) {
       const context: PolicyContext = {
         now: input.now,
@@ -110,20 +123,31 @@ export async function checkPipeline(
         usage: () => input.usage,
         held: input.held,
       };
-      let verdict: Verdict;
+      let verdict: Verdict | typeof TIMED_OUT;
       try {
-        verdict = await policy(input.authorization, context);
+        const result = policy(input.authorization, context);
+        verdict = result instanceof Promise ? await Deadline.after(SETTLE_MS).race(result) : result;
       } catch {
-        continue; // a policy that throws on odd input is the fault suite's business, not this check's
+        // A policy that throws on odd input is the fault suite's business; on every input, this one's.
+        threw ??= input;
+        continue;
+      }
+      if (verdict === TIMED_OUT) {
+        hung = input; // one is enough: waiting out every input would take runs × SETTLE_MS
+        break;
       }
       outcomes[verdict.outcome]++;
       if (verdict.outcome === "abstain") abstained ??= input;
       else fired ??= input;
     }
     const warnings: string[] = [];
-    if (!fired && abstained) warnings.push("never fires");
-    if (fired && !abstained) warnings.push("always fires");
-    const example = warnings.length > 0 ? describeInput((abstained ?? fired)!) : undefined;
+    if (hung) warnings.push(`never settles (waited ${SETTLE_MS} ms)`);
+    else if (threw && !fired && !abstained) warnings.push("always throws");
+    else if (!fired && abstained) warnings.push("never fires");
+    else if (fired && !abstained) warnings.push("always fires");
+    const example = warnings.length > 0
+      ? describeInput((hung ?? threw ?? abstained ?? fired)!)
+      : undefined;
     checks.push({
       policy: policy.name || `policy_${index + 1}`,
       outcomes,
@@ -131,9 +155,13 @@ export async function checkPipeline(
       ...(example ? { example } : {}),
     });
   }
+  // A pipeline that never settles answers every request its fallback: nothing more to find.
+  const settles = !checks.some((check) =>
+    check.warnings.some((w) => w.startsWith("never settles"))
+  );
   return {
     policies: checks,
-    neverApproved: await neverApproved(policies, base, constants, seed),
+    neverApproved: settles ? await neverApproved(policies, base, constants, seed) : [],
     runs,
   };
 }

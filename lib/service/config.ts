@@ -111,6 +111,13 @@ export function loadConfig(env: Env): ServiceConfig {
       `WEBHOOK_PATH must start with "/", got ${JSON.stringify(webhookPath)}`,
     );
   }
+  if (OWN_ROUTES.test(webhookPath)) {
+    throw new ConfigError(
+      `WEBHOOK_PATH must not be one of the service's own routes (/healthz, /dashboard, the admin API), got ${
+        JSON.stringify(webhookPath)
+      }`,
+    );
+  }
   const fallbackDecision = env.get("FALLBACK_DECISION") ?? "decline";
   if (fallbackDecision !== "approve" && fallbackDecision !== "decline") {
     throw new ConfigError(
@@ -132,6 +139,11 @@ export function loadConfig(env: Env): ServiceConfig {
   // One deadline from arrival: the policies, the store's commit and the API call must fit in it.
   const withinMs = STRIPE_DEADLINE_MS - NETWORK_MARGIN_MS;
   const apiSliceMs = apiMode?.timeoutMs ?? 0;
+  if (withinMs - STORE_MARGIN_MS - apiSliceMs < 1) {
+    throw new ConfigError(
+      `API_CALL_TIMEOUT_MS (${apiSliceMs} ms) + ${STORE_MARGIN_MS} ms for the store leave the policies no time in ${withinMs} ms (Stripe's 2,000 ms minus ${NETWORK_MARGIN_MS} ms for the network)`,
+    );
+  }
   const decisionBudgetMs = integer(
     env,
     "DECISION_BUDGET_MS",
@@ -150,6 +162,14 @@ export function loadConfig(env: Env): ServiceConfig {
     );
   }
   const kvPath = env.get("KV_PATH") || (deploymentId ? undefined : DEFAULT_KV_PATH);
+  // A mistyped KV Connect URL (`htps://…`) would otherwise open a local file of that name.
+  if (kvPath !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(kvPath) && !isKvConnectUrl(kvPath)) {
+    throw new ConfigError(
+      `KV_PATH must be a file, :memory: or a KV Connect URL (https://…), got ${
+        JSON.stringify(kvPath)
+      }`,
+    );
+  }
   if (deploymentId && kvPath !== undefined && !isKvConnectUrl(kvPath)) {
     throw new ConfigError(
       "KV_PATH on Deno Deploy must be unset (its managed KV) or a KV Connect URL, not a file",
@@ -175,7 +195,7 @@ export function loadConfig(env: Env): ServiceConfig {
     answerWithinMs,
     webhookSecrets,
     port: integer(env, "PORT", 8000, 0, 65_535),
-    hostname: env.get("HOSTNAME") || "0.0.0.0",
+    hostname: hostnameOf(env),
     webhookPath,
     toleranceSeconds: integer(
       env,
@@ -226,6 +246,21 @@ function apiModeConfig(env: Env): ApiModeConfig | undefined {
   };
 }
 
+/** `HOSTNAME`: an interface name or address to listen on (an IPv6 one without brackets). */
+function hostnameOf(env: Env): string {
+  const hostname = env.get("HOSTNAME") || "0.0.0.0";
+  const inUrl = hostname.includes(":") ? `[${hostname}]` : hostname;
+  if (!URL.canParse(`http://${inUrl}/`) || new URL(`http://${inUrl}/`).port !== "") {
+    throw new ConfigError(
+      `HOSTNAME must be a host name or an IP address, got ${JSON.stringify(hostname)}`,
+    );
+  }
+  return hostname;
+}
+
+/** Routes the service serves besides the webhook. */
+const OWN_ROUTES = /^\/(healthz|dashboard|decisions|stats|policies|metrics)([/.]|$)/;
+
 function integer(
   env: Env,
   name: string,
@@ -235,7 +270,8 @@ function integer(
 ): number {
   const raw = env.get(name);
   if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
+  // Digits only: Number() would also take " " (0), "0x1F40" and "1e3".
+  const value = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(
       `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,

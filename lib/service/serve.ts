@@ -61,7 +61,8 @@ export async function serveService(
   log({
     level: "info",
     msg: "listening",
-    url: `http://${listener.addr.hostname}:${listener.addr.port}${webhookPath}`,
+    url: new URL(webhookPath, `http://${hostForUrl(listener.addr.hostname)}:${listener.addr.port}`)
+      .href,
   });
   // Finish the requests in flight, then exit (which also flushes OpenTelemetry).
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -106,4 +107,9 @@ async function withServerSpans(
       }
     });
   };
+}
+
+/** An IPv6 address in brackets, as a URL needs it. */
+function hostForUrl(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }

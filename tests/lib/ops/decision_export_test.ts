@@ -1,6 +1,6 @@
 import { CSV_COLUMNS, csvRow, exportResponse } from "../../../lib/ops/decision_export.ts";
 import type { DecisionRecord } from "../../../lib/store/decision_store.ts";
-import { assertEquals } from "../../_assert.ts";
+import { assert, assertEquals } from "../../_assert.ts";
 
 const RECORD = {
   decided_at: "2026-11-25T12:00:00.000Z",
@@ -50,9 +50,17 @@ Deno.test("csvRow() quotes commas, quotes and line breaks, and reads back field 
 });
 
 Deno.test("csvRow() defuses text a spreadsheet would run as a formula", () => {
-  for (const name of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\r=1+1", "\n=1+1"]) {
+  for (const name of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\r=1+1", "\n=1+1", "  =1+1"]) {
     const fields = parseRow(csvRow({ ...RECORD, merchant_name: name }));
     assertEquals(fields[CSV_COLUMNS.indexOf("merchant_name")], `'${name}`);
+  }
+});
+
+Deno.test("csvRow() quotes a semicolon or a tab, so a spreadsheet splitting on it keeps one cell", () => {
+  for (const name of ["ACME;=cmd|' /C calc'!A0", "ACME\t=1+1"]) {
+    const row = csvRow({ ...RECORD, merchant_name: name });
+    assert(row.includes(`"${name}"`), row);
+    assertEquals(parseRow(row)[CSV_COLUMNS.indexOf("merchant_name")], name);
   }
 });
 

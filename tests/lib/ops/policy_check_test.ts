@@ -23,7 +23,7 @@ import {
   when,
 } from "../../../policies/mod.ts";
 import { pipeline as questionable } from "../../fixtures/pipelines/questionable.ts";
-import { assert, assertEquals } from "../../_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 
 const base = authorizationOf(authorizationEvent("online"));
@@ -94,6 +94,33 @@ Deno.test("checkPipeline() warns about a policy that never fires and one that al
   assertEquals(
     report.neverApproved.find(({ field }) => field === "merchant_data.category")?.value,
     "(every value)",
+  );
+});
+
+Deno.test("checkPipeline() warns about a policy that throws on every request and one that never settles", async () => {
+  const typo: Policy = function readsATypo(authorization) {
+    return (authorization as unknown as { merchant_dta: { name: string } }).merchant_dta.name
+      ? abstain()
+      : abstain();
+  };
+  const hangs: Policy = function hangs() {
+    return new Promise(() => {});
+  };
+  const started = performance.now();
+  const report = await checkPipeline([typo, hangs], base, { runs: 50 });
+  assertEquals(report.policies.map(({ policy, warnings }) => [policy, warnings]), [
+    ["readsATypo", ["always throws"]],
+    ["hangs", ["never settles (waited 2000 ms)"]],
+  ]);
+  assertEquals(report.neverApproved, []);
+  assert(performance.now() - started < 10_000, "one wait for the policy that never settles");
+});
+
+Deno.test("checkPipeline() refuses more runs than it can hold", async () => {
+  await assertRejects(
+    () => checkPipeline([], base, { runs: 1e15 }),
+    RangeError,
+    "from 1 to 100000",
   );
 });
 

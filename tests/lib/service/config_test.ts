@@ -48,12 +48,29 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
       { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", DECISION_BUDGET_MS: "1800" },
       "must fit in 1800 ms (Stripe's 2,000 ms minus 200 ms for the network)",
     ],
+    [
+      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", API_CALL_TIMEOUT_MS: "1900" },
+      "API_CALL_TIMEOUT_MS (1900 ms) + 100 ms for the store leave the policies no time",
+    ],
+    [{ PORT: " " }, "PORT must be an integer from 0 to 65535"],
+    [{ PORT: "0x1F40" }, "PORT must be an integer from 0 to 65535"],
+    [{ DECISION_RETENTION_DAYS: "1e3" }, "DECISION_RETENTION_DAYS must be an integer"],
+    [{ HOSTNAME: "not a host" }, "HOSTNAME must be a host name or an IP address"],
+    [{ HOSTNAME: "localhost:8000" }, "HOSTNAME must be a host name or an IP address"],
+    [{ KV_PATH: "htps://kv.example.com" }, "KV_PATH must be a file, :memory: or a KV Connect URL"],
+    [{ WEBHOOK_PATH: "/healthz" }, "WEBHOOK_PATH must not be one of the service's own routes"],
+    [{ WEBHOOK_PATH: "/dashboard/login" }, "WEBHOOK_PATH must not be one of the service's own"],
   ];
   for (const [values, message] of cases) {
     await t.step(JSON.stringify(values), () => {
       assertThrows(() => loadConfig(env(values)), ConfigError, message);
     });
   }
+});
+
+Deno.test("loadConfig() takes an IPv6 address and a KV Connect URL", () => {
+  const config = loadConfig(env({ HOSTNAME: "::1", KV_PATH: "https://kv.example.com/abc" }));
+  assertEquals([config.hostname, config.kvPath], ["::1", "https://kv.example.com/abc"]);
 });
 
 Deno.test("loadConfig() never echoes a secret key in its errors", () => {
