@@ -554,6 +554,25 @@ Deno.test("a wrong token, at sign-in or on the admin API, is refused with 401 an
   assert(!JSON.stringify(server.logs).includes("not-the-admin-token-at-all"));
 });
 
+Deno.test("after 30 wrong admin tokens in a minute no token is accepted, while signed-in sessions go on", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const session = await signInToDashboard(server.url, ADMIN_TOKEN);
+  const stats = async (token: string) => {
+    const response = await fetch(`${server.url}/stats`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  assertEquals(await stats(ADMIN_TOKEN), 200);
+  for (let guess = 0; guess < 30; guess++) assertEquals(await stats(`guess-${guess}`), 401);
+  assertEquals(await stats(ADMIN_TOKEN), 401, "the right token cannot be told from a wrong one");
+  assertEquals(server.logs.filter((record) => record.msg === "admin_token_locked").length, 1);
+  const page = await fetch(`${server.url}/dashboard`, { headers: { cookie: session } });
+  assertEquals(page.status, 200);
+  await page.body?.cancel();
+});
+
 Deno.test("the sign-in form refuses an oversized body without reading it", async () => {
   await using server = await startTestServer({ ADMIN_TOKEN });
   const response = await fetch(`${server.url}/dashboard/login`, {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { bearerTokenCheck } from "../http/admin_token.ts";
+import { bearerTokenCheck, MAX_WRONG_TOKENS_PER_MINUTE } from "../http/admin_token.ts";
 import { createApiDecisionSender } from "../http/api_decision_sender.ts";
 import { type App, type AppOptions, createApp } from "../http/app.ts";
 import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
@@ -142,7 +142,12 @@ export async function createService(
       import("../dashboard/mod.ts"),
       import("../ops/decision_queries.ts"),
     ]);
-    const isAdmin = bearerTokenCheck(adminToken);
+    const isAdmin = bearerTokenCheck(adminToken, () =>
+      log({
+        level: "warn",
+        msg: "admin_token_locked",
+        reason: `${MAX_WRONG_TOKENS_PER_MINUTE} wrong admin tokens within a minute`,
+      }));
     const pipeline = { version: policyVersion, policies: describePipeline(options.policies) };
     const shadowPipeline = options.shadowPolicies &&
       { version: policyVersion, policies: describePipeline(options.shadowPolicies) };
