@@ -56,15 +56,13 @@ if (Deno.args.includes("--listen")) {
       console.error(
         `Cannot start: ${hostname}:${port} is already in use (another deno task start?): stop it, or set PORT to a free port`,
       );
-    } else if (
-      error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.PermissionDenied
-    ) {
+    } else {
+      // An address the machine lacks, a name that does not resolve, a port it may not take.
+      const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0];
       console.error(
-        `Cannot start: cannot listen on ${hostname}:${port} (${
-          error.message.split("\n")[0]
-        }): check HOSTNAME and PORT`,
+        `Cannot start: cannot listen on ${hostname}:${port} (${reason}): check HOSTNAME and PORT`,
       );
-    } else throw error;
+    }
     Deno.exit(1);
   }
 }

@@ -13,8 +13,11 @@ export interface CountLimitOptions extends VelocityOptions {
  * Limits the number of approvals per card (or cardholder) in a window, e.g.
  * at most 5 in any 10 minutes. Past it: decline `count_limit_exceeded:<window>`.
  * Approvals are reserved atomically, as for `spendLimit`. An authorization
- * counts once, from its first request that holds an amount: its increments,
- * and a 0.00 status check, add no approval and are not declined for the count.
+ * counts once, from its first request that holds an amount: its increments
+ * (on an authorization that holds one, ours or, where Stripe's timeout setting
+ * approved a request we declined, Stripe's) and a 0.00 status check add no
+ * approval and are not declined for the count; a spend limit still bounds
+ * them.
  *
  * @example
  * ```ts

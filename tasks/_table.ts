@@ -33,9 +33,10 @@ export function textTable(
 }
 
 /**
- * The text with its control characters written as `\u001b`: a merchant's name
- * or a policy's reason comes from outside, and a terminal would act on an
- * escape sequence in it (retitle, clear, recolour, a disguised link).
+ * The text with its control and format characters written as `\u001b`: a
+ * merchant's name or a policy's reason comes from outside, and a terminal
+ * would act on an escape sequence in it (retitle, clear, recolour, a
+ * disguised link) or show bidirectional overrides reordering it.
  *
  * @example
  * ```ts
@@ -46,7 +47,7 @@ export function textTable(
  */
 export function printable(text: string): string {
   return text.replace(
-    /\p{Cc}/gu,
+    /[\p{Cc}\p{Cf}]/gu,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

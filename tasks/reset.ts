@@ -72,6 +72,9 @@ async function assertKvStore(path: string): Promise<void> {
   using _ = file;
   const head = new Uint8Array(SQLITE_HEADER.length);
   const read = await file.read(head);
+  // An empty file is what SQLite starts from, and a store SQLite cannot read any more is one to
+  // reset: named as the stores are, it is taken for one.
+  if (read === null || /\.sqlite3?$/.test(path)) return;
   if (read !== head.length || !head.every((byte, i) => byte === SQLITE_HEADER[i])) {
     throw new UsageError(`${path} is not a Deno KV store; reset deletes only that`);
   }

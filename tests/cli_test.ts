@@ -322,6 +322,13 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       }
     },
   );
+  await t.step("reset of a store SQLite cannot read any more deletes it", async () => {
+    const path = "data/corrupt_for_reset_test.sqlite3";
+    await Deno.writeTextFile(path, "not a database");
+    const { code } = await task("reset", [], { KV_PATH: path });
+    assertEquals(code, 0);
+    assertEquals(await Deno.stat(path).then(() => true, () => false), false);
+  });
 });
 
 Deno.test("simulate lists its scenarios, uses a fresh card per run or --card, and resets", async (t) => {
@@ -466,20 +473,23 @@ Deno.test("starting twice on one port is one line and exit 1, not a stack trace"
   ]);
 });
 
-Deno.test("an address this machine does not have is one line and exit 1, not a stack trace", async () => {
-  const result = await run(startTaskArgs(), {
-    STRIPE_WEBHOOK_SECRET: TEST_SECRET,
-    KV_PATH: ":memory:",
-    HOSTNAME: "192.0.2.1", // TEST-NET-1 (RFC 5737): never assigned to a machine
-    PORT: String(freePort()),
-  });
-  assertEquals(result.code, 1);
-  const lines = result.stderr.trim().split("\n").filter((line) =>
-    !line.startsWith("warning: Detected")
-  );
-  assertEquals(lines.length, 1, lines.join("\n"));
-  assertMatch(
-    lines[0],
-    /^Cannot start: cannot listen on 192\.0\.2\.1:\d+ \(.+\): check HOSTNAME and PORT$/,
-  );
+Deno.test("an address this machine cannot listen on is one line and exit 1, not a stack trace", async (t) => {
+  // TEST-NET-1 (RFC 5737) is never assigned to a machine; a link-local address needs a scope.
+  for (const hostname of ["192.0.2.1", "fe80::1"]) {
+    await t.step(hostname, async () => {
+      const result = await run(startTaskArgs(), {
+        STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+        KV_PATH: ":memory:",
+        HOSTNAME: hostname,
+        PORT: String(freePort()),
+      });
+      assertEquals(result.code, 1);
+      const lines = result.stderr.trim().split("\n").filter((line) =>
+        !line.startsWith("warning: Detected")
+      );
+      assertEquals(lines.length, 1, lines.join("\n"));
+      assertStringIncludes(lines[0], `Cannot start: cannot listen on ${hostname}:`);
+      assertStringIncludes(lines[0], "check HOSTNAME and PORT");
+    });
+  }
 });

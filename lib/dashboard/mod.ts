@@ -14,6 +14,7 @@ import { Deadline } from "../engine/deadline.ts";
 import { exportResponse } from "../ops/decision_export.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 import { DEFAULT_BODY_READ_TIMEOUT_MS, readBodyText } from "../http/request_body.ts";
 import { asRequestError, MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
@@ -34,6 +35,8 @@ export interface DashboardOptions {
   readonly shadowPipeline?: PipelineView;
   /** Where failures other than the client's, and refused sign-ins, are logged. */
   readonly log: Logger;
+  /** Where refused sign-ins are counted, as the app counts its other refusals. */
+  readonly metrics: Pick<Metrics, "rejected">;
   /** Where sessions live (`kvSessionRecords`), so sign-out revokes them everywhere. */
   readonly sessions: SessionRecords;
   /** `TRUST_PROXY`: believe `X-Forwarded-Proto` for `Secure` cookies and HSTS. */
@@ -132,7 +135,7 @@ async function gzipped(text: string): Promise<Uint8Array<ArrayBuffer>> {
  * using kv = await Deno.openKv(":memory:");
  * const dashboard = createDashboard({
  *   store: {} as never, overview: {} as never, adminToken: "admin-token-of-at-least-24-chars",
- *   isAdmin: () => false, pipeline: { version: "dev", policies: [] }, log: () => {},
+ *   isAdmin: () => false, pipeline: { version: "dev", policies: [] }, log: () => {}, metrics: { rejected() {} },
  *   sessions: kvSessionRecords(kv), trustProxy: false,
  * });
  * const url = new URL("http://localhost/dashboard");
@@ -145,7 +148,7 @@ async function gzipped(text: string): Promise<Uint8Array<ArrayBuffer>> {
 export function createDashboard(
   options: DashboardOptions,
 ): (request: Request, url: URL) => Promise<Response> | undefined {
-  const { store, overview, isAdmin, pipeline, shadowPipeline, log } = options;
+  const { store, overview, isAdmin, pipeline, shadowPipeline, log, metrics } = options;
   const sessions = createSessions(options.adminToken, options.sessions);
   const overviewPages = new PageCache();
   const readerPages = new ReaderPageCache();
@@ -177,7 +180,7 @@ export function createDashboard(
         if (isAdmin(`Bearer ${form.get("token") ?? ""}`)) {
           return redirect("/dashboard", { "set-cookie": await sessions.start(cookie, secure) });
         }
-        // Logged as the app logs other refusals, so guessing the token shows.
+        // Logged and counted as the app does other refusals, so guessing the token shows.
         log({
           level: "warn",
           msg: "rejected",
@@ -185,6 +188,7 @@ export function createDashboard(
           status: 401,
           reason: "wrong admin token",
         });
+        metrics.rejected("http_401");
         return htmlResponse(loginPage(true, csrf!), 401);
       }
       case "/dashboard/logout": {

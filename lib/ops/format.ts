@@ -6,17 +6,17 @@
 
 const fractionDigitsCache = new Map<string, number>();
 /**
- * Zero-decimal in ISO 4217 but two-decimal in Stripe's amounts: "ISK
- * transitioned to a zero-decimal currency, but backward compatibility
- * requires you to represent it as a two-decimal value" (Stripe, "Supported
- * currencies", special cases; UGX likewise).
+ * Zero-decimal in ISO 4217 but two-decimal in Stripe's amounts: "ISK will
+ * remain a two-decimal currency in the Stripe API, and an ISK amount of `100`
+ * will continue to represent 1 króna" (Stripe support, "Deprecation of
+ * fractional ISK charges and refunds").
  */
-const STRIPE_TWO_DECIMAL = new Set(["ISK", "UGX"]);
+const STRIPE_TWO_DECIMAL = new Set(["ISK"]);
 
 /**
  * The number of minor-unit digits of a currency in Stripe's amounts (2 for
  * USD, 0 for JPY, 3 for KWD), from the platform's ISO 4217 data except where
- * Stripe differs (ISK, UGX); 2 for a code it does not know.
+ * Stripe differs (ISK); 2 for a code it does not know.
  *
  * @example
  * ```ts

@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { MERCHANT_CATEGORY_ROWS } from "../engine/_merchant_category_rows.ts";
-import { createDecide, type Decision } from "../engine/decide.ts";
+import { createDecide, type Decision, DEFAULT_DECISION_BUDGET_MS } from "../engine/decide.ts";
 import {
   type AuthorizationRequest,
   describePipeline,
@@ -24,8 +24,8 @@ import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 export const DEFAULT_RUNS = 3_000;
 /** The most `runs` a check takes: each is a generated request per policy, kept in memory. */
 export const MAX_RUNS = 100_000;
-/** A verdict not settled by then is reported, as it would fall back live (Stripe waits 2 s). */
-const SETTLE_MS = 2_000;
+/** A verdict not settled within the policies' default budget falls back live: reported. */
+const SETTLE_MS = DEFAULT_DECISION_BUDGET_MS;
 /** Requests tried per value when looking for values the pipeline never approves. */
 const TRIES_PER_VALUE = 40;
 

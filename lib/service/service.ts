@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { bearerTokenCheck, MAX_WRONG_TOKENS_PER_MINUTE } from "../http/admin_token.ts";
+import { bearerTokenCheck } from "../http/admin_token.ts";
 import { createApiDecisionSender } from "../http/api_decision_sender.ts";
 import { type App, type AppOptions, createApp } from "../http/app.ts";
 import { ConfigError, type Env, loadConfig, type ServiceConfig } from "./config.ts";
@@ -142,12 +142,7 @@ export async function createService(
       import("../dashboard/mod.ts"),
       import("../ops/decision_queries.ts"),
     ]);
-    const isAdmin = bearerTokenCheck(adminToken, () =>
-      log({
-        level: "warn",
-        msg: "admin_token_locked",
-        reason: `${MAX_WRONG_TOKENS_PER_MINUTE} wrong admin tokens within a minute`,
-      }));
+    const isAdmin = bearerTokenCheck(adminToken);
     const pipeline = { version: policyVersion, policies: describePipeline(options.policies) };
     const shadowPipeline = options.shadowPolicies &&
       { version: policyVersion, policies: describePipeline(options.shadowPolicies) };
@@ -161,6 +156,7 @@ export async function createService(
       pipeline,
       shadowPipeline,
       log,
+      metrics,
       sessions: kvSessionRecords(kv),
       trustProxy: config.trustProxy,
     });

@@ -6,6 +6,8 @@ Deno.test("textTable() writes a cell's control characters as escapes, so a termi
   const table = textTable(["reason"], [[`merchant_not_allowed:${hostile}`]]);
   const controls = [...table].filter((char) => char !== "\n" && /\p{Cc}/u.test(char));
   assertEquals(controls, []);
+  // A right-to-left override would show "ACME" and "gnp.exe" reversed, as an innocent name.
+  assertEquals(textTable(["name"], [["ACME\u202Egnp.exe"]]).split("\n")[2], "ACME\\u202egnp.exe");
   assertEquals(
     table.split("\n")[2],
     "merchant_not_allowed:\\u001b]0;PWNED\\u0007\\u001b[2J\\u001b[31mRED\\u009b",

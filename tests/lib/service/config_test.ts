@@ -49,8 +49,8 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
       "must fit in 1800 ms (Stripe's 2,000 ms minus 200 ms for the network)",
     ],
     [
-      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", API_CALL_TIMEOUT_MS: "1900" },
-      "API_CALL_TIMEOUT_MS (1900 ms) + 100 ms for the store leave the policies no time",
+      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", API_CALL_TIMEOUT_MS: "1700" },
+      "API_CALL_TIMEOUT_MS must be an integer from 1 to 1699",
     ],
     [{ PORT: " " }, "PORT must be an integer from 0 to 65535"],
     [{ PORT: "0x1F40" }, "PORT must be an integer from 0 to 65535"],
@@ -58,6 +58,8 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
     [{ HOSTNAME: "not a host" }, "HOSTNAME must be a host name or an IP address"],
     [{ HOSTNAME: "localhost:8000" }, "HOSTNAME must be a host name or an IP address"],
     [{ KV_PATH: "htps://kv.example.com" }, "KV_PATH must be a file, :memory: or a KV Connect URL"],
+    [{ KV_PATH: "HTTPS://kv.example.com" }, "a KV Connect URL (https://…, in lower case)"],
+    [{ WEBHOOK_PATH: "/decisions" }, "WEBHOOK_PATH must not be one of the service's own routes"],
     [{ WEBHOOK_PATH: "/healthz" }, "WEBHOOK_PATH must not be one of the service's own routes"],
     [{ WEBHOOK_PATH: "/dashboard/login" }, "WEBHOOK_PATH must not be one of the service's own"],
   ];
@@ -68,9 +70,15 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
   }
 });
 
-Deno.test("loadConfig() takes an IPv6 address and a KV Connect URL", () => {
+Deno.test("loadConfig() takes what worked before its checks: IPv6, container names, paths beside the routes, a number with a line end", () => {
   const config = loadConfig(env({ HOSTNAME: "::1", KV_PATH: "https://kv.example.com/abc" }));
   assertEquals([config.hostname, config.kvPath], ["::1", "https://kv.example.com/abc"]);
+  assertEquals(loadConfig(env({ HOSTNAME: "3f2a9c1b7d4e" })).hostname, "3f2a9c1b7d4e");
+  assertEquals(loadConfig(env({ KV_PATH: "C://data/kv.sqlite3" })).kvPath, "C://data/kv.sqlite3");
+  for (const path of ["/stripe/webhook", "/decisions-hook", "/policies/stripe", "/metrics.hook"]) {
+    assertEquals(loadConfig(env({ WEBHOOK_PATH: path })).webhookPath, path);
+  }
+  assertEquals(loadConfig(env({ PORT: "8000\n", DECISION_RETENTION_DAYS: " 30 " })).port, 8000);
 });
 
 Deno.test("loadConfig() never echoes a secret key in its errors", () => {
