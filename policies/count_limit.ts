@@ -1,4 +1,10 @@
-import { abstain, decline, type VelocityPolicy, velocityPolicy } from "../lib/engine/policy.ts";
+import {
+  abstain,
+  addsApproval,
+  decline,
+  type VelocityPolicy,
+  velocityPolicy,
+} from "../lib/engine/policy.ts";
 import { windowName } from "../lib/engine/velocity.ts";
 import { velocityCounter, type VelocityOptions } from "../lib/engine/velocity_counter.ts";
 import { REASON_CODES } from "./reason_codes.ts";
@@ -48,8 +54,10 @@ export function countLimit(options: CountLimitOptions): VelocityPolicy {
   return velocityPolicy(
     function countLimit(authorization, context) {
       const [counter] = counters(authorization, context.now);
-      const addsApproval = authorization.pending_request.amount > 0 && context.held.amount === 0;
-      if (!counter || !addsApproval || context.usage(counter).count < maxCount) return abstain();
+      if (
+        !counter || !addsApproval(authorization.pending_request.amount, context.held) ||
+        context.usage(counter).count < maxCount
+      ) return abstain();
       return decline(REASON_CODES.countLimitExceeded, window);
     },
     counters,

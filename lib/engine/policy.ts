@@ -50,6 +50,25 @@ export interface Held {
 export const NOTHING_HELD: Held = Object.freeze({ amount: 0, requests: 0 });
 
 /**
+ * Whether approving `amount` adds an approval to the velocity counts: an
+ * authorization counts once, from its first request that holds an amount, so
+ * neither an increment on one that holds an amount nor a 0.00 status check
+ * does. The store reserves by this rule and `countLimit` decides by it.
+ *
+ * @example
+ * ```ts
+ * import { addsApproval, NOTHING_HELD } from "./policy.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(addsApproval(5_000, NOTHING_HELD), true);
+ * equal(addsApproval(0, NOTHING_HELD), false);
+ * equal(addsApproval(2_000, { amount: 5_000, requests: 1 }), false);
+ * ```
+ */
+export function addsApproval(amount: number, held: Held): boolean {
+  return amount > 0 && held.amount === 0;
+}
+
+/**
  * Where reason codes are declared. The engine registers its own codes here;
  * `policies/reason_codes.ts` registers the policies' table by module
  * augmentation, so a code added to that one table is accepted by

@@ -8,7 +8,12 @@
  */
 import type { Decide, Decision, Reason } from "../engine/decide.ts";
 import { Deadline } from "../engine/deadline.ts";
-import { type AuthorizationRequest, type Held, NOTHING_HELD } from "../engine/policy.ts";
+import {
+  addsApproval,
+  type AuthorizationRequest,
+  type Held,
+  NOTHING_HELD,
+} from "../engine/policy.ts";
 import type { CounterRef, Usage } from "../engine/velocity.ts";
 import type { AggregateShare } from "./aggregates.ts";
 import { applySnapshot } from "./apply_snapshot.ts";
@@ -254,9 +259,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         const reservation: Reservation = {
           ...reserveInto,
           amount: full ? 0 : amount,
-          // An authorization counts once, from its first request that holds an amount: as its
-          // reconciliation counts it (a 0.00 status check alone holds nothing and counts none).
-          count: amount > 0 && held.amount === 0 && !full ? 1 : 0,
+          // As its reconciliation counts it, and `countLimit` decides.
+          count: addsApproval(amount, held) && !full ? 1 : 0,
         };
         // Only this delivery's own entry is replaced: same time, same windows.
         addToCounters(view, reservation, earlier?.reservation);
