@@ -251,13 +251,28 @@ function apiModeConfig(env: Env): ApiModeConfig | undefined {
 /** `HOSTNAME`: an interface name or address to listen on (an IPv6 one without brackets). */
 function hostnameOf(env: Env): string {
   const hostname = env.get("HOSTNAME") || "0.0.0.0";
-  const inUrl = hostname.includes(":") ? `[${hostname}]` : hostname;
-  if (!URL.canParse(`http://${inUrl}/`) || new URL(`http://${inUrl}/`).port !== "") {
+  const url = `http://${hostInUrl(hostname)}/`;
+  if (!URL.canParse(url) || new URL(url).port !== "") {
     throw new ConfigError(
       `HOSTNAME must be a host name or an IP address, got ${JSON.stringify(hostname)}`,
     );
   }
   return hostname;
+}
+
+/**
+ * A host name or address as a URL holds it: an IPv6 address in brackets.
+ *
+ * @example
+ * ```ts
+ * import { hostInUrl } from "./config.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(hostInUrl("::1"), "[::1]");
+ * equal(hostInUrl("0.0.0.0"), "0.0.0.0");
+ * ```
+ */
+export function hostInUrl(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 /** Routes the service serves besides the webhook. */

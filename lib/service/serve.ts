@@ -7,6 +7,7 @@
  */
 import { freeDescriptors, listen, type Listener, RESERVED_DESCRIPTORS } from "../http/listen.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
+import { hostInUrl } from "./config.ts";
 import type { Service } from "./service.ts";
 
 /** With fewer free descriptors than this at start, a warning says so: about as many idle sockets would fill them. */
@@ -61,7 +62,7 @@ export async function serveService(
   log({
     level: "info",
     msg: "listening",
-    url: new URL(webhookPath, `http://${hostForUrl(listener.addr.hostname)}:${listener.addr.port}`)
+    url: new URL(webhookPath, `http://${hostInUrl(listener.addr.hostname)}:${listener.addr.port}`)
       .href,
   });
   // Finish the requests in flight, then exit (which also flushes OpenTelemetry).
@@ -107,9 +108,4 @@ async function withServerSpans(
       }
     });
   };
-}
-
-/** An IPv6 address in brackets, as a URL needs it. */
-function hostForUrl(hostname: string): string {
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
