@@ -4,14 +4,14 @@
  * @module
  */
 
-const fractionDigitsCache = new Map<string, number>();
 /**
- * Zero-decimal in ISO 4217 but two-decimal in Stripe's amounts: "ISK will
- * remain a two-decimal currency in the Stripe API, and an ISK amount of `100`
- * will continue to represent 1 króna" (Stripe support, "Deprecation of
- * fractional ISK charges and refunds").
+ * Digits per currency code, as found; seeded where Stripe differs from ISO
+ * 4217: ISK is zero-decimal there, but "ISK will remain a two-decimal
+ * currency in the Stripe API, and an ISK amount of `100` will continue to
+ * represent 1 króna" (Stripe support, "Deprecation of fractional ISK charges
+ * and refunds").
  */
-const STRIPE_TWO_DECIMAL = new Set(["ISK"]);
+const fractionDigitsCache = new Map<string, number>([["ISK", 2]]);
 
 /**
  * The number of minor-unit digits of a currency in Stripe's amounts (2 for
@@ -30,7 +30,7 @@ const STRIPE_TWO_DECIMAL = new Set(["ISK"]);
 export function fractionDigits(currency: string): number {
   const code = currency.toUpperCase();
   let digits = fractionDigitsCache.get(code);
-  if (digits === undefined && STRIPE_TWO_DECIMAL.has(code)) digits = 2;
+
   if (digits === undefined) {
     try {
       digits =
