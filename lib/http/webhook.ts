@@ -335,10 +335,12 @@ function hasWholeAmountDetails(request: Stripe.Issuing.Authorization.PendingRequ
   if (details === null || details === undefined) return true;
   if (typeof details !== "object") return false;
   const { cashback_amount, atm_fee } = details as Record<string, unknown>;
-  return [cashback_amount, atm_fee].every((amount) =>
-    amount === null || amount === undefined ||
-    (Number.isSafeInteger(amount) && (amount as number) >= 0)
-  );
+  return isWholeOrNone(cashback_amount) && isWholeOrNone(atm_fee);
+}
+
+function isWholeOrNone(amount: unknown): boolean {
+  return amount === null || amount === undefined ||
+    (Number.isSafeInteger(amount) && (amount as number) >= 0);
 }
 
 function transactionOf(event: Stripe.Event): Stripe.Issuing.Transaction {
