@@ -1,10 +1,11 @@
 /**
  * What `/dashboard` answers when the service runs without `ADMIN_TOKEN`: a
- * page saying how to turn the dashboard on. It imports nothing, so a
- * webhook-only instance still loads no dashboard code.
+ * page saying how to turn the dashboard on. It imports only the routes'
+ * names, so a webhook-only instance still loads no dashboard code.
  *
  * @module
  */
+import { isDashboardPath } from "../http/routes.ts";
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -35,7 +36,7 @@ const PAGE = `<!doctype html>
  * ```
  */
 export function dashboardDisabled(_request: Request, url: URL): Promise<Response> | undefined {
-  if (url.pathname !== "/dashboard" && !url.pathname.startsWith("/dashboard/")) return undefined;
+  if (!isDashboardPath(url.pathname)) return undefined;
   return Promise.resolve(
     new Response(PAGE, {
       status: 404,

@@ -19,6 +19,7 @@ import { DEFAULT_BODY_READ_TIMEOUT_MS, readBodyText } from "../http/request_body
 import { asRequestError, MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
 import { crossSiteReason, servedOverHttps } from "../http/request_origin.ts";
+import { isDashboardPath } from "../http/routes.ts";
 import type { SessionRecords } from "../store/sessions.ts";
 import { createSessions } from "./session.ts";
 import { decisionPage, errorPage, loginPage, overviewPage, type PipelineView } from "./views.ts";
@@ -279,9 +280,7 @@ export function createDashboard(
   }
 
   return (request, url) =>
-    url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/")
-      ? routeWithErrorPages(request, url)
-      : undefined;
+    isDashboardPath(url.pathname) ? routeWithErrorPages(request, url) : undefined;
 }
 
 /** Whether `Accept-Encoding` takes gzip (`gzip;q=0` refuses it). */

@@ -16,6 +16,7 @@ import type { DecisionStore } from "../store/decision_store.ts";
 import { jsonResponse } from "../http/json_response.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
+import { decisionIdOf, isAdminPath } from "../http/routes.ts";
 
 /** What the admin API reads. */
 export interface AdminApiOptions {
@@ -30,16 +31,6 @@ export interface AdminApiOptions {
     readonly policies: readonly { name: string; config: unknown }[];
   };
 }
-
-const DECISION_ROUTE = new URLPattern({ pathname: "/decisions/:id" });
-const ROUTES = new Set([
-  "/decisions",
-  "/decisions.csv",
-  "/decisions.jsonl",
-  "/stats",
-  "/policies",
-  "/metrics",
-]);
 
 /**
  * Routes of the admin API; `undefined` for other paths:
@@ -82,7 +73,7 @@ export function createAdminApi(
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
     // Thrown, not returned: the app logs each refusal (`rejected`, 401), so guessing shows.
     if (!isAdmin(request.headers.get("authorization"))) throw unauthorized();
-    const id = DECISION_ROUTE.exec(url)?.pathname.groups.id;
+    const id = decisionIdOf(url.pathname);
     if (id !== undefined) {
       const record = await store.get(decodeURIComponent(id));
       if (!record) throw new RequestError(404, `no decision for ${id}`);
@@ -113,8 +104,7 @@ export function createAdminApi(
     }
   }
 
-  return (request, url) =>
-    ROUTES.has(url.pathname) || DECISION_ROUTE.test(url) ? route(request, url) : undefined;
+  return (request, url) => isAdminPath(url.pathname) ? route(request, url) : undefined;
 }
 
 function unauthorized(): RequestError {

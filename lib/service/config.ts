@@ -11,6 +11,7 @@ import { DEFAULT_DECISION_BUDGET_MS } from "../engine/decide.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../http/request_body.ts";
 import { DEFAULT_TOLERANCE_SECONDS } from "../http/webhook_verifier.ts";
 import { API_VERSION } from "../http/stripe_version.ts";
+import { isOwnPath } from "../http/routes.ts";
 import { isKvConnectUrl } from "../store/kv_path.ts";
 import { dirname, resolve } from "node:path";
 
@@ -111,7 +112,7 @@ export function loadConfig(env: Env): ServiceConfig {
       `WEBHOOK_PATH must start with "/", got ${JSON.stringify(webhookPath)}`,
     );
   }
-  if (OWN_ROUTES.test(webhookPath)) {
+  if (isOwnPath(webhookPath)) {
     throw new ConfigError(
       `WEBHOOK_PATH must not be one of the service's own routes (/healthz, /dashboard, the admin API), got ${
         JSON.stringify(webhookPath)
@@ -274,10 +275,6 @@ function hostnameOf(env: Env): string {
 export function hostInUrl(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
-
-/** Routes the service serves besides the webhook. */
-const OWN_ROUTES =
-  /^\/(healthz|dashboard(\/.*)?|decisions(\.csv|\.jsonl|\/.*)?|stats|policies|metrics)$/;
 
 function integer(
   env: Env,
