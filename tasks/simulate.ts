@@ -108,7 +108,15 @@ export function main(args: string[] = Deno.args): Promise<number> {
         );
       }
       const latency = `${(performance.now() - started).toFixed(1)} ms`;
-      const body = await response.json().catch(() => ({}));
+      const text = await response.text();
+      const body = parsedObject(text);
+      if (response.status === 200 && !isAnswer(body)) {
+        // Another server at --url, or a proxy's page: a body that decides nothing is not a "no".
+        failed = true;
+        const shown = oneLine(text.trim().slice(0, 80)) || "an empty body";
+        rows.push([name, "HTTP 200", "", `not a decision: ${shown}`, latency]);
+        continue;
+      }
       if (response.status !== 200) {
         failed = true;
         const hint = response.status === 400 && /signature/i.test(body.error ?? "")
@@ -143,10 +151,33 @@ async function webhookSecret(): Promise<string> {
   }
 }
 
+/** What the webhook answers: a decision, API mode's receipt, or an error. */
+interface WebhookAnswer {
+  approved?: boolean;
+  received?: boolean;
+  amount?: number;
+  metadata?: Record<string, string>;
+  error?: string;
+}
+
+/** A response body's JSON object, or an empty one when it is not one (checked by `isAnswer`). */
+function parsedObject(text: string): WebhookAnswer {
+  try {
+    const value = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
+  } catch {
+    // Not JSON: the caller reports the text itself.
+  }
+  return {};
+}
+
+/** A webhook answer: a decision (`approved`), or API mode's `{ received: true }`. */
+function isAnswer(body: WebhookAnswer): boolean {
+  return typeof body.approved === "boolean" || body.received === true;
+}
+
 /** The decision in a direct answer: `{ approved, amount?, metadata }`. */
-function answered(
-  body: { approved?: boolean; amount?: number; metadata?: Record<string, string> },
-): [string, string, string] {
+function answered(body: WebhookAnswer): [string, string, string] {
   const reasons = Object.entries(body.metadata ?? {})
     .filter(([key]) => key.startsWith("reason_"))
     .map(([, reason]) => reason);

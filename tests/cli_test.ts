@@ -253,6 +253,25 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       /^error: nothing answers at .*start the server with `deno task start`/,
     );
   });
+  await t.step("simulate against a server that answers something else", async () => {
+    const ac = new AbortController();
+    const other = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+      () => new Response("<html>Welcome to nginx</html>"),
+    );
+    try {
+      const { code, stdout } = await task("simulate", [
+        "gambling",
+        "--url",
+        `http://127.0.0.1:${other.addr.port}/webhook`,
+      ], { STRIPE_WEBHOOK_SECRET: TEST_SECRET });
+      assertEquals(code, 1);
+      assertMatch(stdout, /gambling\s+HTTP 200\s+not a decision: <html>Welcome to nginx<\/html>/);
+    } finally {
+      ac.abort();
+      await other.finished;
+    }
+  });
   await t.step("export before the first start", async () => {
     const { code, stderr } = await task("export", [], { KV_PATH: "data/never_started.sqlite3" });
     assertEquals(code, 1);
@@ -269,6 +288,33 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       "error: no file no_such_export.jsonl: make one with `deno task export > no_such_export.jsonl`",
     );
   });
+  await t.step(
+    "replay of lines that parse but hold no authorization names their line",
+    async () => {
+      const file = await Deno.makeTempFile({ suffix: ".jsonl" });
+      try {
+        const good = JSON.stringify(SCENARIOS.gambling);
+        const cases: [line: string, reason: string][] = [
+          [
+            JSON.stringify({ ...SCENARIOS.gambling, data: { object: { id: "iauth_1" } } }),
+            "event has no issuing authorization",
+          ],
+          [
+            JSON.stringify({ authorization_id: "iauth_1", request: { id: "iauth_1" } }),
+            "a decision-log record without its decided_at or reasons",
+          ],
+        ];
+        for (const [line, reason] of cases) {
+          await Deno.writeTextFile(file, `${good}\n\n${line}\n`);
+          const { code, stderr } = await task("replay", [file]);
+          assertEquals(code, 1);
+          assertEquals(oneLine(stderr), `error: ${file}:3: ${reason}`);
+        }
+      } finally {
+        await Deno.remove(file);
+      }
+    },
+  );
   await t.step(
     "a --policies module that is missing, or whose policy refuses its configuration",
     async () => {

@@ -310,8 +310,22 @@ function lifecycleAuthorizationOf(event: Stripe.Event): Stripe.Issuing.Authoriza
  * the fields the engine relies on. A signed event without them is malformed
  * (400); odd but well-typed requests (a negative or zero increment, a
  * missing or inconsistent `request_history`) are declined by the store.
+ * Replays check recorded events by it too.
+ *
+ * @example
+ * ```ts
+ * import { authorizationRequestOf } from "./webhook.ts";
+ * import { authorizationEvent } from "../../fixtures/events.ts";
+ * import { equal, throws } from "node:assert/strict";
+ * const event = authorizationEvent("online", { id: "iauth_1" });
+ * equal(authorizationRequestOf(event as never).id, "iauth_1");
+ * throws(() => authorizationRequestOf({ data: { object: { id: "iauth_1" } } } as never), {
+ *   status: 400,
+ *   message: "event has no issuing authorization",
+ * });
+ * ```
  */
-function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
+export function authorizationRequestOf(event: Stripe.Event): AuthorizationRequest {
   const authorization = authorizationOf(event);
   const request = authorization.pending_request;
   if (

@@ -6,6 +6,7 @@
  */
 import { createDecide, type DecisionOutcome, formatReason, outcomeOf } from "../engine/decide.ts";
 import { Deadline } from "../engine/deadline.ts";
+import { authorizationRequestOf } from "../http/webhook.ts";
 import { createDecisionStore, type DecisionRecord } from "../store/decision_store.ts";
 import type { AuthorizationRequest, Policy } from "../engine/policy.ts";
 
@@ -64,14 +65,21 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
   const value = JSON.parse(line);
   if (value?.object === "event") {
     if (value.type !== "issuing_authorization.request") return undefined;
-    return { authorization: value.data.object, eventId: value.id, at: value.created * 1000 };
+    // The webhook's own check: a line the service would refuse fails here, on its line.
+    const authorization = authorizationRequestOf(value);
+    if (!Number.isSafeInteger(value.created)) throw new TypeError("event has no created time");
+    return { authorization, eventId: value.id, at: value.created * 1000 };
   }
   if (typeof value?.authorization_id === "string" && value.request) {
     const record = value as DecisionRecord;
+    const at = Date.parse(record.decided_at);
+    if (Number.isNaN(at) || !Array.isArray(record.reasons)) {
+      throw new TypeError("a decision-log record without its decided_at or reasons");
+    }
     return {
-      authorization: record.request,
+      authorization: authorizationRequestOf({ data: { object: record.request } } as never),
       eventId: record.event_id ?? record.authorization_id,
-      at: Date.parse(record.decided_at),
+      at,
       decided: summaryOf(record),
     };
   }
