@@ -18,6 +18,9 @@ import { dirname, resolve } from "node:path";
 /** Where decisions and counters live unless `KV_PATH` says otherwise (git-ignored). */
 export const DEFAULT_KV_PATH = "data/authorizer.kv.sqlite3";
 
+/** The README quick start's `ADMIN_TOKEN`, refused once real Stripe events come in. */
+const README_ADMIN_TOKEN = "change-me-to-24-or-more-characters";
+
 /** Stripe waits this long for an answer, then applies the timeout setting. */
 const STRIPE_DEADLINE_MS = 2_000;
 /**
@@ -174,6 +177,12 @@ export function loadConfig(env: Env): ServiceConfig {
   const adminToken = env.get("ADMIN_TOKEN") || undefined;
   if (adminToken !== undefined && adminToken.length < 24) {
     throw new ConfigError("ADMIN_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)");
+  }
+  // The quick start's token is public: fine for simulated decisions, not beside Stripe's events.
+  if (adminToken === README_ADMIN_TOKEN && webhookSecrets.length > 0) {
+    throw new ConfigError(
+      "ADMIN_TOKEN is the README's example, known to anyone who read it: with STRIPE_WEBHOOK_SECRET set, use a random one (e.g. openssl rand -hex 24)",
+    );
   }
   const trustProxy = env.get("TRUST_PROXY") ?? "";
   if (!["", "0", "1"].includes(trustProxy)) {

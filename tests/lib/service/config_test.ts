@@ -52,6 +52,10 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
       { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", API_CALL_TIMEOUT_MS: "1700" },
       "API_CALL_TIMEOUT_MS must be an integer from 1 to 1699",
     ],
+    [
+      { STRIPE_WEBHOOK_SECRET: "whsec_live", ADMIN_TOKEN: "change-me-to-24-or-more-characters" },
+      "ADMIN_TOKEN is the README's example, known to anyone who read it",
+    ],
     [{ PORT: " " }, "PORT must be an integer from 0 to 65535"],
     [{ PORT: "0x1F40" }, "PORT must be an integer from 0 to 65535"],
     [{ DECISION_RETENTION_DAYS: "1e3" }, "DECISION_RETENTION_DAYS must be an integer"],
@@ -79,6 +83,9 @@ Deno.test("loadConfig() takes what worked before its checks: IPv6, container nam
     assertEquals(loadConfig(env({ WEBHOOK_PATH: path })).webhookPath, path);
   }
   assertEquals(loadConfig(env({ PORT: "8000\n", DECISION_RETENTION_DAYS: " 30 " })).port, 8000);
+  // The quick start's token, with its development secret (no STRIPE_WEBHOOK_SECRET).
+  const quickStart = "change-me-to-24-or-more-characters";
+  assertEquals(loadConfig(env({ ADMIN_TOKEN: quickStart })).adminToken, quickStart);
 });
 
 Deno.test("loadConfig() never echoes a secret key in its errors", () => {
