@@ -12,6 +12,7 @@ import {
 } from "../fixtures/events.ts";
 import { requestEvent } from "../fixtures/lifecycle.ts";
 import { amountCap } from "../policies/amount_cap.ts";
+import { blockCategories } from "../policies/block_categories.ts";
 import { maxNetworkRisk } from "../policies/max_network_risk.ts";
 
 Deno.test("every snapshot scenario, signed and sent over HTTP, gets the same decision as in-process", async (t) => {
@@ -32,15 +33,23 @@ Deno.test("every snapshot scenario, signed and sent over HTTP, gets the same dec
   }
 });
 
-Deno.test("FALLBACK_DECISION=approve approves when a policy throws", async () => {
+Deno.test("FALLBACK_DECISION=approve approves when a policy throws, but not what another policy blocks", async () => {
   const throws: Policy = function throws() {
     throw new Error("bug");
   };
   await using server = await startTestServer({ FALLBACK_DECISION: "approve" }, {
-    policies: [throws],
+    policies: [throws, blockCategories(["betting_casino_gambling"])],
   });
-  const body = await (await server.postEvent(SCENARIOS.gambling)).json();
-  assertEquals([body.approved, body.metadata.reason_1], [true, "fallback:error (throws)"]);
+  const groceries = await (await server.postEvent(SCENARIOS.ordinary_grocery)).json();
+  assertEquals([groceries.approved, groceries.metadata.reason_1], [
+    true,
+    "fallback:error (throws)",
+  ]);
+  const gambling = await (await server.postEvent(SCENARIOS.gambling)).json();
+  assertEquals([gambling.approved, gambling.metadata.reason_1], [
+    false,
+    "mcc_blocked:betting_casino_gambling (blockCategories)",
+  ]);
 });
 
 Deno.test("over HTTP, a policy's fraud challenge reaches Stripe as send_fraud_challenges, and a confirmed retry is approved", async () => {

@@ -47,7 +47,11 @@ export interface Decision {
   readonly amount?: number;
   /** Empty when nothing objected. */
   readonly reasons: readonly Reason[];
-  /** Every verdict given, in order (policies after a failure are absent). */
+  /**
+   * Every verdict given, in order. A policy that failed has none; the
+   * policies after it are absent when the fallback declines, and after a
+   * timeout.
+   */
   readonly trace: readonly TraceEntry[];
   /** Short content hash of the policy set that decided. */
   readonly policyVersion: string;
@@ -208,7 +212,11 @@ export function fallbackDecision(
  * 4. when no policy objects, approve;
  * 5. a policy that throws, rejects, or is still pending when the budget runs
  *    out yields the fallback decision with reason `fallback:error` or
- *    `fallback:timeout`, naming that policy.
+ *    `fallback:timeout`, naming that policy. An approving fallback approves
+ *    only what the other policies did not object to: their declines and
+ *    limits stand (the policies after a failure still run, within the
+ *    budget; after a timeout, those before it decide), as Stripe's timeout
+ *    setting stands in for a decision that is unknown, not for one in hand.
  *
  * A synchronous policy that never returns cannot be interrupted (JavaScript
  * has one thread): keep policies synchronous or make them honour
@@ -255,14 +263,28 @@ export function createDecide(
     return fallbackDecision({ approved: approvedOnFallback, policy, kind, trace, policyVersion });
   }
 
-  function fallback(
+  /**
+   * Policy `index` failed: declining on fallback, that is the decision;
+   * approving on fallback, `undefined`, and the others go on deciding.
+   */
+  function failed(
     kind: "error" | "timeout",
     index: number,
-    trace: TraceEntry[],
+    run: Run,
     error?: unknown,
-  ): Decision {
+  ): Decision | undefined {
     onFallback?.({ kind, policy: names[index], error });
-    return fallbackOf(names[index], kind, trace);
+    if (!approvedOnFallback) return fallbackOf(names[index], kind, run.trace);
+    run.failed ??= { kind, index };
+  }
+
+  /** The decision from the verdicts given: the approving fallback if a policy failed and none objected. */
+  function conclude(authorization: AuthorizationRequest, run: Run): Decision {
+    const decision = compose(authorization, run.trace);
+    const { failed } = run;
+    return failed && decision.approved && decision.amount === undefined
+      ? fallbackOf(names[failed.index], failed.kind, run.trace)
+      : decision;
   }
 
   function compose(
@@ -341,55 +363,60 @@ export function createDecide(
     i: number,
     authorization: AuthorizationRequest,
     context: DecisionContext,
-    trace: TraceEntry[],
+    run: Run,
     ...awaited: [] | [Verdict]
   ): Decision | Promise<Verdict> | undefined {
     let verdict: Verdict | Promise<Verdict>;
     try {
       verdict = awaited.length === 1 ? awaited[0] : policies[i](authorization, context);
     } catch (error) {
-      return fallback("error", i, trace, error);
+      return failed("error", i, run, error);
     }
     if (verdict instanceof Promise) return verdict;
     if (!isVerdict(verdict)) {
-      return fallback(
+      return failed(
         "error",
         i,
-        trace,
+        run,
         new TypeError(
           "not a verdict: expected abstain(), decline(code) or limit(amount, code)",
         ),
       );
     }
-    trace.push({ policy: names[i], verdict });
+    run.trace.push({ policy: names[i], verdict });
   }
 
   /** Goes on from the first policy that answered with a promise, each awaited against the deadline. */
   async function finishAsync(
     authorization: AuthorizationRequest,
     context: DecisionContext,
-    trace: TraceEntry[],
+    run: Run,
     index: number,
     pending: Promise<Verdict>,
   ): Promise<Decision> {
     let result: Decision | Promise<Verdict> | undefined = pending;
     for (let i = index;;) {
       if (result instanceof Promise) {
-        let verdict: Verdict | typeof TIMED_OUT;
+        let verdict: Verdict | typeof TIMED_OUT | typeof REJECTED;
+        let error: unknown;
         try {
           verdict = await context.deadline.race(result);
-        } catch (error) {
-          return fallback("error", i, trace, error);
+        } catch (rejection) {
+          verdict = REJECTED;
+          error = rejection;
         }
         if (verdict === TIMED_OUT) {
           context.abort();
-          return fallback("timeout", i, trace);
+          // No time left for the policies after it: those before it decide.
+          return failed("timeout", i, run) ?? conclude(authorization, run);
         }
-        result = step(i, authorization, context, trace, verdict);
+        result = verdict === REJECTED
+          ? failed("error", i, run, error)
+          : step(i, authorization, context, run, verdict);
       }
       if (result) return result as Decision; // a resolved verdict is never a promise
-      if (++i === policies.length) return compose(authorization, trace);
-      result = step(i, authorization, context, trace);
+      if (++i === policies.length) return conclude(authorization, run);
+      result = step(i, authorization, context, run);
     }
   }
 
@@ -402,16 +429,25 @@ export function createDecide(
 
   function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {
     const context = new DecisionContext(input, budgetMs);
-    const trace: TraceEntry[] = [];
+    const run: Run = { trace: [] };
     for (let i = 0; i < policies.length; i++) {
-      const result = step(i, authorization, context, trace);
-      if (result instanceof Promise) return finishAsync(authorization, context, trace, i, result);
+      const result = step(i, authorization, context, run);
+      if (result instanceof Promise) return finishAsync(authorization, context, run, i, result);
       if (result) return result;
     }
-    return compose(authorization, trace);
+    return conclude(authorization, run);
   }
   return Object.assign(decide, { counters, fallback: fallbackOf, policyVersion });
 }
+
+/** One decision in progress: the verdicts so far, and the first policy that failed, if one did. */
+interface Run {
+  readonly trace: TraceEntry[];
+  failed?: { readonly kind: "error" | "timeout"; readonly index: number };
+}
+
+/** A policy's promise rejected (its reason is kept apart: a policy may reject with anything). */
+const REJECTED: unique symbol = Symbol("rejected");
 
 function noUsage(): typeof NO_USAGE {
   return NO_USAGE;

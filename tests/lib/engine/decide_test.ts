@@ -1,4 +1,5 @@
 import { createDecide, type Decision, type FallbackEvent } from "../../../lib/engine/decide.ts";
+import type { AuthorizationRequest } from "../../../lib/engine/policy.ts";
 import {
   abstain,
   challenge,
@@ -214,6 +215,50 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
   await t.step("FALLBACK approve → the fallback approves", () => {
     const decision = decideWith([boom], { fallback: "approve" })(online) as Decision;
     assertEquals([decision.approved, decision.fallback], [true, "error"]);
+  });
+
+  await t.step("FALLBACK approve never overrules a decline or a limit in hand", async (t) => {
+    const approving = (policies: Policy[], budgetMs?: number) =>
+      decideWith(policies, { fallback: "approve", ...(budgetMs ? { budgetMs } : {}) });
+    const blocked = named("blocked", decline("first"));
+    const hangs = named("hangs", new Promise<never>(() => {}));
+    const cases: [string, Policy[], AuthorizationRequest, Partial<Decision>][] = [
+      ["a decline before the failure", [blocked, boom], online, { approved: false }],
+      ["a decline after it: the rest still run", [boom, blocked], online, { approved: false }],
+      [
+        "a decline after a rejection",
+        [named("rejects", Promise.reject(new Error("no"))), blocked],
+        online,
+        { approved: false },
+      ],
+      [
+        "a limit before the failure",
+        [named("cap", limit(5_000, "cap")), boom],
+        controllable,
+        { approved: true, amount: 5_000 },
+      ],
+      ["a decline before a timeout", [blocked, hangs], online, { approved: false }],
+    ];
+    for (const [name, policies, authorization, expected] of cases) {
+      await t.step(name, async () => {
+        const decision = await approving(policies, 30)(authorization);
+        assertEquals(decision.fallback, undefined);
+        assertEquals(
+          { approved: decision.approved, amount: decision.amount },
+          { amount: undefined, ...expected },
+        );
+        assertEquals(
+          decision.reasons.map((reason) => reason.code),
+          [decision.approved ? "cap" : "first"],
+        );
+      });
+    }
+    await t.step("nothing objected: the fallback approves, the rest of the trace kept", () => {
+      const decision = approving([boom, named("ok", abstain())])(online) as Decision;
+      assertEquals([decision.approved, decision.fallback], [true, "error"]);
+      assertEquals(decision.reasons, [{ policy: "boom", code: "fallback", detail: "error" }]);
+      assertEquals(decision.trace.map((entry) => entry.policy), ["ok"]);
+    });
   });
 
   await t.step("a budget that is not positive is refused at start-up", () => {
