@@ -15,18 +15,24 @@ export interface NewCardLimitOptions {
   readonly days?: number;
   /** A card is new until it has had this many approvals (counted in Deno KV, all time). */
   readonly firstApprovals?: number;
-  /** The most a new card may be approved for per request, per currency, in minor units. */
+  /**
+   * The most a new card's authorization may hold, per currency, in minor
+   * units: its requests together, so increments cannot add up past it.
+   */
   readonly maxAmount: CurrencyAmounts;
 }
 
 const DAY_MS = 86_400_000;
 
 /**
- * Holds new cards to a smaller amount per request: while a card is younger
- * than `days` or has had fewer than `firstApprovals` approvals, a request
- * above `maxAmount` is limited to it when amount-controllable and otherwise
- * declined `new_card_limit:<currency>`. Fraud on stolen card details tends to
- * come early, before the cardholder notices.
+ * Holds new cards to a smaller amount per authorization: while a card is
+ * younger than `days` or has had fewer than `firstApprovals` approvals, a
+ * request that would take its authorization above `maxAmount` (with what its
+ * earlier requests hold, `context.held`: Stripe's `pending_request.amount` of
+ * an increment is the additional amount) is limited to what is left when
+ * amount-controllable and otherwise declined `new_card_limit:<currency>`.
+ * Fraud on stolen card details tends to come early, before the cardholder
+ * notices.
  *
  * @example
  * ```ts
@@ -65,13 +71,15 @@ export function newCardLimit(options: NewCardLimitOptions): VelocityPolicy {
     function newCardLimit(authorization, context) {
       const { amount, currency, is_amount_controllable } = authorization.pending_request;
       const max = maxAmounts.get(currency);
-      if (max === undefined || amount <= max) return abstain();
+      if (max === undefined) return abstain();
+      const left = max - context.held.amount;
+      if (amount <= left) return abstain();
       const young = context.now.getTime() - authorization.card.created * 1000 < newForMs;
       const [counter] = counters(authorization, context.now);
       const untried = counter !== undefined && context.usage(counter).count < firstApprovals!;
       if (!young && !untried) return abstain();
-      return is_amount_controllable
-        ? limit(max, REASON_CODES.newCardLimit, currency)
+      return is_amount_controllable && left > 0
+        ? limit(left, REASON_CODES.newCardLimit, currency)
         : decline(REASON_CODES.newCardLimit, currency);
     },
     counters,

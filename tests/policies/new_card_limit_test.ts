@@ -24,6 +24,35 @@ Deno.test("newCardLimit()", async (t) => {
     const old = { card: { created: nowS - 30 * DAY_S }, pending_request: { amount: 45_000 } };
     assertEquals(verdictOf(policy, "online", old), { outcome: "abstain" });
   });
+  await t.step(
+    "increments count with what the authorization holds: 200.00 is 200.00 in all",
+    () => {
+      const policy = newCardLimit({ days: 7, maxAmount: { usd: 20_000 } });
+      const increment = (amount: number, is_amount_controllable: boolean) => ({
+        card: { created: nowS - 2 * DAY_S },
+        pending_request: { amount, is_amount_controllable },
+      });
+      const held = { amount: 20_000, requests: 1 };
+      const heldPart = { amount: 15_000, requests: 1 };
+      assertEquals(verdictOf(policy, "online", increment(20_000, false), undefined, { held }), {
+        outcome: "decline",
+        code: "new_card_limit",
+        detail: "usd",
+      });
+      assertEquals(
+        verdictOf(policy, "fuel", increment(20_000, true), undefined, { held: heldPart }),
+        { outcome: "limit", amount: 5_000, code: "new_card_limit", detail: "usd" },
+      );
+      assertEquals(
+        verdictOf(policy, "fuel", increment(5_000, true), undefined, { held: heldPart }),
+        { outcome: "abstain" },
+      );
+      assertEquals(
+        verdictOf(policy, "fuel", increment(100, true), undefined, { held }).outcome,
+        "decline",
+      );
+    },
+  );
   await t.step("until its first approvals, counted all time, whatever its age", () => {
     const policy = newCardLimit({ firstApprovals: 1, maxAmount: { usd: 20_000 } });
     const request = { card: { created: nowS - 300 * DAY_S }, pending_request: { amount: 45_000 } };
