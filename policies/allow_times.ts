@@ -12,7 +12,11 @@ export type Weekday = typeof WEEKDAYS[number];
 export interface AllowTimesOptions {
   /** IANA time zone the window is in, e.g. `America/New_York`. */
   readonly timeZone: string;
-  /** Days on which requests are allowed, by the local date; every day when omitted. */
+  /**
+   * Days on which requests are allowed, by the local date; every day when
+   * omitted. A window that wraps past midnight belongs to the day it starts
+   * on: with `fri` and `22:00`–`06:00`, Saturday 03:00 is Friday's night.
+   */
   readonly days?: readonly Weekday[];
   /** Local time from which requests are allowed, `HH:MM` (24 h). Default `00:00`. */
   readonly from?: string;
@@ -78,13 +82,18 @@ export function allowTimes(options: AllowTimesOptions): Policy {
   if (from === to) {
     throw new RangeError(`Cannot create allowTimes: "from" and "to" are equal, nothing would pass`);
   }
-  const inWindow = from < to
-    ? (minute: number) => minute >= from && minute < to
-    : (minute: number) => minute >= from || minute < to;
+  const wraps = to < from;
+  /** The day (0 is Sunday) whose window a local minute of `day` is in, or -1 when none. */
+  function windowDay(day: number, minute: number): number {
+    if (!wraps) return minute >= from && minute < to ? day : -1;
+    if (minute >= from) return day;
+    // After midnight, a night belongs to the evening it started on.
+    return minute < to ? (day + 6) % 7 : -1;
+  }
   // Formatting a date costs microseconds: it is done once per local minute, not per request.
   // The local minute is found from the local second, not the UTC minute: some offsets in the
   // time zone database have seconds (Africa/Monrovia was −0:44:30 until 1972).
-  let minuteFrom = NaN, minuteUntil = NaN, weekday = "", hour = 0, minute = 0;
+  let minuteFrom = NaN, minuteUntil = NaN, weekday = "", weekdayIndex = -1, hour = 0, minute = 0;
   return withConfig(function allowTimes(_authorization, { now }) {
     const at = now.getTime();
     if (!(at >= minuteFrom && at < minuteUntil)) {
@@ -95,10 +104,12 @@ export function allowTimes(options: AllowTimesOptions): Policy {
         else if (part.type === "minute") minute = Number(part.value);
         else if (part.type === "second") second = Number(part.value);
       }
+      weekdayIndex = WEEKDAYS.indexOf(weekday as Weekday);
       minuteFrom = at - second * 1_000 - (((at % 1_000) + 1_000) % 1_000);
       minuteUntil = minuteFrom + 60_000;
     }
-    if (days.has(weekday as Weekday) && inWindow(hour * 60 + minute)) return abstain();
+    const day = windowDay(weekdayIndex, hour * 60 + minute);
+    if (day >= 0 && days.has(WEEKDAYS[day])) return abstain();
     const clock = `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
     return decline(REASON_CODES.outsideAllowedTimes, `${weekday} ${clock} ${timeZone}`);
   }, options);

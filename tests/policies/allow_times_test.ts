@@ -59,6 +59,33 @@ Deno.test("allowTimes()", async (t) => {
       "decline",
     );
   });
+  await t.step("a night that wraps belongs to the day it starts on", () => {
+    const weeknights = allowTimes({
+      timeZone: "America/New_York",
+      days: ["mon", "tue", "wed", "thu", "fri"],
+      from: "22:00",
+      to: "06:00",
+    });
+    // New York is UTC−5 in late November: 2026-11-28 is a Saturday, 2026-11-30 a Monday.
+    const outcomes = [
+      "2026-11-28T03:30:00Z", // Friday 22:30
+      "2026-11-28T08:00:00Z", // Saturday 03:00, the end of Friday's night
+      "2026-11-29T03:30:00Z", // Saturday 22:30
+      "2026-11-30T08:00:00Z", // Monday 03:00, the end of Sunday's night
+      "2026-12-01T08:00:00Z", // Tuesday 03:00, the end of Monday's night
+    ].map((iso) => verdictOf(weeknights, "online", {}, undefined, at(iso)));
+    assertEquals(outcomes.map((verdict) => verdict.outcome), [
+      "abstain",
+      "abstain",
+      "decline",
+      "decline",
+      "abstain",
+    ]);
+    assertEquals(
+      (outcomes[3] as { detail?: string }).detail,
+      "mon 03:00 America/New_York",
+    );
+  });
   await t.step("refuses a bad time zone, day or time at start-up", () => {
     assertThrows(() => allowTimes({ timeZone: "Mars/Olympus" }), RangeError, "timeZone");
     assertThrows(
