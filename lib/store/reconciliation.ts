@@ -212,17 +212,16 @@ export function reservationsFor(
 ): Reservation[] {
   const final = FINAL_STATUSES.has(snapshot.status);
   const history = snapshot.request_history;
+  // A snapshot lists every request Stripe decided; one that lists none gives only its total,
+  // which then already holds ours (a snapshot is never older than the first request).
+  const shown = history.length > 0 ? history.length : Infinity;
   // A request the snapshot does not show yet holds what we approved, unless Stripe is done with it.
   const holds = entries.map((entry) =>
-    entry.position < history.length
-      ? heldBy(entry, history[entry.position])
-      : final
-      ? 0
-      : entry.amount
+    entry.position < shown ? heldBy(entry, history[entry.position]) : final ? 0 : entry.amount
   );
   let total = settledAmount(snapshot);
   entries.forEach((entry, i) => {
-    if (entry.position >= history.length) total += holds[i];
+    if (entry.position >= shown) total += holds[i];
   });
   let left = total;
   const amounts: number[] = [];

@@ -85,3 +85,23 @@ Deno.test("reservationsFor: the approval count stays on the first request that h
   );
   assertEquals(reservations.map(({ amount, count }) => [amount, count]), [[0, 0], [2_500, 1]]);
 });
+
+Deno.test("reservationsFor: a snapshot that lists no request holds its total, ours in it, not beside it", () => {
+  const snapshot: StripeSnapshot = {
+    status: "pending",
+    approved: true,
+    amount: 3_000,
+    request_history: [],
+    transactions: {},
+    captured: 0,
+  };
+  const reservations = reservationsFor([approvedEntry(0, 3_000, 1)], snapshot);
+  assertEquals(reservations.map(({ amount, count }) => [amount, count]), [[3_000, 1]]);
+  // An increment the snapshot does not show, on one that lists the first request, is added.
+  const listed = { ...snapshot, request_history: [{ ...history[0], amount: 3_000 }] };
+  const withIncrement = reservationsFor(
+    [approvedEntry(0, 3_000, 1), approvedEntry(1, 1_000, 0)],
+    listed,
+  );
+  assertEquals(withIncrement.map(({ amount }) => amount), [3_000, 1_000]);
+});
