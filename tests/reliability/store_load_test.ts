@@ -227,13 +227,20 @@ Deno.test("FALLBACK_DECISION=approve: what the fallback approves is reserved and
       card: { id: "ic_fallback_approve" },
       pending_request: { amount },
     });
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 2; i++) {
     const { body } = await post(server.url, on(i, 2_000));
     assertEquals([body.approved, body.metadata.reason_1], [true, "fallback:error (flaky)"]);
   }
+  // The limit still decides beside the failing policy, counting what the fallback approved.
+  const over = await post(server.url, on(2, 2_000));
+  assertEquals([over.body.approved, over.body.metadata.reason_1], [
+    false,
+    "spend_limit_exceeded:daily:usd (spendLimit)",
+  ]);
   broken = false;
-  const { body } = await post(server.url, on(3, 1));
-  assertEquals(body.approved, false, "6,000 approved by the fallback already pass the 5,000 limit");
+  assertEquals((await post(server.url, on(3, 1_000))).body.approved, true);
+  const { body } = await post(server.url, on(4, 1));
+  assertEquals(body.approved, false, "4,000 approved by the fallback and 1,000 since fill 5,000");
 });
 
 async function dashboardLoad(server: TestServer, until: Promise<unknown>): Promise<number> {
