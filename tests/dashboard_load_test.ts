@@ -121,3 +121,53 @@ Deno.test("a query string the page does not read is the same view: it cannot for
   // The same reader's copy of the same rendering: identical, without the decision made since.
   assertEquals(await busted.text(), first.html);
 });
+
+/** `count` reads of `path` at once; when each was answered (ms from the start), and its status. */
+async function readsAtOnce(
+  base: string,
+  path: string,
+  count: number,
+  headers: Record<string, string>,
+): Promise<{ at: number[]; statuses: number[] }> {
+  const started = performance.now();
+  const answers = await Promise.all(Array.from({ length: count }, async () => {
+    const response = await fetch(`${base}${path}`, { headers });
+    if (response.status === 503) assertEquals(response.headers.get("retry-after"), "1");
+    await response.text();
+    return { at: performance.now() - started, status: response.status };
+  }));
+  return { at: answers.map((a) => a.at), statuses: answers.map((a) => a.status) };
+}
+
+Deno.test("admin API reads take the dashboard's turns: 20 at once are answered at least 10 ms apart, past 64 waiting a 503", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  for (const path of ["/decisions?limit=500", "/stats?range=24h", "/decisions/iauth_none"]) {
+    const { at, statuses } = await readsAtOnce(server.url, path, 20, bearer);
+    assertEquals(new Set(statuses).size, 1, path);
+    const last = Math.max(...at);
+    assert(last >= 19 * 10, `20 reads of ${path} answered within ${last.toFixed(0)} ms`);
+  }
+  const { statuses } = await readsAtOnce(server.url, "/stats?range=1h", 100, bearer);
+  const busy = statuses.filter((status) => status === 503).length;
+  assert(busy > 0 && busy < 100, `${busy} of 100 refused`);
+  // Cheap, and what monitoring polls: never queued.
+  assertEquals((await readsAtOnce(server.url, "/metrics", 1, bearer)).statuses, [200]);
+});
+
+Deno.test("exports take the same turns, on the admin API and on the dashboard", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const cookie = await signInToDashboard(server.url, ADMIN_TOKEN);
+  const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  for (
+    const [path, headers] of [
+      ["/decisions.csv?range=1h", bearer],
+      ["/dashboard/decisions.jsonl?range=1h", { cookie }],
+    ] as const
+  ) {
+    const { at, statuses } = await readsAtOnce(server.url, path, 20, headers);
+    assertEquals(statuses, Array(20).fill(200), path);
+    const last = Math.max(...at);
+    assert(last >= 19 * 10, `20 exports of ${path} answered within ${last.toFixed(0)} ms`);
+  }
+});

@@ -10,8 +10,8 @@ import {
   findDecisions,
   type OverviewReader,
 } from "../ops/decision_queries.ts";
-import { Deadline } from "../engine/deadline.ts";
 import { exportResponse } from "../ops/decision_export.ts";
+import { MAX_WAITING, type Pacer } from "../ops/pacer.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -42,6 +42,8 @@ export interface DashboardOptions {
   readonly sessions: SessionRecords;
   /** `TRUST_PROXY`: believe `X-Forwarded-Proto` for `Secure` cookies and HSTS. */
   readonly trustProxy: boolean;
+  /** The turns signed-in page loads take, shared with the admin API (see {@linkcode Pacer}). */
+  readonly pacer: Pacer;
 }
 
 /** Only the service's own stylesheet, script and forms; no frames, no other origin. */
@@ -132,12 +134,13 @@ async function gzipped(text: string): Promise<Uint8Array<ArrayBuffer>> {
  * ```ts
  * import { createDashboard } from "./mod.ts";
  * import { kvSessionRecords } from "../store/sessions.ts";
+ * import { Pacer } from "../ops/pacer.ts";
  * import { equal } from "node:assert/strict";
  * using kv = await Deno.openKv(":memory:");
  * const dashboard = createDashboard({
  *   store: {} as never, overview: {} as never, adminToken: "admin-token-of-at-least-24-chars",
  *   isAdmin: () => false, pipeline: { version: "dev", policies: [] }, log: () => {}, metrics: { rejected() {} },
- *   sessions: kvSessionRecords(kv), trustProxy: false,
+ *   sessions: kvSessionRecords(kv), trustProxy: false, pacer: new Pacer(),
  * });
  * const url = new URL("http://localhost/dashboard");
  * const response = await dashboard(new Request(url), url)!;
@@ -149,11 +152,10 @@ async function gzipped(text: string): Promise<Uint8Array<ArrayBuffer>> {
 export function createDashboard(
   options: DashboardOptions,
 ): (request: Request, url: URL) => Promise<Response> | undefined {
-  const { store, overview, isAdmin, pipeline, shadowPipeline, log, metrics } = options;
+  const { store, overview, isAdmin, pipeline, shadowPipeline, log, metrics, pacer } = options;
   const sessions = createSessions(options.adminToken, options.sessions);
   const overviewPages = new PageCache();
   const readerPages = new ReaderPageCache();
-  const pacer = new Pacer();
 
   async function route(request: Request, url: URL, secure: boolean): Promise<Response> {
     const cookie = request.headers.get("cookie");
@@ -204,7 +206,8 @@ export function createDashboard(
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
     const session = await sessions.current(cookie);
     if (!session) return redirect("/dashboard/login");
-    // Only signed-in page loads wait for their turn: nobody else can hold up an admin.
+    // Only signed-in page loads wait for their turn (an export, a turn per chunk it reads):
+    // nobody else can hold up an admin.
     if (pacer.waiting >= MAX_WAITING) {
       return htmlResponse(errorPage(503, "The dashboard is busy; retry in a second."), 503, {
         "retry-after": "1",
@@ -226,7 +229,8 @@ export function createDashboard(
     ) {
       const filter = filterFromSearch(url.searchParams, PAGE_SIZE);
       const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
-      return exportResponse(exportDecisions(store, filter, new Date()), format, SECURITY_HEADERS);
+      const records = exportDecisions(store, filter, new Date(), pacer);
+      return exportResponse(records, format, SECURITY_HEADERS);
     }
     if (url.pathname !== "/dashboard") throw new RequestError(404, `no page at ${url.pathname}`);
     const filter = filterFromSearch(url.searchParams, PAGE_SIZE);
@@ -290,53 +294,6 @@ function acceptsGzip(acceptEncoding: string | null): boolean {
     const q = params.map((param) => param.trim()).find((param) => param.startsWith("q="));
     return name.trim() === "gzip" && (q === undefined || Number(q.slice(2)) > 0);
   });
-}
-
-/**
- * Signed-in page loads are answered one at a time, each starting after a
- * pause of at least this long, or four times what the previous one took: the
- * dashboard shares its thread with the webhooks, so people reloading as fast
- * as they can (or a script) take at most a fifth of it, and about 5% when
- * the overview comes from its cache, waiting for their turn instead of
- * delaying authorizations. Sign-in, sign-out and assets do not wait; a
- * request that is not signed in is redirected before it could.
- */
-const DASHBOARD_GAP_MS = 10;
-const DASHBOARD_GAP_FACTOR = 4;
-/** The queue waits this long at most for one page; past it, the next one starts anyway. */
-const DASHBOARD_WORK_MS = 5_000;
-/** A page's time counts up to this for the pause after it (at most 4 s). */
-const MAX_COUNTED_MS = 1_000;
-/** Page loads waiting for their turn at most; more get a 503 with `Retry-After`. */
-const MAX_WAITING = 64;
-
-/** Runs work one at a time, each after a pause proportional to the one before. */
-class Pacer {
-  #tail: Promise<void> = Promise.resolve();
-  #nextStart = 0;
-  waiting = 0;
-
-  run<T>(work: () => Promise<T>): Promise<T> {
-    this.waiting++;
-    const { promise: result, resolve, reject } = Promise.withResolvers<T>();
-    // The tail never rejects: each turn catches its work's failure and hands it to its caller.
-    this.#tail = this.#tail.then(async () => {
-      // A timer only while someone waits: an idle dashboard holds none.
-      const wait = this.#nextStart - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      this.waiting--;
-      const started = performance.now();
-      const running = Promise.resolve().then(work);
-      running.then(resolve, reject);
-      // Never wedged by a page that does not finish: the next one starts after DASHBOARD_WORK_MS.
-      await Deadline.after(DASHBOARD_WORK_MS).race(running.then(() => {}, () => {}));
-      const now = performance.now();
-      // A page cut off at DASHBOARD_WORK_MS must not hold the next one for four times that.
-      const took = Math.min(now - started, MAX_COUNTED_MS);
-      this.#nextStart = now + Math.max(DASHBOARD_GAP_MS, DASHBOARD_GAP_FACTOR * took);
-    });
-    return result;
-  }
 }
 
 /** A submitted form, read with the same bounds as webhook bodies (4 KiB, 1 s). */

@@ -17,6 +17,7 @@ import { jsonResponse } from "../http/json_response.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 import { decisionIdOf, isAdminPath } from "../http/routes.ts";
+import { MAX_WAITING, type Pacer } from "./pacer.ts";
 
 /** What the admin API reads. */
 export interface AdminApiOptions {
@@ -30,6 +31,12 @@ export interface AdminApiOptions {
     readonly version: string;
     readonly policies: readonly { name: string; config: unknown }[];
   };
+  /**
+   * The turns reads of the log take, shared with the dashboard: scripts
+   * polling the API get the same bounded share of the thread that answers
+   * webhooks as people reloading the dashboard.
+   */
+  readonly pacer: Pacer;
 }
 
 /**
@@ -42,14 +49,17 @@ export interface AdminApiOptions {
  * - `GET /policies`: the live pipeline with its configuration and version;
  * - `GET /metrics`: Prometheus text.
  *
- * Without the admin token each throws a 401 `RequestError`.
+ * Without the admin token each throws a 401 `RequestError`. Reads of the log
+ * take turns ({@linkcode Pacer}; an export a turn per chunk it reads); past
+ * 64 waiting, a 503 with `Retry-After`.
  *
  * @example
  * ```ts
  * import { createAdminApi } from "./admin_api.ts";
+ * import { Pacer } from "./pacer.ts";
  * import { equal, rejects } from "node:assert/strict";
  * const admin = createAdminApi({
- *   store: {} as never, overview: {} as never, metrics: {} as never,
+ *   store: {} as never, overview: {} as never, metrics: {} as never, pacer: new Pacer(),
  *   isAdmin: (authorization) => authorization === "Bearer right", pipeline: { version: "dev", policies: [] },
  * });
  * const url = new URL("http://localhost/policies");
@@ -63,7 +73,7 @@ export interface AdminApiOptions {
 export function createAdminApi(
   options: AdminApiOptions,
 ): (request: Request, url: URL) => Promise<Response> | undefined {
-  const { store, overview, metrics, isAdmin, pipeline } = options;
+  const { store, overview, metrics, isAdmin, pipeline, pacer } = options;
   const policies = JSON.stringify({
     policy_version: pipeline.version,
     pipeline: pipeline.policies,
@@ -73,35 +83,49 @@ export function createAdminApi(
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
     // Thrown, not returned: the app logs each refusal (`rejected`, 401), so guessing shows.
     if (!isAdmin(request.headers.get("authorization"))) throw unauthorized();
-    const id = decisionIdOf(url.pathname);
-    if (id !== undefined) {
-      const record = await store.get(decodeURIComponent(id));
-      if (!record) throw new RequestError(404, `no decision for ${id}`);
-      return jsonResponse(record);
-    }
     switch (url.pathname) {
-      case "/decisions":
-        return jsonResponse(
-          await findDecisions(store, filterFromSearch(url.searchParams, 50), new Date()),
-        );
       case "/decisions.csv":
       case "/decisions.jsonl": {
         const filter = filterFromSearch(url.searchParams, 50);
         const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
-        return exportResponse(exportDecisions(store, filter, new Date()), format, {});
-      }
-      case "/stats": {
-        const range = rangeFrom(url.searchParams, "1h");
-        const { shadow_examples: _, ...stats } = await overview(range, new Date());
-        return jsonResponse(stats);
+        return exportResponse(exportDecisions(store, filter, new Date(), pacer), format, {});
       }
       case "/policies":
         return jsonResponse(policies);
-      default:
+      case "/metrics":
         return new Response(metrics.render(), {
           headers: { "content-type": "text/plain; version=0.0.4" },
         });
+      default:
+        return await read(url);
     }
+  }
+
+  /** A read of the log (a decision, a page of them, the stats), in its turn. */
+  function read(url: URL): Promise<Response> {
+    if (pacer.waiting >= MAX_WAITING) {
+      return Promise.resolve(
+        jsonResponse({ error: "busy: too many reads waiting; retry in a second" }, 503, {
+          "retry-after": "1",
+        }),
+      );
+    }
+    return pacer.run(async () => {
+      const id = decisionIdOf(url.pathname);
+      if (id !== undefined) {
+        const record = await store.get(decodeURIComponent(id));
+        if (!record) throw new RequestError(404, `no decision for ${id}`);
+        return jsonResponse(record);
+      }
+      if (url.pathname === "/decisions") {
+        return jsonResponse(
+          await findDecisions(store, filterFromSearch(url.searchParams, 50), new Date()),
+        );
+      }
+      const range = rangeFrom(url.searchParams, "1h");
+      const { shadow_examples: _, ...stats } = await overview(range, new Date());
+      return jsonResponse(stats);
+    });
   }
 
   return (request, url) => isAdminPath(url.pathname) ? route(request, url) : undefined;

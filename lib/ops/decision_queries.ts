@@ -14,6 +14,7 @@ import type { DecisionRecord, DecisionStore } from "../store/decision_store.ts";
 import type { ReconciliationOutcome } from "../store/decision_record.ts";
 import { RequestError } from "../http/request_error.ts";
 import { type DecisionCounts, type SeriesPoint, summarizeBuckets } from "./decision_stats.ts";
+import type { Pacer } from "./pacer.ts";
 
 /** The time ranges people pick, with the bucket each is charted in. */
 export const TIME_RANGES = {
@@ -267,7 +268,9 @@ export async function findDecisions(
 /**
  * Every decision matching `filter` in its range, newest first, for export:
  * at most {@linkcode EXPORT_MAX_ROWS}, reading at most
- * {@linkcode EXPORT_SCAN_BUDGET} records. `filter.limit` is ignored.
+ * {@linkcode EXPORT_SCAN_BUDGET} records, each chunk in its turn of `pacer`
+ * when given (an export is many short reads, not one long one). `filter.limit`
+ * is ignored.
  *
  * @example
  * ```ts
@@ -284,10 +287,11 @@ export async function* exportDecisions(
   store: DecisionStore,
   filter: DecisionFilter,
   now: Date,
+  pacer?: Pacer,
 ): AsyncIterable<DecisionRecord> {
   let rows = 0;
   const budget = reconciling(filter, EXPORT_SCAN_BUDGET);
-  for await (const record of scan(store, filter, now, budget, SCAN_CHUNK)) {
+  for await (const record of scan(store, filter, now, budget, SCAN_CHUNK, pacer)) {
     if (record === null) return;
     if (!matches(record, filter)) continue;
     yield record;
@@ -297,7 +301,8 @@ export async function* exportDecisions(
 
 /**
  * Records of the range newest first, from the filter's cursor on, in
- * chunks; `null` once `budget` records were read.
+ * chunks, each read in its turn of `pacer` when given; `null` once `budget`
+ * records were read.
  */
 async function* scan(
   store: DecisionStore,
@@ -305,18 +310,21 @@ async function* scan(
   now: Date,
   budget: number,
   chunkSize: number,
+  pacer?: Pacer,
 ): AsyncIterable<DecisionRecord | null> {
   const since = new Date(now.getTime() - TIME_RANGES[filter.range].ms);
   let after = filter.cursor ? parseCursor(filter.cursor)! : undefined;
   let read = 0, size = chunkSize;
   while (true) {
     const before = after ? new Date(after.at + 1) : new Date(now.getTime() + 1);
-    const chunk = await store.list({
-      since,
-      before,
-      limit: size,
-      reconciliation: filter.reconciliation !== undefined,
-    });
+    const list = () =>
+      store.list({
+        since,
+        before,
+        limit: size,
+        reconciliation: filter.reconciliation !== undefined,
+      });
+    const chunk = await (pacer ? pacer.run(list) : list());
     let fresh = 0;
     for (const record of chunk) {
       const at = Date.parse(record.decided_at);

@@ -137,17 +137,21 @@ export async function createService(
     : dashboardDisabled;
   // Loaded only with an admin token: a webhook-only instance starts without them.
   async function adminAndDashboard(adminToken: string) {
-    const [{ createAdminApi }, { createDashboard }, { createOverviewReader }] = await Promise.all([
-      import("../ops/admin_api.ts"),
-      import("../dashboard/mod.ts"),
-      import("../ops/decision_queries.ts"),
-    ]);
+    const [{ createAdminApi }, { createDashboard }, { createOverviewReader }, { Pacer }] =
+      await Promise.all([
+        import("../ops/admin_api.ts"),
+        import("../dashboard/mod.ts"),
+        import("../ops/decision_queries.ts"),
+        import("../ops/pacer.ts"),
+      ]);
     const isAdmin = bearerTokenCheck(adminToken);
     const pipeline = { version: policyVersion, policies: describePipeline(options.policies) };
     const shadowPipeline = options.shadowPolicies &&
       { version: policyVersion, policies: describePipeline(options.shadowPolicies) };
     const overview = createOverviewReader({ kv, store });
-    const api = createAdminApi({ store, overview, metrics, isAdmin, pipeline });
+    // One queue for every read of the log, however it comes: their share of the thread is bounded.
+    const pacer = new Pacer();
+    const api = createAdminApi({ store, overview, metrics, isAdmin, pipeline, pacer });
     const dashboard = createDashboard({
       store,
       overview,
@@ -159,6 +163,7 @@ export async function createService(
       metrics,
       sessions: kvSessionRecords(kv),
       trustProxy: config.trustProxy,
+      pacer,
     });
     return (request: Request, url: URL) => api(request, url) ?? dashboard(request, url);
   }

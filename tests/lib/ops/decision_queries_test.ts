@@ -3,8 +3,10 @@ import type Stripe from "stripe";
 import {
   createOverviewReader,
   type DecisionFilter,
+  exportDecisions,
   findDecisions,
 } from "../../../lib/ops/decision_queries.ts";
+import { Pacer } from "../../../lib/ops/pacer.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 import { withMethod } from "../../_kv.ts";
 import { recordEvent, recordRequest, testStore } from "../../_store.ts";
@@ -268,3 +270,21 @@ Deno.test("createOverviewReader() shares one read among viewers within its ttl",
 function millisecondsApart(now: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => now - 60_000 + i);
 }
+
+Deno.test("exportDecisions() reads each chunk of the log in its own turn of the pacer", async () => {
+  const now = Date.now();
+  const { kv, store } = await storeWith(Array.from({ length: 450 }, (_, i) => now - 1_000 * i));
+  try {
+    const pacer = new Pacer();
+    const run = pacer.run.bind(pacer);
+    let turns = 0;
+    pacer.run = (work) => (turns++, run(work));
+    let rows = 0;
+    const filter = { range: "1h", limit: 50 } as const;
+    for await (const _ of exportDecisions(store, filter, new Date(now + 1), pacer)) rows++;
+    // 200, 200 and the last 50: three turns, none holding the thread for the whole export.
+    assertEquals([rows, turns], [450, 3]);
+  } finally {
+    kv.close();
+  }
+});
