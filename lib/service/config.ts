@@ -115,6 +115,13 @@ export function loadConfig(env: Env): ServiceConfig {
       `WEBHOOK_PATH must start with "/", got ${JSON.stringify(webhookPath)}`,
     );
   }
+  if (!isRequestPath(webhookPath)) {
+    throw new ConfigError(
+      `WEBHOOK_PATH must be a path as requests carry it (no spaces, query, "..", "//" or unencoded non-ASCII), got ${
+        JSON.stringify(webhookPath)
+      }`,
+    );
+  }
   if (isOwnPath(webhookPath)) {
     throw new ConfigError(
       `WEBHOOK_PATH must not be one of the service's own routes (/healthz, /dashboard, the admin API), got ${
@@ -256,6 +263,20 @@ function apiModeConfig(env: Env): ApiModeConfig | undefined {
       STRIPE_DEADLINE_MS - NETWORK_MARGIN_MS - STORE_MARGIN_MS - 1,
     ),
   };
+}
+
+/**
+ * Whether a request's URL can have `path` as its path: the server matches the
+ * parsed URL's `pathname`, which never holds a space, a query, a dot segment
+ * or a raw non-ASCII character, so a `WEBHOOK_PATH` with one would never be
+ * reached, and every authorization would go to Stripe's timeout setting.
+ */
+function isRequestPath(path: string): boolean {
+  try {
+    return !path.includes("//") && new URL(path, "http://localhost").pathname === path;
+  } catch {
+    return false;
+  }
 }
 
 /** `HOSTNAME`: an interface name or address to listen on (an IPv6 one without brackets). */

@@ -30,6 +30,13 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
   const cases: [Record<string, string>, string][] = [
     [{ PORT: "70000" }, "PORT must be an integer from 0 to 65535"],
     [{ WEBHOOK_PATH: "webhook" }, 'WEBHOOK_PATH must start with "/"'],
+    ...["/webhook ", "/web hook", "/wébhook", "/webhook?x=1", "/webhook/../healthz", "//", "//x"]
+      .map(
+        (path): [Record<string, string>, string] => [
+          { WEBHOOK_PATH: path },
+          "WEBHOOK_PATH must be a path as requests carry it",
+        ],
+      ),
     [{ FALLBACK_DECISION: "maybe" }, 'FALLBACK_DECISION must be "approve" or "decline"'],
     [{ STRIPE_API_VERSION: "latest" }, "STRIPE_API_VERSION must look like"],
     [{ DECISION_BUDGET_MS: "2500" }, "DECISION_BUDGET_MS must be an integer from 1 to 1900"],
