@@ -28,19 +28,39 @@ export const DEV_SECRET_PATH = "data/dev_webhook_secret";
 export async function loadOrCreateDevSecret(
   path: string = DEV_SECRET_PATH,
 ): Promise<{ secret: string; created: boolean }> {
-  try {
-    return { secret: (await Deno.readTextFile(path)).trim(), created: false };
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
+  const existing = await readSecret(path);
+  if (existing !== undefined) return { secret: existing, created: false };
   const secret = `whsec_${
     btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
   }`;
   const dir = path.slice(0, path.lastIndexOf("/"));
   if (dir) await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(path, `${secret}\n`, {
-    mode: 0o600,
-    createNew: true,
-  });
-  return { secret, created: true };
+  // Written whole under another name, then linked into place: `deno serve --parallel` workers
+  // start at once, and none may read a half-written secret or fail on the one another created.
+  const draft = `${path}.${crypto.randomUUID()}`;
+  await Deno.writeTextFile(draft, `${secret}\n`, { mode: 0o600, createNew: true });
+  try {
+    await Deno.link(draft, path);
+    return { secret, created: true };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    return { secret: (await readSecret(path))!, created: false };
+  } finally {
+    await Deno.remove(draft);
+  }
+}
+
+/** The secret at `path`, or `undefined` when there is none yet. */
+async function readSecret(path: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  // An empty key would verify signatures anyone can make.
+  const secret = text.trim();
+  if (!secret) throw new Error(`${path} is empty: delete it to make a new development secret`);
+  return secret;
 }

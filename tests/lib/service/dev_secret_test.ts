@@ -1,0 +1,25 @@
+import { loadOrCreateDevSecret } from "../../../lib/service/dev_secret.ts";
+import { assertEquals, assertRejects } from "../../_assert.ts";
+
+Deno.test("workers starting at once (deno serve --parallel) share one development secret", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/data/dev_webhook_secret`;
+    const loaded = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateDevSecret(path)));
+    assertEquals(new Set(loaded.map(({ secret }) => secret)).size, 1);
+    assertEquals(loaded.filter(({ created }) => created).length, 1);
+    assertEquals((await Deno.readTextFile(path)).trim(), loaded[0].secret);
+    assertEquals([...Deno.readDirSync(`${dir}/data`)].length, 1, "no draft left behind");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an empty development secret file is refused, not used as an empty key", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    await assertRejects(() => loadOrCreateDevSecret(path), Error, "is empty: delete it");
+  } finally {
+    await Deno.remove(path);
+  }
+});
