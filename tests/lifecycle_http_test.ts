@@ -284,6 +284,34 @@ Deno.test("a request logged after Stripe's lifecycle event holds what Stripe hol
   await assertLeftOnCard(server, card.id, DAILY_USD - 9_000);
 });
 
+Deno.test("a late request whose lifecycle event came first, on a day after Stripe created it, holds once across the days", async () => {
+  await using server = await startTestServer({ ADMIN_TOKEN }, { policies: [dailyLimit()] });
+  const card = { id: "ic_late_across_days" };
+  const request = requestEvent({
+    id: "iauth_late_across_days",
+    card,
+    pending_request: { amount: 9_000 },
+  });
+  // Stripe created it a day before our request reached us (as across midnight, in daily windows).
+  const created = Math.floor(Date.now() / 1000) - 86_400;
+  authorizationOf(request).created = created;
+  request.created = created;
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount: 9_000,
+      requests: [{ amount: 9_000, reason: "webhook_timeout" }],
+    }),
+  );
+  assertEquals((await answer(server, request)).approved, true);
+  // Held today, where the request was decided, and no longer on the day Stripe created it.
+  await assertLeftOnCard(server, card.id, DAILY_USD - 9_000);
+  const record = await decision(server, "iauth_late_across_days");
+  assertEquals(record.reservation.amount, 9_000);
+});
+
 Deno.test("issuing_transaction.created without an authorization adjusts the spend counters once", async () => {
   await using server = await startTestServer({}, { policies: [dailyLimit()] });
   const card = { id: "ic_force_capture" };

@@ -38,6 +38,7 @@ import {
   createCommitEngine,
   DeadlineExceededError,
   isTimeout,
+  uniqueKeys,
 } from "./commit_engine.ts";
 import { counterKeys } from "./counters.ts";
 import {
@@ -198,7 +199,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
   /**
    * Submits the request's job, and again on its card's chain read anew (within
-   * the job's deadline) while that chain grew as the request was decided.
+   * the job's deadline) while that chain grew as the request was decided, or
+   * with the counters it asked to read besides its own.
    */
   async function submitRequest(
     authorization: AuthorizationRequest,
@@ -207,7 +209,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     answered?: Decision,
   ): Promise<RequestOutcome> {
     let chain = meta.chain;
-    while (true) {
+    let stateKeys: readonly Deno.KvKey[] = [];
+    for (let asked = 0;;) {
       const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
       const job = requestJob(
         authorization,
@@ -215,8 +218,16 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         counters,
         deadline,
         answered,
+        stateKeys,
       );
       const outcome = await engine.submit(job);
+      if ("needKeys" in outcome) {
+        // Only after Stripe's lifecycle came first, and the state is read anew each time: more
+        // than a few asks means its reservations keep moving under us.
+        if (++asked > 3) throw new Error("the authorization's counters kept changing");
+        stateKeys = uniqueKeys([...stateKeys, ...outcome.needKeys]);
+        continue;
+      }
       if (!("chainGrew" in outcome)) return outcome;
       // Links learned one by one while the request is decided (a burst of `issuing_card.created`
       // events) cost a reading each, within the request's deadline. Each reading must add a card:

@@ -111,8 +111,15 @@ export type RequestOutcome =
     readonly pendingShadow?: Promise<Decision>;
   };
 
-/** A request job's outcome: the request's, or that its card's chain grew (nothing written). */
-export type JobOutcome = RequestOutcome | { readonly chainGrew: true };
+/**
+ * A request job's outcome: the request's; or, with nothing written, that its
+ * card's chain grew, or that it must also read `needKeys` (the counters of
+ * an entry Stripe's lifecycle made before this request arrived).
+ */
+export type JobOutcome =
+  | RequestOutcome
+  | { readonly chainGrew: true }
+  | { readonly needKeys: readonly Deno.KvKey[] };
 
 /** What a request job needs of the store. */
 export interface RequestJobOptions {
@@ -126,10 +133,12 @@ export interface RequestJobOptions {
 
 /**
  * Builds the job that decides and records one request. `counters` are the
- * pipelines' on the card's chain. `answered` is a decision already answered (a
- * fallback) to record as is: it replaces what this same delivery may have
- * committed (its commit landed late, or landed and reported an error), never
- * what another delivery of the request answered.
+ * pipelines' on the card's chain; `stateKeys`, counters the authorization's
+ * state reserved in that the job must read too (asked for by `needKeys`).
+ * `answered` is a decision already answered (a fallback) to record as is: it
+ * replaces what this same delivery may have committed (its commit landed
+ * late, or landed and reported an error), never what another delivery of the
+ * request answered.
  */
 export type RequestJob = (
   authorization: AuthorizationRequest,
@@ -137,6 +146,7 @@ export type RequestJob = (
   counters: CounterRef[],
   deadline: Deadline,
   answered?: Decision,
+  stateKeys?: readonly Deno.KvKey[],
 ) => CommitJob<JobOutcome, AggregateShare>;
 
 /**
@@ -167,7 +177,7 @@ export type RequestJob = (
  */
 export function createRequestJob(options: RequestJobOptions): RequestJob {
   const { decide, shadowDecide, retentionMs } = options;
-  return function requestJob(authorization, meta, counters, deadline, answered) {
+  return function requestJob(authorization, meta, counters, deadline, answered, stateKeys = []) {
     const authKey = authorizationKey(authorization.id);
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
@@ -198,8 +208,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
     let deciding: Promise<unknown> | undefined;
 
     return {
-      keys: [authKey, ...buckets, ...growth.keys, ...links.map(([key]) => key)],
-      mutations: REQUEST_MUTATIONS,
+      keys: [authKey, ...buckets, ...stateKeys, ...growth.keys, ...links.map(([key]) => key)],
+      mutations: REQUEST_MUTATIONS + stateKeys.length,
       bytes: meta.eventBytes + 4 * 1024,
       deadline,
       likelyAbsent: position === 0 ? authKey : undefined,
@@ -213,6 +223,16 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         }
         // The chain's first card was since found to replace another: decided on the whole chain.
         if (growth.grew(view)) return { done: { chainGrew: true } };
+        // Stripe's lifecycle arrived first (our answer was late) and reserved under its own time
+        // (another day's window, when it crossed midnight): those counters move with this request.
+        const jobKeys = state?.stripe ? new Set([...buckets, ...stateKeys].map(keyId)) : undefined;
+        if (jobKeys) {
+          const needKeys = uniqueKeys(
+            state!.requests.flatMap((entry) => [...entry.reservation.keys]),
+          )
+            .filter((key) => !jobKeys.has(keyId(key)));
+          if (needKeys.length > 0) return { done: { needKeys } };
+        }
         const index = earlier?.index ?? state?.requests.length ?? 0;
         // Full: declined (or a fallback answered) reserving nothing, logged, left out of the state.
         const full = !earlier && isFull(state);
@@ -314,17 +334,16 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
             requests,
           };
           if (state?.stripe) {
-            // Stripe's lifecycle arrived first (our answer was late): its snapshot still decides
-            // what the authorization holds, and this request now has an outcome. Only the
-            // counters this job read can move.
-            const jobKeys = new Set(buckets.map(keyId));
+            // Stripe's lifecycle arrived first: its snapshot still decides what the authorization
+            // holds, and this request now has an outcome. Only counters this job read can move
+            // (every one the state reserved in, asked for above).
             applySnapshot(
               view,
               next,
               state.stripe,
               now,
               retentionMs,
-              (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
+              (request) => request.reservation.keys.every((key) => jobKeys!.has(keyId(key))),
             );
           } else view.set(authKey, next, retentionMs);
         }
