@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { isAbsolute, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DEFAULT_KV_PATH } from "../lib/service/config.ts";
+import { printable } from "./_table.ts";
 
 /** A mistake in how the task was called: exit code 2, as for a bad flag. */
 export class UsageError extends Error {
@@ -15,7 +17,9 @@ export class UsageError extends Error {
 /**
  * Runs a task's body and turns any error into one line on stderr, `error:
  * <what is wrong and how to fix it>`, with exit code 2 for a usage mistake
- * and 1 for anything else. Returns the exit code.
+ * and 1 for anything else. Returns the exit code. The line's control and
+ * format characters are escaped: a message may quote a malformed input line,
+ * and the terminal must show an escape sequence in it, not act on it.
  *
  * @example
  * ```ts
@@ -32,7 +36,7 @@ export async function runTask(body: () => Promise<number | void> | void): Promis
   try {
     return (await body()) ?? 0;
   } catch (error) {
-    console.error(`error: ${oneLine(error)}`);
+    console.error(`error: ${printable(oneLine(error))}`);
     return error instanceof UsageError ? 2 : 1;
   }
 }
@@ -108,6 +112,30 @@ function commandOf(usage: string): string {
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split("\n")[0];
+}
+
+/**
+ * The directory the user ran `deno task` from: `INIT_CWD`, which `deno task`
+ * sets, since it runs the task's command from the repository root; else the
+ * working directory (the command run directly).
+ */
+export function shellDir(): string {
+  return Deno.env.get("INIT_CWD") || Deno.cwd();
+}
+
+/**
+ * A file named on the command line, as the user's shell meant it: a relative
+ * path resolved against {@linkcode shellDir}, not the repository root.
+ *
+ * @example
+ * ```ts
+ * import { fromShellDir } from "./_cli.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(fromShellDir("/tmp/decisions.jsonl"), "/tmp/decisions.jsonl");
+ * ```
+ */
+export function fromShellDir(path: string): string {
+  return isAbsolute(path) ? path : resolve(shellDir(), path);
 }
 
 /** The local store's path: `KV_PATH`, or the default file under `data/`. */

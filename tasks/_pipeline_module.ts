@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Policy } from "../lib/engine/policy.ts";
 import { oneLine } from "./_cli.ts";
@@ -11,7 +12,9 @@ import { oneLine } from "./_cli.ts";
 export const DEFAULT_PIPELINE_MODULE = "policies/mod.ts";
 
 /**
- * Imports `path` (relative to the working directory) and returns its
+ * Imports `path` (relative to `dir`, default the working directory: the
+ * repository root under `deno task`; pass `shellDir()` from `./_cli.ts` for a
+ * path the user typed) and returns its
  * `defaultPipeline` export, or its `pipeline` export. Throws one line saying
  * what is wrong: the module is missing, fails to load (a syntax error, or a
  * policy refusing its configuration at start-up, such as a category typo),
@@ -25,10 +28,11 @@ export const DEFAULT_PIPELINE_MODULE = "policies/mod.ts";
  * await rejects(importPipeline("no/such/module.ts"), /Cannot load no\/such\/module.ts: /);
  * ```
  */
-export async function importPipeline(path: string): Promise<readonly Policy[]> {
-  const url = /^[a-z]+:/.test(path)
-    ? path
-    : pathToFileURL(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).href;
+export async function importPipeline(
+  path: string,
+  dir: string = Deno.cwd(),
+): Promise<readonly Policy[]> {
+  const url = /^[a-z]+:/.test(path) ? path : pathToFileURL(resolve(dir, path)).href;
   let module: Record<string, unknown>;
   try {
     module = await import(url);

@@ -10,7 +10,7 @@
  */
 import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
 import { checkPipeline, DEFAULT_RUNS, MAX_RUNS } from "../lib/ops/policy_check.ts";
-import { parseTaskArgs, runTask, UsageError } from "./_cli.ts";
+import { parseTaskArgs, runTask, shellDir, UsageError, usageError } from "./_cli.ts";
 import { DEFAULT_PIPELINE_MODULE, importPipeline } from "./_pipeline_module.ts";
 import { textTable } from "./_table.ts";
 
@@ -29,12 +29,17 @@ export function main(args: string[] = Deno.args): Promise<number> {
       runs: { type: "string" },
     }, USAGE);
     if (!parsed) return;
-    const { values } = parsed;
+    const { values, positionals } = parsed;
+    if (positionals.length > 0) {
+      throw usageError(`unexpected ${positionals[0]}`, USAGE);
+    }
     const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs);
     if (!Number.isSafeInteger(runs) || runs < 1 || runs > MAX_RUNS) {
       throw new UsageError(`--runs must be an integer from 1 to ${MAX_RUNS}, got ${values.runs}`);
     }
-    const policies = await importPipeline(values.policies ?? DEFAULT_PIPELINE_MODULE);
+    const policies = values.policies === undefined
+      ? await importPipeline(DEFAULT_PIPELINE_MODULE)
+      : await importPipeline(values.policies, shellDir());
     const report = await checkPipeline(
       policies,
       authorizationOf(authorizationEvent("online")),

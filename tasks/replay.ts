@@ -13,7 +13,7 @@ import {
   parseRecordedLine,
   type RecordedAuthorization,
 } from "../lib/ops/backtest.ts";
-import { oneLine, parseTaskArgs, runTask, usageError } from "./_cli.ts";
+import { fromShellDir, oneLine, parseTaskArgs, runTask, shellDir, usageError } from "./_cli.ts";
 import { DEFAULT_PIPELINE_MODULE, importPipeline } from "./_pipeline_module.ts";
 import { progressBar } from "./_progress.ts";
 import { textTable } from "./_table.ts";
@@ -38,10 +38,11 @@ export function main(args: string[] = Deno.args): Promise<number> {
     }
     const [file] = positionals;
     const live = await importPipeline(DEFAULT_PIPELINE_MODULE);
-    const candidate = values.policies ? await importPipeline(values.policies) : live;
+    // The user's paths are relative to where they ran `deno task`, not to the repository root.
+    const candidate = values.policies ? await importPipeline(values.policies, shellDir()) : live;
     let text: string;
     try {
-      text = await Deno.readTextFile(file);
+      text = await Deno.readTextFile(fromShellDir(file));
     } catch (error) {
       throw error instanceof Deno.errors.NotFound
         ? new Error(`no file ${file}: make one with \`deno task export > ${file}\``)

@@ -3,8 +3,9 @@
  * sends realistic signed `issuing_authorization.request` events to a running
  * server, like `stripe trigger`, and prints what it decided.
  *
- * Signed with `STRIPE_WEBHOOK_SECRET` (its first secret) or the local
- * development secret in `data/dev_webhook_secret`. Each run uses a fresh card
+ * Signed with `STRIPE_WEBHOOK_SECRET` (its first secret, read as the server
+ * reads it) or the local development secret in `data/dev_webhook_secret`.
+ * Each run uses a fresh card
  * (`ic_sim_<run>`, or `--card`; a sequence such as
  * `increment_over_daily_limit` gets `<card>_<sequence>` unless `--card` is
  * given), so velocity limits start from zero, and fresh
@@ -20,6 +21,7 @@ import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.
 import { SEQUENCES } from "../fixtures/sequences.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { DEV_SECRET_PATH } from "../lib/service/dev_secret.ts";
+import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import { oneLine, parseTaskArgs, runTask, UsageError } from "./_cli.ts";
 import { textTable } from "./_table.ts";
 
@@ -34,6 +36,17 @@ Sends signed issuing_authorization.request events to a running server
 
 scenarios: ${Object.keys(SCENARIOS).join(", ")}
 sequences (several requests on one card): ${Object.keys(SEQUENCES).join(", ")}`;
+
+/**
+ * How long simulate waits for each answer, headers and body. Stripe waits 2 s
+ * and then applies the card's timeout setting; a server still silent after
+ * five times that is stuck, or is not this service, and a run must end with
+ * a message rather than hang.
+ */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/** The server's variables simulate reads too: the secret, and where the webhook listens. */
+const SHARED_VARIABLES = ["STRIPE_WEBHOOK_SECRET", "PORT", "WEBHOOK_PATH"] as const;
 
 /** One scenario's row: what the server answered, as a person reads it. */
 type Row = [scenario: string, approved: string, amount: string, reasons: string, latency: string];
@@ -59,11 +72,9 @@ export function main(args: string[] = Deno.args): Promise<number> {
     if (unknown.length > 0) {
       throw new UsageError(`unknown scenario ${unknown.join(", ")}; known: ${known.join(", ")}`);
     }
-    const url = values.url ??
-      `http://localhost:${Deno.env.get("PORT") || 8000}${
-        Deno.env.get("WEBHOOK_PATH") || "/webhook"
-      }`;
-    const secret = await webhookSecret();
+    const config = serverConfig(values.url === undefined);
+    const url = values.url ?? `http://localhost:${config.port}${config.webhookPath}`;
+    const secret = await webhookSecret(config);
     const run = Date.now().toString(36);
     const card = values.card ?? `ic_sim_${run}`;
     const cryptoProvider = Stripe.createSubtleCryptoProvider();
@@ -93,22 +104,17 @@ export function main(args: string[] = Deno.args): Promise<number> {
         cryptoProvider,
       });
       const started = performance.now();
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: "POST",
-          headers: { "stripe-signature": header, "content-type": "application/json" },
-          body: payload,
-        });
-      } catch (error) {
-        throw new Error(
+      const { response, text } = await fetchWithin(url, {
+        method: "POST",
+        headers: { "stripe-signature": header, "content-type": "application/json" },
+        body: payload,
+      }, (error) =>
+        new Error(
           `nothing answers at ${url} (${
             oneLine(error)
           }): start the server with \`deno task start\`, or pass --url`,
-        );
-      }
+        ));
       const latency = `${(performance.now() - started).toFixed(1)} ms`;
-      const text = await response.text();
       const body = parsedObject(text);
       if (response.status === 200 && !isAnswer(body)) {
         // Another server at --url, or a proxy's page: a body that decides nothing is not a "no".
@@ -139,8 +145,26 @@ export function main(args: string[] = Deno.args): Promise<number> {
   });
 }
 
-async function webhookSecret(): Promise<string> {
-  const configured = Deno.env.get("STRIPE_WEBHOOK_SECRET")?.split(",")[0].trim();
+/**
+ * The server's reading of {@linkcode SHARED_VARIABLES}, by its own parser, so
+ * that simulate and `deno task start` in one shell agree: `STRIPE_WEBHOOK_SECRET`
+ * split on commas with empty entries dropped, `PORT` trimmed. Only these
+ * are passed on (`PORT` and `WEBHOOK_PATH` only when no --url replaces
+ * them): the rest of the server's configuration is not simulate's to refuse.
+ */
+function serverConfig(needsUrl: boolean): ServiceConfig {
+  const names = SHARED_VARIABLES.filter((name) => needsUrl || name === "STRIPE_WEBHOOK_SECRET");
+  return loadConfig(
+    new Map(names.flatMap((name) => {
+      const value = Deno.env.get(name);
+      return value === undefined ? [] : [[name, value]];
+    })),
+  );
+}
+
+/** The first secret the server accepts, or the local development secret. */
+async function webhookSecret(config: ServiceConfig): Promise<string> {
+  const [configured] = config.webhookSecrets;
   if (configured) return configured;
   try {
     return (await Deno.readTextFile(DEV_SECRET_PATH)).trim();
@@ -198,18 +222,52 @@ async function apiDecision(url: string, id: string): Promise<[string, string, st
   ];
 }
 
-/** The logged decision, or why it cannot be read. */
+/**
+ * The logged decision, or why it cannot be read. Throws when the server
+ * refuses `ADMIN_TOKEN`: every other read would be refused too.
+ */
 async function loggedDecision(url: string, id: string): Promise<DecisionRecord | string> {
   const token = Deno.env.get("ADMIN_TOKEN");
   if (!token) return "set ADMIN_TOKEN to see the decision";
-  const response = await fetch(new URL(`/decisions/${id}`, url), {
+  const { response, text } = await fetchWithin(new URL(`/decisions/${id}`, url), {
     headers: { authorization: `Bearer ${token}` },
   });
-  if (!response.ok) {
-    await response.body?.cancel();
-    return `no logged decision (HTTP ${response.status})`;
+  if (response.status === 401 || response.status === 403) {
+    throw new Error(
+      `ADMIN_TOKEN was refused (HTTP ${response.status}): set it to the server's ADMIN_TOKEN`,
+    );
   }
-  return await response.json();
+  if (!response.ok) return `no logged decision (HTTP ${response.status})`;
+  return JSON.parse(text);
+}
+
+/**
+ * `fetch`, then the whole body, within {@linkcode ANSWER_TIMEOUT_MS}. A
+ * timeout throws one line naming the URL; another failure to connect
+ * throws `unreachable(error)` when given, else the error itself.
+ */
+async function fetchWithin(
+  url: string | URL,
+  init: RequestInit,
+  unreachable: (error: unknown) => Error = (error) => error as Error,
+): Promise<{ response: Response; text: string }> {
+  const signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+  const noAnswer = () =>
+    new Error(
+      `no answer from ${url} within ${ANSWER_TIMEOUT_MS / 1_000} s: ` +
+        "it took the connection but did not answer (is the server stuck, or another program listening there?)",
+    );
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal });
+  } catch (error) {
+    throw signal.aborted ? noAnswer() : unreachable(error);
+  }
+  try {
+    return { response, text: await response.text() };
+  } catch (error) {
+    throw signal.aborted ? noAnswer() : error;
+  }
 }
 
 async function explain(url: string, name: string, id: string): Promise<string> {

@@ -3,6 +3,7 @@
  * against fixtures, with their output asserted.
  */
 import denoJson from "../deno.json" with { type: "json" };
+import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { postSigned, startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { BASE_ENV, freePort, ROOT, runDeno, spawnService, startTaskArgs } from "./_process.ts";
@@ -339,6 +340,26 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       );
     },
   );
+  await t.step("replay of a line holding terminal escapes shows them, escaped", async () => {
+    const file = await Deno.makeTempFile({ suffix: ".jsonl" });
+    try {
+      // ESC [2J clears a terminal's screen; the parse error quotes the line.
+      await Deno.writeTextFile(file, "\x1b[2J\x1b]0;pwned\x07 not json\n");
+      const { code, stderr } = await task("replay", [file]);
+      assertEquals(code, 1);
+      const line = oneLine(stderr);
+      assertMatch(line, new RegExp(`^error: ${RegExp.escape(file)}:1: `));
+      assertEquals(/[\p{Cc}\p{Cf}]/u.test(line), false, JSON.stringify(line));
+      assertStringIncludes(line, "\\u001b[2J");
+    } finally {
+      await Deno.remove(file);
+    }
+  });
+  await t.step("policy:check with a stray argument", async () => {
+    const { code, stderr } = await task("policy:check", ["extra", "args"]);
+    assertEquals(code, 2);
+    assertEquals(oneLine(stderr), "error: unexpected extra; see deno task policy:check --help");
+  });
   await t.step("an unknown option", async () => {
     const { code, stderr } = await task("replay", ["--polices", "x.ts", "f.jsonl"]);
     assertEquals(code, 2);
@@ -537,5 +558,178 @@ Deno.test("an address this machine cannot listen on is one line and exit 1, not 
       assertStringIncludes(lines[0], `Cannot start: cannot listen on ${hostname}:`);
       assertStringIncludes(lines[0], "check HOSTNAME and PORT");
     });
+  }
+});
+
+Deno.test("simulate gives up, in one line and exit 1, on a server that takes the connection but never answers", async () => {
+  // Accepts and never writes: a stuck server, or another program on the port.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of silent) held.push(conn);
+    } catch { /* closed */ }
+  })();
+  // Answers the webhook, then never answers the read of the logged decision.
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  const stuckReads = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (request) => {
+      const { pathname } = new URL(request.url);
+      if (pathname === "/api/webhook") return Response.json({ received: true });
+      if (pathname === "/webhook") return Response.json({ approved: true, metadata: {} });
+      await released;
+      return new Response(null, { status: 503 });
+    },
+  );
+  const silentUrl = `http://127.0.0.1:${(silent.addr as Deno.NetAddr).port}/webhook`;
+  const stuckBase = `http://127.0.0.1:${stuckReads.addr.port}`;
+  const cases: [name: string, args: string[], url: string][] = [
+    ["the webhook", ["--url", silentUrl], silentUrl],
+    [
+      "API mode's read of the logged decision",
+      ["--url", `${stuckBase}/api/webhook`],
+      `${stuckBase}/decisions/iauth_gambling_`,
+    ],
+    [
+      "--explain's read of the trace",
+      ["--url", `${stuckBase}/webhook`, "--explain"],
+      `${stuckBase}/decisions/iauth_gambling_`,
+    ],
+  ];
+  try {
+    // All at once, not as steps one after another: each waits out the 10 s timeout.
+    await Promise.all(cases.map(async ([name, args, url]) => {
+      const { code, stderr } = await task("simulate", ["gambling", ...args], {
+        STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+        ADMIN_TOKEN,
+      });
+      assertEquals(code, 1, `${name}: ${stderr}`);
+      assertEquals(stderr.trim().split("\n").length, 1, `${name}: ${stderr}`);
+      // The decision's id ends in the run's suffix.
+      assertMatch(
+        stderr,
+        new RegExp(`^error: no answer from ${RegExp.escape(url)}\\S* within 10 s: `),
+        name,
+      );
+    }));
+  } finally {
+    release();
+    silent.close();
+    await accepting;
+    for (const conn of held) conn.close();
+    await stuckReads.shutdown();
+  }
+});
+
+Deno.test("simulate reads STRIPE_WEBHOOK_SECRET and PORT as the server does", async (t) => {
+  await using server = await startTestServer();
+  await t.step("an empty entry in the secret list is dropped", async () => {
+    const { code, stdout, stderr } = await task(
+      "simulate",
+      ["gambling", "--url", `${server.url}/webhook`],
+      { STRIPE_WEBHOOK_SECRET: ` ,${TEST_SECRET}` },
+    );
+    assertEquals(code, 0, stdout + stderr);
+    assertMatch(stdout, /^gambling\s+no\s/m);
+  });
+  await t.step("PORT with a space around it", async () => {
+    const port = new URL(server.url).port;
+    const { code, stdout, stderr } = await task("simulate", ["gambling"], {
+      STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+      PORT: `${port} `,
+    });
+    assertEquals(code, 0, stdout + stderr);
+    assertMatch(stdout, /^gambling\s+no\s/m);
+  });
+  await t.step("a PORT the server refuses is refused the same way", async () => {
+    const { code, stderr } = await task("simulate", ["gambling"], {
+      STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+      PORT: "80OO",
+    });
+    assertEquals(code, 1);
+    assertEquals(stderr.trim(), 'error: PORT must be an integer from 0 to 65535, got "80OO"');
+  });
+});
+
+Deno.test("simulate refuses to go on with an ADMIN_TOKEN the server refuses", async (t) => {
+  const wrongToken = {
+    STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+    ADMIN_TOKEN: "not-the-server-admin-token-0123",
+  };
+  await t.step("--explain", async () => {
+    await using server = await startTestServer({ ADMIN_TOKEN });
+    const { code, stdout, stderr } = await task(
+      "simulate",
+      ["gambling", "--url", `${server.url}/webhook`, "--explain"],
+      wrongToken,
+    );
+    assertEquals(code, 1, stdout);
+    assertEquals(
+      stderr.trim(),
+      "error: ADMIN_TOKEN was refused (HTTP 401): set it to the server's ADMIN_TOKEN",
+    );
+  });
+  await t.step("API mode's logged decision", async () => {
+    const stripeApi = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request) => Response.json({ id: "iauth", approved: request.url.endsWith("/approve") }),
+    );
+    try {
+      await using server = await startTestServer({
+        DECISION_MODE: "api",
+        STRIPE_SECRET_KEY: "sk_test_51SimulateApiModeKeyForTests",
+        STRIPE_API_BASE: `http://127.0.0.1:${stripeApi.addr.port}`,
+        ADMIN_TOKEN,
+      });
+      const { code, stdout, stderr } = await task(
+        "simulate",
+        ["gambling", "--url", `${server.url}/webhook`],
+        wrongToken,
+      );
+      assertEquals(code, 1, stdout);
+      assertEquals(
+        stderr.trim(),
+        "error: ADMIN_TOKEN was refused (HTTP 401): set it to the server's ADMIN_TOKEN",
+      );
+    } finally {
+      await stripeApi.shutdown();
+    }
+  });
+});
+
+Deno.test("replay and policy:check take relative paths from the directory deno task was run in (INIT_CWD)", async (t) => {
+  // `deno task` runs the command from the repository root and names the user's directory in
+  // INIT_CWD; a folder two levels down makes a path resolved against the wrong one miss.
+  const dataDir = new URL("data/", ROOT);
+  await Deno.mkdir(dataDir, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: fileURLToPath(dataDir), prefix: "init_cwd_" });
+  try {
+    const events = Object.values(SCENARIOS).map((event) => JSON.stringify(event));
+    await Deno.writeTextFile(`${dir}/events.jsonl`, events.join("\n"));
+    const env = { INIT_CWD: dir };
+    await t.step("replay's file and --policies", async () => {
+      const { code, stdout, stderr } = await task("replay", [
+        "events.jsonl",
+        "--policies",
+        "../../tests/fixtures/pipelines/block_groceries.ts",
+      ], env);
+      assertEquals(code, 0, stderr);
+      assertStringIncludes(
+        stdout,
+        `${events.length} authorizations replayed against ../../tests/fixtures/pipelines/block_groceries.ts`,
+      );
+    });
+    await t.step("policy:check's --policies", async () => {
+      const { code, stdout, stderr } = await task("policy:check", [
+        "--policies",
+        "../../tests/fixtures/pipelines/questionable.ts",
+      ], env);
+      assertEquals(code, 1, stderr);
+      assertMatch(stderr, /^warning: groceriesOnly always fires/m);
+      assertStringIncludes(stdout, "never approved by the pipeline");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
