@@ -138,7 +138,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       receivedAt,
       deadline: storeDeadline,
       path: chosenPath,
-      eventBytes: payload.length,
+      eventBytes: bodyBytes(request, payload),
     });
 
     // 4. Answer: through the API (one call per request), else in the response.
@@ -210,6 +210,16 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       "stripe-version": stripeVersionFor(options.stripeApiVersion, event.api_version),
     });
   };
+}
+
+/**
+ * The body's size as the store keeps it (UTF-8), for the commit's budget: its
+ * `Content-Length` (checked against what was read), else an upper bound, as a
+ * character of a CJK merchant name or metadata is up to 3 bytes.
+ */
+function bodyBytes(request: Request, payload: string): number {
+  const declared = Number(request.headers.get("content-length"));
+  return declared > 0 ? declared : 3 * payload.length;
 }
 
 /**
