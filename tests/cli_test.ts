@@ -5,7 +5,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
-import { postSigned, startTestServer, TEST_SECRET } from "./_helpers.ts";
+import { postSigned, startTestServer, TEST_SECRET, type TestServer } from "./_helpers.ts";
 import { BASE_ENV, freePort, ROOT, runDeno, spawnService, startTaskArgs } from "./_process.ts";
 import { ALL_SCENARIOS, SCENARIOS } from "../fixtures/events.ts";
 import { SEQUENCES } from "../fixtures/sequences.ts";
@@ -452,7 +452,11 @@ Deno.test("simulate lists its scenarios, uses a fresh card per run or --card, an
   );
 });
 
-Deno.test("simulate shows the decisions of DECISION_MODE=api truly: the logged ones", async () => {
+/**
+ * A server in `DECISION_MODE=api`, beside a stand-in for Stripe's API that
+ * approves or declines as asked, for `use`; both stopped after it.
+ */
+async function withApiModeServer(use: (server: TestServer) => Promise<void>): Promise<void> {
   const stripeApi = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const id = new URL(request.url).pathname.split("/")[4];
     return Response.json({
@@ -468,6 +472,14 @@ Deno.test("simulate shows the decisions of DECISION_MODE=api truly: the logged o
       STRIPE_API_BASE: `http://127.0.0.1:${stripeApi.addr.port}`,
       ADMIN_TOKEN,
     });
+    await use(server);
+  } finally {
+    await stripeApi.shutdown();
+  }
+}
+
+Deno.test("simulate shows the decisions of DECISION_MODE=api truly: the logged ones", async () => {
+  await withApiModeServer(async (server) => {
     const { code, stdout } = await task(
       "simulate",
       ["gambling", "ordinary_grocery", "--url", `${server.url}/webhook`],
@@ -479,9 +491,7 @@ Deno.test("simulate shows the decisions of DECISION_MODE=api truly: the logged o
       /gambling\s+no \(via API\)\s+mcc_blocked:betting_casino_gambling \(blockCategories\)/,
     );
     assertMatch(stdout, /ordinary_grocery\s+yes \(via API\)\s/);
-  } finally {
-    await stripeApi.shutdown();
-  }
+  });
 });
 
 Deno.test("start with KV_PATH outside ./data says exactly what to run, and that command serves", async () => {
@@ -671,17 +681,7 @@ Deno.test("simulate refuses to go on with an ADMIN_TOKEN the server refuses", as
     );
   });
   await t.step("API mode's logged decision", async () => {
-    const stripeApi = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      (request) => Response.json({ id: "iauth", approved: request.url.endsWith("/approve") }),
-    );
-    try {
-      await using server = await startTestServer({
-        DECISION_MODE: "api",
-        STRIPE_SECRET_KEY: "sk_test_51SimulateApiModeKeyForTests",
-        STRIPE_API_BASE: `http://127.0.0.1:${stripeApi.addr.port}`,
-        ADMIN_TOKEN,
-      });
+    await withApiModeServer(async (server) => {
       const { code, stdout, stderr } = await task(
         "simulate",
         ["gambling", "--url", `${server.url}/webhook`],
@@ -692,9 +692,7 @@ Deno.test("simulate refuses to go on with an ADMIN_TOKEN the server refuses", as
         stderr.trim(),
         "error: ADMIN_TOKEN was refused (HTTP 401): set it to the server's ADMIN_TOKEN",
       );
-    } finally {
-      await stripeApi.shutdown();
-    }
+    });
   });
 });
 

@@ -68,6 +68,27 @@ async function leftOnCard(server: TestServer, card: string, probe: number): Prom
   return approved;
 }
 
+/**
+ * Our answer was late: Stripe approved `request` (of `amount`) by its timeout
+ * setting and said so first; then the request reaches us. Whether we approved it.
+ */
+async function answeredAfterStripe(
+  server: TestServer,
+  request: Stripe.Event,
+  amount: number,
+): Promise<boolean> {
+  await answer(
+    server,
+    lifecycleEvent(request, "issuing_authorization.created", {
+      status: "pending",
+      approved: true,
+      amount,
+      requests: [{ amount, reason: "webhook_timeout" }],
+    }),
+  );
+  return (await answer(server, request)).approved;
+}
+
 /** Stripe's `.created` (pending, `amount` held) then `.updated` (expired, nothing captured); the history. */
 async function createdThenExpired(server: TestServer, request: Stripe.Event, amount: number) {
   const history = [{ amount }];
@@ -265,17 +286,7 @@ Deno.test("a request logged after Stripe's lifecycle event holds what Stripe hol
     card,
     pending_request: { amount: 9_000 },
   });
-  // Our answer was late: Stripe approved by its timeout setting and said so first.
-  await answer(
-    server,
-    lifecycleEvent(request, "issuing_authorization.created", {
-      status: "pending",
-      approved: true,
-      amount: 9_000,
-      requests: [{ amount: 9_000, reason: "webhook_timeout" }],
-    }),
-  );
-  assertEquals((await answer(server, request)).approved, true);
+  assertEquals(await answeredAfterStripe(server, request, 9_000), true);
   const record = await decision(server, "iauth_late_answer");
   assertEquals([record.reservation.amount, record.reconciliation.outcome], [
     9_000,
@@ -296,16 +307,7 @@ Deno.test("a late request whose lifecycle event came first, on a day after Strip
   const created = Math.floor(Date.now() / 1000) - 86_400;
   authorizationOf(request).created = created;
   request.created = created;
-  await answer(
-    server,
-    lifecycleEvent(request, "issuing_authorization.created", {
-      status: "pending",
-      approved: true,
-      amount: 9_000,
-      requests: [{ amount: 9_000, reason: "webhook_timeout" }],
-    }),
-  );
-  assertEquals((await answer(server, request)).approved, true);
+  assertEquals(await answeredAfterStripe(server, request, 9_000), true);
   // Held today, where the request was decided, and no longer on the day Stripe created it.
   await assertLeftOnCard(server, card.id, DAILY_USD - 9_000);
   const record = await decision(server, "iauth_late_across_days");
