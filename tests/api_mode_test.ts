@@ -8,6 +8,8 @@ import { referencePipeline } from "./fixtures/pipelines/reference.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { POLICIES_DIR, startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
+import { requestEvent } from "../fixtures/lifecycle.ts";
+import { amountCap } from "../policies/amount_cap.ts";
 import { maxNetworkRisk } from "../policies/max_network_risk.ts";
 import { stallingCommits } from "./_kv.ts";
 
@@ -243,4 +245,27 @@ Deno.test("after a failed API call the direct answer does not wait past its dead
     "respond_after_api_failure",
   );
   store.release();
+});
+
+Deno.test("an increment's API call unsets the reasons its authorization's earlier request left in the metadata", async () => {
+  await using api = startFakeStripeApi();
+  await using server = await startTestServer(apiEnv(api.url), {
+    policies: [amountCap({ usd: 10_000 }, { per: "request" })],
+  });
+  const id = "iauth_api_increment";
+  const controllable = (amount: number) => ({ amount, is_amount_controllable: true });
+  const first = requestEvent({ id, pending_request: controllable(15_000) }, [], "fuel");
+  const increment = requestEvent({ id, pending_request: controllable(1_000) }, [{
+    amount: 10_000,
+  }], "fuel");
+  for (const event of [first, increment]) await (await server.postEvent(event)).body?.cancel();
+  const [limited, approved] = api.calls;
+  assertEquals(limited.form["metadata[reason_1]"], "amount_over_cap:usd (amountCap)");
+  assertEquals(approved.idempotencyKey, `issuing-authorizer:${id}:1:approve`);
+  // Stripe merges metadata: each reason key the increment's decision does not set is unset.
+  assertEquals([approved.form["metadata[reason_1]"], approved.form["metadata[reason_49]"]], [
+    "",
+    "",
+  ]);
+  assert(/^[0-9a-f]{12}$/.test(approved.form["metadata[policy_version]"]));
 });

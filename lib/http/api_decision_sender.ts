@@ -6,7 +6,10 @@
  * @module
  */
 import Stripe from "stripe";
-import type { AuthorizationResponseBody } from "../engine/authorization_response.ts";
+import {
+  type AuthorizationResponseBody,
+  METADATA_MAX_KEYS,
+} from "../engine/authorization_response.ts";
 import { type Deadline, TIMED_OUT } from "../engine/deadline.ts";
 
 /** Stripe's API host, used unless `STRIPE_API_BASE` says otherwise. */
@@ -59,8 +62,12 @@ export type ApiDecisionSender = (
  *   return Response.json({ id: "iauth_123", object: "issuing.authorization" });
  * });
  * const send = createApiDecisionSender({ secretKey: "sk_test_123", apiBase: `http://127.0.0.1:${api.addr.port}` });
- * await send("iauth_123", { approved: true, amount: 10_000 }, { requestKey: "1", deadline: Deadline.after(1_000) });
- * equal(seen[0], "POST /v1/issuing/authorizations/iauth_123/approve issuing-authorizer:iauth_123:1:approve amount=10000");
+ * await send("iauth_123", { approved: true, amount: 10_000 }, { requestKey: "0", deadline: Deadline.after(1_000) });
+ * equal(seen[0], "POST /v1/issuing/authorizations/iauth_123/approve issuing-authorizer:iauth_123:0:approve amount=10000");
+ * // An increment unsets the reasons an earlier request may have left in the authorization's metadata.
+ * const metadata = { policy_version: "dev", reason_1: "mcc_blocked:x (blockCategories)" };
+ * await send("iauth_123", { approved: false, metadata }, { requestKey: "1", deadline: Deadline.after(1_000) });
+ * equal(new URLSearchParams(seen[1].split(" ")[3]).get("metadata[reason_2]"), "");
  * ```
  */
 export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiDecisionSender {
@@ -83,6 +90,7 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
     { requestKey, deadline },
   ) {
     const action = approved ? "approve" : "decline";
+    if (requestKey !== "0") metadata = withEarlierReasonsUnset(metadata);
     const callDeadline = deadline.within(timeoutMs);
     const left = callDeadline.remainingMs();
     if (left < MIN_CALL_MS) throw new Error(`only ${Math.round(left)} ms left for the API call`);
@@ -102,6 +110,21 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
       throw new Error(`no answer within ${Math.round(left)} ms`);
     }
   };
+}
+
+/**
+ * Stripe merges the metadata of approve and decline calls into the
+ * authorization's ("Individual keys can be unset by posting an empty value to
+ * them", `AuthorizationApproveParams.metadata`): on an increment, every
+ * `reason_N` this decision does not set is unset, so no reason of an earlier
+ * request is left on the authorization as if it were this one's.
+ */
+function withEarlierReasonsUnset(
+  metadata: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const replaced: Record<string, string> = { ...metadata };
+  for (let i = 1; i < METADATA_MAX_KEYS; i++) replaced[`reason_${i}`] ??= "";
+  return replaced;
 }
 
 /**
