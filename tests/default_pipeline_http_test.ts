@@ -46,9 +46,11 @@ Deno.test("FALLBACK_DECISION=approve approves when a policy throws, but not what
     "fallback:error (throws)",
   ]);
   const gambling = await (await server.postEvent(SCENARIOS.gambling)).json();
-  assertEquals([gambling.approved, gambling.metadata.reason_1], [
+  // The failure is a reason beside the block: a policy failing on every request still shows.
+  assertEquals([gambling.approved, gambling.metadata.reason_1, gambling.metadata.reason_2], [
     false,
     "mcc_blocked:betting_casino_gambling (blockCategories)",
+    "fallback:error (throws)",
   ]);
 });
 

@@ -48,9 +48,9 @@ export interface Decision {
   /** Empty when nothing objected. */
   readonly reasons: readonly Reason[];
   /**
-   * Every verdict given, in order. A policy that failed has none; the
-   * policies after it are absent when the fallback declines, and after a
-   * timeout.
+   * Every verdict given, in order. A policy that failed has none (its failure
+   * is a reason); the policies after it are absent when the fallback
+   * declines, and after a timeout those that answered with a promise.
    */
   readonly trace: readonly TraceEntry[];
   /** Short content hash of the policy set that decided. */
@@ -214,9 +214,10 @@ export function fallbackDecision(
  *    out yields the fallback decision with reason `fallback:error` or
  *    `fallback:timeout`, naming that policy. An approving fallback approves
  *    only what the other policies did not object to: their declines and
- *    limits stand (the policies after a failure still run, within the
- *    budget; after a timeout, those before it decide), as Stripe's timeout
- *    setting stands in for a decision that is unknown, not for one in hand.
+ *    limits stand, with the failure as a reason beside theirs (the policies
+ *    after a failure still run: within the budget, or after a timeout the
+ *    synchronous ones), as Stripe's timeout setting stands in for a decision
+ *    that is unknown, not for one in hand.
  *
  * A synchronous policy that never returns cannot be interrupted (JavaScript
  * has one thread): keep policies synchronous or make them honour
@@ -275,16 +276,45 @@ export function createDecide(
   ): Decision | undefined {
     onFallback?.({ kind, policy: names[index], error });
     if (!approvedOnFallback) return fallbackOf(names[index], kind, run.trace);
-    run.failed ??= { kind, index };
+    (run.failures ??= []).push({
+      policy: names[index],
+      code: ENGINE_REASON_CODES.fallback,
+      detail: kind,
+    });
   }
 
-  /** The decision from the verdicts given: the approving fallback if a policy failed and none objected. */
+  /**
+   * The decision from the verdicts given. When a policy failed: the approving
+   * fallback if none objected, else the objection with each failure as a
+   * reason beside it (so a policy failing on every request still shows).
+   */
   function conclude(authorization: AuthorizationRequest, run: Run): Decision {
     const decision = compose(authorization, run.trace);
-    const { failed } = run;
-    return failed && decision.approved && decision.amount === undefined
-      ? fallbackOf(names[failed.index], failed.kind, run.trace)
-      : decision;
+    const { failures } = run;
+    if (!failures) return decision;
+    if (decision.approved && decision.amount === undefined) {
+      const [{ policy, detail }] = failures;
+      return fallbackOf(policy, detail!, run.trace);
+    }
+    return { ...decision, reasons: [...decision.reasons, ...failures] };
+  }
+
+  /**
+   * After a timeout: the policies not run yet, each given no time (its signal
+   * aborted). A synchronous one still decides (a block after a slow lookup);
+   * one that answers with a promise is left out, its rejection ignored.
+   */
+  function runRestWithoutTime(
+    authorization: AuthorizationRequest,
+    context: DecisionContext,
+    run: Run,
+    from: number,
+  ): Decision {
+    for (let i = from; i < policies.length; i++) {
+      const result = step(i, authorization, context, run);
+      if (result instanceof Promise) result.catch(() => {});
+    }
+    return conclude(authorization, run);
   }
 
   function compose(
@@ -407,8 +437,8 @@ export function createDecide(
         }
         if (verdict === TIMED_OUT) {
           context.abort();
-          // No time left for the policies after it: those before it decide.
-          return failed("timeout", i, run) ?? conclude(authorization, run);
+          return failed("timeout", i, run) ??
+            runRestWithoutTime(authorization, context, run, i + 1);
         }
         result = verdict === REJECTED
           ? failed("error", i, run, error)
@@ -440,10 +470,10 @@ export function createDecide(
   return Object.assign(decide, { counters, fallback: fallbackOf, policyVersion });
 }
 
-/** One decision in progress: the verdicts so far, and the first policy that failed, if one did. */
+/** One decision in progress: the verdicts so far, and each policy that failed, as a reason. */
 interface Run {
   readonly trace: TraceEntry[];
-  failed?: { readonly kind: "error" | "timeout"; readonly index: number };
+  failures?: Reason[];
 }
 
 /** A policy's promise rejected (its reason is kept apart: a policy may reject with anything). */
