@@ -11,7 +11,7 @@ import {
   type OverviewReader,
 } from "../ops/decision_queries.ts";
 import { exportResponse } from "../ops/decision_export.ts";
-import { MAX_WAITING, type Pacer } from "../ops/pacer.ts";
+import type { Pacer } from "../ops/pacer.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -59,6 +59,7 @@ const HSTS = "max-age=31536000";
 /** A sign-in or sign-out form holds two tokens: anything larger is refused unread (413). */
 const MAX_LOGIN_BYTES = 4_096;
 const DECISION_PAGE = new URLPattern({ pathname: "/dashboard/decisions/:id" });
+const EXPORT_PATHS = new Set(["/dashboard/decisions.csv", "/dashboard/decisions.jsonl"]);
 /** Decisions listed on the overview. */
 const PAGE_SIZE = 50;
 /**
@@ -208,7 +209,8 @@ export function createDashboard(
     if (!session) return redirect("/dashboard/login");
     // Only signed-in page loads wait for their turn (an export, a turn per chunk it reads):
     // nobody else can hold up an admin.
-    if (pacer.waiting >= MAX_WAITING) {
+    const exporting = EXPORT_PATHS.has(url.pathname);
+    if (pacer.isBusy(exporting ? "export" : "page")) {
       return htmlResponse(errorPage(503, "The dashboard is busy; retry in a second."), 503, {
         "retry-after": "1",
       });
@@ -224,9 +226,7 @@ export function createDashboard(
       if (!record) throw new RequestError(404, `no decision for ${id}`);
       return htmlResponse(decisionPage(record));
     }
-    if (
-      url.pathname === "/dashboard/decisions.csv" || url.pathname === "/dashboard/decisions.jsonl"
-    ) {
+    if (EXPORT_PATHS.has(url.pathname)) {
       const filter = filterFromSearch(url.searchParams, PAGE_SIZE);
       const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
       const records = exportDecisions(store, filter, new Date(), pacer);

@@ -17,7 +17,7 @@ import { jsonResponse } from "../http/json_response.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 import { decisionIdOf, isAdminPath } from "../http/routes.ts";
-import { MAX_WAITING, type Pacer } from "./pacer.ts";
+import type { Pacer } from "./pacer.ts";
 
 /** What the admin API reads. */
 export interface AdminApiOptions {
@@ -50,8 +50,8 @@ export interface AdminApiOptions {
  * - `GET /metrics`: Prometheus text.
  *
  * Without the admin token each throws a 401 `RequestError`. Reads of the log
- * take turns ({@linkcode Pacer}; an export a turn per chunk it reads); past
- * 64 waiting, a 503 with `Retry-After`.
+ * take turns ({@linkcode Pacer}; an export a turn per chunk it reads); when
+ * too many wait (or, for an export, run), a 503 with `Retry-After`.
  *
  * @example
  * ```ts
@@ -83,12 +83,27 @@ export function createAdminApi(
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
     // Thrown, not returned: the app logs each refusal (`rejected`, 401), so guessing shows.
     if (!isAdmin(request.headers.get("authorization"))) throw unauthorized();
+    // Parsed before their turn: a malformed query is a 400 at once, never a wait or a 503.
     switch (url.pathname) {
       case "/decisions.csv":
       case "/decisions.jsonl": {
         const filter = filterFromSearch(url.searchParams, 50);
         const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
+        if (pacer.isBusy("export")) return busy();
         return exportResponse(exportDecisions(store, filter, new Date(), pacer), format, {});
+      }
+      case "/decisions": {
+        const filter = filterFromSearch(url.searchParams, 50);
+        return await inTurn(async () =>
+          jsonResponse(await findDecisions(store, filter, new Date()))
+        );
+      }
+      case "/stats": {
+        const range = rangeFrom(url.searchParams, "1h");
+        return await inTurn(async () => {
+          const { shadow_examples: _, ...stats } = await overview(range, new Date());
+          return jsonResponse(stats);
+        });
       }
       case "/policies":
         return jsonResponse(policies);
@@ -96,39 +111,28 @@ export function createAdminApi(
         return new Response(metrics.render(), {
           headers: { "content-type": "text/plain; version=0.0.4" },
         });
-      default:
-        return await read(url);
     }
-  }
-
-  /** A read of the log (a decision, a page of them, the stats), in its turn. */
-  function read(url: URL): Promise<Response> {
-    if (pacer.waiting >= MAX_WAITING) {
-      return Promise.resolve(
-        jsonResponse({ error: "busy: too many reads waiting; retry in a second" }, 503, {
-          "retry-after": "1",
-        }),
-      );
-    }
-    return pacer.run(async () => {
-      const id = decisionIdOf(url.pathname);
-      if (id !== undefined) {
-        const record = await store.get(decodeURIComponent(id));
-        if (!record) throw new RequestError(404, `no decision for ${id}`);
-        return jsonResponse(record);
-      }
-      if (url.pathname === "/decisions") {
-        return jsonResponse(
-          await findDecisions(store, filterFromSearch(url.searchParams, 50), new Date()),
-        );
-      }
-      const range = rangeFrom(url.searchParams, "1h");
-      const { shadow_examples: _, ...stats } = await overview(range, new Date());
-      return jsonResponse(stats);
+    const id = decisionIdOf(url.pathname)!;
+    const authorizationId = decodeURIComponent(id);
+    return await inTurn(async () => {
+      const record = await store.get(authorizationId);
+      if (!record) throw new RequestError(404, `no decision for ${id}`);
+      return jsonResponse(record);
     });
   }
 
+  /** A read of the log (a decision, a page of them, the stats), in its turn; a 503 when busy. */
+  function inTurn(read: () => Promise<Response>): Promise<Response> {
+    return pacer.isBusy("page") ? Promise.resolve(busy()) : pacer.run(read);
+  }
+
   return (request, url) => isAdminPath(url.pathname) ? route(request, url) : undefined;
+}
+
+function busy(): Response {
+  return jsonResponse({ error: "busy: too many reads waiting; retry in a second" }, 503, {
+    "retry-after": "1",
+  });
 }
 
 function unauthorized(): RequestError {

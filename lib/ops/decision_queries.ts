@@ -269,8 +269,8 @@ export async function findDecisions(
  * Every decision matching `filter` in its range, newest first, for export:
  * at most {@linkcode EXPORT_MAX_ROWS}, reading at most
  * {@linkcode EXPORT_SCAN_BUDGET} records, each chunk in its turn of `pacer`
- * when given (an export is many short reads, not one long one). `filter.limit`
- * is ignored.
+ * when given (an export is many short reads, not one long one), counted
+ * among its exports while it runs. `filter.limit` is ignored.
  *
  * @example
  * ```ts
@@ -289,6 +289,7 @@ export async function* exportDecisions(
   now: Date,
   pacer?: Pacer,
 ): AsyncIterable<DecisionRecord> {
+  using _running = pacer?.exporting();
   let rows = 0;
   const budget = reconciling(filter, EXPORT_SCAN_BUDGET);
   for await (const record of scan(store, filter, now, budget, SCAN_CHUNK, pacer)) {

@@ -21,7 +21,12 @@ const WORK_MS = 5_000;
 const MAX_COUNTED_MS = 1_000;
 
 /** Turns waiting at most; past it, readers are told to retry (503 with `Retry-After`). */
-export const MAX_WAITING = 64;
+const MAX_WAITING = 64;
+/**
+ * Exports running at most: each keeps a turn waiting for as long as it runs,
+ * so without a bound, exports alone would fill the queue and turn pages away.
+ */
+const MAX_EXPORTS = 4;
 
 /**
  * Runs work one turn at a time, each after a pause proportional to the one
@@ -36,24 +41,45 @@ export const MAX_WAITING = 64;
  * const order: number[] = [];
  * await Promise.all([1, 2, 3].map((n) => pacer.run(async () => { order.push(n); })));
  * deepEqual(order, [1, 2, 3]);
+ * deepEqual(pacer.isBusy("page"), false);
  * ```
  */
 export class Pacer {
   #tail: Promise<void> = Promise.resolve();
   #nextStart = 0;
-  /** Turns not started yet. */
-  waiting = 0;
+  #waiting = 0;
+  #exports = 0;
+
+  /**
+   * Whether a read should be turned away for now (503 with `Retry-After`):
+   * 64 turns waiting, or, for an export, 4 exports running.
+   */
+  isBusy(read: "page" | "export"): boolean {
+    return this.#waiting >= MAX_WAITING || (read === "export" && this.#exports >= MAX_EXPORTS);
+  }
+
+  /** Counts an export as running until the handle is disposed (`using`). */
+  exporting(): Disposable {
+    this.#exports++;
+    let running = true;
+    return {
+      [Symbol.dispose]: () => {
+        if (running) this.#exports--;
+        running = false;
+      },
+    };
+  }
 
   /** Runs `work` in its turn; settles as it does. */
   run<T>(work: () => Promise<T>): Promise<T> {
-    this.waiting++;
+    this.#waiting++;
     const { promise: result, resolve, reject } = Promise.withResolvers<T>();
     // The tail never rejects: each turn catches its work's failure and hands it to its caller.
     this.#tail = this.#tail.then(async () => {
       // A timer only while someone waits: an idle pacer holds none.
       const wait = this.#nextStart - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      this.waiting--;
+      this.#waiting--;
       const started = performance.now();
       const running = Promise.resolve().then(work);
       running.then(resolve, reject);
