@@ -116,7 +116,20 @@ export interface DecideInput {
   readonly held?: Held;
   /** The request's deadline; the policies stop at it or at the budget, whichever is sooner. */
   readonly deadline?: Deadline;
+  /**
+   * What this request's policies that declare no counters gave in an earlier
+   * run, kept by the caller across runs while `held` is unchanged: they are
+   * not run again (a slow lookup is not repeated because another request on
+   * the card moved the counters), and `decide` fills it.
+   */
+  readonly results?: PolicyResults;
 }
+
+/**
+ * One request's policy results by pipeline position (see
+ * {@linkcode DecideInput.results}): a verdict, or how the policy failed.
+ */
+export type PolicyResults = (Verdict | { readonly failed: "error" | "timeout" } | undefined)[];
 
 /**
  * Decides one request. Synchronous when every policy answered synchronously,
@@ -274,7 +287,11 @@ export function createDecide(
     run: Run,
     error?: unknown,
   ): Decision | undefined {
-    onFallback?.({ kind, policy: names[index], error });
+    if (run.results && !readsCounters[index]) {
+      // Reported once per request, however often its decision is made again.
+      if (run.results[index] === undefined) onFallback?.({ kind, policy: names[index], error });
+      run.results[index] = { failed: kind };
+    } else onFallback?.({ kind, policy: names[index], error });
     if (!approvedOnFallback) return fallbackOf(names[index], kind, run.trace);
     (run.failures ??= []).push({
       policy: names[index],
@@ -396,9 +413,12 @@ export function createDecide(
     run: Run,
     ...awaited: [] | [Verdict]
   ): Decision | Promise<Verdict> | undefined {
+    const earlier = awaited.length === 0 && !readsCounters[i] ? run.results?.[i] : undefined;
+    if (earlier !== undefined && "failed" in earlier) return failed(earlier.failed, i, run);
     let verdict: Verdict | Promise<Verdict>;
     try {
-      verdict = awaited.length === 1 ? awaited[0] : policies[i](authorization, context);
+      verdict = earlier ??
+        (awaited.length === 1 ? awaited[0] : policies[i](authorization, context));
     } catch (error) {
       return failed("error", i, run, error);
     }
@@ -414,6 +434,7 @@ export function createDecide(
       );
     }
     run.trace.push({ policy: names[i], verdict });
+    if (run.results && !readsCounters[i]) run.results[i] = verdict;
   }
 
   /** Goes on from the first policy that answered with a promise, each awaited against the deadline. */
@@ -450,16 +471,17 @@ export function createDecide(
     }
   }
 
-  const velocityPolicies = policies.filter((policy): policy is VelocityPolicy =>
+  const readsCounters = policies.map((policy) =>
     typeof (policy as Partial<VelocityPolicy>).counters === "function"
   );
+  const velocityPolicies = policies.filter((_, i) => readsCounters[i]) as VelocityPolicy[];
   function counters(authorization: AuthorizationRequest, now: Date): CounterRef[] {
     return velocityPolicies.flatMap((policy) => policy.counters(authorization, now));
   }
 
   function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {
     const context = new DecisionContext(input, budgetMs);
-    const run: Run = { trace: [] };
+    const run: Run = { trace: [], results: input.results };
     for (let i = 0; i < policies.length; i++) {
       const result = step(i, authorization, context, run);
       if (result instanceof Promise) return finishAsync(authorization, context, run, i, result);
@@ -474,6 +496,8 @@ export function createDecide(
 interface Run {
   readonly trace: TraceEntry[];
   failures?: Reason[];
+  /** The caller's results of policies that declare no counters, reused and filled. */
+  readonly results?: PolicyResults;
 }
 
 /** A policy's promise rejected (its reason is kept apart: a policy may reject with anything). */

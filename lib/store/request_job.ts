@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Decide, Decision, Reason } from "../engine/decide.ts";
+import type { Decide, Decision, PolicyResults, Reason } from "../engine/decide.ts";
 import { Deadline } from "../engine/deadline.ts";
 import {
   addsApproval,
@@ -206,6 +206,10 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
     const pastRequests = isRequestHistory(history) ? history : undefined;
     let decided: Decided | undefined;
     let deciding: Promise<unknown> | undefined;
+    // What the policies that read no counters gave, for the decisions made again when they did
+    // move (on a busy card, each commit on it): a slow lookup runs once per request, not per commit.
+    const results: PolicyResults = [];
+    let resultsHeld: Held | undefined;
 
     return {
       keys: [authKey, ...buckets, ...stateKeys, ...growth.keys, ...links.map(([key]) => key)],
@@ -260,7 +264,10 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           // The policies stop in time for their decision (or their fallback) to commit.
           const policyDeadline = new Deadline(deadline.at - COMMIT_MARGIN_MS);
           const input = { now, usage, held, deadline: policyDeadline };
-          const decision = decide(authorization, input);
+          // They may read what the authorization holds: kept while that is unchanged.
+          if (resultsHeld && !sameHeld(resultsHeld, held)) results.length = 0;
+          resultsHeld = held;
+          const decision = decide(authorization, { ...input, results });
           const shadow = shadowDecide?.(authorization, input);
           if (decision instanceof Promise) {
             // Awaited outside the serial section; used if the counters it read still hold.

@@ -193,6 +193,32 @@ function largeEvent(id: string): Stripe.Event {
   return event;
 }
 
+Deno.test("a slow async lookup beside a spend limit on one busy card: it runs once a request, the limit holds exactly, nothing falls back", async () => {
+  let lookups = 0;
+  // 100 ms, a fifteenth of the budget: a fraud score from a service, reading no counter.
+  const slowLookup: Policy = async function slowLookup() {
+    lookups++;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return { outcome: "abstain" };
+  };
+  await using server = await startTestServer({ FALLBACK_DECISION: "approve" }, {
+    policies: [slowLookup, spendLimit({ window: "daily", maxAmount: { usd: 200_000 } })],
+  });
+  const answers = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+    post(
+      server.url,
+      authorizationEvent("online", {
+        id: `iauth_busy_card_${i}`,
+        card: { id: "ic_busy_card" },
+        pending_request: { amount: 10_000 },
+      }),
+    )));
+  assertEquals(answers.filter(({ body }) => isFallback(body)).length, 0);
+  // 2,000.00 a day in 100.00 requests: exactly 20, however the 60 raced.
+  assertEquals(answers.filter(({ body }) => body.approved).length, 20);
+  assertEquals(lookups, 60, "the lookup is not run again when the card's counters move");
+});
+
 Deno.test("one 75 KB event beside 40 small ones: all decided normally, the large one stored trimmed", async () => {
   await using server = await startTestServer({ ADMIN_TOKEN }, {
     policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
