@@ -285,24 +285,34 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   }
 
   /**
-   * The pipeline's fallback for a store that failed (`failure`, or
-   * `undefined` when the deadline passed), logged as it is answered.
+   * What to answer for a store that failed (`failure`, or `undefined` when
+   * the deadline passed), logged as it is answered: the pipeline's fallback,
+   * or the policies' own decision if they made one (`decided`) that is no
+   * more permissive than it (a decline; or, when the fallback approves, their
+   * approval, which may be limited). An approving fallback stands in for a
+   * decision that is unknown, never for a decline in hand.
    */
   function answeredFallback(
     authorization: AuthorizationRequest,
     meta: RequestMeta,
     failure: unknown,
+    decided?: Decision,
   ): Decision {
     const timedOut = failure === undefined || isTimeout(failure);
+    const fallback = decide.fallback("store", timedOut ? "store_timeout" : "store_error");
+    const answer = decided && !decided.fallback && (!decided.approved || fallback.approved)
+      ? decided
+      : fallback;
     log({
       level: "error",
       msg: "store_fallback",
       kind: timedOut ? "timeout" : "error",
+      answered: answer === fallback ? "fallback" : "decided",
       authorization_id: authorization.id,
       event_id: meta.eventId,
       ...(failure ? { error: failure } : {}),
     });
-    return decide.fallback("store", timedOut ? "store_timeout" : "store_error");
+    return answer;
   }
 
   function unrecorded(
@@ -401,7 +411,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         ).catch(loggedUnrecorded(authorization, meta, decision));
         return unrecorded(authorization, meta, decision);
       }
-      const jobMeta = { ...meta, started, chain };
+      let decided: Decision | undefined;
+      const jobMeta = {
+        ...meta,
+        started,
+        chain,
+        decided: (decision: Decision) => decided = decision,
+      };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
       const pending = submitRequest(authorization, jobMeta, jobDeadline);
       let result: Awaited<typeof pending> | typeof TIMED_OUT;
@@ -453,8 +469,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           failure = error;
         }
       }
-      // The answer is the log: the fallback answered now is what gets recorded.
-      const decision = answeredFallback(authorization, meta, failure);
+      // The answer is the log: what is answered now is what gets recorded.
+      const decision = answeredFallback(authorization, meta, failure, decided);
       // Recorded once this delivery's job is done: if its commit still lands, or landed and
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier

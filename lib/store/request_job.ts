@@ -91,7 +91,15 @@ export const COMMIT_MARGIN_MS = 25;
 const REQUEST_MUTATIONS = RECORD_MUTATIONS + 8;
 
 /** A request's meta as its job needs it: when deciding started, and its card's chain. */
-export type JobMeta = RequestMeta & { readonly started: number; readonly chain: CardChain };
+export type JobMeta = RequestMeta & {
+  readonly started: number;
+  readonly chain: CardChain;
+  /**
+   * Told each decision the job makes, before its commit: what the store may
+   * answer instead of its fallback if the commit does not land in time.
+   */
+  readonly decided?: (decision: Decision) => void;
+};
 
 /** A decided request before it is committed. */
 interface Decided {
@@ -281,6 +289,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           outcome = { decision, shadow, held };
         }
         const { decision } = outcome;
+        if (!answered) meta.decided?.(decision);
         const requested = authorization.pending_request.amount;
         const amount = decision.approved ? decision.amount ?? requested : 0;
         const reservation: Reservation = {

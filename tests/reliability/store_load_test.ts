@@ -6,12 +6,13 @@
  */
 import type Stripe from "stripe";
 import type { Policy } from "../../lib/engine/policy.ts";
+import { blockCategories } from "../../policies/block_categories.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { holdingNextCommit, withAtomicHook, withMethod } from "../_kv.ts";
 import { postSigned, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
 import { freePort, serveParallelArgs, spawnService } from "../_process.ts";
-import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+import { authorizationEvent, authorizationOf, SCENARIOS } from "../../fixtures/events.ts";
 
 const ADMIN_TOKEN = "store-load-admin-token-0123456789";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -98,6 +99,38 @@ Deno.test("a request that timed out in the store is logged as what it was answer
   const stats = await (await fetch(`${server.url}/stats?range=1h`, { headers: admin })).json();
   const { approved, declined, limited } = stats.totals;
   assertEquals(approved + declined + limited, 2, "the corrected decision is counted once");
+});
+
+Deno.test("a store that cannot commit in time answers the policies' decline, not an approving fallback", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const slowCommits = holdingNextCommit(kv, 600);
+  await using server = await startTestServer({
+    ADMIN_TOKEN,
+    DECISION_BUDGET_MS: "100",
+    FALLBACK_DECISION: "approve",
+  }, { kv: slowCommits.kv, policies: [blockCategories(["betting_casino_gambling"])] });
+  slowCommits.holdNext();
+  const casino = await post(server.url, SCENARIOS.gambling);
+  assertEquals([casino.body.approved, casino.body.metadata.reason_1], [
+    false,
+    "mcc_blocked:betting_casino_gambling (blockCategories)",
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const record = await (await fetch(`${server.url}/decisions/iauth_gambling`, { headers: admin }))
+    .json();
+  assertEquals([record.approved, record.fallback, record.response], [
+    false,
+    undefined,
+    casino.body,
+  ]);
+  assert(
+    server.logs.some((r) => r.msg === "store_fallback" && r.answered === "decided"),
+    "the store's failure is still logged",
+  );
+  // The policies approved: answered as they decided (the approving fallback would have too).
+  slowCommits.holdNext();
+  const grocery = await post(server.url, SCENARIOS.ordinary_grocery);
+  assertEquals([grocery.body.approved, isFallback(grocery.body)], [true, false]);
 });
 
 Deno.test("a commit that lands but whose reply is lost is corrected to the answer", async () => {
