@@ -269,3 +269,21 @@ Deno.test("an increment's API call unsets the reasons its authorization's earlie
   ]);
   assert(/^[0-9a-f]{12}$/.test(approved.form["metadata[policy_version]"]));
 });
+
+Deno.test("a second, different request at a position already sent through the API is declined directly, never sent as a second call", async () => {
+  await using api = startFakeStripeApi();
+  await using server = await startTestServer(apiEnv(api.url));
+  const id = "iauth_api_same_position";
+  const first = requestEvent({ id, pending_request: { amount: 5_000 } });
+  const other = requestEvent({ id, pending_request: { amount: 5_100 } });
+  other.id = `${first.id}_other`;
+  assertEquals(await (await server.postEvent(first)).json(), { received: true });
+  const body = await (await server.postEvent(other)).json();
+  assertEquals([body.approved, body.metadata.reason_1], [
+    false,
+    "request_history_inconsistent:0 (store)",
+  ]);
+  assertEquals(api.calls.map((call) => call.idempotencyKey), [
+    `issuing-authorizer:${id}:0:approve`,
+  ]);
+});

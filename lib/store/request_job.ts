@@ -310,9 +310,13 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           position: position ?? 0,
           decidedAt: now,
           latencyMs: performance.now() - meta.started,
-          // Stripe's decline endpoint takes no `send_fraud_challenges` (Authorizations.d.ts,
-          // AuthorizationDeclineParams: `expand`, `metadata`): a challenge is only answered directly.
-          path: meta.path === "api" && decision.sendFraudChallenges?.length ? "respond" : meta.path,
+          // Answered directly: a challenge, as Stripe's decline endpoint takes no
+          // `send_fraud_challenges` (Authorizations.d.ts, AuthorizationDeclineParams: `expand`,
+          // `metadata`); and the store's own decline of an odd request (another request at a
+          // position already decided), which through the API would be a second call for it.
+          path: meta.path === "api" && (odd || decision.sendFraudChallenges?.length)
+            ? "respond"
+            : meta.path,
           held,
           reservation,
         });
