@@ -91,6 +91,8 @@ export function outcomeOf(
 export interface FallbackEvent {
   readonly kind: "error" | "timeout";
   readonly policy: string;
+  /** The authorization being decided, to tie the failure to its request. */
+  readonly authorizationId: string;
   readonly error?: unknown;
 }
 
@@ -289,15 +291,19 @@ export function createDecide(
   ): Decision | undefined {
     if (run.results && !readsCounters[index]) {
       // Reported once per request, however often its decision is made again.
-      if (run.results[index] === undefined) onFallback?.({ kind, policy: names[index], error });
+      if (run.results[index] === undefined) report(kind, index, run, error);
       run.results[index] = { failed: kind };
-    } else onFallback?.({ kind, policy: names[index], error });
+    } else report(kind, index, run, error);
     if (!approvedOnFallback) return fallbackOf(names[index], kind, run.trace);
     (run.failures ??= []).push({
       policy: names[index],
       code: ENGINE_REASON_CODES.fallback,
       detail: kind,
     });
+  }
+
+  function report(kind: "error" | "timeout", index: number, run: Run, error: unknown): void {
+    onFallback?.({ kind, policy: names[index], authorizationId: run.authorizationId, error });
   }
 
   /**
@@ -481,7 +487,7 @@ export function createDecide(
 
   function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {
     const context = new DecisionContext(input, budgetMs);
-    const run: Run = { trace: [], results: input.results };
+    const run: Run = { trace: [], results: input.results, authorizationId: authorization.id };
     for (let i = 0; i < policies.length; i++) {
       const result = step(i, authorization, context, run);
       if (result instanceof Promise) return finishAsync(authorization, context, run, i, result);
@@ -494,6 +500,7 @@ export function createDecide(
 
 /** One decision in progress: the verdicts so far, and each policy that failed, as a reason. */
 interface Run {
+  readonly authorizationId: string;
   readonly trace: TraceEntry[];
   failures?: Reason[];
   /** The caller's results of policies that declare no counters, reused and filled. */

@@ -104,8 +104,15 @@ export async function createService(
       policyVersion,
       budgetMs: config.decisionBudgetMs,
       fallback: config.fallbackDecision,
-      onFallback: ({ kind, policy, error }) =>
-        log({ level: "error", msg: fallbackMsg, kind, policy, error }),
+      onFallback: ({ kind, policy, authorizationId, error }) =>
+        log({
+          level: "error",
+          msg: fallbackMsg,
+          kind,
+          policy,
+          authorization_id: authorizationId,
+          error,
+        }),
     });
   const decide = pipeline(options.policies, "policy_fallback");
   const { apiMode } = config;
