@@ -28,7 +28,7 @@ interface RecordedCall {
 /** A Stripe API stand-in that records calls and can be told to fail or stall, or to act on a call. */
 function startFakeStripeApi() {
   const calls: RecordedCall[] = [];
-  let behaviour: "ok" | "fail" | "stall" = "ok";
+  let behaviour: "ok" | "fail" | "stall" | "quote_key" = "ok";
   let onCall = () => {};
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
@@ -42,6 +42,10 @@ function startFakeStripeApi() {
     });
     onCall();
     if (behaviour === "stall") await released;
+    if (behaviour === "quote_key") {
+      const message = `Invalid API Key provided: ${request.headers.get("authorization")}`;
+      return Response.json({ error: { type: "invalid_request_error", message } }, { status: 401 });
+    }
     if (behaviour === "fail") {
       return Response.json({ error: { type: "api_error", message: "Something went wrong" } }, {
         status: 500,
@@ -286,4 +290,16 @@ Deno.test("a second, different request at a position already sent through the AP
   assertEquals(api.calls.map((call) => call.idempotencyKey), [
     `issuing-authorizer:${id}:0:approve`,
   ]);
+});
+
+Deno.test("an API error that quotes the secret key is logged without it", async () => {
+  await using api = startFakeStripeApi();
+  await using server = await startTestServer(apiEnv(api.url));
+  api.behaviour = "quote_key";
+  const body = await (await server.postEvent(SCENARIOS.ordinary_grocery)).json();
+  assertEquals(body.approved, true, "answered directly after the failed call");
+  // As the log writes them: an error by its message.
+  const logged = JSON.stringify(server.logs, (_, v) => v instanceof Error ? v.message : v);
+  assert(logged.includes("Invalid API Key provided: Bearer [key]"), "the failed call is logged");
+  assert(!logged.includes(SECRET_KEY));
 });

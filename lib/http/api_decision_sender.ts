@@ -106,10 +106,25 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
       )
       : authorizations.decline(authorizationId, { metadata }, requestOptions);
     // stripe-node's own timeout covers the HTTP exchange; the deadline bounds the whole call.
-    if (await callDeadline.race(call) === TIMED_OUT) {
-      throw new Error(`no answer within ${Math.round(left)} ms`);
+    let answer: unknown;
+    try {
+      answer = await callDeadline.race(call);
+    } catch (error) {
+      throw withoutKey(error, options.secretKey);
     }
+    if (answer === TIMED_OUT) throw new Error(`no answer within ${Math.round(left)} ms`);
   };
+}
+
+/**
+ * The call's error as it is logged, without the key: an API (or a proxy in
+ * front of it) may quote the `Authorization` header it was sent.
+ */
+function withoutKey(error: unknown, secretKey: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(
+    message.replaceAll(secretKey, "[key]").replace(/\b(sk|rk)_(live|test)_[0-9A-Za-z]+/g, "[key]"),
+  );
 }
 
 /**
