@@ -213,8 +213,9 @@ export function reservationsFor(
   const final = FINAL_STATUSES.has(snapshot.status);
   const history = snapshot.request_history;
   // A snapshot lists every request Stripe decided; one that lists none gives only its total,
-  // which then already holds ours (a snapshot is never older than the first request).
-  const shown = history.length > 0 ? history.length : Infinity;
+  // which then already holds our first request (a snapshot is never older than it); not later
+  // ones, which would then be held too little.
+  const shown = Math.max(history.length, 1);
   // A request the snapshot does not show yet holds what we approved, unless Stripe is done with it.
   const holds = entries.map((entry) =>
     entry.position < shown ? heldBy(entry, history[entry.position]) : final ? 0 : entry.amount

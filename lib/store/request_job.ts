@@ -221,7 +221,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
 
     return {
       keys: [authKey, ...buckets, ...stateKeys, ...growth.keys, ...links.map(([key]) => key)],
-      mutations: REQUEST_MUTATIONS + stateKeys.length,
+      mutations: REQUEST_MUTATIONS,
       bytes: meta.eventBytes + 4 * 1024,
       deadline,
       likelyAbsent: position === 0 ? authKey : undefined,

@@ -892,3 +892,38 @@ Deno.test("a fallback replacing a late commit after the card's chain grew past w
   const logged = await loggedFallback(store, "iauth_capped");
   assertEquals([logged?.approved, logged?.fallback], [false, answered.record.fallback]);
 });
+
+Deno.test("a late request logged after Stripe's event for it moves what that event held on the day before to its own day", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const decide = createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
+    policyVersion: "test",
+  });
+  const store = testStore(kv, decide);
+  const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const request = requestEvent({ id: "iauth_across_midnight", pending_request: { amount: 9_000 } });
+  // Stripe created it a second before midnight, approved it by its timeout setting and said so
+  // first; our request is logged just after midnight.
+  authorizationOf(request).created = midnight / 1000 - 1;
+  await store.reconcile(
+    authorizationOf(
+      lifecycleEvent(request, "issuing_authorization.created", {
+        status: "pending",
+        approved: true,
+        amount: 9_000,
+        requests: [{ amount: 9_000, reason: "webhook_timeout" }],
+      }),
+    ) as Stripe.Issuing.Authorization,
+    "created",
+  );
+  assertEquals((await recordEvent(store, request, midnight + 1_000)).record.approved, true);
+  const probe = (id: string, amount: number, at: number) =>
+    recordRequest(
+      store,
+      authorizationOf(authorizationEvent("online", { id, pending_request: { amount } })),
+      at,
+    );
+  // Held once: today, where the request was decided; yesterday's 9,000 was given back.
+  assertEquals((await probe("iauth_yesterday", 10_000, midnight - 500)).record.approved, true);
+  assertEquals((await probe("iauth_today_over", 1_001, midnight + 2_000)).record.approved, false);
+  assertEquals((await probe("iauth_today_fits", 1_000, midnight + 3_000)).record.approved, true);
+});

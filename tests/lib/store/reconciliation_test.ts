@@ -97,6 +97,12 @@ Deno.test("reservationsFor: a snapshot that lists no request holds its total, ou
   };
   const reservations = reservationsFor([approvedEntry(0, 3_000, 1)], snapshot);
   assertEquals(reservations.map(({ amount, count }) => [amount, count]), [[3_000, 1]]);
+  // Only the first request: an increment it cannot be known to hold is held beside it.
+  const unlisted = reservationsFor(
+    [approvedEntry(0, 3_000, 1), approvedEntry(1, 1_000, 0)],
+    snapshot,
+  );
+  assertEquals(unlisted.map(({ amount }) => amount), [3_000, 1_000]);
   // An increment the snapshot does not show, on one that lists the first request, is added.
   const listed = { ...snapshot, request_history: [{ ...history[0], amount: 3_000 }] };
   const withIncrement = reservationsFor(
