@@ -304,6 +304,15 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
             JSON.stringify({ authorization_id: "iauth_1", request: { id: "iauth_1" } }),
             "a decision-log record without its decided_at or reasons",
           ],
+          [
+            JSON.stringify({
+              authorization_id: "iauth_1",
+              request: { id: "iauth_1" },
+              decided_at: "2026-11-26T00:00:00.000Z",
+              reasons: [],
+            }),
+            "a decision-log record's request: event has no issuing authorization",
+          ],
         ];
         for (const [line, reason] of cases) {
           await Deno.writeTextFile(file, `${good}\n\n${line}\n`);

@@ -76,8 +76,14 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
     if (Number.isNaN(at) || !Array.isArray(record.reasons)) {
       throw new TypeError("a decision-log record without its decided_at or reasons");
     }
+    let authorization: AuthorizationRequest;
+    try {
+      authorization = authorizationRequestOf({ data: { object: record.request } } as never);
+    } catch (error) {
+      throw new TypeError(`a decision-log record's request: ${(error as Error).message}`);
+    }
     return {
-      authorization: authorizationRequestOf({ data: { object: record.request } } as never),
+      authorization,
       eventId: record.event_id ?? record.authorization_id,
       at,
       decided: summaryOf(record),

@@ -43,8 +43,17 @@ export async function loadOrCreateDevSecret(
     await Deno.link(draft, path);
     return { secret, created: true };
   } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    return { secret: (await readSecret(path))!, created: false };
+    if (error instanceof Deno.errors.AlreadyExists) {
+      return { secret: (await readSecret(path))!, created: false };
+    }
+    // A file system without hard links (some shared or FUSE mounts): written in place, once.
+    try {
+      await Deno.writeTextFile(path, `${secret}\n`, { mode: 0o600, createNew: true });
+      return { secret, created: true };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      return { secret: (await readSecret(path))!, created: false };
+    }
   } finally {
     await Deno.remove(draft);
   }

@@ -23,3 +23,20 @@ Deno.test("an empty development secret file is refused, not used as an empty key
     await Deno.remove(path);
   }
 });
+
+Deno.test("on a file system without hard links the development secret is written in place", async () => {
+  const dir = await Deno.makeTempDir();
+  const link = Deno.link;
+  Deno.link = () => Promise.reject(new Deno.errors.NotSupported("hard links"));
+  try {
+    const path = `${dir}/dev_webhook_secret`;
+    const first = await loadOrCreateDevSecret(path);
+    assertEquals(first.created, true);
+    assertEquals((await Deno.readTextFile(path)).trim(), first.secret);
+    assertEquals((await loadOrCreateDevSecret(path)).secret, first.secret);
+    assertEquals([...Deno.readDirSync(dir)].length, 1, "no draft left behind");
+  } finally {
+    Deno.link = link;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
