@@ -118,6 +118,13 @@ export function oneLine(error: unknown): string {
  * The directory the user ran `deno task` from: `INIT_CWD`, which `deno task`
  * sets, since it runs the task's command from the repository root; else the
  * working directory (the command run directly).
+ *
+ * @example
+ * ```ts
+ * import { shellDir } from "./_cli.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(shellDir(), Deno.env.get("INIT_CWD") || Deno.cwd());
+ * ```
  */
 export function shellDir(): string {
   return Deno.env.get("INIT_CWD") || Deno.cwd();
