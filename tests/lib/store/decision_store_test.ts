@@ -509,15 +509,14 @@ Deno.test("an authorization's 101st request is declined, logged, and leaves its 
 
 Deno.test("on a full authorization, an approving fallback is logged but reserves nothing and stays out of its state", async () => {
   using kv = await Deno.openKv(":memory:");
-  const commits = stallingCommits(kv);
-  const store = testStore(
-    commits.kv,
-    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 1_000_000_000 } })], {
+  const decide = createDecide(
+    [spendLimit({ window: "daily", maxAmount: { usd: 1_000_000_000 } })],
+    {
       policyVersion: "test",
       fallback: "approve",
-    }),
+    },
   );
-  const past = await fillAuthorization(store, "iauth_full", 100);
+  const past = await fillAuthorization(testStore(kv, decide), "iauth_full", 100);
   const counters = async () => {
     const amounts = [];
     for await (const entry of kv.list<{ amount: number }>({ prefix: ["usage"] })) {
@@ -528,12 +527,24 @@ Deno.test("on a full authorization, an approving fallback is logged but reserves
   const before = await counters();
   assertEquals(before, [100], "the 100 requests reserved");
   const state = (await kv.get(["authorization", "iauth_full"])).versionstamp;
-  commits.stallFor(300);
+  // Another process, whose reads stall: the last request is not decided by its deadline, so the
+  // fallback is what it is answered (decided, a full authorization is declined by the store).
+  let stalled: Promise<void> | undefined = new Promise((resolve) => setTimeout(resolve, 300));
+  const store = testStore(
+    withMethod(
+      kv,
+      "getMany",
+      (async (keys: Deno.KvKey[]) => {
+        await stalled;
+        return await kv.getMany(keys);
+      }) as Deno.Kv["getMany"],
+    ),
+    decide,
+  );
   const last = requestEvent({ id: "iauth_full", pending_request: { amount: 1 } }, past);
   const answered = await recordEvent(store, last, Date.now(), { deadline: Deadline.after(100) });
   assertEquals([answered.record.approved, answered.unrecorded], [true, true]);
-  commits.release();
-  // The stalled commit lands first with the decision it made; the answered fallback replaces it.
+  stalled = undefined;
   const logged = await pollUntil(
     "the fallback not logged",
     async () => (await store.list({ limit: 200 })).find((record) => record.event_id === last.id),
@@ -546,6 +557,33 @@ Deno.test("on a full authorization, an approving fallback is logged but reserves
   ]);
   assertEquals(await counters(), before);
   assertEquals((await kv.get(["authorization", "iauth_full"])).versionstamp, state);
+});
+
+Deno.test("on a full authorization, a store that cannot commit in time answers the store's own decline", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const commits = stallingCommits(kv);
+  const store = testStore(
+    commits.kv,
+    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 1_000_000_000 } })], {
+      policyVersion: "test",
+      fallback: "approve",
+    }),
+  );
+  const past = await fillAuthorization(store, "iauth_full_declined", 100);
+  commits.stallFor(300);
+  const last = requestEvent({ id: "iauth_full_declined", pending_request: { amount: 1 } }, past);
+  const answered = await recordEvent(store, last, Date.now(), { deadline: Deadline.after(100) });
+  assertEquals([answered.record.approved, answered.record.reasons[0].code], [
+    false,
+    "too_many_requests",
+  ]);
+  commits.release();
+  const logged = await pollUntil(
+    "the decline not logged",
+    async () => (await store.list({ limit: 200 })).find((record) => record.event_id === last.id),
+    (record) => record !== undefined,
+  );
+  assertEquals([logged?.approved, logged?.reservation.amount], [false, 0]);
 });
 
 Deno.test("with many velocity policies, an authorization's state stops taking requests while its lifecycle events still fit", async () => {
