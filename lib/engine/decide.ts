@@ -324,18 +324,31 @@ export function createDecide(
 
   /**
    * After a timeout: the policies not run yet, each given no time (its signal
-   * aborted). A synchronous one still decides (a block after a slow lookup);
-   * one that answers with a promise is left out, its rejection ignored.
+   * aborted, a failure counted as a timeout). A synchronous one still decides
+   * (a block after a slow lookup), and so does one whose promise settles
+   * before a timer's next turn (an `async` list lookup); one still pending
+   * then has timed out, recorded as such so a later run of the request agrees.
    */
-  function runRestWithoutTime(
+  async function runRestWithoutTime(
     authorization: AuthorizationRequest,
     context: DecisionContext,
     run: Run,
     from: number,
-  ): Decision {
+  ): Promise<Decision> {
+    let nextTurn: Promise<typeof TIMED_OUT> | undefined;
     for (let i = from; i < policies.length; i++) {
       const result = step(i, authorization, context, run);
-      if (result instanceof Promise) result.catch(() => {});
+      if (!(result instanceof Promise)) continue;
+      nextTurn ??= new Promise((resolve) => setTimeout(() => resolve(TIMED_OUT), 0));
+      let verdict: Verdict | typeof TIMED_OUT | typeof REJECTED;
+      try {
+        verdict = await Promise.race([result, nextTurn]);
+      } catch {
+        verdict = REJECTED;
+      }
+      if (verdict === TIMED_OUT) result.catch(() => {});
+      if (verdict === TIMED_OUT || verdict === REJECTED) failed("timeout", i, run);
+      else step(i, authorization, context, run, verdict);
     }
     return conclude(authorization, run);
   }
@@ -426,7 +439,8 @@ export function createDecide(
       verdict = earlier ??
         (awaited.length === 1 ? awaited[0] : policies[i](authorization, context));
     } catch (error) {
-      return failed("error", i, run, error);
+      // Thrown once its signal was aborted (`throwIfAborted()`): the budget ran out, not a bug.
+      return failed(context.signal.aborted ? "timeout" : "error", i, run, error);
     }
     if (verdict instanceof Promise) return verdict;
     if (!isVerdict(verdict)) {

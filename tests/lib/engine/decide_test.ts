@@ -1,5 +1,6 @@
 import { createDecide, type Decision, type FallbackEvent } from "../../../lib/engine/decide.ts";
 import type { AuthorizationRequest } from "../../../lib/engine/policy.ts";
+import type { PolicyResults } from "../../../lib/engine/decide.ts";
 import {
   abstain,
   challenge,
@@ -239,6 +240,12 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
       ],
       ["a decline before a timeout", [blocked, hangs], online, { approved: false }],
       ["a synchronous decline after a timeout", [hangs, blocked], online, { approved: false }],
+      [
+        "an async decline that answers at once, after a timeout",
+        [hangs, named("blockedAsync", Promise.resolve(decline("first")))],
+        online,
+        { approved: false },
+      ],
     ];
     for (const [name, policies, authorization, expected] of cases) {
       await t.step(name, async () => {
@@ -329,5 +336,49 @@ Deno.test("amountCap() caps the authorization's total across increments, or each
   });
   await t.step("an unknown reading is refused at start-up", () => {
     assertThrows(() => amountCap({ usd: 1 }, { per: "card" as never }), RangeError, "per");
+  });
+});
+
+Deno.test("createDecide() reuses a request's results of policies that declare no counters", async (t) => {
+  const calls: string[] = [];
+  const failures: FallbackEvent[] = [];
+  const lookup: Policy = function lookup() {
+    calls.push("lookup");
+    return Promise.resolve(abstain());
+  };
+  const flaky: Policy = function flaky() {
+    calls.push("flaky");
+    throw new Error("down");
+  };
+  const decide = decideWith([lookup, flaky, amountCap({ usd: 1_000_000 })], {
+    fallback: "approve",
+    onFallback: (event) => failures.push(event),
+  });
+  const results: PolicyResults = [];
+  await t.step("the first run fills them", async () => {
+    const decision = await decide(online, { results });
+    assertEquals([decision.approved, decision.fallback], [true, "error"]);
+    assertEquals(calls, ["lookup", "flaky"]);
+    assertEquals(results.slice(0, 2), [{ outcome: "abstain" }, { failed: "error" }]);
+  });
+  await t.step(
+    "a run again (the card's counters moved) reuses them, reporting nothing twice",
+    () => {
+      const decision = decide(online, { results }) as Decision;
+      assertEquals([decision.approved, decision.fallback], [true, "error"]);
+      assertEquals(calls, ["lookup", "flaky"], "neither policy ran again");
+      assertEquals(failures.length, 1);
+      assertEquals(failures[0].authorizationId, online.id);
+    },
+  );
+  await t.step("after a timeout, a policy left pending is recorded as timed out", async () => {
+    const hangs = named("hangs", new Promise<never>(() => {}));
+    const late = named("late", new Promise<never>(() => {}));
+    const own: PolicyResults = [];
+    const first = await decideWith([hangs, late], { fallback: "approve", budgetMs: 20 })(online, {
+      results: own,
+    });
+    assertEquals([first.approved, first.fallback], [true, "timeout"]);
+    assertEquals(own, [{ failed: "timeout" }, { failed: "timeout" }]);
   });
 });
