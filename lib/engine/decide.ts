@@ -55,7 +55,11 @@ export interface Decision {
   readonly trace: readonly TraceEntry[];
   /** Short content hash of the policy set that decided. */
   readonly policyVersion: string;
-  /** Set when the fallback decision was used instead of the policies': `error`, `timeout` (or the store's `store_error`, `store_timeout`). */
+  /**
+   * Set when the fallback decision was used instead of the policies': `error`,
+   * `timeout`; or the store's `store_error`, `store_timeout` (then also when
+   * the policies' own decision was answered without the store's commit).
+   */
   readonly fallback?: string;
   /**
    * On a decline every declining policy gave with `challenge()`: ask

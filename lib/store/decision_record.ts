@@ -124,7 +124,11 @@ export interface DecisionRecord {
   /** What the authorization held from earlier approved requests when this one was decided. */
   readonly held: { readonly amount: number; readonly requests: number };
   readonly reasons: readonly Reason[];
-  /** Set when the fallback decision was answered: `error`, `timeout`, `store_error`, `store_timeout`. */
+  /**
+   * Set when the fallback decision was answered: `error`, `timeout`; or, when
+   * the store could not commit in time, `store_error`, `store_timeout` (the
+   * fallback, or the policies' decision if it was no more permissive).
+   */
   readonly fallback?: string;
   readonly trace: readonly TraceEntry[];
   readonly policy_version: string;

@@ -299,9 +299,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     decided?: Decision,
   ): Decision {
     const timedOut = failure === undefined || isTimeout(failure);
-    const fallback = decide.fallback("store", timedOut ? "store_timeout" : "store_error");
+    const kind = timedOut ? "store_timeout" : "store_error";
+    const fallback = decide.fallback("store", kind);
+    // Marked as the store's fallback all the same, so metrics, stats and the record show the store
+    // failed, whichever decision was answered.
     const answer = decided && !decided.fallback && (!decided.approved || fallback.approved)
-      ? decided
+      ? { ...decided, fallback: kind }
       : fallback;
     log({
       level: "error",
@@ -416,7 +419,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         ...meta,
         started,
         chain,
-        decided: (decision: Decision) => decided = decision,
+        decided: (decision: Decision | undefined) => decided = decision,
       };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
       const pending = submitRequest(authorization, jobMeta, jobDeadline);

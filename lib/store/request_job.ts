@@ -96,9 +96,11 @@ export type JobMeta = RequestMeta & {
   readonly chain: CardChain;
   /**
    * Told each decision the job makes, before its commit: what the store may
-   * answer instead of its fallback if the commit does not land in time.
+   * answer instead of its fallback if the commit does not land in time; and
+   * `undefined` by each run that has none (one that waits for an async
+   * decision, finds the request answered already, or must be submitted again).
    */
-  readonly decided?: (decision: Decision) => void;
+  readonly decided?: (decision: Decision | undefined) => void;
 };
 
 /** A decided request before it is committed. */
@@ -217,6 +219,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
     // What the policies that read no counters gave, for the decisions made again when they did
     // move (on a busy card, each commit on it): a slow lookup runs once per request, not per commit.
     const results: PolicyResults = [];
+    const shadowResults: PolicyResults = [];
     let resultsHeld: Held | undefined;
 
     return {
@@ -226,6 +229,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
       deadline,
       likelyAbsent: position === 0 ? authKey : undefined,
       run(view: BatchView): JobStep<JobOutcome, AggregateShare> {
+        // Until this run decides, no decision is in hand (an earlier run's read other values).
+        meta.decided?.(undefined);
         const state = view.get<AuthorizationState>(authKey);
         const earlier = findRequest(state, meta.eventId, fingerprint);
         // Another delivery's answer stays: Stripe may have applied it, and releasing what it
@@ -273,10 +278,13 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           const policyDeadline = new Deadline(deadline.at - COMMIT_MARGIN_MS);
           const input = { now, usage, held, deadline: policyDeadline };
           // They may read what the authorization holds: kept while that is unchanged.
-          if (resultsHeld && !sameHeld(resultsHeld, held)) results.length = 0;
+          if (resultsHeld && !sameHeld(resultsHeld, held)) {
+            results.length = 0;
+            shadowResults.length = 0;
+          }
           resultsHeld = held;
           const decision = decide(authorization, { ...input, results });
-          const shadow = shadowDecide?.(authorization, input);
+          const shadow = shadowDecide?.(authorization, { ...input, results: shadowResults });
           if (decision instanceof Promise) {
             // Awaited outside the serial section; used if the counters it read still hold.
             const seen = usageSeen();
@@ -326,7 +334,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         const whole: DecisionRecord = {
           ...record0,
           ...(shadow ? { shadow } : {}),
-          ...(earlier
+          // What this delivery had committed, when what was answered differs from it.
+          ...(earlier && (earlier.approved !== decision.approved || earlier.amount !== amount)
             ? { superseded: { approved: earlier.approved, amount: earlier.amount } }
             : {}),
         };
@@ -375,7 +384,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           },
           // A fallback that supersedes a committed decision was counted when that committed:
           // sums only grow, so the counters keep the first outcome rather than count it twice.
-          shared: record.superseded ? undefined : { decided: record },
+          shared: earlier ? undefined : { decided: record },
           write(operation: Deno.AtomicOperation) {
             // A fallback replacing this delivery's own record writes it under the same key.
             writeRecord(operation);

@@ -118,11 +118,15 @@ Deno.test("a store that cannot commit in time answers the policies' decline, not
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const record = await (await fetch(`${server.url}/decisions/iauth_gambling`, { headers: admin }))
     .json();
+  // Marked as the store's fallback all the same: metrics, stats and the record show it failed.
   assertEquals([record.approved, record.fallback, record.response], [
     false,
-    undefined,
+    "store_timeout",
     casino.body,
   ]);
+  assertEquals(record.superseded, undefined, "what had committed is what was answered");
+  const metrics = await (await fetch(`${server.url}/metrics`, { headers: admin })).text();
+  assert(/authorizer_fallbacks_total\{kind="store_timeout"\} 1\b/.test(metrics), metrics);
   assert(
     server.logs.some((r) => r.msg === "store_fallback" && r.answered === "decided"),
     "the store's failure is still logged",
