@@ -61,15 +61,24 @@ export async function loadOrCreateDevSecret(
 
 /** The secret at `path`, or `undefined` when there is none yet. */
 async function readSecret(path: string): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+  // Empty for a moment while another worker writes it in place (no hard links): read again.
+  for (let attempt = 1;; attempt++) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    const secret = text.trim();
+    if (secret) return secret;
+    // An empty key would verify signatures anyone can make.
+    if (attempt === EMPTY_READS) {
+      throw new Error(`${path} is empty: delete it to make a new development secret`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  // An empty key would verify signatures anyone can make.
-  const secret = text.trim();
-  if (!secret) throw new Error(`${path} is empty: delete it to make a new development secret`);
-  return secret;
 }
+
+/** Reads of an empty secret file, 10 ms apart, before it is taken to be empty for good. */
+const EMPTY_READS = 20;
