@@ -102,6 +102,12 @@ Deno.test("past 64 page loads waiting: 503 with Retry-After; sign-in, assets and
   const first = await Promise.race([unqueued.then(() => "unqueued"), pages.then(() => "pages")]);
   assertEquals(first, "unqueued");
   assertEquals(await unqueued, [200, 200, 303]);
+  // A malformed query is refused before it could wait: a 400, never a 503.
+  for (const path of ["/dashboard?range=forever", "/dashboard/decisions.csv?limit=-1"]) {
+    const response = await fetch(`${server.url}${path}`, { headers: { cookie } });
+    await response.body?.cancel();
+    assertEquals(response.status, 400, path);
+  }
   const statuses = await pages;
   const busy = statuses.filter((status) => status === 503).length;
   assert(busy > 0 && busy < 100, `${busy} of 100 refused`);

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type DecisionFilter,
   exportDecisions,
   filterFromSearch,
   findDecisions,
@@ -207,6 +208,10 @@ export function createDashboard(
     if (request.method !== "GET") throw new MethodNotAllowedError("GET");
     const session = await sessions.current(cookie);
     if (!session) return redirect("/dashboard/login");
+    // Parsed before their turn: a malformed query is a 400 at once, never a wait or a 503.
+    const filter = url.pathname === "/dashboard" || EXPORT_PATHS.has(url.pathname)
+      ? filterFromSearch(url.searchParams, PAGE_SIZE)
+      : undefined;
     // Only signed-in page loads wait for their turn (an export, a turn per chunk it reads):
     // nobody else can hold up an admin.
     const exporting = EXPORT_PATHS.has(url.pathname);
@@ -215,25 +220,28 @@ export function createDashboard(
         "retry-after": "1",
       });
     }
-    return await pacer.run(() => page(request, url, session.csrfToken));
+    if (exporting) {
+      const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
+      const records = exportDecisions(store, filter!, new Date(), pacer);
+      return exportResponse(records, format, SECURITY_HEADERS);
+    }
+    return await pacer.run(() => page(request, url, session.csrfToken, filter));
   }
 
-  /** A signed-in page: an authorization, an export, or the overview. */
-  async function page(request: Request, url: URL, csrfToken: string): Promise<Response> {
+  /** A signed-in page: an authorization, or the overview of `filter`. */
+  async function page(
+    request: Request,
+    url: URL,
+    csrfToken: string,
+    filter: DecisionFilter | undefined,
+  ): Promise<Response> {
     const id = DECISION_PAGE.exec(url)?.pathname.groups.id;
     if (id !== undefined) {
       const record = await store.get(decodeURIComponent(id));
       if (!record) throw new RequestError(404, `no decision for ${id}`);
       return htmlResponse(decisionPage(record));
     }
-    if (EXPORT_PATHS.has(url.pathname)) {
-      const filter = filterFromSearch(url.searchParams, PAGE_SIZE);
-      const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
-      const records = exportDecisions(store, filter, new Date(), pacer);
-      return exportResponse(records, format, SECURITY_HEADERS);
-    }
-    if (url.pathname !== "/dashboard") throw new RequestError(404, `no page at ${url.pathname}`);
-    const filter = filterFromSearch(url.searchParams, PAGE_SIZE);
+    if (!filter) throw new RequestError(404, `no page at ${url.pathname}`);
     // Keyed by what the page shows, so no query string can make every load a new rendering.
     const view = JSON.stringify(filter);
     const shared = overviewPages.get(view, async () => {
