@@ -181,7 +181,7 @@ Deno.test("exports read in turns, on the admin API and on the dashboard, and pas
     const last = Math.max(...at);
     assert(last >= 11 * 10, `4 exports of 3 turns each answered within ${last.toFixed(0)} ms`);
   }
-  const { statuses } = await readsAtOnce(server.url, "/decisions.jsonl?range=1h", 12, bearer);
+  const { statuses } = await readsAtOnce(server.url, "/decisions.csv?range=1h", 12, bearer);
   const busy = statuses.filter((status) => status === 503).length;
   assert(busy > 0 && busy <= 8, `${busy} of 12 exports refused`);
 });

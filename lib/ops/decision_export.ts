@@ -101,10 +101,11 @@ export function exportResponse(
   let headerSent = format !== "csv";
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      // The header and the first record in one pull: the export starts (and is counted among
+      // those running) as soon as it is answered, whatever its format.
       if (!headerSent) {
         headerSent = true;
         controller.enqueue(encoder.encode(CSV_COLUMNS.join(",") + "\r\n"));
-        return;
       }
       const next = await iterator.next();
       if (next.done) return controller.close();
