@@ -342,11 +342,21 @@ function integer(
  *   ),
  *   "deno run --allow-env --allow-read=./data,/srv/kv --allow-write=./data,/srv/kv tasks/export.ts",
  * );
+ * // Quoted for the shell it is pasted into when the folder needs it.
+ * equal(
+ *   commandForKvFile("deno run --allow-read=./data main.ts", "/srv/my kv/a.sqlite3"),
+ *   "deno run '--allow-read=./data,/srv/my kv' main.ts",
+ * );
  * ```
  */
 export function commandForKvFile(command: string, kvPath: string): string {
   const folder = dirname(resolve(kvPath));
   return command.split(" ")
-    .map((arg) => /^--allow-(read|write)=/.test(arg) ? `${arg},${folder}` : arg)
+    .map((arg) => /^--allow-(read|write)=/.test(arg) ? shellWord(`${arg},${folder}`) : arg)
     .join(" ");
+}
+
+/** `word` as a POSIX shell reads it back: quoted when it holds anything but plain path characters. */
+function shellWord(word: string): string {
+  return /^[\w./,:=+@%-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
