@@ -330,8 +330,9 @@ export function createDecide(
    * After a timeout: the policies not run yet, each given no time (its signal
    * aborted, a failure counted as a timeout). A synchronous one still decides
    * (a block after a slow lookup), and so does one whose promise settles
-   * before a timer's next turn (an `async` list lookup); one still pending
-   * then has timed out, recorded as such so a later run of the request agrees.
+   * before a timer's next turn, each its own (an `async` list lookup); one
+   * still pending then has timed out, recorded as such so a later run of the
+   * request agrees.
    */
   async function runRestWithoutTime(
     authorization: AuthorizationRequest,
@@ -339,11 +340,12 @@ export function createDecide(
     run: Run,
     from: number,
   ): Promise<Decision> {
-    let nextTurn: Promise<typeof TIMED_OUT> | undefined;
     for (let i = from; i < policies.length; i++) {
       const result = step(i, authorization, context, run);
       if (!(result instanceof Promise)) continue;
-      nextTurn ??= new Promise((resolve) => setTimeout(() => resolve(TIMED_OUT), 0));
+      const nextTurn = new Promise<typeof TIMED_OUT>((resolve) =>
+        setTimeout(() => resolve(TIMED_OUT), 0)
+      );
       let verdict: Verdict | typeof TIMED_OUT | typeof REJECTED;
       try {
         verdict = await Promise.race([result, nextTurn]);
