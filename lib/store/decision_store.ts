@@ -79,6 +79,16 @@ export type {
 export { decisionLog, type ListQuery } from "./decision_log.ts";
 export type { RequestMeta } from "./request_job.ts";
 
+/**
+ * How long what was answered without the store's commit is retried while the
+ * store cannot commit in time (a lock held by another process, a KV server
+ * down): an outage of minutes, not only a slow commit, still ends logged and
+ * reserved.
+ */
+const RECORD_RETRY_MS = 15 * 60_000;
+/** Recordings waiting to be retried at most; past it (a long outage at full rate), one that fails is logged `store_unrecorded`. */
+const MAX_RECORDS_WAITING = 10_000;
+
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
   readonly kv: Deno.Kv;
@@ -247,10 +257,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     meta: JobMeta,
     decision: Decision,
   ): void {
-    const deadline = Deadline.after(BACKGROUND_MS);
     // A fallback is answered in the response, whichever path the request was to take.
     const inResponse = { ...meta, path: "respond" as const };
-    submitRequest(authorization, inResponse, deadline, decision).then(
+    recordAnswered(authorization, inResponse, decision).then(
       (result) => {
         if (result.replayed || !result.record.superseded) return;
         // The log now holds the fallback that was answered, not what this delivery committed.
@@ -266,6 +275,44 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       loggedUnrecorded(authorization, meta, decision),
     );
   }
+
+  /**
+   * Commits what was answered, attempt after attempt while the store cannot
+   * commit in time (a lock held, a store down), for up to
+   * {@linkcode RECORD_RETRY_MS}: the answer is the log, and an approval
+   * answered must be reserved once the store is back. Any other error would
+   * fail again, and is thrown at once.
+   */
+  async function recordAnswered(
+    authorization: AuthorizationRequest,
+    meta: JobMeta,
+    decision: Decision,
+  ): Promise<RequestOutcome> {
+    const until = Date.now() + RECORD_RETRY_MS;
+    for (let wait = 1_000;; wait = Math.min(2 * wait, 30_000)) {
+      try {
+        return await submitRequest(authorization, meta, Deadline.after(BACKGROUND_MS), decision);
+      } catch (error) {
+        const waitable = error instanceof DeadlineExceededError && Date.now() + wait < until &&
+          recordsWaiting < MAX_RECORDS_WAITING;
+        if (!waitable) throw error;
+        log({
+          level: "warn",
+          msg: "store_record_retry",
+          authorization_id: authorization.id,
+          event_id: meta.eventId,
+          retry_in_ms: wait,
+        });
+        recordsWaiting++;
+        try {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        } finally {
+          recordsWaiting--;
+        }
+      }
+    }
+  }
+  let recordsWaiting = 0;
 
   /** Logs a fallback that was answered but could not be recorded. */
   function loggedUnrecorded(

@@ -965,3 +965,40 @@ Deno.test("a late request logged after Stripe's event for it moves what that eve
   assertEquals((await probe("iauth_today_over", 1_001, midnight + 2_000)).record.approved, false);
   assertEquals((await probe("iauth_today_fits", 1_000, midnight + 3_000)).record.approved, true);
 });
+
+Deno.test("an approval answered while the store cannot commit for longer than its background time is still logged and reserved once it can", async () => {
+  using kv = await Deno.openKv(":memory:");
+  // Another process holds SQLite's write lock for 12 s: every commit until then is refused.
+  const lockedUntil = Date.now() + 12_000;
+  const locked = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () =>
+      Date.now() < lockedUntil ? Promise.reject(new TypeError("database is locked")) : commit();
+  });
+  const store = testStore(
+    locked,
+    createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
+      policyVersion: "test",
+      fallback: "approve",
+    }),
+  );
+  const authorization = authorizationOf(
+    authorizationEvent("online", { id: "iauth_long_outage", pending_request: { amount: 6_000 } }),
+  );
+  const answered = await recordRequest(store, authorization, Date.now(), {
+    deadline: Deadline.after(100),
+  });
+  assertEquals([answered.record.approved, answered.unrecorded], [true, true]);
+  const logged = await pollUntil(
+    "the answer not logged after the lock",
+    () => store.get("iauth_long_outage"),
+    (record) => record !== null,
+    20_000,
+  );
+  assertEquals([logged?.approved, logged?.reservation.amount], [true, 6_000]);
+  // Reserved: 6,000 of the 10,000 are taken.
+  const next = authorizationOf(
+    authorizationEvent("online", { id: "iauth_after_outage", pending_request: { amount: 5_000 } }),
+  );
+  assertEquals((await recordRequest(store, next)).record.approved, false);
+});
