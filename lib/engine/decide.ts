@@ -234,9 +234,10 @@ export function fallbackDecision(
  *    `fallback:timeout`, naming that policy. An approving fallback approves
  *    only what the other policies did not object to: their declines and
  *    limits stand, with the failure as a reason beside theirs (the policies
- *    after a failure still run: within the budget, or after a timeout the
- *    synchronous ones), as Stripe's timeout setting stands in for a decision
- *    that is unknown, not for one in hand.
+ *    after a failure still run: within the budget, or after a timeout those
+ *    that answer at once or settle before the next timer turn), as Stripe's
+ *    timeout setting stands in for a decision that is unknown, not for one in
+ *    hand.
  *
  * A synchronous policy that never returns cannot be interrupted (JavaScript
  * has one thread): keep policies synchronous or make them honour
