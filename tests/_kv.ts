@@ -36,6 +36,19 @@ export function withAtomicHook(
 }
 
 /**
+ * Returns `kv` with every commit refused for the next `ms`, as SQLite refuses
+ * one while another process holds its write lock ("database is locked").
+ */
+export function lockedFor(kv: Deno.Kv, ms: number): Deno.Kv {
+  const until = performance.now() + ms;
+  return withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () =>
+      performance.now() < until ? Promise.reject(new TypeError("database is locked")) : commit();
+  });
+}
+
+/**
  * A KV whose commits wait while `stallFor` holds them (a commit that misses
  * its deadline). After `release()`, `settled()` resolves once a commit has
  * landed (`ok`) and none has started or ended for `idleMs` since: in the

@@ -5,7 +5,7 @@ import {
   DeadlineExceededError,
 } from "../../../lib/store/commit_engine.ts";
 import { assert, assertEquals, assertRejects } from "../../_assert.ts";
-import { withAtomicHook, withMethod } from "../../_kv.ts";
+import { lockedFor, withAtomicHook, withMethod } from "../../_kv.ts";
 
 /** A job that appends `item` to the list at `key` and resolves with the list it wrote. */
 function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs = 1_000) {
@@ -301,12 +301,7 @@ Deno.test("createCommitEngine() outlasts another process writing its key for a w
 
 Deno.test("createCommitEngine() stops waiting for the lock at a job's deadline: that job is not written, its batch-mates are", async () => {
   using kv = await Deno.openKv(":memory:");
-  const lockedUntil = performance.now() + 300;
-  const locked = withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () =>
-      performance.now() < lockedUntil ? Promise.reject(new Error("database is locked")) : commit();
-  });
+  const locked = lockedFor(kv, 300);
   const engine = createCommitEngine(locked);
   const [soon, later] = await Promise.allSettled([
     append(engine, ["soon"], "a", 100),

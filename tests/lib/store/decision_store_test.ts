@@ -13,7 +13,13 @@ import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../../_assert.ts";
-import { holdingNextCommit, stallingCommits, withAtomicHook, withMethod } from "../../_kv.ts";
+import {
+  holdingNextCommit,
+  lockedFor,
+  stallingCommits,
+  withAtomicHook,
+  withMethod,
+} from "../../_kv.ts";
 import { pollUntil, recordEvent, recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
@@ -969,12 +975,7 @@ Deno.test("a late request logged after Stripe's event for it moves what that eve
 Deno.test("an approval answered while the store cannot commit for longer than its background time is still logged and reserved once it can", async () => {
   using kv = await Deno.openKv(":memory:");
   // Another process holds SQLite's write lock for 12 s: every commit until then is refused.
-  const lockedUntil = Date.now() + 12_000;
-  const locked = withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () =>
-      Date.now() < lockedUntil ? Promise.reject(new TypeError("database is locked")) : commit();
-  });
+  const locked = lockedFor(kv, 12_000);
   const store = testStore(
     locked,
     createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
