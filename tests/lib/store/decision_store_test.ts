@@ -1003,3 +1003,53 @@ Deno.test("an approval answered while the store cannot commit for longer than it
   );
   assertEquals((await recordRequest(store, next)).record.approved, false);
 });
+
+Deno.test("a request decided again after a partial reversal changed what its authorization holds runs again the policies that read it", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let gateEntered = () => {};
+  const entered = new Promise<void>((resolve) => gateEntered = resolve);
+  const { promise: opened, resolve: open } = Promise.withResolvers<void>();
+  // A slow lookup (declaring no counters) holds the increment's first decision until the test
+  // has Stripe's partial reversal committed.
+  const gate: Policy = async function gate(authorization) {
+    if (authorization.request_history.length > 0) {
+      gateEntered();
+      await opened;
+    }
+    return { outcome: "abstain" };
+  };
+  const store = testStore(
+    kv,
+    createDecide([
+      gate,
+      amountCap({ usd: 10_000 }),
+      spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
+    ], { policyVersion: "test" }),
+  );
+  const first = requestEvent({
+    id: "iauth_reversed_meanwhile",
+    pending_request: { amount: 6_000 },
+  });
+  assertEquals((await recordEvent(store, first)).record.approved, true);
+  const increment = requestEvent(
+    { id: "iauth_reversed_meanwhile", pending_request: { amount: 5_000 } },
+    [{ amount: 6_000 }],
+  );
+  const pending = recordEvent(store, increment);
+  await entered;
+  // Decided on 6,000 held, the increment would pass the 10,000 cap; Stripe now holds 1,000.
+  await store.reconcile(
+    authorizationOf(
+      lifecycleEvent(first, "issuing_authorization.updated", {
+        status: "pending",
+        approved: true,
+        amount: 1_000,
+        requests: [{ amount: 6_000 }],
+      }),
+    ) as Stripe.Issuing.Authorization,
+    "updated",
+  );
+  open();
+  const { record } = await pending;
+  assertEquals([record.approved, record.held.amount], [true, 1_000]);
+});
