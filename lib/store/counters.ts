@@ -8,7 +8,7 @@
  * @module
  */
 import { type CounterRef, NO_USAGE, type Usage } from "../engine/velocity.ts";
-import { type BatchView, keyId } from "./commit_engine.ts";
+import { type BatchView, keyId, uniqueKeys } from "./commit_engine.ts";
 import type { Reservation } from "./decision_record.ts";
 
 /** The counters a request reserves into, and how long each lives (see {@linkcode counterKeys}). */
@@ -17,6 +17,28 @@ export interface ReservedKeys {
   readonly keys: Deno.KvKey[];
   /** How long each of `keys` lives after a write, in ms (`null`: an all-time counter, never). */
   readonly expireInMs: (number | null)[];
+}
+
+/**
+ * The counters `entries` reserved in that `keys` lacks, once each: what a job
+ * must read too before it can move them.
+ *
+ * @example
+ * ```ts
+ * import { missingKeys } from "./counters.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const reservation = (day: string) => ({ keys: [["usage", "card", "ic_1", day]], amount: 1, count: 0 });
+ * const entries = [{ reservation: reservation("2026-11-25") }, { reservation: reservation("2026-11-26") }];
+ * deepEqual(missingKeys(entries, [["usage", "card", "ic_1", "2026-11-26"]]), [["usage", "card", "ic_1", "2026-11-25"]]);
+ * ```
+ */
+export function missingKeys(
+  entries: readonly { readonly reservation: Reservation }[],
+  keys: readonly Deno.KvKey[],
+): Deno.KvKey[] {
+  const have = new Set(keys.map(keyId));
+  return uniqueKeys(entries.flatMap((entry) => [...entry.reservation.keys]))
+    .filter((key) => !have.has(keyId(key)));
 }
 
 /**

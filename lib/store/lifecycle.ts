@@ -20,11 +20,10 @@ import {
   type CommitEngine,
   type CommitJob,
   type JobStep,
-  keyId,
   uniqueKeys,
 } from "./commit_engine.ts";
 import { applySnapshot, type SnapshotApplied } from "./apply_snapshot.ts";
-import { addToCounters, type ReservedKeys } from "./counters.ts";
+import { addToCounters, missingKeys, type ReservedKeys } from "./counters.ts";
 import {
   type DecisionRecord,
   type Reconciliation,
@@ -156,7 +155,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         }
         const snapshot = withTransactions(state.stripe, { [transaction.id]: amount });
         if (snapshot === state.stripe) return { done: undefined };
-        const missing = missingKeys(state, keys);
+        const missing = missingKeys(state?.requests ?? [], keys);
         if (missing.length > 0) return { done: { needKeys: missing } };
         return snapshotStep(applySnapshot(view, state, snapshot, now, retentionMs));
       },
@@ -187,7 +186,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
           deadline: Deadline.after(BACKGROUND_MS),
           run(view) {
             const state = view.get<AuthorizationState>(authKey);
-            const missing = missingKeys(state, keys);
+            const missing = missingKeys(state?.requests ?? [], keys);
             if (missing.length > 0) return { done: { needKeys: missing } };
             let stripeOnly: DecisionRecord | undefined;
             let entries = state?.requests ?? [];
@@ -320,14 +319,4 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       return applied ? "applied" : "ignored";
     },
   };
-}
-
-/** The counter keys the authorization's reservations use that `keys` lacks. */
-function missingKeys(
-  state: AuthorizationState | null,
-  keys: readonly Deno.KvKey[],
-): Deno.KvKey[] {
-  const have = new Set(keys.map(keyId));
-  return uniqueKeys((state?.requests ?? []).flatMap((entry) => [...entry.reservation.keys]))
-    .filter((key) => !have.has(keyId(key)));
 }

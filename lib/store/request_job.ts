@@ -43,7 +43,7 @@ import {
   keyId,
   uniqueKeys,
 } from "./commit_engine.ts";
-import { addToCounters, counterKeys, sumUsage } from "./counters.ts";
+import { addToCounters, counterKeys, missingKeys, sumUsage } from "./counters.ts";
 import {
   type DecisionPath,
   type DecisionRecord,
@@ -242,12 +242,9 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         if (growth.grew(view)) return { done: { chainGrew: true } };
         // Stripe's lifecycle arrived first (our answer was late) and reserved under its own time
         // (another day's window, when it crossed midnight): those counters move with this request.
-        const jobKeys = state?.stripe ? new Set([...buckets, ...stateKeys].map(keyId)) : undefined;
-        if (jobKeys) {
-          const needKeys = uniqueKeys(
-            state!.requests.flatMap((entry) => [...entry.reservation.keys]),
-          )
-            .filter((key) => !jobKeys.has(keyId(key)));
+        const readKeys = state?.stripe ? [...buckets, ...stateKeys] : undefined;
+        if (readKeys) {
+          const needKeys = missingKeys(state!.requests, readKeys);
           if (needKeys.length > 0) return { done: { needKeys } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
@@ -366,13 +363,14 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
             // Stripe's lifecycle arrived first: its snapshot still decides what the authorization
             // holds, and this request now has an outcome. Only counters this job read can move
             // (every one the state reserved in, asked for above).
+            const jobKeys = new Set(readKeys!.map(keyId));
             applySnapshot(
               view,
               next,
               state.stripe,
               now,
               retentionMs,
-              (request) => request.reservation.keys.every((key) => jobKeys!.has(keyId(key))),
+              (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
             );
           } else view.set(authKey, next, retentionMs);
         }
