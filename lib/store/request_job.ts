@@ -273,14 +273,14 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           if (deciding) return { defer: deciding };
           // The policies stop in time for their decision (or their fallback) to commit.
           const policyDeadline = new Deadline(deadline.at - COMMIT_MARGIN_MS);
-          const input = { now, usage, held, deadline: policyDeadline };
           // They may read what the authorization holds: kept while that is unchanged.
           if (resultsHeld && !sameHeld(resultsHeld, held)) {
             results.length = 0;
             shadowResults.length = 0;
           }
           resultsHeld = held;
-          const decision = decide(authorization, { ...input, results });
+          const input = { now, usage, held, deadline: policyDeadline, results };
+          const decision = decide(authorization, input);
           const shadow = shadowDecide?.(authorization, { ...input, results: shadowResults });
           if (decision instanceof Promise) {
             // Awaited outside the serial section; used if the counters it read still hold.
