@@ -35,7 +35,7 @@ try {
     serviceVersion: denoJson.version,
   });
 } catch (error) {
-  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  const message = firstLine(error);
   const kvPath = Deno.env.get("KV_PATH");
   // `deno task start` may write only ./data: say exactly what to run for a store elsewhere.
   const hint = kvPath && /Requires (read|write) access/.test(message)
@@ -58,11 +58,17 @@ if (Deno.args.includes("--listen")) {
       );
     } else {
       // An address the machine lacks, a name that does not resolve, a port it may not take.
-      const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0];
       console.error(
-        `Cannot start: cannot listen on ${hostname}:${port} (${reason}): check HOSTNAME and PORT`,
+        `Cannot start: cannot listen on ${hostname}:${port} (${
+          firstLine(error)
+        }): check HOSTNAME and PORT`,
       );
     }
     Deno.exit(1);
   }
+}
+
+/** An error's first line: what a one-line start-up failure says. */
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
 }
