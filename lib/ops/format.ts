@@ -30,7 +30,6 @@ const fractionDigitsCache = new Map<string, number>([["ISK", 2]]);
 export function fractionDigits(currency: string): number {
   const code = currency.toUpperCase();
   let digits = fractionDigitsCache.get(code);
-
   if (digits === undefined) {
     try {
       digits =
