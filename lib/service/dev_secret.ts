@@ -40,20 +40,17 @@ export async function loadOrCreateDevSecret(
   const draft = `${path}.${crypto.randomUUID()}`;
   await Deno.writeTextFile(draft, `${secret}\n`, { mode: 0o600, createNew: true });
   try {
-    await Deno.link(draft, path);
+    await Deno.link(draft, path).catch((error) =>
+      error instanceof Deno.errors.AlreadyExists
+        ? Promise.reject(error)
+        // A file system without hard links (some shared or FUSE mounts): written in place, once.
+        : Deno.writeTextFile(path, `${secret}\n`, { mode: 0o600, createNew: true })
+    );
     return { secret, created: true };
   } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) {
-      return { secret: (await readSecret(path))!, created: false };
-    }
-    // A file system without hard links (some shared or FUSE mounts): written in place, once.
-    try {
-      await Deno.writeTextFile(path, `${secret}\n`, { mode: 0o600, createNew: true });
-      return { secret, created: true };
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      return { secret: (await readSecret(path))!, created: false };
-    }
+    // Another worker's is in place: that one is the secret.
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    return { secret: (await readSecret(path))!, created: false };
   } finally {
     await Deno.remove(draft);
   }
