@@ -20,7 +20,7 @@ import Stripe from "stripe";
 import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.ts";
 import { SEQUENCES } from "../fixtures/sequences.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
-import { DEV_SECRET_PATH } from "../lib/service/dev_secret.ts";
+import { DEV_SECRET_PATH, readDevSecret } from "../lib/service/dev_secret.ts";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import { oneLine, parseTaskArgs, runTask, UsageError } from "./_cli.ts";
 import { textTable } from "./_table.ts";
@@ -166,13 +166,11 @@ function serverConfig(needsUrl: boolean): ServiceConfig {
 async function webhookSecret(config: ServiceConfig): Promise<string> {
   const [configured] = config.webhookSecrets;
   if (configured) return configured;
-  try {
-    return (await Deno.readTextFile(DEV_SECRET_PATH)).trim();
-  } catch {
-    throw new Error(
-      `no webhook secret: set STRIPE_WEBHOOK_SECRET, or start the server once (deno task start) to create ${DEV_SECRET_PATH}`,
-    );
-  }
+  const secret = await readDevSecret(DEV_SECRET_PATH);
+  if (secret !== undefined) return secret;
+  throw new Error(
+    `no webhook secret: set STRIPE_WEBHOOK_SECRET, or start the server once (deno task start) to create ${DEV_SECRET_PATH}`,
+  );
 }
 
 /** What the webhook answers: a decision, API mode's receipt, or an error. */

@@ -28,7 +28,7 @@ export const DEV_SECRET_PATH = "data/dev_webhook_secret";
 export async function loadOrCreateDevSecret(
   path: string = DEV_SECRET_PATH,
 ): Promise<{ secret: string; created: boolean }> {
-  const existing = await readSecret(path);
+  const existing = await readDevSecret(path);
   if (existing !== undefined) return { secret: existing, created: false };
   const secret = `whsec_${
     btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
@@ -50,14 +50,28 @@ export async function loadOrCreateDevSecret(
   } catch (error) {
     // Another worker's is in place: that one is the secret.
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    return { secret: (await readSecret(path))!, created: false };
+    return { secret: (await readDevSecret(path))!, created: false };
   } finally {
     await Deno.remove(draft);
   }
 }
 
-/** The secret at `path`, or `undefined` when there is none yet. */
-async function readSecret(path: string): Promise<string | undefined> {
+/**
+ * The development secret at `path`, or `undefined` when there is none yet;
+ * an empty file is refused (it is read again for a moment first, as another
+ * worker may be writing it).
+ *
+ * @example
+ * ```ts
+ * import { readDevSecret } from "./dev_secret.ts";
+ * import { equal } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * equal(await readDevSecret(`${dir}/dev_webhook_secret`), undefined);
+ * await Deno.writeTextFile(`${dir}/dev_webhook_secret`, "whsec_x\n");
+ * equal(await readDevSecret(`${dir}/dev_webhook_secret`), "whsec_x");
+ * ```
+ */
+export async function readDevSecret(path: string = DEV_SECRET_PATH): Promise<string | undefined> {
   // Empty for a moment while another worker writes it in place (no hard links): read again.
   for (let attempt = 1;; attempt++) {
     let text: string;
