@@ -1,4 +1,6 @@
 import { CSV_COLUMNS, csvRow, exportResponse } from "../../../lib/ops/decision_export.ts";
+import { exportDecisions } from "../../../lib/ops/decision_queries.ts";
+import { Pacer } from "../../../lib/ops/pacer.ts";
 import type { DecisionRecord } from "../../../lib/store/decision_store.ts";
 import { assert, assertEquals } from "../../_assert.ts";
 
@@ -73,4 +75,25 @@ Deno.test("exportResponse() streams a header and one line per record", async () 
   assertEquals(csv.split("\r\n")[0], CSV_COLUMNS.join(","));
   const jsonl = (await exportResponse(two(), "jsonl", {}).text()).trimEnd().split("\n");
   assertEquals(jsonl.map((line) => JSON.parse(line).authorization_id), ["iauth_1", "iauth_2"]);
+});
+
+Deno.test("a CSV export counts among those running from its first pull, before anything is read", async () => {
+  const { promise: listed, resolve: list } = Promise.withResolvers<DecisionRecord[]>();
+  const store = { list: () => listed, requests: () => Promise.resolve([]) } as never;
+  const pacer = new Pacer();
+  const exports = Array.from(
+    { length: 4 },
+    () =>
+      exportResponse(
+        exportDecisions(store, { range: "1h", limit: 50 }, new Date(), pacer),
+        "csv",
+        {},
+      ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Four running: a fifth would be refused, though none of their bodies has been read yet.
+  assertEquals(pacer.isBusy("export"), true);
+  list([]);
+  for (const response of exports) await response.text();
+  assertEquals(pacer.isBusy("export"), false);
 });
