@@ -24,6 +24,25 @@ async function post(url: string, event: Stripe.Event) {
   return { status: response.status, body, ms: performance.now() - started };
 }
 
+/**
+ * A test server whose next commit, after `holdNextCommit()`, lands 600 ms
+ * late, past its request's deadline (a 100 ms decision budget).
+ */
+async function serverWithLateCommits(env: Record<string, string>, policies: Policy[]) {
+  const slowCommits = holdingNextCommit(await Deno.openKv(":memory:"), 600);
+  const server = await startTestServer({ ADMIN_TOKEN, DECISION_BUDGET_MS: "100", ...env }, {
+    kv: slowCommits.kv,
+    policies,
+  });
+  return Object.assign(server, { holdNextCommit: slowCommits.holdNext });
+}
+
+/** The logged decision of `id` once a commit held by `holdNextCommit()` has landed. */
+async function loggedAfterLateCommit(server: TestServer, id: string) {
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  return await (await fetch(`${server.url}/decisions/${id}`, { headers: admin })).json();
+}
+
 const isFallback = (body: { metadata?: Record<string, string> }) =>
   Object.values(body.metadata ?? {}).some((value) => value.startsWith("fallback:"));
 
@@ -62,24 +81,19 @@ for (const workers of [2, 4]) {
 }
 
 Deno.test("a request that timed out in the store is logged as what it was answered, and reserves only that", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const slowCommits = holdingNextCommit(kv, 600);
-  await using server = await startTestServer({ ADMIN_TOKEN, DECISION_BUDGET_MS: "100" }, {
-    kv: slowCommits.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })],
-  });
+  await using server = await serverWithLateCommits({}, [
+    spendLimit({ window: "daily", maxAmount: { usd: 10_000 } }),
+  ]);
   const event = authorizationEvent("online", {
     id: "iauth_timed_out",
     card: { id: "ic_timed_out" },
     pending_request: { amount: 8_000 },
   });
-  slowCommits.holdNext();
+  server.holdNextCommit();
   const { body } = await post(server.url, event);
   assertEquals([body.approved, body.metadata.reason_1], [false, "fallback:store_timeout (store)"]);
   // The stalled commit lands later with the real approval; the log is then corrected to the answer.
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const record = await (await fetch(`${server.url}/decisions/iauth_timed_out`, { headers: admin }))
-    .json();
+  const record = await loggedAfterLateCommit(server, "iauth_timed_out");
   assertEquals([record.approved, record.fallback, record.response], [
     false,
     "store_timeout",
@@ -102,22 +116,16 @@ Deno.test("a request that timed out in the store is logged as what it was answer
 });
 
 Deno.test("a store that cannot commit in time answers the policies' decline, not an approving fallback", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const slowCommits = holdingNextCommit(kv, 600);
-  await using server = await startTestServer({
-    ADMIN_TOKEN,
-    DECISION_BUDGET_MS: "100",
-    FALLBACK_DECISION: "approve",
-  }, { kv: slowCommits.kv, policies: [blockCategories(["betting_casino_gambling"])] });
-  slowCommits.holdNext();
+  await using server = await serverWithLateCommits({ FALLBACK_DECISION: "approve" }, [
+    blockCategories(["betting_casino_gambling"]),
+  ]);
+  server.holdNextCommit();
   const casino = await post(server.url, SCENARIOS.gambling);
   assertEquals([casino.body.approved, casino.body.metadata.reason_1], [
     false,
     "mcc_blocked:betting_casino_gambling (blockCategories)",
   ]);
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const record = await (await fetch(`${server.url}/decisions/iauth_gambling`, { headers: admin }))
-    .json();
+  const record = await loggedAfterLateCommit(server, "iauth_gambling");
   // Marked as the store's fallback all the same: metrics, stats and the record show it failed.
   assertEquals([record.approved, record.fallback, record.response], [
     false,
@@ -132,7 +140,7 @@ Deno.test("a store that cannot commit in time answers the policies' decline, not
     "the store's failure is still logged",
   );
   // The policies approved: answered as they decided (the approving fallback would have too).
-  slowCommits.holdNext();
+  server.holdNextCommit();
   const grocery = await post(server.url, SCENARIOS.ordinary_grocery);
   assertEquals([grocery.body.approved, isFallback(grocery.body)], [true, false]);
 });
