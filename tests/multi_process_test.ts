@@ -2,9 +2,10 @@
  * Several processes on one Deno KV, crashes, and Deno Deploy's rules: the
  * service started as child processes, the way it runs in production.
  */
+import { DatabaseSync } from "node:sqlite";
 import type Stripe from "stripe";
 import { assert, assertEquals } from "./_assert.ts";
-import { postSigned, TEST_SECRET } from "./_helpers.ts";
+import { nowSeconds, postSigned, TEST_SECRET } from "./_helpers.ts";
 import {
   allowingDir,
   freePort,
@@ -12,7 +13,8 @@ import {
   spawnService,
   startTaskArgs,
 } from "./_process.ts";
-import { authorizationEvent } from "../fixtures/events.ts";
+import { authorizationEvent, authorizationOf } from "../fixtures/events.ts";
+import { lifecycleEvent } from "../fixtures/lifecycle.ts";
 
 const ADMIN_TOKEN = "multi-process-admin-token-0123456789";
 const DAILY_LIMIT = 500_000; // the default pipeline's 5,000.00 USD per card per day
@@ -129,6 +131,128 @@ Deno.test("a server killed with SIGKILL under load loses no answered decision an
     }
     const over = await post(server.url, cardEvent("iauth_crash_over", "ic_crash", 1));
     assertEquals(over.body.approved, false, "the limit is exactly used up");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * Holds SQLite's write lock on the KV file at `path`, as another process
+ * writing to it would: every commit is refused ("database is locked") until
+ * the returned function releases it (again: nothing).
+ */
+function holdWriteLock(path: string): () => void {
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("BEGIN EXCLUSIVE");
+  return () => {
+    if (!db.isOpen) return;
+    db.exec("COMMIT");
+    db.close();
+  };
+}
+
+Deno.test("a server stopped while its store is locked records what it answered once the lock frees, or logs it", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/kv.sqlite3`;
+  const env = {
+    STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+    KV_PATH: path,
+    ADMIN_TOKEN,
+    FALLBACK_DECISION: "approve",
+  };
+  const args = allowingDir(startTaskArgs(), dir);
+  const port = freePort();
+  /** A 1,000.00 request the policies approve, answered while the store cannot commit. */
+  async function answeredWhileLocked(url: string, id: string, card: string): Promise<void> {
+    const { status, body } = await post(url, cardEvent(id, card, 100_000));
+    assertEquals([status, body.approved], [200, true]);
+  }
+  /** 1,000.00 of `card`'s 5,000.00 a day are held: 4,000.00 more fit, and not a cent more. */
+  async function assertDailyLimitHolds(url: string, card: string): Promise<void> {
+    for (let i = 0; i < 4; i++) {
+      const { body } = await post(url, cardEvent(`iauth_${card}_rest_${i}`, card, 100_000));
+      assertEquals(body.approved, true);
+    }
+    const { body } = await post(url, cardEvent(`iauth_${card}_over`, card, 1));
+    assertEquals(
+      body.approved,
+      false,
+      "the daily limit counts the approval answered before the stop",
+    );
+  }
+  try {
+    await t.step("the lock frees while the stop waits: logged and reserved", async () => {
+      const server = await spawnService(args, env, port);
+      const release = holdWriteLock(path);
+      let output: string;
+      try {
+        await answeredWhileLocked(server.url, "iauth_stopped_1", "ic_stopped");
+        const stopped = server.stop(); // SIGTERM, as a deploy or a restart sends it
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        release();
+        output = await stopped;
+      } finally {
+        release();
+      }
+      assert(!output.includes("store_unrecorded"), output);
+
+      await using again = await spawnService(args, env, port);
+      const response = await fetch(`${again.url}/decisions/iauth_stopped_1`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      assertEquals(response.status, 200, "what was answered is in the log");
+      const record = await response.json();
+      assertEquals([record.approved, record.reservation.amount], [true, 100_000]);
+      await assertDailyLimitHolds(again.url, "ic_stopped");
+    });
+
+    await t.step(
+      "the lock outlasts the stop's wait: each answer not logged is named in one line",
+      async () => {
+        await using server = await spawnService(args, env, port);
+        const release = holdWriteLock(path);
+        let output: string;
+        try {
+          await answeredWhileLocked(server.url, "iauth_stopped_2", "ic_stopped_2");
+          const started = performance.now();
+          output = await server.stop();
+          assert(performance.now() - started < 8_000, "the stop waits a bounded time");
+        } finally {
+          release();
+        }
+        const lines = output.split("\n").filter((line) => line.includes('"store_unrecorded"'));
+        assertEquals(lines.length, 1, output);
+        const logged = JSON.parse(lines[0]);
+        assertEquals(
+          [
+            logged.reason,
+            logged.authorization_id,
+            logged.card_id,
+            logged.approved,
+            logged.requested_amount,
+          ],
+          ["stopped", "iauth_stopped_2", "ic_stopped_2", true, 100_000],
+        );
+
+        // Stripe's event for it, redelivered until received, holds it again.
+        await using again = await spawnService(args, env, port);
+        const request = cardEvent("iauth_stopped_2", "ic_stopped_2", 100_000);
+        authorizationOf(request).created = nowSeconds();
+        const created = await postSigned(
+          `${again.url}/webhook`,
+          lifecycleEvent(request, "issuing_authorization.created", {
+            status: "pending",
+            approved: true,
+            amount: 100_000,
+            requests: [{ amount: 100_000 }],
+          }),
+        );
+        assertEquals(created.status, 200);
+        await created.body?.cancel();
+        await assertDailyLimitHolds(again.url, "ic_stopped_2");
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

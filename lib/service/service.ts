@@ -38,7 +38,11 @@ export interface ServiceOptions {
   readonly kv?: Deno.Kv;
 }
 
-/** A ready service: its handler and the configuration it was built from; disposing it closes its store. */
+/**
+ * A ready service: its handler and the configuration it was built from.
+ * Disposing it waits (up to 5 s) for what was answered while the store could
+ * not commit, then closes the store.
+ */
 export interface Service extends App, AsyncDisposable {
   readonly config: ServiceConfig;
 }
@@ -198,7 +202,15 @@ export async function createService(
       }),
     },
   });
-  return { config, fetch: app.fetch, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
+  return {
+    config,
+    fetch: app.fetch,
+    // What was answered while the store could not commit gets its last chance before the KV closes.
+    async [Symbol.asyncDispose]() {
+      await store[Symbol.asyncDispose]();
+      kv.close();
+    },
+  };
 }
 
 /**

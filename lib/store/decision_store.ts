@@ -88,6 +88,14 @@ export type { RequestMeta } from "./request_job.ts";
 const RECORD_RETRY_MS = 15 * 60_000;
 /** Recordings waiting to be retried at most; past it (a long outage at full rate), one that fails is logged `store_unrecorded`. */
 const MAX_RECORDS_WAITING = 10_000;
+/**
+ * How long a stop waits for what was answered but not yet committed (see
+ * `DecisionStore[Symbol.asyncDispose]`): within the 10 s a container
+ * platform gives a process between its SIGTERM and its SIGKILL (Docker's and
+ * Kubernetes' default grace periods are 10 and 30 s), after the requests in
+ * flight are answered.
+ */
+const STOP_WAIT_MS = 5_000;
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -135,6 +143,14 @@ export interface DecisionStore extends Lifecycle {
    * (exclusive); with `reconciliation`, each carries its authorization's.
    */
   list(query: ListQuery): Promise<DecisionRecord[]>;
+  /**
+   * Waits, up to 5 s, for what was answered while the store could not commit
+   * (retried at once, no longer paced) and for async shadow decisions to be
+   * recorded; logs `store_unrecorded` (reason `stopped`) for each answer still
+   * not committed, with the decision, for an operator to account for. Call it
+   * once the last request is answered, before closing the KV.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -184,6 +200,16 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   });
   const chains = createCardChains(kv);
   const requestJob = createRequestJob({ decide, shadowDecide, retentionMs });
+  // Work that lands after its answer, which a stop waits for: the answers given while the store
+  // could not commit (each with what to log if it never lands) and async shadow decisions.
+  const landing = new Map<Promise<unknown>, Unlanded | undefined>();
+  const { promise: stopping, resolve: stop } = Promise.withResolvers<void>();
+  let stopped = false;
+  function inBackground(work: Promise<unknown>, answer?: Unlanded): void {
+    landing.set(work, answer);
+    const landed = () => landing.delete(work);
+    work.then(landed, landed);
+  }
   const lifecycle = createLifecycle({
     kv,
     engine,
@@ -251,15 +277,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }
   }
 
-  /** Commits a fallback that was answered, in the background; logs if it cannot. */
+  /** Commits a fallback that was answered; logs if it cannot. Never rejects. */
   function recordFallback(
     authorization: AuthorizationRequest,
     meta: JobMeta,
     decision: Decision,
-  ): void {
+  ): Promise<void> {
     // A fallback is answered in the response, whichever path the request was to take.
     const inResponse = { ...meta, path: "respond" as const };
-    recordAnswered(authorization, inResponse, decision).then(
+    return recordAnswered(authorization, inResponse, decision).then(
       (result) => {
         if (result.replayed || !result.record.superseded) return;
         // The log now holds the fallback that was answered, not what this delivery committed.
@@ -305,7 +331,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         });
         recordsWaiting++;
         try {
-          await new Promise((resolve) => setTimeout(resolve, wait));
+          // A stop retries at once: it waits for these, not for their pace.
+          await Deadline.after(wait).race(stopping);
         } finally {
           recordsWaiting--;
         }
@@ -320,8 +347,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     meta: RequestMeta,
     decision: Decision,
   ): (error: unknown) => void {
+    // After a stop gave up on it, it was logged then; what fails after is the KV being closed.
     return (error) =>
-      log({
+      !stopped && log({
         level: "error",
         msg: "store_unrecorded",
         authorization_id: authorization.id,
@@ -456,9 +484,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const decision = answeredFallback(authorization, meta, error);
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read once more if reading it failed).
-        Promise.resolve(resolving).catch(() => chains.of(authorization.card)).then((late) =>
-          recordFallback(authorization, { ...meta, started, chain: late }, decision)
-        ).catch(loggedUnrecorded(authorization, meta, decision));
+        inBackground(
+          Promise.resolve(resolving).catch(() => chains.of(authorization.card)).then((late) =>
+            recordFallback(authorization, { ...meta, started, chain: late }, decision)
+          ).catch(loggedUnrecorded(authorization, meta, decision)),
+          { authorization, meta, decision },
+        );
         return unrecorded(authorization, meta, decision);
       }
       let decided: Decision | undefined;
@@ -481,13 +512,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       if (result !== TIMED_OUT) {
         if (!result.replayed) {
           if (result.pendingShadow) {
-            recordShadow(result.record, result.pendingShadow).catch((error) =>
-              log({
-                level: "error",
-                msg: "shadow_unrecorded",
-                authorization_id: authorization.id,
-                error,
-              })
+            inBackground(
+              recordShadow(result.record, result.pendingShadow).catch((error) =>
+                log({
+                  level: "error",
+                  msg: "shadow_unrecorded",
+                  authorization_id: authorization.id,
+                  error,
+                })
+              ),
             );
           } else if (result.record.shadow) countShadow(result.record.shadow);
           const odd = result.record.reasons.find((reason) => reason.policy === "store");
@@ -526,8 +559,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
       // delivery's answer as it is (see request_job.ts).
       const correct = () => recordFallback(authorization, jobMeta, decision);
-      if (failure === undefined) pending.then(correct, correct);
-      else correct();
+      inBackground(failure === undefined ? pending.then(correct, correct) : correct(), {
+        authorization,
+        meta,
+        decision,
+      });
       return unrecorded(authorization, meta, decision);
     },
 
@@ -545,5 +581,34 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     list: (query) => listRecords(kv, query),
 
     ...lifecycle,
+
+    async [Symbol.asyncDispose]() {
+      stop();
+      await Deadline.after(STOP_WAIT_MS).race(Promise.allSettled(landing.keys()));
+      stopped = true;
+      for (const answer of landing.values()) {
+        if (!answer) continue;
+        const { authorization, meta, decision } = answer;
+        log({
+          level: "error",
+          msg: "store_unrecorded",
+          reason: "stopped",
+          authorization_id: authorization.id,
+          event_id: meta.eventId,
+          card_id: authorization.card.id,
+          requested_amount: authorization.pending_request.amount,
+          currency: authorization.pending_request.currency,
+          approved: decision.approved,
+          ...(decision.amount === undefined ? {} : { amount: decision.amount }),
+        });
+      }
+    },
   };
+}
+
+/** An answer given while the store could not commit, until it is committed. */
+interface Unlanded {
+  readonly authorization: AuthorizationRequest;
+  readonly meta: RequestMeta;
+  readonly decision: Decision;
 }
