@@ -87,6 +87,33 @@ export class ConfigError extends Error {
 }
 
 /**
+ * The endpoint secrets in `STRIPE_WEBHOOK_SECRET`: comma-separated, blanks
+ * between commas ignored; empty (unset) means the development secret. A value
+ * that is not a signing secret would verify no event Stripe sends, and every
+ * authorization would get a 400 (Stripe then applies its timeout setting):
+ * refused at start-up, never echoed beyond the prefix of an API key in the
+ * wrong variable.
+ */
+function webhookSecretsOf(value: string): string[] {
+  const secrets = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (value.trim() !== "" && secrets.length === 0) {
+    throw new ConfigError(
+      "STRIPE_WEBHOOK_SECRET holds only commas and spaces: set a whsec_… secret",
+    );
+  }
+  for (const secret of secrets) {
+    if (secret.startsWith("whsec_")) continue;
+    const apiKey = /^(sk|rk|pk)_(test|live)_/.exec(secret)?.[0];
+    throw new ConfigError(
+      `STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)${
+        apiKey ? `, got an API key (${apiKey}…): keep API keys out of this variable` : ""
+      }`,
+    );
+  }
+  return secrets;
+}
+
+/**
  * Parses the service configuration. Throws {@linkcode ConfigError} naming the
  * variable and what was expected; secrets are never echoed.
  *
@@ -101,8 +128,7 @@ export class ConfigError extends Error {
  * ```
  */
 export function loadConfig(env: Env): ServiceConfig {
-  const webhookSecrets = (env.get("STRIPE_WEBHOOK_SECRET") ?? "").split(",")
-    .map((s) => s.trim()).filter(Boolean);
+  const webhookSecrets = webhookSecretsOf(env.get("STRIPE_WEBHOOK_SECRET") ?? "");
   const deploymentId = env.get("DENO_DEPLOYMENT_ID") || undefined;
   if (deploymentId && webhookSecrets.length === 0) {
     throw new ConfigError(

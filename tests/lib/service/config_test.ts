@@ -41,6 +41,15 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
     [{ STRIPE_API_VERSION: "latest" }, "STRIPE_API_VERSION must look like"],
     [{ DECISION_BUDGET_MS: "2500" }, "DECISION_BUDGET_MS must be an integer from 1 to 1900"],
     [{ DENO_DEPLOYMENT_ID: "abc" }, "STRIPE_WEBHOOK_SECRET is required on Deno Deploy"],
+    [{ STRIPE_WEBHOOK_SECRET: " , " }, "STRIPE_WEBHOOK_SECRET holds only commas and spaces"],
+    [
+      { STRIPE_WEBHOOK_SECRET: "sk_live_oops" },
+      "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…), got an API key (sk_live_…)",
+    ],
+    [
+      { STRIPE_WEBHOOK_SECRET: "whsec_new,we_1Nold" },
+      "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)",
+    ],
     [{ DECISION_MODE: "both" }, 'DECISION_MODE must be "respond" or "api"'],
     [{ API_MODE_PERCENT: "10" }, "API_MODE_PERCENT applies only with DECISION_MODE=api"],
     [
