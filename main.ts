@@ -3,14 +3,16 @@
  * handler out.
  *
  * - `deno task start` runs `deno run main.ts --listen`: listens on PORT/HOSTNAME.
- * - `deno serve [--parallel] main.ts` and Deno Deploy use the default export.
- *   (`import.meta.main` is true in both cases, hence the explicit flag.)
+ * - `deno serve [--parallel] main.ts` uses the default export. (`import.meta.main`
+ *   is true under both commands, hence the explicit flag.)
+ * - Deno Deploy (`DENO_DEPLOYMENT_ID` set) runs it as `deno run main.ts`: it
+ *   serves on `Deno.serve`, where Deploy routes requests.
  *
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { createService, type Service } from "./lib/service/service.ts";
-import { serveService } from "./lib/service/serve.ts";
+import { serveOnDeploy, serveService } from "./lib/service/serve.ts";
 import { commandForKvFile } from "./lib/service/config.ts";
 
 if (Deno.args.includes("--help")) {
@@ -46,6 +48,8 @@ try {
 }
 
 export default { fetch: service.fetch } satisfies Deno.ServeDefaultExport;
+
+if (service.config.onDeploy && !Deno.args.includes("--listen")) serveOnDeploy(service);
 
 if (Deno.args.includes("--listen")) {
   try {

@@ -266,16 +266,27 @@ Deno.test("started as Deno Deploy starts it (no writes, managed KV), it serves s
     "--allow-read=./policies",
     "--deny-write",
     "main.ts",
-    "--listen",
   ];
-  await t.step("serves signed requests with the secret", async () => {
-    const port = freePort();
-    await using server = await spawnService(deployArgs, {
-      STRIPE_WEBHOOK_SECRET: TEST_SECRET,
-      DENO_DEPLOYMENT_ID: "test-deployment",
-      KV_PATH: "",
-    }, port);
-    const { status, body } = await post(server.url, cardEvent("iauth_deploy", "ic_deploy", 1_000));
-    assertEquals([status, body.approved], [200, true]);
-  });
+  await t.step(
+    "serves signed requests with the secret, on Deno.serve, and stops on SIGINT",
+    async () => {
+      const port = freePort();
+      await using server = await spawnService(deployArgs, {
+        STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+        DENO_DEPLOYMENT_ID: "test-deployment",
+        KV_PATH: "",
+        // Where Deploy's platform has `Deno.serve` listen (Deno reads it for every `Deno.serve`).
+        DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
+      }, port);
+      const { status, body } = await post(
+        server.url,
+        cardEvent("iauth_deploy", "ic_deploy", 1_000),
+      );
+      assertEquals([status, body.approved], [200, true]);
+      // Deploy sends SIGINT and kills the instance 5 s later.
+      const started = performance.now();
+      await server.stop("SIGINT");
+      assert(performance.now() - started < 5_000);
+    },
+  );
 });

@@ -57,6 +57,8 @@ export interface ServiceConfig {
   readonly fallbackDecision: "approve" | "decline";
   /** Deno's OpenTelemetry is on: `OTEL_DENO` set, or on Deno Deploy (which traces every request). */
   readonly telemetry: boolean;
+  /** On Deno Deploy (`DENO_DEPLOYMENT_ID` set): it runs `main.ts` as `deno run` does, without `--listen`. */
+  readonly onDeploy: boolean;
   /** `KV_PATH`: a file, `:memory:`, or a KV Connect URL; `undefined` on Deno Deploy (its managed KV). */
   readonly kvPath?: string;
   /** `DECISION_RETENTION_DAYS`, in ms. */
@@ -225,6 +227,7 @@ export function loadConfig(env: Env): ServiceConfig {
   return {
     trustProxy: trustProxy === "1",
     telemetry: deploymentId !== undefined || !["", "0", "false"].includes(otel),
+    onDeploy: deploymentId !== undefined,
     kvPath,
     retentionMs: integer(env, "DECISION_RETENTION_DAYS", 90, 1, 3_650) * 86_400_000,
     adminToken,

@@ -1,7 +1,9 @@
 /**
- * `deno task start`: the service on its own listener, with a warning when the
- * process may run out of descriptors, and a graceful stop on SIGINT/SIGTERM.
- * (`deno serve` and Deno Deploy run `main.ts`'s default export instead.)
+ * Serving the service, with a graceful stop on SIGINT/SIGTERM: `deno task
+ * start` on its own listener, with a warning when the process may run out of
+ * descriptors; Deno Deploy on `Deno.serve`, where its platform routes
+ * requests (`DENO_SERVE_ADDRESS`). (`deno serve` runs `main.ts`'s default
+ * export instead.)
  *
  * @module
  */
@@ -65,15 +67,39 @@ export async function serveService(
     url: new URL(webhookPath, `http://${hostInUrl(listener.addr.hostname)}:${listener.addr.port}`)
       .href,
   });
-  // Finish the requests in flight, then exit (which also flushes OpenTelemetry).
+  stopOnSignals(listener, service);
+  return listener;
+}
+
+/**
+ * On Deno Deploy, which runs `main.ts` as `deno run` does ("the file path
+ * that you would pass locally to `deno run`", Deploy's getting-started guide)
+ * and routes requests to `Deno.serve` ("use the built-in `Deno.serve()`",
+ * its migration guide): serves the service there, and stops as
+ * {@linkcode serveService} does on the SIGINT Deploy sends before it stops an
+ * instance ("the application has 5 seconds to shut down gracefully").
+ *
+ * @example
+ * ```ts
+ * import { serveOnDeploy } from "./serve.ts";
+ * // if (service.config.onDeploy) serveOnDeploy(service);
+ * ```
+ */
+export function serveOnDeploy(service: Service): Deno.HttpServer {
+  const server = Deno.serve({ onListen() {} }, service.fetch);
+  stopOnSignals(server, service);
+  return server;
+}
+
+/** On SIGINT or SIGTERM: finish the requests in flight, close the service, exit (which flushes OpenTelemetry). */
+function stopOnSignals(server: { shutdown(): Promise<void> }, service: Service): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, async () => {
-      await listener.shutdown();
+      await server.shutdown();
       await service[Symbol.asyncDispose]();
       Deno.exit(0);
     });
   }
-  return listener;
 }
 
 /**

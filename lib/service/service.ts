@@ -40,7 +40,7 @@ export interface ServiceOptions {
 
 /**
  * A ready service: its handler and the configuration it was built from.
- * Disposing it waits (up to 5 s) for what was answered while the store could
+ * Disposing it waits (up to 2.5 s) for what was answered while the store could
  * not commit, then closes the store.
  */
 export interface Service extends App, AsyncDisposable {

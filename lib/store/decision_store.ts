@@ -90,12 +90,12 @@ const RECORD_RETRY_MS = 15 * 60_000;
 const MAX_RECORDS_WAITING = 10_000;
 /**
  * How long a stop waits for what was answered but not yet committed (see
- * `DecisionStore[Symbol.asyncDispose]`): within the 10 s a container
- * platform gives a process between its SIGTERM and its SIGKILL (Docker's and
- * Kubernetes' default grace periods are 10 and 30 s), after the requests in
- * flight are answered.
+ * `DecisionStore[Symbol.asyncDispose]`), after the requests in flight are
+ * answered (within Stripe's 2 s): together inside the 5 s Deno Deploy gives
+ * an instance between its SIGINT and its SIGKILL ("Runtime" reference), and
+ * Docker's 10 s between SIGTERM and SIGKILL.
  */
-const STOP_WAIT_MS = 5_000;
+const STOP_WAIT_MS = 2_500;
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -144,7 +144,7 @@ export interface DecisionStore extends Lifecycle {
    */
   list(query: ListQuery): Promise<DecisionRecord[]>;
   /**
-   * Waits, up to 5 s, for what was answered while the store could not commit
+   * Waits, up to 2.5 s, for what was answered while the store could not commit
    * (retried at once, no longer paced) and for async shadow decisions to be
    * recorded; logs `store_unrecorded` (reason `stopped`) for each answer still
    * not committed, with the decision, for an operator to account for. Call it
