@@ -208,7 +208,7 @@ function summarySection(overview: DecisionOverview): SafeHtml {
     ${item("declined", "Declined", totals.declined, "declined")}
     ${item("limited", "Limited", totals.limited, "limited")}
     ${item("approval_rate", "Approval rate", percent(totals.approval_rate))}
-    ${item("latency", "Latency p50 / p99", `${ms(totals.p50_ms)} / ${ms(totals.p99_ms)}`)}
+    ${item("latency", "Time to decide p50 / p99", `${ms(totals.p50_ms)} / ${ms(totals.p99_ms)}`)}
     ${item("fallbacks", "Fallbacks", totals.fallbacks)}
     ${item("shadow_disagreements", "Shadow disagreements", totals.shadow_disagreements)}
       </dl>
@@ -277,8 +277,9 @@ function chartsSection(overview: DecisionOverview): SafeHtml {
     ${chart({
       ...common,
       id: "latency",
-      title: "Decision latency",
-      unit: "ms, estimated from a histogram",
+      title: "Time to decide",
+      unit:
+        "ms from the store's queue to the decision, before its commit; estimated from a histogram",
       kind: "lines",
       format: (value) => `${Math.round(value * 10) / 10} ms`,
       series: [
@@ -594,7 +595,7 @@ export function decisionPage(record: DecisionRecord): string {
       <dt>Reasons</dt><dd>${record.reasons.map(formatReason).join(", ") || "—"}</dd>
       <dt>Policy version</dt><dd><code>${record.policy_version}</code></dd>
       <dt>Path</dt><dd>${record.path}</dd>
-      <dt>Latency</dt><dd>${record.latency_ms} ms</dd>
+      <dt>Time to decide</dt><dd>${record.latency_ms} ms (before its commit)</dd>
       ${record.reconciliation
         ? html`
           <dt>Stripe</dt>
