@@ -42,7 +42,11 @@ Deno.test("no test but the default pipeline's own reads policies/mod.ts's pipeli
       readers.push(file);
     }
   }
-  assertEquals(readers.sort(), FOLLOW_THE_DEFAULT_PIPELINE);
+  assertEquals(
+    readers.sort(),
+    FOLLOW_THE_DEFAULT_PIPELINE,
+    "only these tests read defaultPipeline, so editing policies/mod.ts breaks no other test: put snapshots of it in tests/policy_snapshots_test.ts, and test a policy on its own",
+  );
 });
 
 /** A scratch copy of the repository's files; returns its path and the files. */
