@@ -221,12 +221,21 @@ Deno.test("the admin API pages decisions by cursor, filters by substring and exp
         ["cursor=nonsense", "cursor must be"],
         ["reconciliation=maybe", "reconciliation must be one of"],
         [`merchant=${"x".repeat(201)}`, "merchant must be at most 200 characters"],
+        // Misspelt, or not a filter: not everything, unfiltered, as if it had matched.
+        ["reasons=mcc_blocked", 'unknown query parameter "reasons"'],
+        ["card=ic_1&foo=1", 'unknown query parameter "foo"'],
+        ["disagreement=2", "disagreement must be 1"],
       ]
     ) {
-      const response = await fetch(`${server.url}/decisions?${search}`, { headers: admin });
-      assertEquals(response.status, 400);
-      assertStringIncludes((await response.json()).error, reason);
+      for (const path of ["/decisions", "/decisions.csv"]) {
+        const response = await fetch(`${server.url}${path}?${search}`, { headers: admin });
+        assertEquals(response.status, 400, `${path}?${search}`);
+        assertStringIncludes((await response.json()).error, reason);
+      }
     }
+    const stats = await fetch(`${server.url}/stats?range=1h&outcome=declined`, { headers: admin });
+    assertEquals(stats.status, 400, "/stats reads only a range");
+    assertStringIncludes((await stats.json()).error, 'unknown query parameter "outcome"');
   });
 
   await t.step(

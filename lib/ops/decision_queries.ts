@@ -40,6 +40,11 @@ export type TimeRangeName = keyof typeof TIME_RANGES;
  * ```
  */
 export function rangeFrom(search: URLSearchParams, fallback: TimeRangeName): TimeRangeName {
+  onlyParameters(search, ["range"]);
+  return rangeOf(search, fallback);
+}
+
+function rangeOf(search: URLSearchParams, fallback: TimeRangeName): TimeRangeName {
   const range = search.get("range") || fallback;
   if (!Object.hasOwn(TIME_RANGES, range)) {
     throw new RequestError(400, "range must be 1h, 24h or 7d");
@@ -115,14 +120,20 @@ export interface DecisionPage {
  * deepEqual(filterFromSearch(new URLSearchParams("outcome=declined&merchant=casino"), 50),
  *   { merchant: "casino", outcome: "declined", range: "24h", limit: 50 });
  * throws(() => filterFromSearch(new URLSearchParams("range=2y"), 50), /range must be 1h, 24h or 7d/);
+ * throws(() => filterFromSearch(new URLSearchParams("reasons=spend_limit"), 50), /unknown query parameter "reasons"/);
  * ```
  */
 export function filterFromSearch(search: URLSearchParams, defaultLimit: number): DecisionFilter {
+  onlyParameters(search, FILTER_PARAMETERS);
   const limit = Number(search.get("limit") || defaultLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
     throw new RequestError(400, "limit must be an integer from 1 to 500");
   }
-  const range = rangeFrom(search, "24h");
+  const range = rangeOf(search, "24h");
+  const disagreement = search.get("disagreement") || undefined;
+  if (disagreement !== undefined && disagreement !== "1") {
+    throw new RequestError(400, "disagreement must be 1 (or left out)");
+  }
   const outcome = search.get("outcome") || undefined;
   if (outcome !== undefined && !["approved", "declined", "limited"].includes(outcome)) {
     throw new RequestError(400, "outcome must be approved, declined or limited");
@@ -155,13 +166,43 @@ export function filterFromSearch(search: URLSearchParams, defaultLimit: number):
     reason: text("reason"),
     outcome,
     reconciliation,
-    disagreement: search.get("disagreement") === "1" || undefined,
+    disagreement: disagreement ? true : undefined,
     range,
     limit,
     cursor,
   };
   for (const key of Object.keys(filter)) if (filter[key] === undefined) delete filter[key];
   return filter as unknown as DecisionFilter;
+}
+
+/** What {@linkcode filterFromSearch} reads. */
+const FILTER_PARAMETERS = [
+  "card",
+  "authorization",
+  "merchant",
+  "reason",
+  "outcome",
+  "reconciliation",
+  "disagreement",
+  "range",
+  "limit",
+  "cursor",
+] as const;
+
+/**
+ * A 400 for a parameter the query does not read: a misspelt filter
+ * (`reasons=`) would otherwise return everything, unfiltered, as if it had
+ * matched.
+ */
+function onlyParameters(search: URLSearchParams, known: readonly string[]): void {
+  for (const name of search.keys()) {
+    if (!known.includes(name)) {
+      throw new RequestError(
+        400,
+        `unknown query parameter ${JSON.stringify(name.slice(0, 40))}: use ${known.join(", ")}`,
+      );
+    }
+  }
 }
 
 /**
