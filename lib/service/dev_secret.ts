@@ -34,7 +34,7 @@ export async function loadOrCreateDevSecret(
     btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
   }`;
   const dir = path.slice(0, path.lastIndexOf("/"));
-  if (dir) await Deno.mkdir(dir, { recursive: true });
+  if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   // Written whole under another name, then linked into place: `deno serve --parallel` workers
   // start at once, and none may read a half-written secret or fail on the one another created.
   const draft = `${path}.${crypto.randomUUID()}`;

@@ -45,7 +45,7 @@ export function kvFileOf(path: string | undefined): string | undefined {
 
 /**
  * Opens Deno KV at `path` (see {@linkcode kvFileOf}), creating a file's
- * folder first.
+ * folder first, readable by its owner only.
  *
  * Workers of `deno serve --parallel` open one file at the same moment. On a
  * new file one of them can fail at once with "database is locked" (seen in
@@ -68,7 +68,8 @@ export function kvFileOf(path: string | undefined): string | undefined {
  */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   const file = kvFileOf(path);
-  if (file) await Deno.mkdir(dirname(file), { recursive: true });
+  // The log holds card and cardholder ids, metadata and amounts: a folder made here is the owner's.
+  if (file) await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const giveUpAt = performance.now() + OPEN_LOCK_WAIT_MS;
   for (let attempt = 0;; attempt++) {
     try {

@@ -61,3 +61,18 @@ Deno.test("a KV file that cannot be opened fails at once, whatever its path says
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "a KV file's folder made for it is its owner's alone: the log holds card ids and amounts",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const kv = await openKv(`${dir}/data/kv.sqlite3`);
+      kv.close();
+      assertEquals((await Deno.stat(`${dir}/data`)).mode! & 0o777, 0o700);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
