@@ -63,8 +63,10 @@ export function main(args: string[] = Deno.args): Promise<number> {
       return;
     }
     const results = ["approved", "declined", "limited"] as const;
+    // An increment is a request of its own, on an authorization already counted.
+    const authorizations = new Set(recorded.map(({ authorization }) => authorization.id)).size;
     console.log(
-      `${report.total} authorizations replayed against ${
+      `${report.total} requests (${authorizations} authorizations) replayed against ${
         values.policies ?? DEFAULT_PIPELINE_MODULE
       }\n`,
     );

@@ -19,6 +19,8 @@
 import Stripe from "stripe";
 import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.ts";
 import { SEQUENCES } from "../fixtures/sequences.ts";
+import type { AuthorizationRequest } from "../lib/engine/policy.ts";
+import { formatMinorUnits } from "../lib/ops/format.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { DEV_SECRET_PATH, readDevSecret } from "../lib/service/dev_secret.ts";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
@@ -132,9 +134,9 @@ export function main(args: string[] = Deno.args): Promise<number> {
         continue;
       }
       if (body.received === true && body.approved === undefined) {
-        rows.push([name, ...await apiDecision(url, authorization.id), latency]);
+        rows.push([name, ...await apiDecision(url, authorization), latency]);
       } else {
-        rows.push([name, ...answered(body), latency]);
+        rows.push([name, ...answered(body, authorization.pending_request.currency), latency]);
       }
       if (values.explain) explanations.push(await explain(url, name, authorization.id));
     }
@@ -198,16 +200,24 @@ function isAnswer(body: WebhookAnswer): boolean {
   return typeof body.approved === "boolean" || body.received === true;
 }
 
-/** The decision in a direct answer: `{ approved, amount?, metadata }`. */
-function answered(body: WebhookAnswer): [string, string, string] {
+/** The decision in a direct answer: `{ approved, amount?, metadata }`, its amount in `currency`. */
+function answered(body: WebhookAnswer, currency: string): [string, string, string] {
   const reasons = Object.entries(body.metadata ?? {})
     .filter(([key]) => key.startsWith("reason_"))
     .map(([, reason]) => reason);
-  return [body.approved ? "yes" : "no", body.amount?.toString() ?? "", reasons.join("; ")];
+  return [body.approved ? "yes" : "no", amountIn(body.amount, currency), reasons.join("; ")];
+}
+
+/** An answered amount (minor units) as the dashboard shows it, e.g. `100.00 USD`. */
+function amountIn(amount: number | null | undefined, currency: string): string {
+  return typeof amount === "number" ? formatMinorUnits(amount, currency) : "";
 }
 
 /** In API mode the answer is `{ received: true }`: the decision is the logged one. */
-async function apiDecision(url: string, id: string): Promise<[string, string, string]> {
+async function apiDecision(
+  url: string,
+  { id, pending_request: { currency } }: AuthorizationRequest,
+): Promise<[string, string, string]> {
   const record = await loggedDecision(url, id);
   if (typeof record === "string") return ["sent via API", "", record];
   const reasons = record.reasons.map((reason) =>
@@ -215,7 +225,7 @@ async function apiDecision(url: string, id: string): Promise<[string, string, st
   );
   return [
     `${record.approved ? "yes" : "no"} (via API)`,
-    record.amount?.toString() ?? "",
+    amountIn(record.amount, currency),
     reasons.join("; "),
   ];
 }
@@ -275,7 +285,9 @@ async function explain(url: string, name: string, id: string): Promise<string> {
     const detail = "code" in verdict
       ? ` ${verdict.code}${verdict.detail ? `:${verdict.detail}` : ""}`
       : "";
-    const amount = verdict.outcome === "limit" ? ` to ${verdict.amount}` : "";
+    const amount = verdict.outcome === "limit"
+      ? ` to ${formatMinorUnits(verdict.amount, record.currency)}`
+      : "";
     return `  ${policy}: ${verdict.outcome}${amount}${detail}`;
   });
   return [`${name} (${id}, policy version ${record.policy_version}):`, ...lines].join("\n");

@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_asse
 import { postSigned, startTestServer, TEST_SECRET, type TestServer } from "./_helpers.ts";
 import { BASE_ENV, freePort, ROOT, runDeno, spawnService, startTaskArgs } from "./_process.ts";
 import { ALL_SCENARIOS, SCENARIOS } from "../fixtures/events.ts";
+import { requestEvent } from "../fixtures/lifecycle.ts";
 import { SEQUENCES } from "../fixtures/sequences.ts";
 
 const ADMIN_TOKEN = "cli-admin-token-0123456789abcdef";
@@ -52,7 +53,7 @@ Deno.test("simulate sends signed scenarios and prints decisions, and with --expl
   );
   assertMatch(
     rows.find((row) => row.startsWith("fuel_controllable_over_hold"))!,
-    /\s+yes\s+10000\s+partial_hold:automated_fuel_dispensers \(partialHold\)/,
+    /\s+yes\s+100\.00 USD\s+partial_hold:automated_fuel_dispensers \(partialHold\)/,
   );
   assertMatch(
     rows.find((row) => row.startsWith("ordinary_grocery"))!,
@@ -61,7 +62,7 @@ Deno.test("simulate sends signed scenarios and prints decisions, and with --expl
   assertStringIncludes(stdout, "  blockCategories: decline mcc_blocked:betting_casino_gambling");
   assertStringIncludes(
     stdout,
-    "  partialHold: limit to 10000 partial_hold:automated_fuel_dispensers",
+    "  partialHold: limit to 100.00 USD partial_hold:automated_fuel_dispensers",
   );
   assertStringIncludes(stdout, "  spendLimit: abstain");
   assertEquals(server.logs.filter((record) => record.msg === "decision").length, 3);
@@ -119,7 +120,10 @@ Deno.test("export, then replay against a pipeline that blocks groceries, reports
         "tests/fixtures/pipelines/block_groceries.ts",
       ]);
       assertEquals(code, 0);
-      assertStringIncludes(stdout, `${lines.length} authorizations replayed`);
+      assertStringIncludes(
+        stdout,
+        `${lines.length} requests (${lines.length} authorizations) replayed`,
+      );
       assertStringIncludes(stdout, "1 changed decisions");
       assertMatch(
         stdout,
@@ -427,14 +431,14 @@ Deno.test("simulate lists its scenarios, uses a fresh card per run or --card, an
       const { code, stdout } = await simulate();
       assertEquals(code, 0, stdout);
       cards.add(/^card (\S+)$/m.exec(stdout)![1]);
-      assertMatch(stdout, /over_cap_controllable\s+yes\s+100000\s/);
+      assertMatch(stdout, /over_cap_controllable\s+yes\s+1,000\.00 USD\s/);
     }
     assertEquals(cards.size, 6);
   });
   await t.step("--card keeps one card: its daily limit runs out", async () => {
     const outputs = [];
     for (let i = 0; i < 6; i++) outputs.push((await simulate("--card", "ic_sim_kept")).stdout);
-    assertMatch(outputs[4], /over_cap_controllable\s+yes\s+100000\s/);
+    assertMatch(outputs[4], /over_cap_controllable\s+yes\s+1,000\.00 USD\s/);
     assertMatch(outputs[5], /over_cap_controllable\s+no\s+.*spend_limit_exceeded:daily:usd/);
   });
   await t.step(
@@ -712,7 +716,13 @@ Deno.test("replay and policy:check take relative paths from the directory deno t
   await Deno.mkdir(dataDir, { recursive: true });
   const dir = await Deno.makeTempDir({ dir: fileURLToPath(dataDir), prefix: "init_cwd_" });
   try {
-    const events = Object.values(SCENARIOS).map((event) => JSON.stringify(event));
+    // A hotel's first request and its increment: two requests, one authorization.
+    const hotel = { id: "iauth_replay_hotel", pending_request: { amount: 5_000 } };
+    const events = [
+      ...Object.values(SCENARIOS),
+      requestEvent(hotel),
+      requestEvent({ ...hotel, pending_request: { amount: 2_000 } }, [{ amount: 5_000 }]),
+    ].map((event) => JSON.stringify(event));
     await Deno.writeTextFile(`${dir}/events.jsonl`, events.join("\n"));
     const env = { INIT_CWD: dir };
     await t.step("replay's file and --policies", async () => {
@@ -724,7 +734,9 @@ Deno.test("replay and policy:check take relative paths from the directory deno t
       assertEquals(code, 0, stderr);
       assertStringIncludes(
         stdout,
-        `${events.length} authorizations replayed against ../../tests/fixtures/pipelines/block_groceries.ts`,
+        `${events.length} requests (${
+          events.length - 1
+        } authorizations) replayed against ../../tests/fixtures/pipelines/block_groceries.ts`,
       );
     });
     await t.step("policy:check's --policies", async () => {
