@@ -5,7 +5,13 @@
 import { ConfigError } from "../lib/service/config.ts";
 import { createService } from "../lib/service/service.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "./_assert.ts";
 import { POLICIES_DIR, startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 import { requestEvent } from "../fixtures/lifecycle.ts";
@@ -82,6 +88,8 @@ function apiEnv(apiBase: string, extra: Record<string, string> = {}): Record<str
     ...extra,
   };
 }
+
+const METRICS_TOKEN = "api-mode-metrics-token-0123456789";
 
 Deno.test("DECISION_MODE=api sends decisions through the approve/decline API", async (t) => {
   await using api = startFakeStripeApi();
@@ -160,7 +168,9 @@ Deno.test("API_MODE_PERCENT splits authorizations deterministically by id", asyn
 
 Deno.test("when the API call fails or stalls, the webhook answers directly with the same decision", async (t) => {
   await using api = startFakeStripeApi();
-  await using server = await startTestServer(apiEnv(api.url, { API_CALL_TIMEOUT_MS: "200" }));
+  await using server = await startTestServer(
+    apiEnv(api.url, { API_CALL_TIMEOUT_MS: "200", ADMIN_TOKEN: METRICS_TOKEN }),
+  );
   for (const behaviour of ["fail", "stall"] as const) {
     await t.step(`API ${behaviour === "fail" ? "answers 500" : "never answers"}`, async () => {
       api.behaviour = behaviour;
@@ -181,6 +191,28 @@ Deno.test("when the API call fails or stalls, the webhook answers directly with 
   }
   assertEquals(server.logs.filter((record) => record.msg === "api_call_failed").length, 2);
   assert(!JSON.stringify(server.logs).includes(SECRET_KEY));
+  // What an operator watches: failed calls by kind, where every answer still looks fine.
+  const metrics = await (await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  })).text();
+  assertStringIncludes(metrics, 'authorizer_api_call_failures_total{kind="http_500"} 1');
+  assertStringIncludes(metrics, 'authorizer_api_call_failures_total{kind="timeout"} 1');
+});
+
+Deno.test("an API base nothing answers at is a connection failure, logged with its cause", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const apiBase = `http://127.0.0.1:${closed.addr.port}`;
+  closed.close();
+  await using server = await startTestServer(apiEnv(apiBase, { ADMIN_TOKEN: METRICS_TOKEN }));
+  const body = await (await server.postEvent(SCENARIOS.ordinary_grocery)).json();
+  assertEquals(body.approved, true, "answered directly after the failed call");
+  const failed = server.logs.find((record) => record.msg === "api_call_failed")!;
+  // Not only stripe-node's "An error occurred with our connection to Stripe": why.
+  assertMatch(String(failed.error), /connection to Stripe.*: .*(refused|connect)/i);
+  const metrics = await (await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  })).text();
+  assertStringIncludes(metrics, 'authorizer_api_call_failures_total{kind="connection"} 1');
 });
 
 Deno.test("start-up in api mode without a secret key is refused with a one-line reason", async () => {

@@ -93,7 +93,9 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
     if (requestKey !== "0") metadata = withEarlierReasonsUnset(metadata);
     const callDeadline = deadline.within(timeoutMs);
     const left = callDeadline.remainingMs();
-    if (left < MIN_CALL_MS) throw new Error(`only ${Math.round(left)} ms left for the API call`);
+    if (left < MIN_CALL_MS) {
+      throw new ApiCallError("timeout", `only ${Math.round(left)} ms left for the API call`);
+    }
     const requestOptions = {
       idempotencyKey: `issuing-authorizer:${authorizationId}:${requestKey}:${action}`,
       timeout: Math.ceil(left),
@@ -110,20 +112,57 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
     try {
       answer = await callDeadline.race(call);
     } catch (error) {
-      throw withoutKey(error);
+      throw failedCall(error);
     }
-    if (answer === TIMED_OUT) throw new Error(`no answer within ${Math.round(left)} ms`);
+    if (answer === TIMED_OUT) {
+      throw new ApiCallError("timeout", `no answer within ${Math.round(left)} ms`);
+    }
   };
 }
 
 /**
- * The call's error as it is logged, without the key: an API (or a proxy in
- * front of it) may quote the `Authorization` header it was sent. Any Stripe
- * secret or restricted key, of the shape `STRIPE_SECRET_KEY` must have.
+ * A failed call, by kind for the `authorizer_api_call_failures_total` metric:
+ * `timeout`, `connection` (Stripe not reached), or `http_<status>` (Stripe
+ * refused it, e.g. `http_401` for a key it does not know).
+ *
+ * @example
+ * ```ts
+ * import { ApiCallError } from "./api_decision_sender.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(new ApiCallError("http_401", "Invalid API Key provided").kind, "http_401");
+ * ```
  */
-function withoutKey(error: unknown): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  return new Error(message.replace(/\b(sk|rk)_(test|live)_\w+/g, "[key]"));
+export class ApiCallError extends Error {
+  override name = "ApiCallError";
+  constructor(readonly kind: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The error of a failed call as an {@linkcode ApiCallError}: its kind, and
+ * its message with what stripe-node says caused it (a connection error's
+ * own message is only "An error occurred with our connection to Stripe"),
+ * without the key: an API (or a proxy in front of it) may quote the
+ * `Authorization` header it was sent. Any Stripe secret or restricted key, of
+ * the shape `STRIPE_SECRET_KEY` must have.
+ */
+function failedCall(error: unknown): ApiCallError {
+  const { statusCode, detail } = error as { statusCode?: unknown; detail?: unknown };
+  const kind = typeof statusCode === "number"
+    ? `http_${statusCode}`
+    : error instanceof Stripe.errors.StripeConnectionError
+    ? "connection"
+    : "error";
+  const messages = [error instanceof Error ? error.message : String(error)];
+  // stripe-node's `detail` is fetch's error, whose own message ("fetch failed") hides its cause.
+  for (let cause = detail; cause instanceof Error && messages.length < 4; cause = cause.cause) {
+    messages.push(cause.message);
+  }
+  return new ApiCallError(
+    kind,
+    messages.join(": ").replace(/\b(sk|rk)_(test|live)_\w+/g, "[key]"),
+  );
 }
 
 /**

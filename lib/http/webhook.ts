@@ -13,7 +13,7 @@ import type { AuthorizationRequest } from "../engine/policy.ts";
 import type { DecisionPath, DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
-import { type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
+import { ApiCallError, type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import { jsonResponse } from "./json_response.ts";
 import { readBodyText } from "./request_body.ts";
 import { RequestError } from "./request_error.ts";
@@ -153,6 +153,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
         // Stripe honours a direct answer, so the decision still lands.
         path = "respond_after_api_failure";
         log({ level: "warn", msg: "api_call_failed", authorization_id: authorization.id, error });
+        metrics.apiCallFailed(error instanceof ApiCallError ? error.kind : "error");
         // The answer's path is logged within the request's deadline, or after it: the answer is not
         // held past Stripe's 2 s for it (the decision it logs is the same either way).
         const marked = store.markAnsweredDirectly(record).catch((error) =>

@@ -40,6 +40,8 @@ export interface Metrics {
   shadowDisagreement(reason: string): void;
   /** One reconciliation with Stripe's outcome (`agreed`, `webhook_timeout`, …). */
   reconciled(outcome: string): void;
+  /** One failed call of API mode (`timeout`, `connection`, `http_401`, …), answered directly instead. */
+  apiCallFailed(kind: string): void;
   /** Everything, as Prometheus text. */
   render(): string;
 }
@@ -85,6 +87,7 @@ export function createMetrics(): Metrics {
       add("authorizer_shadow_disagreements_total", `reason="${escape(reason)}"`),
     reconciled: (outcome) =>
       add("authorizer_reconciliations_total", `outcome="${escape(outcome)}"`),
+    apiCallFailed: (kind) => add("authorizer_api_call_failures_total", `kind="${escape(kind)}"`),
     render() {
       const lines: string[] = [];
       for (const [name, help] of HELP) {
@@ -124,6 +127,10 @@ const HELP: readonly (readonly [string, string])[] = [
     "Shadow decisions that differed from the live one, by shadow reason.",
   ],
   ["authorizer_reconciliations_total", "Stripe outcomes compared with ours, by result."],
+  [
+    "authorizer_api_call_failures_total",
+    "API mode's approve/decline calls that failed (answered directly), by kind.",
+  ],
 ];
 
 function escape(value: string): string {
