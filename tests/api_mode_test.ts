@@ -216,18 +216,24 @@ Deno.test("an API base nothing answers at is a connection failure, logged with i
 });
 
 Deno.test("start-up in api mode without a secret key is refused with a one-line reason", async () => {
-  for (const key of [undefined, "", "pk_test_publishable"]) {
+  const cases = [
+    [undefined, ""],
+    ["", ""],
+    ["pk_test_publishable", ": the one set is a publishable key (pk_…)"],
+    ["sk_tset_typo", ": the one set is not of that form"],
+  ] as const;
+  for (const [key, why] of cases) {
     const env = new Map([["STRIPE_WEBHOOK_SECRET", TEST_SECRET], ["DECISION_MODE", "api"]]);
     if (key !== undefined) env.set("STRIPE_SECRET_KEY", key);
-    await assertRejects(
-      () =>
-        createService(env, {
-          policies: referencePipeline,
-          policiesDir: POLICIES_DIR,
-          serviceVersion: "test",
-        }),
-      ConfigError,
-      "DECISION_MODE=api needs STRIPE_SECRET_KEY",
+    const error = await createService(env, {
+      policies: referencePipeline,
+      policiesDir: POLICIES_DIR,
+      serviceVersion: "test",
+    }).then(() => undefined, (error) => error);
+    assert(error instanceof ConfigError, `refused: ${key}`);
+    assertEquals(
+      error.message,
+      `DECISION_MODE=api needs STRIPE_SECRET_KEY, a secret (sk_…) or restricted (rk_…) key${why}`,
     );
   }
 });

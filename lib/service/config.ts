@@ -183,7 +183,7 @@ export function loadConfig(env: Env): ServiceConfig {
     "DECISION_BUDGET_MS",
     Math.min(DEFAULT_DECISION_BUDGET_MS, withinMs - STORE_MARGIN_MS - apiSliceMs),
     1,
-    1_900,
+    withinMs - STORE_MARGIN_MS,
   );
   const answerWithinMs = decisionBudgetMs + STORE_MARGIN_MS + apiSliceMs;
   if (answerWithinMs > withinMs) {
@@ -223,10 +223,14 @@ export function loadConfig(env: Env): ServiceConfig {
   if (!["", "0", "1"].includes(trustProxy)) {
     throw new ConfigError(`TRUST_PROXY must be 1 or 0, got ${JSON.stringify(trustProxy)}`);
   }
+  // Deno reads it too, and takes only these (anything else: a warning, and no tracing).
   const otel = env.get("OTEL_DENO") ?? "";
+  if (!["", "false", "true"].includes(otel)) {
+    throw new ConfigError(`OTEL_DENO must be true or false, got ${JSON.stringify(otel)}`);
+  }
   return {
     trustProxy: trustProxy === "1",
-    telemetry: deploymentId !== undefined || !["", "0", "false"].includes(otel),
+    telemetry: deploymentId !== undefined || otel === "true",
     onDeploy: deploymentId !== undefined,
     kvPath,
     retentionMs: integer(env, "DECISION_RETENTION_DAYS", 90, 1, 3_650) * 86_400_000,
@@ -271,8 +275,13 @@ function apiModeConfig(env: Env): ApiModeConfig | undefined {
   const secretKey = env.get("STRIPE_SECRET_KEY") ?? "";
   if (!/^(sk|rk)_(test|live)_\w+$/.test(secretKey)) {
     // Never echo the value: it may be a real key with a typo.
+    const got = secretKey === ""
+      ? ""
+      : secretKey.startsWith("pk_")
+      ? ": the one set is a publishable key (pk_…)"
+      : ": the one set is not of that form";
     throw new ConfigError(
-      "DECISION_MODE=api needs STRIPE_SECRET_KEY, a secret (sk_…) or restricted (rk_…) key",
+      `DECISION_MODE=api needs STRIPE_SECRET_KEY, a secret (sk_…) or restricted (rk_…) key${got}`,
     );
   }
   const apiBase = env.get("STRIPE_API_BASE") || DEFAULT_STRIPE_API_BASE;
@@ -314,7 +323,9 @@ function hostnameOf(env: Env): string {
   const url = `http://${hostInUrl(hostname)}/`;
   if (!URL.canParse(url) || new URL(url).port !== "") {
     throw new ConfigError(
-      `HOSTNAME must be a host name or an IP address, got ${JSON.stringify(hostname)}`,
+      `HOSTNAME must be a host name or an IP address (IPv6 without brackets), got ${
+        JSON.stringify(hostname)
+      }`,
     );
   }
   return hostname;

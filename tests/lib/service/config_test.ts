@@ -39,7 +39,14 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
       ),
     [{ FALLBACK_DECISION: "maybe" }, 'FALLBACK_DECISION must be "approve" or "decline"'],
     [{ STRIPE_API_VERSION: "latest" }, "STRIPE_API_VERSION must look like"],
-    [{ DECISION_BUDGET_MS: "2500" }, "DECISION_BUDGET_MS must be an integer from 1 to 1900"],
+    [{ DECISION_BUDGET_MS: "2500" }, "DECISION_BUDGET_MS must be an integer from 1 to 1700"],
+    [{ DECISION_BUDGET_MS: "1701" }, "DECISION_BUDGET_MS must be an integer from 1 to 1700"],
+    [{ OTEL_DENO: "maybe" }, 'OTEL_DENO must be true or false, got "maybe"'],
+    [{ OTEL_DENO: "1" }, 'OTEL_DENO must be true or false, got "1"'],
+    [
+      { HOSTNAME: "[::1]" },
+      "HOSTNAME must be a host name or an IP address (IPv6 without brackets)",
+    ],
     [{ DENO_DEPLOYMENT_ID: "abc" }, "STRIPE_WEBHOOK_SECRET is required on Deno Deploy"],
     [{ STRIPE_WEBHOOK_SECRET: " , " }, "STRIPE_WEBHOOK_SECRET holds only commas and spaces"],
     [
@@ -61,7 +68,7 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
       "STRIPE_API_BASE",
     ],
     [
-      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", DECISION_BUDGET_MS: "1800" },
+      { DECISION_MODE: "api", STRIPE_SECRET_KEY: "sk_test_x", DECISION_BUDGET_MS: "1700" },
       "must fit in 1800 ms (Stripe's 2,000 ms minus 200 ms for the network)",
     ],
     [
