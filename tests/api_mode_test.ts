@@ -5,13 +5,7 @@
 import { ConfigError } from "../lib/service/config.ts";
 import { createService } from "../lib/service/service.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
-import {
-  assert,
-  assertEquals,
-  assertMatch,
-  assertRejects,
-  assertStringIncludes,
-} from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { POLICIES_DIR, startTestServer, TEST_SECRET } from "./_helpers.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 import { requestEvent } from "../fixtures/lifecycle.ts";
