@@ -240,7 +240,7 @@ export function loadConfig(env: Env): ServiceConfig {
     answerWithinMs,
     webhookSecrets,
     port: integer(env, "PORT", 8000, 0, 65_535),
-    hostname: hostnameOf(env),
+    hostname: hostnameOf(env, webhookSecrets.length === 0),
     webhookPath,
     toleranceSeconds: integer(
       env,
@@ -317,9 +317,15 @@ function isRequestPath(path: string): boolean {
   }
 }
 
-/** `HOSTNAME`: an interface name or address to listen on (an IPv6 one without brackets). */
-function hostnameOf(env: Env): string {
-  const hostname = env.get("HOSTNAME") || "0.0.0.0";
+/**
+ * `HOSTNAME`: an interface name or address to listen on (an IPv6 one without
+ * brackets). By default every interface; with the development secret
+ * (`developing`) only loopback, where `stripe listen` and a browser on this
+ * machine reach it: the quick start's admin token is in the README, and its
+ * dashboard should not be open to the network.
+ */
+function hostnameOf(env: Env, developing: boolean): string {
+  const hostname = env.get("HOSTNAME") || (developing ? "127.0.0.1" : "0.0.0.0");
   const url = `http://${hostInUrl(hostname)}/`;
   if (!URL.canParse(url) || new URL(url).port !== "") {
     throw new ConfigError(

@@ -6,7 +6,10 @@ const env = (entries: Record<string, string>) => new Map(Object.entries(entries)
 Deno.test("loadConfig() defaults", () => {
   const config = loadConfig(env({}));
   assertEquals(config.webhookSecrets, []);
-  assertEquals([config.port, config.hostname, config.webhookPath], [8000, "0.0.0.0", "/webhook"]);
+  // The development secret, and the README's admin token with it: on this machine only.
+  assertEquals([config.port, config.hostname, config.webhookPath], [8000, "127.0.0.1", "/webhook"]);
+  assertEquals(loadConfig(env({ STRIPE_WEBHOOK_SECRET: "whsec_a" })).hostname, "0.0.0.0");
+  assertEquals(loadConfig(env({ HOSTNAME: "0.0.0.0" })).hostname, "0.0.0.0");
   assertEquals([config.toleranceSeconds, config.maxBodyBytes, config.decisionBudgetMs], [
     300,
     262_144,
