@@ -77,6 +77,8 @@ export function main(args: string[] = Deno.args): Promise<number> {
     const config = serverConfig(values.url === undefined);
     const url = values.url ?? `http://localhost:${config.port}${config.webhookPath}`;
     const secret = await webhookSecret(config);
+    // Before any authorization is sent: a refused token would stop the run after the first one.
+    if (values.explain) await checkAdminToken(url);
     const run = Date.now().toString(36);
     const card = values.card ?? `ic_sim_${run}`;
     const cryptoProvider = Stripe.createSubtleCryptoProvider();
@@ -237,16 +239,29 @@ async function apiDecision(
 async function loggedDecision(url: string, id: string): Promise<DecisionRecord | string> {
   const token = Deno.env.get("ADMIN_TOKEN");
   if (!token) return "set ADMIN_TOKEN to see the decision";
-  const { response, text } = await fetchWithin(new URL(`/decisions/${id}`, url), {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  if (response.status === 401 || response.status === 403) {
-    throw new Error(
-      `ADMIN_TOKEN was refused (HTTP ${response.status}): set it to the server's ADMIN_TOKEN`,
-    );
-  }
+  const { response, text } = await adminRead(new URL(`/decisions/${id}`, url), token);
   if (!response.ok) return `no logged decision (HTTP ${response.status})`;
   return JSON.parse(text);
+}
+
+/** Throws, as {@linkcode loggedDecision} would, if the server refuses `ADMIN_TOKEN`. */
+async function checkAdminToken(url: string): Promise<void> {
+  const token = Deno.env.get("ADMIN_TOKEN");
+  if (token) await adminRead(new URL("/policies", url), token);
+}
+
+/** An admin API read; throws when the server refuses the token: every other read would be refused too. */
+async function adminRead(
+  url: URL,
+  token: string,
+): Promise<{ response: Response; text: string }> {
+  const read = await fetchWithin(url, { headers: { authorization: `Bearer ${token}` } });
+  if (read.response.status === 401 || read.response.status === 403) {
+    throw new Error(
+      `ADMIN_TOKEN was refused (HTTP ${read.response.status}): set it to the server's ADMIN_TOKEN`,
+    );
+  }
+  return read;
 }
 
 /**

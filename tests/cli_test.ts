@@ -692,6 +692,11 @@ Deno.test("simulate refuses to go on with an ADMIN_TOKEN the server refuses", as
       stderr.trim(),
       "error: ADMIN_TOKEN was refused (HTTP 401): set it to the server's ADMIN_TOKEN",
     );
+    assertEquals(
+      server.logs.filter((record) => record.msg === "decision").length,
+      0,
+      "refused before any authorization was sent",
+    );
   });
   await t.step("API mode's logged decision", async () => {
     await withApiModeServer(async (server) => {
