@@ -11,7 +11,11 @@ import type Stripe from "stripe";
 import { createDecide } from "../lib/engine/decide.ts";
 import { Deadline } from "../lib/engine/deadline.ts";
 import type { Policy } from "../lib/engine/policy.ts";
-import { createDecisionStore, type DecisionStore } from "../lib/store/decision_store.ts";
+import {
+  createDecisionStore,
+  type DecisionRecord,
+  type DecisionStore,
+} from "../lib/store/decision_store.ts";
 import { createService } from "../lib/service/service.ts";
 import { amountCap } from "../policies/amount_cap.ts";
 import { defaultPipeline } from "../policies/mod.ts";
@@ -142,7 +146,7 @@ export async function seedDecisions(kv: Deno.Kv, options: SeedOptions): Promise<
     const roll = random();
     if (roll < 0.8) {
       const outcome = roll < 0.01 ? "webhook_timeout" : roll < 0.015 ? "mismatch" : "agreed";
-      await reconcile(store, event, record.approved, outcome);
+      await reconcile(store, event, record, outcome);
     }
   }
 }
@@ -151,11 +155,15 @@ export async function seedDecisions(kv: Deno.Kv, options: SeedOptions): Promise<
 async function reconcile(
   store: DecisionStore,
   event: Stripe.Event,
-  approved: boolean,
+  { approved, amount, requested_amount, decided_at }: DecisionRecord,
   outcome: "agreed" | "webhook_timeout" | "mismatch",
 ): Promise<void> {
   const authorization = authorizationOf(event);
   const stripeApproved = outcome === "agreed" ? approved : !approved;
+  // What Stripe holds: what we approved (a partial hold's amount), or the whole request if it
+  // approved what we declined.
+  const held = stripeApproved ? (approved ? amount ?? requested_amount : requested_amount) : 0;
+  const created = Math.floor(Date.parse(decided_at) / 1000);
   const reason = outcome === "webhook_timeout"
     ? "webhook_timeout"
     : stripeApproved
@@ -163,6 +171,8 @@ async function reconcile(
     : "webhook_declined";
   await store.reconcile({
     ...authorization,
+    created,
+    amount: held,
     pending_request: null,
     approved: stripeApproved,
     status: stripeApproved ? "pending" : "closed",
@@ -170,10 +180,10 @@ async function reconcile(
       ...authorization.pending_request,
       approved: stripeApproved,
       authorization_code: null,
-      created: authorization.created,
+      created,
       reason,
       reason_message: null,
-      requested_at: authorization.created,
+      requested_at: created,
     }],
   } as unknown as Stripe.Issuing.Authorization, "created");
 }
