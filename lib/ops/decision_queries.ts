@@ -175,7 +175,7 @@ export function filterFromSearch(search: URLSearchParams, defaultLimit: number):
   return filter as unknown as DecisionFilter;
 }
 
-/** What {@linkcode filterFromSearch} reads. */
+/** What {@linkcode filterFromSearch} reads, in the order {@linkcode searchOf} writes them. */
 const FILTER_PARAMETERS = [
   "card",
   "authorization",
@@ -221,18 +221,9 @@ export function searchOf(
   changes: Partial<Record<keyof DecisionFilter, string | undefined>> = {},
 ): URLSearchParams {
   const params = new URLSearchParams();
-  const keys = [
-    "card",
-    "authorization",
-    "merchant",
-    "reason",
-    "outcome",
-    "reconciliation",
-    "disagreement",
-    "range",
-    "cursor",
-  ] as const;
-  for (const key of keys) {
+  // Links keep each page's default size.
+  for (const key of FILTER_PARAMETERS) {
+    if (key === "limit") continue;
     const value = key in changes ? changes[key] : filter[key];
     if (value === undefined || value === false) continue;
     params.set(key, value === true ? "1" : String(value));
