@@ -18,8 +18,8 @@ import { commandForKvFile } from "./lib/service/config.ts";
 if (Deno.args.includes("--help")) {
   console.log(`usage: deno task start   (deno task dev: the same, restarting on changes)
 
-Serves the webhook on http://$HOSTNAME:$PORT$WEBHOOK_PATH (default 0.0.0.0:8000/webhook)
-with the pipeline of policies/mod.ts. Configuration comes from environment
+Serves the webhook on http://$HOSTNAME:$PORT$WEBHOOK_PATH (default 0.0.0.0:8000/webhook;
+127.0.0.1 without STRIPE_WEBHOOK_SECRET) with the pipeline of policies/mod.ts. Configuration comes from environment
 variables; see README.md, "Configuration".`);
   Deno.exit(0);
 }
@@ -49,11 +49,10 @@ try {
 
 export default { fetch: service.fetch } satisfies Deno.ServeDefaultExport;
 
-if (service.config.onDeploy && !Deno.args.includes("--listen")) serveOnDeploy(service);
-
-if (Deno.args.includes("--listen")) {
+if (Deno.args.includes("--listen") || service.config.onDeploy) {
   try {
-    await serveService(service);
+    if (Deno.args.includes("--listen")) await serveService(service);
+    else serveOnDeploy(service);
   } catch (error) {
     const { hostname, port } = service.config;
     if (error instanceof Deno.errors.AddrInUse) {

@@ -1,9 +1,8 @@
 /**
  * Serving the service, with a graceful stop on SIGINT/SIGTERM: `deno task
  * start` on its own listener, with a warning when the process may run out of
- * descriptors; Deno Deploy on `Deno.serve`, where its platform routes
- * requests (`DENO_SERVE_ADDRESS`). (`deno serve` runs `main.ts`'s default
- * export instead.)
+ * descriptors; Deno Deploy on `Deno.serve`, which it routes requests to.
+ * (`deno serve` runs `main.ts`'s default export instead.)
  *
  * @module
  */
@@ -67,7 +66,7 @@ export async function serveService(
     url: new URL(webhookPath, `http://${hostInUrl(listener.addr.hostname)}:${listener.addr.port}`)
       .href,
   });
-  stopOnSignals(listener, service);
+  stopOnSignals(listener, service, log);
   return listener;
 }
 
@@ -85,21 +84,36 @@ export async function serveService(
  * // if (service.config.onDeploy) serveOnDeploy(service);
  * ```
  */
-export function serveOnDeploy(service: Service): Deno.HttpServer {
-  const server = Deno.serve({ onListen() {} }, service.fetch);
-  stopOnSignals(server, service);
+export function serveOnDeploy(
+  service: Service,
+  log: Logger = jsonLineLogger(),
+): Deno.HttpServer {
+  const server = Deno.serve({
+    onListen: ({ hostname, port }) => log({ level: "info", msg: "listening", hostname, port }),
+  }, service.fetch);
+  stopOnSignals(server, service, log);
   return server;
 }
 
-/** On SIGINT or SIGTERM: finish the requests in flight, close the service, exit (which flushes OpenTelemetry). */
-function stopOnSignals(server: { shutdown(): Promise<void> }, service: Service): void {
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, async () => {
-      await server.shutdown();
-      await service[Symbol.asyncDispose]();
-      Deno.exit(0);
-    });
-  }
+/**
+ * On SIGINT or SIGTERM: stop taking requests, give those in flight and what
+ * was answered while the store could not commit their time (4 s at most, see
+ * `Service.stop`), log `stopped`, and exit, which flushes the logs and
+ * OpenTelemetry. A second signal waits for the same stop.
+ */
+function stopOnSignals(
+  server: { shutdown(): Promise<void> },
+  service: Service,
+  log: Logger,
+): void {
+  let stopping: Promise<never> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      const unrecorded = await service.stop(server.shutdown());
+      log({ level: "info", msg: "stopped", unrecorded });
+      return Deno.exit(0);
+    })();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
 }
 
 /**

@@ -40,11 +40,17 @@ export interface ServiceOptions {
 
 /**
  * A ready service: its handler and the configuration it was built from.
- * Disposing it waits (up to 2.5 s) for what was answered while the store could
- * not commit, then closes the store.
+ * Disposing it stops it (`stop()`).
  */
 export interface Service extends App, AsyncDisposable {
   readonly config: ServiceConfig;
+  /**
+   * Waits (4 s at most in all) for `requestsAnswered` and for what was
+   * answered while the store could not commit, logs what never landed
+   * (`store_unrecorded`), then closes the store. Resolves with how many
+   * answers are not in the log. Called again, it waits for the same stop.
+   */
+  stop(requestsAnswered?: Promise<unknown>): Promise<number>;
 }
 
 /**
@@ -202,14 +208,15 @@ export async function createService(
       }),
     },
   });
+  let stopped: Promise<number> | undefined;
+  // What was answered while the store could not commit gets its last chance before the KV closes.
+  const stop = (requestsAnswered?: Promise<unknown>) =>
+    stopped ??= store.stop(requestsAnswered).finally(() => kv.close());
   return {
     config,
     fetch: app.fetch,
-    // What was answered while the store could not commit gets its last chance before the KV closes.
-    async [Symbol.asyncDispose]() {
-      await store[Symbol.asyncDispose]();
-      kv.close();
-    },
+    stop,
+    [Symbol.asyncDispose]: async () => void await stop(),
   };
 }
 

@@ -89,13 +89,13 @@ const RECORD_RETRY_MS = 15 * 60_000;
 /** Recordings waiting to be retried at most; past it (a long outage at full rate), one that fails is logged `store_unrecorded`. */
 const MAX_RECORDS_WAITING = 10_000;
 /**
- * How long a stop waits for what was answered but not yet committed (see
- * `DecisionStore[Symbol.asyncDispose]`), after the requests in flight are
- * answered (within Stripe's 2 s): together inside the 5 s Deno Deploy gives
- * an instance between its SIGINT and its SIGKILL ("Runtime" reference), and
- * Docker's 10 s between SIGTERM and SIGKILL.
+ * How long a stop waits, from its signal, for the requests in flight and for
+ * what was answered but not yet committed (see `DecisionStore.stop`): inside
+ * the 5 s Deno Deploy gives an instance between its SIGINT and its SIGKILL
+ * ("Runtime" reference), with a second for the rest, and Docker's 10 s
+ * between SIGTERM and SIGKILL.
  */
-const STOP_WAIT_MS = 2_500;
+const STOP_WAIT_MS = 4_000;
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -144,13 +144,16 @@ export interface DecisionStore extends Lifecycle {
    */
   list(query: ListQuery): Promise<DecisionRecord[]>;
   /**
-   * Waits, up to 2.5 s, for what was answered while the store could not commit
-   * (retried at once, no longer paced) and for async shadow decisions to be
-   * recorded; logs `store_unrecorded` (reason `stopped`) for each answer still
-   * not committed, with the decision, for an operator to account for. Call it
-   * once the last request is answered, before closing the KV.
+   * Stops: waits, up to 4 s in all, for `requestsAnswered` (the server's
+   * shutdown: requests in flight may still answer without the store) and for
+   * what was answered while the store could not commit (retried at once, no
+   * longer paced) and async shadow decisions to be recorded; logs
+   * `store_unrecorded` (reason `stopped`) for each answer still not
+   * committed, with the decision, for an operator to account for. Resolves
+   * with how many; the KV may be closed then. Called again, it waits for the
+   * same stop.
    */
-  [Symbol.asyncDispose](): Promise<void>;
+  stop(requestsAnswered?: Promise<unknown>): Promise<number>;
 }
 
 /**
@@ -186,9 +189,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   const { kv, decide, shadowDecide, metrics, log, retentionMs } = options;
   const aggregates = createAggregateWriter(kv);
   const engine: CommitEngine<AggregateShare> = createCommitEngine<AggregateShare>(kv, {
-    // A few lock waits are normal with several processes on one file: only persistent ones are logged.
+    // A few lock waits are normal with several processes on one file: only persistent ones are
+    // logged, at the 4th, 8th, 16th… attempt (a commit may retry every few ms through an outage).
     onRetry: (error, attempt) => {
-      if (attempt >= 4) log({ level: "warn", msg: "store_retry", attempt, error });
+      if (attempt >= 4 && (attempt & (attempt - 1)) === 0) {
+        log({ level: "warn", msg: "store_retry", attempt, error });
+      }
     },
     // The dashboard's per-minute aggregates, committed with the decisions they count.
     beforeCommit(operation, shares) {
@@ -203,12 +209,27 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   // Work that lands after its answer, which a stop waits for: the answers given while the store
   // could not commit (each with what to log if it never lands) and async shadow decisions.
   const landing = new Map<Promise<unknown>, Unlanded | undefined>();
-  const { promise: stopping, resolve: stop } = Promise.withResolvers<void>();
-  let stopped = false;
   function inBackground(work: Promise<unknown>, answer?: Unlanded): void {
     landing.set(work, answer);
     const landed = () => landing.delete(work);
     work.then(landed, landed);
+  }
+  // Retries waiting for their next attempt; a stop wakes them (each removes itself when it wakes,
+  // so nothing is kept per retry for the life of the process).
+  const pauses = new Set<() => void>();
+  let stopping: Promise<number> | undefined;
+  let stopped = false;
+  function pause(ms: number): Promise<void> {
+    if (stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        pauses.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      pauses.add(wake);
+    });
   }
   const lifecycle = createLifecycle({
     kv,
@@ -332,7 +353,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         recordsWaiting++;
         try {
           // A stop retries at once: it waits for these, not for their pace.
-          await Deadline.after(wait).race(stopping);
+          await pause(wait);
         } finally {
           recordsWaiting--;
         }
@@ -348,15 +369,26 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     decision: Decision,
   ): (error: unknown) => void {
     // After a stop gave up on it, it was logged then; what fails after is the KV being closed.
-    return (error) =>
-      !stopped && log({
-        level: "error",
-        msg: "store_unrecorded",
-        authorization_id: authorization.id,
-        event_id: meta.eventId,
-        approved: decision.approved,
-        error,
-      });
+    return (error) => !stopped && logUnrecorded({ authorization, meta, decision }, { error });
+  }
+
+  /** An answer that is not in the log: what an operator needs to account for it. */
+  function logUnrecorded(
+    { authorization, meta, decision }: Unlanded,
+    why: { readonly error: unknown } | { readonly reason: "stopped" },
+  ): void {
+    log({
+      level: "error",
+      msg: "store_unrecorded",
+      ...why,
+      authorization_id: authorization.id,
+      event_id: meta.eventId,
+      card_id: authorization.card.id,
+      requested_amount: authorization.pending_request.amount,
+      currency: authorization.pending_request.currency,
+      approved: decision.approved,
+      ...(decision.amount === undefined ? {} : { amount: decision.amount }),
+    });
   }
 
   /**
@@ -582,26 +614,24 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
     ...lifecycle,
 
-    async [Symbol.asyncDispose]() {
-      stop();
-      await Deadline.after(STOP_WAIT_MS).race(Promise.allSettled(landing.keys()));
-      stopped = true;
-      for (const answer of landing.values()) {
-        if (!answer) continue;
-        const { authorization, meta, decision } = answer;
-        log({
-          level: "error",
-          msg: "store_unrecorded",
-          reason: "stopped",
-          authorization_id: authorization.id,
-          event_id: meta.eventId,
-          card_id: authorization.card.id,
-          requested_amount: authorization.pending_request.amount,
-          currency: authorization.pending_request.currency,
-          approved: decision.approved,
-          ...(decision.amount === undefined ? {} : { amount: decision.amount }),
-        });
-      }
+    stop(requestsAnswered = Promise.resolve()) {
+      return stopping ??= (async () => {
+        for (const wake of pauses) wake();
+        const deadline = Deadline.after(STOP_WAIT_MS);
+        // Requests still being answered may yet answer without the store: wait for them first.
+        await deadline.race(requestsAnswered.catch(() => {}));
+        while (landing.size > 0 && deadline.remainingMs() > 0) {
+          await deadline.race(Promise.allSettled(landing.keys()));
+        }
+        stopped = true;
+        let unrecorded = 0;
+        for (const answer of landing.values()) {
+          if (!answer) continue;
+          logUnrecorded(answer, { reason: "stopped" });
+          unrecorded++;
+        }
+        return unrecorded;
+      })();
     },
   };
 }

@@ -13,6 +13,7 @@ import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../../_assert.ts";
+import type { LogRecord } from "../../../lib/telemetry/log.ts";
 import {
   holdingNextCommit,
   lockedFor,
@@ -1052,4 +1053,21 @@ Deno.test("a request decided again after a partial reversal changed what its aut
   open();
   const { record } = await pending;
   assertEquals([record.approved, record.held.amount], [true, 1_000]);
+});
+
+Deno.test("a store locked for a second logs its retries a few times, not at every attempt", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const logs: LogRecord[] = [];
+  const store = createDecisionStore({
+    kv: lockedFor(kv, 1_000),
+    decide: createDecide(referencePipeline, { policyVersion: "test" }),
+    log: (record) => logs.push(record),
+    retentionMs: 86_400_000,
+  });
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_locked_log" }));
+  const { record } = await recordRequest(store, authorization);
+  assertEquals(record.approved, true, "committed once the lock was gone");
+  const retries = logs.filter((line) => line.msg === "store_retry").map((line) => line.attempt);
+  assert(retries.length > 0, "the wait is logged");
+  assert(retries.every((attempt) => [4, 8, 16, 32].includes(attempt as number)), `${retries}`);
 });
