@@ -55,7 +55,7 @@ export interface ServiceConfig {
    */
   readonly answerWithinMs: number;
   readonly fallbackDecision: "approve" | "decline";
-  /** Deno's OpenTelemetry is on: `OTEL_DENO` set, or on Deno Deploy (which traces every request). */
+  /** Deno's OpenTelemetry is on: `OTEL_DENO=true`, or on Deno Deploy (which traces every request). */
   readonly telemetry: boolean;
   /** On Deno Deploy (`DENO_DEPLOYMENT_ID` set): it runs `main.ts` as `deno run` does, without `--listen`. */
   readonly onDeploy: boolean;
@@ -103,11 +103,12 @@ function webhookSecretsOf(value: string): string[] {
       "STRIPE_WEBHOOK_SECRET holds only commas and spaces: set a whsec_… secret",
     );
   }
-  for (const secret of secrets) {
+  for (const [i, secret] of secrets.entries()) {
     if (secret.startsWith("whsec_")) continue;
     const apiKey = /^(sk|rk|pk)_(test|live)_/.exec(secret)?.[0];
+    const which = secrets.length > 1 ? ` (entry ${i + 1} of ${secrets.length})` : "";
     throw new ConfigError(
-      `STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)${
+      `STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)${which}${
         apiKey ? `, got an API key (${apiKey}…): keep API keys out of this variable` : ""
       }`,
     );
@@ -223,8 +224,8 @@ export function loadConfig(env: Env): ServiceConfig {
   if (!["", "0", "1"].includes(trustProxy)) {
     throw new ConfigError(`TRUST_PROXY must be 1 or 0, got ${JSON.stringify(trustProxy)}`);
   }
-  // Deno reads it too, and takes only these (anything else: a warning, and no tracing).
-  const otel = env.get("OTEL_DENO") ?? "";
+  // Deno reads it too, and takes only these, in any case (anything else: a warning, and no tracing).
+  const otel = (env.get("OTEL_DENO") ?? "").toLowerCase();
   if (!["", "false", "true"].includes(otel)) {
     throw new ConfigError(`OTEL_DENO must be true or false, got ${JSON.stringify(otel)}`);
   }

@@ -58,7 +58,7 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
     ],
     [
       { STRIPE_WEBHOOK_SECRET: "whsec_new,we_1Nold" },
-      "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)",
+      "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…) (entry 2 of 2)",
     ],
     [{ DECISION_MODE: "both" }, 'DECISION_MODE must be "respond" or "api"'],
     [{ API_MODE_PERCENT: "10" }, "API_MODE_PERCENT applies only with DECISION_MODE=api"],
@@ -128,6 +128,7 @@ Deno.test("loadConfig() turns telemetry on with OTEL_DENO or on Deno Deploy", ()
   assertEquals(loadConfig(env({})).telemetry, false);
   assertEquals(loadConfig(env({ OTEL_DENO: "false" })).telemetry, false);
   assertEquals(loadConfig(env({ OTEL_DENO: "true" })).telemetry, true);
+  assertEquals(loadConfig(env({ OTEL_DENO: "TRUE" })).telemetry, true, "as Deno reads it");
   assertEquals(
     loadConfig(env({ DENO_DEPLOYMENT_ID: "d1", STRIPE_WEBHOOK_SECRET: "whsec_a" })).telemetry,
     true,
