@@ -106,6 +106,8 @@ export interface Child extends AsyncDisposable {
   running(): boolean;
   /** Stops the child (SIGTERM, or as told) and returns everything it printed. */
   stop(signal?: Deno.Signal): Promise<string>;
+  /** Sends `signal` and returns at once (a second signal during a stop). */
+  signal(signal: Deno.Signal): void;
 }
 
 export async function spawnService(
@@ -167,6 +169,7 @@ export async function spawnService(
     port,
     running: () => !exited,
     stop,
+    signal: (signal) => process.kill(signal),
     [Symbol.asyncDispose]: async () => void await stop(),
   };
 }
