@@ -615,9 +615,10 @@ Deno.test("simulate gives up, in one line and exit 1, on a server that takes the
       `${stuckBase}/decisions/iauth_gambling_`,
     ],
     [
-      "--explain's read of the trace",
+      // The token is checked before anything is sent: that read is the one left waiting.
+      "--explain's check of ADMIN_TOKEN",
       ["--url", `${stuckBase}/webhook`, "--explain"],
-      `${stuckBase}/decisions/iauth_gambling_`,
+      `${stuckBase}/policies`,
     ],
   ];
   try {
