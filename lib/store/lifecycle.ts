@@ -174,52 +174,68 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     async reconcile(authorization, type) {
       const asRequest = asAuthorizationRequest(authorization);
       const created = new Date((authorization.created ?? 0) * 1000);
-      const synthetic = await reservedKeys(asRequest, created);
+      // Each request Stripe decided without us is held in its own windows, at its own time (an
+      // increment its network fallback approved days later counts on that day): the first at
+      // the authorization's creation, as its `created` says, each later one at its own `created`
+      // (stripe-node's RequestHistory: "Time at which the object was created").
+      const positions = historyPositions(authorization);
+      const timeOf = (position: number) =>
+        position === 0
+          ? created
+          : new Date((authorization.request_history[position].created ?? 0) * 1000);
+      const keysAt = await Promise.all(
+        positions.map((position) => reservedKeys(asRequest, timeOf(position))),
+      );
       const authKey = authorizationKey(authorization.id);
       const now = new Date();
       const result = await withKeys<{ reconciliation: Reconciliation; changed: boolean }>(
-        [authKey, ...synthetic.keys],
+        uniqueKeys([authKey, ...keysAt.flatMap(({ keys }) => keys)]),
         (keys) => ({
           keys,
-          mutations: RECORD_MUTATIONS + OUTCOME_MUTATIONS,
-          bytes: 8 * 1024,
+          mutations: RECORD_MUTATIONS * positions.length + OUTCOME_MUTATIONS,
+          bytes: 8 * 1024 * (1 + positions.length),
           deadline: Deadline.after(BACKGROUND_MS),
           run(view) {
             const state = view.get<AuthorizationState>(authKey);
             const missing = missingKeys(state?.requests ?? [], keys);
             if (missing.length > 0) return { done: { needKeys: missing } };
-            let stripeOnly: DecisionRecord | undefined;
-            let entries = state?.requests ?? [];
-            if (entries.length === 0) {
-              const decision = {
-                approved: authorization.approved,
+            const entries = [...state?.requests ?? []];
+            const stripeOnly: DecisionRecord[] = [];
+            positions.forEach((position, i) => {
+              if (entries.some((entry) => entry.position === position)) return;
+              const approved = position === 0
+                ? authorization.approved
+                : authorization.request_history[position].approved;
+              const at = timeOf(position);
+              const reservation = { ...keysAt[i], amount: 0, count: 0 };
+              const index = entries.length;
+              stripeOnly.push(toRecord(asRequest, {
+                approved,
                 reasons: [],
                 trace: [],
                 policyVersion: "",
-              };
-              const reservation = { ...synthetic, amount: 0, count: 0 };
-              stripeOnly = toRecord(asRequest, decision, {
+              }, {
                 eventId: null,
-                index: 0,
-                position: 0,
-                decidedAt: created,
+                index,
+                position,
+                decidedAt: at,
                 latencyMs: 0,
                 path: "stripe_only",
                 held: NOTHING_HELD,
                 reservation,
-              });
-              entries = [{
-                index: 0,
+              }));
+              entries.push({
+                index,
                 event_id: null,
-                position: 0,
+                position,
                 fingerprint: "stripe_only",
-                approved: authorization.approved,
+                approved,
                 amount: 0,
                 reservation,
                 stripe_only: true,
-                at: created.getTime(),
-              }];
-            }
+                at: at.getTime(),
+              });
+            });
             // Transactions that named it before its first lifecycle event join its first snapshot.
             const snapshot = withTransactions(
               mergeSnapshots(state?.stripe, snapshotOf(authorization)),
@@ -238,9 +254,12 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
               now,
               retentionMs,
             );
+            const writes = stripeOnly.map((record) => recordWrite(record, retentionMs).write);
             return {
               ...snapshotStep(applied),
-              write: stripeOnly && recordWrite(stripeOnly, retentionMs).write,
+              write: writes.length > 0
+                ? (operation: Deno.AtomicOperation) => writes.forEach((write) => write(operation))
+                : undefined,
             };
           },
         }),
@@ -319,4 +338,28 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       return applied ? "applied" : "ignored";
     },
   };
+}
+
+/**
+ * Requests of one authorization a reconciliation holds on their own when they
+ * never reached us, at most this many: each costs a record in its commit.
+ * Past them (a hotel stay of dozens of increments Stripe decided alone), what
+ * Stripe holds is held with the newest request we have.
+ */
+const MAX_STRIPE_ONLY_REQUESTS = 16;
+
+/**
+ * The positions of `authorization`'s `request_history` a reconciliation
+ * checks for requests that never reached us: the first always (a snapshot
+ * that lists none still holds it), then every later one, up to
+ * {@linkcode MAX_STRIPE_ONLY_REQUESTS}.
+ */
+function historyPositions(authorization: Stripe.Issuing.Authorization): number[] {
+  const listed = Array.isArray(authorization.request_history)
+    ? authorization.request_history.length
+    : 0;
+  return Array.from(
+    { length: Math.min(Math.max(listed, 1), MAX_STRIPE_ONLY_REQUESTS) },
+    (_, i) => i,
+  );
 }

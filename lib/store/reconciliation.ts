@@ -224,10 +224,14 @@ export function reservationsFor(
   entries.forEach((entry, i) => {
     if (entry.position >= shown) total += holds[i];
   });
+  // A request held for Stripe alone (it had not reached us) holds nothing once ours for the same
+  // position is logged (late): ours holds it, in its own windows.
+  const ours = new Set(entries.flatMap((entry) => entry.stripe_only ? [] : [entry.position]));
   let left = total;
   const amounts: number[] = [];
   for (let i = entries.length - 1; i >= 0; i--) {
-    amounts[i] = Math.min(holds[i], left);
+    const superseded = entries[i].stripe_only && ours.has(entries[i].position);
+    amounts[i] = superseded ? 0 : Math.min(holds[i], left);
     left -= amounts[i];
   }
   if (entries.length > 0) amounts[entries.length - 1] += left;

@@ -1071,3 +1071,94 @@ Deno.test("a store locked for a second logs its retries a few times, not at ever
   assert(retries.length > 0, "the wait is logged");
   assert(retries.every((attempt) => [4, 8, 16, 32].includes(attempt as number)), `${retries}`);
 });
+
+Deno.test("a request Stripe decided without us is held in its own day's windows", async (t) => {
+  const day = 86_400_000;
+  const d0 = Math.floor(Date.now() / day) * day - 3 * day + 36_000_000;
+  const d3 = d0 + 3 * day;
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+  const limited = (kv: Deno.Kv) =>
+    testStore(
+      kv,
+      createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
+        policyVersion: "test",
+      }),
+    );
+  /** Whether a purchase of `amount` on day 3 still fits the 10,000 daily limit. */
+  const fitsOnDay3 = async (store: DecisionStore, id: string, amount: number) =>
+    (await recordRequest(
+      store,
+      authorizationOf(authorizationEvent("online", { id, pending_request: { amount } })),
+      d3 + 60_000,
+    )).record.approved;
+  /** Stripe's `.updated` for `id`: its first request on day 0, its 3,000 increment on day 3. */
+  const incrementedOnDay3 = (id: string, first: string, increment: string) => {
+    const event = lifecycleEvent(
+      requestEvent({ id, pending_request: { amount: 3_000 } }, [{ amount: 5_000 }]),
+      "issuing_authorization.updated",
+      {
+        status: "pending",
+        approved: true,
+        amount: 8_000,
+        requests: [{ amount: 5_000, reason: first }, { amount: 3_000, reason: increment }],
+      },
+    );
+    const authorization = authorizationOf(event) as Stripe.Issuing.Authorization;
+    authorization.created = seconds(d0);
+    authorization.request_history[0].created = seconds(d0);
+    authorization.request_history[1].created = seconds(d3);
+    return authorization;
+  };
+
+  await t.step(
+    "an increment Stripe's network fallback approved on day 3, after ours on day 0",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const store = limited(kv);
+      const first = requestEvent({
+        id: "iauth_fallback_increment",
+        pending_request: { amount: 5_000 },
+      });
+      authorizationOf(first).created = seconds(d0);
+      assertEquals((await recordEvent(store, first, d0)).record.approved, true);
+      await store.reconcile(
+        incrementedOnDay3("iauth_fallback_increment", "webhook_approved", "network_fallback"),
+        "updated",
+      );
+      // Day 3 holds Stripe's 3,000: 7,000 more fit, not 7,001.
+      assertEquals(await fitsOnDay3(store, "iauth_day3_over", 7_001), false);
+      assertEquals(await fitsOnDay3(store, "iauth_day3_fits", 7_000), true);
+    },
+  );
+
+  await t.step("an authorization that never reached us, incremented on day 3", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = limited(kv);
+    await store.reconcile(
+      incrementedOnDay3("iauth_never_ours", "network_fallback", "network_fallback"),
+      "updated",
+    );
+    assertEquals(await fitsOnDay3(store, "iauth_day3_over", 7_001), false);
+    assertEquals(await fitsOnDay3(store, "iauth_day3_fits", 7_000), true);
+  });
+
+  await t.step("our own increment arriving after Stripe's word on it is held once", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = limited(kv);
+    const first = requestEvent({ id: "iauth_late_increment", pending_request: { amount: 5_000 } });
+    authorizationOf(first).created = seconds(d0);
+    assertEquals((await recordEvent(store, first, d0)).record.approved, true);
+    await store.reconcile(
+      incrementedOnDay3("iauth_late_increment", "webhook_approved", "webhook_timeout"),
+      "updated",
+    );
+    const increment = requestEvent(
+      { id: "iauth_late_increment", pending_request: { amount: 3_000 } },
+      [{ amount: 5_000 }],
+    );
+    authorizationOf(increment).created = seconds(d0);
+    await recordEvent(store, increment, d3);
+    assertEquals(await fitsOnDay3(store, "iauth_day3_over", 7_001), false);
+    assertEquals(await fitsOnDay3(store, "iauth_day3_fits", 7_000), true);
+  });
+});
