@@ -271,6 +271,28 @@ Deno.test("a server stopped while its store is locked records what it answered o
         await assertDailyLimitHolds(again.url, "ic_stopped_2");
       },
     );
+
+    await t.step(
+      "a request in flight at the signal is answered, and named if not logged",
+      async () => {
+        await using server = await spawnService(args, env, port);
+        const release = holdWriteLock(path);
+        let output: string;
+        try {
+          const answer = post(server.url, cardEvent("iauth_stopped_3", "ic_stopped_3", 100_000));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          output = await server.stop();
+          const { status, body } = await answer;
+          assertEquals([status, body.approved], [200, true], "answered within its deadline");
+        } finally {
+          release();
+        }
+        const lines = output.split("\n").filter((line) => line.includes('"store_unrecorded"'));
+        assertEquals(lines.length, 1, output);
+        assertEquals(JSON.parse(lines[0]).authorization_id, "iauth_stopped_3");
+        assertStringIncludes(output, '"msg":"stopped","unrecorded":1');
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

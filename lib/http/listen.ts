@@ -150,6 +150,9 @@ export function listen(
           onEvent({ kind: "headers_timeout", open: open.size });
           break;
         }
+        // A head that came in as the shutdown closed this connection as idle: its answer could not
+        // be written, so it is not decided either (the client sees the connection close, and retries).
+        if (closing) break;
         try {
           const response = await handler(next.request);
           // Shutting down: hyper closes the connection once this answer is written.

@@ -96,6 +96,8 @@ const MAX_RECORDS_WAITING = 10_000;
  * between SIGTERM and SIGKILL.
  */
 const STOP_WAIT_MS = 4_000;
+/** `store_retry` is logged at most this often. */
+const RETRY_LOG_EVERY_MS = 1_000;
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -150,8 +152,9 @@ export interface DecisionStore extends Lifecycle {
    * longer paced) and async shadow decisions to be recorded; logs
    * `store_unrecorded` (reason `stopped`) for each answer still not
    * committed, with the decision, for an operator to account for. Resolves
-   * with how many; the KV may be closed then. Called again, it waits for the
-   * same stop.
+   * with how many answers since the start were not logged (these, and any
+   * the store gave up on before); the KV may be closed then. Called again, it
+   * waits for the same stop.
    */
   stop(requestsAnswered?: Promise<unknown>): Promise<number>;
 }
@@ -188,13 +191,22 @@ export interface DecisionStore extends Lifecycle {
 export function createDecisionStore(options: DecisionStoreOptions): DecisionStore {
   const { kv, decide, shadowDecide, metrics, log, retentionMs } = options;
   const aggregates = createAggregateWriter(kv);
+  let retryLoggedAt = -Infinity;
+  let retriesUnlogged = 0;
   const engine: CommitEngine<AggregateShare> = createCommitEngine<AggregateShare>(kv, {
-    // A few lock waits are normal with several processes on one file: only persistent ones are
-    // logged, at the 4th, 8th, 16th… attempt (a commit may retry every few ms through an outage).
+    // A few lock waits are normal with several processes on one file: only persistent ones (the
+    // 4th attempt on) are logged, at most one line a second with how many were not (commits may
+    // retry every few ms through an outage).
     onRetry: (error, attempt) => {
-      if (attempt >= 4 && (attempt & (attempt - 1)) === 0) {
-        log({ level: "warn", msg: "store_retry", attempt, error });
+      if (attempt < 4) return;
+      const now = performance.now();
+      if (now - retryLoggedAt < RETRY_LOG_EVERY_MS) {
+        retriesUnlogged++;
+        return;
       }
+      log({ level: "warn", msg: "store_retry", attempt, error, not_logged: retriesUnlogged });
+      retryLoggedAt = now;
+      retriesUnlogged = 0;
     },
     // The dashboard's per-minute aggregates, committed with the decisions they count.
     beforeCommit(operation, shares) {
@@ -218,7 +230,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   // so nothing is kept per retry for the life of the process).
   const pauses = new Set<() => void>();
   let stopping: Promise<number> | undefined;
-  let stopped = false;
+  // Answers the stop logged as unrecorded (authorization and event): their attempt, cut short
+  // when the KV closes, is not logged again.
+  const loggedAtStop = new Set<string>();
+  let unrecordedAnswers = 0;
   function pause(ms: number): Promise<void> {
     if (stopping) return Promise.resolve();
     return new Promise((resolve) => {
@@ -369,7 +384,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     decision: Decision,
   ): (error: unknown) => void {
     // After a stop gave up on it, it was logged then; what fails after is the KV being closed.
-    return (error) => !stopped && logUnrecorded({ authorization, meta, decision }, { error });
+    return (error) => {
+      if (!loggedAtStop.has(`${authorization.id} ${meta.eventId}`)) {
+        logUnrecorded({ authorization, meta, decision }, { error });
+      }
+    };
   }
 
   /** An answer that is not in the log: what an operator needs to account for it. */
@@ -377,6 +396,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     { authorization, meta, decision }: Unlanded,
     why: { readonly error: unknown } | { readonly reason: "stopped" },
   ): void {
+    unrecordedAnswers++;
     log({
       level: "error",
       msg: "store_unrecorded",
@@ -623,14 +643,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         while (landing.size > 0 && deadline.remainingMs() > 0) {
           await deadline.race(Promise.allSettled(landing.keys()));
         }
-        stopped = true;
-        let unrecorded = 0;
         for (const answer of landing.values()) {
           if (!answer) continue;
+          loggedAtStop.add(`${answer.authorization.id} ${answer.meta.eventId}`);
           logUnrecorded(answer, { reason: "stopped" });
-          unrecorded++;
         }
-        return unrecorded;
+        return unrecordedAnswers;
       })();
     },
   };
