@@ -179,10 +179,11 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       // the authorization's creation, as its `created` says, each later one at its own `created`
       // (stripe-node's RequestHistory: "Time at which the object was created").
       const positions = historyPositions(authorization);
-      const timeOf = (position: number) =>
-        position === 0
-          ? created
-          : new Date((authorization.request_history[position].created ?? 0) * 1000);
+      // (One without a time of its own, which Stripe never sends, at the authorization's.)
+      const timeOf = (position: number) => {
+        const at = position === 0 ? 0 : authorization.request_history[position].created;
+        return at > 0 ? new Date(at * 1000) : created;
+      };
       const keysAt = await Promise.all(
         positions.map((position) => reservedKeys(asRequest, timeOf(position))),
       );
