@@ -1146,6 +1146,30 @@ Deno.test("a request Stripe decided without us is held in its own day's windows"
     assertEquals(await fitsOnDay3(store, "iauth_day3_fits", 7_000), true);
   });
 
+  await t.step(
+    "an increment without a time of its own is held on the authorization's day",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const store = limited(kv);
+      const authorization = incrementedOnDay3(
+        "iauth_timeless",
+        "network_fallback",
+        "network_fallback",
+      );
+      authorization.request_history[1].created = 0;
+      await store.reconcile(authorization, "updated");
+      // Day 0 holds all 8,000; day 3 nothing.
+      assertEquals(await fitsOnDay3(store, "iauth_day3_whole", 10_000), true);
+      const onDay0 = (id: string, amount: number) =>
+        recordRequest(
+          store,
+          authorizationOf(authorizationEvent("online", { id, pending_request: { amount } })),
+          d0 + 60_000,
+        );
+      assertEquals((await onDay0("iauth_day0_over", 2_001)).record.approved, false);
+    },
+  );
+
   await t.step("our own increment arriving after Stripe's word on it is held once", async () => {
     using kv = await Deno.openKv(":memory:");
     const store = limited(kv);
