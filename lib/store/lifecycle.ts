@@ -13,7 +13,7 @@ import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { AggregateShare } from "./aggregates.ts";
-import { authorizationKey, type AuthorizationState } from "./authorization_state.ts";
+import { authorizationKey, type AuthorizationState, isFull } from "./authorization_state.ts";
 import { linkKeys, replacementLinks } from "./card_chain.ts";
 import {
   BACKGROUND_MS,
@@ -178,15 +178,24 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       // increment its network fallback approved days later counts on that day): the first at
       // the authorization's creation, as its `created` says, each later one at its own `created`
       // (stripe-node's RequestHistory: "Time at which the object was created").
-      const positions = historyPositions(authorization);
+      const listed = historyPositions(authorization);
       // (One without a time of its own, which Stripe never sends, at the authorization's.)
       const timeOf = (position: number) => {
         const at = position === 0 ? 0 : authorization.request_history[position].created;
         return at > 0 ? new Date(at * 1000) : created;
       };
-      const keysAt = await Promise.all(
-        positions.map((position) => reservedKeys(asRequest, timeOf(position))),
+      const keysOf = await Promise.all(
+        listed.map((position) => reservedKeys(asRequest, timeOf(position))),
       );
+      // Those whose counters fit the bound (see `MAX_STRIPE_ONLY_KEYS`), in order; the first always.
+      const positions: number[] = [];
+      const keysAt: ReservedKeys[] = [];
+      listed.forEach((position, i) => {
+        const keys = uniqueKeys([...keysAt.flatMap(({ keys }) => keys), ...keysOf[i].keys]);
+        if (position > 0 && keys.length > MAX_STRIPE_ONLY_KEYS) return;
+        positions.push(position);
+        keysAt.push(keysOf[i]);
+      });
       const authKey = authorizationKey(authorization.id);
       const now = new Date();
       const result = await withKeys<{ reconciliation: Reconciliation; changed: boolean }>(
@@ -204,6 +213,16 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
             const stripeOnly: DecisionRecord[] = [];
             positions.forEach((position, i) => {
               if (entries.some((entry) => entry.position === position)) return;
+              // The first of an authorization that never reached us always has one. A later one
+              // only while the state stays in bounds: in size, and in the counters it reserved in,
+              // which each of our later requests reads. Past them, what Stripe holds for it is held
+              // with the newest request, as one entry holds it.
+              const inBounds = !isFull({ ...state!, requests: entries }) &&
+                uniqueKeys([
+                    ...entries.flatMap((entry) => entry.reservation.keys),
+                    ...keysAt[i].keys,
+                  ]).length <= MAX_STRIPE_ONLY_KEYS;
+              if (entries.length > 0 && !inBounds) return;
               const approved = position === 0
                 ? authorization.approved
                 : authorization.request_history[position].approved;
@@ -348,6 +367,13 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
  * Stripe holds is held with the newest request we have.
  */
 const MAX_STRIPE_ONLY_REQUESTS = 16;
+/**
+ * Counters an authorization's requests held for Stripe alone may take it to
+ * reserve in, at most: each request of ours that comes later reads every
+ * counter its authorization reserved in, beside its own, within Deno KV's
+ * 100 checks per commit.
+ */
+const MAX_STRIPE_ONLY_KEYS = 48;
 
 /**
  * The positions of `authorization`'s `request_history` a reconciliation

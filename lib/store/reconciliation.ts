@@ -227,14 +227,18 @@ export function reservationsFor(
   // A request held for Stripe alone (it had not reached us) holds nothing once ours for the same
   // position is logged (late): ours holds it, in its own windows.
   const ours = new Set(entries.flatMap((entry) => entry.stripe_only ? [] : [entry.position]));
+  // Newest by position (a request held for Stripe alone is stored after ours that came later).
+  const byPosition = entries.map((_, i) => i).sort((a, b) =>
+    entries[a].position - entries[b].position || a - b
+  );
   let left = total;
   const amounts: number[] = [];
-  for (let i = entries.length - 1; i >= 0; i--) {
+  for (const i of byPosition.toReversed()) {
     const superseded = entries[i].stripe_only && ours.has(entries[i].position);
     amounts[i] = superseded ? 0 : Math.min(holds[i], left);
     left -= amounts[i];
   }
-  if (entries.length > 0) amounts[entries.length - 1] += left;
+  if (entries.length > 0) amounts[byPosition.at(-1)!] += left;
   const firstHeld = holds.findIndex((held) => held > 0);
   const counted = firstHeld >= 0 ? firstHeld : amounts.findIndex((amount) => amount > 0);
   return entries.map((entry, i) => ({

@@ -11,6 +11,7 @@ import type { AuthorizationRequest } from "../../../lib/engine/policy.ts";
 import { recordFromStored, storedRecord } from "../../../lib/store/decision_record.ts";
 import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
+import { countLimit } from "../../../policies/count_limit.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../../_assert.ts";
 import type { LogRecord } from "../../../lib/telemetry/log.ts";
@@ -24,7 +25,7 @@ import {
 import { pollUntil, recordEvent, recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
-import { lifecycleEvent, requestEvent } from "../../../fixtures/lifecycle.ts";
+import { lifecycleEvent, type PastRequest, requestEvent } from "../../../fixtures/lifecycle.ts";
 import type Stripe from "stripe";
 
 /**
@@ -1219,4 +1220,142 @@ Deno.test("a stop wakes an answer's paused retry, which then commits at once", a
   // Woken: committed at once, not after the rest of its 1 s pause (about 750 ms).
   assert(performance.now() - started < 450, `${performance.now() - started} ms`);
   assertEquals((await store.get("iauth_paused"))?.approved, answered.record.approved);
+});
+
+Deno.test("requests Stripe decided without us stay within the state's bounds", async (t) => {
+  const day = 86_400_000;
+  const d0 = Math.floor(Date.now() / day) * day - 3 * day + 36_000_000;
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+  /** Our request at position `earlier.length`, on an authorization created at `createdMs`. */
+  const ours = (id: string, amount: number, earlier: PastRequest[], createdMs: number) => {
+    const event = requestEvent({ id, pending_request: { amount } }, earlier);
+    authorizationOf(event).created = seconds(createdMs);
+    return event;
+  };
+  /** Stripe's `.updated` listing `requests`, each at its time. */
+  const updated = (id: string, requests: PastRequest[], amount: number, times: number[]) => {
+    const authorization = authorizationOf(
+      lifecycleEvent(
+        requestEvent({ id, pending_request: { amount: requests[0].amount } }),
+        "issuing_authorization.updated",
+        { status: "pending", approved: true, amount, requests },
+      ),
+    ) as Stripe.Issuing.Authorization;
+    authorization.created = seconds(times[0]);
+    authorization.request_history.forEach((entry, i) => entry.created = seconds(times[i]));
+    return authorization;
+  };
+  const sixCounters = () => [
+    spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
+    countLimit({ window: "daily", maxCount: 1_000 }),
+    spendLimit({ window: { rollingMinutes: 60 }, maxAmount: { usd: 1_000_000 } }),
+    countLimit({ window: { rollingMinutes: 60 }, maxCount: 1_000 }),
+    spendLimit({ per: "cardholder", window: "daily", maxAmount: { usd: 1_000_000 } }),
+    countLimit({ per: "cardholder", window: "daily", maxCount: 1_000 }),
+  ];
+  /** Ours first, 20 days ago; then Stripe's word on `n - 1` increments, one a day, it decided alone. */
+  const incrementedDaily = async (kv: Deno.Kv, policies: Policy[], n: number) => {
+    const store = testStore(kv, createDecide(policies, { policyVersion: "test" }));
+    const start = d0 - 17 * day;
+    await recordEvent(store, ours("iauth_daily", 1_000, [], start), start);
+    const requests: PastRequest[] = [
+      { amount: 1_000 },
+      ...Array.from({ length: n - 1 }, () => ({ amount: 100, reason: "network_fallback" })),
+    ];
+    const times = requests.map((_, i) => start + i * day);
+    return {
+      store,
+      requests,
+      start,
+      event: updated("iauth_daily", requests, 1_000 + 100 * (n - 1), times),
+    };
+  };
+
+  await t.step(
+    "16 of them on a state already full: reconciled, not 'Value too large'",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const policies: Policy[] = [];
+      for (const per of ["card", "cardholder"] as const) {
+        for (const window of ["daily", "weekly", "monthly", "yearly"] as const) {
+          policies.push(
+            spendLimit({ per, window, maxAmount: { usd: 100_000_000 } }),
+            countLimit({ per, window, maxCount: 100_000 }),
+          );
+        }
+      }
+      const store = testStore(kv, createDecide(policies, { policyVersion: "test" }));
+      const history: PastRequest[] = Array.from({ length: 16 }, () => ({
+        amount: 10,
+        reason: "network_fallback",
+      }));
+      // Ours after them, until the state takes no more.
+      while (
+        (await recordEvent(store, ours("iauth_full", 10, history, d0), d0 + history.length * 1_000))
+          .record.approved
+      ) history.push({ amount: 10 });
+      const times = history.map((_, i) => d0 + i * 1_000);
+      await store.reconcile(updated("iauth_full", history, 10 * history.length, times), "updated");
+    },
+  );
+
+  await t.step(
+    "16 of them on 16 days under 7 counters: reconciled within KV's 100 checks",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const { store, event } = await incrementedDaily(kv, [
+        ...sixCounters(),
+        spendLimit({
+          per: "cardholder",
+          window: { rollingMinutes: 60 },
+          maxAmount: { usd: 1_000_000 },
+        }),
+      ], 16);
+      await store.reconcile(event, "updated");
+    },
+  );
+
+  await t.step("13 of them on 13 days: our next increment is still decided", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const { store, event, requests, start } = await incrementedDaily(kv, sixCounters(), 13);
+    await store.reconcile(event, "updated");
+    const next = await recordEvent(store, ours("iauth_daily", 100, requests, start));
+    assertEquals([next.record.approved, next.unrecorded, next.record.reasons], [
+      true,
+      undefined,
+      [],
+    ]);
+  });
+
+  await t.step(
+    "a reduction comes off the oldest position, however the requests were stored",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const store = testStore(
+        kv,
+        createDecide([spendLimit({ window: "daily", maxAmount: { usd: 10_000 } })], {
+          policyVersion: "test",
+        }),
+      );
+      const [d1, d2] = [d0 + day, d0 + 2 * day];
+      await recordEvent(store, ours("iauth_order", 5_000, [], d0), d0);
+      const [first, increment] = [{ amount: 5_000 }, { amount: 3_000, reason: "network_fallback" }];
+      // Ours at position 2 on day 2, before Stripe's word on position 1 (day 1).
+      await recordEvent(store, ours("iauth_order", 2_000, [first, increment], d0), d2);
+      // Stripe holds 4,000 of the 10,000 after a partial reversal: positions 2 and 1 keep 2,000 each.
+      await store.reconcile(
+        updated("iauth_order", [first, increment, { amount: 2_000 }], 4_000, [d0, d1, d2]),
+        "updated",
+      );
+      const fits = async (id: string, at: number, amount: number) =>
+        (await recordRequest(
+          store,
+          authorizationOf(authorizationEvent("online", { id, pending_request: { amount } })),
+          at,
+        )).record.approved;
+      assertEquals(await fits("iauth_day1_over", d1 + 60_000, 8_001), false);
+      assertEquals(await fits("iauth_day2_over", d2 + 60_000, 8_001), false);
+      assertEquals(await fits("iauth_day0_whole", d0 + 60_000, 10_000), true);
+    },
+  );
 });
