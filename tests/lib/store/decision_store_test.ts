@@ -1056,15 +1056,21 @@ Deno.test("a request decided again after a partial reversal changed what its aut
   assertEquals([record.approved, record.held.amount], [true, 1_000]);
 });
 
-Deno.test("a store locked for 3 s logs its retries once a second, not at every attempt", async () => {
-  using kv = await Deno.openKv(":memory:");
+/** A store whose commits are refused for `ms` (another process holds the lock), and its log. */
+function lockedStore(kv: Deno.Kv, ms: number): { store: DecisionStore; logs: LogRecord[] } {
   const logs: LogRecord[] = [];
   const store = createDecisionStore({
-    kv: lockedFor(kv, 3_000),
+    kv: lockedFor(kv, ms),
     decide: createDecide(referencePipeline, { policyVersion: "test" }),
     log: (record) => logs.push(record),
     retentionMs: 86_400_000,
   });
+  return { store, logs };
+}
+
+Deno.test("a store locked for 3 s logs its retries once a second, not at every attempt", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const { store, logs } = lockedStore(kv, 3_000);
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_locked_log" }));
   const { record } = await recordRequest(store, authorization);
   assertEquals(record.approved, true, "committed once the lock was gone");
@@ -1194,14 +1200,8 @@ Deno.test("a request Stripe decided without us is held in its own day's windows"
 
 Deno.test("a stop wakes an answer's paused retry, which then commits at once", async () => {
   using kv = await Deno.openKv(":memory:");
-  const logs: LogRecord[] = [];
   // Locked just past the first attempt's 10 s: the retry then pauses 1 s before its next attempt.
-  const store = createDecisionStore({
-    kv: lockedFor(kv, 10_500),
-    decide: createDecide(referencePipeline, { policyVersion: "test" }),
-    log: (record) => logs.push(record),
-    retentionMs: 86_400_000,
-  });
+  const { store, logs } = lockedStore(kv, 10_500);
   const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_paused" }));
   const answered = await recordRequest(store, authorization, Date.now(), {
     deadline: Deadline.after(300),
