@@ -203,14 +203,19 @@ function nextCard(link: string | null, legacy: string | null): string | null {
 
 /**
  * The cards of `chain` whose counters a request reads: all of them, unless a
- * chain too long for one commit's checks (KV's 100, with the authorization's
- * state) leaves only its first card and the cards nearest this one. Cards
+ * chain too long for one commit's checks (KV's 100, less the `reserved` other
+ * keys it reads: the authorization's state, and the counters its state holds
+ * elsewhere) leaves only its first card and the cards nearest this one. Cards
  * deep in a chain hold spend only if the chain was learned in pieces.
  */
-export function chainReaders(chain: CardChain, counters: readonly CounterRef[]): readonly string[] {
+export function chainReaders(
+  chain: CardChain,
+  counters: readonly CounterRef[],
+  reserved = 1,
+): readonly string[] {
   if (chain.length === 1) return chain;
   const perCard = Math.max(1, uniqueKeys(counters.flatMap((counter) => counter.buckets)).length);
-  const fit = Math.max(1, Math.floor((KV_LIMITS.checks - 1) / perCard));
+  const fit = Math.max(1, Math.floor((KV_LIMITS.checks - reserved) / perCard));
   return chain.length <= fit ? chain : [...chain.slice(0, fit - 1), chain.at(-1)!];
 }
 

@@ -20,6 +20,7 @@ import {
   type CommitEngine,
   type CommitJob,
   type JobStep,
+  keyId,
   uniqueKeys,
 } from "./commit_engine.ts";
 import { applySnapshot, type SnapshotApplied } from "./apply_snapshot.ts";
@@ -187,12 +188,12 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       const keysOf = await Promise.all(
         listed.map((position) => reservedKeys(asRequest, timeOf(position))),
       );
-      // Those whose counters fit the bound (see `MAX_STRIPE_ONLY_KEYS`), in order; the first always.
+      // The first always; later ones while their counters add at most `MAX_STRIPE_ONLY_KEYS` to it.
       const positions: number[] = [];
       const keysAt: ReservedKeys[] = [];
       listed.forEach((position, i) => {
-        const keys = uniqueKeys([...keysAt.flatMap(({ keys }) => keys), ...keysOf[i].keys]);
-        if (position > 0 && keys.length > MAX_STRIPE_ONLY_KEYS) return;
+        const added = extraKeys(keysOf[0].keys, [...keysAt, keysOf[i]].slice(1));
+        if (position > 0 && added > MAX_STRIPE_ONLY_KEYS) return;
         positions.push(position);
         keysAt.push(keysOf[i]);
       });
@@ -217,11 +218,15 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
               // only while the state stays in bounds: in size, and in the counters it reserved in,
               // which each of our later requests reads. Past them, what Stripe holds for it is held
               // with the newest request, as one entry holds it.
+              const ours = entries.filter((entry) => !entry.stripe_only || entry.position === 0);
+              const stripeOnlyLater = entries.filter((entry) =>
+                entry.stripe_only && entry.position > 0
+              );
               const inBounds = !isFull({ ...state!, requests: entries }) &&
-                uniqueKeys([
-                    ...entries.flatMap((entry) => entry.reservation.keys),
-                    ...keysAt[i].keys,
-                  ]).length <= MAX_STRIPE_ONLY_KEYS;
+                extraKeys(
+                    ours.flatMap((entry) => entry.reservation.keys),
+                    [...stripeOnlyLater.map((entry) => entry.reservation), keysAt[i]],
+                  ) <= MAX_STRIPE_ONLY_KEYS;
               if (entries.length > 0 && !inBounds) return;
               const approved = position === 0
                 ? authorization.approved
@@ -368,12 +373,24 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
  */
 const MAX_STRIPE_ONLY_REQUESTS = 16;
 /**
- * Counters an authorization's requests held for Stripe alone may take it to
- * reserve in, at most: each request of ours that comes later reads every
- * counter its authorization reserved in, beside its own, within Deno KV's
- * 100 checks per commit.
+ * Counters the later requests an authorization held for Stripe alone may add
+ * to those its own requests reserve in, at most: each request of ours that
+ * comes later reads every counter its authorization reserved in, beside its
+ * own (and its card chain's), within Deno KV's 100 checks per commit. Two
+ * days' worth of six counters; past it, such a request is held with the
+ * newest one, as it was before they had entries of their own.
  */
-const MAX_STRIPE_ONLY_KEYS = 48;
+const MAX_STRIPE_ONLY_KEYS = 12;
+
+/** How many keys of `reservations` are not among `base`. */
+function extraKeys(
+  base: readonly Deno.KvKey[],
+  reservations: readonly { readonly keys: readonly Deno.KvKey[] }[],
+): number {
+  const have = new Set(base.map(keyId));
+  return uniqueKeys(reservations.flatMap(({ keys }) => keys)).filter((key) => !have.has(keyId(key)))
+    .length;
+}
 
 /**
  * The positions of `authorization`'s `request_history` a reconciliation

@@ -195,7 +195,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
     const root = meta.chain.at(-1)!;
     // Reserved under the chain's first card; read under every card of the chain too, as each may
     // have been its first while the chain was known only in part.
-    const readers = chainReaders(meta.chain, counters);
+    const readers = chainReaders(meta.chain, counters, 1 + stateKeys.length);
     // An ordinary card (a chain of one) reads each key as it is.
     const under = readers.length === 1
       ? undefined

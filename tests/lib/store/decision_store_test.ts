@@ -1315,17 +1315,57 @@ Deno.test("requests Stripe decided without us stay within the state's bounds", a
     },
   );
 
-  await t.step("13 of them on 13 days: our next increment is still decided", async () => {
-    using kv = await Deno.openKv(":memory:");
-    const { store, event, requests, start } = await incrementedDaily(kv, sixCounters(), 13);
-    await store.reconcile(event, "updated");
-    const next = await recordEvent(store, ours("iauth_daily", 100, requests, start));
-    assertEquals([next.record.approved, next.unrecorded, next.record.reasons], [
-      true,
-      undefined,
-      [],
-    ]);
-  });
+  await t.step(
+    "13 of them on 13 days: our increments on the days after are still decided",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const { store, event, requests, start } = await incrementedDaily(kv, sixCounters(), 13);
+      await store.reconcile(event, "updated");
+      for (let i = 13; i < 21; i++) {
+        const next = await recordEvent(
+          store,
+          ours("iauth_daily", 100, requests, start),
+          start + i * day,
+        );
+        assertEquals([next.record.approved, next.unrecorded, next.record.reasons], [
+          true,
+          undefined,
+          [],
+        ]);
+        requests.push({ amount: 100 });
+      }
+    },
+  );
+
+  await t.step(
+    "on a replacement card, 12 of them: our next increment is still decided",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const store = testStore(kv, createDecide(sixCounters(), { policyVersion: "test" }));
+      await store.recordCard({ id: "ic_mid", replacement_for: "ic_old" } as Stripe.Issuing.Card);
+      await store.recordCard({ id: "ic_old", replacement_for: "ic_older" } as Stripe.Issuing.Card);
+      const onChain = (event: Stripe.Event) => {
+        authorizationOf(event).card.replacement_for = "ic_mid";
+        return event;
+      };
+      const start = d0 - 17 * day;
+      await recordEvent(store, onChain(ours("iauth_chain", 1_000, [], start)), start);
+      const requests: PastRequest[] = [
+        { amount: 1_000 },
+        ...Array.from({ length: 12 }, () => ({ amount: 100, reason: "network_fallback" })),
+      ];
+      const event = updated(
+        "iauth_chain",
+        requests,
+        2_200,
+        requests.map((_, i) => start + i * day),
+      );
+      event.card.replacement_for = "ic_mid";
+      await store.reconcile(event, "updated");
+      const next = await recordEvent(store, onChain(ours("iauth_chain", 100, requests, start)));
+      assertEquals([next.record.approved, next.unrecorded], [true, undefined]);
+    },
+  );
 
   await t.step(
     "a reduction comes off the oldest position, however the requests were stored",
