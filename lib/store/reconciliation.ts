@@ -231,6 +231,15 @@ export function reservationsFor(
   const byPosition = entries.map((_, i) => i).sort((a, b) =>
     entries[a].position - entries[b].position || a - b
   );
+  // A request the snapshot lists with no entry (past the bounds of `reconcile`) is held with the
+  // newest, as its own share, so a reduction still comes off the oldest first.
+  const withEntry = new Set(entries.map((entry) => entry.position));
+  if (entries.length > 0) {
+    holds[byPosition.at(-1)!] += history.reduce(
+      (sum, request, position) => withEntry.has(position) ? sum : sum + heldBy(undefined, request),
+      0,
+    );
+  }
   let left = total;
   const amounts: number[] = [];
   for (const i of byPosition.toReversed()) {

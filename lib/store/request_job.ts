@@ -193,9 +193,16 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
     const position = positionOf(authorization);
     const fingerprint = requestFingerprint(authorization);
     const root = meta.chain.at(-1)!;
+    const growth = chainGrowth(meta.chain);
+    // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
+    const links = replacementLinks(authorization.card).map(([card, replaced]) =>
+      [linkKeys(card)[0], replaced] as const
+    );
     // Reserved under the chain's first card; read under every card of the chain too, as each may
-    // have been its first while the chain was known only in part.
-    const readers = chainReaders(meta.chain, counters, 1 + stateKeys.length);
+    // have been its first while the chain was known only in part: as many cards as the commit's
+    // checks leave room for beside the job's other keys.
+    const others = 1 + stateKeys.length + growth.keys.length + links.length;
+    const readers = chainReaders(meta.chain, counters, others);
     // An ordinary card (a chain of one) reads each key as it is.
     const under = readers.length === 1
       ? undefined
@@ -204,11 +211,6 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
       counters.flatMap((counter) => under ? counter.buckets.flatMap(under) : counter.buckets),
     );
     const reserveInto = counterKeys(counters);
-    const growth = chainGrowth(meta.chain);
-    // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
-    const links = replacementLinks(authorization.card).map(([card, replaced]) =>
-      [linkKeys(card)[0], replaced] as const
-    );
     const history: readonly unknown[] = Array.isArray(authorization.request_history)
       ? authorization.request_history
       : [];

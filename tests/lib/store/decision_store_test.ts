@@ -1368,6 +1368,62 @@ Deno.test("requests Stripe decided without us stay within the state's bounds", a
   );
 
   await t.step(
+    "a reduction comes off the oldest, not off increments held past the bounds",
+    async () => {
+      using kv = await Deno.openKv(":memory:");
+      const store = testStore(
+        kv,
+        createDecide([
+          spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
+          countLimit({ window: "daily", maxCount: 1_000 }),
+        ], { policyVersion: "test" }),
+      );
+      const start = d0 - 10 * day;
+      // Ours on day 0 (1,000), then 9 of 100 Stripe decided alone, a day apart: past the 12 extra
+      // counters (2 a day), the last ones are held with the newest that has an entry.
+      const requests: PastRequest[] = [
+        { amount: 1_000 },
+        ...Array.from({ length: 9 }, () => ({ amount: 100, reason: "network_fallback" })),
+      ];
+      const times = requests.map((_, i) => start + i * day);
+      await recordEvent(store, ours("iauth_past_bounds", 1_000, [], start), start);
+      await store.reconcile(updated("iauth_past_bounds", requests, 1_900, times), "updated");
+      // A partial reversal to 1,500: 400 off day 0; every increment still held.
+      await store.reconcile(updated("iauth_past_bounds", requests, 1_500, times), "updated");
+      const onDay0 = (id: string, amount: number) =>
+        recordRequest(
+          store,
+          authorizationOf(authorizationEvent("online", { id, pending_request: { amount } })),
+          start + 60_000,
+        );
+      // Day 0 holds 600 of its 1,000,000: 999,400 more fit there, not 999,401.
+      assertEquals((await onDay0("iauth_day0_over", 999_401)).record.approved, false);
+      assertEquals((await onDay0("iauth_day0_fits", 999_400)).record.approved, true);
+    },
+  );
+
+  await t.step("a first request on a three-card chain under six counters is decided", async () => {
+    using kv = await Deno.openKv(":memory:");
+    // 33 keys a card: with the chain's links, three cards leave no room for the job's other keys.
+    const store = testStore(
+      kv,
+      createDecide([
+        spendLimit({ window: { rollingMinutes: 60 }, maxAmount: { usd: 1_000_000 } }),
+        countLimit({ window: { rollingMinutes: 60 }, maxCount: 1_000 }),
+        spendLimit({ window: { rollingMinutes: 30 }, maxAmount: { usd: 1_000_000 } }),
+        spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
+        countLimit({ window: "daily", maxCount: 1_000 }),
+        spendLimit({ window: "weekly", maxAmount: { usd: 1_000_000 } }),
+      ], { policyVersion: "test" }),
+    );
+    await store.recordCard({ id: "ic_c1", replacement_for: "ic_c2" } as Stripe.Issuing.Card);
+    const first = ours("iauth_chain_first", 1_000, [], Date.now());
+    authorizationOf(first).card.replacement_for = "ic_c1";
+    const decided = await recordEvent(store, first);
+    assertEquals([decided.record.approved, decided.unrecorded], [true, undefined]);
+  });
+
+  await t.step(
     "a reduction comes off the oldest position, however the requests were stored",
     async () => {
       using kv = await Deno.openKv(":memory:");
