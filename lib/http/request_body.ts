@@ -35,6 +35,26 @@ export async function readBodyText(
   maxBytes: number,
   timeoutMs: number,
 ): Promise<string> {
+  return (await readBody(request, maxBytes, timeoutMs)).text;
+}
+
+/**
+ * {@linkcode readBodyText}, with the number of bytes read: the body's size as
+ * received, which a text's length does not tell (a CJK character is up to 3).
+ *
+ * @example
+ * ```ts
+ * import { readBody } from "./request_body.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const post = new Request("http://x/", { method: "POST", body: "{\"a\":\"é\"}" });
+ * deepEqual(await readBody(post, 1024, 1000), { text: '{"a":"é"}', bytes: 10 });
+ * ```
+ */
+export async function readBody(
+  request: Request,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<{ text: string; bytes: number }> {
   const declared = request.headers.get("content-length");
   const chunked = request.headers.get("transfer-encoding");
   // Both framings at once is how request smuggling starts (RFC 9112 §6.3); the
@@ -45,14 +65,14 @@ export async function readBodyText(
   if (declared !== null && Number(declared) > maxBytes) {
     throw new RequestError(413, `body larger than ${maxBytes} bytes`);
   }
-  if (request.body === null) return "";
+  if (request.body === null) return { text: "", bytes: 0 };
   if (declared !== null) {
     const bytes = await readDeclared(request, timeoutMs);
     // The HTTP framing stops the body at its Content-Length; counted anyway, in case it did not.
     if (bytes.byteLength > maxBytes) {
       throw new RequestError(413, `body larger than ${maxBytes} bytes`);
     }
-    return decode(bytes);
+    return { text: decode(bytes), bytes: bytes.byteLength };
   }
 
   const reader = request.body.getReader();
@@ -79,7 +99,7 @@ export async function readBodyText(
     if (error instanceof RequestError) throw error;
     throw new RequestError(400, "body could not be read");
   }
-  return decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
+  return { text: decode(chunks.length === 1 ? chunks[0] : concat(chunks, size)), bytes: size };
 }
 
 /**

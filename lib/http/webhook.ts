@@ -15,7 +15,7 @@ import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { ApiCallError, type ApiDecisionSender, takesApiPath } from "./api_decision_sender.ts";
 import { jsonResponse } from "./json_response.ts";
-import { readBodyText } from "./request_body.ts";
+import { readBody } from "./request_body.ts";
 import { RequestError } from "./request_error.ts";
 import { stripeVersionFor } from "./stripe_version.ts";
 import type { WebhookVerifier } from "./webhook_verifier.ts";
@@ -94,7 +94,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
     const receivedAt = Date.now();
     const started = performance.now();
     const deadline = Deadline.after(options.answerWithinMs, started);
-    const payload = await readBodyText(
+    const { text: payload, bytes: payloadBytes } = await readBody(
       request,
       options.maxBodyBytes,
       bodyReadTimeoutMs,
@@ -138,7 +138,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       receivedAt,
       deadline: storeDeadline,
       path: chosenPath,
-      eventBytes: bodyBytes(request, payload),
+      eventBytes: payloadBytes,
     });
 
     // 4. Answer: through the API (one call per request), else in the response.
@@ -211,16 +211,6 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       "stripe-version": stripeVersionFor(options.stripeApiVersion, event.api_version),
     });
   };
-}
-
-/**
- * The body's size as the store keeps it (UTF-8), for the commit's budget: its
- * `Content-Length` (checked against what was read), else an upper bound, as a
- * character of a CJK merchant name or metadata is up to 3 bytes.
- */
-function bodyBytes(request: Request, payload: string): number {
-  const declared = Number(request.headers.get("content-length"));
-  return declared > 0 ? declared : 3 * payload.length;
 }
 
 /**
