@@ -33,7 +33,7 @@ export interface ReservedKeys {
  * ```
  */
 export function missingKeys(
-  entries: readonly { readonly reservation: Reservation }[],
+  entries: readonly { readonly reservation: Pick<Reservation, "keys"> }[],
   keys: readonly Deno.KvKey[],
 ): Deno.KvKey[] {
   const have = new Set(keys.map(keyId));

@@ -20,7 +20,6 @@ import {
   type CommitEngine,
   type CommitJob,
   type JobStep,
-  keyId,
   uniqueKeys,
 } from "./commit_engine.ts";
 import { applySnapshot, type SnapshotApplied } from "./apply_snapshot.ts";
@@ -387,9 +386,7 @@ function extraKeys(
   base: readonly Deno.KvKey[],
   reservations: readonly { readonly keys: readonly Deno.KvKey[] }[],
 ): number {
-  const have = new Set(base.map(keyId));
-  return uniqueKeys(reservations.flatMap(({ keys }) => keys)).filter((key) => !have.has(keyId(key)))
-    .length;
+  return missingKeys(reservations.map((reservation) => ({ reservation })), base).length;
 }
 
 /**
