@@ -148,22 +148,28 @@ export class ApiCallError extends Error {
  * the shape `STRIPE_SECRET_KEY` must have.
  */
 function failedCall(error: unknown): ApiCallError {
-  const { statusCode, detail } = error as { statusCode?: unknown; detail?: unknown };
-  const kind = typeof statusCode === "number"
-    ? `http_${statusCode}`
+  const stripeError = error instanceof Stripe.errors.StripeError ? error : undefined;
+  const kind = stripeError?.statusCode !== undefined
+    ? `http_${stripeError.statusCode}`
     : error instanceof Stripe.errors.StripeConnectionError
     ? "connection"
     : "error";
   const messages = [error instanceof Error ? error.message : String(error)];
   // stripe-node's `detail` is fetch's error, whose own message ("fetch failed") hides its cause.
-  for (let cause = detail; cause instanceof Error && messages.length < 4; cause = cause.cause) {
+  for (
+    let cause: unknown = stripeError?.detail;
+    cause instanceof Error && messages.length < 4;
+    cause = cause.cause
+  ) {
     messages.push(cause.message);
   }
-  return new ApiCallError(
-    kind,
-    messages.join(": ").replace(/\b(sk|rk)_(test|live)_\w+/g, "[key]"),
-  );
+  return new ApiCallError(kind, messages.join(": ").replace(SECRET_KEYS, "[key]"));
 }
+
+/** What `STRIPE_SECRET_KEY` must look like: a secret (`sk_…`) or restricted (`rk_…`) key. */
+export const SECRET_KEY_SHAPE = /^(sk|rk)_(test|live)_\w+$/;
+/** Any such key in a text. */
+const SECRET_KEYS = new RegExp(`\\b${SECRET_KEY_SHAPE.source.slice(1, -1)}`, "g");
 
 /**
  * Stripe merges the metadata of approve and decline calls into the

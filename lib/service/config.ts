@@ -6,6 +6,7 @@
 import {
   DEFAULT_API_CALL_TIMEOUT_MS,
   DEFAULT_STRIPE_API_BASE,
+  SECRET_KEY_SHAPE,
 } from "../http/api_decision_sender.ts";
 import { DEFAULT_DECISION_BUDGET_MS } from "../engine/decide.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../http/request_body.ts";
@@ -274,7 +275,7 @@ function apiModeConfig(env: Env): ApiModeConfig | undefined {
     return undefined;
   }
   const secretKey = env.get("STRIPE_SECRET_KEY") ?? "";
-  if (!/^(sk|rk)_(test|live)_\w+$/.test(secretKey)) {
+  if (!SECRET_KEY_SHAPE.test(secretKey)) {
     // Never echo the value: it may be a real key with a typo.
     const got = secretKey === ""
       ? ""
