@@ -90,7 +90,11 @@ export function createApiDecisionSender(options: ApiDecisionSenderOptions): ApiD
     { requestKey, deadline },
   ) {
     const action = approved ? "approve" : "decline";
-    if (requestKey !== "0") metadata = withEarlierReasonsUnset(metadata);
+    // Stripe merges the metadata of approve and decline calls into the authorization's
+    // ("Individual keys can be unset by posting an empty value to them",
+    // `AuthorizationApproveParams.metadata`): on an increment, every `reason_N` this decision does
+    // not set is unset, so no reason of an earlier request is left as if it were this one's.
+    if (requestKey !== "0") metadata = { ...EARLIER_REASONS_UNSET, ...metadata };
     const callDeadline = deadline.within(timeoutMs);
     const left = callDeadline.remainingMs();
     if (left < MIN_CALL_MS) {
@@ -171,20 +175,10 @@ export const SECRET_KEY_SHAPE = /^(sk|rk)_(test|live)_\w+$/;
 /** Any such key in a text. */
 const SECRET_KEYS = new RegExp(`\\b${SECRET_KEY_SHAPE.source.slice(1, -1)}`, "g");
 
-/**
- * Stripe merges the metadata of approve and decline calls into the
- * authorization's ("Individual keys can be unset by posting an empty value to
- * them", `AuthorizationApproveParams.metadata`): on an increment, every
- * `reason_N` this decision does not set is unset, so no reason of an earlier
- * request is left on the authorization as if it were this one's.
- */
-function withEarlierReasonsUnset(
-  metadata: Readonly<Record<string, string>> | undefined,
-): Record<string, string> {
-  const replaced: Record<string, string> = { ...metadata };
-  for (let i = 1; i < METADATA_MAX_KEYS; i++) replaced[`reason_${i}`] ??= "";
-  return replaced;
-}
+/** Every `reason_N` a decision can set, each unset (empty). */
+const EARLIER_REASONS_UNSET: Readonly<Record<string, string>> = Object.fromEntries(
+  Array.from({ length: METADATA_MAX_KEYS - 1 }, (_, i) => [`reason_${i + 1}`, ""]),
+);
 
 /**
  * Whether an authorization takes the API path when `percent` of them should:
