@@ -230,9 +230,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   // so nothing is kept per retry for the life of the process).
   const pauses = new Set<() => void>();
   let stopping: Promise<number> | undefined;
-  // Answers the stop logged as unrecorded (authorization and event): their attempt, cut short
-  // when the KV closes, is not logged again.
-  const loggedAtStop = new Set<string>();
+  // Answers the stop logged as unrecorded: their attempt, cut short when the KV closes, is not
+  // logged again.
+  const loggedAtStop = new Set<Unlanded>();
   let unrecordedAnswers = 0;
   function pause(ms: number): Promise<void> {
     if (stopping) return Promise.resolve();
@@ -313,12 +313,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }
   }
 
-  /** Commits a fallback that was answered; logs if it cannot. Never rejects. */
-  function recordFallback(
-    authorization: AuthorizationRequest,
-    meta: JobMeta,
-    decision: Decision,
-  ): Promise<void> {
+  /** Commits a fallback that was answered (its job's `meta`); logs if it cannot. Never rejects. */
+  function recordFallback(answer: Unlanded, meta: JobMeta): Promise<void> {
+    const { authorization, decision } = answer;
     // A fallback is answered in the response, whichever path the request was to take.
     const inResponse = { ...meta, path: "respond" as const };
     return recordAnswered(authorization, inResponse, decision).then(
@@ -334,7 +331,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           answered_approved: decision.approved,
         });
       },
-      loggedUnrecorded(authorization, meta, decision),
+      loggedUnrecorded(answer),
     );
   }
 
@@ -378,16 +375,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   let recordsWaiting = 0;
 
   /** Logs a fallback that was answered but could not be recorded. */
-  function loggedUnrecorded(
-    authorization: AuthorizationRequest,
-    meta: RequestMeta,
-    decision: Decision,
-  ): (error: unknown) => void {
+  function loggedUnrecorded(answer: Unlanded): (error: unknown) => void {
     // After a stop gave up on it, it was logged then; what fails after is the KV being closed.
     return (error) => {
-      if (!loggedAtStop.has(`${authorization.id} ${meta.eventId}`)) {
-        logUnrecorded({ authorization, meta, decision }, { error });
-      }
+      if (!loggedAtStop.has(answer)) logUnrecorded(answer, { error });
     };
   }
 
@@ -534,13 +525,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         chain = resolved;
       } catch (error) {
         const decision = answeredFallback(authorization, meta, error);
+        const answer = { authorization, meta, decision };
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read once more if reading it failed).
         inBackground(
           Promise.resolve(resolving).catch(() => chains.of(authorization.card)).then((late) =>
-            recordFallback(authorization, { ...meta, started, chain: late }, decision)
-          ).catch(loggedUnrecorded(authorization, meta, decision)),
-          { authorization, meta, decision },
+            recordFallback(answer, { ...meta, started, chain: late })
+          ).catch(loggedUnrecorded(answer)),
+          answer,
         );
         return unrecorded(authorization, meta, decision);
       }
@@ -610,12 +602,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
       // delivery's answer as it is (see request_job.ts).
-      const correct = () => recordFallback(authorization, jobMeta, decision);
-      inBackground(failure === undefined ? pending.then(correct, correct) : correct(), {
-        authorization,
-        meta,
-        decision,
-      });
+      const answer = { authorization, meta, decision };
+      const correct = () => recordFallback(answer, jobMeta);
+      inBackground(failure === undefined ? pending.then(correct, correct) : correct(), answer);
       return unrecorded(authorization, meta, decision);
     },
 
@@ -645,7 +634,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
         for (const answer of landing.values()) {
           if (!answer) continue;
-          loggedAtStop.add(`${answer.authorization.id} ${answer.meta.eventId}`);
+          loggedAtStop.add(answer);
           logUnrecorded(answer, { reason: "stopped" });
         }
         return unrecordedAnswers;
