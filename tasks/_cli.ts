@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DEFAULT_KV_PATH } from "../lib/service/config.ts";
 import { printable } from "./_table.ts";
@@ -142,7 +142,7 @@ export function shellDir(): string {
  * ```
  */
 export function fromShellDir(path: string): string {
-  return isAbsolute(path) ? path : resolve(shellDir(), path);
+  return resolve(shellDir(), path);
 }
 
 /** The local store's path: `KV_PATH`, or the default file under `data/`. */
