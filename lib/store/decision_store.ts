@@ -63,7 +63,9 @@ import { createLifecycle, type Lifecycle } from "./lifecycle.ts";
 import {
   COMMIT_MARGIN_MS,
   createRequestJob,
+  decideWithoutStore,
   type JobMeta,
+  KeptPolicyResults,
   type RequestMeta,
   type RequestOutcome,
   shadowOf,
@@ -408,27 +410,44 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * or the policies' own decision if they made one (`decided`) that is no
    * more permissive than it (a decline; or, when the fallback approves, their
    * approval, which may be limited). An approving fallback stands in for a
-   * decision that is unknown, never for a decline in hand.
+   * decision that is unknown, never for a decline in hand; nor, when the
+   * policies never decided, for what they decline or limit without the store
+   * (see {@linkcode decideWithoutStore}: counters read as zero, what earlier
+   * requests hold as Stripe's `request_history` says, `kept` reused).
    */
-  function answeredFallback(
+  async function answeredFallback(
     authorization: AuthorizationRequest,
     meta: RequestMeta,
     failure: unknown,
+    kept: KeptPolicyResults,
     decided?: Decision,
-  ): Decision {
+  ): Promise<Decision> {
     const timedOut = failure === undefined || isTimeout(failure);
     const kind = timedOut ? "store_timeout" : "store_error";
     const fallback = decide.fallback("store", kind);
     // Marked as the store's fallback all the same, so metrics, stats and the record show the store
     // failed, whichever decision was answered.
-    const answer = decided && !decided.fallback && (!decided.approved || fallback.approved)
-      ? { ...decided, fallback: kind }
-      : fallback;
+    let answer = fallback;
+    let answered = "fallback";
+    if (decided) {
+      if (!decided.fallback && (!decided.approved || fallback.approved)) {
+        answer = { ...decided, fallback: kind };
+        answered = "decided";
+      }
+    } else if (fallback.approved) {
+      // Never decided: what needs no store still objects, the store's failure a reason beside it.
+      const objection = await decideWithoutStore(decide, authorization, meta, kept);
+      if (!objection.approved || objection.amount !== undefined) {
+        const reasons = [...objection.reasons, ...fallback.reasons];
+        answer = { ...objection, reasons, fallback: kind };
+        answered = "decided_without_store";
+      }
+    }
     log({
       level: "error",
       msg: "store_fallback",
       kind: timedOut ? "timeout" : "error",
-      answered: answer === fallback ? "fallback" : "decided",
+      answered,
       authorization_id: authorization.id,
       event_id: meta.eventId,
       ...(failure ? { error: failure } : {}),
@@ -513,6 +532,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   return {
     async decideAndRecord(authorization, meta) {
       const started = performance.now();
+      const kept = new KeptPolicyResults();
       let chain: CardChain;
       // A replacement card's chain may need KV reads (the first time in this process, or each time
       // through a link an earlier version stored): bounded by the deadline.
@@ -524,7 +544,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
         chain = resolved;
       } catch (error) {
-        const decision = answeredFallback(authorization, meta, error);
+        const decision = await answeredFallback(authorization, meta, error, kept);
         const answer = { authorization, meta, decision };
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read once more if reading it failed).
@@ -542,6 +562,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         started,
         chain,
         decided: (decision: Decision | undefined) => decided = decision,
+        results: kept,
       };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
       const pending = submitRequest(authorization, jobMeta, jobDeadline);
@@ -597,7 +618,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
       }
       // The answer is the log: what is answered now is what gets recorded.
-      const decision = answeredFallback(authorization, meta, failure, decided);
+      const decision = await answeredFallback(authorization, meta, failure, kept, decided);
       // Recorded once this delivery's job is done: if its commit still lands, or landed and
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier

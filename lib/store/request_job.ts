@@ -24,6 +24,7 @@ import {
   heldBefore,
   isFull,
   isRequestHistory,
+  type PastRequest,
   positionOf,
   type RequestEntry,
   requestFingerprint,
@@ -101,7 +102,44 @@ export type JobMeta = RequestMeta & {
    * decision, finds the request answered already, or must be submitted again).
    */
   readonly decided?: (decision: Decision | undefined) => void;
+  /** Kept across the request's jobs (it may be submitted again); a job without it keeps its own. */
+  readonly results?: KeptPolicyResults;
 };
+
+/**
+ * What one request's policies that read no counters gave (see
+ * `DecideInput.results`), live and shadow, kept for the decisions made again
+ * when the counters moved (on a busy card, each commit on it) or when the
+ * request is submitted again, and for its fallback: a slow lookup runs once
+ * per request. They may have read what the authorization holds, so they are
+ * forgotten when that changes.
+ *
+ * @example
+ * ```ts
+ * import { KeptPolicyResults } from "./request_job.ts";
+ * import { abstain } from "../engine/policy.ts";
+ * import { equal } from "node:assert/strict";
+ * const kept = new KeptPolicyResults();
+ * kept.holding({ amount: 0, requests: 0 }).live[0] = abstain();
+ * equal(kept.holding({ amount: 0, requests: 0 }).live.length, 1);
+ * equal(kept.holding({ amount: 5_000, requests: 1 }).live.length, 0);
+ * ```
+ */
+export class KeptPolicyResults {
+  readonly live: PolicyResults = [];
+  readonly shadow: PolicyResults = [];
+  #held?: Held;
+
+  /** The results, forgotten first if they were given while the authorization held otherwise. */
+  holding(held: Held): this {
+    if (this.#held && !sameHeld(this.#held, held)) {
+      this.live.length = 0;
+      this.shadow.length = 0;
+    }
+    this.#held = held;
+    return this;
+  }
+}
 
 /** A decided request before it is committed. */
 interface Decided {
@@ -211,18 +249,10 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
       counters.flatMap((counter) => under ? counter.buckets.flatMap(under) : counter.buckets),
     );
     const reserveInto = counterKeys(counters);
-    const history: readonly unknown[] = Array.isArray(authorization.request_history)
-      ? authorization.request_history
-      : [];
-    // An entry Stripe could not have held is declined as inconsistent, and holds nothing here.
-    const pastRequests = isRequestHistory(history) ? history : undefined;
+    const pastRequests = pastRequestsOf(authorization);
     let decided: Decided | undefined;
     let deciding: Promise<unknown> | undefined;
-    // What the policies that read no counters gave, for the decisions made again when they did
-    // move (on a busy card, each commit on it): a slow lookup runs once per request, not per commit.
-    const results: PolicyResults = [];
-    const shadowResults: PolicyResults = [];
-    let resultsHeld: Held | undefined;
+    const kept = meta.results ?? new KeptPolicyResults();
 
     return {
       keys: [authKey, ...buckets, ...stateKeys, ...growth.keys, ...links.map(([key]) => key)],
@@ -275,13 +305,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           if (deciding) return { defer: deciding };
           // The policies stop in time for their decision (or their fallback) to commit.
           const policyDeadline = new Deadline(deadline.at - COMMIT_MARGIN_MS);
-          // They may read what the authorization holds: kept while that is unchanged.
-          if (resultsHeld && !sameHeld(resultsHeld, held)) {
-            results.length = 0;
-            shadowResults.length = 0;
-          }
-          resultsHeld = held;
-          const input = { now, usage, held, deadline: policyDeadline, results };
+          const { live, shadow: shadowResults } = kept.holding(held);
+          const input = { now, usage, held, deadline: policyDeadline, results: live };
           const decision = decide(authorization, input);
           const shadow = shadowDecide?.(authorization, { ...input, results: shadowResults });
           if (decision instanceof Promise) {
@@ -393,6 +418,71 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
       },
     };
   };
+}
+
+/**
+ * The live pipeline's decision on `authorization` without the store, for an
+ * approving fallback on a request its job never decided (the store never
+ * answered its reads, or a commit on its card's keys was still waiting out a
+ * locked store). The store's own declines that need no state stand (a
+ * missing or inconsistent `request_history`, an increment of zero); the
+ * counters read as zero, and what the authorization holds is what its
+ * `request_history` says. So what needs no history (a blocked category, a cap
+ * on the request) stands, and only what the store would have added (counts
+ * and spend across requests) is approved on trust. The policies get what is
+ * left of `meta.deadline` (after a timeout, none: one still pending has timed
+ * out, see `createDecide`) and reuse what they gave in the request's job.
+ *
+ * @example
+ * ```ts
+ * import { decideWithoutStore, KeptPolicyResults } from "./request_job.ts";
+ * import { createDecide, type Decision } from "../engine/decide.ts";
+ * import { Deadline } from "../engine/deadline.ts";
+ * import { abstain, decline } from "../engine/policy.ts";
+ * import "../../policies/reason_codes.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const decide = createDecide([function noCasinos(auth) {
+ *   const casino = auth.merchant_data.category === "betting_casino_gambling";
+ *   return casino ? decline("mcc_blocked", "betting_casino_gambling") : abstain();
+ * }], { policyVersion: "dev", fallback: "approve" });
+ * const bet = authorizationOf(authorizationEvent("online", {
+ *   merchant_data: { category: "betting_casino_gambling", category_code: "7995" },
+ * }));
+ * const meta = { receivedAt: Date.now(), deadline: Deadline.after(0) };
+ * const decision = decideWithoutStore(decide, bet, meta, new KeptPolicyResults()) as Decision;
+ * deepEqual([decision.approved, decision.reasons[0].code], [false, "mcc_blocked"]);
+ * ```
+ */
+export function decideWithoutStore(
+  decide: Decide,
+  authorization: AuthorizationRequest,
+  meta: Pick<RequestMeta, "receivedAt" | "deadline">,
+  kept: KeptPolicyResults,
+): Decision | Promise<Decision> {
+  const position = positionOf(authorization);
+  const pastRequests = pastRequestsOf(authorization);
+  const odd = oddity(authorization, null, position, !!pastRequests, false, decide.policyVersion);
+  if (odd) return odd;
+  const held = heldBefore(null, pastRequests!, position!);
+  return decide(authorization, {
+    now: new Date(meta.receivedAt),
+    held,
+    deadline: meta.deadline,
+    results: kept.holding(held).live,
+  });
+}
+
+/**
+ * The authorization's `request_history`, or `undefined` if an entry is one
+ * Stripe could not have held: such a request is declined as inconsistent,
+ * and its history holds nothing.
+ */
+function pastRequestsOf(authorization: AuthorizationRequest): PastRequest[] | undefined {
+  const history: readonly unknown[] = Array.isArray(authorization.request_history)
+    ? authorization.request_history
+    : [];
+  return isRequestHistory(history) ? history : undefined;
 }
 
 /**
