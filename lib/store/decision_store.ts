@@ -27,7 +27,7 @@ import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 import { type Decide, type Decision, formatReason } from "../engine/decide.ts";
 import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
 import type { CounterRef } from "../engine/velocity.ts";
-import type { Logger } from "../telemetry/log.ts";
+import { type Logger, throttledLogger } from "../telemetry/log.ts";
 import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { positionOf } from "./authorization_state.ts";
@@ -98,7 +98,7 @@ const MAX_RECORDS_WAITING = 10_000;
  * between SIGTERM and SIGKILL.
  */
 const STOP_WAIT_MS = 4_000;
-/** `store_retry` is logged at most this often. */
+/** `store_retry` and `store_record_retry` are each logged at most this often. */
 const RETRY_LOG_EVERY_MS = 1_000;
 
 /** Options of {@linkcode createDecisionStore}. */
@@ -193,22 +193,15 @@ export interface DecisionStore extends Lifecycle {
 export function createDecisionStore(options: DecisionStoreOptions): DecisionStore {
   const { kv, decide, shadowDecide, metrics, log, retentionMs } = options;
   const aggregates = createAggregateWriter(kv);
-  let retryLoggedAt = -Infinity;
-  let retriesUnlogged = 0;
+  // Commits may retry every few ms through an outage, and every answer waiting to be recorded
+  // retries: at most a line a second of each, with how many were not logged.
+  const logRetry = throttledLogger(log, RETRY_LOG_EVERY_MS);
+  const logRecordRetry = throttledLogger(log, RETRY_LOG_EVERY_MS);
   const engine: CommitEngine<AggregateShare> = createCommitEngine<AggregateShare>(kv, {
     // A few lock waits are normal with several processes on one file: only persistent ones (the
-    // 4th attempt on) are logged, at most one line a second with how many were not (commits may
-    // retry every few ms through an outage).
+    // 4th attempt on) are logged.
     onRetry: (error, attempt) => {
-      if (attempt < 4) return;
-      const now = performance.now();
-      if (now - retryLoggedAt < RETRY_LOG_EVERY_MS) {
-        retriesUnlogged++;
-        return;
-      }
-      log({ level: "warn", msg: "store_retry", attempt, error, not_logged: retriesUnlogged });
-      retryLoggedAt = now;
-      retriesUnlogged = 0;
+      if (attempt >= 4) logRetry({ level: "warn", msg: "store_retry", attempt, error });
     },
     // The dashboard's per-minute aggregates, committed with the decisions they count.
     beforeCommit(operation, shares) {
@@ -357,14 +350,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const waitable = error instanceof DeadlineExceededError && Date.now() + wait < until &&
           recordsWaiting < MAX_RECORDS_WAITING;
         if (!waitable) throw error;
-        log({
+        recordsWaiting++;
+        logRecordRetry({
           level: "warn",
           msg: "store_record_retry",
           authorization_id: authorization.id,
           event_id: meta.eventId,
           retry_in_ms: wait,
+          waiting: recordsWaiting,
         });
-        recordsWaiting++;
         try {
           // A stop retries at once: it waits for these, not for their pace.
           await pause(wait);

@@ -41,6 +41,36 @@ const processSink: LineSink = (stream, text) => {
 };
 
 /**
+ * Passes on to `log` at most one record every `everyMs`, each with how many
+ * were not logged since the last (`not_logged`): for a line an outage would
+ * repeat at every attempt of every waiting commit.
+ *
+ * @example
+ * ```ts
+ * import { type LogRecord, throttledLogger } from "./log.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const logged: LogRecord[] = [];
+ * const log = throttledLogger((record) => logged.push(record), 60_000);
+ * for (let attempt = 1; attempt <= 3; attempt++) log({ level: "warn", msg: "retry", attempt });
+ * deepEqual(logged, [{ level: "warn", msg: "retry", attempt: 1, not_logged: 0 }]);
+ * ```
+ */
+export function throttledLogger(log: Logger, everyMs: number): Logger {
+  let loggedAt = -Infinity;
+  let notLogged = 0;
+  return (record) => {
+    const now = performance.now();
+    if (now - loggedAt < everyMs) {
+      notLogged++;
+      return;
+    }
+    log({ ...record, not_logged: notLogged });
+    loggedAt = now;
+    notLogged = 0;
+  };
+}
+
+/**
  * A logger that writes each record as one JSON line with a `time` field:
  * `info` to stdout, `warn` and `error` to stderr. Records are buffered and
  * serialized on a timer right after the current task (the answer to Stripe

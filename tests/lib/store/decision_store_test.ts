@@ -1198,28 +1198,36 @@ Deno.test("a request Stripe decided without us is held in its own day's windows"
   });
 });
 
-Deno.test("a stop wakes an answer's paused retry, which then commits at once", async () => {
+Deno.test("answers waiting out a lock log their retries once a second; a stop wakes them to commit at once", async () => {
   using kv = await Deno.openKv(":memory:");
-  // Locked just past the first attempt's 10 s: the retry then pauses 1 s before its next attempt.
+  // Locked just past the first attempt's 10 s: the retries then pause 1 s before their next attempt.
   const { store, logs } = lockedStore(kv, 10_500);
-  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_paused" }));
-  const answered = await recordRequest(store, authorization, Date.now(), {
-    deadline: Deadline.after(300),
-  });
-  assertEquals(answered.unrecorded, true);
+  const ids = Array.from({ length: 20 }, (_, i) => `iauth_paused_${i}`);
+  const answers = await Promise.all(
+    ids.map((id) =>
+      recordRequest(store, authorizationOf(authorizationEvent("online", { id })), Date.now(), {
+        deadline: Deadline.after(300),
+      })
+    ),
+  );
+  assert(answers.every((answer) => answer.unrecorded));
   await pollUntil(
-    "the retry's pause",
+    "the retries' pause",
     () => Promise.resolve(logs.some((line) => line.msg === "store_record_retry")),
     (paused) => paused,
     15_000,
   );
   // Past the lock, about a quarter into the pause.
   await new Promise((resolve) => setTimeout(resolve, 250));
+  // 20 answers paused within the same second: one line, not one each.
+  assertEquals(logs.filter((line) => line.msg === "store_record_retry").length, 1);
   const started = performance.now();
   assertEquals(await store.stop(), 0, "nothing left unrecorded");
-  // Woken: committed at once, not after the rest of its 1 s pause (about 750 ms).
+  // Woken: committed at once, not after the rest of their 1 s pause (about 750 ms).
   assert(performance.now() - started < 450, `${performance.now() - started} ms`);
-  assertEquals((await store.get("iauth_paused"))?.approved, answered.record.approved);
+  for (const [i, id] of ids.entries()) {
+    assertEquals((await store.get(id))?.approved, answers[i].record.approved);
+  }
 });
 
 Deno.test("requests Stripe decided without us stay within the state's bounds", async (t) => {
