@@ -105,3 +105,67 @@ export function sumUsage(values: readonly (Usage | null)[]): Usage {
   }
   return { amount, count };
 }
+
+/**
+ * Reservations of answers given while the store could not commit them, by
+ * counter key, until they are committed (or given up on): this process's
+ * decisions in the meantime count them, so a card's limits hold through an
+ * outage that `FALLBACK_DECISION=approve` answers, and right after it, before
+ * each answer's retry lands. Another process does not see them. While one
+ * lands, a decision may count it twice (in KV and here): never fewer.
+ *
+ * @example
+ * ```ts
+ * import { PendingReservations } from "./counters.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const pending = new PendingReservations();
+ * const day = ["usage", "card", "ic_1", "2026-11-26"];
+ * const reservation = { keys: [day], amount: 2_000, count: 1 };
+ * pending.add(reservation);
+ * deepEqual(pending.plus({ amount: 1_000, count: 1 }, [day]), { amount: 3_000, count: 2 });
+ * pending.remove(reservation);
+ * deepEqual(pending.plus({ amount: 1_000, count: 1 }, [day]), { amount: 1_000, count: 1 });
+ * ```
+ */
+export class PendingReservations {
+  readonly #byKey = new Map<string, { amount: number; count: number }>();
+
+  /** Whether any is pending: with none, reading costs nothing. */
+  get empty(): boolean {
+    return this.#byKey.size === 0;
+  }
+
+  /** Counts `reservation` on each of its keys. */
+  add(reservation: Reservation): void {
+    this.#move(reservation, 1);
+  }
+
+  /** Stops counting `reservation` (committed, or given up on). */
+  remove(reservation: Reservation): void {
+    this.#move(reservation, -1);
+  }
+
+  /** `usage` read from the store plus what is pending on `buckets`. */
+  plus(usage: Usage, buckets: readonly Deno.KvKey[]): Usage {
+    if (this.empty) return usage;
+    let { amount, count } = usage;
+    for (const key of buckets) {
+      const pending = this.#byKey.get(keyId(key));
+      if (!pending) continue;
+      amount += pending.amount;
+      count += pending.count;
+    }
+    return { amount, count };
+  }
+
+  #move({ keys, amount, count }: Reservation, sign: 1 | -1): void {
+    if (amount === 0 && count === 0) return;
+    for (const id of new Set(keys.map(keyId))) {
+      const pending = this.#byKey.get(id) ?? { amount: 0, count: 0 };
+      pending.amount += sign * amount;
+      pending.count += sign * count;
+      if (pending.amount === 0 && pending.count === 0) this.#byKey.delete(id);
+      else this.#byKey.set(id, pending);
+    }
+  }
+}

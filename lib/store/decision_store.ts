@@ -26,12 +26,12 @@
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 import { type Decide, type Decision, formatReason } from "../engine/decide.ts";
 import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
-import type { CounterRef } from "../engine/velocity.ts";
+import { type CounterRef, NO_USAGE } from "../engine/velocity.ts";
 import { type Logger, throttledLogger } from "../telemetry/log.ts";
 import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { positionOf } from "./authorization_state.ts";
-import { type CardChain, createCardChains, onChain } from "./card_chain.ts";
+import { type CardChain, chainKey, createCardChains, onChain } from "./card_chain.ts";
 import {
   BACKGROUND_MS,
   type CommitEngine,
@@ -40,7 +40,7 @@ import {
   isTimeout,
   uniqueKeys,
 } from "./commit_engine.ts";
-import { counterKeys } from "./counters.ts";
+import { counterKeys, PendingReservations } from "./counters.ts";
 import {
   type DecisionRecord,
   fittedRecord,
@@ -68,6 +68,7 @@ import {
   KeptPolicyResults,
   type RequestMeta,
   type RequestOutcome,
+  reservationWithoutStore,
   shadowOf,
 } from "./request_job.ts";
 
@@ -212,7 +213,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     },
   });
   const chains = createCardChains(kv);
-  const requestJob = createRequestJob({ decide, shadowDecide, retentionMs });
+  // Answers not committed yet (the store could not, in time): every decision here counts them.
+  const unlanded = new PendingReservations();
+  const requestJob = createRequestJob({ decide, shadowDecide, retentionMs, unlanded });
   // Work that lands after its answer, which a stop waits for: the answers given while the store
   // could not commit (each with what to log if it never lands) and async shadow decisions.
   const landing = new Map<Promise<unknown>, Unlanded | undefined>();
@@ -406,14 +409,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * approval, which may be limited). An approving fallback stands in for a
    * decision that is unknown, never for a decline in hand; nor, when the
    * policies never decided, for what they decline or limit without the store
-   * (see {@linkcode decideWithoutStore}: counters read as zero, what earlier
-   * requests hold as Stripe's `request_history` says, `kept` reused).
+   * (see {@linkcode decideWithoutStore}: the counters hold what this process
+   * answered but could not commit, on `chain`; `kept` is reused).
    */
   async function answeredFallback(
     authorization: AuthorizationRequest,
     meta: RequestMeta,
     failure: unknown,
     kept: KeptPolicyResults,
+    chain?: CardChain,
     decided?: Decision,
   ): Promise<Decision> {
     const timedOut = failure === undefined || isTimeout(failure);
@@ -430,7 +434,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
     } else if (fallback.approved) {
       // Never decided: what needs no store still objects, the store's failure a reason beside it.
-      const objection = await decideWithoutStore(decide, authorization, meta, kept);
+      // The counters as far as this process knows them: what it answered but could not commit.
+      const root = chain?.at(-1);
+      const usage = root === undefined ? undefined : (counter: CounterRef) =>
+        unlanded.plus(
+          NO_USAGE,
+          counter.buckets.map((key) => chainKey(key, authorization.card.id, root)),
+        );
+      const objection = await decideWithoutStore(decide, authorization, meta, kept, usage);
       if (!objection.approved || objection.amount !== undefined) {
         const reasons = [...objection.reasons, ...fallback.reasons];
         answer = { ...objection, reasons, fallback: kind };
@@ -612,14 +623,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
       }
       // The answer is the log: what is answered now is what gets recorded.
-      const decision = await answeredFallback(authorization, meta, failure, kept, decided);
+      const decision = await answeredFallback(authorization, meta, failure, kept, chain, decided);
       // Recorded once this delivery's job is done: if its commit still lands, or landed and
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
-      // delivery's answer as it is (see request_job.ts).
+      // delivery's answer as it is (see request_job.ts). Until then, decisions here count it.
       const answer = { authorization, meta, decision };
+      const reservation = reservationWithoutStore(
+        authorization,
+        decision,
+        countersOf(authorization, new Date(meta.receivedAt), chain),
+      );
+      unlanded.add(reservation);
       const correct = () => recordFallback(answer, jobMeta);
-      inBackground(failure === undefined ? pending.then(correct, correct) : correct(), answer);
+      const recorded = failure === undefined ? pending.then(correct, correct) : correct();
+      inBackground(recorded.finally(() => unlanded.remove(reservation)), answer);
       return unrecorded(authorization, meta, decision);
     },
 

@@ -14,7 +14,7 @@ import {
   type Held,
   NOTHING_HELD,
 } from "../engine/policy.ts";
-import type { CounterRef, Usage } from "../engine/velocity.ts";
+import type { CounterRef, Usage, UsageReader } from "../engine/velocity.ts";
 import type { AggregateShare } from "./aggregates.ts";
 import { applySnapshot } from "./apply_snapshot.ts";
 import {
@@ -44,7 +44,13 @@ import {
   keyId,
   uniqueKeys,
 } from "./commit_engine.ts";
-import { addToCounters, counterKeys, missingKeys, sumUsage } from "./counters.ts";
+import {
+  addToCounters,
+  counterKeys,
+  missingKeys,
+  PendingReservations,
+  sumUsage,
+} from "./counters.ts";
 import {
   type DecisionPath,
   type DecisionRecord,
@@ -177,6 +183,8 @@ export interface RequestJobOptions {
   readonly shadowDecide?: Decide;
   /** How long decisions are kept, in ms. */
   readonly retentionMs: number;
+  /** Answers not committed yet: their reservations count in every decision. */
+  readonly unlanded?: PendingReservations;
 }
 
 /**
@@ -224,7 +232,7 @@ export type RequestJob = (
  * ```
  */
 export function createRequestJob(options: RequestJobOptions): RequestJob {
-  const { decide, shadowDecide, retentionMs } = options;
+  const { decide, shadowDecide, retentionMs, unlanded = new PendingReservations() } = options;
   return function requestJob(authorization, meta, counters, deadline, answered, stateKeys = []) {
     const authKey = authorizationKey(authorization.id);
     const now = new Date(meta.receivedAt);
@@ -285,12 +293,14 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
         // Policies name their counters by this card; the job reads them along its chain.
         const rooted = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
-        const usage = (counter: CounterRef): Usage =>
-          sumUsage(
+        const usage = (counter: CounterRef): Usage => {
+          const read = sumUsage(
             under
               ? counter.buckets.flatMap((key) => under(rooted(key)).map((read) => view.get(read)))
               : counter.buckets.map((key) => view.get<Usage>(rooted(key))),
           );
+          return unlanded.empty ? read : unlanded.plus(read, counter.buckets.map(rooted));
+        };
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
         let outcome: Omit<Decided, "usageSeen">;
@@ -426,12 +436,13 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
  * answered its reads, or a commit on its card's keys was still waiting out a
  * locked store). The store's own declines that need no state stand (a
  * missing or inconsistent `request_history`, an increment of zero); the
- * counters read as zero, and what the authorization holds is what its
- * `request_history` says. So what needs no history (a blocked category, a cap
- * on the request) stands, and only what the store would have added (counts
- * and spend across requests) is approved on trust. The policies get what is
- * left of `meta.deadline` (after a timeout, none: one still pending has timed
- * out, see `createDecide`) and reuse what they gave in the request's job.
+ * counters are what `usage` reads (the store's: what this process answered
+ * but could not commit; none: zero), and what the authorization holds is what
+ * its `request_history` says. So what needs no history (a blocked category, a
+ * cap on the request) stands, and only what the store would have added is
+ * approved on trust. The policies get what is left of `meta.deadline` (after
+ * a timeout, none: one still pending has timed out, see `createDecide`) and
+ * reuse what they gave in the request's job.
  *
  * @example
  * ```ts
@@ -459,18 +470,56 @@ export function decideWithoutStore(
   authorization: AuthorizationRequest,
   meta: Pick<RequestMeta, "receivedAt" | "deadline">,
   kept: KeptPolicyResults,
+  usage?: UsageReader,
 ): Decision | Promise<Decision> {
   const position = positionOf(authorization);
   const pastRequests = pastRequestsOf(authorization);
   const odd = oddity(authorization, null, position, !!pastRequests, false, decide.policyVersion);
   if (odd) return odd;
-  const held = heldBefore(null, pastRequests!, position!);
+  const held = heldWithoutStore(authorization);
   return decide(authorization, {
     now: new Date(meta.receivedAt),
+    usage,
     held,
     deadline: meta.deadline,
     results: kept.holding(held).live,
   });
+}
+
+/**
+ * What `decision` on `authorization`, answered without the store, reserves
+ * in `counters` once committed: as its job reserves it (see
+ * {@linkcode createRequestJob}), with what the authorization held before it
+ * as Stripe's `request_history` says.
+ *
+ * @example
+ * ```ts
+ * import { reservationWithoutStore } from "./request_job.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * const first = authorizationOf(authorizationEvent("online", { pending_request: { amount: 5_000 } }));
+ * const approved = { approved: true, reasons: [], trace: [], policyVersion: "dev" };
+ * const reservation = reservationWithoutStore(first, approved, []);
+ * equal(reservation.amount, 5_000);
+ * equal(reservation.count, 1);
+ * ```
+ */
+export function reservationWithoutStore(
+  authorization: AuthorizationRequest,
+  decision: Decision,
+  counters: CounterRef[],
+): Reservation {
+  const amount = decision.approved ? decision.amount ?? authorization.pending_request.amount : 0;
+  const count = addsApproval(amount, heldWithoutStore(authorization)) ? 1 : 0;
+  return { ...counterKeys(counters), amount, count };
+}
+
+/** What the authorization held before this request, as its `request_history` says. */
+function heldWithoutStore(authorization: AuthorizationRequest): Held {
+  const pastRequests = pastRequestsOf(authorization);
+  return pastRequests
+    ? heldBefore(null, pastRequests, positionOf(authorization) ?? 0)
+    : NOTHING_HELD;
 }
 
 /**
