@@ -155,6 +155,13 @@ export type Decide = {
 };
 
 const ENGINE = "engine";
+/**
+ * How long after a timeout the policies not run yet still get a timer turn
+ * each (see `createDecide`): a pipeline of many async policies would
+ * otherwise keep the answer hundreds of milliseconds past its budget, and
+ * Stripe waits 2 s in all.
+ */
+const TURNS_AFTER_TIMEOUT_MS = 50;
 const SMS: readonly FraudChallengeChannel[] = Object.freeze(["sms"]);
 
 /**
@@ -235,7 +242,7 @@ export function fallbackDecision(
  *    only what the other policies did not object to: their declines and
  *    limits stand, with the failure as a reason beside theirs (the policies
  *    after a failure still run: within the budget, or after a timeout those
- *    that answer at once or settle before the next timer turn), as Stripe's
+ *    that answer at once or settle before the next timer turn, for 50 ms), as Stripe's
  *    timeout setting stands in for a decision that is unknown, not for one in
  *    hand.
  *
@@ -331,9 +338,10 @@ export function createDecide(
    * After a timeout: the policies not run yet, each given no time (its signal
    * aborted, a failure counted as a timeout). A synchronous one still decides
    * (a block after a slow lookup), and so does one whose promise settles
-   * before a timer's next turn, each its own (an `async` list lookup); one
-   * still pending then has timed out, recorded as such so a later run of the
-   * request agrees.
+   * before a timer's next turn, each its own (an `async` list lookup), for
+   * `TURNS_AFTER_TIMEOUT_MS` at most: past that, only one settled already.
+   * One still pending then has timed out, recorded as such so a later run of
+   * the request agrees.
    */
   async function runRestWithoutTime(
     authorization: AuthorizationRequest,
@@ -341,12 +349,13 @@ export function createDecide(
     run: Run,
     from: number,
   ): Promise<Decision> {
+    const turnsUntil = performance.now() + TURNS_AFTER_TIMEOUT_MS;
     for (let i = from; i < policies.length; i++) {
       const result = step(i, authorization, context, run);
       if (!(result instanceof Promise)) continue;
-      const nextTurn = new Promise<typeof TIMED_OUT>((resolve) =>
-        setTimeout(() => resolve(TIMED_OUT), 0)
-      );
+      const nextTurn = performance.now() < turnsUntil
+        ? new Promise<typeof TIMED_OUT>((resolve) => setTimeout(() => resolve(TIMED_OUT), 0))
+        : Promise.resolve(TIMED_OUT);
       let verdict: Verdict | typeof TIMED_OUT | typeof REJECTED;
       try {
         verdict = await Promise.race([result, nextTurn]);

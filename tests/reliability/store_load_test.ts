@@ -6,20 +6,13 @@
  */
 import type Stripe from "stripe";
 import type { Policy } from "../../lib/engine/policy.ts";
-import { amountCap } from "../../policies/amount_cap.ts";
 import { blockCategories } from "../../policies/block_categories.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { holdingNextCommit, withAtomicHook, withMethod } from "../_kv.ts";
 import { postSigned, startTestServer, TEST_SECRET, type TestServer } from "../_helpers.ts";
 import { freePort, serveParallelArgs, spawnService } from "../_process.ts";
-import { pollUntil } from "../_store.ts";
-import {
-  authorizationEvent,
-  authorizationOf,
-  type AuthorizationPatch,
-  SCENARIOS,
-} from "../../fixtures/events.ts";
+import { authorizationEvent, authorizationOf, SCENARIOS } from "../../fixtures/events.ts";
 
 const ADMIN_TOKEN = "store-load-admin-token-0123456789";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -150,123 +143,6 @@ Deno.test("a store that cannot commit in time answers the policies' decline, not
   server.holdNextCommit();
   const grocery = await post(server.url, SCENARIOS.ordinary_grocery);
   assertEquals([grocery.body.approved, isFallback(grocery.body)], [true, false]);
-});
-
-/** A KV whose commits are refused while `locked` is set, as SQLite's while another process writes. */
-async function lockableKv() {
-  const lock = { locked: false };
-  const kv = withAtomicHook(await Deno.openKv(":memory:"), (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () =>
-      lock.locked ? Promise.reject(new TypeError("database is locked")) : commit();
-  });
-  return Object.assign(lock, { kv });
-}
-
-Deno.test("an approving fallback for a request the store never decided still declines what needs no store", async () => {
-  const store = await lockableKv();
-  await using server = await startTestServer(
-    { ADMIN_TOKEN, DECISION_BUDGET_MS: "100", FALLBACK_DECISION: "approve" },
-    {
-      kv: store.kv,
-      policies: [
-        blockCategories(["betting_casino_gambling"]),
-        amountCap({ usd: 100_000 }),
-        spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
-      ],
-    },
-  );
-  const reasons = ({ metadata }: { metadata: Record<string, string> }) =>
-    Object.entries(metadata).filter(([key]) => key.startsWith("reason_"));
-  const onCard = (id: string, patch: AuthorizationPatch) =>
-    authorizationEvent("online", { id, card: { id: "ic_locked" }, ...patch });
-  store.locked = true;
-  // Decided, then answered as decided when its commit cannot land; that commit, retried in the
-  // background, holds the card's keys: the requests after it on the card are never decided.
-  const first = await post(server.url, onCard("iauth_locked_first", {}));
-  assertEquals(first.body.approved, true);
-  const casino = await post(
-    server.url,
-    onCard("iauth_locked_casino", {
-      merchant_data: { category: "betting_casino_gambling", category_code: "7995" },
-    }),
-  );
-  assertEquals([casino.body.approved, reasons(casino.body)], [false, [
-    ["reason_1", "mcc_blocked:betting_casino_gambling (blockCategories)"],
-    ["reason_2", "fallback:store_timeout (store)"],
-  ]]);
-  const overCap = await post(
-    server.url,
-    onCard("iauth_locked_overCap", {
-      pending_request: { amount: 150_000, is_amount_controllable: true },
-    }),
-  );
-  assertEquals([overCap.body.approved, overCap.body.amount], [true, 100_000]);
-  const grocery = await post(server.url, onCard("iauth_locked_grocery", {}));
-  assertEquals([grocery.body.approved, reasons(grocery.body)], [true, [
-    ["reason_1", "fallback:store_timeout (store)"],
-  ]]);
-  assertEquals(
-    server.logs.filter((r) => r.msg === "store_fallback").map((r) => r.answered),
-    ["decided", "decided_without_store", "decided_without_store", "fallback"],
-  );
-
-  store.locked = false;
-  // Each answer is committed as answered once the store commits again (the retry's pause: 1 s).
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
-  for (const [id, { body }] of Object.entries({ casino, overCap })) {
-    const record = await (await fetch(`${server.url}/decisions/iauth_locked_${id}`, {
-      headers: admin,
-    })).json();
-    assertEquals([record.fallback, record.response], ["store_timeout", body]);
-  }
-});
-
-Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECISION=approve, and after it", async () => {
-  const store = await lockableKv();
-  await using server = await startTestServer(
-    { ADMIN_TOKEN, DECISION_BUDGET_MS: "100", FALLBACK_DECISION: "approve" },
-    { kv: store.kv, policies: [spendLimit({ window: "daily", maxAmount: { usd: 500_000 } })] },
-  );
-  const request = async (id: string, amount: number) =>
-    (await post(
-      server.url,
-      authorizationEvent("online", {
-        id,
-        card: { id: "ic_outage" },
-        pending_request: { amount, is_amount_controllable: true },
-      }),
-    )).body;
-  store.locked = true;
-  const first = await request("iauth_outage_0", 200_000);
-  assertEquals([first.approved, first.amount], [true, undefined]);
-  // Its commit, retried in the background, fails its first attempt (10 s) and pauses: a request
-  // then is decided against the store, which does not hold the first answer yet.
-  await pollUntil(
-    "the retry's pause",
-    () => Promise.resolve(server.logs.some((r) => r.msg === "store_record_retry")),
-    (paused) => paused,
-    15_000,
-  );
-  const second = await request("iauth_outage_1", 400_000);
-  assertEquals([second.approved, second.amount], [true, 300_000]);
-  // Queued behind the second's retried commit: decided without the store, counting both answers.
-  const over = await request("iauth_outage_over", 1);
-  assertEquals([over.approved, over.metadata.reason_1], [
-    false,
-    "spend_limit_exceeded:daily:usd (spendLimit)",
-  ]);
-
-  store.locked = false;
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
-  assertEquals((await request("iauth_outage_landed", 1)).approved, false);
-  const held = await Promise.all(
-    [0, 1].map(async (i) =>
-      (await (await fetch(`${server.url}/decisions/iauth_outage_${i}`, { headers: admin })).json())
-        .reservation.amount
-    ),
-  );
-  assertEquals(held, [200_000, 300_000], "each answer reserved as answered");
 });
 
 Deno.test("a commit that lands but whose reply is lost is corrected to the answer", async () => {

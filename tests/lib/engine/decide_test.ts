@@ -283,6 +283,22 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
   });
 });
 
+Deno.test("after the budget runs out, the async policies still to run get a timer turn each for 50 ms at most", async () => {
+  // 400 policies that each answer a timer turn after they are called: given a turn each, they
+  // would keep the answer hundreds of milliseconds past the budget, and Stripe waits 2 s in all.
+  const nextTurn: Policy = () => new Promise((resolve) => setTimeout(() => resolve(abstain()), 0));
+  const hangs: Policy = () => new Promise(() => {});
+  const decide = decideWith([hangs, ...Array(400).fill(nextTurn)], {
+    budgetMs: 20,
+    fallback: "approve",
+  });
+  const started = performance.now();
+  const decision = await decide(online);
+  const pastBudget = performance.now() - started - 20;
+  assertEquals([decision.approved, decision.fallback], [true, "timeout"]);
+  assert(pastBudget < 100, `answered ${pastBudget.toFixed(0)} ms past the budget`);
+});
+
 Deno.test("a reason's detail is kept to 200 characters, and a detail that is not text is kept as it is", () => {
   const long = decideWith([
     named("long", { outcome: "decline", code: "x", detail: "n".repeat(70_000) }),
