@@ -61,6 +61,12 @@ const MAX_BACKOFF_MS = 20;
  * nothing, as SQLite writes one commit at a time.
  */
 const MAX_IN_FLIGHT = 2;
+/**
+ * The longest a batch waits for a read before reading again: a KV read
+ * answers in milliseconds (a KV server in another region: a round trip of
+ * about 100 ms), and a batch waiting for one holds up every batch after it.
+ */
+const READ_WAIT_MS = 1_000;
 /** Bounds the versionstamp cache (counters, mostly); clearing it only costs reads. */
 const MAX_CACHED_KEYS = 20_000;
 
@@ -433,8 +439,12 @@ export function createCommitEngine<S = never>(
     }
     const deadline = latestDeadline(batch);
     try {
-      // Everything cached or announced: no read, and no timer for one.
-      const entries = toRead.length === 0 ? [] : await deadline.race(getMany(kv, toRead));
+      // Everything cached or announced: no read, and no timer for one. A read that does not answer
+      // holds up every batch after it (they prepare in turn): only for `READ_WAIT_MS` or until the
+      // soonest job's deadline, then the batch is read again without the jobs that expired.
+      const entries = toRead.length === 0
+        ? []
+        : await soonestDeadline(batch).within(READ_WAIT_MS).race(getMany(kv, toRead));
       if (entries === TIMED_OUT) {
         donePreparing();
         return new DeadlineExceededError();

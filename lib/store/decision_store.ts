@@ -89,6 +89,9 @@ export type { RequestMeta } from "./request_job.ts";
  * reserved.
  */
 const RECORD_RETRY_MS = 15 * 60_000;
+/** Its pauses between attempts: from a second, doubling, up to half a minute. */
+const FIRST_RETRY_PAUSE_MS = 1_000;
+const MAX_RETRY_PAUSE_MS = 30_000;
 /** Recordings waiting to be retried at most; past it (a long outage at full rate), one that fails is logged `store_unrecorded`. */
 const MAX_RECORDS_WAITING = 10_000;
 /**
@@ -346,7 +349,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     decision: Decision,
   ): Promise<RequestOutcome> {
     const until = Date.now() + RECORD_RETRY_MS;
-    for (let wait = 1_000;; wait = Math.min(2 * wait, 30_000)) {
+    for (let wait = FIRST_RETRY_PAUSE_MS;; wait = Math.min(2 * wait, MAX_RETRY_PAUSE_MS)) {
       try {
         return await submitRequest(authorization, meta, Deadline.after(BACKGROUND_MS), decision);
       } catch (error) {
@@ -372,6 +375,28 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }
   }
   let recordsWaiting = 0;
+
+  /**
+   * The card's chain, read again while reading it fails or does not answer
+   * (each read bounded as a background commit), as {@linkcode recordAnswered}
+   * retries a commit: an answer given while it could not be read is recorded
+   * once it can.
+   */
+  async function chainOnceReadable(card: AuthorizationRequest["card"]): Promise<CardChain> {
+    const until = Date.now() + RECORD_RETRY_MS;
+    for (let wait = FIRST_RETRY_PAUSE_MS;; wait = Math.min(2 * wait, MAX_RETRY_PAUSE_MS)) {
+      let failure: unknown;
+      try {
+        const chain = await Deadline.after(BACKGROUND_MS).race(Promise.resolve(chains.of(card)));
+        if (chain !== TIMED_OUT) return chain;
+        failure = new DeadlineExceededError();
+      } catch (error) {
+        failure = error;
+      }
+      if (stopping || Date.now() + wait >= until) throw failure;
+      await pause(wait);
+    }
+  }
 
   /** Logs a fallback that was answered but could not be recorded. */
   function loggedUnrecorded(answer: Unlanded): (error: unknown) => void {
@@ -458,6 +483,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       ...(failure ? { error: failure } : {}),
     });
     return answer;
+  }
+
+  /** A logged answer as a decision: approved, in full or for `amount`, or declined. */
+  function answerOf(
+    authorization: AuthorizationRequest,
+    { approved, amount }: { approved: boolean; amount: number },
+  ): Decision {
+    const limited = approved && amount < authorization.pending_request.amount;
+    return {
+      approved,
+      ...(limited ? { amount } : {}),
+      reasons: [],
+      trace: [],
+      policyVersion: decide.policyVersion,
+    };
   }
 
   function unrecorded(
@@ -552,11 +592,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const decision = await answeredFallback(authorization, meta, error, kept);
         const answer = { authorization, meta, decision };
         // The answer is the log: recorded and reserved like any fallback once the chain is known
-        // (read once more if reading it failed).
+        // (read again, as a commit is retried, if reading it failed).
         inBackground(
-          Promise.resolve(resolving).catch(() => chains.of(authorization.card)).then((late) =>
-            recordFallback(answer, { ...meta, started, chain: late })
-          ).catch(loggedUnrecorded(answer)),
+          Promise.resolve(resolving).catch(() => chainOnceReadable(authorization.card)).then((
+            late,
+          ) => recordFallback(answer, { ...meta, started, chain: late })).catch(
+            loggedUnrecorded(answer),
+          ),
           answer,
         );
         return unrecorded(authorization, meta, decision);
@@ -621,6 +663,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         } catch (error) {
           failure = error;
         }
+        // What the earlier delivery answered, as its state keeps it: what it logged, not a new
+        // decision (it stays logged; the fallback's recording finds it and writes nothing).
+        if (result.answered) decided = answerOf(authorization, result.answered);
       }
       // The answer is the log: what is answered now is what gets recorded.
       const decision = await answeredFallback(authorization, meta, failure, kept, chain, decided);

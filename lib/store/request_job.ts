@@ -158,7 +158,13 @@ interface Decided {
 
 /** What committing one request gives: a redelivery's logged index, or the new record. */
 export type RequestOutcome =
-  | { readonly replayed: true; readonly index: number; readonly at: number | undefined }
+  | {
+    readonly replayed: true;
+    readonly index: number;
+    readonly at: number | undefined;
+    /** What the earlier delivery answered, as its state entry keeps it (`undefined`: Stripe's entry). */
+    readonly answered: { readonly approved: boolean; readonly amount: number } | undefined;
+  }
   | {
     readonly replayed: false;
     readonly record: DecisionRecord;
@@ -276,7 +282,10 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         // Another delivery's answer stays: Stripe may have applied it, and releasing what it
         // reserved for a duplicate's fallback could free a limit it still holds.
         if (earlier && (!answered || earlier.at !== now.getTime())) {
-          return { done: { replayed: true, index: earlier.index, at: earlier.at } };
+          const answered = earlier.stripe_only
+            ? undefined
+            : { approved: earlier.approved, amount: earlier.amount };
+          return { done: { replayed: true, index: earlier.index, at: earlier.at, answered } };
         }
         // The chain's first card was since found to replace another: decided on the whole chain.
         if (growth.grew(view)) return { done: { chainGrew: true } };
@@ -325,6 +334,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
             deciding = decision.then((d) => {
               decided = { decision: d, shadow, usageSeen: seen, held };
               deciding = undefined;
+              // In hand for the store if this job does not run again before the deadline.
+              meta.decided?.(d);
             });
             return { defer: deciding };
           }
@@ -437,10 +448,10 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
  * locked store). The store's own declines that need no state stand (a
  * missing or inconsistent `request_history`, an increment of zero); the
  * counters are what `usage` reads (the store's: what this process answered
- * but could not commit; none: zero), and what the authorization holds is what
- * its `request_history` says. So what needs no history (a blocked category, a
- * cap on the request) stands, and only what the store would have added is
- * approved on trust. The policies get what is left of `meta.deadline` (after
+ * but could not commit; none: zero), and what the authorization holds is at
+ * least what its `request_history` says without our state. So an objection
+ * made here stands with the store too (a blocked category, a cap), and only
+ * what the store would have added is approved on trust. The policies get what is left of `meta.deadline` (after
  * a timeout, none: one still pending has timed out, see `createDecide`) and
  * reuse what they gave in the request's job.
  *
@@ -476,14 +487,27 @@ export function decideWithoutStore(
   const pastRequests = pastRequestsOf(authorization);
   const odd = oddity(authorization, null, position, !!pastRequests, false, decide.policyVersion);
   if (odd) return odd;
-  const held = heldWithoutStore(authorization);
+  // Less than the store may know it holds, never more: an objection made on it stands with the
+  // store too. The job's results were given on what the store knew: reused as they are (a copy,
+  // so this run's are not taken for the job's).
+  const held = heldBefore(null, pastRequests!.map(withoutOurAmount), position!);
   return decide(authorization, {
     now: new Date(meta.receivedAt),
     usage,
     held,
     deadline: meta.deadline,
-    results: kept.holding(held).live,
+    results: [...kept.live],
   });
+}
+
+/**
+ * A `request_history` entry as it holds without our state: where Stripe
+ * applied our answer (`webhook_approved`) it holds what we approved, which
+ * only our state knows (a partial approval holds less than the entry's
+ * `amount`, the amount requested), so none of it here.
+ */
+function withoutOurAmount(request: PastRequest): PastRequest {
+  return request.reason === "webhook_approved" ? { ...request, amount: 0 } : request;
 }
 
 /**
@@ -510,16 +534,11 @@ export function reservationWithoutStore(
   counters: CounterRef[],
 ): Reservation {
   const amount = decision.approved ? decision.amount ?? authorization.pending_request.amount : 0;
-  const count = addsApproval(amount, heldWithoutStore(authorization)) ? 1 : 0;
-  return { ...counterKeys(counters), amount, count };
-}
-
-/** What the authorization held before this request, as its `request_history` says. */
-function heldWithoutStore(authorization: AuthorizationRequest): Held {
   const pastRequests = pastRequestsOf(authorization);
-  return pastRequests
+  const held = pastRequests
     ? heldBefore(null, pastRequests, positionOf(authorization) ?? 0)
     : NOTHING_HELD;
+  return { ...counterKeys(counters), amount, count: addsApproval(amount, held) ? 1 : 0 };
 }
 
 /**

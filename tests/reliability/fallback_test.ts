@@ -1,0 +1,309 @@
+/**
+ * What the service answers when its store cannot decide or commit in time
+ * with `FALLBACK_DECISION=approve` (issue 15): the approving fallback stands
+ * in for a decision that is unknown, never for a decline in hand, one the
+ * policies make without the store, or what an earlier delivery answered; and
+ * a card's limits hold through the outage and after it.
+ */
+import { abstain, decline, limit, type Policy } from "../../lib/engine/policy.ts";
+import { amountCap } from "../../policies/amount_cap.ts";
+import { blockCategories } from "../../policies/block_categories.ts";
+import { spendLimit } from "../../policies/spend_limit.ts";
+import { assertEquals } from "../_assert.ts";
+import { withAtomicHook, withMethod } from "../_kv.ts";
+import { postSigned, startTestServer } from "../_helpers.ts";
+import { pollUntil } from "../_store.ts";
+import { authorizationEvent, type AuthorizationPatch } from "../../fixtures/events.ts";
+import { requestEvent } from "../../fixtures/lifecycle.ts";
+
+const ADMIN_TOKEN = "fallback-admin-token-0123456789";
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const APPROVING = { ADMIN_TOKEN, DECISION_BUDGET_MS: "100", FALLBACK_DECISION: "approve" };
+
+async function post(url: string, event: unknown) {
+  const response = await postSigned(`${url}/webhook`, event);
+  return { status: response.status, body: await response.json() };
+}
+
+/** The answer's reasons, in order. */
+const reasons = ({ metadata }: { metadata: Record<string, string> }) =>
+  Object.entries(metadata).filter(([key]) => key.startsWith("reason_")).map(([, value]) => value);
+
+/** A KV whose commits are refused while `locked` is set, as SQLite's while another process writes. */
+async function lockableKv() {
+  const lock = { locked: false };
+  const kv = withAtomicHook(await Deno.openKv(":memory:"), (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () =>
+      lock.locked ? Promise.reject(new TypeError("database is locked")) : commit();
+  });
+  return Object.assign(lock, { kv });
+}
+
+/** A KV whose reads never answer while `hanging` is set, or fail while `failing` is. */
+async function faultyReadsKv() {
+  const faults = { hanging: false, failing: false };
+  let kv = await Deno.openKv(":memory:");
+  for (const method of ["get", "getMany"] as const) {
+    const read = kv[method].bind(kv) as (...args: unknown[]) => Promise<unknown>;
+    kv = withMethod(
+      kv,
+      method,
+      ((...args: unknown[]) =>
+        faults.hanging
+          ? new Promise(() => {})
+          : faults.failing
+          ? Promise.reject(new TypeError("connection reset"))
+          : read(...args)) as Deno.Kv[typeof method],
+    );
+  }
+  return Object.assign(faults, { kv });
+}
+
+/** Partially approves an authorization's first request over 2,000 (to 2,000). */
+const partialFirst: Policy = function partialFirst(authorization) {
+  const { amount } = authorization.pending_request;
+  return authorization.request_history.length === 0 && amount > 2_000
+    ? limit(2_000, "amount_over_cap", "usd")
+    : abstain();
+};
+
+Deno.test("an approving fallback for a request the store never decided still declines what needs no store", async () => {
+  const store = await lockableKv();
+  await using server = await startTestServer(
+    APPROVING,
+    {
+      kv: store.kv,
+      policies: [
+        blockCategories(["betting_casino_gambling"]),
+        amountCap({ usd: 100_000 }),
+        spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
+      ],
+    },
+  );
+  const onCard = (id: string, patch: AuthorizationPatch) =>
+    authorizationEvent("online", { id, card: { id: "ic_locked" }, ...patch });
+  store.locked = true;
+  // Decided, then answered as decided when its commit cannot land; that commit, retried in the
+  // background, holds the card's keys: the requests after it on the card are never decided.
+  const first = await post(server.url, onCard("iauth_locked_first", {}));
+  assertEquals(first.body.approved, true);
+  const casino = await post(
+    server.url,
+    onCard("iauth_locked_casino", {
+      merchant_data: { category: "betting_casino_gambling", category_code: "7995" },
+    }),
+  );
+  assertEquals([casino.body.approved, reasons(casino.body)], [false, [
+    "mcc_blocked:betting_casino_gambling (blockCategories)",
+    "fallback:store_timeout (store)",
+  ]]);
+  const overCap = await post(
+    server.url,
+    onCard("iauth_locked_overCap", {
+      pending_request: { amount: 150_000, is_amount_controllable: true },
+    }),
+  );
+  assertEquals([overCap.body.approved, overCap.body.amount], [true, 100_000]);
+  const grocery = await post(server.url, onCard("iauth_locked_grocery", {}));
+  assertEquals([grocery.body.approved, reasons(grocery.body)], [true, [
+    "fallback:store_timeout (store)",
+  ]]);
+  assertEquals(
+    server.logs.filter((r) => r.msg === "store_fallback").map((r) => r.answered),
+    ["decided", "decided_without_store", "decided_without_store", "fallback"],
+  );
+
+  store.locked = false;
+  // Each answer is committed as answered once the store commits again (the retry's pause: 1 s).
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  for (const [id, { body }] of Object.entries({ casino, overCap })) {
+    const record = await (await fetch(`${server.url}/decisions/iauth_locked_${id}`, {
+      headers: admin,
+    })).json();
+    assertEquals([record.fallback, record.response], ["store_timeout", body]);
+  }
+});
+
+Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECISION=approve, and after it", async () => {
+  const store = await lockableKv();
+  await using server = await startTestServer(
+    APPROVING,
+    { kv: store.kv, policies: [spendLimit({ window: "daily", maxAmount: { usd: 500_000 } })] },
+  );
+  const request = async (id: string, amount: number) =>
+    (await post(
+      server.url,
+      authorizationEvent("online", {
+        id,
+        card: { id: "ic_outage" },
+        pending_request: { amount, is_amount_controllable: true },
+      }),
+    )).body;
+  store.locked = true;
+  const first = await request("iauth_outage_0", 200_000);
+  assertEquals([first.approved, first.amount], [true, undefined]);
+  // Its commit, retried in the background, fails its first attempt (10 s) and pauses: a request
+  // then is decided against the store, which does not hold the first answer yet.
+  await pollUntil(
+    "the retry's pause",
+    () => Promise.resolve(server.logs.some((r) => r.msg === "store_record_retry")),
+    (paused) => paused,
+    15_000,
+  );
+  const second = await request("iauth_outage_1", 400_000);
+  assertEquals([second.approved, second.amount], [true, 300_000]);
+  // Queued behind the second's retried commit: decided without the store, counting both answers.
+  const over = await request("iauth_outage_over", 1);
+  assertEquals([over.approved, reasons(over)], [false, [
+    "spend_limit_exceeded:daily:usd (spendLimit)",
+    "fallback:store_timeout (store)",
+  ]]);
+
+  store.locked = false;
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assertEquals((await request("iauth_outage_landed", 1)).approved, false);
+  const held = await Promise.all(
+    [0, 1].map(async (i) =>
+      (await (await fetch(`${server.url}/decisions/iauth_outage_${i}`, { headers: admin })).json())
+        .reservation.amount
+    ),
+  );
+  assertEquals(held, [200_000, 300_000], "each answer reserved as answered");
+});
+
+Deno.test("an async decline in hand is answered when the store cannot commit, with the lookup made once", async () => {
+  const store = await lockableKv();
+  let lookups = 0;
+  // Before topping up an authorization, ask the bank (150 ms) whether the card was frozen since.
+  const cardFrozen: Policy = function cardFrozen(authorization) {
+    if (authorization.request_history.length === 0) return abstain();
+    lookups++;
+    return new Promise((resolve) =>
+      setTimeout(() => resolve(decline("merchant_blocked", "card_frozen")), 150)
+    );
+  };
+  await using server = await startTestServer({ ...APPROVING, DECISION_BUDGET_MS: "300" }, {
+    kv: store.kv,
+    policies: [
+      partialFirst,
+      cardFrozen,
+      spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
+    ],
+  });
+  const card = { id: "ic_frozen" };
+  const first = await post(
+    server.url,
+    authorizationEvent("online", {
+      id: "iauth_frozen",
+      card,
+      pending_request: { amount: 4_000, is_amount_controllable: true },
+    }),
+  );
+  assertEquals([first.body.approved, first.body.amount], [true, 2_000]);
+  const topUp = post(
+    server.url,
+    requestEvent({ id: "iauth_frozen", card, pending_request: { amount: 1_000 } }, [
+      { amount: 4_000 },
+    ]),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  // While the lookup runs, another request on the card waits out a locked store holding the
+  // card's counters: the top-up is never decided again.
+  store.locked = true;
+  const other = post(
+    server.url,
+    authorizationEvent("online", {
+      id: "iauth_frozen_other",
+      card,
+      pending_request: { amount: 500 },
+    }),
+  );
+  const [answered] = await Promise.all([topUp, other]);
+  assertEquals([answered.body.approved, reasons(answered.body)], [false, [
+    "merchant_blocked:card_frozen (cardFrozen)",
+  ]]);
+  assertEquals(lookups, 1, "looked up once");
+});
+
+Deno.test("answered without the store, an increment after a partial approval and its redelivery get what the store gives", async () => {
+  const store = await faultyReadsKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [partialFirst, amountCap({ usd: 10_000 })],
+  });
+  const first = await post(
+    server.url,
+    authorizationEvent("online", {
+      id: "iauth_partial",
+      card: { id: "ic_partial" },
+      pending_request: { amount: 4_000, is_amount_controllable: true },
+    }),
+  );
+  assertEquals(first.body.amount, 2_000);
+  // 2,000 of the cap's 10,000 are held (Stripe's history says 4,000 were asked): 7,000 fit.
+  const increment = (controllable: boolean) =>
+    requestEvent({
+      id: "iauth_partial",
+      card: { id: "ic_partial" },
+      pending_request: { amount: 7_000, is_amount_controllable: controllable },
+    }, [{ amount: 4_000 }]);
+  store.hanging = true;
+  const withoutStore = await post(server.url, increment(false));
+  assertEquals([withoutStore.body.approved, reasons(withoutStore.body)], [true, [
+    "fallback:store_timeout (store)",
+  ]]);
+  store.hanging = false;
+  // A read that never answered holds up the store's next batches for a second at most.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+  const decided = await post(
+    server.url,
+    requestEvent({
+      id: "iauth_partial_2",
+      card: { id: "ic_partial" },
+      pending_request: { amount: 4_000, is_amount_controllable: true },
+    }),
+  );
+  const logged = await post(
+    server.url,
+    requestEvent({
+      id: "iauth_partial_2",
+      card: { id: "ic_partial" },
+      pending_request: { amount: 9_000, is_amount_controllable: false },
+    }, [{ amount: 4_000 }]),
+  );
+  assertEquals([decided.body.amount, logged.body.approved], [2_000, false], "over the cap");
+  // Redelivered while the store's reads never answer: the logged decline, not a new decision.
+  store.hanging = true;
+  const redelivered = await post(
+    server.url,
+    requestEvent({
+      id: "iauth_partial_2",
+      card: { id: "ic_partial" },
+      pending_request: { amount: 9_000, is_amount_controllable: false },
+    }, [{ amount: 4_000 }]),
+  );
+  store.hanging = false;
+  assertEquals(redelivered.body.approved, false);
+});
+
+Deno.test("an answer given while a replacement card's chain could not be read is logged once it can be", async () => {
+  const store = await faultyReadsKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [blockCategories(["betting_casino_gambling"])],
+  });
+  const event = authorizationEvent("online", { id: "iauth_new_card", card: { id: "ic_new" } });
+  // A replacement card: deciding on it needs its chain, read from the store.
+  (event.data.object as { card: { replacement_for: string } }).card.replacement_for = "ic_old";
+  store.failing = true;
+  const answered = await post(server.url, event);
+  store.failing = false;
+  assertEquals(reasons(answered.body), ["fallback:store_error (store)"]);
+  // Read again a second later, as a commit is retried.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const logged = await fetch(`${server.url}/decisions/iauth_new_card`, { headers: admin });
+  assertEquals(logged.status, 200);
+  assertEquals((await logged.json()).response, answered.body);
+});
