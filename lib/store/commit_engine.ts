@@ -62,11 +62,13 @@ const MAX_BACKOFF_MS = 20;
  */
 const MAX_IN_FLIGHT = 2;
 /**
- * The longest a batch waits for a read before reading again: a KV read
- * answers in milliseconds (a KV server in another region: a round trip of
- * about 100 ms), and a batch waiting for one holds up every batch after it.
+ * How long a batch waits for a read before reading again, on its first
+ * attempt: a KV read answers in milliseconds (a KV server in another region:
+ * a round trip of about 100 ms), and a batch waiting for one holds up every
+ * batch after it. Past every request's deadline (Stripe waits 2 s), so only
+ * a background job's read is cut short.
  */
-const READ_WAIT_MS = 1_000;
+const READ_WAIT_MS = 2_000;
 /** Bounds the versionstamp cache (counters, mostly); clearing it only costs reads. */
 const MAX_CACHED_KEYS = 20_000;
 
@@ -121,6 +123,18 @@ export class DeadlineExceededError extends Error {
         ? `not committed before the deadline (last error: ${cause.message})`
         : "not committed before the deadline",
     );
+  }
+}
+
+/**
+ * A job whose commit failed `MAX_ATTEMPTS` times (transient errors, another
+ * process's writes) with time left: nothing of it was written, and it may
+ * well commit later.
+ */
+export class AttemptsExhaustedError extends Error {
+  override name = "AttemptsExhaustedError";
+  constructor(override readonly cause?: unknown) {
+    super(`commit kept failing after ${MAX_ATTEMPTS} attempts`, { cause });
   }
 }
 
@@ -358,13 +372,13 @@ export function createCommitEngine<S = never>(
         if (entry.job.deadline.remainingMs() > 0 && attempt <= MAX_ATTEMPTS) return true;
         entry.reject(
           attempt > MAX_ATTEMPTS
-            ? new Error(`commit kept failing after ${MAX_ATTEMPTS} attempts`, { cause: lastError })
+            ? new AttemptsExhaustedError(lastError)
             : new DeadlineExceededError(lastError),
         );
         return false;
       });
       if (batch.length === 0) return;
-      const outcome = await attemptBatch(batch, attempt === 1, donePreparing);
+      const outcome = await attemptBatch(batch, attempt, donePreparing);
       if (outcome === "committed") return;
       // Read again from KV at once: not a conflict to count, log or back off from.
       if (outcome === "stale") continue;
@@ -414,9 +428,10 @@ export function createCommitEngine<S = never>(
    */
   async function attemptBatch(
     batch: Entry[],
-    optimistic: boolean,
+    attempt: number,
     donePreparing: () => void,
   ): Promise<"committed" | "conflict" | "stale" | Error | Entry[]> {
+    const optimistic = attempt === 1;
     if (cache.size > MAX_CACHED_KEYS) cache.clear();
     const keys = new Map<string, Deno.KvKey>();
     const likelyNew = new Set<string>();
@@ -440,11 +455,13 @@ export function createCommitEngine<S = never>(
     const deadline = latestDeadline(batch);
     try {
       // Everything cached or announced: no read, and no timer for one. A read that does not answer
-      // holds up every batch after it (they prepare in turn): only for `READ_WAIT_MS` or until the
-      // soonest job's deadline, then the batch is read again without the jobs that expired.
+      // holds up every batch after it (they prepare in turn): only for `READ_WAIT_MS` (twice as
+      // long each attempt, so a store that is slow, not stuck, is still read) or until the soonest
+      // job's deadline, then the batch is read again without the jobs that expired.
+      const readWait = READ_WAIT_MS * 2 ** Math.min(attempt - 1, 4);
       const entries = toRead.length === 0
         ? []
-        : await soonestDeadline(batch).within(READ_WAIT_MS).race(getMany(kv, toRead));
+        : await soonestDeadline(batch).within(readWait).race(getMany(kv, toRead));
       if (entries === TIMED_OUT) {
         donePreparing();
         return new DeadlineExceededError();

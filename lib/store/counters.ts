@@ -108,10 +108,11 @@ export function sumUsage(values: readonly (Usage | null)[]): Usage {
 
 /**
  * Reservations of answers given while the store could not commit them, by
- * counter key, until they are committed (or given up on): this process's
- * decisions in the meantime count them, so a card's limits hold through an
- * outage that `FALLBACK_DECISION=approve` answers, and right after it, before
- * each answer's retry lands. Another process does not see them. While one
+ * counter key and by the answer's event, until they are committed (or given
+ * up on): this process's decisions in the meantime count them, so a card's
+ * limits hold through an outage that `FALLBACK_DECISION=approve` answers, and
+ * right after it, before each answer's retry lands. A redelivery does not
+ * count its own first answer. Another process does not see them. While one
  * lands, a decision may count it twice (in KV and here): never fewer.
  *
  * @example
@@ -121,51 +122,57 @@ export function sumUsage(values: readonly (Usage | null)[]): Usage {
  * const pending = new PendingReservations();
  * const day = ["usage", "card", "ic_1", "2026-11-26"];
  * const reservation = { keys: [day], amount: 2_000, count: 1 };
- * pending.add(reservation);
+ * pending.add("evt_1", reservation);
  * deepEqual(pending.plus({ amount: 1_000, count: 1 }, [day]), { amount: 3_000, count: 2 });
- * pending.remove(reservation);
+ * deepEqual(pending.plus({ amount: 1_000, count: 1 }, [day], "evt_1"), { amount: 1_000, count: 1 });
+ * pending.remove("evt_1", reservation);
  * deepEqual(pending.plus({ amount: 1_000, count: 1 }, [day]), { amount: 1_000, count: 1 });
  * ```
  */
 export class PendingReservations {
-  readonly #byKey = new Map<string, { amount: number; count: number }>();
+  /** Counter key → the answer's event id → what it reserves there. */
+  readonly #byKey = new Map<string, Map<string, { amount: number; count: number }>>();
 
   /** Whether any is pending: with none, reading costs nothing. */
   get empty(): boolean {
     return this.#byKey.size === 0;
   }
 
-  /** Counts `reservation` on each of its keys. */
-  add(reservation: Reservation): void {
-    this.#move(reservation, 1);
+  /** Counts `reservation`, of the answer to event `eventId`, on each of its keys. */
+  add(eventId: string, reservation: Reservation): void {
+    this.#move(eventId, reservation, 1);
   }
 
   /** Stops counting `reservation` (committed, or given up on). */
-  remove(reservation: Reservation): void {
-    this.#move(reservation, -1);
+  remove(eventId: string, reservation: Reservation): void {
+    this.#move(eventId, reservation, -1);
   }
 
-  /** `usage` read from the store plus what is pending on `buckets`. */
-  plus(usage: Usage, buckets: readonly Deno.KvKey[]): Usage {
+  /** `usage` read from the store plus what is pending on `buckets`, but for event `except`'s. */
+  plus(usage: Usage, buckets: readonly Deno.KvKey[], except?: string): Usage {
     if (this.empty) return usage;
     let { amount, count } = usage;
     for (const key of buckets) {
-      const pending = this.#byKey.get(keyId(key));
-      if (!pending) continue;
-      amount += pending.amount;
-      count += pending.count;
+      for (const [eventId, pending] of this.#byKey.get(keyId(key)) ?? []) {
+        if (eventId === except) continue;
+        amount += pending.amount;
+        count += pending.count;
+      }
     }
     return { amount, count };
   }
 
-  #move({ keys, amount, count }: Reservation, sign: 1 | -1): void {
+  #move(eventId: string, { keys, amount, count }: Reservation, sign: 1 | -1): void {
     if (amount === 0 && count === 0) return;
     for (const id of new Set(keys.map(keyId))) {
-      const pending = this.#byKey.get(id) ?? { amount: 0, count: 0 };
+      const byEvent = this.#byKey.get(id) ?? new Map();
+      const pending = byEvent.get(eventId) ?? { amount: 0, count: 0 };
       pending.amount += sign * amount;
       pending.count += sign * count;
-      if (pending.amount === 0 && pending.count === 0) this.#byKey.delete(id);
-      else this.#byKey.set(id, pending);
+      if (pending.amount === 0 && pending.count === 0) byEvent.delete(eventId);
+      else byEvent.set(eventId, pending);
+      if (byEvent.size === 0) this.#byKey.delete(id);
+      else this.#byKey.set(id, byEvent);
     }
   }
 }

@@ -33,6 +33,7 @@ import type { Metrics } from "../telemetry/metrics.ts";
 import { positionOf } from "./authorization_state.ts";
 import { type CardChain, chainKey, createCardChains, onChain } from "./card_chain.ts";
 import {
+  AttemptsExhaustedError,
   BACKGROUND_MS,
   type CommitEngine,
   createCommitEngine,
@@ -49,6 +50,7 @@ import {
   recordFromStored,
   recordKeyOf,
   type RecordRef,
+  type Reservation,
   type ShadowDecision,
   type StoredRecord,
   toRecord,
@@ -338,7 +340,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
   /**
    * Commits what was answered, attempt after attempt while the store cannot
-   * commit in time (a lock held, a store down), for up to
+   * commit in time or keeps failing (a lock held, a store down or failing its
+   * reads), for up to
    * {@linkcode RECORD_RETRY_MS}: the answer is the log, and an approval
    * answered must be reserved once the store is back. Any other error would
    * fail again, and is thrown at once.
@@ -353,7 +356,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       try {
         return await submitRequest(authorization, meta, Deadline.after(BACKGROUND_MS), decision);
       } catch (error) {
-        const waitable = error instanceof DeadlineExceededError && Date.now() + wait < until &&
+        const retried = error instanceof DeadlineExceededError ||
+          error instanceof AttemptsExhaustedError;
+        const waitable = retried && Date.now() + wait < until &&
           recordsWaiting < MAX_RECORDS_WAITING;
         if (!waitable) throw error;
         recordsWaiting++;
@@ -432,47 +437,73 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * or the policies' own decision if they made one (`decided`) that is no
    * more permissive than it (a decline; or, when the fallback approves, their
    * approval, which may be limited). An approving fallback stands in for a
-   * decision that is unknown, never for a decline in hand; nor, when the
-   * policies never decided, for what they decline or limit without the store
-   * (see {@linkcode decideWithoutStore}: the counters hold what this process
-   * answered but could not commit, on `chain`; `kept` is reused).
+   * decision that is unknown, never for a decline in hand. An approval to
+   * answer (the fallback's, or the policies' made against counters that may
+   * have moved since) is checked without the store (see
+   * {@linkcode decideWithoutStore}: the counters hold what this process
+   * answered but could not commit, on `chain`; `kept` is reused), and what it
+   * declines or limits stands. What it
+   * reserves is counted by this process's decisions from then (unless it is
+   * an earlier delivery's answer, `logged` already): the caller stops
+   * counting it once it is recorded.
    */
   async function answeredFallback(
-    authorization: AuthorizationRequest,
-    meta: RequestMeta,
-    failure: unknown,
-    kept: KeptPolicyResults,
-    chain?: CardChain,
-    decided?: Decision,
-  ): Promise<Decision> {
+    { authorization, meta, failure, kept, chain, decided, logged = false }: {
+      authorization: AuthorizationRequest;
+      meta: RequestMeta;
+      failure: unknown;
+      kept: KeptPolicyResults;
+      chain: CardChain;
+      decided?: Decision;
+      logged?: boolean;
+    },
+  ): Promise<{ decision: Decision; reservation?: Reservation }> {
     const timedOut = failure === undefined || isTimeout(failure);
     const kind = timedOut ? "store_timeout" : "store_error";
     const fallback = decide.fallback("store", kind);
+    const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
     // Marked as the store's fallback all the same, so metrics, stats and the record show the store
     // failed, whichever decision was answered.
     let answer = fallback;
     let answered = "fallback";
-    if (decided) {
-      if (!decided.fallback && (!decided.approved || fallback.approved)) {
-        answer = { ...decided, fallback: kind };
-        answered = "decided";
-      }
-    } else if (fallback.approved) {
-      // Never decided: what needs no store still objects, the store's failure a reason beside it.
-      // The counters as far as this process knows them: what it answered but could not commit.
-      const root = chain?.at(-1);
-      const usage = root === undefined ? undefined : (counter: CounterRef) =>
+    if (decided && !decided.fallback && (!decided.approved || fallback.approved)) {
+      answer = { ...decided, fallback: kind };
+      answered = "decided";
+    }
+    // An approval to answer (the fallback's, or one decided against counters that may have moved
+    // since) is checked without the store: what needs no store still objects, and so do the
+    // answers this process gave but could not commit; the store's failure is a reason beside it.
+    // An earlier delivery's logged answer stands as it is.
+    if (fallback.approved && answer.approved && !logged) {
+      const root = chain.at(-1)!;
+      const usage = (counter: CounterRef) =>
         unlanded.plus(
           NO_USAGE,
           counter.buckets.map((key) => chainKey(key, authorization.card.id, root)),
+          meta.eventId,
         );
-      const objection = await decideWithoutStore(decide, authorization, meta, kept, usage);
-      if (!objection.approved || objection.amount !== undefined) {
+      // Decisions made meanwhile (async policies) count this one as approved in full.
+      const meanwhile = reservationWithoutStore(authorization, fallback, counters);
+      unlanded.add(meta.eventId, meanwhile);
+      let objection: Decision;
+      try {
+        objection = await decideWithoutStore(decide, authorization, meta, kept, usage);
+      } finally {
+        unlanded.remove(meta.eventId, meanwhile);
+      }
+      if (
+        !objection.approved ||
+        (objection.amount !== undefined && objection.amount < (answer.amount ?? Infinity))
+      ) {
         const reasons = [...objection.reasons, ...fallback.reasons];
         answer = { ...objection, reasons, fallback: kind };
         answered = "decided_without_store";
       }
     }
+    const reservation = logged
+      ? undefined
+      : reservationWithoutStore(authorization, answer, counters);
+    if (reservation) unlanded.add(meta.eventId, reservation);
     log({
       level: "error",
       msg: "store_fallback",
@@ -482,7 +513,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       event_id: meta.eventId,
       ...(failure ? { error: failure } : {}),
     });
-    return answer;
+    return { decision: answer, reservation };
   }
 
   /** A logged answer as a decision: approved, in full or for `amount`, or declined. */
@@ -589,7 +620,14 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
         chain = resolved;
       } catch (error) {
-        const decision = await answeredFallback(authorization, meta, error, kept);
+        // Counted under the card itself until its chain is known (by the requests on it meanwhile).
+        const { decision, reservation } = await answeredFallback({
+          authorization,
+          meta,
+          failure: error,
+          kept,
+          chain: [authorization.card.id],
+        });
         const answer = { authorization, meta, decision };
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read again, as a commit is retried, if reading it failed).
@@ -598,7 +636,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
             late,
           ) => recordFallback(answer, { ...meta, started, chain: late })).catch(
             loggedUnrecorded(answer),
-          ),
+          ).finally(() => reservation && unlanded.remove(meta.eventId, reservation)),
           answer,
         );
         return unrecorded(authorization, meta, decision);
@@ -668,21 +706,26 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (result.answered) decided = answerOf(authorization, result.answered);
       }
       // The answer is the log: what is answered now is what gets recorded.
-      const decision = await answeredFallback(authorization, meta, failure, kept, chain, decided);
+      const { decision, reservation } = await answeredFallback({
+        authorization,
+        meta,
+        failure,
+        kept,
+        chain,
+        decided,
+        logged: result !== TIMED_OUT && result.replayed,
+      });
       // Recorded once this delivery's job is done: if its commit still lands, or landed and
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
       // delivery's answer as it is (see request_job.ts). Until then, decisions here count it.
       const answer = { authorization, meta, decision };
-      const reservation = reservationWithoutStore(
-        authorization,
-        decision,
-        countersOf(authorization, new Date(meta.receivedAt), chain),
-      );
-      unlanded.add(reservation);
       const correct = () => recordFallback(answer, jobMeta);
       const recorded = failure === undefined ? pending.then(correct, correct) : correct();
-      inBackground(recorded.finally(() => unlanded.remove(reservation)), answer);
+      inBackground(
+        recorded.finally(() => reservation && unlanded.remove(meta.eventId, reservation)),
+        answer,
+      );
       return unrecorded(authorization, meta, decision);
     },
 

@@ -308,7 +308,9 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
               ? counter.buckets.flatMap((key) => under(rooted(key)).map((read) => view.get(read)))
               : counter.buckets.map((key) => view.get<Usage>(rooted(key))),
           );
-          return unlanded.empty ? read : unlanded.plus(read, counter.buckets.map(rooted));
+          return unlanded.empty
+            ? read
+            : unlanded.plus(read, counter.buckets.map(rooted), meta.eventId);
         };
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
@@ -334,8 +336,9 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
             deciding = decision.then((d) => {
               decided = { decision: d, shadow, usageSeen: seen, held };
               deciding = undefined;
-              // In hand for the store if this job does not run again before the deadline.
-              meta.decided?.(d);
+              // A decline is in hand for the store if this job does not run again before the
+              // deadline; an approval is not until it is checked against the counters as they are.
+              if (!d.approved) meta.decided?.(d);
             });
             return { defer: deciding };
           }

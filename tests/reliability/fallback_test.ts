@@ -40,9 +40,9 @@ async function lockableKv() {
   return Object.assign(lock, { kv });
 }
 
-/** A KV whose reads never answer while `hanging` is set, or fail while `failing` is. */
+/** A KV whose reads never answer while `hanging` is set, fail while `failing` is, or take `slowMs`. */
 async function faultyReadsKv() {
-  const faults = { hanging: false, failing: false };
+  const faults = { hanging: false, failing: false, slowMs: 0 };
   let kv = await Deno.openKv(":memory:");
   for (const method of ["get", "getMany"] as const) {
     const read = kv[method].bind(kv) as (...args: unknown[]) => Promise<unknown>;
@@ -54,6 +54,8 @@ async function faultyReadsKv() {
           ? new Promise(() => {})
           : faults.failing
           ? Promise.reject(new TypeError("connection reset"))
+          : faults.slowMs
+          ? new Promise((resolve) => setTimeout(resolve, faults.slowMs)).then(() => read(...args))
           : read(...args)) as Deno.Kv[typeof method],
     );
   }
@@ -254,8 +256,8 @@ Deno.test("answered without the store, an increment after a partial approval and
     "fallback:store_timeout (store)",
   ]]);
   store.hanging = false;
-  // A read that never answered holds up the store's next batches for a second at most.
-  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  // A read that never answered holds up the store's next batches for 2 s at most.
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
 
   const decided = await post(
     server.url,
@@ -306,4 +308,110 @@ Deno.test("an answer given while a replacement card's chain could not be read is
   const logged = await fetch(`${server.url}/decisions/iauth_new_card`, { headers: admin });
   assertEquals(logged.status, 200);
   assertEquals((await logged.json()).response, answered.body);
+});
+
+Deno.test("concurrent requests on a card answered without a commit hold its limit", async (t) => {
+  // Beside the limit, an async check: each decision waits for it outside the store.
+  const asyncCheck: Policy = () =>
+    new Promise((resolve) => setTimeout(() => resolve(abstain()), 10));
+  for (const outage of ["reads never answer", "commits are refused"] as const) {
+    await t.step(outage, async () => {
+      const reads = await faultyReadsKv();
+      const commits = await lockableKv();
+      await using server = await startTestServer({ ...APPROVING, DECISION_BUDGET_MS: "300" }, {
+        kv: outage === "reads never answer" ? reads.kv : commits.kv,
+        policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } }), asyncCheck],
+      });
+      reads.hanging = commits.locked = true;
+      // Five requests of 600.00 at once against 1,000.00 a day: one fits.
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          post(
+            server.url,
+            authorizationEvent("online", {
+              id: `iauth_together_${i}`,
+              card: { id: "ic_together" },
+              pending_request: { amount: 60_000 },
+            }),
+          )),
+      );
+      assertEquals(answers.filter(({ body }) => body.approved).length, 1);
+    });
+  }
+});
+
+Deno.test("reads failing at once through an outage: every answer is logged after it, and the limit holds", async () => {
+  const store = await faultyReadsKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  store.failing = true;
+  const answers = [];
+  for (let i = 0; i < 6; i++) {
+    const { body } = await post(
+      server.url,
+      authorizationEvent("online", {
+        id: `iauth_failing_${i}`,
+        card: { id: "ic_failing" },
+        pending_request: { amount: 60_000 },
+      }),
+    );
+    answers.push(body.approved);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  store.failing = false;
+  assertEquals(answers, [true, false, false, false, false, false]);
+  // Retried as long as the store fails (its reads' errors used up a commit's attempts in a second).
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  const logged = await Promise.all(answers.map(async (_, i) => {
+    const response = await fetch(`${server.url}/decisions/iauth_failing_${i}`, { headers: admin });
+    return response.status === 200 ? (await response.json()).reservation.amount : response.status;
+  }));
+  assertEquals(logged, [60_000, 0, 0, 0, 0, 0]);
+  const after = await post(
+    server.url,
+    authorizationEvent("online", {
+      id: "iauth_failing_after",
+      card: { id: "ic_failing" },
+      pending_request: { amount: 60_000 },
+    }),
+  );
+  assertEquals(after.body.approved, false);
+});
+
+Deno.test("a redelivery during an outage does not count its own first answer", async () => {
+  const store = await faultyReadsKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  const event = authorizationEvent("online", {
+    id: "iauth_again",
+    card: { id: "ic_again" },
+    pending_request: { amount: 60_000 },
+  });
+  store.hanging = true;
+  const first = await post(server.url, event);
+  const again = await post(server.url, event);
+  store.hanging = false;
+  assertEquals([first.body.approved, again.body.approved], [true, true]);
+});
+
+Deno.test("a store whose reads take over a second still decides", async () => {
+  const store = await faultyReadsKv();
+  await using server = await startTestServer({ ADMIN_TOKEN, FALLBACK_DECISION: "approve" }, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  store.slowMs = 1_200;
+  const { body } = await post(
+    server.url,
+    authorizationEvent("online", {
+      id: "iauth_slow_reads",
+      card: { id: "ic_slow_reads" },
+      pending_request: { amount: 60_000 },
+    }),
+  );
+  assertEquals([body.approved, reasons(body)], [true, []], "decided, not a fallback");
 });
