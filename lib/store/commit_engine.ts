@@ -66,7 +66,7 @@ const MAX_IN_FLIGHT = 2;
  * attempt: a KV read answers in milliseconds (a KV server in another region:
  * a round trip of about 100 ms), and a batch waiting for one holds up every
  * batch after it. Past every request's deadline (Stripe waits 2 s), so only
- * a background job's read is cut short.
+ * a batch with a background job in it has its read cut short.
  */
 const READ_WAIT_MS = 2_000;
 /** Bounds the versionstamp cache (counters, mostly); clearing it only costs reads. */
@@ -455,13 +455,13 @@ export function createCommitEngine<S = never>(
     const deadline = latestDeadline(batch);
     try {
       // Everything cached or announced: no read, and no timer for one. A read that does not answer
-      // holds up every batch after it (they prepare in turn): only for `READ_WAIT_MS` (twice as
-      // long each attempt, so a store that is slow, not stuck, is still read) or until the soonest
-      // job's deadline, then the batch is read again without the jobs that expired.
-      const readWait = READ_WAIT_MS * 2 ** Math.min(attempt - 1, 4);
+      // holds up every batch after it (they prepare in turn): only until the latest deadline in
+      // the batch or for `READ_WAIT_MS`, whichever comes first (twice as long each attempt, so a
+      // store that is slow, not stuck, is still read), then it is dropped and read again.
+      const readWait = READ_WAIT_MS * 2 ** (attempt - 1);
       const entries = toRead.length === 0
         ? []
-        : await soonestDeadline(batch).within(readWait).race(getMany(kv, toRead));
+        : await deadline.within(readWait).race(getMany(kv, toRead));
       if (entries === TIMED_OUT) {
         donePreparing();
         return new DeadlineExceededError();

@@ -130,8 +130,11 @@ export function sumUsage(values: readonly (Usage | null)[]): Usage {
  * ```
  */
 export class PendingReservations {
-  /** Counter key → the answer's event id → what it reserves there. */
-  readonly #byKey = new Map<string, Map<string, { amount: number; count: number }>>();
+  /** Counter key → what is pending there in all, and by the answer's event id. */
+  readonly #byKey = new Map<
+    string,
+    { amount: number; count: number; byEvent: Map<string, { amount: number; count: number }> }
+  >();
 
   /** Whether any is pending: with none, reading costs nothing. */
   get empty(): boolean {
@@ -153,11 +156,11 @@ export class PendingReservations {
     if (this.empty) return usage;
     let { amount, count } = usage;
     for (const key of buckets) {
-      for (const [eventId, pending] of this.#byKey.get(keyId(key)) ?? []) {
-        if (eventId === except) continue;
-        amount += pending.amount;
-        count += pending.count;
-      }
+      const pending = this.#byKey.get(keyId(key));
+      if (!pending) continue;
+      const own = except === undefined ? undefined : pending.byEvent.get(except);
+      amount += pending.amount - (own?.amount ?? 0);
+      count += pending.count - (own?.count ?? 0);
     }
     return { amount, count };
   }
@@ -165,14 +168,16 @@ export class PendingReservations {
   #move(eventId: string, { keys, amount, count }: Reservation, sign: 1 | -1): void {
     if (amount === 0 && count === 0) return;
     for (const id of new Set(keys.map(keyId))) {
-      const byEvent = this.#byKey.get(id) ?? new Map();
-      const pending = byEvent.get(eventId) ?? { amount: 0, count: 0 };
+      const pending = this.#byKey.get(id) ?? { amount: 0, count: 0, byEvent: new Map() };
+      const own = pending.byEvent.get(eventId) ?? { amount: 0, count: 0 };
+      own.amount += sign * amount;
+      own.count += sign * count;
       pending.amount += sign * amount;
       pending.count += sign * count;
-      if (pending.amount === 0 && pending.count === 0) byEvent.delete(eventId);
-      else byEvent.set(eventId, pending);
-      if (byEvent.size === 0) this.#byKey.delete(id);
-      else this.#byKey.set(id, byEvent);
+      if (own.amount === 0 && own.count === 0) pending.byEvent.delete(eventId);
+      else pending.byEvent.set(eventId, own);
+      if (pending.byEvent.size === 0) this.#byKey.delete(id);
+      else this.#byKey.set(id, pending);
     }
   }
 }

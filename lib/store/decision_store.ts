@@ -346,19 +346,57 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * answered must be reserved once the store is back. Any other error would
    * fail again, and is thrown at once.
    */
-  async function recordAnswered(
+  function recordAnswered(
     authorization: AuthorizationRequest,
     meta: JobMeta,
     decision: Decision,
   ): Promise<RequestOutcome> {
+    return retriedWhileFailing(
+      { authorization, meta },
+      () => submitRequest(authorization, meta, Deadline.after(BACKGROUND_MS), decision),
+      (error) => error instanceof DeadlineExceededError || error instanceof AttemptsExhaustedError,
+    );
+  }
+
+  /**
+   * The card's chain, read again while reading it fails or does not answer
+   * (each read, `first` too, bounded as a background commit), as
+   * {@linkcode recordAnswered} retries a commit: an answer given while it
+   * could not be read is recorded once it can.
+   */
+  function chainOnceReadable(
+    answer: Unlanded,
+    first: CardChain | Promise<CardChain>,
+  ): Promise<CardChain> {
+    let pending: typeof first | undefined = first;
+    return retriedWhileFailing(answer, async () => {
+      const reading = pending ?? chains.of(answer.authorization.card);
+      pending = undefined;
+      const chain = await Deadline.after(BACKGROUND_MS).race(Promise.resolve(reading));
+      if (chain === TIMED_OUT) throw new DeadlineExceededError();
+      return chain;
+      // Any failure, but not once stopping: the store is closing, and a read would fail at once.
+    }, () => !stopping);
+  }
+
+  /**
+   * Runs `attempt` again while it fails with an error `retried` accepts,
+   * pausing 1 s, 2 s, … up to 30 s between attempts (a stop wakes the pause),
+   * for up to {@linkcode RECORD_RETRY_MS} and while fewer than
+   * {@linkcode MAX_RECORDS_WAITING} wait; each pause is logged
+   * `store_record_retry` (at most a line a second).
+   */
+  async function retriedWhileFailing<T>(
+    { authorization, meta }: Pick<Unlanded, "authorization" | "meta">,
+    attempt: () => Promise<T>,
+    retried: (error: unknown) => boolean,
+  ): Promise<T> {
     const until = Date.now() + RECORD_RETRY_MS;
     for (let wait = FIRST_RETRY_PAUSE_MS;; wait = Math.min(2 * wait, MAX_RETRY_PAUSE_MS)) {
       try {
-        return await submitRequest(authorization, meta, Deadline.after(BACKGROUND_MS), decision);
+        return await attempt();
       } catch (error) {
-        const retried = error instanceof DeadlineExceededError ||
-          error instanceof AttemptsExhaustedError;
-        const waitable = retried && Date.now() + wait < until &&
+        const waitable = retried(error) && Date.now() + wait < until &&
           recordsWaiting < MAX_RECORDS_WAITING;
         if (!waitable) throw error;
         recordsWaiting++;
@@ -380,28 +418,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }
   }
   let recordsWaiting = 0;
-
-  /**
-   * The card's chain, read again while reading it fails or does not answer
-   * (each read bounded as a background commit), as {@linkcode recordAnswered}
-   * retries a commit: an answer given while it could not be read is recorded
-   * once it can.
-   */
-  async function chainOnceReadable(card: AuthorizationRequest["card"]): Promise<CardChain> {
-    const until = Date.now() + RECORD_RETRY_MS;
-    for (let wait = FIRST_RETRY_PAUSE_MS;; wait = Math.min(2 * wait, MAX_RETRY_PAUSE_MS)) {
-      let failure: unknown;
-      try {
-        const chain = await Deadline.after(BACKGROUND_MS).race(Promise.resolve(chains.of(card)));
-        if (chain !== TIMED_OUT) return chain;
-        failure = new DeadlineExceededError();
-      } catch (error) {
-        failure = error;
-      }
-      if (stopping || Date.now() + wait >= until) throw failure;
-      await pause(wait);
-    }
-  }
 
   /** Logs a fallback that was answered but could not be recorded. */
   function loggedUnrecorded(answer: Unlanded): (error: unknown) => void {
@@ -461,49 +477,42 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     const timedOut = failure === undefined || isTimeout(failure);
     const kind = timedOut ? "store_timeout" : "store_error";
     const fallback = decide.fallback("store", kind);
-    const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
     // Marked as the store's fallback all the same, so metrics, stats and the record show the store
-    // failed, whichever decision was answered.
+    // failed, whichever decision was answered. An earlier delivery's logged answer stands as it is,
+    // whatever the fallback: it is already reserved.
     let answer = fallback;
     let answered = "fallback";
-    if (decided && !decided.fallback && (!decided.approved || fallback.approved)) {
+    if (decided && (logged || (!decided.fallback && (!decided.approved || fallback.approved)))) {
       answer = { ...decided, fallback: kind };
       answered = "decided";
     }
-    // An approval to answer (the fallback's, or one decided against counters that may have moved
-    // since) is checked without the store: what needs no store still objects, and so do the
-    // answers this process gave but could not commit; the store's failure is a reason beside it.
-    // An earlier delivery's logged answer stands as it is.
-    if (fallback.approved && answer.approved && !logged) {
-      const root = chain.at(-1)!;
-      const usage = (counter: CounterRef) =>
-        unlanded.plus(
-          NO_USAGE,
-          counter.buckets.map((key) => chainKey(key, authorization.card.id, root)),
-          meta.eventId,
-        );
-      // Decisions made meanwhile (async policies) count this one as approved in full.
-      const meanwhile = reservationWithoutStore(authorization, fallback, counters);
-      unlanded.add(meta.eventId, meanwhile);
-      let objection: Decision;
-      try {
-        objection = await decideWithoutStore(decide, authorization, meta, kept, usage);
-      } finally {
-        unlanded.remove(meta.eventId, meanwhile);
+    let reservation: Reservation | undefined;
+    let unchecked: unknown;
+    try {
+      const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
+      // An approval to answer (the fallback's, or one decided against counters that may have
+      // moved since) is checked without the store: what needs no store still objects, and so do
+      // the answers this process gave but could not commit; the store's failure is a reason
+      // beside it.
+      if (fallback.approved && answer.approved && !logged) {
+        const objection = await checkedWithoutStore(authorization, meta, kept, chain, counters);
+        if (
+          !objection.approved ||
+          (objection.amount !== undefined && objection.amount < (answer.amount ?? Infinity))
+        ) {
+          const reasons = [...objection.reasons, ...fallback.reasons];
+          answer = { ...objection, reasons, fallback: kind };
+          answered = "decided_without_store";
+        }
       }
-      if (
-        !objection.approved ||
-        (objection.amount !== undefined && objection.amount < (answer.amount ?? Infinity))
-      ) {
-        const reasons = [...objection.reasons, ...fallback.reasons];
-        answer = { ...objection, reasons, fallback: kind };
-        answered = "decided_without_store";
+      if (!logged) {
+        reservation = reservationWithoutStore(authorization, answer, counters);
+        unlanded.add(meta.eventId, reservation);
       }
+    } catch (error) {
+      // A policy's `counters()` or the check itself failed: the answer stays as it was chosen.
+      unchecked = error;
     }
-    const reservation = logged
-      ? undefined
-      : reservationWithoutStore(authorization, answer, counters);
-    if (reservation) unlanded.add(meta.eventId, reservation);
     log({
       level: "error",
       msg: "store_fallback",
@@ -512,8 +521,38 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       authorization_id: authorization.id,
       event_id: meta.eventId,
       ...(failure ? { error: failure } : {}),
+      ...(unchecked ? { unchecked } : {}),
     });
     return { decision: answer, reservation };
+  }
+
+  /**
+   * The live pipeline's decision without the store (see
+   * {@linkcode decideWithoutStore}), counting what this process answered but
+   * could not commit, and, while it is made (async policies), counting this
+   * request as approved in full for the decisions made meanwhile.
+   */
+  async function checkedWithoutStore(
+    authorization: AuthorizationRequest,
+    meta: RequestMeta,
+    kept: KeptPolicyResults,
+    chain: CardChain,
+    counters: CounterRef[],
+  ): Promise<Decision> {
+    const root = chain.at(-1)!;
+    const usage = (counter: CounterRef) =>
+      unlanded.plus(
+        NO_USAGE,
+        counter.buckets.map((key) => chainKey(key, authorization.card.id, root)),
+        meta.eventId,
+      );
+    const meanwhile = reservationWithoutStore(authorization, { approved: true }, counters);
+    unlanded.add(meta.eventId, meanwhile);
+    try {
+      return await decideWithoutStore(decide, authorization, meta, kept, usage);
+    } finally {
+      unlanded.remove(meta.eventId, meanwhile);
+    }
   }
 
   /** A logged answer as a decision: approved, in full or for `amount`, or declined. */
@@ -632,11 +671,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read again, as a commit is retried, if reading it failed).
         inBackground(
-          Promise.resolve(resolving).catch(() => chainOnceReadable(authorization.card)).then((
-            late,
-          ) => recordFallback(answer, { ...meta, started, chain: late })).catch(
-            loggedUnrecorded(answer),
-          ).finally(() => reservation && unlanded.remove(meta.eventId, reservation)),
+          chainOnceReadable(answer, resolving).then((late) =>
+            recordFallback(answer, { ...meta, started, chain: late })
+          ).catch(loggedUnrecorded(answer)).finally(() =>
+            reservation && unlanded.remove(meta.eventId, reservation)
+          ),
           answer,
         );
         return unrecorded(authorization, meta, decision);
@@ -703,7 +742,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         }
         // What the earlier delivery answered, as its state keeps it: what it logged, not a new
         // decision (it stays logged; the fallback's recording finds it and writes nothing).
-        if (result.answered) decided = answerOf(authorization, result.answered);
+        decided = answerOf(authorization, result.answered);
       }
       // The answer is the log: what is answered now is what gets recorded.
       const { decision, reservation } = await answeredFallback({

@@ -14,7 +14,7 @@ import {
   type Held,
   NOTHING_HELD,
 } from "../engine/policy.ts";
-import type { CounterRef, Usage, UsageReader } from "../engine/velocity.ts";
+import { type CounterRef, NO_USAGE, type Usage, type UsageReader } from "../engine/velocity.ts";
 import type { AggregateShare } from "./aggregates.ts";
 import { applySnapshot } from "./apply_snapshot.ts";
 import {
@@ -162,8 +162,8 @@ export type RequestOutcome =
     readonly replayed: true;
     readonly index: number;
     readonly at: number | undefined;
-    /** What the earlier delivery answered, as its state entry keeps it (`undefined`: Stripe's entry). */
-    readonly answered: { readonly approved: boolean; readonly amount: number } | undefined;
+    /** What the earlier delivery answered, as its state entry keeps it. */
+    readonly answered: { readonly approved: boolean; readonly amount: number };
   }
   | {
     readonly replayed: false;
@@ -282,9 +282,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         // Another delivery's answer stays: Stripe may have applied it, and releasing what it
         // reserved for a duplicate's fallback could free a limit it still holds.
         if (earlier && (!answered || earlier.at !== now.getTime())) {
-          const answered = earlier.stripe_only
-            ? undefined
-            : { approved: earlier.approved, amount: earlier.amount };
+          const answered = { approved: earlier.approved, amount: earlier.amount };
           return { done: { replayed: true, index: earlier.index, at: earlier.at, answered } };
         }
         // The chain's first card was since found to replace another: decided on the whole chain.
@@ -308,12 +306,20 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
               ? counter.buckets.flatMap((key) => under(rooted(key)).map((read) => view.get(read)))
               : counter.buckets.map((key) => view.get<Usage>(rooted(key))),
           );
-          return unlanded.empty
-            ? read
-            : unlanded.plus(read, counter.buckets.map(rooted), meta.eventId);
+          // Looked up where it is read: an answer given while the chain was unknown is counted
+          // under its own card.
+          return unlanded.empty ? read : unlanded.plus(
+            read,
+            under
+              ? counter.buckets.flatMap((key) => under(rooted(key)))
+              : counter.buckets.map(rooted),
+            meta.eventId,
+          );
         };
         // Only an async decision is kept across runs: it holds if the counters it read still do.
-        const usageSeen = () => JSON.stringify(buckets.map((key) => view.get<Usage>(key)));
+        const usageSeen = () =>
+          JSON.stringify(buckets.map((key) => view.get<Usage>(key))) +
+          (unlanded.empty ? "" : JSON.stringify(unlanded.plus(NO_USAGE, buckets, meta.eventId)));
         let outcome: Omit<Decided, "usageSeen">;
         const odd = answered
           ? undefined
@@ -533,7 +539,7 @@ function withoutOurAmount(request: PastRequest): PastRequest {
  */
 export function reservationWithoutStore(
   authorization: AuthorizationRequest,
-  decision: Decision,
+  decision: Pick<Decision, "approved" | "amount">,
   counters: CounterRef[],
 ): Reservation {
   const amount = decision.approved ? decision.amount ?? authorization.pending_request.amount : 0;

@@ -9,7 +9,7 @@ import { abstain, decline, limit, type Policy } from "../../lib/engine/policy.ts
 import { amountCap } from "../../policies/amount_cap.ts";
 import { blockCategories } from "../../policies/block_categories.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
-import { assertEquals } from "../_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import { withAtomicHook, withMethod } from "../_kv.ts";
 import { postSigned, startTestServer } from "../_helpers.ts";
 import { pollUntil } from "../_store.ts";
@@ -145,24 +145,20 @@ Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECIS
   store.locked = true;
   const first = await request("iauth_outage_0", 200_000);
   assertEquals([first.approved, first.amount], [true, undefined]);
-  // Its commit, retried in the background, fails its first attempt (10 s) and pauses: a request
-  // then is decided against the store, which does not hold the first answer yet.
+  // Its commit, retried in the background, fails its first attempt (10 s) and pauses.
   await pollUntil(
     "the retry's pause",
     () => Promise.resolve(server.logs.some((r) => r.msg === "store_record_retry")),
     (paused) => paused,
     15_000,
   );
-  const second = await request("iauth_outage_1", 400_000);
-  assertEquals([second.approved, second.amount], [true, 300_000]);
-  // Queued behind the second's retried commit: decided without the store, counting both answers.
-  const over = await request("iauth_outage_over", 1);
-  assertEquals([over.approved, reasons(over)], [false, [
-    "spend_limit_exceeded:daily:usd (spendLimit)",
-    "fallback:store_timeout (store)",
-  ]]);
-
+  // The store is back, before the first answer's retry lands: the next request is decided and
+  // committed against the store, which does not hold that answer yet.
   store.locked = false;
+  const second = await request("iauth_outage_1", 400_000);
+  assertEquals([second.approved, second.amount, reasons(second)], [true, 300_000, [
+    "spend_limit_exceeded:daily:usd (spendLimit)",
+  ]]);
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   assertEquals((await request("iauth_outage_landed", 1)).approved, false);
   const held = await Promise.all(
@@ -222,6 +218,13 @@ Deno.test("an async decline in hand is answered when the store cannot commit, wi
     }),
   );
   const [answered] = await Promise.all([topUp, other]);
+  assert(
+    server.logs.some((r) =>
+      r.msg === "store_fallback" && r.authorization_id === "iauth_frozen" &&
+      r.answered === "decided"
+    ),
+    "answered as the policies decided",
+  );
   assertEquals([answered.body.approved, reasons(answered.body)], [false, [
     "merchant_blocked:card_frozen (cardFrozen)",
   ]]);
@@ -267,25 +270,16 @@ Deno.test("answered without the store, an increment after a partial approval and
       pending_request: { amount: 4_000, is_amount_controllable: true },
     }),
   );
-  const logged = await post(
-    server.url,
-    requestEvent({
-      id: "iauth_partial_2",
-      card: { id: "ic_partial" },
-      pending_request: { amount: 9_000, is_amount_controllable: false },
-    }, [{ amount: 4_000 }]),
-  );
+  const overCap = requestEvent({
+    id: "iauth_partial_2",
+    card: { id: "ic_partial" },
+    pending_request: { amount: 9_000, is_amount_controllable: false },
+  }, [{ amount: 4_000 }]);
+  const logged = await post(server.url, overCap);
   assertEquals([decided.body.amount, logged.body.approved], [2_000, false], "over the cap");
   // Redelivered while the store's reads never answer: the logged decline, not a new decision.
   store.hanging = true;
-  const redelivered = await post(
-    server.url,
-    requestEvent({
-      id: "iauth_partial_2",
-      card: { id: "ic_partial" },
-      pending_request: { amount: 9_000, is_amount_controllable: false },
-    }, [{ amount: 4_000 }]),
-  );
+  const redelivered = await post(server.url, overCap);
   store.hanging = false;
   assertEquals(redelivered.body.approved, false);
 });
@@ -308,6 +302,45 @@ Deno.test("an answer given while a replacement card's chain could not be read is
   const logged = await fetch(`${server.url}/decisions/iauth_new_card`, { headers: admin });
   assertEquals(logged.status, 200);
   assertEquals((await logged.json()).response, answered.body);
+});
+
+Deno.test("an answer given while a replacement card's chain could not be read counts against its limit", async () => {
+  const store = await faultyReadsKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  const onNewCard = (id: string) => {
+    const event = authorizationEvent("online", {
+      id,
+      card: { id: "ic_new_limited" },
+      pending_request: { amount: 60_000 },
+    });
+    (event.data.object as { card: { replacement_for: string } }).card.replacement_for = "ic_old";
+    return event;
+  };
+  store.failing = true;
+  const first = await post(server.url, onNewCard("iauth_new_limited_1"));
+  store.failing = false;
+  // Decided by the store (its chain read now), before the first answer is recorded.
+  const second = await post(server.url, onNewCard("iauth_new_limited_2"));
+  assertEquals([first.body.approved, second.body.approved], [true, false]);
+});
+
+Deno.test("a policy whose counters cannot be named still gets the request its fallback", async () => {
+  const namesNoCounters = Object.assign((() => abstain()) as Policy, {
+    counters: () => {
+      throw new Error("a bug in counters()");
+    },
+  });
+  await using server = await startTestServer(APPROVING, { policies: [namesNoCounters] });
+  const { status, body } = await post(
+    server.url,
+    authorizationEvent("online", { id: "iauth_no_counters" }),
+  );
+  assertEquals([status, body.approved, reasons(body)], [200, true, [
+    "fallback:store_error (store)",
+  ]]);
 });
 
 Deno.test("concurrent requests on a card answered without a commit hold its limit", async (t) => {

@@ -296,7 +296,8 @@ Deno.test("after the budget runs out, the async policies still to run get a time
   const decision = await decide(online);
   const pastBudget = performance.now() - started - 20;
   assertEquals([decision.approved, decision.fallback], [true, "timeout"]);
-  assert(pastBudget < 100, `answered ${pastBudget.toFixed(0)} ms past the budget`);
+  // 50 ms of turns, and a busy machine's slack: not the 900 ms a turn each took.
+  assert(pastBudget < 300, `answered ${pastBudget.toFixed(0)} ms past the budget`);
 });
 
 Deno.test("a reason's detail is kept to 200 characters, and a detail that is not text is kept as it is", () => {
