@@ -451,18 +451,18 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
 }
 
 /**
- * The live pipeline's decision on `authorization` without the store, for an
- * approving fallback on a request its job never decided (the store never
- * answered its reads, or a commit on its card's keys was still waiting out a
- * locked store). The store's own declines that need no state stand (a
- * missing or inconsistent `request_history`, an increment of zero); the
- * counters are what `usage` reads (the store's: what this process answered
- * but could not commit; none: zero), and what the authorization holds is at
- * least what its `request_history` says without our state. So an objection
- * made here stands with the store too (a blocked category, a cap), and only
- * what the store would have added is approved on trust. The policies get what is left of `meta.deadline` (after
- * a timeout, none: one still pending has timed out, see `createDecide`) and
- * reuse what they gave in the request's job.
+ * The live pipeline's decision on `authorization` without the store, to
+ * check an approving fallback (or an approval decided against counters that
+ * may have moved since) when the store cannot commit in time. The store's
+ * own declines that need no state stand (a missing or inconsistent
+ * `request_history`, an increment of zero); the counters are what `usage`
+ * reads (the store passes what this process answered but could not commit;
+ * without it, zero); what the authorization holds is at least what its
+ * `request_history` says without our state. So an objection made here stands
+ * with the store too (a blocked category, a cap), and only what the store
+ * would have added is approved on trust. The policies get what is left of
+ * `meta.deadline` (after a timeout, a timer turn each for 50 ms at most, see
+ * `createDecide`) and reuse what they gave in the request's job.
  *
  * @example
  * ```ts
