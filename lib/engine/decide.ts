@@ -129,6 +129,12 @@ export interface DecideInput {
    * the card moved the counters), and `decide` fills it.
    */
   readonly results?: PolicyResults;
+  /**
+   * Set when the caller accounts for this run's failures itself: `onFallback`
+   * is not told of them (a run the store makes after it failed, which gives
+   * async policies no time: their timeouts are the store's, not theirs).
+   */
+  readonly quiet?: boolean;
 }
 
 /**
@@ -315,6 +321,7 @@ export function createDecide(
   }
 
   function report(kind: "error" | "timeout", index: number, run: Run, error: unknown): void {
+    if (run.quiet) return;
     onFallback?.({ kind, policy: names[index], authorizationId: run.authorizationId, error });
   }
 
@@ -517,7 +524,12 @@ export function createDecide(
 
   function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {
     const context = new DecisionContext(input, budgetMs);
-    const run: Run = { trace: [], results: input.results, authorizationId: authorization.id };
+    const run: Run = {
+      trace: [],
+      results: input.results,
+      authorizationId: authorization.id,
+      quiet: input.quiet,
+    };
     for (let i = 0; i < policies.length; i++) {
       const result = step(i, authorization, context, run);
       if (result instanceof Promise) return finishAsync(authorization, context, run, i, result);
@@ -535,6 +547,8 @@ interface Run {
   failures?: Reason[];
   /** The caller's results of policies that declare no counters, reused and filled. */
   readonly results?: PolicyResults;
+  /** No failure of this run is reported (see {@linkcode DecideInput.quiet}). */
+  readonly quiet?: boolean;
 }
 
 /** A policy's promise rejected (its reason is kept apart: a policy may reject with anything). */

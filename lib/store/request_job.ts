@@ -506,6 +506,8 @@ export function decideWithoutStore(
     held,
     deadline: meta.deadline,
     results: [...kept.live],
+    // A policy cut short here timed out because the store did: `store_fallback` says so.
+    quiet: true,
   });
 }
 

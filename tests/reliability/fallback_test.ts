@@ -448,3 +448,18 @@ Deno.test("a store whose reads take over a second still decides", async () => {
   );
   assertEquals([body.approved, reasons(body)], [true, []], "decided, not a fallback");
 });
+
+Deno.test("an async policy the store's outage left no time is not logged as failing", async () => {
+  const store = await faultyReadsKv();
+  const asyncCheck: Policy = () =>
+    new Promise((resolve) => setTimeout(() => resolve(abstain()), 250));
+  await using server = await startTestServer({ ...APPROVING, DECISION_BUDGET_MS: "300" }, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } }), asyncCheck],
+  });
+  store.hanging = true;
+  const { body } = await post(server.url, authorizationEvent("online", { id: "iauth_no_time" }));
+  store.hanging = false;
+  assertEquals([body.approved, reasons(body)], [true, ["fallback:store_timeout (store)"]]);
+  assertEquals(server.logs.filter((r) => r.msg === "policy_fallback"), [], "the store's failure");
+});
