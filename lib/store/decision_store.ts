@@ -226,7 +226,10 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   const landing = new Map<Promise<unknown>, Unlanded | undefined>();
   function inBackground(work: Promise<unknown>, answer?: Unlanded): void {
     landing.set(work, answer);
-    const landed = () => landing.delete(work);
+    const landed = () => {
+      landing.delete(work);
+      if (answer?.reservation) unlanded.remove(answer.meta.eventId, answer.reservation);
+    };
     work.then(landed, landed);
   }
   // Retries waiting for their next attempt; a stop wakes them (each removes itself when it wakes,
@@ -458,10 +461,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * have moved since) is checked without the store (see
    * {@linkcode decideWithoutStore}: the counters hold what this process
    * answered but could not commit, on `chain`; `kept` is reused), and what it
-   * declines or limits stands. What it
-   * reserves is counted by this process's decisions from then (unless it is
-   * an earlier delivery's answer, `logged` already): the caller stops
-   * counting it once it is recorded.
+   * declines or limits stands. What it reserves is counted by this process's
+   * decisions from then (unless it is an earlier delivery's answer, `logged`
+   * already), until its recording lands (see `inBackground`).
    */
   async function answeredFallback(
     { authorization, meta, failure, kept, chain, decided, logged = false }: {
@@ -667,15 +669,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           kept,
           chain: [authorization.card.id],
         });
-        const answer = { authorization, meta, decision };
+        const answer = { authorization, meta, decision, reservation };
         // The answer is the log: recorded and reserved like any fallback once the chain is known
         // (read again, as a commit is retried, if reading it failed).
         inBackground(
           chainOnceReadable(answer, resolving).then((late) =>
             recordFallback(answer, { ...meta, started, chain: late })
-          ).catch(loggedUnrecorded(answer)).finally(() =>
-            reservation && unlanded.remove(meta.eventId, reservation)
-          ),
+          ).catch(loggedUnrecorded(answer)),
           answer,
         );
         return unrecorded(authorization, meta, decision);
@@ -758,13 +758,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
       // delivery's answer as it is (see request_job.ts). Until then, decisions here count it.
-      const answer = { authorization, meta, decision };
+      const answer = { authorization, meta, decision, reservation };
       const correct = () => recordFallback(answer, jobMeta);
-      const recorded = failure === undefined ? pending.then(correct, correct) : correct();
-      inBackground(
-        recorded.finally(() => reservation && unlanded.remove(meta.eventId, reservation)),
-        answer,
-      );
+      inBackground(failure === undefined ? pending.then(correct, correct) : correct(), answer);
       return unrecorded(authorization, meta, decision);
     },
 
@@ -808,4 +804,6 @@ interface Unlanded {
   readonly authorization: AuthorizationRequest;
   readonly meta: RequestMeta;
   readonly decision: Decision;
+  /** What this process's decisions count of it until it lands (see `PendingReservations`). */
+  readonly reservation?: Reservation;
 }

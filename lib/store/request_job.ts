@@ -301,20 +301,13 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         // Policies name their counters by this card; the job reads them along its chain.
         const rooted = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
         const usage = (counter: CounterRef): Usage => {
-          const read = sumUsage(
-            under
-              ? counter.buckets.flatMap((key) => under(rooted(key)).map((read) => view.get(read)))
-              : counter.buckets.map((key) => view.get<Usage>(rooted(key))),
-          );
-          // Looked up where it is read: an answer given while the chain was unknown is counted
-          // under its own card.
-          return unlanded.empty ? read : unlanded.plus(
-            read,
-            under
-              ? counter.buckets.flatMap((key) => under(rooted(key)))
-              : counter.buckets.map(rooted),
-            meta.eventId,
-          );
+          const keys = under
+            ? counter.buckets.flatMap((key) => under(rooted(key)))
+            : counter.buckets.map(rooted);
+          const read = sumUsage(keys.map((key) => view.get<Usage>(key)));
+          // What is not committed yet, where it is read: an answer given while the chain was
+          // unknown is counted under its own card.
+          return unlanded.empty ? read : unlanded.plus(read, keys, meta.eventId);
         };
         // Only an async decision is kept across runs: it holds if the counters it read still do.
         const usageSeen = () =>
