@@ -62,6 +62,10 @@ async function faultyReadsKv() {
   return Object.assign(faults, { kv });
 }
 
+/** A 600.00 request on `card`: under the 1,000.00 a day these tests set, one fits. */
+const sixHundred = (id: string, card: string) =>
+  authorizationEvent("online", { id, card: { id: card }, pending_request: { amount: 60_000 } });
+
 /** Partially approves an authorization's first request over 2,000 (to 2,000). */
 const partialFirst: Policy = function partialFirst(authorization) {
   const { amount } = authorization.pending_request;
@@ -361,11 +365,7 @@ Deno.test("concurrent requests on a card answered without a commit hold its limi
         Array.from({ length: 5 }, (_, i) =>
           post(
             server.url,
-            authorizationEvent("online", {
-              id: `iauth_together_${i}`,
-              card: { id: "ic_together" },
-              pending_request: { amount: 60_000 },
-            }),
+            sixHundred(`iauth_together_${i}`, "ic_together"),
           )),
       );
       assertEquals(answers.filter(({ body }) => body.approved).length, 1);
@@ -384,11 +384,7 @@ Deno.test("reads failing at once through an outage: every answer is logged after
   for (let i = 0; i < 6; i++) {
     const { body } = await post(
       server.url,
-      authorizationEvent("online", {
-        id: `iauth_failing_${i}`,
-        card: { id: "ic_failing" },
-        pending_request: { amount: 60_000 },
-      }),
+      sixHundred(`iauth_failing_${i}`, "ic_failing"),
     );
     answers.push(body.approved);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -404,11 +400,7 @@ Deno.test("reads failing at once through an outage: every answer is logged after
   assertEquals(logged, [60_000, 0, 0, 0, 0, 0]);
   const after = await post(
     server.url,
-    authorizationEvent("online", {
-      id: "iauth_failing_after",
-      card: { id: "ic_failing" },
-      pending_request: { amount: 60_000 },
-    }),
+    sixHundred("iauth_failing_after", "ic_failing"),
   );
   assertEquals(after.body.approved, false);
 });
@@ -419,11 +411,7 @@ Deno.test("a redelivery during an outage does not count its own first answer", a
     kv: store.kv,
     policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
   });
-  const event = authorizationEvent("online", {
-    id: "iauth_again",
-    card: { id: "ic_again" },
-    pending_request: { amount: 60_000 },
-  });
+  const event = sixHundred("iauth_again", "ic_again");
   store.hanging = true;
   const first = await post(server.url, event);
   const again = await post(server.url, event);
@@ -440,11 +428,7 @@ Deno.test("a store whose reads take over a second still decides", async () => {
   store.slowMs = 1_200;
   const { body } = await post(
     server.url,
-    authorizationEvent("online", {
-      id: "iauth_slow_reads",
-      card: { id: "ic_slow_reads" },
-      pending_request: { amount: 60_000 },
-    }),
+    sixHundred("iauth_slow_reads", "ic_slow_reads"),
   );
   assertEquals([body.approved, reasons(body)], [true, []], "decided, not a fallback");
 });
