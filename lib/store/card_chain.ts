@@ -220,6 +220,43 @@ export function chainReaders(
 }
 
 /**
+ * Where a policy's counter buckets on `cardId` (named by it, or by its
+ * chain's first card already) are read: under the chain's first card, and
+ * under each of `readers` (see {@linkcode chainReaders}; the whole chain if
+ * not given), as each may have been its first while the chain was known only
+ * in part, and an answer given while the chain was unknown is counted under
+ * its own card. An ordinary card's buckets are read as they are.
+ *
+ * @example
+ * ```ts
+ * import { chainBuckets } from "./card_chain.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const onChain = chainBuckets("ic_2", ["ic_2", "ic_1"]);
+ * deepEqual(onChain([["usage", "card", "ic_2", "day"]]), [
+ *   ["usage", "card", "ic_2", "day"],
+ *   ["usage", "card", "ic_1", "day"],
+ * ]);
+ * ```
+ */
+export function chainBuckets(
+  cardId: string,
+  chain: CardChain,
+  readers: readonly string[] = chain,
+): (buckets: readonly Deno.KvKey[]) => readonly Deno.KvKey[] {
+  const root = chain.at(-1)!;
+  if (readers.length === 1) {
+    return root === cardId
+      ? (buckets) => buckets
+      : (buckets) => buckets.map((key) => chainKey(key, cardId, root));
+  }
+  return (buckets) =>
+    uniqueKeys(buckets.flatMap((key) => {
+      const rooted = chainKey(key, cardId, root);
+      return readers.map((card) => chainKey(rooted, root, card));
+    }));
+}
+
+/**
  * A per-card counter key named after the first card of the card's
  * replacement chain, as Stripe applies a card's spending limits across the
  * cards it replaced (`Issuing.Card.replacement_for`); other keys unchanged.

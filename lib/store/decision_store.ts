@@ -7,6 +7,9 @@
  *
  * - commit_engine.ts: group commits within KV's limits, retries, isolation;
  * - request_job.ts: one request decided, reserved and recorded in a batch;
+ * - without_store.ts: what is answered when the store cannot decide and commit in time;
+ * - unlanded_answers.ts: those answers recorded once the store can, retried, waited for by a stop;
+ * - record_rewrites.ts: logged records rewritten (a late shadow decision, an API path that failed);
  * - lifecycle.ts: Stripe's lifecycle events applied (reconciliation.ts merges them);
  * - apply_snapshot.ts: Stripe's snapshot of an authorization applied to its state;
  * - card_chain.ts: a card's replacement chain, whose first card names its counters;
@@ -24,34 +27,27 @@
  * @module
  */
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
-import { type Decide, type Decision, formatReason } from "../engine/decide.ts";
+import type { Decide, Decision } from "../engine/decide.ts";
 import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
-import { type CounterRef, NO_USAGE } from "../engine/velocity.ts";
+import type { CounterRef } from "../engine/velocity.ts";
 import { type Logger, throttledLogger } from "../telemetry/log.ts";
 import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { positionOf } from "./authorization_state.ts";
-import { type CardChain, chainKey, createCardChains, onChain } from "./card_chain.ts";
+import { type CardChain, createCardChains, onChain } from "./card_chain.ts";
 import {
   AttemptsExhaustedError,
   BACKGROUND_MS,
   type CommitEngine,
   createCommitEngine,
   DeadlineExceededError,
-  isTimeout,
   uniqueKeys,
 } from "./commit_engine.ts";
 import { counterKeys, PendingReservations } from "./counters.ts";
 import {
   type DecisionRecord,
-  fittedRecord,
-  isRecordRef,
-  keyOfRecord,
   recordFromStored,
   recordKeyOf,
-  type RecordRef,
-  type Reservation,
-  type ShadowDecision,
   type StoredRecord,
   toRecord,
 } from "./decision_record.ts";
@@ -62,17 +58,17 @@ import {
   listRecords,
 } from "./decision_log.ts";
 import { createLifecycle, type Lifecycle } from "./lifecycle.ts";
+import { createRecordRewrites } from "./record_rewrites.ts";
 import {
   COMMIT_MARGIN_MS,
   createRequestJob,
-  decideWithoutStore,
   type JobMeta,
   KeptPolicyResults,
   type RequestMeta,
   type RequestOutcome,
-  reservationWithoutStore,
-  shadowOf,
 } from "./request_job.ts";
+import { createUnlandedAnswers, RETRY_LOG_EVERY_MS, type Unlanded } from "./unlanded_answers.ts";
+import { createFallbackAnswers } from "./without_store.ts";
 
 export type {
   DecisionPath,
@@ -83,29 +79,6 @@ export type {
 } from "./decision_record.ts";
 export { decisionLog, type ListQuery } from "./decision_log.ts";
 export type { RequestMeta } from "./request_job.ts";
-
-/**
- * How long what was answered without the store's commit is retried while the
- * store cannot commit in time (a lock held by another process, a KV server
- * down): an outage of minutes, not only a slow commit, still ends logged and
- * reserved.
- */
-const RECORD_RETRY_MS = 15 * 60_000;
-/** Its pauses between attempts: from a second, doubling, up to half a minute. */
-const FIRST_RETRY_PAUSE_MS = 1_000;
-const MAX_RETRY_PAUSE_MS = 30_000;
-/** Recordings waiting to be retried at most; past it (a long outage at full rate), one that fails is logged `store_unrecorded`. */
-const MAX_RECORDS_WAITING = 10_000;
-/**
- * How long a stop waits, from its signal, for the requests in flight and for
- * what was answered but not yet committed (see `DecisionStore.stop`): inside
- * the 5 s Deno Deploy gives an instance between its SIGINT and its SIGKILL
- * ("Runtime" reference), with a second for the rest, and Docker's 10 s
- * between SIGTERM and SIGKILL.
- */
-const STOP_WAIT_MS = 4_000;
-/** `store_retry` and `store_record_retry` are each logged at most this often. */
-const RETRY_LOG_EVERY_MS = 1_000;
 
 /** Options of {@linkcode createDecisionStore}. */
 export interface DecisionStoreOptions {
@@ -202,7 +175,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   // Commits may retry every few ms through an outage, and every answer waiting to be recorded
   // retries: at most a line a second of each, with how many were not logged.
   const logRetry = throttledLogger(log, RETRY_LOG_EVERY_MS);
-  const logRecordRetry = throttledLogger(log, RETRY_LOG_EVERY_MS);
   const engine: CommitEngine<AggregateShare> = createCommitEngine<AggregateShare>(kv, {
     // A few lock waits are normal with several processes on one file: only persistent ones (the
     // 4th attempt on) are logged.
@@ -219,39 +191,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   });
   const chains = createCardChains(kv);
   // Answers not committed yet (the store could not, in time): every decision here counts them.
-  const unlanded = new PendingReservations();
-  const requestJob = createRequestJob({ decide, shadowDecide, retentionMs, unlanded });
-  // Work that lands after its answer, which a stop waits for: the answers given while the store
-  // could not commit (each with what to log if it never lands) and async shadow decisions.
-  const landing = new Map<Promise<unknown>, Unlanded | undefined>();
-  function inBackground(work: Promise<unknown>, answer?: Unlanded): void {
-    landing.set(work, answer);
-    const landed = () => {
-      landing.delete(work);
-      if (answer?.reservation) unlanded.remove(answer.meta.eventId, answer.reservation);
-    };
-    work.then(landed, landed);
-  }
-  // Retries waiting for their next attempt; a stop wakes them (each removes itself when it wakes,
-  // so nothing is kept per retry for the life of the process).
-  const pauses = new Set<() => void>();
-  let stopping: Promise<number> | undefined;
-  // Answers the stop logged as unrecorded: their attempt, cut short when the KV closes, is not
-  // logged again.
-  const loggedAtStop = new Set<Unlanded>();
-  let unrecordedAnswers = 0;
-  function pause(ms: number): Promise<void> {
-    if (stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        pauses.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      pauses.add(wake);
-    });
-  }
+  const pending = new PendingReservations();
+  const requestJob = createRequestJob({ decide, shadowDecide, retentionMs, unlanded: pending });
+  const unlandedAnswers = createUnlandedAnswers({ log, pending });
+  const { inBackground, retriedWhileFailing, loggedUnrecorded } = unlandedAnswers;
+  const fallbackAnswers = createFallbackAnswers({ decide, countersOf, pending, log });
+  const rewrites = createRecordRewrites({ kv, retentionMs, aggregates, metrics });
   const lifecycle = createLifecycle({
     kv,
     engine,
@@ -379,182 +324,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       if (chain === TIMED_OUT) throw new DeadlineExceededError();
       return chain;
       // Any failure, but not once stopping: the store is closing, and a read would fail at once.
-    }, () => !stopping);
-  }
-
-  /**
-   * Runs `attempt` again while it fails with an error `retried` accepts,
-   * pausing 1 s, 2 s, … up to 30 s between attempts (a stop wakes the pause),
-   * for up to {@linkcode RECORD_RETRY_MS} and while fewer than
-   * {@linkcode MAX_RECORDS_WAITING} wait; each pause is logged
-   * `store_record_retry` (at most a line a second).
-   */
-  async function retriedWhileFailing<T>(
-    { authorization, meta }: Pick<Unlanded, "authorization" | "meta">,
-    attempt: () => Promise<T>,
-    retried: (error: unknown) => boolean,
-  ): Promise<T> {
-    const until = Date.now() + RECORD_RETRY_MS;
-    for (let wait = FIRST_RETRY_PAUSE_MS;; wait = Math.min(2 * wait, MAX_RETRY_PAUSE_MS)) {
-      try {
-        return await attempt();
-      } catch (error) {
-        const waitable = retried(error) && Date.now() + wait < until &&
-          recordsWaiting < MAX_RECORDS_WAITING;
-        if (!waitable) throw error;
-        recordsWaiting++;
-        logRecordRetry({
-          level: "warn",
-          msg: "store_record_retry",
-          authorization_id: authorization.id,
-          event_id: meta.eventId,
-          retry_in_ms: wait,
-          waiting: recordsWaiting,
-        });
-        try {
-          // A stop retries at once: it waits for these, not for their pace.
-          await pause(wait);
-        } finally {
-          recordsWaiting--;
-        }
-      }
-    }
-  }
-  let recordsWaiting = 0;
-
-  /** Logs a fallback that was answered but could not be recorded. */
-  function loggedUnrecorded(answer: Unlanded): (error: unknown) => void {
-    // After a stop gave up on it, it was logged then; what fails after is the KV being closed.
-    return (error) => {
-      if (!loggedAtStop.has(answer)) logUnrecorded(answer, { error });
-    };
-  }
-
-  /** An answer that is not in the log: what an operator needs to account for it. */
-  function logUnrecorded(
-    { authorization, meta, decision }: Unlanded,
-    why: { readonly error: unknown } | { readonly reason: "stopped" },
-  ): void {
-    unrecordedAnswers++;
-    log({
-      level: "error",
-      msg: "store_unrecorded",
-      ...why,
-      authorization_id: authorization.id,
-      event_id: meta.eventId,
-      card_id: authorization.card.id,
-      requested_amount: authorization.pending_request.amount,
-      currency: authorization.pending_request.currency,
-      approved: decision.approved,
-      ...(decision.amount === undefined ? {} : { amount: decision.amount }),
-    });
-  }
-
-  /**
-   * What to answer for a store that failed (`failure`, or `undefined` when
-   * the deadline passed), logged as it is answered: the pipeline's fallback,
-   * or the policies' own decision if they made one (`decided`) that is no
-   * more permissive than it (a decline; or, when the fallback approves, their
-   * approval, which may be limited). An approving fallback stands in for a
-   * decision that is unknown, never for a decline in hand. An approval to
-   * answer (the fallback's, or the policies' made against counters that may
-   * have moved since) is checked without the store (see
-   * {@linkcode decideWithoutStore}: the counters hold what this process
-   * answered but could not commit, on `chain`; `kept` is reused), and what it
-   * declines or limits stands. What it reserves is counted by this process's
-   * decisions from then (unless it is an earlier delivery's answer, `logged`
-   * already), until its recording lands (see `inBackground`).
-   */
-  async function answeredFallback(
-    { authorization, meta, failure, kept, chain, decided, logged = false }: {
-      authorization: AuthorizationRequest;
-      meta: RequestMeta;
-      failure: unknown;
-      kept: KeptPolicyResults;
-      chain: CardChain;
-      decided?: Decision;
-      logged?: boolean;
-    },
-  ): Promise<{ decision: Decision; reservation?: Reservation }> {
-    const timedOut = failure === undefined || isTimeout(failure);
-    const kind = timedOut ? "store_timeout" : "store_error";
-    const fallback = decide.fallback("store", kind);
-    // Marked as the store's fallback all the same, so metrics, stats and the record show the store
-    // failed, whichever decision was answered. An earlier delivery's logged answer stands as it is,
-    // whatever the fallback: it is already reserved.
-    let answer = fallback;
-    let answered = "fallback";
-    if (decided && (logged || (!decided.fallback && (!decided.approved || fallback.approved)))) {
-      answer = { ...decided, fallback: kind };
-      answered = "decided";
-    }
-    let reservation: Reservation | undefined;
-    let unchecked: unknown;
-    try {
-      const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
-      // An approval to answer (the fallback's, or one decided against counters that may have
-      // moved since) is checked without the store: what needs no store still objects, and so do
-      // the answers this process gave but could not commit; the store's failure is a reason
-      // beside it.
-      if (fallback.approved && answer.approved && !logged) {
-        const objection = await checkedWithoutStore(authorization, meta, kept, chain, counters);
-        if (
-          !objection.approved ||
-          (objection.amount !== undefined && objection.amount < (answer.amount ?? Infinity))
-        ) {
-          const reasons = [...objection.reasons, ...fallback.reasons];
-          answer = { ...objection, reasons, fallback: kind };
-          answered = "decided_without_store";
-        }
-      }
-      if (!logged) {
-        reservation = reservationWithoutStore(authorization, answer, counters);
-        unlanded.add(meta.eventId, reservation);
-      }
-    } catch (error) {
-      // A policy's `counters()` or the check itself failed: the answer stays as it was chosen.
-      unchecked = error;
-    }
-    log({
-      level: "error",
-      msg: "store_fallback",
-      kind: timedOut ? "timeout" : "error",
-      answered,
-      authorization_id: authorization.id,
-      event_id: meta.eventId,
-      ...(failure ? { error: failure } : {}),
-      ...(unchecked ? { unchecked } : {}),
-    });
-    return { decision: answer, reservation };
-  }
-
-  /**
-   * The live pipeline's decision without the store (see
-   * {@linkcode decideWithoutStore}), counting what this process answered but
-   * could not commit, and, while it is made (async policies), counting this
-   * request as approved in full for the decisions made meanwhile.
-   */
-  async function checkedWithoutStore(
-    authorization: AuthorizationRequest,
-    meta: RequestMeta,
-    kept: KeptPolicyResults,
-    chain: CardChain,
-    counters: CounterRef[],
-  ): Promise<Decision> {
-    const root = chain.at(-1)!;
-    const usage = (counter: CounterRef) =>
-      unlanded.plus(
-        NO_USAGE,
-        counter.buckets.map((key) => chainKey(key, authorization.card.id, root)),
-        meta.eventId,
-      );
-    const meanwhile = reservationWithoutStore(authorization, { approved: true }, counters);
-    unlanded.add(meta.eventId, meanwhile);
-    try {
-      return await decideWithoutStore(decide, authorization, meta, kept, usage);
-    } finally {
-      unlanded.remove(meta.eventId, meanwhile);
-    }
+    }, () => !unlandedAnswers.stopping);
   }
 
   /** A logged answer as a decision: approved, in full or for `amount`, or declined. */
@@ -591,61 +361,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     return { record, replayed: false, unrecorded: true };
   }
 
-  async function recordShadow(live: DecisionRecord, pending: Promise<Decision>): Promise<void> {
-    let decision: Decision;
-    try {
-      decision = await pending;
-    } catch {
-      return;
-    }
-    const shadow = shadowOf(live, decision);
-    countShadow(shadow);
-    // Its counts land with the record they describe, as every aggregate does: once, as a record
-    // that already has its shadow (a commit that landed but reported an error) is left alone.
-    await updateRecord(
-      keyOfRecord(live),
-      (record) => record.shadow ? undefined : { ...record, shadow },
-      (operation) => aggregates.addShadow(operation, live.decided_at, shadow),
-    );
-  }
-
-  function countShadow(shadow: ShadowDecision): void {
-    if (!shadow.disagrees) return;
-    metrics?.shadowDisagreement(shadow.reasons[0] ? formatReason(shadow.reasons[0]) : "none");
-  }
-
-  /**
-   * Rewrites one stored record (and adds `alongside`'s writes to the same
-   * commit), unless `change` says it is already as it should be (`undefined`),
-   * or it is not there (a reference to a record stored before records were
-   * keyed by time is not one). Its own read-check-write loop, not a commit
-   * engine job: the engine keeps every key a job read in its versionstamp
-   * cache, and a shadow pipeline rewrites a record per request (several KiB
-   * each) off the answer's path, where a retry a few ms later costs nothing.
-   */
-  async function updateRecord(
-    key: Deno.KvKey,
-    change: (record: DecisionRecord) => DecisionRecord | undefined,
-    alongside?: (operation: Deno.AtomicOperation) => void,
-  ): Promise<void> {
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      try {
-        const entry = await kv.get<StoredRecord | RecordRef>(key);
-        if (!entry.value || isRecordRef(entry.value)) return;
-        const next = change(recordFromStored(entry.value));
-        if (!next) return;
-        const changed = fittedRecord(next);
-        const operation = kv.atomic().check(entry).set(key, changed, { expireIn: retentionMs });
-        alongside?.(operation);
-        if ((await operation.commit()).ok) return;
-      } catch (error) {
-        // A record that cannot fit one KV value after every trim never will.
-        if (attempt === 5 || error instanceof RangeError) throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
-    }
-  }
-
   return {
     async decideAndRecord(authorization, meta) {
       const started = performance.now();
@@ -662,7 +377,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         chain = resolved;
       } catch (error) {
         // Counted under the card itself until its chain is known (by the requests on it meanwhile).
-        const { decision, reservation } = await answeredFallback({
+        const { decision, reservation } = await fallbackAnswers({
           authorization,
           meta,
           failure: error,
@@ -702,7 +417,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (!result.replayed) {
           if (result.pendingShadow) {
             inBackground(
-              recordShadow(result.record, result.pendingShadow).catch((error) =>
+              rewrites.recordShadow(result.record, result.pendingShadow).catch((error) =>
                 log({
                   level: "error",
                   msg: "shadow_unrecorded",
@@ -711,7 +426,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
                 })
               ),
             );
-          } else if (result.record.shadow) countShadow(result.record.shadow);
+          } else if (result.record.shadow) rewrites.countShadow(result.record.shadow);
           const odd = result.record.reasons.find((reason) => reason.policy === "store");
           if (odd && !result.record.fallback) {
             log({
@@ -745,7 +460,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         decided = answerOf(authorization, result.answered);
       }
       // The answer is the log: what is answered now is what gets recorded.
-      const { decision, reservation } = await answeredFallback({
+      const { decision, reservation } = await fallbackAnswers({
         authorization,
         meta,
         failure,
@@ -764,12 +479,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       return unrecorded(authorization, meta, decision);
     },
 
-    async markAnsweredDirectly(record) {
-      await updateRecord(
-        keyOfRecord(record),
-        (logged) => ({ ...logged, path: "respond_after_api_failure" }),
-      );
-    },
+    markAnsweredDirectly: rewrites.markAnsweredDirectly,
 
     get: (authorizationId) => authorizationRecord(kv, authorizationId),
     requests: (authorizationId, reconciliation) =>
@@ -779,31 +489,6 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
     ...lifecycle,
 
-    stop(requestsAnswered = Promise.resolve()) {
-      return stopping ??= (async () => {
-        for (const wake of pauses) wake();
-        const deadline = Deadline.after(STOP_WAIT_MS);
-        // Requests still being answered may yet answer without the store: wait for them first.
-        await deadline.race(requestsAnswered.catch(() => {}));
-        while (landing.size > 0 && deadline.remainingMs() > 0) {
-          await deadline.race(Promise.allSettled(landing.keys()));
-        }
-        for (const answer of landing.values()) {
-          if (!answer) continue;
-          loggedAtStop.add(answer);
-          logUnrecorded(answer, { reason: "stopped" });
-        }
-        return unrecordedAnswers;
-      })();
-    },
+    stop: unlandedAnswers.stop,
   };
-}
-
-/** An answer given while the store could not commit, until it is committed. */
-interface Unlanded {
-  readonly authorization: AuthorizationRequest;
-  readonly meta: RequestMeta;
-  readonly decision: Decision;
-  /** What this process's decisions count of it until it lands (see `PendingReservations`). */
-  readonly reservation?: Reservation;
 }

@@ -14,7 +14,7 @@ import {
   type Held,
   NOTHING_HELD,
 } from "../engine/policy.ts";
-import { type CounterRef, NO_USAGE, type Usage, type UsageReader } from "../engine/velocity.ts";
+import { type CounterRef, NO_USAGE, type Usage } from "../engine/velocity.ts";
 import type { AggregateShare } from "./aggregates.ts";
 import { applySnapshot } from "./apply_snapshot.ts";
 import {
@@ -31,8 +31,8 @@ import {
 } from "./authorization_state.ts";
 import {
   type CardChain,
+  chainBuckets,
   chainGrowth,
-  chainKey,
   chainReaders,
   linkKeys,
   replacementLinks,
@@ -49,6 +49,7 @@ import {
   counterKeys,
   missingKeys,
   PendingReservations,
+  type ReservedKeys,
   sumUsage,
 } from "./counters.ts";
 import {
@@ -244,24 +245,20 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
     const fingerprint = requestFingerprint(authorization);
-    const root = meta.chain.at(-1)!;
     const growth = chainGrowth(meta.chain);
     // Written through the batch's view: a later job in the batch, or a batch after it, sees them.
     const links = replacementLinks(authorization.card).map(([card, replaced]) =>
       [linkKeys(card)[0], replaced] as const
     );
-    // Reserved under the chain's first card; read under every card of the chain too, as each may
-    // have been its first while the chain was known only in part: as many cards as the commit's
-    // checks leave room for beside the job's other keys.
+    // Reserved under the chain's first card; read under every card of the chain too (see
+    // `chainBuckets`): as many cards as the commit's checks leave room for beside the job's other keys.
     const others = 1 + stateKeys.length + growth.keys.length + links.length;
-    const readers = chainReaders(meta.chain, counters, others);
-    // An ordinary card (a chain of one) reads each key as it is.
-    const under = readers.length === 1
-      ? undefined
-      : (rootKey: Deno.KvKey) => uniqueKeys(readers.map((card) => chainKey(rootKey, root, card)));
-    const buckets = uniqueKeys(
-      counters.flatMap((counter) => under ? counter.buckets.flatMap(under) : counter.buckets),
+    const bucketsOf = chainBuckets(
+      authorization.card.id,
+      meta.chain,
+      chainReaders(meta.chain, counters, others),
     );
+    const buckets = uniqueKeys(counters.flatMap((counter) => bucketsOf(counter.buckets)));
     const reserveInto = counterKeys(counters);
     const pastRequests = pastRequestsOf(authorization);
     let decided: Decided | undefined;
@@ -299,11 +296,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         const full = !earlier && isFull(state);
         const held = pastRequests ? heldBefore(state, pastRequests, position ?? 0) : NOTHING_HELD;
         // Policies name their counters by this card; the job reads them along its chain.
-        const rooted = (key: Deno.KvKey) => chainKey(key, authorization.card.id, root);
         const usage = (counter: CounterRef): Usage => {
-          const keys = under
-            ? counter.buckets.flatMap((key) => under(rooted(key)))
-            : counter.buckets.map(rooted);
+          const keys = bucketsOf(counter.buckets);
           const read = sumUsage(keys.map((key) => view.get<Usage>(key)));
           // What is not committed yet, where it is read: an answer given while the chain was
           // unknown is counted under its own card.
@@ -345,14 +339,12 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         }
         const { decision } = outcome;
         if (!answered) meta.decided?.(decision);
-        const requested = authorization.pending_request.amount;
-        const amount = decision.approved ? decision.amount ?? requested : 0;
-        const reservation: Reservation = {
-          ...reserveInto,
-          amount: full ? 0 : amount,
-          // As its reconciliation counts it, and `countLimit` decides.
-          count: addsApproval(amount, held) && !full ? 1 : 0,
-        };
+        const reservation = full
+          ? { ...reserveInto, amount: 0, count: 0 }
+          : reservationOf(authorization, decision, held, reserveInto);
+        // What it approved (a full authorization's reserves nothing, and is neither in the state nor
+        // an earlier delivery's).
+        const { amount } = reservation;
         // Only this delivery's own entry is replaced: same time, same windows.
         addToCounters(view, reservation, earlier?.reservation);
         // Cards replacing this one, and transactions naming it, follow its links.
@@ -444,113 +436,46 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
 }
 
 /**
- * The live pipeline's decision on `authorization` without the store, to
- * check an approving fallback (or an approval decided against counters that
- * may have moved since) when the store cannot commit in time. The store's
- * own declines that need no state stand (a missing or inconsistent
- * `request_history`, an increment of zero); the counters are what `usage`
- * reads (the store passes what this process answered but could not commit;
- * without it, zero); what the authorization holds is at least what its
- * `request_history` says without our state. So an objection made here stands
- * with the store too (a blocked category, a cap), and only what the store
- * would have added is approved on trust. The policies get what is left of
- * `meta.deadline` (after a timeout, a timer turn each for 50 ms at most, see
- * `createDecide`) and reuse what they gave in the request's job.
+ * What `decision` on `authorization` reserves in the counters `into`, when
+ * the authorization `held` this before it: the amount approved, and one
+ * approval if it adds one (as its reconciliation counts it, and `countLimit`
+ * decides).
  *
  * @example
  * ```ts
- * import { decideWithoutStore, KeptPolicyResults } from "./request_job.ts";
- * import { createDecide, type Decision } from "../engine/decide.ts";
- * import { Deadline } from "../engine/deadline.ts";
- * import { abstain, decline } from "../engine/policy.ts";
- * import "../../policies/reason_codes.ts";
+ * import { reservationOf } from "./request_job.ts";
  * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
  * import { deepEqual } from "node:assert/strict";
- * const decide = createDecide([function noCasinos(auth) {
- *   const casino = auth.merchant_data.category === "betting_casino_gambling";
- *   return casino ? decline("mcc_blocked", "betting_casino_gambling") : abstain();
- * }], { policyVersion: "dev", fallback: "approve" });
- * const bet = authorizationOf(authorizationEvent("online", {
- *   merchant_data: { category: "betting_casino_gambling", category_code: "7995" },
- * }));
- * const meta = { receivedAt: Date.now(), deadline: Deadline.after(0) };
- * const decision = decideWithoutStore(decide, bet, meta, new KeptPolicyResults()) as Decision;
- * deepEqual([decision.approved, decision.reasons[0].code], [false, "mcc_blocked"]);
- * ```
- */
-export function decideWithoutStore(
-  decide: Decide,
-  authorization: AuthorizationRequest,
-  meta: Pick<RequestMeta, "receivedAt" | "deadline">,
-  kept: KeptPolicyResults,
-  usage?: UsageReader,
-): Decision | Promise<Decision> {
-  const position = positionOf(authorization);
-  const pastRequests = pastRequestsOf(authorization);
-  const odd = oddity(authorization, null, position, !!pastRequests, false, decide.policyVersion);
-  if (odd) return odd;
-  // Less than the store may know it holds, never more: an objection made on it stands with the
-  // store too. The job's results were given on what the store knew: reused as they are (a copy,
-  // so this run's are not taken for the job's).
-  const held = heldBefore(null, pastRequests!.map(withoutOurAmount), position!);
-  return decide(authorization, {
-    now: new Date(meta.receivedAt),
-    usage,
-    held,
-    deadline: meta.deadline,
-    results: [...kept.live],
-    // A policy cut short here timed out because the store did: `store_fallback` says so.
-    quiet: true,
-  });
-}
-
-/**
- * A `request_history` entry as it holds without our state: where Stripe
- * applied our answer (`webhook_approved`) it holds what we approved, which
- * only our state knows (a partial approval holds less than the entry's
- * `amount`, the amount requested), so none of it here.
- */
-function withoutOurAmount(request: PastRequest): PastRequest {
-  return request.reason === "webhook_approved" ? { ...request, amount: 0 } : request;
-}
-
-/**
- * What `decision` on `authorization`, answered without the store, reserves
- * in `counters` once committed: as its job reserves it (see
- * {@linkcode createRequestJob}), with what the authorization held before it
- * as Stripe's `request_history` says.
- *
- * @example
- * ```ts
- * import { reservationWithoutStore } from "./request_job.ts";
- * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
- * import { equal } from "node:assert/strict";
  * const first = authorizationOf(authorizationEvent("online", { pending_request: { amount: 5_000 } }));
- * const approved = { approved: true, reasons: [], trace: [], policyVersion: "dev" };
- * const reservation = reservationWithoutStore(first, approved, []);
- * equal(reservation.amount, 5_000);
- * equal(reservation.count, 1);
+ * const approved = { approved: true, amount: 2_000, reasons: [], trace: [], policyVersion: "dev" };
+ * const reservation = reservationOf(first, approved, { amount: 0, requests: 0 }, { keys: [], expireInMs: [] });
+ * deepEqual([reservation.amount, reservation.count], [2_000, 1]);
  * ```
  */
-export function reservationWithoutStore(
+export function reservationOf(
   authorization: AuthorizationRequest,
   decision: Pick<Decision, "approved" | "amount">,
-  counters: CounterRef[],
+  held: Held,
+  into: ReservedKeys,
 ): Reservation {
   const amount = decision.approved ? decision.amount ?? authorization.pending_request.amount : 0;
-  const pastRequests = pastRequestsOf(authorization);
-  const held = pastRequests
-    ? heldBefore(null, pastRequests, positionOf(authorization) ?? 0)
-    : NOTHING_HELD;
-  return { ...counterKeys(counters), amount, count: addsApproval(amount, held) ? 1 : 0 };
+  return { ...into, amount, count: addsApproval(amount, held) ? 1 : 0 };
 }
 
 /**
  * The authorization's `request_history`, or `undefined` if an entry is one
  * Stripe could not have held: such a request is declined as inconsistent,
  * and its history holds nothing.
+ *
+ * @example
+ * ```ts
+ * import { pastRequestsOf } from "./request_job.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(pastRequestsOf(authorizationOf(authorizationEvent()))?.length, 0);
+ * ```
  */
-function pastRequestsOf(authorization: AuthorizationRequest): PastRequest[] | undefined {
+export function pastRequestsOf(authorization: AuthorizationRequest): PastRequest[] | undefined {
   const history: readonly unknown[] = Array.isArray(authorization.request_history)
     ? authorization.request_history
     : [];
@@ -559,9 +484,21 @@ function pastRequestsOf(authorization: AuthorizationRequest): PastRequest[] | un
 
 /**
  * A request the store declines itself (failing closed): odd input that no
- * policy should see. One reason says what was odd.
+ * policy should see, given the authorization's `state` (`null` when unknown),
+ * the request's `position` in its `request_history` and whether that history
+ * is well formed, and whether the state is `full`. One reason says what was
+ * odd.
+ *
+ * @example
+ * ```ts
+ * import { oddity } from "./request_job.ts";
+ * import { authorizationEvent, authorizationOf } from "../../fixtures/events.ts";
+ * import { equal } from "node:assert/strict";
+ * const missing = authorizationOf(authorizationEvent());
+ * equal(oddity(missing, null, undefined, true, false, "dev")?.reasons[0].code, "request_history_missing");
+ * ```
  */
-function oddity(
+export function oddity(
   authorization: AuthorizationRequest,
   state: AuthorizationState | null,
   position: number | undefined,

@@ -29,10 +29,10 @@ async function post(url: string, event: unknown) {
 const reasons = ({ metadata }: { metadata: Record<string, string> }) =>
   Object.entries(metadata).filter(([key]) => key.startsWith("reason_")).map(([, value]) => value);
 
-/** A KV whose commits are refused while `locked` is set, as SQLite's while another process writes. */
-async function lockableKv() {
+/** A KV (`kv`, else a new one) whose commits are refused while `locked` is set, as SQLite's while another process writes. */
+async function lockableKv(kv?: Deno.Kv) {
   const lock = { locked: false };
-  const kv = withAtomicHook(await Deno.openKv(":memory:"), (operation) => {
+  kv = withAtomicHook(kv ?? await Deno.openKv(":memory:"), (operation) => {
     const commit = operation.commit.bind(operation);
     operation.commit = () =>
       lock.locked ? Promise.reject(new TypeError("database is locked")) : commit();
@@ -329,6 +329,34 @@ Deno.test("an answer given while a replacement card's chain could not be read co
   // Decided by the store (its chain read now), before the first answer is recorded.
   const second = await post(server.url, onNewCard("iauth_new_limited_2"));
   assertEquals([first.body.approved, second.body.approved], [true, false]);
+});
+
+Deno.test("an answer given while a replacement card's chain could not be read counts against its limit once the chain is known", async () => {
+  const reads = await faultyReadsKv();
+  const commits = await lockableKv(reads.kv);
+  await using server = await startTestServer(APPROVING, {
+    kv: commits.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  const onNewCard = (id: string) => {
+    const event = sixHundred(id, "ic_new_outage");
+    (event.data.object as { card: { replacement_for: string } }).card.replacement_for = "ic_old";
+    return event;
+  };
+  commits.locked = true;
+  reads.failing = true;
+  const first = await post(server.url, onNewCard("iauth_new_outage_1"));
+  reads.failing = false;
+  // The chain is read again a second later, for the first answer's recording, which stays locked.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  reads.hanging = true;
+  const second = await post(server.url, onNewCard("iauth_new_outage_2"));
+  reads.hanging = false;
+  assertEquals([first.body.approved, second.body.approved], [true, false]);
+  assertEquals(reasons(second.body), [
+    "spend_limit_exceeded:daily:usd (spendLimit)",
+    "fallback:store_timeout (store)",
+  ]);
 });
 
 Deno.test("a policy whose counters cannot be named still gets the request its fallback", async () => {
