@@ -12,7 +12,7 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { createService, type Service } from "./lib/service/service.ts";
-import { serveOnDeploy, serveService } from "./lib/service/serve.ts";
+import { fetchUnderServe, serveOnDeploy, serveService } from "./lib/service/serve.ts";
 import { commandForKvFile } from "./lib/service/config.ts";
 
 if (Deno.args.includes("--help")) {
@@ -47,9 +47,13 @@ try {
   Deno.exit(1);
 }
 
-export default { fetch: service.fetch } satisfies Deno.ServeDefaultExport;
+const servesItself = Deno.args.includes("--listen") || service.config.onDeploy;
+const handler: (request: Request) => Promise<Response> = servesItself
+  ? service.fetch
+  : fetchUnderServe(service);
+export default { fetch: handler } satisfies Deno.ServeDefaultExport;
 
-if (Deno.args.includes("--listen") || service.config.onDeploy) {
+if (servesItself) {
   try {
     if (Deno.args.includes("--listen")) await serveService(service);
     else serveOnDeploy(service);

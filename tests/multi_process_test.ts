@@ -152,7 +152,22 @@ function holdWriteLock(path: string): () => void {
   };
 }
 
-Deno.test("a server stopped while its store is locked records what it answered once the lock frees, or logs it", async (t) => {
+for (
+  const [started, argsFor] of [
+    ["deno task start", (_port: number, dir: string) => allowingDir(startTaskArgs(), dir)],
+    // Each worker stops its own store; the process exits once both have.
+    ["deno serve --parallel", serveParallelArgs],
+  ] as const
+) {
+  Deno.test(`a server stopped while its store is locked records what it answered once the lock frees, or logs it (${started})`, async (t) => {
+    await stopWhileLocked(t, argsFor);
+  });
+}
+
+async function stopWhileLocked(
+  t: Deno.TestContext,
+  argsFor: (port: number, dir: string) => string[],
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/kv.sqlite3`;
   const env = {
@@ -160,9 +175,10 @@ Deno.test("a server stopped while its store is locked records what it answered o
     KV_PATH: path,
     ADMIN_TOKEN,
     FALLBACK_DECISION: "approve",
+    DENO_JOBS: "2",
   };
-  const args = allowingDir(startTaskArgs(), dir);
   const port = freePort();
+  const args = argsFor(port, dir);
   /** A 1,000.00 request the policies approve, answered while the store cannot commit. */
   async function answeredWhileLocked(url: string, id: string, card: string): Promise<void> {
     const { status, body } = await post(url, cardEvent(id, card, 100_000));
@@ -197,6 +213,11 @@ Deno.test("a server stopped while its store is locked records what it answered o
       }
       assert(!output.includes("store_unrecorded"), output);
       assertStringIncludes(output, '"msg":"stopped","unrecorded":0');
+      assertEquals(
+        output.split("\n").filter((line) => line.includes('"msg":"stopped"')).length,
+        args[0] === "serve" ? 2 : 1,
+        "every worker stopped its own store",
+      );
 
       await using again = await spawnService(args, env, port);
       const response = await fetch(`${again.url}/decisions/iauth_stopped_1`, {
@@ -296,7 +317,7 @@ Deno.test("a server stopped while its store is locked records what it answered o
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
 
 Deno.test("started as Deno Deploy starts it (no writes, managed KV), it serves signed requests", async (t) => {
   const deployArgs = [

@@ -1,8 +1,8 @@
 /**
  * Serving the service, with a graceful stop on SIGINT/SIGTERM: `deno task
  * start` on its own listener, with a warning when the process may run out of
- * descriptors; Deno Deploy on `Deno.serve`, which it routes requests to.
- * (`deno serve` runs `main.ts`'s default export instead.)
+ * descriptors; Deno Deploy on `Deno.serve`, which it routes requests to; and
+ * `deno serve`, which runs `main.ts`'s default export.
  *
  * @module
  */
@@ -66,7 +66,7 @@ export async function serveService(
     url: new URL(webhookPath, `http://${hostInUrl(listener.addr.hostname)}:${listener.addr.port}`)
       .href,
   });
-  stopOnSignals(listener, service, log);
+  stopOnSignals(service, log, () => listener.shutdown(), () => Deno.exit(0));
   return listener;
 }
 
@@ -91,29 +91,82 @@ export function serveOnDeploy(
   const server = Deno.serve({
     onListen: ({ hostname, port }) => log({ level: "info", msg: "listening", hostname, port }),
   }, service.fetch);
-  stopOnSignals(server, service, log);
+  stopOnSignals(service, log, () => server.shutdown(), () => Deno.exit(0));
   return server;
 }
 
 /**
- * On SIGINT or SIGTERM: stop taking requests, give those in flight and what
- * was answered while the store could not commit their time (4 s at most, see
- * `Service.stop`), log `stopped`, and exit, which flushes the logs and
- * OpenTelemetry. A second signal waits for the same stop.
+ * The `fetch` to export for `deno serve` (one worker, or each of
+ * `--parallel`'s): the service's, with the stop {@linkcode serveService}
+ * makes. On SIGINT or SIGTERM `deno serve` stops taking connections itself
+ * (from Deno 2.9: denoland/deno#32862, March 2026); the requests in flight
+ * and what was answered while the store could not commit get 4 s at most
+ * from the signal, `stopped` is logged, the store closes, and the worker then
+ * ends by itself, the process once every worker has. Not `Deno.exit`: in one
+ * worker it would end the whole process, and its siblings' stops with it. A
+ * request counts as answered once its `Response` is made: an export still
+ * streaming its rows is cut short when the store closes (its client sees the
+ * transfer break). On an older Deno, where listening for the signals would
+ * keep `deno serve` serving on a closed store, the signal ends the process at
+ * once, as it always did there.
+ *
+ * @example
+ * ```ts
+ * import { fetchUnderServe } from "./serve.ts";
+ * // export default { fetch: fetchUnderServe(service) } satisfies Deno.ServeDefaultExport;
+ * ```
+ */
+export function fetchUnderServe(
+  service: Service,
+  log: Logger = jsonLineLogger(),
+): (request: Request) => Promise<Response> {
+  const [major, minor] = Deno.version.deno.split(".").map(Number);
+  if (major < 2 || (major === 2 && minor < 9)) return service.fetch;
+  let inFlight = 0;
+  let stopping = false;
+  const { promise: requestsAnswered, resolve: allAnswered } = Promise.withResolvers<void>();
+  const stopped = stopOnSignals(service, log, () => {
+    stopping = true;
+    if (inFlight === 0) allAnswered();
+    return requestsAnswered;
+  }, () => stopped.removeListeners());
+  return (request) => {
+    inFlight++;
+    return service.fetch(request).finally(() => {
+      if (--inFlight === 0 && stopping) allAnswered();
+    });
+  };
+}
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * On SIGINT or SIGTERM: stop taking requests (`drain` starts it and resolves
+ * once those in flight are answered), give them and what was answered while
+ * the store could not commit their time (4 s at most, see `Service.stop`),
+ * log `stopped`, and end (`afterwards`: an exit flushes the logs and
+ * OpenTelemetry). A second signal waits for the same stop; once the
+ * listeners are removed, a signal ends the process as by default.
  */
 function stopOnSignals(
-  server: { shutdown(): Promise<void> },
   service: Service,
   log: Logger,
-): void {
-  let stopping: Promise<never> | undefined;
+  drain: () => Promise<unknown>,
+  afterwards: () => void,
+): { removeListeners(): void } {
+  let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
-      const unrecorded = await service.stop(server.shutdown());
+      const unrecorded = await service.stop(drain());
       log({ level: "info", msg: "stopped", unrecorded });
-      return Deno.exit(0);
+      afterwards();
     })();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
+  return {
+    removeListeners: () => {
+      for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, stop);
+    },
+  };
 }
 
 /**

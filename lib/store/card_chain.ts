@@ -221,11 +221,12 @@ export function chainReaders(
 
 /**
  * Where a policy's counter buckets on `cardId` (named by it, or by its
- * chain's first card already) are read: under the chain's first card, and
- * under each of `readers` (see {@linkcode chainReaders}; the whole chain if
- * not given), as each may have been its first while the chain was known only
- * in part, and an answer given while the chain was unknown is counted under
- * its own card. An ordinary card's buckets are read as they are.
+ * chain's first card already) are read: under each of `readers` (see
+ * {@linkcode chainReaders}: the chain's first card and as many others as a
+ * commit's checks allow; the whole chain if not given), as each may have
+ * been its first while the chain was known only in part, and an answer given
+ * while the chain was unknown is counted under its own card. An ordinary
+ * card's buckets are read as they are.
  *
  * @example
  * ```ts

@@ -191,11 +191,21 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   });
   const chains = createCardChains(kv);
   // Answers not committed yet (the store could not, in time): every decision here counts them.
-  const pending = new PendingReservations();
-  const requestJob = createRequestJob({ decide, shadowDecide, retentionMs, unlanded: pending });
-  const unlandedAnswers = createUnlandedAnswers({ log, pending });
+  const pendingReservations = new PendingReservations();
+  const requestJob = createRequestJob({
+    decide,
+    shadowDecide,
+    retentionMs,
+    unlanded: pendingReservations,
+  });
+  const unlandedAnswers = createUnlandedAnswers({ log, pending: pendingReservations });
   const { inBackground, retriedWhileFailing, loggedUnrecorded } = unlandedAnswers;
-  const fallbackAnswers = createFallbackAnswers({ decide, countersOf, pending, log });
+  const fallbackAnswers = createFallbackAnswers({
+    decide,
+    countersOf,
+    pending: pendingReservations,
+    log,
+  });
   const rewrites = createRecordRewrites({ kv, retentionMs, aggregates, metrics });
   const lifecycle = createLifecycle({
     kv,
@@ -290,7 +300,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
    * Commits what was answered, attempt after attempt while the store cannot
    * commit in time or keeps failing (a lock held, a store down or failing its
    * reads), for up to
-   * {@linkcode RECORD_RETRY_MS}: the answer is the log, and an approval
+   * 15 minutes (see `retriedWhileFailing`): the answer is the log, and an approval
    * answered must be reserved once the store is back. Any other error would
    * fail again, and is thrown at once.
    */

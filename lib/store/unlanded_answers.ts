@@ -58,9 +58,11 @@ export interface UnlandedAnswers {
   inBackground(work: Promise<unknown>, answer?: Unlanded): void;
   /**
    * Runs `attempt` again while it fails with an error `retried` accepts,
-   * pausing 1 s, 2 s, … up to 30 s between attempts (a stop wakes the
-   * pause), for up to 15 minutes and while fewer than 10,000 wait; each pause
-   * is logged `store_record_retry` (at most a line a second).
+   * pausing {@linkcode FIRST_RETRY_PAUSE_MS}, doubling up to
+   * {@linkcode MAX_RETRY_PAUSE_MS}, between attempts (a stop wakes the
+   * pause), for up to {@linkcode RECORD_RETRY_MS} and while fewer than
+   * {@linkcode MAX_RECORDS_WAITING} wait; each pause is logged
+   * `store_record_retry` (at most a line a second).
    */
   retriedWhileFailing<T>(
     answer: Pick<Unlanded, "authorization" | "meta">,
@@ -72,7 +74,7 @@ export interface UnlandedAnswers {
   /** Whether a stop began: retries no longer pause. */
   readonly stopping: boolean;
   /**
-   * Stops: waits, up to 4 s in all, for `requestsAnswered`, then for the work
+   * Stops: waits, up to {@linkcode STOP_WAIT_MS} in all, for `requestsAnswered`, then for the work
    * in the background (retries at once, no longer paced); logs
    * `store_unrecorded` (reason `stopped`) for each answer still not recorded.
    * Resolves with how many answers since the start were not logged. Called

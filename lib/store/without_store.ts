@@ -228,7 +228,7 @@ export function createFallbackAnswers(options: FallbackAnswersOptions): Fallback
     }
   }
 
-  return async function answered(request) {
+  return async function fallbackAnswer(request) {
     const { authorization, meta, failure, chain, decided, logged = false } = request;
     const timedOut = failure === undefined || isTimeout(failure);
     const kind = timedOut ? "store_timeout" : "store_error";
