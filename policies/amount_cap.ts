@@ -1,5 +1,5 @@
 import { type CurrencyAmounts, currencyAmounts } from "../lib/engine/currency_amounts.ts";
-import { abstain, decline, limit, type Policy, withConfig } from "../lib/engine/policy.ts";
+import { abstain, decline, limitOrDecline, type Policy, withConfig } from "../lib/engine/policy.ts";
 import { REASON_CODES } from "./reason_codes.ts";
 
 /** Options of {@linkcode amountCap}. */
@@ -67,8 +67,6 @@ export function amountCap(
     }
     const left = per === "authorization" ? cap - held.amount : cap;
     if (request.amount <= left) return abstain();
-    return request.is_amount_controllable && left > 0
-      ? limit(left, REASON_CODES.amountOverCap, request.currency)
-      : decline(REASON_CODES.amountOverCap, request.currency);
+    return limitOrDecline(request, left, REASON_CODES.amountOverCap, request.currency);
   }, config);
 }

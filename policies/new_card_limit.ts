@@ -1,8 +1,7 @@
 import { type CurrencyAmounts, currencyAmounts } from "../lib/engine/currency_amounts.ts";
 import {
   abstain,
-  decline,
-  limit,
+  limitOrDecline,
   type VelocityPolicy,
   velocityPolicy,
 } from "../lib/engine/policy.ts";
@@ -69,18 +68,16 @@ export function newCardLimit(options: NewCardLimitOptions): VelocityPolicy {
   };
   return velocityPolicy(
     function newCardLimit(authorization, context) {
-      const { amount, currency, is_amount_controllable } = authorization.pending_request;
-      const max = maxAmounts.get(currency);
+      const request = authorization.pending_request;
+      const max = maxAmounts.get(request.currency);
       if (max === undefined) return abstain();
       const left = max - context.held.amount;
-      if (amount <= left) return abstain();
+      if (request.amount <= left) return abstain();
       const young = context.now.getTime() - authorization.card.created * 1000 < newForMs;
       const [counter] = counters(authorization, context.now);
       const untried = counter !== undefined && context.usage(counter).count < firstApprovals!;
       if (!young && !untried) return abstain();
-      return is_amount_controllable && left > 0
-        ? limit(left, REASON_CODES.newCardLimit, currency)
-        : decline(REASON_CODES.newCardLimit, currency);
+      return limitOrDecline(request, left, REASON_CODES.newCardLimit, request.currency);
     },
     counters,
     options,

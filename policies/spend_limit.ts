@@ -1,8 +1,7 @@
 import { type CurrencyAmounts, currencyAmounts } from "../lib/engine/currency_amounts.ts";
 import {
   abstain,
-  decline,
-  limit,
+  limitOrDecline,
   type VelocityPolicy,
   velocityPolicy,
 } from "../lib/engine/policy.ts";
@@ -48,14 +47,12 @@ export function spendLimit(options: SpendLimitOptions): VelocityPolicy {
     function spendLimit(authorization, context) {
       const [counter] = counters(authorization, context.now);
       if (!counter) return abstain();
-      const { amount, currency, is_amount_controllable } = authorization.pending_request;
-      const left = maxAmounts.get(currency)! - context.usage(counter).amount;
+      const request = authorization.pending_request;
+      const left = maxAmounts.get(request.currency)! - context.usage(counter).amount;
       // Past the limit (a force capture, a capture above its hold), a 0.00 check still adds nothing.
-      if (amount <= Math.max(left, 0)) return abstain();
-      const detail = `${window}:${currency}`;
-      return is_amount_controllable && left > 0
-        ? limit(left, REASON_CODES.spendLimitExceeded, detail)
-        : decline(REASON_CODES.spendLimitExceeded, detail);
+      if (request.amount <= Math.max(left, 0)) return abstain();
+      const detail = `${window}:${request.currency}`;
+      return limitOrDecline(request, left, REASON_CODES.spendLimitExceeded, detail);
     },
     counters,
     options,

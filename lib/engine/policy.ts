@@ -310,3 +310,36 @@ export function limit(amount: number, code: ReasonCode, detail?: string): Verdic
     ? { outcome: "limit", amount, code }
     : { outcome: "limit", amount, code, detail };
 }
+
+/**
+ * A request over a limit of which `left` is unused: approved for `left`
+ * where the answer may approve part of it
+ * (`pending_request.is_amount_controllable`) and something is left, else
+ * declined; for one reason either way.
+ *
+ * @example
+ * ```ts
+ * import { limitOrDecline } from "./policy.ts";
+ * import "../../policies/reason_codes.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ * const fuel = { is_amount_controllable: true };
+ * deepEqual(limitOrDecline(fuel, 2_000, "amount_over_cap", "usd"), {
+ *   outcome: "limit",
+ *   amount: 2_000,
+ *   code: "amount_over_cap",
+ *   detail: "usd",
+ * });
+ * equal(limitOrDecline(fuel, 0, "amount_over_cap", "usd").outcome, "decline");
+ * equal(limitOrDecline({ is_amount_controllable: false }, 2_000, "amount_over_cap").outcome, "decline");
+ * ```
+ */
+export function limitOrDecline(
+  request: Pick<AuthorizationRequest["pending_request"], "is_amount_controllable">,
+  left: number,
+  code: ReasonCode,
+  detail?: string,
+): Verdict {
+  return request.is_amount_controllable && left > 0
+    ? limit(left, code, detail)
+    : decline(code, detail);
+}
