@@ -698,6 +698,52 @@ export async function getMany<T = unknown>(
   return (await Promise.all(chunks)).flat();
 }
 
+/** A job's answer that it must read `needKeys` too (see {@linkcode submitAskingKeys}). */
+export interface NeedKeys {
+  readonly needKeys: readonly Deno.KvKey[];
+}
+
+/**
+ * Submits `job(keys)` from `first` and, while its run answers that it must
+ * read more keys (state it read names them: the counters an authorization's
+ * requests reserved in), again with those too, at most `asks` times: more
+ * means what it reads keeps moving under it.
+ *
+ * @example
+ * ```ts
+ * import { createCommitEngine, submitAskingKeys } from "./commit_engine.ts";
+ * import { Deadline } from "../engine/deadline.ts";
+ * import { equal } from "node:assert/strict";
+ * using kv = await Deno.openKv(":memory:");
+ * await kv.set(["names"], ["b"]);
+ * const engine = createCommitEngine(kv);
+ * // Reads the keys ["names"] lists too: asks for them once.
+ * const read = await submitAskingKeys(engine, [["names"]], (keys) => ({
+ *   keys, mutations: 0, bytes: 0, deadline: Deadline.after(1_000),
+ *   run(view) {
+ *     const named = view.get<string[]>(["names"])!.map((name): Deno.KvKey => [name]);
+ *     const missing = named.filter(([name]) => !keys.some(([read]) => read === name));
+ *     return { done: missing.length > 0 ? { needKeys: missing } : keys.length };
+ *   },
+ * }), 3);
+ * equal(read, 2);
+ * ```
+ */
+export async function submitAskingKeys<T, S>(
+  engine: CommitEngine<S>,
+  first: readonly Deno.KvKey[],
+  job: (keys: readonly Deno.KvKey[]) => CommitJob<T | NeedKeys, S>,
+  asks: number,
+): Promise<T> {
+  let keys = first;
+  for (let asked = 0;; asked++) {
+    const result = await engine.submit(job(keys));
+    if (!(result && typeof result === "object" && "needKeys" in result)) return result as T;
+    if (asked === asks) throw new Error("the authorization's counters kept changing");
+    keys = uniqueKeys([...keys, ...result.needKeys]);
+  }
+}
+
 /**
  * Each key once, in first-seen order.
  *

@@ -41,7 +41,7 @@ import {
   type CommitEngine,
   createCommitEngine,
   DeadlineExceededError,
-  uniqueKeys,
+  submitAskingKeys,
 } from "./commit_engine.ts";
 import { counterKeys, PendingReservations } from "./counters.ts";
 import {
@@ -231,9 +231,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   }
 
   /**
-   * Submits the request's job, and again on its card's chain read anew (within
-   * the job's deadline) while that chain grew as the request was decided, or
-   * with the counters it asked to read besides its own.
+   * Submits the request's job, and again on its card's chain read anew
+   * (within the job's deadline) while that chain grew as the request was
+   * decided, each time with the counters it asks to read besides its own.
    */
   async function submitRequest(
     authorization: AuthorizationRequest,
@@ -241,26 +241,17 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     deadline: Deadline,
     answered?: Decision,
   ): Promise<RequestOutcome> {
-    let chain = meta.chain;
-    let stateKeys: readonly Deno.KvKey[] = [];
-    for (let asked = 0;;) {
+    for (let chain = meta.chain;;) {
       const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
-      const job = requestJob(
-        authorization,
-        chain === meta.chain ? meta : { ...meta, chain },
-        counters,
-        deadline,
-        answered,
-        stateKeys,
+      const jobMeta = chain === meta.chain ? meta : { ...meta, chain };
+      // Keys asked for only after Stripe's lifecycle came first, and the state is read anew each
+      // time: more than a few asks means its reservations keep moving under us.
+      const outcome = await submitAskingKeys(
+        engine,
+        [],
+        (stateKeys) => requestJob(authorization, jobMeta, counters, deadline, answered, stateKeys),
+        3,
       );
-      const outcome = await engine.submit(job);
-      if ("needKeys" in outcome) {
-        // Only after Stripe's lifecycle came first, and the state is read anew each time: more
-        // than a few asks means its reservations keep moving under us.
-        if (++asked > 3) throw new Error("the authorization's counters kept changing");
-        stateKeys = uniqueKeys([...stateKeys, ...outcome.needKeys]);
-        continue;
-      }
       if (!("chainGrew" in outcome)) return outcome;
       // Links learned one by one while the request is decided (a burst of `issuing_card.created`
       // events) cost a reading each, within the request's deadline. Each reading must add a card:

@@ -20,6 +20,7 @@ import {
   type CommitEngine,
   type CommitJob,
   type JobStep,
+  submitAskingKeys,
   uniqueKeys,
 } from "./commit_engine.ts";
 import { applySnapshot, type SnapshotApplied } from "./apply_snapshot.ts";
@@ -98,17 +99,11 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   const { kv, engine, reservedKeys, retentionMs, log, metrics } = options;
 
   /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
-  async function withKeys<T>(
+  function withKeys<T>(
     first: readonly Deno.KvKey[],
     job: (keys: readonly Deno.KvKey[]) => CommitJob<unknown, AggregateShare>,
   ): Promise<T> {
-    let keys = first;
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const result = await engine.submit(job(keys)) as T | { needKeys: Deno.KvKey[] };
-      if (!(result && typeof result === "object" && "needKeys" in result)) return result as T;
-      keys = uniqueKeys([...keys, ...result.needKeys]);
-    }
-    throw new Error("the authorization's counters kept changing");
+    return submitAskingKeys(engine, first, job, 4) as Promise<T>;
   }
 
   /**
