@@ -328,38 +328,35 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     }, () => !unlandedAnswers.stopping);
   }
 
-  /** A logged answer as a decision: approved, in full or for `amount`, or declined. */
-  function answerOf(
-    authorization: AuthorizationRequest,
-    { approved, amount }: { approved: boolean; amount: number },
-  ): Decision {
-    const limited = approved && amount < authorization.pending_request.amount;
-    return {
-      approved,
-      ...(limited ? { amount } : {}),
-      reasons: [],
-      trace: [],
-      policyVersion: decide.policyVersion,
-    };
-  }
-
-  function unrecorded(
+  /** Logs and records what a committed request needs beyond its answer. */
+  function committed(
     authorization: AuthorizationRequest,
     meta: RequestMeta,
-    decision: Decision,
-  ): RecordedDecision {
-    const position = positionOf(authorization) ?? 0;
-    const record = toRecord(authorization, decision, {
-      eventId: meta.eventId,
-      index: -1,
-      position,
-      decidedAt: new Date(meta.receivedAt),
-      latencyMs: 0,
-      path: "respond",
-      held: NOTHING_HELD,
-      reservation: { keys: [], amount: 0, count: 0 },
-    });
-    return { record, replayed: false, unrecorded: true };
+    { record, pendingShadow }: Extract<RequestOutcome, { replayed: false }>,
+  ): void {
+    if (pendingShadow) {
+      inBackground(
+        rewrites.recordShadow(record, pendingShadow).catch((error) =>
+          log({
+            level: "error",
+            msg: "shadow_unrecorded",
+            authorization_id: authorization.id,
+            error,
+          })
+        ),
+      );
+    } else if (record.shadow) rewrites.countShadow(record.shadow);
+    const odd = record.reasons.find((reason) => reason.policy === "store");
+    if (odd && !record.fallback) {
+      log({
+        level: "warn",
+        msg: "odd_request",
+        code: odd.code,
+        authorization_id: authorization.id,
+        event_id: meta.eventId,
+        position: odd.detail,
+      });
+    }
   }
 
   return {
@@ -394,7 +391,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
           ).catch(loggedUnrecorded(answer)),
           answer,
         );
-        return unrecorded(authorization, meta, decision);
+        return unrecordedAnswer(authorization, meta, decision);
       }
       let decided: Decision | undefined;
       const jobMeta = {
@@ -416,49 +413,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       if (result !== TIMED_OUT) {
         if (!result.replayed) {
-          if (result.pendingShadow) {
-            inBackground(
-              rewrites.recordShadow(result.record, result.pendingShadow).catch((error) =>
-                log({
-                  level: "error",
-                  msg: "shadow_unrecorded",
-                  authorization_id: authorization.id,
-                  error,
-                })
-              ),
-            );
-          } else if (result.record.shadow) rewrites.countShadow(result.record.shadow);
-          const odd = result.record.reasons.find((reason) => reason.policy === "store");
-          if (odd && !result.record.fallback) {
-            log({
-              level: "warn",
-              msg: "odd_request",
-              code: odd.code,
-              authorization_id: authorization.id,
-              event_id: meta.eventId,
-              position: odd.detail,
-            });
-          }
+          committed(authorization, meta, result);
           return { record: result.record, replayed: false };
         }
-        try {
-          const stored = await meta.deadline.race(
-            kv.get<StoredRecord>(recordKeyOf(authorization.id, result.index, result.at)),
-          );
-          if (stored !== TIMED_OUT && stored.value) {
-            return { record: recordFromStored(stored.value), replayed: true };
-          }
-          failure = new Error(
-            stored === TIMED_OUT
-              ? "the logged request could not be read in time"
-              : "the logged request expired",
-          );
-        } catch (error) {
-          failure = error;
-        }
+        const logged = await loggedRecord(kv, authorization.id, result, meta.deadline);
+        if (!(logged instanceof Error)) return { record: logged, replayed: true };
+        failure = logged;
         // What the earlier delivery answered, as its state keeps it: what it logged, not a new
         // decision (it stays logged; the fallback's recording finds it and writes nothing).
-        decided = answerOf(authorization, result.answered);
+        decided = answerOf(authorization, result.answered, decide.policyVersion);
       }
       // The answer is the log: what is answered now is what gets recorded.
       const { decision, reservation } = await fallbackAnswers({
@@ -477,7 +440,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const answer = { authorization, meta, decision, reservation };
       const correct = () => recordFallback(answer, jobMeta);
       inBackground(failure === undefined ? pending.then(correct, correct) : correct(), answer);
-      return unrecorded(authorization, meta, decision);
+      return unrecordedAnswer(authorization, meta, decision);
     },
 
     markAnsweredDirectly: rewrites.markAnsweredDirectly,
@@ -492,4 +455,65 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
 
     stop: unlandedAnswers.stop,
   };
+}
+
+/**
+ * A redelivery's logged record (`replay` names it), read within `deadline`;
+ * an `Error` saying why not when it cannot be read in time or has expired.
+ */
+async function loggedRecord(
+  kv: Deno.Kv,
+  authorizationId: string,
+  replay: Extract<RequestOutcome, { replayed: true }>,
+  deadline: Deadline,
+): Promise<DecisionRecord | Error> {
+  try {
+    const stored = await deadline.race(
+      kv.get<StoredRecord>(recordKeyOf(authorizationId, replay.index, replay.at)),
+    );
+    if (stored !== TIMED_OUT && stored.value) return recordFromStored(stored.value);
+    return new Error(
+      stored === TIMED_OUT
+        ? "the logged request could not be read in time"
+        : "the logged request expired",
+    );
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** A logged answer as a decision: approved, in full or for `amount`, or declined. */
+function answerOf(
+  authorization: AuthorizationRequest,
+  { approved, amount }: { approved: boolean; amount: number },
+  policyVersion: string,
+): Decision {
+  const limited = approved && amount < authorization.pending_request.amount;
+  return {
+    approved,
+    ...(limited ? { amount } : {}),
+    reasons: [],
+    trace: [],
+    policyVersion,
+  };
+}
+
+/** What is answered while the store could not commit it: a record not (yet) in the log. */
+function unrecordedAnswer(
+  authorization: AuthorizationRequest,
+  meta: RequestMeta,
+  decision: Decision,
+): RecordedDecision {
+  const position = positionOf(authorization) ?? 0;
+  const record = toRecord(authorization, decision, {
+    eventId: meta.eventId,
+    index: -1,
+    position,
+    decidedAt: new Date(meta.receivedAt),
+    latencyMs: 0,
+    path: "respond",
+    held: NOTHING_HELD,
+    reservation: { keys: [], amount: 0, count: 0 },
+  });
+  return { record, replayed: false, unrecorded: true };
 }
