@@ -176,6 +176,12 @@ export interface CommitEngineOptions<S = never> {
 export interface CommitEngine<S = never> {
   /** Resolves with the job's result once its batch committed. */
   submit<T>(job: CommitJob<T, S>): Promise<T>;
+  /**
+   * The value of `key` as this process last read or committed it, without
+   * reading KV (`undefined` if not known): kept through failed commits, for
+   * what must be decided while the store cannot answer.
+   */
+  lastKnown(key: Deno.KvKey): unknown;
 }
 
 interface Entry {
@@ -258,6 +264,16 @@ export function createCommitEngine<S = never>(
 ): CommitEngine<S> {
   const queue: Entry[] = [];
   const cache = new Map<string, Cached>();
+  /** Values dropped from `cache` by a commit that failed or whose outcome is unknown: see `lastKnown`. */
+  const dropped = new Map<string, unknown>();
+  /** Drops `ids` from the cache (they must be read again), remembering their values. */
+  function forget(ids: Iterable<string>): void {
+    for (const id of ids) {
+      const cached = cache.get(id);
+      if (cached) dropped.set(id, cached.value);
+      cache.delete(id);
+    }
+  }
   /**
    * What batches in flight are writing: the next batch reads these values
    * and, before it commits, waits for their commit's versionstamp (or, if
@@ -433,6 +449,7 @@ export function createCommitEngine<S = never>(
   ): Promise<"committed" | "conflict" | "stale" | Error | Entry[]> {
     const optimistic = attempt === 1;
     if (cache.size > MAX_CACHED_KEYS) cache.clear();
+    if (dropped.size > MAX_CACHED_KEYS) dropped.clear();
     const keys = new Map<string, Deno.KvKey>();
     const likelyNew = new Set<string>();
     for (const entry of batch) {
@@ -537,12 +554,12 @@ export function createCommitEngine<S = never>(
       }
     }
     if (committed === TIMED_OUT) {
-      for (const id of keys.keys()) cache.delete(id);
+      forget(keys.keys());
       for (const [entry] of done) entry.reject(new Error("KV commit outcome unknown (timed out)"));
       return "committed";
     }
     if (!committed.ok) {
-      for (const id of keys.keys()) cache.delete(id);
+      forget(keys.keys());
       return "conflict";
     }
     for (const [id, cached] of read) {
@@ -553,6 +570,7 @@ export function createCommitEngine<S = never>(
         id,
         written ? { value: written.value, versionstamp: committed.versionstamp } : cached,
       );
+      dropped.delete(id);
     }
     for (const [entry, value] of done) entry.resolve(value);
     return "committed";
@@ -585,6 +603,10 @@ export function createCommitEngine<S = never>(
   }
 
   return {
+    lastKnown(key) {
+      const id = keyId(key);
+      return cache.has(id) ? cache.get(id)!.value : dropped.get(id);
+    },
     submit<T>(job: CommitJob<T, S>): Promise<T> {
       const keyIds = job.keys.map(keyId);
       const checks = keyIds.length > KV_LIMITS.checks ? new Set(keyIds).size : 0;

@@ -29,7 +29,7 @@
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
 import type { Decide, Decision } from "../engine/decide.ts";
 import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
-import type { CounterRef } from "../engine/velocity.ts";
+import type { CounterRef, Usage } from "../engine/velocity.ts";
 import { type Logger, throttledLogger } from "../telemetry/log.ts";
 import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -138,6 +138,8 @@ export interface DecisionStore extends Lifecycle {
    * waits for the same stop.
    */
   stop(requestsAnswered?: Promise<unknown>): Promise<number>;
+  /** Whether a stop began: what still runs may fail on the store as it closes. */
+  readonly stopping: boolean;
 }
 
 /**
@@ -204,6 +206,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     decide,
     countersOf,
     pending: pendingReservations,
+    known: (key) => (engine.lastKnown(key) as Usage | undefined) ?? null,
     log,
   });
   const rewrites = createRecordRewrites({ kv, retentionMs, aggregates, metrics });
@@ -454,6 +457,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     ...lifecycle,
 
     stop: unlandedAnswers.stop,
+    get stopping() {
+      return unlandedAnswers.stopping;
+    },
   };
 }
 

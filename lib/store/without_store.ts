@@ -10,12 +10,12 @@
  */
 import type { Decide, Decision } from "../engine/decide.ts";
 import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
-import { type CounterRef, NO_USAGE, type UsageReader } from "../engine/velocity.ts";
+import type { CounterRef, Usage, UsageReader } from "../engine/velocity.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { heldBefore, type PastRequest, positionOf } from "./authorization_state.ts";
 import { type CardChain, chainBuckets } from "./card_chain.ts";
 import { isTimeout } from "./commit_engine.ts";
-import { counterKeys, type PendingReservations } from "./counters.ts";
+import { counterKeys, type PendingReservations, sumUsage } from "./counters.ts";
 import type { Reservation } from "./decision_record.ts";
 import {
   type KeptPolicyResults,
@@ -31,8 +31,8 @@ import {
  * may have moved since) when the store cannot commit in time. The store's
  * own declines that need no state stand (a missing or inconsistent
  * `request_history`, an increment of zero); the counters are what `usage`
- * reads (the store passes what this process answered but could not commit;
- * without it, zero); what the authorization holds is at least what its
+ * reads (the store passes what this process last read or committed of them,
+ * and what it answered but could not commit; without it, zero); what the authorization holds is at least what its
  * `request_history` says without our state. So an objection made here stands
  * with the store too (a blocked category, a cap), and only what the store
  * would have added is approved on trust. The policies get what is left of
@@ -139,6 +139,8 @@ export interface FallbackAnswersOptions {
   ) => CounterRef[];
   /** Answers not committed yet: counted by the check, and given each answer's reservation. */
   readonly pending: PendingReservations;
+  /** A counter's value as this process last read or committed it (`null`: not known, as zero). */
+  readonly known: (key: Deno.KvKey) => Usage | null;
   readonly log: Logger;
 }
 
@@ -176,8 +178,8 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  * may be limited). An approving fallback stands in for a decision that is
  * unknown, never for a decline in hand. An approval to answer (the
  * fallback's, or the policies' made against counters that may have moved
- * since) is checked by {@linkcode decideWithoutStore} against what is
- * pending on the card's chain, and what it declines or limits stands, with
+ * since) is checked by {@linkcode decideWithoutStore} against the counters
+ * as this process last knew them and what is pending, on the card's chain, and what it declines or limits stands, with
  * the store's failure as a reason beside it. The answer's reservation is
  * then pending (unless it is an earlier delivery's answer, reserved
  * already).
@@ -195,6 +197,7 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  *   decide: createDecide([], { policyVersion: "dev", fallback: "approve" }),
  *   countersOf: () => [],
  *   pending: new PendingReservations(),
+ *   known: () => null,
  *   log: () => {},
  * });
  * const authorization = authorizationOf(authorizationEvent());
@@ -206,19 +209,23 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  * ```
  */
 export function createFallbackAnswers(options: FallbackAnswersOptions): FallbackAnswers {
-  const { decide, countersOf, pending, log } = options;
+  const { decide, countersOf, pending, known, log } = options;
 
   /**
-   * The live pipeline's decision without the store, counting what this
-   * process answered but could not commit on the card's whole chain, and,
+   * The live pipeline's decision without the store, counting on the card's
+   * whole chain what this process last read or committed of its counters
+   * (what the store holds, as far as this process knows: a failed commit
+   * does not lose it) and what it answered but could not commit, and,
    * while it is made (async policies), counting this request as approved in
    * full for the decisions made meanwhile.
    */
   async function checked(request: FailedRequest, counters: CounterRef[]): Promise<Decision> {
     const { authorization, meta, kept, chain } = request;
     const bucketsOf = chainBuckets(authorization.card.id, chain);
-    const usage = (counter: CounterRef) =>
-      pending.plus(NO_USAGE, bucketsOf(counter.buckets), meta.eventId);
+    const usage = (counter: CounterRef) => {
+      const keys = bucketsOf(counter.buckets);
+      return pending.plus(sumUsage(keys.map(known)), keys, meta.eventId);
+    };
     const meanwhile = reservationWithoutStore(authorization, { approved: true }, counters);
     pending.add(meta.eventId, meanwhile);
     try {

@@ -174,6 +174,25 @@ Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECIS
   assertEquals(held, [200_000, 300_000], "each answer reserved as answered");
 });
 
+Deno.test("a card's spend committed before the store locked still counts in what is answered without it", async () => {
+  const store = await lockableKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  const before = await post(server.url, sixHundred("iauth_spent_before", "ic_spent"));
+  assertEquals(before.body.approved, true);
+  store.locked = true;
+  const during = [];
+  // One after another: each waits out the commits on this card still retrying, and is answered
+  // without the store.
+  for (let i = 0; i < 3; i++) {
+    during.push((await post(server.url, sixHundred(`iauth_spent_during_${i}`, "ic_spent"))).body);
+  }
+  store.locked = false;
+  assertEquals(during.map((body) => body.approved), [false, false, false]);
+});
+
 Deno.test("an async decline in hand is answered when the store cannot commit, with the lookup made once", async () => {
   const store = await lockableKv();
   let lookups = 0;

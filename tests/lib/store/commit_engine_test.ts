@@ -483,3 +483,22 @@ Deno.test("createCommitEngine() names a conflict as the cause only while it is w
   assert(deferred.status === "rejected" && deferred.reason instanceof DeadlineExceededError);
   assertEquals(deferred.reason.message, "not committed before the deadline");
 });
+
+Deno.test("createCommitEngine() knows a key's last committed value through a commit that failed, without reading KV", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const locked = { on: false };
+  const engine = createCommitEngine(withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () =>
+      locked.on ? Promise.reject(new TypeError("database is locked")) : commit();
+  }));
+  assertEquals(engine.lastKnown(["list"]), undefined);
+  await append(engine, ["list"], "a");
+  locked.on = true;
+  await assertRejects(() => append(engine, ["list"], "b", 100), DeadlineExceededError);
+  // The failed commit dropped the key from the cache (it must be read again), not what it held.
+  assertEquals(engine.lastKnown(["list"]), ["a"]);
+  locked.on = false;
+  await append(engine, ["list"], "c");
+  assertEquals(engine.lastKnown(["list"]), ["a", "c"]);
+});
