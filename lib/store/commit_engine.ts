@@ -264,14 +264,20 @@ export function createCommitEngine<S = never>(
 ): CommitEngine<S> {
   const queue: Entry[] = [];
   const cache = new Map<string, Cached>();
-  /** Values dropped from `cache` by a commit that failed or whose outcome is unknown: see `lastKnown`. */
+  /**
+   * What a batch read before a commit that failed or whose outcome is
+   * unknown: see `lastKnown`.
+   */
   const dropped = new Map<string, unknown>();
-  /** Drops `ids` from the cache (they must be read again), remembering their values. */
-  function forget(ids: Iterable<string>): void {
-    for (const id of ids) {
-      const cached = cache.get(id);
-      if (cached) dropped.set(id, cached.value);
-      cache.delete(id);
+  /**
+   * Remembers what a batch `read` before a commit that failed, and, when
+   * `uncached`, drops those keys from the cache (they must be read again).
+   */
+  function remember(read: ReadonlyMap<string, Cached>, uncached: boolean): void {
+    for (const [id, { value }] of read) {
+      // Absent (a new authorization's state, an unused counter) is what an unknown key reads as.
+      if (value !== null) dropped.set(id, value);
+      if (uncached) cache.delete(id);
     }
   }
   /**
@@ -546,6 +552,7 @@ export function createCommitEngine<S = never>(
       }
       committed = await commitWaitingForLock(operation, deadline, soonestDeadline(batch));
     } catch (error) {
+      remember(read, false);
       return asError(error);
     } finally {
       settle(committed && committed !== TIMED_OUT && committed.ok ? committed.versionstamp : null);
@@ -554,12 +561,12 @@ export function createCommitEngine<S = never>(
       }
     }
     if (committed === TIMED_OUT) {
-      forget(keys.keys());
+      remember(read, true);
       for (const [entry] of done) entry.reject(new Error("KV commit outcome unknown (timed out)"));
       return "committed";
     }
     if (!committed.ok) {
-      forget(keys.keys());
+      remember(read, true);
       return "conflict";
     }
     for (const [id, cached] of read) {

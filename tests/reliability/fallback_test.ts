@@ -193,6 +193,31 @@ Deno.test("a card's spend committed before the store locked still counts in what
   assertEquals(during.map((body) => body.approved), [false, false, false]);
 });
 
+Deno.test("a card's spend another process committed counts in what is answered without the store once this process has read it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/kv.sqlite3`;
+    const policies = [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })];
+    // Two services on one store file, as two processes: the other one spends on the card.
+    const elsewhere = await lockableKv(await Deno.openKv(path));
+    await using other = await startTestServer(APPROVING, { kv: elsewhere.kv, policies });
+    const spent = await post(other.url, sixHundred("iauth_other_before", "ic_other"));
+    assertEquals(spent.body.approved, true);
+    // This one reads the card's spend only in the commit the lock refuses.
+    const here = await lockableKv(await Deno.openKv(path));
+    await using server = await startTestServer(APPROVING, { kv: here.kv, policies });
+    here.locked = true;
+    const during = [];
+    for (let i = 0; i < 3; i++) {
+      during.push((await post(server.url, sixHundred(`iauth_other_during_${i}`, "ic_other"))).body);
+    }
+    here.locked = false;
+    assertEquals(during.map((body) => body.approved), [false, false, false]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("an async decline in hand is answered when the store cannot commit, with the lookup made once", async () => {
   const store = await lockableKv();
   let lookups = 0;
