@@ -67,7 +67,12 @@ export function createCardChains(kv: Deno.Kv): CardChains {
     // Links never change, so a chain resolved before that goes on from what the event tells is
     // right up to its first card, whose links a request's commit checks (see `chainGrowth`).
     const resolved = cardChains.get(card.id);
-    if (resolved && told.every((id, i) => resolved[i] === id)) return resolved;
+    if (resolved && told.every((id, i) => resolved[i] === id)) {
+      // Its first card since found, in this process, to replace another (that card's own request
+      // told): followed on, even while the store cannot commit the link for commits to see.
+      const further = cardChains.get(resolved.at(-1)!);
+      return further && further.length > 1 ? resolve(card.id, resolved) : resolved;
+    }
     return resolve(card.id, told);
   }
 

@@ -403,6 +403,37 @@ Deno.test("an answer given while a replacement card's chain could not be read co
   ]);
 });
 
+Deno.test("a chain learned while the store cannot commit is followed by the next request on a card after it", async () => {
+  const store = await lockableKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  const onCard = (id: string, card: string, replaces: string | null, amount: number) => {
+    const event = authorizationEvent("online", {
+      id,
+      card: { id: card },
+      pending_request: { amount },
+    });
+    (event.data.object as { card: { replacement_for: string | null } }).card.replacement_for =
+      replaces;
+    return event;
+  };
+  const spent = await post(server.url, onCard("iauth_old_card", "ic_old_card", null, 90_000));
+  assertEquals(spent.body.approved, true);
+  store.locked = true;
+  // ic_newer replaces ic_new, which replaces ic_old_card: the second link is learned only from
+  // ic_new's own request, during the outage, and its commit (which stores it) is refused.
+  const first = await post(server.url, onCard("iauth_newer_1", "ic_newer", "ic_new", 10_000));
+  const linking = await post(server.url, onCard("iauth_new_1", "ic_new", "ic_old_card", 10_000));
+  const second = await post(server.url, onCard("iauth_newer_2", "ic_newer", "ic_new", 10_000));
+  store.locked = false;
+  assertEquals(
+    [first.body.approved, linking.body.approved, second.body.approved],
+    [true, false, false],
+  );
+});
+
 Deno.test("a policy whose counters cannot be named still gets the request its fallback", async () => {
   const namesNoCounters = Object.assign((() => abstain()) as Policy, {
     counters: () => {
