@@ -63,7 +63,7 @@ export function createCardChains(kv: Deno.Kv): CardChains {
 
   function of(card: AuthorizationRequest["card"]): CardChain | Promise<CardChain> {
     if (card.replacement_for === null) return [card.id];
-    const told: CardChain = [card.id, ...replacementLinks(card).map(([, replaced]) => replaced)];
+    const told = toldChain(card);
     // Links never change, so a chain resolved before that goes on from what the event tells is
     // right up to its first card, whose links a request's commit checks (see `chainGrowth`).
     const resolved = cardChains.get(card.id);
@@ -166,6 +166,22 @@ export function replacementLinks(card: Stripe.Issuing.Card): [string, string][] 
   return links;
 }
 
+/**
+ * What a card's event tells of its chain, without the store: the card, then
+ * each card its `replacement_for` names (an id, or expanded).
+ *
+ * @example
+ * ```ts
+ * import { toldChain } from "./card_chain.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(toldChain({ id: "ic_3", replacement_for: "ic_2" } as never), ["ic_3", "ic_2"]);
+ * deepEqual(toldChain({ id: "ic_1", replacement_for: null } as never), ["ic_1"]);
+ * ```
+ */
+export function toldChain(card: Stripe.Issuing.Card): CardChain {
+  return [card.id, ...replacementLinks(card).map(([, replaced]) => replaced)];
+}
+
 /** {@linkcode chainGrowth} of a chain that cannot grow: an ordinary card's, made once. */
 const NO_GROWTH: ChainGrowth = { keys: [], grew: () => false };
 
@@ -230,7 +246,8 @@ export function chainReaders(
  * {@linkcode chainReaders}: the chain's first card and as many others as a
  * commit's checks allow; the whole chain if not given), as each may have
  * been its first while the chain was known only in part, and an answer given
- * while the chain was unknown is counted under its own card. An ordinary
+ * while the chain could not be read is counted under the first card its
+ * event named. An ordinary
  * card's buckets are read as they are.
  *
  * @example

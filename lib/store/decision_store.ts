@@ -34,7 +34,7 @@ import { type Logger, throttledLogger } from "../telemetry/log.ts";
 import { type AggregateShare, createAggregateWriter } from "./aggregates.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { positionOf } from "./authorization_state.ts";
-import { type CardChain, createCardChains, onChain } from "./card_chain.ts";
+import { type CardChain, createCardChains, onChain, toldChain } from "./card_chain.ts";
 import {
   AttemptsExhaustedError,
   BACKGROUND_MS,
@@ -377,13 +377,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         if (resolved === TIMED_OUT) throw new DeadlineExceededError();
         chain = resolved;
       } catch (error) {
-        // Counted under the card itself until its chain is known (by the requests on it meanwhile).
+        // Counted on the chain its event tells until the rest is known (by the requests meanwhile).
         const { decision, reservation } = await fallbackAnswers({
           authorization,
           meta,
           failure: error,
           kept,
-          chain: [authorization.card.id],
+          chain: toldChain(authorization.card),
         });
         const answer = { authorization, meta, decision, reservation };
         // The answer is the log: recorded and reserved like any fallback once the chain is known

@@ -299,8 +299,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         const usage = (counter: CounterRef): Usage => {
           const keys = bucketsOf(counter.buckets);
           const read = sumUsage(keys.map((key) => view.get<Usage>(key)));
-          // What is not committed yet, where it is read: an answer given while the chain was
-          // unknown is counted under its own card.
+          // What is not committed yet, where it is read: an answer given while the chain could not
+          // be read is counted under the first card its event named.
           return unlanded.empty ? read : unlanded.plus(read, keys, meta.eventId);
         };
         // Only an async decision is kept across runs: it holds if the counters it read still do.

@@ -403,6 +403,34 @@ Deno.test("an answer given while a replacement card's chain could not be read co
   ]);
 });
 
+Deno.test("a replacement card whose chain cannot be read still counts the spend of the card its event names", async () => {
+  const store = await faultyReadsKv();
+  await using server = await startTestServer(APPROVING, {
+    kv: store.kv,
+    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+  });
+  const spent = await post(
+    server.url,
+    authorizationEvent("online", {
+      id: "iauth_replaced_card",
+      card: { id: "ic_replaced" },
+      pending_request: { amount: 90_000 },
+    }),
+  );
+  assertEquals(spent.body.approved, true);
+  const replacement = authorizationEvent("online", {
+    id: "iauth_replacement_card",
+    card: { id: "ic_replacement" },
+    pending_request: { amount: 20_000 },
+  });
+  (replacement.data.object as { card: { replacement_for: string } }).card.replacement_for =
+    "ic_replaced";
+  store.failing = true;
+  const answered = await post(server.url, replacement);
+  store.failing = false;
+  assertEquals(answered.body.approved, false);
+});
+
 Deno.test("a chain learned while the store cannot commit is followed by the next request on a card after it", async () => {
   const store = await lockableKv();
   await using server = await startTestServer(APPROVING, {
