@@ -113,8 +113,8 @@ export function createApp(options: AppOptions): App {
           return jsonResponse({ error: error.message }, error.status, error.headers);
         }
         // Not the client's fault (e.g. the store is unreachable while reconciling): Stripe retries on 5xx.
-        // Cut short by a stop (the store closing under it), it is the stop's doing, not an error.
-        if (options.store.stopping) {
+        // Cut short by a stop (the store closed under it), it is the stop's doing, not an error.
+        if (options.store.stopping && error instanceof Deno.errors.BadResource) {
           log({ level: "warn", msg: "cut_short_by_stop", path: pathname, error });
         } else log({ level: "error", msg: "internal_error", path: pathname, error });
         return jsonResponse({ error: "temporarily unavailable, retry" }, 503);

@@ -38,6 +38,13 @@ export interface CardChains {
   of(card: AuthorizationRequest["card"]): CardChain | Promise<CardChain>;
   /** `chain` followed on through what is stored, and kept as `cardId`'s. */
   resolve(cardId: string, chain: CardChain): Promise<CardChain>;
+  /**
+   * `chain` followed on, without reading, through the chains this process
+   * resolved: a link learned from a card's own request counts there even
+   * while the store cannot commit it (and other processes cannot see it), for
+   * what is decided without the store.
+   */
+  known(chain: CardChain): CardChain;
 }
 
 /**
@@ -67,12 +74,7 @@ export function createCardChains(kv: Deno.Kv): CardChains {
     // Links never change, so a chain resolved before that goes on from what the event tells is
     // right up to its first card, whose links a request's commit checks (see `chainGrowth`).
     const resolved = cardChains.get(card.id);
-    if (resolved && told.every((id, i) => resolved[i] === id)) {
-      // Its first card since found, in this process, to replace another (that card's own request
-      // told): followed on, even while the store cannot commit the link for commits to see.
-      const further = cardChains.get(resolved.at(-1)!);
-      return further && further.length > 1 ? resolve(card.id, resolved) : resolved;
-    }
+    if (resolved && told.every((id, i) => resolved[i] === id)) return resolved;
     return resolve(card.id, told);
   }
 
@@ -120,7 +122,17 @@ export function createCardChains(kv: Deno.Kv): CardChains {
     return { chain: out, legacy };
   }
 
-  return { of, resolve };
+  function known(chain: CardChain): CardChain {
+    const out: [string, ...string[]] = [...chain];
+    while (out.length <= MAX_CHAIN_HOPS) {
+      const further = cardChains.get(out.at(-1)!)?.slice(1).filter((id) => !out.includes(id));
+      if (!further?.length) break;
+      out.push(...further);
+    }
+    return out;
+  }
+
+  return { of, resolve, known };
 }
 
 /**

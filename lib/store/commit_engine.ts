@@ -265,19 +265,23 @@ export function createCommitEngine<S = never>(
   const queue: Entry[] = [];
   const cache = new Map<string, Cached>();
   /**
-   * What a batch read before a commit that failed or whose outcome is
-   * unknown: see `lastKnown`.
+   * What batches read before a commit that failed or whose outcome is
+   * unknown, the newest of each key kept (see `lastKnown`), oldest evicted.
    */
-  const dropped = new Map<string, unknown>();
+  const dropped = new Map<string, Cached>();
   /**
    * Remembers what a batch `read` before a commit that failed, and, when
    * `uncached`, drops those keys from the cache (they must be read again).
    */
   function remember(read: ReadonlyMap<string, Cached>, uncached: boolean): void {
-    for (const [id, { value }] of read) {
-      // Absent (a new authorization's state, an unused counter) is what an unknown key reads as.
-      if (value !== null) dropped.set(id, value);
+    for (const [id, entry] of read) {
+      const best = newest(newest(dropped.get(id), entry), cache.get(id));
       if (uncached) cache.delete(id);
+      // Absent (a new authorization's state, an unused counter) is what an unknown key reads as.
+      if (best?.value == null) continue;
+      dropped.delete(id);
+      dropped.set(id, best);
+      if (dropped.size > MAX_CACHED_KEYS) dropped.delete(dropped.keys().next().value!);
     }
   }
   /**
@@ -455,7 +459,6 @@ export function createCommitEngine<S = never>(
   ): Promise<"committed" | "conflict" | "stale" | Error | Entry[]> {
     const optimistic = attempt === 1;
     if (cache.size > MAX_CACHED_KEYS) cache.clear();
-    if (dropped.size > MAX_CACHED_KEYS) dropped.clear();
     const keys = new Map<string, Deno.KvKey>();
     const likelyNew = new Set<string>();
     for (const entry of batch) {
@@ -612,7 +615,7 @@ export function createCommitEngine<S = never>(
   return {
     lastKnown(key) {
       const id = keyId(key);
-      return cache.has(id) ? cache.get(id)!.value : dropped.get(id);
+      return newest(cache.get(id), dropped.get(id))?.value;
     },
     submit<T>(job: CommitJob<T, S>): Promise<T> {
       const keyIds = job.keys.map(keyId);
@@ -785,6 +788,12 @@ export async function submitAskingKeys<T, S>(
  */
 export function uniqueKeys(keys: readonly Deno.KvKey[]): Deno.KvKey[] {
   return [...new Map(keys.map((key) => [keyId(key), key])).values()];
+}
+
+/** The later of two values read (by versionstamp; one not yet committed counts as oldest). */
+function newest(a: Cached | undefined, b: Cached | undefined): Cached | undefined {
+  if (!a || !b) return a ?? b;
+  return (a.versionstamp ?? "") >= (b.versionstamp ?? "") ? a : b;
 }
 
 function asError(error: unknown): Error {

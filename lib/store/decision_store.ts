@@ -207,6 +207,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     countersOf,
     pending: pendingReservations,
     known: (key) => (engine.lastKnown(key) as Usage | undefined) ?? null,
+    knownChain: (chain) => chains.known(chain),
     log,
   });
   const rewrites = createRecordRewrites({ kv, retentionMs, aggregates, metrics });

@@ -141,6 +141,8 @@ export interface FallbackAnswersOptions {
   readonly pending: PendingReservations;
   /** A counter's value as this process last read or committed it (`null`: not known, as zero). */
   readonly known: (key: Deno.KvKey) => Usage | null;
+  /** A card's chain followed on through what this process learned (see `CardChains.known`). */
+  readonly knownChain: (chain: CardChain) => CardChain;
   readonly log: Logger;
 }
 
@@ -198,6 +200,7 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  *   countersOf: () => [],
  *   pending: new PendingReservations(),
  *   known: () => null,
+ *   knownChain: (chain) => chain,
  *   log: () => {},
  * });
  * const authorization = authorizationOf(authorizationEvent());
@@ -209,7 +212,7 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  * ```
  */
 export function createFallbackAnswers(options: FallbackAnswersOptions): FallbackAnswers {
-  const { decide, countersOf, pending, known, log } = options;
+  const { decide, countersOf, pending, known, knownChain, log } = options;
 
   /**
    * The live pipeline's decision without the store, counting on the card's
@@ -221,7 +224,8 @@ export function createFallbackAnswers(options: FallbackAnswersOptions): Fallback
    */
   async function checked(request: FailedRequest, counters: CounterRef[]): Promise<Decision> {
     const { authorization, meta, kept, chain } = request;
-    const bucketsOf = chainBuckets(authorization.card.id, chain);
+    // Read along all this process knows of the chain; reserved under the chain the store uses.
+    const bucketsOf = chainBuckets(authorization.card.id, knownChain(chain));
     const usage = (counter: CounterRef) => {
       const keys = bucketsOf(counter.buckets);
       return pending.plus(sumUsage(keys.map(known)), keys, meta.eventId);

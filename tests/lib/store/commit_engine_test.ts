@@ -502,3 +502,42 @@ Deno.test("createCommitEngine() knows a key's last committed value through a com
   await append(engine, ["list"], "c");
   assertEquals(engine.lastKnown(["list"]), ["a", "c"]);
 });
+
+Deno.test("createCommitEngine() knows a key's newest value when a batch that read an older one is given up", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  // The reading job's commit waits until released, while another job on its key commits.
+  const engine = createCommitEngine(withAtomicHook(kv, (operation) => {
+    const checked: Deno.AtomicCheck[] = [];
+    const check = operation.check.bind(operation);
+    operation.check = (...checks) => {
+      checked.push(...checks);
+      return check(...checks);
+    };
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (checked.some(({ key }) => key[0] === "reader")) await released;
+      return await commit();
+    };
+  }));
+  await append(engine, ["list"], "a");
+  const reading = engine.submit<string>({
+    keys: [["list"], ["reader"]],
+    mutations: 0,
+    bytes: 64,
+    deadline: Deadline.after(100),
+    run(view) {
+      view.set(["reader"], view.get<string[]>(["list"]));
+      return { done: "read" };
+    },
+  });
+  const failed = reading.then(() => undefined, (error: unknown) => error);
+  // Its batch in flight first: the next job, on the key it only reads, commits beside it.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assertEquals(await append(engine, ["list"], "b"), ["a", "b"]);
+  // Past its deadline the reading job's commit is given up (its outcome unknown): what it read is
+  // older than what the other job committed meanwhile.
+  assert(await failed instanceof Error);
+  release();
+  assertEquals(engine.lastKnown(["list"]), ["a", "b"]);
+});
