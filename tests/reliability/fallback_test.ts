@@ -66,6 +66,18 @@ async function faultyReadsKv() {
 const sixHundred = (id: string, card: string) =>
   authorizationEvent("online", { id, card: { id: card }, pending_request: { amount: 60_000 } });
 
+/** A request of `amount` on `card`, a card that replaces `replaces` (`null`: none). */
+function onCard(id: string, card: string, replaces: string | null, amount: number) {
+  const event = authorizationEvent("online", {
+    id,
+    card: { id: card },
+    pending_request: { amount },
+  });
+  (event.data.object as { card: { replacement_for: string | null } }).card.replacement_for =
+    replaces;
+  return event;
+}
+
 /** Partially approves an authorization's first request over 2,000 (to 2,000). */
 const partialFirst: Policy = function partialFirst(authorization) {
   const { amount } = authorization.pending_request;
@@ -338,9 +350,8 @@ Deno.test("an answer given while a replacement card's chain could not be read is
     kv: store.kv,
     policies: [blockCategories(["betting_casino_gambling"])],
   });
-  const event = authorizationEvent("online", { id: "iauth_new_card", card: { id: "ic_new" } });
   // A replacement card: deciding on it needs its chain, read from the store.
-  (event.data.object as { card: { replacement_for: string } }).card.replacement_for = "ic_old";
+  const event = onCard("iauth_new_card", "ic_new", "ic_old", 10_000);
   store.failing = true;
   const answered = await post(server.url, event);
   store.failing = false;
@@ -358,15 +369,7 @@ Deno.test("an answer given while a replacement card's chain could not be read co
     kv: store.kv,
     policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
   });
-  const onNewCard = (id: string) => {
-    const event = authorizationEvent("online", {
-      id,
-      card: { id: "ic_new_limited" },
-      pending_request: { amount: 60_000 },
-    });
-    (event.data.object as { card: { replacement_for: string } }).card.replacement_for = "ic_old";
-    return event;
-  };
+  const onNewCard = (id: string) => onCard(id, "ic_new_limited", "ic_old", 60_000);
   store.failing = true;
   const first = await post(server.url, onNewCard("iauth_new_limited_1"));
   store.failing = false;
@@ -382,11 +385,7 @@ Deno.test("an answer given while a replacement card's chain could not be read co
     kv: commits.kv,
     policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
   });
-  const onNewCard = (id: string) => {
-    const event = sixHundred(id, "ic_new_outage");
-    (event.data.object as { card: { replacement_for: string } }).card.replacement_for = "ic_old";
-    return event;
-  };
+  const onNewCard = (id: string) => onCard(id, "ic_new_outage", "ic_old", 60_000);
   commits.locked = true;
   reads.failing = true;
   const first = await post(server.url, onNewCard("iauth_new_outage_1"));
@@ -409,22 +408,9 @@ Deno.test("a replacement card whose chain cannot be read still counts the spend 
     kv: store.kv,
     policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
   });
-  const spent = await post(
-    server.url,
-    authorizationEvent("online", {
-      id: "iauth_replaced_card",
-      card: { id: "ic_replaced" },
-      pending_request: { amount: 90_000 },
-    }),
-  );
+  const spent = await post(server.url, onCard("iauth_replaced_card", "ic_replaced", null, 90_000));
   assertEquals(spent.body.approved, true);
-  const replacement = authorizationEvent("online", {
-    id: "iauth_replacement_card",
-    card: { id: "ic_replacement" },
-    pending_request: { amount: 20_000 },
-  });
-  (replacement.data.object as { card: { replacement_for: string } }).card.replacement_for =
-    "ic_replaced";
+  const replacement = onCard("iauth_replacement_card", "ic_replacement", "ic_replaced", 20_000);
   store.failing = true;
   const answered = await post(server.url, replacement);
   store.failing = false;
@@ -437,16 +423,7 @@ Deno.test("a chain learned while the store cannot commit is followed by the next
     kv: store.kv,
     policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
   });
-  const onCard = (id: string, card: string, replaces: string | null, amount: number) => {
-    const event = authorizationEvent("online", {
-      id,
-      card: { id: card },
-      pending_request: { amount },
-    });
-    (event.data.object as { card: { replacement_for: string | null } }).card.replacement_for =
-      replaces;
-    return event;
-  };
+
   const spent = await post(server.url, onCard("iauth_old_card", "ic_old_card", null, 90_000));
   assertEquals(spent.body.approved, true);
   store.locked = true;

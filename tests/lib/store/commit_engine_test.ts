@@ -49,8 +49,19 @@ function contendedOn(
   hot: Deno.KvKey,
   held?: { readonly key: Deno.KvKey; readonly until: Promise<void> },
 ) {
-  const reads = (checks: Deno.AtomicCheck[], key: Deno.KvKey) =>
+  const reads = (checks: readonly Deno.AtomicCheck[], key: Deno.KvKey) =>
     checks.some((check) => JSON.stringify(check.key) === JSON.stringify(key));
+  return beforeCommit(kv, async (checked) => {
+    if (held && reads(checked, held.key)) await held.until;
+    if (reads(checked, hot)) await kv.set(hot, ["other process"]);
+  });
+}
+
+/** `kv` whose commits first run `before` with the keys they check. */
+function beforeCommit(
+  kv: Deno.Kv,
+  before: (checked: readonly Deno.AtomicCheck[]) => Promise<void>,
+): Deno.Kv {
   return withAtomicHook(kv, (operation) => {
     const checked: Deno.AtomicCheck[] = [];
     const check = operation.check.bind(operation);
@@ -60,8 +71,7 @@ function contendedOn(
     };
     const commit = operation.commit.bind(operation);
     operation.commit = async () => {
-      if (held && reads(checked, held.key)) await held.until;
-      if (reads(checked, hot)) await kv.set(hot, ["other process"]);
+      await before(checked);
       return await commit();
     };
   });
@@ -507,18 +517,8 @@ Deno.test("createCommitEngine() knows a key's newest value when a batch that rea
   using kv = await Deno.openKv(":memory:");
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
   // The reading job's commit waits until released, while another job on its key commits.
-  const engine = createCommitEngine(withAtomicHook(kv, (operation) => {
-    const checked: Deno.AtomicCheck[] = [];
-    const check = operation.check.bind(operation);
-    operation.check = (...checks) => {
-      checked.push(...checks);
-      return check(...checks);
-    };
-    const commit = operation.commit.bind(operation);
-    operation.commit = async () => {
-      if (checked.some(({ key }) => key[0] === "reader")) await released;
-      return await commit();
-    };
+  const engine = createCommitEngine(beforeCommit(kv, async (checked) => {
+    if (checked.some(({ key }) => key[0] === "reader")) await released;
   }));
   await append(engine, ["list"], "a");
   const reading = engine.submit<string>({
