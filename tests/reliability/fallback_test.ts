@@ -62,7 +62,10 @@ async function faultyReadsKv() {
   return Object.assign(faults, { kv });
 }
 
-/** A 600.00 request on `card`: under the 1,000.00 a day these tests set, one fits. */
+/** 1,000.00 a day per card, the limit most of these tests set. */
+const thousandADay = spendLimit({ window: "daily", maxAmount: { usd: 100_000 } });
+
+/** A 600.00 request on `card`: under {@linkcode thousandADay}, one fits. */
 const sixHundred = (id: string, card: string) =>
   authorizationEvent("online", { id, card: { id: card }, pending_request: { amount: 60_000 } });
 
@@ -190,7 +193,7 @@ Deno.test("a card's spend committed before the store locked still counts in what
   const store = await lockableKv();
   await using server = await startTestServer(APPROVING, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
   const before = await post(server.url, sixHundred("iauth_spent_before", "ic_spent"));
   assertEquals(before.body.approved, true);
@@ -209,7 +212,7 @@ Deno.test("a card's spend another process committed counts in what is answered w
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/kv.sqlite3`;
-    const policies = [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })];
+    const policies = [thousandADay];
     // Two services on one store file, as two processes: the other one spends on the card.
     const elsewhere = await lockableKv(await Deno.openKv(path));
     await using other = await startTestServer(APPROVING, { kv: elsewhere.kv, policies });
@@ -367,7 +370,7 @@ Deno.test("an answer given while a replacement card's chain could not be read co
   const store = await faultyReadsKv();
   await using server = await startTestServer(APPROVING, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
   const onNewCard = (id: string) => onCard(id, "ic_new_limited", "ic_old", 60_000);
   store.failing = true;
@@ -383,7 +386,7 @@ Deno.test("an answer given while a replacement card's chain could not be read co
   const commits = await lockableKv(reads.kv);
   await using server = await startTestServer(APPROVING, {
     kv: commits.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
   const onNewCard = (id: string) => onCard(id, "ic_new_outage", "ic_old", 60_000);
   commits.locked = true;
@@ -406,7 +409,7 @@ Deno.test("a replacement card whose chain cannot be read still counts the spend 
   const store = await faultyReadsKv();
   await using server = await startTestServer(APPROVING, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
   const spent = await post(server.url, onCard("iauth_replaced_card", "ic_replaced", null, 90_000));
   assertEquals(spent.body.approved, true);
@@ -421,7 +424,7 @@ Deno.test("a chain learned while the store cannot commit is followed by the next
   const store = await lockableKv();
   await using server = await startTestServer(APPROVING, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
 
   const spent = await post(server.url, onCard("iauth_old_card", "ic_old_card", null, 90_000));
@@ -465,7 +468,7 @@ Deno.test("concurrent requests on a card answered without a commit hold its limi
       const commits = await lockableKv();
       await using server = await startTestServer({ ...APPROVING, DECISION_BUDGET_MS: "300" }, {
         kv: outage === "reads never answer" ? reads.kv : commits.kv,
-        policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } }), asyncCheck],
+        policies: [thousandADay, asyncCheck],
       });
       reads.hanging = commits.locked = true;
       // Five requests of 600.00 at once against 1,000.00 a day: one fits.
@@ -485,7 +488,7 @@ Deno.test("reads failing at once through an outage: every answer is logged after
   const store = await faultyReadsKv();
   await using server = await startTestServer(APPROVING, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
   store.failing = true;
   const answers = [];
@@ -517,7 +520,7 @@ Deno.test("a redelivery during an outage does not count its own first answer", a
   const store = await faultyReadsKv();
   await using server = await startTestServer(APPROVING, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
   const event = sixHundred("iauth_again", "ic_again");
   store.hanging = true;
@@ -531,7 +534,7 @@ Deno.test("a store whose reads take over a second still decides", async () => {
   const store = await faultyReadsKv();
   await using server = await startTestServer({ ADMIN_TOKEN, FALLBACK_DECISION: "approve" }, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } })],
+    policies: [thousandADay],
   });
   store.slowMs = 1_200;
   const { body } = await post(
@@ -547,7 +550,7 @@ Deno.test("an async policy the store's outage left no time is not logged as fail
     new Promise((resolve) => setTimeout(() => resolve(abstain()), 250));
   await using server = await startTestServer({ ...APPROVING, DECISION_BUDGET_MS: "300" }, {
     kv: store.kv,
-    policies: [spendLimit({ window: "daily", maxAmount: { usd: 100_000 } }), asyncCheck],
+    policies: [thousandADay, asyncCheck],
   });
   store.hanging = true;
   const { body } = await post(server.url, authorizationEvent("online", { id: "iauth_no_time" }));
