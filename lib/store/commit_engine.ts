@@ -69,7 +69,10 @@ const MAX_IN_FLIGHT = 2;
  * a batch with a background job in it has its read cut short.
  */
 const READ_WAIT_MS = 2_000;
-/** Bounds the versionstamp cache (counters, mostly); clearing it only costs reads. */
+/**
+ * Bounds the versionstamp cache (counters, mostly): the key used longest ago
+ * goes first, which costs a read (and `lastKnown` its value).
+ */
 const MAX_CACHED_KEYS = 20_000;
 
 /** The values a batch read, as the jobs in it see them, in order. */
@@ -198,6 +201,15 @@ interface Cached {
   readonly versionstamp: string | null;
 }
 
+/**
+ * A key's value as this process last read or committed it. `stale` once a
+ * commit that read it failed or its outcome is unknown: still what
+ * `lastKnown` answers, but read again before a batch relies on it.
+ */
+interface CacheEntry extends Cached {
+  readonly stale?: true;
+}
+
 interface InFlightWrite {
   readonly value: unknown;
   /** Its batch's versionstamp once committed, `null` if that commit failed. */
@@ -263,25 +275,28 @@ export function createCommitEngine<S = never>(
   options: CommitEngineOptions<S> = {},
 ): CommitEngine<S> {
   const queue: Entry[] = [];
-  const cache = new Map<string, Cached>();
+  const cache = new Map<string, CacheEntry>();
+  /** Caches `entry` as the key's most recently used (the last to be evicted). */
+  function keep(id: string, entry: CacheEntry): void {
+    cache.delete(id);
+    cache.set(id, entry);
+    if (cache.size > MAX_CACHED_KEYS) cache.delete(cache.keys().next().value!);
+  }
   /**
-   * What batches read before a commit that failed or whose outcome is
-   * unknown, the newest of each key kept (see `lastKnown`), oldest evicted.
-   */
-  const dropped = new Map<string, Cached>();
-  /**
-   * Remembers what a batch `read` before a commit that failed, and, when
-   * `uncached`, drops those keys from the cache (they must be read again).
+   * Keeps the newest of what a batch `read` before a commit that failed, as
+   * stale: all of it when `uncached` (the commit's outcome may have changed
+   * those keys), else only what is newer than the cache.
    */
   function remember(read: ReadonlyMap<string, Cached>, uncached: boolean): void {
     for (const [id, entry] of read) {
-      const best = newest(newest(dropped.get(id), entry), cache.get(id));
-      if (uncached) cache.delete(id);
+      const cached = cache.get(id);
+      const best = newest(entry, cached);
       // Absent (a new authorization's state, an unused counter) is what an unknown key reads as.
-      if (best?.value == null) continue;
-      dropped.delete(id);
-      dropped.set(id, best);
-      if (dropped.size > MAX_CACHED_KEYS) dropped.delete(dropped.keys().next().value!);
+      if (best?.value == null) {
+        if (uncached) cache.delete(id);
+      } else if (uncached || best !== cached) {
+        keep(id, { value: best.value, versionstamp: best.versionstamp, stale: true });
+      }
     }
   }
   /**
@@ -458,7 +473,6 @@ export function createCommitEngine<S = never>(
     donePreparing: () => void,
   ): Promise<"committed" | "conflict" | "stale" | Error | Entry[]> {
     const optimistic = attempt === 1;
-    if (cache.size > MAX_CACHED_KEYS) cache.clear();
     const keys = new Map<string, Deno.KvKey>();
     const likelyNew = new Set<string>();
     for (const entry of batch) {
@@ -474,7 +488,7 @@ export function createCommitEngine<S = never>(
       if (pending) {
         read.set(id, { value: pending.value, versionstamp: null });
         waitFor.set(id, pending.committed);
-      } else if (cached) read.set(id, cached);
+      } else if (cached && !cached.stale) read.set(id, cached);
       else if (optimistic && likelyNew.has(id)) read.set(id, { value: null, versionstamp: null });
       else toRead.push(key);
     }
@@ -576,11 +590,7 @@ export function createCommitEngine<S = never>(
       // A key assumed absent (a new authorization) is rarely needed again: not worth its memory.
       if (likelyNew.has(id)) continue;
       const written = view.dirty.get(id);
-      cache.set(
-        id,
-        written ? { value: written.value, versionstamp: committed.versionstamp } : cached,
-      );
-      dropped.delete(id);
+      keep(id, written ? { value: written.value, versionstamp: committed.versionstamp } : cached);
     }
     for (const [entry, value] of done) entry.resolve(value);
     return "committed";
@@ -614,8 +624,7 @@ export function createCommitEngine<S = never>(
 
   return {
     lastKnown(key) {
-      const id = keyId(key);
-      return newest(cache.get(id), dropped.get(id))?.value;
+      return cache.get(keyId(key))?.value;
     },
     submit<T>(job: CommitJob<T, S>): Promise<T> {
       const keyIds = job.keys.map(keyId);

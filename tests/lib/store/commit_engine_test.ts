@@ -541,3 +541,16 @@ Deno.test("createCommitEngine() knows a key's newest value when a batch that rea
   release();
   assertEquals(engine.lastKnown(["list"]), ["a", "b"]);
 });
+
+Deno.test("createCommitEngine() keeps at most 20,000 keys, forgetting the one used longest ago", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const engine = createCommitEngine(kv);
+  await append(engine, ["first"], "a");
+  await append(engine, ["second"], "a");
+  await append(engine, ["first"], "b");
+  // 19,999 more keys: with "first" used again last, "second" is the one to go.
+  await Promise.all(Array.from({ length: 19_999 }, (_, i) => append(engine, ["other", i], "a")));
+  assertEquals(engine.lastKnown(["second"]), undefined);
+  assertEquals(engine.lastKnown(["first"]), ["a", "b"]);
+  assertEquals(engine.lastKnown(["other", 0]), ["a"]);
+});
