@@ -20,8 +20,7 @@ export interface ReservedKeys {
 }
 
 /**
- * The counters `entries` reserved in that `keys` lacks, once each: what a job
- * must read too before it can move them.
+ * The counters `entries` reserved in that `keys` lacks, once each.
  *
  * @example
  * ```ts
@@ -39,6 +38,43 @@ export function missingKeys(
   const have = new Set(keys.map(keyId));
   return uniqueKeys(entries.flatMap((entry) => [...entry.reservation.keys]))
     .filter((key) => !have.has(keyId(key)));
+}
+
+/**
+ * The counters `entries` reserved in that `read` lacks, whole entries, the
+ * newest (by position) first, while they fit in `room` more keys: what a job
+ * must read too to move their reservations in one commit (Deno KV checks 100
+ * keys at most). The entries left out keep their reservations until a later
+ * commit moves them (see `applySnapshot`).
+ *
+ * @example
+ * ```ts
+ * import { keysOfEntries } from "./counters.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const entry = (position: number, day: string) =>
+ *   ({ position, reservation: { keys: [["usage", "card", "ic_1", day]], amount: 1, count: 0 } });
+ * const entries = [entry(0, "2026-11-24"), entry(1, "2026-11-25"), entry(2, "2026-11-26")];
+ * const read = [["usage", "card", "ic_1", "2026-11-26"]];
+ * deepEqual(keysOfEntries(entries, read, 1), [["usage", "card", "ic_1", "2026-11-25"]]);
+ * ```
+ */
+export function keysOfEntries(
+  entries: readonly {
+    readonly position: number;
+    readonly reservation: Pick<Reservation, "keys">;
+  }[],
+  read: readonly Deno.KvKey[],
+  room: number,
+): Deno.KvKey[] {
+  const have = new Set(read.map(keyId));
+  const more: Deno.KvKey[] = [];
+  for (const entry of entries.toSorted((a, b) => b.position - a.position)) {
+    const own = uniqueKeys(entry.reservation.keys).filter((key) => !have.has(keyId(key)));
+    if (more.length + own.length > room) break;
+    for (const key of own) have.add(keyId(key));
+    more.push(...own);
+  }
+  return more;
 }
 
 /**

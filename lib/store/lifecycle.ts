@@ -13,18 +13,26 @@ import { type AuthorizationRequest, NOTHING_HELD } from "../engine/policy.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { AggregateShare } from "./aggregates.ts";
-import { authorizationKey, type AuthorizationState, isFull } from "./authorization_state.ts";
+import {
+  authorizationKey,
+  type AuthorizationState,
+  isFull,
+  MAX_REQUESTS,
+  type RequestEntry,
+  type StripeSnapshot,
+} from "./authorization_state.ts";
 import { linkKeys, replacementLinks } from "./card_chain.ts";
 import {
   BACKGROUND_MS,
   type CommitEngine,
   type CommitJob,
   type JobStep,
+  KV_LIMITS,
   submitAskingKeys,
   uniqueKeys,
 } from "./commit_engine.ts";
-import { applySnapshot, type SnapshotApplied } from "./apply_snapshot.ts";
-import { addToCounters, missingKeys, type ReservedKeys } from "./counters.ts";
+import { applySnapshot, offTarget, type SnapshotApplied } from "./apply_snapshot.ts";
+import { addToCounters, keysOfEntries, missingKeys, type ReservedKeys } from "./counters.ts";
 import {
   type DecisionRecord,
   type Reconciliation,
@@ -106,6 +114,50 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     return submitAskingKeys(engine, first, job, 4) as Promise<T>;
   }
 
+  /** The counters a job applying `snapshot` to `entries` must read beyond `keys` (see `keysOfEntries`). */
+  function keysToMove(
+    entries: readonly RequestEntry[],
+    snapshot: StripeSnapshot,
+    keys: readonly Deno.KvKey[],
+  ): Deno.KvKey[] {
+    return keysOfEntries(offTarget(entries, snapshot), keys, KV_LIMITS.checks - keys.length);
+  }
+
+  /**
+   * Moves the reservations an authorization's stored snapshot still leaves
+   * off target (`unsettled`: their counters were more than one commit
+   * checks, 25 days of increments under six counters), a commit at a time,
+   * each reading the counters of as many of them as fit, the newest first.
+   */
+  async function settle(authorizationId: string): Promise<void> {
+    const authKey = authorizationKey(authorizationId);
+    for (let step = 1;; step++) {
+      const settled = await withKeys<SnapshotApplied | "again" | undefined>([authKey], (keys) => ({
+        keys,
+        mutations: 0,
+        bytes: 8 * 1024,
+        deadline: Deadline.after(BACKGROUND_MS),
+        run(view) {
+          const state = view.get<AuthorizationState>(authKey);
+          const moving = state?.stripe ? offTarget(state.requests, state.stripe) : [];
+          if (moving.length === 0) return { done: undefined };
+          const needKeys = keysToMove(state!.requests, state!.stripe!, keys);
+          if (needKeys.length > 0) return { done: { needKeys } };
+          // Another commit moved the requests this step asked for (another event of this
+          // authorization settling, one of our requests): the next step asks anew.
+          if (!moving.some((entry) => entry.reservation.keys.every((key) => view.has(key)))) {
+            return { done: "again" };
+          }
+          return { done: applySnapshot(view, state!, state!.stripe!, new Date(), retentionMs) };
+        },
+      }));
+      if (settled === undefined || (settled !== "again" && !settled.unsettled)) return;
+      if (step === MAX_SETTLE_STEPS) {
+        throw new Error(`the reservations did not settle in ${MAX_SETTLE_STEPS} commits`);
+      }
+    }
+  }
+
   /**
    * Merges a transaction that names its authorization into the authorization's
    * Stripe snapshot, by id, and re-applies it (counters, reconciliation).
@@ -115,7 +167,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
    * counted twice. Before any lifecycle event of its authorization (no
    * snapshot yet), it is kept in the state and merged into the first
    * snapshot. Resolves with the reconciliation it changed, `"kept"`, or
-   * `undefined` when nothing changed (already merged).
+   * `undefined` when nothing changed (already merged, and nothing left to
+   * settle: a redelivery after a settle failed settles the rest).
    */
   async function linkTransaction(
     authorizationId: string,
@@ -149,9 +202,13 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
           return { done: "kept" };
         }
         const snapshot = withTransactions(state.stripe, { [transaction.id]: amount });
-        if (snapshot === state.stripe) return { done: undefined };
-        const missing = missingKeys(state?.requests ?? [], keys);
-        if (missing.length > 0) return { done: { needKeys: missing } };
+        // Merged already: applied again only to settle what an earlier commit left (a redelivery
+        // after settling failed).
+        if (snapshot === state.stripe && offTarget(state.requests, snapshot).length === 0) {
+          return { done: undefined };
+        }
+        const needKeys = keysToMove(state.requests, snapshot, keys);
+        if (needKeys.length > 0) return { done: { needKeys } };
         return snapshotStep(applySnapshot(view, state, snapshot, now, retentionMs));
       },
     }));
@@ -193,7 +250,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       });
       const authKey = authorizationKey(authorization.id);
       const now = new Date();
-      const result = await withKeys<{ reconciliation: Reconciliation; changed: boolean }>(
+      const result = await withKeys<SnapshotApplied>(
         uniqueKeys([authKey, ...keysAt.flatMap(({ keys }) => keys)]),
         (keys) => ({
           keys,
@@ -202,8 +259,6 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
           deadline: Deadline.after(BACKGROUND_MS),
           run(view) {
             const state = view.get<AuthorizationState>(authKey);
-            const missing = missingKeys(state?.requests ?? [], keys);
-            if (missing.length > 0) return { done: { needKeys: missing } };
             const entries = [...state?.requests ?? []];
             const stripeOnly: DecisionRecord[] = [];
             positions.forEach((position, i) => {
@@ -260,6 +315,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
               mergeSnapshots(state?.stripe, snapshotOf(authorization)),
               state?.early_transactions ?? {},
             );
+            const needKeys = keysToMove(entries, snapshot, keys);
+            if (needKeys.length > 0) return { done: { needKeys } };
             const applied = applySnapshot(
               view,
               {
@@ -294,6 +351,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         status: reconciliation.status,
         stripe_amount: reconciliation.stripe_amount,
       });
+      // Counted and logged first: a settle that fails leaves the outcome as committed.
+      if (result.unsettled) await settle(authorization.id);
       return reconciliation;
     },
 
@@ -325,6 +384,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         if (linked && linked !== "kept" && linked.changed) {
           metrics?.reconciled(linked.reconciliation.outcome);
         }
+        if (linked && linked !== "kept" && linked.unsettled) await settle(authorizationId);
         return linked === undefined ? "ignored" : "applied";
       }
       const asRequest = transactionAsRequest(transaction);
@@ -369,12 +429,20 @@ const MAX_STRIPE_ONLY_REQUESTS = 16;
 /**
  * Counters the later requests an authorization held for Stripe alone may add
  * to those its own requests reserve in, at most: each request of ours that
- * comes later reads every counter its authorization reserved in, beside its
- * own (and its card chain's), within Deno KV's 100 checks per commit. Two
- * days' worth of six counters; past it, such a request is held with the
- * newest one, as it was before they had entries of their own.
+ * comes later reads the counters its authorization reserved in, beside its
+ * own (and its card chain's), as many as Deno KV's 100 checks per commit
+ * allow, the newest first. Two days' worth of six counters; past it, such a
+ * request is held with the newest one, as it was before they had entries of
+ * their own.
  */
 const MAX_STRIPE_ONLY_KEYS = 12;
+
+/**
+ * Commits a settling takes at most: each moves one request at least, and a
+ * state holds at most `MAX_REQUESTS`; the rest for steps that ask anew after
+ * another commit moved what they read.
+ */
+const MAX_SETTLE_STEPS = 2 * MAX_REQUESTS;
 
 /** How many keys of `reservations` are not among `base`. */
 function extraKeys(

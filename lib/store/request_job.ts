@@ -41,13 +41,13 @@ import {
   type BatchView,
   type CommitJob,
   type JobStep,
-  keyId,
+  KV_LIMITS,
   uniqueKeys,
 } from "./commit_engine.ts";
 import {
   addToCounters,
   counterKeys,
-  missingKeys,
+  keysOfEntries,
   PendingReservations,
   type ReservedKeys,
   sumUsage,
@@ -265,8 +265,9 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
     let deciding: Promise<unknown> | undefined;
     const kept = meta.results ?? new KeptPolicyResults();
 
+    const keys = [authKey, ...buckets, ...stateKeys, ...growth.keys, ...links.map(([key]) => key)];
     return {
-      keys: [authKey, ...buckets, ...stateKeys, ...growth.keys, ...links.map(([key]) => key)],
+      keys,
       mutations: REQUEST_MUTATIONS,
       bytes: meta.eventBytes + 4 * 1024,
       deadline,
@@ -285,10 +286,10 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         // The chain's first card was since found to replace another: decided on the whole chain.
         if (growth.grew(view)) return { done: { chainGrew: true } };
         // Stripe's lifecycle arrived first (our answer was late) and reserved under its own time
-        // (another day's window, when it crossed midnight): those counters move with this request.
-        const readKeys = state?.stripe ? [...buckets, ...stateKeys] : undefined;
-        if (readKeys) {
-          const needKeys = missingKeys(state!.requests, readKeys);
+        // (another day's window, when it crossed midnight): those counters move with this request,
+        // as many requests' as the commit's checks leave room for, the newest first, asked once.
+        if (state?.stripe && stateKeys.length === 0) {
+          const needKeys = keysOfEntries(state.requests, buckets, KV_LIMITS.checks - keys.length);
           if (needKeys.length > 0) return { done: { needKeys } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
@@ -403,17 +404,12 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           };
           if (state?.stripe) {
             // Stripe's lifecycle arrived first: its snapshot still decides what the authorization
-            // holds, and this request now has an outcome. Only counters this job read can move
-            // (every one the state reserved in, asked for above).
-            const jobKeys = new Set(readKeys!.map(keyId));
-            applySnapshot(
-              view,
-              next,
-              state.stripe,
-              now,
-              retentionMs,
-              (request) => request.reservation.keys.every((key) => jobKeys.has(keyId(key))),
-            );
+            // holds, and this request now has an outcome. Only counters this job read move; a
+            // request whose counters did not fit keeps its reservation until the next lifecycle
+            // event settles it. In the usual case the ones a new request moves are among the
+            // newest, which fit: its own, the one before it, and a late request's own position
+            // held for Stripe alone (no request of ours comes after a late one: see `oddity`).
+            applySnapshot(view, next, state.stripe, now, retentionMs);
           } else view.set(authKey, next, retentionMs);
         }
         return {

@@ -25,7 +25,12 @@ import {
 import { pollUntil, recordEvent, recordRequest, testStore } from "../../_store.ts";
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
-import { lifecycleEvent, type PastRequest, requestEvent } from "../../../fixtures/lifecycle.ts";
+import {
+  lifecycleEvent,
+  type PastRequest,
+  requestEvent,
+  transactionEvent,
+} from "../../../fixtures/lifecycle.ts";
 import type Stripe from "stripe";
 
 /**
@@ -1230,6 +1235,18 @@ Deno.test("answers waiting out a lock log their retries once a second; a stop wa
   }
 });
 
+/** Six counters: daily and rolling (an hour), spend and count, per card; daily per cardholder. */
+function sixCounters(): Policy[] {
+  return [
+    spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
+    countLimit({ window: "daily", maxCount: 1_000 }),
+    spendLimit({ window: { rollingMinutes: 60 }, maxAmount: { usd: 1_000_000 } }),
+    countLimit({ window: { rollingMinutes: 60 }, maxCount: 1_000 }),
+    spendLimit({ per: "cardholder", window: "daily", maxAmount: { usd: 1_000_000 } }),
+    countLimit({ per: "cardholder", window: "daily", maxCount: 1_000 }),
+  ];
+}
+
 Deno.test("requests Stripe decided without us stay within the state's bounds", async (t) => {
   const day = 86_400_000;
   const d0 = Math.floor(Date.now() / day) * day - 3 * day + 36_000_000;
@@ -1253,14 +1270,6 @@ Deno.test("requests Stripe decided without us stay within the state's bounds", a
     authorization.request_history.forEach((entry, i) => entry.created = seconds(times[i]));
     return authorization;
   };
-  const sixCounters = () => [
-    spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
-    countLimit({ window: "daily", maxCount: 1_000 }),
-    spendLimit({ window: { rollingMinutes: 60 }, maxAmount: { usd: 1_000_000 } }),
-    countLimit({ window: { rollingMinutes: 60 }, maxCount: 1_000 }),
-    spendLimit({ per: "cardholder", window: "daily", maxAmount: { usd: 1_000_000 } }),
-    countLimit({ per: "cardholder", window: "daily", maxCount: 1_000 }),
-  ];
   /** Ours first, 20 days ago; then Stripe's word on `n - 1` increments, one a day, it decided alone. */
   const incrementedDaily = async (kv: Deno.Kv, policies: Policy[], n: number) => {
     const store = testStore(kv, createDecide(policies, { policyVersion: "test" }));
@@ -1462,4 +1471,131 @@ Deno.test("requests Stripe decided without us stay within the state's bounds", a
       assertEquals(await fits("iauth_day0_whole", d0 + 60_000, 10_000), true);
     },
   );
+});
+
+/** A store deciding under {@linkcode sixCounters}. */
+function sixCountersStore(kv: Deno.Kv): DecisionStore {
+  return testStore(kv, createDecide(sixCounters(), { policyVersion: "test" }));
+}
+
+/** What every counter holds: amount and count, each. */
+async function usageHeld(kv: Deno.Kv): Promise<number[]> {
+  const held: number[] = [];
+  for await (const { value } of kv.list<{ amount: number; count: number }>({ prefix: ["usage"] })) {
+    held.push(value.amount, value.count);
+  }
+  return held;
+}
+
+/**
+ * Our requests of 100 on authorization `id` until `requests` (which grows)
+ * holds `to`, the one at position n received on day n of the last 26, each
+ * approved and committed; the last one.
+ */
+async function incrementsDaily(
+  store: DecisionStore,
+  id: string,
+  requests: PastRequest[],
+  to: number,
+): Promise<Stripe.Event> {
+  const day = 86_400_000;
+  const start = Math.floor(Date.now() / day) * day - 26 * day + 36_000_000;
+  let last!: Stripe.Event;
+  while (requests.length < to) {
+    last = requestEvent({ id, pending_request: { amount: 100 } }, requests);
+    authorizationOf(last).created = Math.floor(start / 1000);
+    const { record, unrecorded } = await recordEvent(store, last, start + requests.length * day);
+    assertEquals([record.approved, unrecorded, record.reasons], [true, undefined, []]);
+    requests.push({ amount: 100 });
+  }
+  return last;
+}
+
+/** Stripe's `.updated` for the authorization of `request`: `status`, holding `amount` of `requests`. */
+function updatedAs(
+  request: Stripe.Event,
+  status: "pending" | "reversed" | "expired",
+  amount: number,
+  requests: PastRequest[],
+): Stripe.Issuing.Authorization {
+  return authorizationOf(
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status,
+      approved: true,
+      amount,
+      requests,
+    }),
+  ) as Stripe.Issuing.Authorization;
+}
+
+Deno.test("our own increments on 25 days under six counters (151 keys, past one commit's 100 checks) are reconciled in steps: a reversal gives every day back", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = sixCountersStore(kv);
+  const requests: PastRequest[] = [];
+  const last = await incrementsDaily(store, "iauth_ours_25_days", requests, 25);
+  assert((await usageHeld(kv)).some((n) => n > 0));
+  const reconciliation = await store.reconcile(updatedAs(last, "reversed", 0, requests), "updated");
+  assertEquals(reconciliation.status, "reversed");
+  assertEquals((await usageHeld(kv)).filter((n) => n !== 0), []);
+  assertEquals((await store.get("iauth_ours_25_days"))?.reservation.amount, 0);
+});
+
+Deno.test("after Stripe's word on 10 days of our increments under six counters, our next increments are decided, not a fallback, and every day holds its own", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = sixCountersStore(kv);
+  const id = "iauth_ours_after_stripe";
+  const requests: PastRequest[] = [];
+  let last = await incrementsDaily(store, id, requests, 10);
+  // Reconciled in one commit; each later increment reads what it reserved in beside its own.
+  await store.reconcile(updatedAs(last, "pending", 1_000, requests), "updated");
+  last = await incrementsDaily(store, id, requests, 25);
+  // Each day's four daily counters (spend and count, per card and per cardholder) hold its 100,
+  // and the authorization counts once, on its first day.
+  const daily: [number, number][] = [];
+  for await (
+    const { key, value } of kv.list<{ amount: number; count: number }>({ prefix: ["usage"] })
+  ) {
+    if (key.includes("daily")) daily.push([value.amount, value.count]);
+  }
+  assertEquals(daily.length, 4 * 25);
+  assertEquals(daily.filter(([amount]) => amount !== 100), []);
+  assertEquals(daily.reduce((sum, [, count]) => sum + count, 0), 4);
+  await store.reconcile(updatedAs(last, "reversed", 0, requests), "updated");
+  assertEquals((await usageHeld(kv)).filter((n) => n !== 0), []);
+});
+
+Deno.test("a capture after expiry, linked to our own increments on 25 days under six counters, holds every day's share again, in steps", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = sixCountersStore(kv);
+  const id = "iauth_captured_25_days";
+  const requests: PastRequest[] = [];
+  const last = await incrementsDaily(store, id, requests, 25);
+  await store.reconcile(updatedAs(last, "expired", 0, requests), "updated");
+  assertEquals((await usageHeld(kv)).filter((n) => n !== 0), []);
+  // Stripe captured all of it after it expired: 2,500, signed as Stripe signs a capture.
+  const capture = transactionEvent(last, { id: "ipi_late_capture", amount: -2_500, linked: true });
+  assertEquals(
+    await store.recordTransaction(capture.data.object as Stripe.Issuing.Transaction),
+    "applied",
+  );
+  const daily: number[] = [];
+  for await (const { key, value } of kv.list<{ amount: number }>({ prefix: ["usage"] })) {
+    if (key.includes("daily")) daily.push(value.amount);
+  }
+  assertEquals(daily.length, 4 * 25);
+  assertEquals(daily.filter((amount) => amount !== 100), []);
+});
+
+Deno.test("two deliveries of a reversal at once on our own increments on 25 days under six counters settle together", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = sixCountersStore(kv);
+  const requests: PastRequest[] = [];
+  const last = await incrementsDaily(store, "iauth_settled_twice", requests, 25);
+  const reversed = updatedAs(last, "reversed", 0, requests);
+  const [first, second] = await Promise.all([
+    store.reconcile(reversed, "updated"),
+    store.reconcile(structuredClone(reversed), "updated"),
+  ]);
+  assertEquals([first.status, second.status], ["reversed", "reversed"]);
+  assertEquals((await usageHeld(kv)).filter((n) => n !== 0), []);
 });
