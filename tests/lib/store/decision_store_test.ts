@@ -1478,13 +1478,27 @@ function sixCountersStore(kv: Deno.Kv): DecisionStore {
   return testStore(kv, createDecide(sixCounters(), { policyVersion: "test" }));
 }
 
+/** Every velocity counter: its key, amount and count. */
+async function countersIn(kv: Deno.Kv) {
+  const counters: { key: Deno.KvKey; amount: number; count: number }[] = [];
+  for await (
+    const { key, value } of kv.list<{ amount: number; count: number }>({ prefix: ["usage"] })
+  ) {
+    counters.push({ key, ...value });
+  }
+  return counters;
+}
+
 /** What every counter holds: amount and count, each. */
 async function usageHeld(kv: Deno.Kv): Promise<number[]> {
-  const held: number[] = [];
-  for await (const { value } of kv.list<{ amount: number; count: number }>({ prefix: ["usage"] })) {
-    held.push(value.amount, value.count);
-  }
-  return held;
+  return (await countersIn(kv)).flatMap(({ amount, count }) => [amount, count]);
+}
+
+/** What each daily counter holds: [amount, count]. */
+async function dailyHeld(kv: Deno.Kv): Promise<[number, number][]> {
+  return (await countersIn(kv)).flatMap(({ key, amount, count }) =>
+    key.includes("daily") ? [[amount, count] as [number, number]] : []
+  );
 }
 
 /**
@@ -1551,12 +1565,7 @@ Deno.test("after Stripe's word on 10 days of our increments under six counters, 
   last = await incrementsDaily(store, id, requests, 25);
   // Each day's four daily counters (spend and count, per card and per cardholder) hold its 100,
   // and the authorization counts once, on its first day.
-  const daily: [number, number][] = [];
-  for await (
-    const { key, value } of kv.list<{ amount: number; count: number }>({ prefix: ["usage"] })
-  ) {
-    if (key.includes("daily")) daily.push([value.amount, value.count]);
-  }
+  const daily = await dailyHeld(kv);
   assertEquals(daily.length, 4 * 25);
   assertEquals(daily.filter(([amount]) => amount !== 100), []);
   assertEquals(daily.reduce((sum, [, count]) => sum + count, 0), 4);
@@ -1578,12 +1587,9 @@ Deno.test("a capture after expiry, linked to our own increments on 25 days under
     await store.recordTransaction(capture.data.object as Stripe.Issuing.Transaction),
     "applied",
   );
-  const daily: number[] = [];
-  for await (const { key, value } of kv.list<{ amount: number }>({ prefix: ["usage"] })) {
-    if (key.includes("daily")) daily.push(value.amount);
-  }
+  const daily = await dailyHeld(kv);
   assertEquals(daily.length, 4 * 25);
-  assertEquals(daily.filter((amount) => amount !== 100), []);
+  assertEquals(daily.filter(([amount]) => amount !== 100), []);
 });
 
 Deno.test("two deliveries of a reversal at once on our own increments on 25 days under six counters settle together", async () => {
