@@ -223,6 +223,28 @@ Deno.test("reconciliation is order-independent and idempotent", async (t) => {
     assertEquals(await leftOnCard(server, card.id, DAILY_USD), true);
   });
 
+  await t.step(
+    "a partial reversal reported before a late created: agreed, as in order",
+    async () => {
+      const card = { id: "ic_partial_out_of_order" };
+      const id = "iauth_partial_ooo";
+      const request = requestEvent({ id, card, pending_request: { amount: 90_000 } });
+      assertEquals((await answer(server, request)).approved, true);
+      const held = (type: "created" | "updated", amount: number) =>
+        lifecycleEvent(request, `issuing_authorization.${type}`, {
+          status: "pending",
+          approved: true,
+          amount,
+          requests: [{ amount: 90_000 }],
+        });
+      await answer(server, held("updated", 30_000));
+      await answer(server, held("created", 90_000));
+      const record = await decision(server, id);
+      assertEquals([record.reconciliation.outcome, record.reservation.amount], ["agreed", 30_000]);
+      await assertLeftOnCard(server, card.id, DAILY_USD - 30_000);
+    },
+  );
+
   await t.step("a request on a reversed authorization is declined (failing closed)", async () => {
     const card = { id: "ic_after_reversal" };
     const id = "iauth_after_reversal";

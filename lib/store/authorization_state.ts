@@ -56,6 +56,13 @@ export interface StripeSnapshot {
   readonly transactions: Readonly<Record<string, number>> | number;
   /** Their net spend (captures minus refunds). */
   readonly captured: number;
+  /**
+   * The most Stripe said it held with the longest `request_history` any of
+   * its events listed, whatever order they came in (a partial reversal's
+   * `.updated` can arrive before the `.created` that held the whole). Absent
+   * in snapshots stored before it was kept: their own length and `amount`.
+   */
+  readonly held_most?: { readonly history: number; readonly amount: number };
 }
 
 /** Everything the store keeps per authorization. */

@@ -50,6 +50,10 @@ export function snapshotOf(authorization: Stripe.Issuing.Authorization): StripeS
     })),
     transactions,
     captured: netSpend(transactions),
+    held_most: {
+      history: history.length,
+      amount: Number.isSafeInteger(authorization.amount) ? authorization.amount : 0,
+    },
   };
 }
 
@@ -108,7 +112,9 @@ export function withTransactions(
  * seen). Transactions are the union of both, by id, whichever was advanced:
  * one may have come from an `issuing_transaction.created` that no lifecycle
  * event listed yet, so they cannot rank the snapshots. A snapshot stored
- * before ids were kept gives way to one listing at least as many.
+ * before ids were kept gives way to one listing at least as many. `held_most`
+ * is the greater of both, by history length, then amount: what Stripe held
+ * before a partial reversal counts even when its event came after.
  *
  * @example
  * ```ts
@@ -116,8 +122,10 @@ export function withTransactions(
  * import { equal } from "node:assert/strict";
  * const created = { status: "pending", approved: true, amount: 2_000, request_history: [{}], transactions: {}, captured: 0 } as never;
  * const reversed = { status: "reversed", approved: true, amount: 0, request_history: [{}], transactions: {}, captured: 0 } as never;
- * equal(mergeSnapshots(reversed, created), reversed);
- * equal(mergeSnapshots(created, reversed), reversed);
+ * equal(mergeSnapshots(reversed, created).status, "reversed");
+ * equal(mergeSnapshots(created, reversed).status, "reversed");
+ * // Stripe held 2,000 at some point, whichever event came first.
+ * equal(mergeSnapshots(reversed, created).held_most?.amount, 2_000);
  * ```
  */
 export function mergeSnapshots(
@@ -139,15 +147,26 @@ export function mergeSnapshots(
     }
   }
   const other = advanced === current ? incoming : current;
+  // The greater by history, then amount: the same whatever the order of merging.
+  const [mine, theirs] = [heldMost(advanced), heldMost(other)];
+  const held_most = mine.history > theirs.history ||
+      (mine.history === theirs.history && mine.amount >= theirs.amount)
+    ? mine
+    : theirs;
   if (typeof advanced.transactions === "number" || typeof other.transactions === "number") {
     const fuller = transactionCount(other) > transactionCount(advanced) ? other : advanced;
-    return { ...advanced, transactions: fuller.transactions, captured: fuller.captured };
+    return { ...advanced, transactions: fuller.transactions, captured: fuller.captured, held_most };
   }
   const listed = advanced.transactions;
   return withTransactions(
-    advanced,
+    { ...advanced, held_most },
     Object.fromEntries(Object.entries(other.transactions).filter(([id]) => !(id in listed))),
   );
+}
+
+function heldMost(snapshot: StripeSnapshot): NonNullable<StripeSnapshot["held_most"]> {
+  return snapshot.held_most ??
+    { history: snapshot.request_history.length, amount: snapshot.amount };
 }
 
 /**
@@ -331,9 +350,10 @@ export function requestOutcome(
  * The reconciliation of an authorization's logged requests with Stripe's
  * snapshot: each request's outcome, and approved amounts compared (while
  * pending and uncaptured, Stripe's `amount` must equal what we approved in
- * total, else `mismatch`; below it, once an earlier snapshot agreed
- * (`agreedBefore`), is a partial reversal, which Stripe reports by lowering
- * `amount` in `issuing_authorization.updated`).
+ * total, else `mismatch`; below it, once Stripe held all of it (`held_most`,
+ * whatever order its events came in, or an earlier outcome `agreedBefore`),
+ * is a partial reversal, which Stripe reports by lowering `amount` in
+ * `issuing_authorization.updated`).
  *
  * @example
  * ```ts
@@ -369,10 +389,14 @@ export function reconciliationOf(
     outcome = SERIOUSNESS.find((o) => requests.some((r) => r.outcome === o)) ?? "agreed";
   }
   const approvedByUs = logged.reduce((sum, entry) => sum + entry.amount, 0);
+  const held = heldMost(snapshot);
+  const heldAll = agreedBefore ||
+    (held.history === snapshot.request_history.length && held.amount >= approvedByUs);
   if (
     outcome === "agreed" && snapshot.status === "pending" && !hasTransactions(snapshot) &&
     snapshot.approved && snapshot.request_history.length === logged.length &&
-    (snapshot.amount > approvedByUs || (snapshot.amount < approvedByUs && !agreedBefore))
+    (snapshot.amount > approvedByUs ||
+      (snapshot.amount < approvedByUs && !heldAll))
   ) outcome = "mismatch";
   const last = snapshot.request_history.at(-1);
   return {

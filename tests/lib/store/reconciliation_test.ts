@@ -42,6 +42,22 @@ Deno.test("mergeSnapshots: a linked capture and a late partial reversal merge to
   assertEquals([merged.amount, merged.captured, settledAmount(merged)], [3_000, 1_000, 3_000]);
 });
 
+Deno.test("mergeSnapshots: what Stripe held before a partial reversal is kept, whichever came first", () => {
+  const reversed = { ...created, amount: 3_000 };
+  const merged = mergedInAnyOrder(reversed, created);
+  assertEquals([merged.amount, merged.held_most], [3_000, { history: 1, amount: 5_000 }]);
+  // An increment since: what was held before it is not what is held with it.
+  const incremented = {
+    ...created,
+    amount: 7_000,
+    request_history: [...history, { ...history[0], amount: 2_000 }],
+  };
+  assertEquals(mergedInAnyOrder(reversed, created, incremented).held_most, {
+    history: 2,
+    amount: 7_000,
+  });
+});
+
 Deno.test("mergeSnapshots: transactions are the union by id, whichever snapshot is ahead", () => {
   const a = { ...created, transactions: { ipi_1: -1_000 }, captured: 1_000 };
   const b = { ...created, amount: 4_000, transactions: { ipi_2: -500 }, captured: 500 };
@@ -52,7 +68,10 @@ Deno.test("mergeSnapshots: transactions are the union by id, whichever snapshot 
     captured: 1_500,
   };
   assertEquals(mergedInAnyOrder(a, b).captured, 1_500);
-  assertEquals(mergedInAnyOrder(a, b, closed), closed);
+  assertEquals(mergedInAnyOrder(a, b, closed), {
+    ...closed,
+    held_most: { history: 1, amount: 5_000 },
+  });
 });
 
 Deno.test("a snapshot stored before transactions were kept by id keeps its net until one lists as many", () => {
