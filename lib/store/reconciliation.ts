@@ -350,10 +350,10 @@ export function requestOutcome(
  * The reconciliation of an authorization's logged requests with Stripe's
  * snapshot: each request's outcome, and approved amounts compared (while
  * pending and uncaptured, Stripe's `amount` must equal what we approved in
- * total, else `mismatch`; below it, once Stripe held all of it (`held_most`,
- * whatever order its events came in, or an earlier outcome `agreedBefore`),
- * is a partial reversal, which Stripe reports by lowering `amount` in
- * `issuing_authorization.updated`).
+ * total, else `mismatch`; below it, once the most Stripe held was exactly
+ * that (`held_most`, whatever order its events came in, or an earlier outcome
+ * `agreedBefore`), is a partial reversal, which Stripe reports by lowering
+ * `amount` in `issuing_authorization.updated`).
  *
  * @example
  * ```ts
@@ -391,7 +391,7 @@ export function reconciliationOf(
   const approvedByUs = logged.reduce((sum, entry) => sum + entry.amount, 0);
   const held = heldMost(snapshot);
   const heldAll = agreedBefore ||
-    (held.history === snapshot.request_history.length && held.amount >= approvedByUs);
+    (held.history === snapshot.request_history.length && held.amount === approvedByUs);
   if (
     outcome === "agreed" && snapshot.status === "pending" && !hasTransactions(snapshot) &&
     snapshot.approved && snapshot.request_history.length === logged.length &&
