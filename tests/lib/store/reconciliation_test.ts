@@ -1,6 +1,7 @@
 import type { StripeSnapshot } from "../../../lib/store/authorization_state.ts";
 import {
   mergeSnapshots,
+  reconciliationOf,
   reservationsFor,
   settledAmount,
   withTransactions,
@@ -56,6 +57,22 @@ Deno.test("mergeSnapshots: what Stripe held before a partial reversal is kept, w
     history: 2,
     amount: 7_000,
   });
+});
+
+Deno.test("reconciliationOf: below our amount is a partial reversal once the most Stripe held was ours, not more", () => {
+  const ours = [approvedEntry(0, 5_000, 1)];
+  const outcome = (most: number) =>
+    reconciliationOf(
+      ours,
+      { ...created, amount: 3_000, held_most: { history: 1, amount: most } },
+      new Date(0),
+    )
+      .outcome;
+  assertEquals([outcome(5_000), outcome(6_000), outcome(3_000)], [
+    "agreed",
+    "mismatch",
+    "mismatch",
+  ]);
 });
 
 Deno.test("mergeSnapshots: transactions are the union by id, whichever snapshot is ahead", () => {
