@@ -26,8 +26,8 @@ export interface SnapshotApplied {
   readonly firstOutcome?: AggregatedOutcome;
   /**
    * Some request's reservation is still to follow the snapshot: its counters
-   * were not read (more than one commit checks). A later commit moves it: the
-   * lifecycle's `settle`, or the authorization's next lifecycle event.
+   * were not read (more than one commit checks). A later commit moves it (the
+   * lifecycle's `settle`).
    */
   readonly unsettled: boolean;
 }

@@ -211,7 +211,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     log,
   });
   const rewrites = createRecordRewrites({ kv, retentionMs, aggregates, metrics });
-  const lifecycle = createLifecycle({
+  const { settle, ...lifecycle } = createLifecycle({
     kv,
     engine,
     reservedKeys: async (request, at) =>
@@ -336,8 +336,15 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   function committed(
     authorization: AuthorizationRequest,
     meta: RequestMeta,
-    { record, pendingShadow }: Extract<RequestOutcome, { replayed: false }>,
+    { record, pendingShadow, unsettled }: Extract<RequestOutcome, { replayed: false }>,
   ): void {
+    if (unsettled) {
+      inBackground(
+        settle(authorization.id).catch((error) =>
+          log({ level: "error", msg: "unsettled", authorization_id: authorization.id, error })
+        ),
+      );
+    }
     if (pendingShadow) {
       inBackground(
         rewrites.recordShadow(record, pendingShadow).catch((error) =>

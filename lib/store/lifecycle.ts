@@ -67,6 +67,15 @@ export interface LifecycleOptions {
   readonly metrics?: Metrics;
 }
 
+/** Settling what a request left of Stripe's snapshot (see `unsettled` in request_job.ts). */
+export interface Settling {
+  /**
+   * Moves the reservations an authorization's stored snapshot still leaves
+   * off target, a commit at a time.
+   */
+  settle(authorizationId: string): Promise<void>;
+}
+
 /** The store's handling of Stripe's lifecycle events (see {@linkcode createLifecycle}). */
 export interface Lifecycle {
   /** Applies a verified `issuing_authorization.created` or `.updated` event. */
@@ -103,7 +112,7 @@ export interface Lifecycle {
  * equal((await kv.get(linkKeys("ic_2")[0])).value, "ic_1");
  * ```
  */
-export function createLifecycle(options: LifecycleOptions): Lifecycle {
+export function createLifecycle(options: LifecycleOptions): Lifecycle & Settling {
   const { kv, engine, reservedKeys, retentionMs, log, metrics } = options;
 
   /** Runs a job whose keys depend on state it reads: resubmitted with the keys it asks for. */
@@ -223,6 +232,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   }
 
   return {
+    settle,
     async reconcile(authorization, type) {
       const asRequest = asAuthorizationRequest(authorization);
       const created = new Date((authorization.created ?? 0) * 1000);

@@ -170,6 +170,12 @@ export type RequestOutcome =
     readonly replayed: false;
     readonly record: DecisionRecord;
     readonly pendingShadow?: Promise<Decision>;
+    /**
+     * Earlier requests' reservations still to follow Stripe's snapshot: their
+     * counters did not fit this commit (see `applySnapshot`); the store
+     * settles them after the answer.
+     */
+    readonly unsettled?: true;
   };
 
 /**
@@ -287,9 +293,11 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         if (growth.grew(view)) return { done: { chainGrew: true } };
         // Stripe's lifecycle arrived first (our answer was late) and reserved under its own time
         // (another day's window, when it crossed midnight): those counters move with this request,
-        // as many requests' as the commit's checks leave room for, the newest first, asked once.
-        if (state?.stripe && stateKeys.length === 0) {
-          const needKeys = keysOfEntries(state.requests, buckets, KV_LIMITS.checks - keys.length);
+        // as many requests' as the commit's checks leave room for, the newest first; asked again
+        // if Stripe's event added one meanwhile (an entry for this very request, in other windows).
+        if (state?.stripe) {
+          const read = [...buckets, ...stateKeys];
+          const needKeys = keysOfEntries(state.requests, read, KV_LIMITS.checks - keys.length);
           if (needKeys.length > 0) return { done: { needKeys } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
@@ -381,6 +389,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         };
         // Serialized here, in the job: a record that cannot be fails this request alone.
         const { record, write: writeRecord } = recordWrite(whole, retentionMs);
+        let unsettled = false;
         // A full authorization's state takes nothing of it (see above).
         if (!full) {
           const entry: RequestEntry = {
@@ -404,12 +413,11 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
           };
           if (state?.stripe) {
             // Stripe's lifecycle arrived first: its snapshot still decides what the authorization
-            // holds, and this request now has an outcome. Only counters this job read move; a
-            // request whose counters did not fit keeps its reservation until the next lifecycle
-            // event settles it. In the usual case the ones a new request moves are among the
-            // newest, which fit: its own, the one before it, and a late request's own position
-            // held for Stripe alone (no request of ours comes after a late one: see `oddity`).
-            applySnapshot(view, next, state.stripe, now, retentionMs);
+            // holds, and this request now has an outcome. Only counters this job read move; the
+            // store settles the rest after the answer. Usually there is none: the ones a new
+            // request moves are among the newest, which fit (its own, the one before it, and a
+            // late request's own position held for Stripe alone; see `oddity`).
+            unsettled = applySnapshot(view, next, state.stripe, now, retentionMs).unsettled;
           } else view.set(authKey, next, retentionMs);
         }
         return {
@@ -417,6 +425,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
             replayed: false,
             record,
             pendingShadow: outcome.shadow instanceof Promise ? outcome.shadow : undefined,
+            ...(unsettled ? { unsettled: true as const } : {}),
           },
           // A fallback that supersedes a committed decision was counted when that committed:
           // sums only grow, so the counters keep the first outcome rather than count it twice.

@@ -8,6 +8,7 @@ import {
   type DecisionStore,
 } from "../../../lib/store/decision_store.ts";
 import type { AuthorizationRequest } from "../../../lib/engine/policy.ts";
+import type { VelocityWindow } from "../../../lib/engine/velocity.ts";
 import { recordFromStored, storedRecord } from "../../../lib/store/decision_record.ts";
 import { amountCap } from "../../../policies/amount_cap.ts";
 import { merchantList } from "../../../policies/merchant_list.ts";
@@ -1604,4 +1605,116 @@ Deno.test("two deliveries of a reversal at once on our own increments on 25 days
   ]);
   assertEquals([first.status, second.status], ["reversed", "reversed"]);
   assertEquals((await usageHeld(kv)).filter((n) => n !== 0), []);
+});
+
+Deno.test("on a replacement chain whose counters fill a commit, what an increment after Stripe's word could not move is settled after its answer", async () => {
+  using kv = await Deno.openKv(":memory:");
+  // 46 keys a card (four rolling windows of 10 buckets, six calendar ones): two cards of the chain
+  // fill the commit, and the first request's counters do not fit beside them.
+  const usd = { usd: 1_000_000 };
+  const store = testStore(
+    kv,
+    createDecide([
+      ...[{ rollingMinutes: 60 }, { rollingMinutes: 30 }, "daily", "weekly"].flatMap((window) => [
+        spendLimit({ window: window as VelocityWindow, maxAmount: usd }),
+        countLimit({ window: window as VelocityWindow, maxCount: 1_000 }),
+      ]),
+      spendLimit({ window: "monthly", maxAmount: usd }),
+      spendLimit({ window: "yearly", maxAmount: usd }),
+    ], { policyVersion: "test" }),
+  );
+  await store.recordCard({ id: "ic_c1", replacement_for: "ic_c2" } as Stripe.Issuing.Card);
+  const id = "iauth_settled_after";
+  const day = 86_400_000;
+  const start = Math.floor(Date.now() / day) * day - 3 * day + 36_000_000;
+  const onChain = (event: Stripe.Event) => {
+    authorizationOf(event).card.replacement_for = "ic_c1";
+    authorizationOf(event).created = Math.floor(start / 1000);
+    return event;
+  };
+  const first = onChain(requestEvent({ id, pending_request: { amount: 1_000 } }));
+  assertEquals((await recordEvent(store, first, start)).record.approved, true);
+  // Stripe captured 1,500 on the 1,000 it holds (a tip): the newest request holds the 500 more.
+  await store.reconcile(updatedAs(first, "pending", 1_000, [{ amount: 1_000 }]), "updated");
+  const tip = transactionEvent(first, { id: "ipi_tip", amount: -1_500, linked: true });
+  await store.recordTransaction(tip.data.object as Stripe.Issuing.Transaction);
+  // An increment the next day takes the 500 on as the newest; the first day's counters, which it
+  // cannot read, give it back after its answer.
+  const increment = onChain(
+    requestEvent({ id, pending_request: { amount: 100 } }, [{ amount: 1_000 }]),
+  );
+  const { record, unrecorded } = await recordEvent(store, increment, start + day);
+  assertEquals([record.approved, unrecorded], [true, undefined]);
+  const byDay = async () => {
+    const held: Record<string, number> = {};
+    for await (
+      const { key, value } of kv.list<{ amount: number }>({ prefix: ["usage"] })
+    ) if (key.includes("daily") && key.includes("usd")) held[String(key.at(-1))] = value.amount;
+    return Object.values(held).toSorted((a, b) => a - b);
+  };
+  assertEquals(
+    await pollUntil("the first day's hold settled", byDay, (held) => held.join() === "600,1000"),
+    [600, 1_000],
+  );
+});
+
+Deno.test("a late increment racing Stripe's event that lists it, in another day's windows, is counted once", async (t) => {
+  const day = 86_400_000;
+  const start = Math.floor(Date.now() / day) * day - 5 * day + 36_000_000;
+  const both = [{ amount: 5_000 }, { amount: 3_000 }];
+  for (
+    const [name, word] of [
+      ["pending", (increment: Stripe.Event) => updatedAs(increment, "pending", 8_000, both)],
+      ["closed, its capture's own event first", (increment: Stripe.Event) =>
+        authorizationOf(
+          lifecycleEvent(increment, "issuing_authorization.updated", {
+            status: "closed",
+            approved: true,
+            amount: 0,
+            requests: both,
+            transactions: [-8_000],
+          }),
+        ) as Stripe.Issuing.Authorization],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      using kv = await Deno.openKv(":memory:");
+      const store = testStore(
+        kv,
+        createDecide([spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } })], {
+          policyVersion: "test",
+        }),
+      );
+      const id = "iauth_late_racing";
+      const ours = (earlier: PastRequest[], amount: number) => {
+        const event = requestEvent({ id, pending_request: { amount } }, earlier);
+        authorizationOf(event).created = Math.floor(start / 1000);
+        return event;
+      };
+      const first = ours([], 5_000);
+      await recordEvent(store, first, start);
+      await store.reconcile(updatedAs(first, "pending", 5_000, [{ amount: 5_000 }]), "updated");
+      // Our 3,000 increment, received 10 s after midnight two days later, answered late: Stripe
+      // stamped it 20 s before midnight, and its event listing it commits while ours is decided.
+      const increment = ours([{ amount: 5_000 }], 3_000);
+      const receivedAt = Math.floor(start / day) * day + 2 * day + 10_000;
+      const listed = word(increment);
+      listed.request_history[1].created = Math.floor((receivedAt - 20_000) / 1000);
+      if (listed.status === "closed") {
+        // The id the closing event lists it under (fixtures/lifecycle.ts).
+        const capture = transactionEvent(increment, {
+          id: "ipi_late_racing_0",
+          amount: -8_000,
+          linked: true,
+        });
+        await store.recordTransaction(capture.data.object as Stripe.Issuing.Transaction);
+      }
+      await Promise.all([
+        recordEvent(store, increment, receivedAt),
+        store.reconcile(listed, "updated"),
+      ]);
+      const held = (await dailyHeld(kv)).map(([amount]) => amount).filter((n) => n > 0);
+      assertEquals(held.toSorted((a, b) => a - b), [3_000, 5_000]);
+    });
+  }
 });
