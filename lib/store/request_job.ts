@@ -293,11 +293,18 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         if (growth.grew(view)) return { done: { chainGrew: true } };
         // Stripe's lifecycle arrived first (our answer was late) and reserved under its own time
         // (another day's window, when it crossed midnight): those counters move with this request,
-        // as many requests' as the commit's checks leave room for, the newest first; asked again
-        // if Stripe's event added one meanwhile (an entry for this very request, in other windows).
+        // as many requests' as the commit's checks leave room for, the newest first. Asked once,
+        // then only for what Stripe's event added meanwhile for this request or a later one (held
+        // for Stripe alone, in its windows), so the asks end as the chain's cards make room.
         if (state?.stripe) {
+          const asked = stateKeys.length > 0;
+          const entries = asked
+            ? state.requests.filter((entry) =>
+              entry.stripe_only && entry.position >= (position ?? 0)
+            )
+            : state.requests;
           const read = [...buckets, ...stateKeys];
-          const needKeys = keysOfEntries(state.requests, read, KV_LIMITS.checks - keys.length);
+          const needKeys = keysOfEntries(entries, read, KV_LIMITS.checks - keys.length);
           if (needKeys.length > 0) return { done: { needKeys } };
         }
         const index = earlier?.index ?? state?.requests.length ?? 0;
