@@ -256,7 +256,17 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         (stateKeys) => requestJob(authorization, jobMeta, counters, deadline, answered, stateKeys),
         3,
       );
-      if (!("chainGrew" in outcome)) return outcome;
+      if (!("chainGrew" in outcome)) {
+        // What its commit could not move of Stripe's snapshot, after its answer (or its record).
+        if (!outcome.replayed && outcome.unsettled) {
+          inBackground(
+            settle(authorization.id).catch((error) =>
+              log({ level: "error", msg: "unsettled", authorization_id: authorization.id, error })
+            ),
+          );
+        }
+        return outcome;
+      }
       // Links learned one by one while the request is decided (a burst of `issuing_card.created`
       // events) cost a reading each, within the request's deadline. Each reading must add a card:
       // a chain stops growing at its bound, so this ends.
@@ -336,15 +346,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   function committed(
     authorization: AuthorizationRequest,
     meta: RequestMeta,
-    { record, pendingShadow, unsettled }: Extract<RequestOutcome, { replayed: false }>,
+    { record, pendingShadow }: Extract<RequestOutcome, { replayed: false }>,
   ): void {
-    if (unsettled) {
-      inBackground(
-        settle(authorization.id).catch((error) =>
-          log({ level: "error", msg: "unsettled", authorization_id: authorization.id, error })
-        ),
-      );
-    }
     if (pendingShadow) {
       inBackground(
         rewrites.recordShadow(record, pendingShadow).catch((error) =>
