@@ -748,7 +748,9 @@ export interface NeedKeys {
  * Submits `job(keys)` from `first` and, while its run answers that it must
  * read more keys (state it read names them: the counters an authorization's
  * requests reserved in), again with those too, at most `asks` times: more
- * means what it reads keeps moving under it.
+ * means what it reads keeps moving under it. The last of them is told so
+ * (`last`), and a job that can do without the keys it would ask for then
+ * does; one that still asks fails.
  *
  * @example
  * ```ts
@@ -773,12 +775,12 @@ export interface NeedKeys {
 export async function submitAskingKeys<T, S>(
   engine: CommitEngine<S>,
   first: readonly Deno.KvKey[],
-  job: (keys: readonly Deno.KvKey[]) => CommitJob<T | NeedKeys, S>,
+  job: (keys: readonly Deno.KvKey[], last: boolean) => CommitJob<T | NeedKeys, S>,
   asks: number,
 ): Promise<T> {
   let keys = first;
   for (let asked = 0;; asked++) {
-    const result = await engine.submit(job(keys));
+    const result = await engine.submit(job(keys, asked === asks));
     if (!(result && typeof result === "object" && "needKeys" in result)) return result as T;
     if (asked === asks) throw new Error("the authorization's counters kept changing");
     keys = uniqueKeys([...keys, ...result.needKeys]);

@@ -253,7 +253,8 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const outcome = await submitAskingKeys(
         engine,
         [],
-        (stateKeys) => requestJob(authorization, jobMeta, counters, deadline, answered, stateKeys),
+        (stateKeys, last) =>
+          requestJob(authorization, jobMeta, counters, deadline, answered, stateKeys, last),
         3,
       );
       if (!("chainGrew" in outcome)) {

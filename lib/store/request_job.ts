@@ -203,8 +203,9 @@ export interface RequestJobOptions {
 /**
  * Builds the job that decides and records one request. `counters` are the
  * pipelines' on the card's chain; `stateKeys`, counters the authorization's
- * state reserved in that the job must read too (asked for by `needKeys`).
- * `answered` is a decision already answered (a fallback) to record as is: it
+ * state reserved in that the job must read too (asked for by `needKeys`;
+ * with `askNoMore`, it asks for none and leaves what it did not read to be
+ * settled). `answered` is a decision already answered (a fallback) to record as is: it
  * replaces what this same delivery may have committed (its commit landed
  * late, or landed and reported an error), never what another delivery of the
  * request answered.
@@ -216,6 +217,7 @@ export type RequestJob = (
   deadline: Deadline,
   answered?: Decision,
   stateKeys?: readonly Deno.KvKey[],
+  askNoMore?: boolean,
 ) => CommitJob<JobOutcome, AggregateShare>;
 
 /**
@@ -246,7 +248,15 @@ export type RequestJob = (
  */
 export function createRequestJob(options: RequestJobOptions): RequestJob {
   const { decide, shadowDecide, retentionMs, unlanded = new PendingReservations() } = options;
-  return function requestJob(authorization, meta, counters, deadline, answered, stateKeys = []) {
+  return function requestJob(
+    authorization,
+    meta,
+    counters,
+    deadline,
+    answered,
+    stateKeys = [],
+    askNoMore = false,
+  ) {
     const authKey = authorizationKey(authorization.id);
     const now = new Date(meta.receivedAt);
     const position = positionOf(authorization);
@@ -295,8 +305,9 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         // (another day's window, when it crossed midnight): those counters move with this request,
         // as many requests' as the commit's checks leave room for, the newest first. Asked once,
         // then only for what Stripe's event added meanwhile for this request or a later one (held
-        // for Stripe alone, in its windows), so the asks end as the chain's cards make room.
-        if (state?.stripe) {
+        // for Stripe alone, in its windows), so the asks end as the chain's cards make room; on its
+        // last run (Stripe's events kept landing between them), none: the rest is settled after.
+        if (state?.stripe && !askNoMore) {
           const asked = stateKeys.length > 0;
           const entries = asked
             ? state.requests.filter((entry) =>

@@ -1607,55 +1607,76 @@ Deno.test("two deliveries of a reversal at once on our own increments on 25 days
   assertEquals((await usageHeld(kv)).filter((n) => n !== 0), []);
 });
 
-Deno.test("on a replacement chain whose counters fill a commit, what an increment after Stripe's word could not move is settled after its answer", async () => {
-  using kv = await Deno.openKv(":memory:");
+Deno.test("on a replacement chain whose counters fill a commit, what a request after Stripe's word could not move is settled after it", async (t) => {
+  const day = 86_400_000;
+  const start = Math.floor(Date.now() / day) * day - 3 * day + 36_000_000;
   // 46 keys a card (four rolling windows of 10 buckets, six calendar ones): two cards of the chain
   // fill the commit, and the first request's counters do not fit beside them.
   const usd = { usd: 1_000_000 };
-  const store = testStore(
-    kv,
-    createDecide([
-      ...[{ rollingMinutes: 60 }, { rollingMinutes: 30 }, "daily", "weekly"].flatMap((window) => [
-        spendLimit({ window: window as VelocityWindow, maxAmount: usd }),
-        countLimit({ window: window as VelocityWindow, maxCount: 1_000 }),
-      ]),
-      spendLimit({ window: "monthly", maxAmount: usd }),
-      spendLimit({ window: "yearly", maxAmount: usd }),
-    ], { policyVersion: "test" }),
-  );
-  await store.recordCard({ id: "ic_c1", replacement_for: "ic_c2" } as Stripe.Issuing.Card);
+  const chainStore = (kv: Deno.Kv) =>
+    testStore(
+      kv,
+      createDecide([
+        ...[{ rollingMinutes: 60 }, { rollingMinutes: 30 }, "daily", "weekly"].flatMap((
+          window,
+        ) => [
+          spendLimit({ window: window as VelocityWindow, maxAmount: usd }),
+          countLimit({ window: window as VelocityWindow, maxCount: 1_000 }),
+        ]),
+        spendLimit({ window: "monthly", maxAmount: usd }),
+        spendLimit({ window: "yearly", maxAmount: usd }),
+      ], { policyVersion: "test" }),
+    );
   const id = "iauth_settled_after";
-  const day = 86_400_000;
-  const start = Math.floor(Date.now() / day) * day - 3 * day + 36_000_000;
   const onChain = (event: Stripe.Event) => {
     authorizationOf(event).card.replacement_for = "ic_c1";
     authorizationOf(event).created = Math.floor(start / 1000);
     return event;
   };
-  const first = onChain(requestEvent({ id, pending_request: { amount: 1_000 } }));
-  assertEquals((await recordEvent(store, first, start)).record.approved, true);
-  // Stripe captured 1,500 on the 1,000 it holds (a tip): the newest request holds the 500 more.
-  await store.reconcile(updatedAs(first, "pending", 1_000, [{ amount: 1_000 }]), "updated");
-  const tip = transactionEvent(first, { id: "ipi_tip", amount: -1_500, linked: true });
-  await store.recordTransaction(tip.data.object as Stripe.Issuing.Transaction);
-  // An increment the next day takes the 500 on as the newest; the first day's counters, which it
-  // cannot read, give it back after its answer.
-  const increment = onChain(
-    requestEvent({ id, pending_request: { amount: 100 } }, [{ amount: 1_000 }]),
-  );
-  const { record, unrecorded } = await recordEvent(store, increment, start + day);
-  assertEquals([record.approved, unrecorded], [true, undefined]);
-  const byDay = async () => {
+  /** A request of 1,000 on the chain; Stripe captured 1,500 of it (a tip); the increment next. */
+  const tipped = async (store: DecisionStore) => {
+    await store.recordCard({ id: "ic_c1", replacement_for: "ic_c2" } as Stripe.Issuing.Card);
+    const first = onChain(requestEvent({ id, pending_request: { amount: 1_000 } }));
+    assertEquals((await recordEvent(store, first, start)).record.approved, true);
+    await store.reconcile(updatedAs(first, "pending", 1_000, [{ amount: 1_000 }]), "updated");
+    const tip = transactionEvent(first, { id: "ipi_tip", amount: -1_500, linked: true });
+    await store.recordTransaction(tip.data.object as Stripe.Issuing.Transaction);
+    return onChain(requestEvent({ id, pending_request: { amount: 100 } }, [{ amount: 1_000 }]));
+  };
+  const byDay = async (kv: Deno.Kv) => {
     const held: Record<string, number> = {};
-    for await (
-      const { key, value } of kv.list<{ amount: number }>({ prefix: ["usage"] })
-    ) if (key.includes("daily") && key.includes("usd")) held[String(key.at(-1))] = value.amount;
+    for await (const { key, value } of kv.list<{ amount: number }>({ prefix: ["usage"] })) {
+      if (key.includes("daily") && key.includes("usd")) held[String(key.at(-1))] = value.amount;
+    }
     return Object.values(held).toSorted((a, b) => a - b);
   };
-  assertEquals(
-    await pollUntil("the first day's hold settled", byDay, (held) => held.join() === "600,1000"),
-    [600, 1_000],
-  );
+  const settled = (kv: Deno.Kv, held: number[]) =>
+    pollUntil("the first day's hold settled", () => byDay(kv), (by) => by.join() === held.join());
+
+  // The newest request holds the 500 more than its hold: the increment takes it on, and the first
+  // day's counters, which it cannot read, give it back after.
+  await t.step("answered", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const store = chainStore(kv);
+    const { record, unrecorded } = await recordEvent(store, await tipped(store), start + day);
+    assertEquals([record.approved, unrecorded], [true, undefined]);
+    assertEquals(await settled(kv, [600, 1_000]), [600, 1_000]);
+  });
+
+  await t.step("a fallback, recorded after its answer", async () => {
+    using kv = await Deno.openKv(":memory:");
+    const commits = stallingCommits(kv);
+    const store = chainStore(commits.kv);
+    const increment = await tipped(store);
+    commits.stallFor(300);
+    const answered = await recordEvent(store, increment, start + day, {
+      deadline: Deadline.after(100),
+    });
+    assertEquals([answered.record.approved, answered.unrecorded], [false, true]);
+    commits.release();
+    await commits.settled();
+    assertEquals(await settled(kv, [500, 1_000]), [500, 1_000]);
+  });
 });
 
 Deno.test("a late increment racing Stripe's event that lists it, in another day's windows, is counted once", async (t) => {
@@ -1717,4 +1738,74 @@ Deno.test("a late increment racing Stripe's event that lists it, in another day'
       assertEquals(held.toSorted((a, b) => a - b), [3_000, 5_000]);
     });
   }
+});
+
+Deno.test("a late request between whose asks three of Stripe's events land (another process) is still decided, and what it could not read is settled after", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const decide = createDecide([spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } })], {
+    policyVersion: "test",
+  });
+  const other = testStore(kv, decide);
+  // Each commit of ours that writes nothing (a run that asks for more keys) lets the next of
+  // Stripe's events land, in the other process, before our next run.
+  const landing: (() => Promise<unknown>)[] = [];
+  const ours = testStore(
+    withAtomicHook(kv, (operation) => {
+      let writes = 0;
+      const set = operation.set.bind(operation);
+      operation.set = (...args) => (writes++, set(...args));
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => {
+        const result = await commit();
+        if (result.ok && writes === 0) await landing.shift()?.();
+        return result;
+      };
+    }),
+    decide,
+  );
+  const day = 86_400_000;
+  const d0 = Math.floor(Date.now() / day) * day - 6 * day + 36_000_000;
+  const id = "iauth_asks_between";
+  const first = requestEvent({ id, pending_request: { amount: 5_000 } });
+  authorizationOf(first).created = Math.floor(d0 / 1000);
+  await recordEvent(other, first, d0);
+  // Our increment timed out at Stripe, stamped 20 s before the midnight after which it reached us;
+  // Stripe decides the next ones alone, on the days after.
+  const received = Math.floor(d0 / day) * day + day + 10_000;
+  const word = (n: number) => {
+    const requests: PastRequest[] = [
+      { amount: 5_000 },
+      { amount: 1_000, reason: "webhook_timeout" },
+      ...Array.from({ length: n - 2 }, () => ({ amount: 100, reason: "network_fallback" })),
+    ];
+    const told = updatedAs(first, "pending", 5_800 + 100 * n, requests);
+    told.request_history.forEach((request, i) =>
+      request.created = Math.floor(
+        (i === 0 ? d0 : i === 1 ? received - 20_000 : received + (i - 1) * day) / 1000,
+      )
+    );
+    return told;
+  };
+  await other.reconcile(word(2), "updated");
+  landing.push(...[3, 4, 5].map((n) => () => other.reconcile(word(n), "updated")));
+  const increment = requestEvent({ id, pending_request: { amount: 1_000 } }, [{ amount: 5_000 }]);
+  authorizationOf(increment).created = Math.floor(d0 / 1000);
+  const { record, unrecorded } = await recordEvent(ours, increment, received);
+  assertEquals([landing.length, record.approved, record.reasons, unrecorded], [
+    0,
+    true,
+    [],
+    undefined,
+  ]);
+  // Each day holds its own: ours on the day it reached us, Stripe's on theirs.
+  const held = async () =>
+    (await dailyHeld(kv)).map(([amount]) => amount).filter((n) => n > 0).toSorted((a, b) => a - b);
+  assertEquals(
+    await pollUntil(
+      "every day settled",
+      held,
+      (amounts) => amounts.join() === "100,100,100,1000,5000",
+    ),
+    [100, 100, 100, 1_000, 5_000],
+  );
 });
