@@ -1651,7 +1651,12 @@ Deno.test("on a replacement chain whose counters fill a commit, what a request a
     return Object.values(held).toSorted((a, b) => a - b);
   };
   const settled = (kv: Deno.Kv, held: number[]) =>
-    pollUntil("the first day's hold settled", () => byDay(kv), (by) => by.join() === held.join());
+    pollUntil(
+      "the first day's hold settled",
+      () => byDay(kv),
+      (by) => by.join() === held.join(),
+      10_000,
+    );
 
   // The newest request holds the 500 more than its hold: the increment takes it on, and the first
   // day's counters, which it cannot read, give it back after.
@@ -1805,6 +1810,7 @@ Deno.test("a late request between whose asks three of Stripe's events land (anot
       "every day settled",
       held,
       (amounts) => amounts.join() === "100,100,100,1000,5000",
+      10_000,
     ),
     [100, 100, 100, 1_000, 5_000],
   );
