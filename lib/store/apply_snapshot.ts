@@ -26,8 +26,9 @@ export interface SnapshotApplied {
   readonly firstOutcome?: AggregatedOutcome;
   /**
    * Some request's reservation is still to follow the snapshot: its counters
-   * were not read (more than one commit checks). A later commit moves it (the
-   * lifecycle's `settle`).
+   * were not read (more than one commit checks). A later commit moves it: the
+   * lifecycle's `settle`, or, if that fails, the authorization's next
+   * lifecycle event.
    */
   readonly unsettled: boolean;
 }

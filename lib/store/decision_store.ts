@@ -249,7 +249,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       const counters = countersOf(authorization, new Date(meta.receivedAt), chain);
       const jobMeta = chain === meta.chain ? meta : { ...meta, chain };
       // Keys asked for only after Stripe's lifecycle came first, and the state is read anew each
-      // time: more than a few asks means its reservations keep moving under us.
+      // time: its last run asks for none and leaves what it did not read to be settled.
       const outcome = await submitAskingKeys(
         engine,
         [],

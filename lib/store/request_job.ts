@@ -172,8 +172,9 @@ export type RequestOutcome =
     readonly pendingShadow?: Promise<Decision>;
     /**
      * Earlier requests' reservations still to follow Stripe's snapshot: their
-     * counters did not fit this commit (see `applySnapshot`); the store
-     * settles them after the answer.
+     * counters did not fit this commit or were not asked for on its last run
+     * (see `applySnapshot`); the store settles them after the commit (after
+     * the answer, or after a fallback's record).
      */
     readonly unsettled?: true;
   };
@@ -305,8 +306,8 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         // (another day's window, when it crossed midnight): those counters move with this request,
         // as many requests' as the commit's checks leave room for, the newest first. Asked once,
         // then only for what Stripe's event added meanwhile for this request or a later one (held
-        // for Stripe alone, in its windows), so the asks end as the chain's cards make room; on its
-        // last run (Stripe's events kept landing between them), none: the rest is settled after.
+        // for Stripe alone, in its windows); on its last run (Stripe's events kept landing between
+        // them), none: the rest is settled after.
         if (state?.stripe && !askNoMore) {
           const asked = stateKeys.length > 0;
           const entries = asked
