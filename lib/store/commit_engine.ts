@@ -807,7 +807,17 @@ function newest(a: Cached | undefined, b: Cached | undefined): Cached | undefine
   return (a.versionstamp ?? "") >= (b.versionstamp ?? "") ? a : b;
 }
 
-function asError(error: unknown): Error {
+/**
+ * `error` as an `Error` (a store may reject with anything).
+ *
+ * @example
+ * ```ts
+ * import { asError } from "./commit_engine.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(asError("locked").message, "locked");
+ * ```
+ */
+export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 

@@ -36,6 +36,7 @@ import type { Metrics } from "../telemetry/metrics.ts";
 import { positionOf } from "./authorization_state.ts";
 import { type CardChain, createCardChains, onChain, toldChain } from "./card_chain.ts";
 import {
+  asError,
   AttemptsExhaustedError,
   BACKGROUND_MS,
   type CommitEngine,
@@ -496,7 +497,7 @@ async function loggedRecord(
         : "the logged request expired",
     );
   } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
+    return asError(error);
   }
 }
 
