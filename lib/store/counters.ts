@@ -20,27 +20,6 @@ export interface ReservedKeys {
 }
 
 /**
- * The counters `entries` reserved in that `keys` lacks, once each.
- *
- * @example
- * ```ts
- * import { missingKeys } from "./counters.ts";
- * import { deepEqual } from "node:assert/strict";
- * const reservation = (day: string) => ({ keys: [["usage", "card", "ic_1", day]], amount: 1, count: 0 });
- * const entries = [{ reservation: reservation("2026-11-25") }, { reservation: reservation("2026-11-26") }];
- * deepEqual(missingKeys(entries, [["usage", "card", "ic_1", "2026-11-26"]]), [["usage", "card", "ic_1", "2026-11-25"]]);
- * ```
- */
-export function missingKeys(
-  entries: readonly { readonly reservation: Pick<Reservation, "keys"> }[],
-  keys: readonly Deno.KvKey[],
-): Deno.KvKey[] {
-  const have = new Set(keys.map(keyId));
-  return uniqueKeys(entries.flatMap((entry) => [...entry.reservation.keys]))
-    .filter((key) => !have.has(keyId(key)));
-}
-
-/**
  * The counters `entries` reserved in that `read` lacks, whole entries, the
  * newest (by position) first, while they fit in `room` more keys: what a job
  * must read too to move their reservations in one commit (Deno KV checks 100

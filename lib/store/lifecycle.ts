@@ -32,7 +32,7 @@ import {
   uniqueKeys,
 } from "./commit_engine.ts";
 import { applySnapshot, offTarget, type SnapshotApplied } from "./apply_snapshot.ts";
-import { addToCounters, keysOfEntries, missingKeys, type ReservedKeys } from "./counters.ts";
+import { addToCounters, keysOfEntries, type ReservedKeys } from "./counters.ts";
 import {
   type DecisionRecord,
   type Reconciliation,
@@ -459,7 +459,8 @@ function extraKeys(
   base: readonly Deno.KvKey[],
   reservations: readonly { readonly keys: readonly Deno.KvKey[] }[],
 ): number {
-  return missingKeys(reservations.map((reservation) => ({ reservation })), base).length;
+  const entries = reservations.map((reservation, position) => ({ position, reservation }));
+  return keysOfEntries(entries, base, Infinity).length;
 }
 
 /**
