@@ -206,10 +206,10 @@ export interface RequestJobOptions {
  * pipelines' on the card's chain; `stateKeys`, counters the authorization's
  * state reserved in that the job must read too (asked for by `needKeys`;
  * with `askNoMore`, it asks for none and leaves what it did not read to be
- * settled). `answered` is a decision already answered (a fallback) to record as is: it
- * replaces what this same delivery may have committed (its commit landed
- * late, or landed and reported an error), never what another delivery of the
- * request answered.
+ * settled). `answered` is a decision already answered (a fallback) to
+ * record as is: it replaces what this same delivery may have committed (its
+ * commit landed late, or landed and reported an error), never what another
+ * delivery of the request answered.
  */
 export type RequestJob = (
   authorization: AuthorizationRequest,

@@ -32,8 +32,9 @@ import {
  * own declines that need no state stand (a missing or inconsistent
  * `request_history`, an increment of zero); the counters are what `usage`
  * reads (the store passes what this process last read or committed of them,
- * and what it answered but could not commit; without it, zero); what the authorization holds is at least what its
- * `request_history` says without our state. So an objection made here stands
+ * and what it answered but could not commit; without it, zero); what the
+ * authorization holds is at least what its `request_history` says without
+ * our state. So an objection made here stands
  * with the store too (a blocked category, a cap), and only what the store
  * would have added is approved on trust. The policies get what is left of
  * `meta.deadline` (after a timeout, a timer turn each for 50 ms at most, see
@@ -181,8 +182,9 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  * unknown, never for a decline in hand. An approval to answer (the
  * fallback's, or the policies' made against counters that may have moved
  * since) is checked by {@linkcode decideWithoutStore} against the counters
- * as this process last knew them and what is pending, on the card's chain, and what it declines or limits stands, with
- * the store's failure as a reason beside it. The answer's reservation is
+ * as this process last knew them and what is pending, on the card's chain,
+ * and what it declines or limits stands, with the store's failure as a
+ * reason beside it. The answer's reservation is
  * then pending (unless it is an earlier delivery's answer, reserved
  * already).
  *

@@ -506,7 +506,8 @@ Deno.test("createCommitEngine() knows a key's last committed value through a com
   await append(engine, ["list"], "a");
   locked.on = true;
   await assertRejects(() => append(engine, ["list"], "b", 100), DeadlineExceededError);
-  // The failed commit dropped the key from the cache (it must be read again), not what it held.
+  // The failed commit marked the key stale (read again before a batch relies on it), keeping what
+  // it held.
   assertEquals(engine.lastKnown(["list"]), ["a"]);
   locked.on = false;
   await append(engine, ["list"], "c");
