@@ -11,7 +11,7 @@ import { blockCategories } from "../../policies/block_categories.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { withAtomicHook, withMethod } from "../_kv.ts";
-import { postSigned, startTestServer } from "../_helpers.ts";
+import { postSigned, startTestServer, type TestServer } from "../_helpers.ts";
 import { pollUntil } from "../_store.ts";
 import { authorizationEvent, type AuthorizationPatch } from "../../fixtures/events.ts";
 import { requestEvent } from "../../fixtures/lifecycle.ts";
@@ -19,6 +19,11 @@ import { requestEvent } from "../../fixtures/lifecycle.ts";
 const ADMIN_TOKEN = "fallback-admin-token-0123456789";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const APPROVING = { ADMIN_TOKEN, DECISION_BUDGET_MS: "100", FALLBACK_DECISION: "approve" };
+
+/** The service with {@linkcode APPROVING}, deciding by `policies` on `kv` (else its own). */
+function approvingServer(kv: Deno.Kv | undefined, ...policies: Policy[]): Promise<TestServer> {
+  return startTestServer(APPROVING, { kv, policies });
+}
 
 async function post(url: string, event: unknown) {
   const response = await postSigned(`${url}/webhook`, event);
@@ -91,16 +96,11 @@ const partialFirst: Policy = function partialFirst(authorization) {
 
 Deno.test("an approving fallback for a request the store never decided still declines what needs no store", async () => {
   const store = await lockableKv();
-  await using server = await startTestServer(
-    APPROVING,
-    {
-      kv: store.kv,
-      policies: [
-        blockCategories(["betting_casino_gambling"]),
-        amountCap({ usd: 100_000 }),
-        spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
-      ],
-    },
+  await using server = await approvingServer(
+    store.kv,
+    blockCategories(["betting_casino_gambling"]),
+    amountCap({ usd: 100_000 }),
+    spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
   );
   const onCard = (id: string, patch: AuthorizationPatch) =>
     authorizationEvent("online", { id, card: { id: "ic_locked" }, ...patch });
@@ -148,9 +148,9 @@ Deno.test("an approving fallback for a request the store never decided still dec
 
 Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECISION=approve, and after it", async () => {
   const store = await lockableKv();
-  await using server = await startTestServer(
-    APPROVING,
-    { kv: store.kv, policies: [spendLimit({ window: "daily", maxAmount: { usd: 500_000 } })] },
+  await using server = await approvingServer(
+    store.kv,
+    spendLimit({ window: "daily", maxAmount: { usd: 500_000 } }),
   );
   const request = async (id: string, amount: number) =>
     (await post(
@@ -191,10 +191,7 @@ Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECIS
 
 Deno.test("a card's spend committed before the store locked still counts in what is answered without it", async () => {
   const store = await lockableKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [thousandADay],
-  });
+  await using server = await approvingServer(store.kv, thousandADay);
   const before = await post(server.url, sixHundred("iauth_spent_before", "ic_spent"));
   assertEquals(before.body.approved, true);
   store.locked = true;
@@ -215,12 +212,12 @@ Deno.test("a card's spend another process committed counts in what is answered w
     const policies = [thousandADay];
     // Two services on one store file, as two processes: the other one spends on the card.
     const elsewhere = await lockableKv(await Deno.openKv(path));
-    await using other = await startTestServer(APPROVING, { kv: elsewhere.kv, policies });
+    await using other = await approvingServer(elsewhere.kv, ...policies);
     const spent = await post(other.url, sixHundred("iauth_other_before", "ic_other"));
     assertEquals(spent.body.approved, true);
     // This one reads the card's spend only in the commit the lock refuses.
     const here = await lockableKv(await Deno.openKv(path));
-    await using server = await startTestServer(APPROVING, { kv: here.kv, policies });
+    await using server = await approvingServer(here.kv, ...policies);
     here.locked = true;
     const during = [];
     for (let i = 0; i < 3; i++) {
@@ -296,10 +293,7 @@ Deno.test("an async decline in hand is answered when the store cannot commit, wi
 
 Deno.test("answered without the store, an increment after a partial approval and its redelivery get what the store gives", async () => {
   const store = await faultyReadsKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [partialFirst, amountCap({ usd: 10_000 })],
-  });
+  await using server = await approvingServer(store.kv, partialFirst, amountCap({ usd: 10_000 }));
   const first = await post(
     server.url,
     authorizationEvent("online", {
@@ -349,10 +343,10 @@ Deno.test("answered without the store, an increment after a partial approval and
 
 Deno.test("an answer given while a replacement card's chain could not be read is logged once it can be", async () => {
   const store = await faultyReadsKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [blockCategories(["betting_casino_gambling"])],
-  });
+  await using server = await approvingServer(
+    store.kv,
+    blockCategories(["betting_casino_gambling"]),
+  );
   // A replacement card: deciding on it needs its chain, read from the store.
   const event = onCard("iauth_new_card", "ic_new", "ic_old", 10_000);
   store.failing = true;
@@ -368,10 +362,7 @@ Deno.test("an answer given while a replacement card's chain could not be read is
 
 Deno.test("an answer given while a replacement card's chain could not be read counts against its limit", async () => {
   const store = await faultyReadsKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [thousandADay],
-  });
+  await using server = await approvingServer(store.kv, thousandADay);
   const onNewCard = (id: string) => onCard(id, "ic_new_limited", "ic_old", 60_000);
   store.failing = true;
   const first = await post(server.url, onNewCard("iauth_new_limited_1"));
@@ -384,10 +375,7 @@ Deno.test("an answer given while a replacement card's chain could not be read co
 Deno.test("an answer given while a replacement card's chain could not be read counts against its limit once the chain is known", async () => {
   const reads = await faultyReadsKv();
   const commits = await lockableKv(reads.kv);
-  await using server = await startTestServer(APPROVING, {
-    kv: commits.kv,
-    policies: [thousandADay],
-  });
+  await using server = await approvingServer(commits.kv, thousandADay);
   const onNewCard = (id: string) => onCard(id, "ic_new_outage", "ic_old", 60_000);
   commits.locked = true;
   reads.failing = true;
@@ -407,10 +395,7 @@ Deno.test("an answer given while a replacement card's chain could not be read co
 
 Deno.test("a replacement card whose chain cannot be read still counts the spend of the card its event names", async () => {
   const store = await faultyReadsKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [thousandADay],
-  });
+  await using server = await approvingServer(store.kv, thousandADay);
   const spent = await post(server.url, onCard("iauth_replaced_card", "ic_replaced", null, 90_000));
   assertEquals(spent.body.approved, true);
   const replacement = onCard("iauth_replacement_card", "ic_replacement", "ic_replaced", 20_000);
@@ -422,10 +407,7 @@ Deno.test("a replacement card whose chain cannot be read still counts the spend 
 
 Deno.test("a chain learned while the store cannot commit is followed by the next request on a card after it", async () => {
   const store = await lockableKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [thousandADay],
-  });
+  await using server = await approvingServer(store.kv, thousandADay);
 
   const spent = await post(server.url, onCard("iauth_old_card", "ic_old_card", null, 90_000));
   assertEquals(spent.body.approved, true);
@@ -448,7 +430,7 @@ Deno.test("a policy whose counters cannot be named still gets the request its fa
       throw new Error("a bug in counters()");
     },
   });
-  await using server = await startTestServer(APPROVING, { policies: [namesNoCounters] });
+  await using server = await approvingServer(undefined, namesNoCounters);
   const { status, body } = await post(
     server.url,
     authorizationEvent("online", { id: "iauth_no_counters" }),
@@ -486,10 +468,7 @@ Deno.test("concurrent requests on a card answered without a commit hold its limi
 
 Deno.test("reads failing at once through an outage: every answer is logged after it, and the limit holds", async () => {
   const store = await faultyReadsKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [thousandADay],
-  });
+  await using server = await approvingServer(store.kv, thousandADay);
   store.failing = true;
   const answers = [];
   for (let i = 0; i < 6; i++) {
@@ -518,10 +497,7 @@ Deno.test("reads failing at once through an outage: every answer is logged after
 
 Deno.test("a redelivery during an outage does not count its own first answer", async () => {
   const store = await faultyReadsKv();
-  await using server = await startTestServer(APPROVING, {
-    kv: store.kv,
-    policies: [thousandADay],
-  });
+  await using server = await approvingServer(store.kv, thousandADay);
   const event = sixHundred("iauth_again", "ic_again");
   store.hanging = true;
   const first = await post(server.url, event);
