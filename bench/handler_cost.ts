@@ -11,10 +11,14 @@
  * (default 8,000) distinct signed events of `deno task load`, 64 at a time:
  * - (d) the minimal durable handler (`bench/load/durable_server.ts`), on a KV file;
  * - (c) this service's `fetch` (default and shadow pipelines, as `main.ts`), on a KV file;
- * - this service's signature verifier alone (part of (c)).
+ * - this service's signature verifier alone (part of (c));
+ * - with `--against <dir>`, (c) as another checkout of this repository at
+ *   `<dir>` has it (a `git worktree` of an earlier commit), and its cost
+ *   against (c) here: an A/B of two versions of the code, round by round.
  *
- * Usage: `deno task bench:handler [--requests N] [--rounds R]` (with the `start` task's V8
- * flag, as the service runs, and `--expose-gc` to collect each stage's setup before it is timed).
+ * Usage: `deno task bench:handler [--requests N] [--rounds R] [--against <dir>]` (with the
+ * `start` task's V8 flag, as the service runs, and `--expose-gc` to collect each stage's setup
+ * before it is timed).
  *
  * @module
  */
@@ -31,6 +35,8 @@ const SECRET = "whsec_handler_cost_0123456789";
 const CONCURRENCY = 64;
 const REQUESTS = countArg(Deno.args, "--requests", 8_000);
 const ROUNDS = countArg(Deno.args, "--rounds", 3);
+const againstArg = Deno.args.indexOf("--against");
+const AGAINST = againstArg >= 0 ? Deno.args[againstArg + 1] : undefined;
 const fixture = JSON.parse(
   await Deno.readTextFile(
     new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
@@ -70,26 +76,13 @@ const STAGES: Stage[] = [
       ];
     },
   },
-  {
-    name: "(c) this service",
-    async open(dir) {
-      const service = await createService(
-        new Map([["STRIPE_WEBHOOK_SECRET", SECRET], ["KV_PATH", `${dir}/kv.sqlite3`]]),
-        {
-          policies: defaultPipeline,
-          shadowPolicies: shadowPipeline,
-          policiesDir: new URL("../policies/", import.meta.url),
-          serviceVersion: "bench",
-          // Serialized as in production, written nowhere.
-          log: jsonLineLogger(() => {}),
-        },
-      );
-      return [
-        async (event) => answered(await service.fetch(request(event))),
-        () => service[Symbol.asyncDispose](),
-      ];
-    },
-  },
+  serviceStage("(c) this service", {
+    createService,
+    jsonLineLogger,
+    defaultPipeline,
+    shadowPipeline,
+    root: new URL("../", import.meta.url),
+  }),
   {
     name: "(c)'s signature verifier alone",
     open() {
@@ -100,7 +93,55 @@ const STAGES: Stage[] = [
       ]);
     },
   },
+  ...(AGAINST ? [serviceStage(`(c) at ${AGAINST}`, await modulesAt(AGAINST))] : []),
 ];
+
+/** What (c) is built from, in one checkout of this repository. */
+interface ServiceModules {
+  readonly createService: typeof createService;
+  readonly jsonLineLogger: typeof jsonLineLogger;
+  readonly defaultPipeline: typeof defaultPipeline;
+  readonly shadowPipeline: typeof shadowPipeline;
+  /** The checkout's root directory. */
+  readonly root: URL;
+}
+
+/** The modules (c) is built from in the checkout at `dir`. */
+async function modulesAt(dir: string): Promise<ServiceModules> {
+  const root = new URL(dir.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`);
+  const from = (path: string) => import(new URL(path, root).href);
+  return {
+    ...await from("lib/service/service.ts"),
+    ...await from("lib/telemetry/log.ts"),
+    ...await from("policies/mod.ts"),
+    ...await from("policies/shadow.ts"),
+    root,
+  };
+}
+
+/** (c): the service's `fetch` (default and shadow pipelines, as `main.ts`) on a KV file. */
+function serviceStage(name: string, modules: ServiceModules): Stage {
+  return {
+    name,
+    async open(dir) {
+      const service = await modules.createService(
+        new Map([["STRIPE_WEBHOOK_SECRET", SECRET], ["KV_PATH", `${dir}/kv.sqlite3`]]),
+        {
+          policies: modules.defaultPipeline,
+          shadowPolicies: modules.shadowPipeline,
+          policiesDir: new URL("policies/", modules.root),
+          serviceVersion: "bench",
+          // Serialized as in production, written nowhere.
+          log: modules.jsonLineLogger(() => {}),
+        },
+      );
+      return [
+        async (event) => answered(await service.fetch(request(event))),
+        () => service[Symbol.asyncDispose](),
+      ];
+    },
+  };
+}
 
 /** CPU time of this process's main thread (the JS thread: its tid is the process's), in ms. */
 async function mainThreadMs(): Promise<number> {
@@ -153,3 +194,13 @@ console.log(
     }),
   ].join("\n"),
 );
+if (AGAINST) {
+  // Round by round: the two versions ran seconds apart, on the machine as it was then.
+  const here = results.get(STAGES[1])!.cpu;
+  const there = results.get(STAGES.at(-1)!)!.cpu;
+  const ratios = here.map((cpu, i) => cpu / there[i]);
+  console.log(
+    `\n(c) here against (c) at ${AGAINST}: ${(median(here) / median(there)).toFixed(3)}x ` +
+      `(rounds ${ratios.map((ratio) => ratio.toFixed(2)).join(", ")})`,
+  );
+}
