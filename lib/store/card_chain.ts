@@ -96,40 +96,55 @@ export function createCardChains(kv: Deno.Kv): CardChains {
    * `legacy`: a link an earlier version stored (`card_root`) was followed.
    */
   async function extended(chain: CardChain): Promise<{ chain: CardChain; legacy: boolean }> {
-    const out: [string, ...string[]] = [chain[0]];
+    const following = follow(chain);
     let legacy = false;
-    // A link back into the chain is not Stripe's (a card replaces an older one): it ends there.
-    const add = (ids: readonly (string | null)[]) => {
-      for (const id of ids) {
-        if (!id || out.includes(id) || out.length > MAX_CHAIN_HOPS) return false;
-        out.push(id);
-      }
-      return ids.length > 0;
-    };
-    if (!add(chain.slice(1)) && chain.length > 1) return { chain: out, legacy };
-    while (out.length <= MAX_CHAIN_HOPS) {
-      const last = out.at(-1)!;
-      // Past a chain's first card every link is known for good; the first card's is read.
-      const known = cardChains.get(last);
-      if (known && known.length > 1) {
-        if (!add(known.slice(1))) break;
-        continue;
-      }
-      const [link, root] = await kv.getMany<[string, string]>(linkKeys(last));
+    // Past a chain's first card every link is known for good; the first card's is read.
+    while (following.throughResolved()) {
+      const [link, root] = await kv.getMany<[string, string]>(linkKeys(following.chain.at(-1)!));
       legacy ||= !link.value && !!root.value;
-      if (!add([nextCard(link.value, root.value)])) break;
+      if (!following.add([nextCard(link.value, root.value)])) break;
     }
-    return { chain: out, legacy };
+    return { chain: following.chain, legacy };
   }
 
   function known(chain: CardChain): CardChain {
-    const out: [string, ...string[]] = [...chain];
-    while (out.length <= MAX_CHAIN_HOPS) {
-      const further = cardChains.get(out.at(-1)!)?.slice(1).filter((id) => !out.includes(id));
-      if (!further?.length) break;
-      out.push(...further);
-    }
-    return out;
+    const following = follow(chain);
+    following.throughResolved();
+    return following.chain;
+  }
+
+  /**
+   * A chain being followed from `chain`: `add` appends cards, and
+   * `throughResolved` goes on through the chains this process resolved; each
+   * is false once the chain ends (at the bound, or at a link back into the
+   * chain, which is not Stripe's: a card replaces an older one).
+   */
+  function follow(chain: CardChain) {
+    const out: [string, ...string[]] = [chain[0]];
+    let ended = false;
+    const add = (ids: readonly (string | null)[]) => {
+      for (const id of ids) {
+        if (!id || out.includes(id) || out.length > MAX_CHAIN_HOPS) {
+          ended = true;
+          return false;
+        }
+        out.push(id);
+      }
+      return true;
+    };
+    if (chain.length > 1) add(chain.slice(1));
+    return {
+      chain: out as CardChain,
+      add,
+      throughResolved(): boolean {
+        while (!ended && out.length <= MAX_CHAIN_HOPS) {
+          const resolved = cardChains.get(out.at(-1)!);
+          if (!resolved || resolved.length === 1) return true;
+          add(resolved.slice(1));
+        }
+        return false;
+      },
+    };
   }
 
   return { of, resolve, known };
