@@ -263,6 +263,16 @@ Deno.test("signed events Stripe could not have sent get a 400, never a 5xx", asy
       ["a request_history reason that is no code", (o) => o.request_history[0].reason = huge],
       ["a 70 KB reason message", (o) => o.request_history[0].reason_message = huge.repeat(35)],
       ["a transaction id longer than 255", (o) => o.transactions = [{ id: huge }]],
+      // In UTF-8, where KV compares keys, a lone surrogate is U+FFFD: two such ids, one key.
+      ["an authorization id with a lone surrogate", (o) => o.id = "iauth_lone\ud800"],
+      ["a card id with a lone surrogate", (o) => o.card.id = "ic_lone\udfff"],
+      ["a merchant network id with a lone surrogate", (o) => o.merchant_data.network_id = "\ud800"],
+    ]],
+    [() => structuredClone(request), "issuing authorization", [
+      ["a merchant name that is no text", (o) => o.merchant_data.name = 12345],
+      ["a merchant category that is no text", (o) => o.merchant_data.category = null],
+      ["a merchant country that is no text", (o) => o.merchant_data.country = ["US"]],
+      ["an authorization id with a lone surrogate", (o) => o.id = "iauth_lone\udc00"],
     ]],
     [() => structuredClone(request), "pending_request", [
       ["a merchant currency longer than a code", (o) => o.pending_request.merchant_currency = huge],
@@ -288,6 +298,7 @@ Deno.test("signed events Stripe could not have sent get a 400, never a 5xx", asy
       ["its cardholder id longer than 255", (o) => o.cardholder = huge],
       ["its merchant network id longer than 255", (o) => o.merchant_data.network_id = huge],
       ["its currency longer than a code", (o) => o.currency = huge],
+      ["its merchant name that is no text", (o) => o.merchant_data.name = { text: "ACME" }],
     ]],
     [card, "issuing card", [
       ["a card id longer than 255", (o) => o.id = huge],
@@ -306,6 +317,27 @@ Deno.test("signed events Stripe could not have sent get a 400, never a 5xx", asy
     assertEquals(response.status, 400);
     assertStringIncludes(await errorOf(response), "event id");
   });
+  // The event, its `data` and its object are 3 levels: 29 more are 32 in all, Stripe's bound.
+  const nested = (levels: number) => {
+    const event = structuredClone(request);
+    let value: unknown = "fuel";
+    for (let level = 0; level < levels; level++) value = [value];
+    Object.assign(event.data.object, { fuel: value });
+    return event;
+  };
+  await t.step("a request nested 32 levels deep in all is decided", async () => {
+    const response = await server.postEvent(nested(29));
+    assertEquals(response.status, 200);
+    assertEquals(typeof (await response.json()).approved, "boolean");
+  });
+  for (const levels of [30, 30_000]) {
+    // Thousands of levels made the record fail to serialize: answered 200, never logged.
+    await t.step(`a request nested ${levels + 3} levels deep`, async () => {
+      const response = await server.postEvent(nested(levels));
+      assertEquals(response.status, 400);
+      assertEquals(await errorOf(response), "event nested deeper than 32 levels");
+    });
+  }
   for (const [make, reason, spoils] of kinds) {
     for (const [name, spoil] of spoils) {
       await t.step(`${reason}: ${name}`, async () => {

@@ -104,6 +104,9 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
     const event = await verify(payload, request.headers.get("stripe-signature"), receivedAt);
     // Stored with each request it carries: Stripe's own bound, as for every id.
     if (!isId(event.id)) throw new RequestError(400, "event id is not one Stripe sends");
+    if (nestedDeeperThan(event, MAX_EVENT_DEPTH)) {
+      throw new RequestError(400, `event nested deeper than ${MAX_EVENT_DEPTH} levels`);
+    }
     switch (event.type) {
       case "issuing_authorization.request":
         break;
@@ -236,11 +239,40 @@ function isUnixTime(value: unknown): boolean {
     (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 8.64e12);
 }
 
-/** Merchant data whose network id (a part of per-merchant counters' keys) is Stripe-sized. */
+/**
+ * Merchant data whose category, name and country (kept in the log, and what
+ * its filters match) are text as stripe-node types them, and whose network id
+ * (a part of per-merchant counters' keys) is Stripe-sized.
+ */
 function isMerchantData(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
-  const networkId = (value as { network_id?: unknown }).network_id;
-  return networkId == null || isShortText(networkId, MAX_ID_LENGTH);
+  const { category, name, country, network_id } = value as Record<string, unknown>;
+  return typeof category === "string" && (name == null || typeof name === "string") &&
+    (country == null || typeof country === "string") &&
+    (network_id == null || isShortText(network_id, MAX_ID_LENGTH));
+}
+
+/**
+ * How deep an event's JSON nests at most. Stripe's objects nest a few levels
+ * (an event's authorization's card's cardholder's address), expanded
+ * references add a level each, up to four ("Expanding responses"), and
+ * metadata values are strings; 32 leaves room for what Stripe adds. A much
+ * deeper body is not Stripe's, and its record may not serialize (V8's
+ * `JSON.stringify` recurses, and runs out of stack at some thousands of
+ * levels, fewer on a busy stack): its answer could not be logged.
+ */
+const MAX_EVENT_DEPTH = 32;
+
+/** Whether `value` holds objects or arrays more than `levels` deep; recurses at most that far. */
+function nestedDeeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((item) => nestedDeeperThan(item, levels - 1));
+  // `for…in`, not `Object.values`: no array per object, on every event.
+  for (const key in value) {
+    if (nestedDeeperThan((value as Record<string, unknown>)[key], levels - 1)) return true;
+  }
+  return false;
 }
 
 /**
@@ -252,8 +284,13 @@ const MAX_CODE_LENGTH = 64;
 const MAX_MESSAGE_LENGTH = 1_000;
 const MAX_CURRENCY_LENGTH = 16;
 
+/**
+ * Text up to `max` UTF-16 units, well-formed: a lone surrogate becomes U+FFFD
+ * in UTF-8, where Deno KV keys are compared, so two ids differing only there
+ * would name one key (and a JSON body can carry one, as `\ud800`).
+ */
 function isShortText(value: unknown, max: number): value is string {
-  return typeof value === "string" && value.length <= max;
+  return typeof value === "string" && value.length <= max && value.isWellFormed();
 }
 
 /** A currency code (ISO 4217's are three letters; it is a part of counters' keys). */

@@ -428,8 +428,13 @@ function isPassed(record: DecisionRecord, after: Cursor): boolean {
     (record.authorization_id === after.id && record.request_index >= after.index);
 }
 
-function includes(value: string | null | undefined, wanted: string | undefined): boolean {
-  return wanted === undefined || (value ?? "").toLowerCase().includes(wanted.toLowerCase());
+/**
+ * Whether `value` holds `wanted`, in any case. A field that is not text (in a
+ * record logged before the webhook checked it) counts as empty.
+ */
+function includes(value: unknown, wanted: string | undefined): boolean {
+  return wanted === undefined ||
+    (typeof value === "string" ? value : "").toLowerCase().includes(wanted.toLowerCase());
 }
 
 /**

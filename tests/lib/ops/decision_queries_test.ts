@@ -249,6 +249,26 @@ Deno.test("findDecisions() keeps to the time range", async () => {
   kv.close();
 });
 
+Deno.test("findDecisions() by merchant passes over a record whose merchant name is no text", async () => {
+  // Logged before the webhook refused such events: every merchant search over it failed (503).
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const merchants = [{ name: 12345 }, { name: "ACME TOOLS" }, { name: null }];
+  for (const [i, merchant] of merchants.entries()) {
+    const event = authorizationEvent("online", { id: `iauth_named_${i}` });
+    Object.assign(authorizationOf(event).merchant_data, merchant);
+    await recordEvent(store, event);
+  }
+  const found = await findDecisions(
+    store,
+    { range: "1h", limit: 50, merchant: "acme" },
+    new Date(),
+  );
+  assertEquals(found.data.map((record) => record.authorization_id), ["iauth_named_1"]);
+  const all = await findDecisions(store, { range: "1h", limit: 50 }, new Date());
+  assertEquals(all.data.length, 3);
+});
+
 Deno.test("createOverviewReader() shares one read among viewers within its ttl", async () => {
   const now = Date.now();
   const { kv, store } = await storeWith([now - 60_000]);
