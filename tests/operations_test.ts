@@ -282,4 +282,15 @@ Deno.test("the admin API pages decisions by cursor, filters by substring and exp
       await anonymous.body?.cancel();
     },
   );
+
+  await t.step("answers of the admin API are never stored by a cache nor sniffed", async () => {
+    const paths = ["/decisions", "/decisions.csv", "/decisions/iauth_page_00", "/stats"];
+    for (const path of [...paths, "/policies", "/metrics"]) {
+      const response = await fetch(`${server.url}${path}`, { headers: admin });
+      assertEquals(response.status, 200, path);
+      assertEquals(response.headers.get("cache-control"), "no-store", path);
+      assertEquals(response.headers.get("x-content-type-options"), "nosniff", path);
+      await response.body?.cancel();
+    }
+  });
 });

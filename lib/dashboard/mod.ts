@@ -223,7 +223,12 @@ export function createDashboard(
     if (exporting) {
       const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
       const records = exportDecisions(store, filter!, new Date(), pacer);
-      return exportResponse(records, format, SECURITY_HEADERS);
+      return exportResponse(
+        records,
+        format,
+        SECURITY_HEADERS,
+        (error) => log({ level: "error", msg: "export_failed", path: url.pathname, error }),
+      );
     }
     return await pacer.run(() => page(request, url, session.csrfToken, filter));
   }

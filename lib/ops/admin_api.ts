@@ -18,6 +18,7 @@ import type { Metrics } from "../telemetry/metrics.ts";
 import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
 import { decisionIdOf, isAdminPath } from "../http/routes.ts";
 import type { Pacer } from "./pacer.ts";
+import type { Logger } from "../telemetry/log.ts";
 
 /** What the admin API reads. */
 export interface AdminApiOptions {
@@ -37,6 +38,8 @@ export interface AdminApiOptions {
    * webhooks as people reloading the dashboard.
    */
   readonly pacer: Pacer;
+  /** Where an export that fails once streaming is logged (other failures are thrown to the app). */
+  readonly log: Logger;
 }
 
 /**
@@ -61,6 +64,7 @@ export interface AdminApiOptions {
  * const admin = createAdminApi({
  *   store: {} as never, overview: {} as never, metrics: {} as never, pacer: new Pacer(),
  *   isAdmin: (authorization) => authorization === "Bearer right", pipeline: { version: "dev", policies: [] },
+ *   log: () => {},
  * });
  * const url = new URL("http://localhost/policies");
  * const policies = await admin(new Request(url, { headers: { authorization: "Bearer right" } }), url)!;
@@ -73,7 +77,7 @@ export interface AdminApiOptions {
 export function createAdminApi(
   options: AdminApiOptions,
 ): (request: Request, url: URL) => Promise<Response> | undefined {
-  const { store, overview, metrics, isAdmin, pipeline, pacer } = options;
+  const { store, overview, metrics, isAdmin, pipeline, pacer, log } = options;
   const policies = JSON.stringify({
     policy_version: pipeline.version,
     pipeline: pipeline.policies,
@@ -90,7 +94,12 @@ export function createAdminApi(
         const filter = filterFromSearch(url.searchParams, 50);
         const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
         if (pacer.isBusy("export")) return busy();
-        return exportResponse(exportDecisions(store, filter, new Date(), pacer), format, {});
+        return exportResponse(
+          exportDecisions(store, filter, new Date(), pacer),
+          format,
+          {},
+          (error) => log({ level: "error", msg: "export_failed", path: url.pathname, error }),
+        );
       }
       case "/decisions": {
         const filter = filterFromSearch(url.searchParams, 50);
@@ -126,7 +135,18 @@ export function createAdminApi(
     return pacer.isBusy("page") ? Promise.resolve(busy()) : pacer.run(read);
   }
 
-  return (request, url) => isAdminPath(url.pathname) ? route(request, url) : undefined;
+  return (request, url) =>
+    isAdminPath(url.pathname) ? route(request, url).then(withPrivateHeaders) : undefined;
+}
+
+/**
+ * Answers hold the decision log: never kept by a cache on the way, and never
+ * read by a browser as anything but their type (as the dashboard's pages).
+ */
+function withPrivateHeaders(response: Response): Response {
+  response.headers.set("cache-control", "no-store");
+  response.headers.set("x-content-type-options", "nosniff");
+  return response;
 }
 
 function busy(): Response {

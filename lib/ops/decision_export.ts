@@ -80,13 +80,16 @@ function csvField(value: string | number | boolean | null): string {
 
 /**
  * A streamed response of the records in `format`, with a download file name.
+ * A read that fails once the answer started cuts it short (a download the
+ * client sees fail, not a complete-looking file missing rows) and is passed
+ * to `failed`, to be logged.
  *
  * @example
  * ```ts
  * import { exportResponse } from "./decision_export.ts";
  * import { equal } from "node:assert/strict";
  * async function* none() {}
- * const response = exportResponse(none(), "csv", {});
+ * const response = exportResponse(none(), "csv", {}, console.error);
  * equal(response.headers.get("content-type"), "text/csv; charset=utf-8");
  * equal((await response.text()).split("\r\n")[0].split(",")[0], "decided_at");
  * ```
@@ -95,6 +98,7 @@ export function exportResponse(
   records: AsyncIterable<DecisionRecord>,
   format: ExportFormat,
   headers: Record<string, string>,
+  failed: (error: unknown) => void,
 ): Response {
   const encoder = new TextEncoder();
   const iterator = records[Symbol.asyncIterator]();
@@ -107,7 +111,10 @@ export function exportResponse(
         headerSent = true;
         controller.enqueue(encoder.encode(CSV_COLUMNS.join(",") + "\r\n"));
       }
-      const next = await iterator.next();
+      const next = await iterator.next().catch((error) => {
+        failed(error);
+        throw error;
+      });
       if (next.done) return controller.close();
       const line = format === "csv" ? csvRow(next.value) : JSON.stringify(next.value) + "\n";
       controller.enqueue(encoder.encode(line));

@@ -168,7 +168,7 @@ export async function createService(
     const overview = createOverviewReader({ kv, store });
     // One queue for every read of the log, however it comes: their share of the thread is bounded.
     const pacer = new Pacer();
-    const api = createAdminApi({ store, overview, metrics, isAdmin, pipeline, pacer });
+    const api = createAdminApi({ store, overview, metrics, isAdmin, pipeline, pacer, log });
     const dashboard = createDashboard({
       store,
       overview,

@@ -21,8 +21,13 @@ export interface KvHealthOptions {
   readonly now?: () => number;
 }
 
-/** `ok`, or the one-line reason it is not. */
-export type KvHealth = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/**
+ * `ok`, or the one-line reason it is not, which `/healthz` answers anyone
+ * with; `detail` (the file's path, the error) is for the log only.
+ */
+export type KvHealth =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: string; readonly detail?: string };
 
 /**
  * Returns a check that writes a probe record (one per process, so `deno serve
@@ -53,9 +58,9 @@ export function createKvHealth(options: KvHealthOptions): () => Promise<KvHealth
   async function probe(): Promise<KvHealth> {
     if (path !== undefined && typeof opened === "string") {
       const current = identity(path);
-      if (current === null) return { ok: false, reason: `KV file ${path} was deleted` };
+      if (current === null) return { ok: false, reason: "KV file was deleted", detail: path };
       if (current !== undefined && current !== opened) {
-        return { ok: false, reason: `KV file ${path} was replaced` };
+        return { ok: false, reason: "KV file was replaced", detail: path };
       }
     }
     const written = `${now()}`;
@@ -66,7 +71,8 @@ export function createKvHealth(options: KvHealthOptions): () => Promise<KvHealth
     } catch (error) {
       return {
         ok: false,
-        reason: `KV not writable: ${error instanceof Error ? error.message : error}`,
+        reason: "KV not writable",
+        detail: error instanceof Error ? error.message : String(error),
       };
     }
     return { ok: true };
@@ -82,6 +88,7 @@ export function createKvHealth(options: KvHealthOptions): () => Promise<KvHealth
             level: "error",
             msg: "store_unhealthy",
             reason,
+            detail: health.ok ? undefined : health.detail,
             consequence:
               "decisions recorded now may be lost at restart; /healthz answers 503 until fixed",
           },

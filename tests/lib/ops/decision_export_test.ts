@@ -2,7 +2,7 @@ import { CSV_COLUMNS, csvRow, exportResponse } from "../../../lib/ops/decision_e
 import { exportDecisions } from "../../../lib/ops/decision_queries.ts";
 import { Pacer } from "../../../lib/ops/pacer.ts";
 import type { DecisionRecord } from "../../../lib/store/decision_store.ts";
-import { assert, assertEquals } from "../../_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../_assert.ts";
 
 const RECORD = {
   decided_at: "2026-11-25T12:00:00.000Z",
@@ -66,15 +66,33 @@ Deno.test("csvRow() quotes a semicolon or a tab, so a spreadsheet splitting on i
   }
 });
 
+/** For exports that must not fail. */
+const fail = (error: unknown) => {
+  throw error;
+};
+
 Deno.test("exportResponse() streams a header and one line per record", async () => {
   async function* two() {
     yield RECORD;
     yield { ...RECORD, authorization_id: "iauth_2" };
   }
-  const csv = await exportResponse(two(), "csv", {}).text();
+  const csv = await exportResponse(two(), "csv", {}, fail).text();
   assertEquals(csv.split("\r\n")[0], CSV_COLUMNS.join(","));
-  const jsonl = (await exportResponse(two(), "jsonl", {}).text()).trimEnd().split("\n");
+  const jsonl = (await exportResponse(two(), "jsonl", {}, fail).text()).trimEnd().split("\n");
   assertEquals(jsonl.map((line) => JSON.parse(line).authorization_id), ["iauth_1", "iauth_2"]);
+});
+
+Deno.test("exportResponse() cuts short an export whose read fails, and hands the error on to be logged", async () => {
+  const failure = new Error("the log could not be read");
+  async function* failing() {
+    yield RECORD;
+    throw failure;
+  }
+  const failed: unknown[] = [];
+  const response = exportResponse(failing(), "csv", {}, (error) => failed.push(error));
+  // A download that fails, not a whole-looking file without the rest of its rows.
+  await assertRejects(() => response.text(), Error, "the log could not be read");
+  assertEquals(failed, [failure]);
 });
 
 Deno.test("a CSV export counts among those running from its first pull, before anything is read", async () => {
@@ -88,6 +106,7 @@ Deno.test("a CSV export counts among those running from its first pull, before a
         exportDecisions(store, { range: "1h", limit: 50 }, new Date(), pacer),
         "csv",
         {},
+        fail,
       ),
   );
   await new Promise((resolve) => setTimeout(resolve, 0));

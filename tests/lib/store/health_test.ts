@@ -1,6 +1,6 @@
 import { createKvHealth, HEALTH_CACHE_MS } from "../../../lib/store/health.ts";
 import type { LogRecord } from "../../../lib/telemetry/log.ts";
-import { assert, assertEquals, assertMatch } from "../../_assert.ts";
+import { assert, assertEquals } from "../../_assert.ts";
 
 async function withKvFile(fn: (path: string, kv: Deno.Kv) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -26,7 +26,7 @@ Deno.test("createKvHealth() reports a replaced KV file once, as an error, and ca
     now += HEALTH_CACHE_MS;
     const replaced = await health();
     assert(!replaced.ok);
-    assertMatch(replaced.reason, /was replaced$/);
+    assertEquals(replaced, { ok: false, reason: "KV file was replaced", detail: path });
     now += HEALTH_CACHE_MS;
     assert(!(await health()).ok);
     const errors = logs.filter((record) => record.level === "error");
@@ -41,6 +41,7 @@ Deno.test("createKvHealth() reports a KV that cannot be written", async () => {
     const health = createKvHealth({ kv: closed, path, log: () => {} });
     const result = await health();
     assert(!result.ok);
-    assertMatch(result.reason, /^KV not writable: /);
+    assertEquals(result.reason, "KV not writable");
+    assertEquals(result.detail, "Bad resource ID");
   });
 });
