@@ -111,13 +111,15 @@ export function exportResponse(
         headerSent = true;
         controller.enqueue(encoder.encode(CSV_COLUMNS.join(",") + "\r\n"));
       }
-      const next = await iterator.next().catch((error) => {
+      try {
+        const next = await iterator.next();
+        if (next.done) return controller.close();
+        const line = format === "csv" ? csvRow(next.value) : JSON.stringify(next.value) + "\n";
+        controller.enqueue(encoder.encode(line));
+      } catch (error) {
         failed(error);
         throw error;
-      });
-      if (next.done) return controller.close();
-      const line = format === "csv" ? csvRow(next.value) : JSON.stringify(next.value) + "\n";
-      controller.enqueue(encoder.encode(line));
+      }
     },
     async cancel() {
       await iterator.return?.();
