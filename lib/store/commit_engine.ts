@@ -7,7 +7,7 @@
  * @module
  */
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
-import { isLocked } from "./kv_path.ts";
+import { isLocked, isStoreFailing } from "./kv_path.ts";
 
 /**
  * Deno KV's limits per atomic operation and per value
@@ -430,8 +430,10 @@ export function createCommitEngine<S = never>(
         continue;
       }
       if (outcome instanceof Error && !isTransient(outcome)) {
-        if (batch.length === 1) {
-          batch[0].reject(outcome);
+        // A full disk fails every job alike: no job of its own to find. Each is rejected at once,
+        // for its request to be answered, and its caller to retry recording what it answered.
+        if (batch.length === 1 || isStoreFailing(outcome)) {
+          for (const entry of batch) entry.reject(outcome);
           return;
         }
         // One job's write (too large, invalid) fails the commit: find it by halves.

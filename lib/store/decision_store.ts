@@ -58,6 +58,7 @@ import {
   type ListQuery,
   listRecords,
 } from "./decision_log.ts";
+import { isStoreFailing } from "./kv_path.ts";
 import { createLifecycle, type Lifecycle } from "./lifecycle.ts";
 import { createRecordRewrites } from "./record_rewrites.ts";
 import {
@@ -306,10 +307,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
   /**
    * Commits what was answered, attempt after attempt while the store cannot
    * commit in time or keeps failing (a lock held, a store down or failing its
-   * reads), for up to
-   * 15 minutes (see `retriedWhileFailing`): the answer is the log, and an approval
-   * answered must be reserved once the store is back. Any other error would
-   * fail again, and is thrown at once.
+   * reads, a full disk), for up to 15 minutes (see `retriedWhileFailing`):
+   * the answer is the log, and an approval answered must be reserved once the
+   * store is back. Any other error would fail again, and is thrown at once.
    */
   function recordAnswered(
     authorization: AuthorizationRequest,
@@ -319,7 +319,9 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     return retriedWhileFailing(
       { authorization, meta },
       () => submitRequest(authorization, meta, Deadline.after(BACKGROUND_MS), decision),
-      (error) => error instanceof DeadlineExceededError || error instanceof AttemptsExhaustedError,
+      (error) =>
+        error instanceof DeadlineExceededError || error instanceof AttemptsExhaustedError ||
+        isStoreFailing(error),
     );
   }
 

@@ -102,3 +102,24 @@ export async function openKv(path: string | undefined): Promise<Deno.Kv> {
 export function isLocked(error: unknown): boolean {
   return error instanceof Error && /database (table )?is locked/i.test(error.message);
 }
+
+/**
+ * Whether a KV error is the store's own condition, not the write's: SQLite's
+ * full disk, I/O error, or a file that turned read-only or cannot be opened
+ * (`sqlite3_errstr`'s words). Every write fails alike until an operator acts,
+ * so what was answered meanwhile is worth retrying, not dropping.
+ *
+ * @example
+ * ```ts
+ * import { isStoreFailing } from "./kv_path.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isStoreFailing(new TypeError("database or disk is full")), true);
+ * equal(isStoreFailing(new Error("attempt to write a readonly database")), true);
+ * equal(isStoreFailing(new TypeError("Value too large (max 65536 bytes)")), false);
+ * ```
+ */
+export function isStoreFailing(error: unknown): boolean {
+  return error instanceof Error &&
+    /database or disk is full|disk I\/O error|readonly database|unable to open database file/i
+      .test(error.message);
+}

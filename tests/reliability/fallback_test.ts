@@ -34,13 +34,16 @@ async function post(url: string, event: unknown) {
 const reasons = ({ metadata }: { metadata: Record<string, string> }) =>
   Object.entries(metadata).filter(([key]) => key.startsWith("reason_")).map(([, value]) => value);
 
-/** A KV (`kv`, else a new one) whose commits are refused while `locked` is set, as SQLite's while another process writes. */
-async function lockableKv(kv?: Deno.Kv) {
+/**
+ * A KV (`kv`, else a new one) whose commits are refused while `locked` is set,
+ * as SQLite's while another process writes (or, given its words, while its
+ * disk is full).
+ */
+async function lockableKv(kv?: Deno.Kv, error = "database is locked") {
   const lock = { locked: false };
   kv = withAtomicHook(kv ?? await Deno.openKv(":memory:"), (operation) => {
     const commit = operation.commit.bind(operation);
-    operation.commit = () =>
-      lock.locked ? Promise.reject(new TypeError("database is locked")) : commit();
+    operation.commit = () => lock.locked ? Promise.reject(new TypeError(error)) : commit();
   });
   return Object.assign(lock, { kv });
 }
@@ -187,6 +190,32 @@ Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECIS
     ),
   );
   assertEquals(held, [200_000, 300_000], "each answer reserved as answered");
+});
+
+Deno.test("a card's daily limit holds through a full disk with FALLBACK_DECISION=approve, and what was answered is logged after it", async () => {
+  // SQLite refuses every commit at once: the answers were dropped as they failed, each in ms.
+  const disk = await lockableKv(undefined, "database or disk is full");
+  await using server = await approvingServer(disk.kv, thousandADay);
+  disk.locked = true;
+  const first = await post(server.url, sixHundred("iauth_full_0", "ic_full"));
+  const second = await post(server.url, sixHundred("iauth_full_1", "ic_full"));
+  assertEquals([first.body.approved, second.body.approved], [true, false]);
+  assertEquals(reasons(second.body), ["spend_limit_exceeded:daily:usd (spendLimit)"]);
+  disk.locked = false;
+  for (const [i, answered] of [[0, 60_000], [1, 0]]) {
+    const logged = await pollUntil(
+      `iauth_full_${i} logged`,
+      () => fetch(`${server.url}/decisions/iauth_full_${i}`, { headers: admin }),
+      (response) => response.ok || (response.body?.cancel(), false),
+      5_000,
+    );
+    assertEquals((await logged.json()).reservation.amount, answered);
+  }
+  assertEquals(
+    (await post(server.url, sixHundred("iauth_full_2", "ic_full"))).body.approved,
+    false,
+  );
+  assert(!server.logs.some((record) => record.msg === "store_unrecorded"));
 });
 
 Deno.test("a card's spend committed before the store locked still counts in what is answered without it", async () => {

@@ -215,6 +215,17 @@ Deno.test("createCommitEngine() fails only the job whose write KV refuses, never
   assertEquals((await kv.get(["item", 3])).value, null);
 });
 
+Deno.test("createCommitEngine() rejects a batch on a full disk at once, in one commit, not job by job", async () => {
+  using memory = await Deno.openKv(":memory:");
+  const { kv, state } = failingCommits(memory, 1, "database or disk is full");
+  const engine = createCommitEngine(kv);
+  const jobs = Array.from({ length: 8 }, (_, i) => append(engine, ["full", i], "a"));
+  const settled = await Promise.allSettled(jobs);
+  assert(settled.every((s) => s.status === "rejected" && /disk is full/.test(s.reason.message)));
+  // Not split by halves to find a job to blame: none is, and each half would fail alike.
+  assertEquals(state.commits, 1);
+});
+
 Deno.test("createCommitEngine() keeps batches within KV's 100 checks", async () => {
   using kv = await Deno.openKv(":memory:");
   const failing = failingCommits(kv, 0, "");
