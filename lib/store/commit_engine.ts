@@ -69,6 +69,8 @@ const MAX_IN_FLIGHT = 2;
  * a batch with a background job in it has its read cut short.
  */
 const READ_WAIT_MS = 2_000;
+/** A commit given up before it landed: a key it assumed absent was not (see `assumedWrongly`). */
+const STALE = Symbol("stale");
 /**
  * Bounds the versionstamp cache (counters, mostly): the key used longest ago
  * goes first, which costs a read (and `lastKnown` its value).
@@ -483,6 +485,7 @@ export function createCommitEngine<S = never>(
     }
     const read = new Map<string, Cached>();
     const toRead: Deno.KvKey[] = [];
+    const assumed: Deno.KvKey[] = [];
     const waitFor = new Map<string, Promise<string | null>>();
     for (const [id, key] of keys) {
       const pending = optimistic ? inFlightWrites.get(id) : undefined;
@@ -491,9 +494,26 @@ export function createCommitEngine<S = never>(
         read.set(id, { value: pending.value, versionstamp: null });
         waitFor.set(id, pending.committed);
       } else if (cached && !cached.stale) read.set(id, cached);
-      else if (optimistic && likelyNew.has(id)) read.set(id, { value: null, versionstamp: null });
-      else toRead.push(key);
+      else if (optimistic && likelyNew.has(id)) {
+        read.set(id, { value: null, versionstamp: null });
+        assumed.push(key);
+      } else toRead.push(key);
     }
+    /**
+     * Whether a key assumed absent is not, read once the commit that would
+     * have said so (its check) cannot land: a job ran on a value it never
+     * read (a redelivery taken for a new request), and must run again on what
+     * KV holds before its request is answered without the store.
+     */
+    const assumedWrongly = async () => {
+      if (assumed.length === 0) return false;
+      try {
+        const entries = await deadline.within(READ_WAIT_MS).race(getMany(kv, assumed));
+        return entries !== TIMED_OUT && entries.some((entry) => entry.versionstamp !== null);
+      } catch {
+        return false; // Not read either: the jobs stand as they ran.
+      }
+    };
     const deadline = latestDeadline(batch);
     try {
       // Everything cached or announced: no read, and no timer for one. A read that does not answer
@@ -569,9 +589,17 @@ export function createCommitEngine<S = never>(
       for (const [id, key] of keys) {
         operation.check({ key, versionstamp: read.get(id)!.versionstamp });
       }
-      committed = await commitWaitingForLock(operation, deadline, soonestDeadline(batch));
+      const landed = await commitWaitingForLock(
+        operation,
+        deadline,
+        soonestDeadline(batch),
+        assumedWrongly,
+      );
+      if (landed === STALE) return "stale";
+      committed = landed;
     } catch (error) {
       remember(read, false);
+      if (await assumedWrongly()) return "stale";
       return asError(error);
     } finally {
       settle(committed && committed !== TIMED_OUT && committed.ok ? committed.versionstamp : null);
@@ -611,13 +639,16 @@ export function createCommitEngine<S = never>(
     operation: Deno.AtomicOperation,
     latest: Deadline,
     soonest: Deadline,
-  ): Promise<Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT> {
+    assumedWrongly: () => Promise<boolean>,
+  ): Promise<Deno.KvCommitResult | Deno.KvCommitError | typeof TIMED_OUT | typeof STALE> {
     for (let attempt = 1;; attempt++) {
       try {
         return await Deadline.after(latest.remainingMs() + 1_000).race(operation.commit());
       } catch (error) {
         const remaining = soonest.remainingMs();
         if (!isLocked(error) || remaining === 0 || attempt >= MAX_ATTEMPTS) throw error;
+        // The lock may outlast the deadline: what the checks would have told is read now.
+        if (attempt === 1 && await assumedWrongly()) return STALE;
         options.onRetry?.(error, attempt);
         await sleep(Math.min(lockBackoff(attempt), remaining));
       }

@@ -62,6 +62,7 @@ import { isStoreFailing } from "./kv_path.ts";
 import { createLifecycle, type Lifecycle } from "./lifecycle.ts";
 import { createRecordRewrites } from "./record_rewrites.ts";
 import {
+  type Answered,
   COMMIT_MARGIN_MS,
   createRequestJob,
   type JobMeta,
@@ -412,11 +413,13 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         return unrecordedAnswer(authorization, meta, decision);
       }
       let decided: Decision | undefined;
+      let earlier: Answered | undefined;
       const jobMeta = {
         ...meta,
         started,
         chain,
         decided: (decision: Decision | undefined) => decided = decision,
+        earlier: (answered: Answered) => earlier = answered,
         results: kept,
       };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
@@ -437,10 +440,11 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         const logged = await loggedRecord(kv, authorization.id, result, meta.deadline);
         if (!(logged instanceof Error)) return { record: logged, replayed: true };
         failure = logged;
-        // What the earlier delivery answered, as its state keeps it: what it logged, not a new
-        // decision (it stays logged; the fallback's recording finds it and writes nothing).
-        decided = answerOf(authorization, result.answered, decide.policyVersion);
       }
+      // What an earlier delivery answered, as its state keeps it, whether or not this one's commit
+      // landed: what it logged, not a new decision (it stays logged; the fallback's recording
+      // finds it and writes nothing).
+      if (earlier) decided = answerOf(authorization, earlier, decide.policyVersion);
       // The answer is the log: what is answered now is what gets recorded.
       const { decision, reservation } = await fallbackAnswers({
         authorization,
@@ -449,7 +453,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
         kept,
         chain,
         decided,
-        logged: result !== TIMED_OUT && result.replayed,
+        logged: earlier !== undefined,
       });
       // Recorded once this delivery's job is done: if its commit still lands, or landed and
       // reported an error (KV Connect can, for a write it applied; a rejection after the deadline
@@ -506,7 +510,7 @@ async function loggedRecord(
 /** A logged answer as a decision: approved, in full or for `amount`, or declined. */
 function answerOf(
   authorization: AuthorizationRequest,
-  { approved, amount }: { approved: boolean; amount: number },
+  { approved, amount }: Answered,
   policyVersion: string,
 ): Decision {
   const limited = approved && amount < authorization.pending_request.amount;

@@ -109,6 +109,13 @@ export type JobMeta = RequestMeta & {
    * decision, finds the request answered already, or must be submitted again).
    */
   readonly decided?: (decision: Decision | undefined) => void;
+  /**
+   * Told what an earlier delivery of the request answered, as soon as a run
+   * finds it in the state: a replay writes nothing, and that answer stands
+   * whether or not the commit lands (one the store cannot make, locked or
+   * full, would otherwise leave a redelivery its fallback).
+   */
+  readonly earlier?: (answered: Answered) => void;
   /** Kept across the request's jobs (it may be submitted again); a job without it keeps its own. */
   readonly results?: KeptPolicyResults;
 };
@@ -157,6 +164,12 @@ interface Decided {
   readonly held: Held;
 }
 
+/** What a delivery answered, as the authorization's state keeps it: approved, and the amount held. */
+export interface Answered {
+  readonly approved: boolean;
+  readonly amount: number;
+}
+
 /** What committing one request gives: a redelivery's logged index, or the new record. */
 export type RequestOutcome =
   | {
@@ -164,7 +177,7 @@ export type RequestOutcome =
     readonly index: number;
     readonly at: number | undefined;
     /** What the earlier delivery answered, as its state entry keeps it. */
-    readonly answered: { readonly approved: boolean; readonly amount: number };
+    readonly answered: Answered;
   }
   | {
     readonly replayed: false;
@@ -298,6 +311,7 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
         // reserved for a duplicate's fallback could free a limit it still holds.
         if (earlier && (!answered || earlier.at !== now.getTime())) {
           const answered = { approved: earlier.approved, amount: earlier.amount };
+          meta.earlier?.(answered);
           return { done: { replayed: true, index: earlier.index, at: earlier.at, answered } };
         }
         // The chain's first card was since found to replace another: decided on the whole chain.

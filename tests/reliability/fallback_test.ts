@@ -535,6 +535,28 @@ Deno.test("a redelivery during an outage does not count its own first answer", a
   assertEquals([first.body.approved, again.body.approved], [true, true]);
 });
 
+Deno.test("a redelivery while the store cannot commit is answered what the first delivery answered", async () => {
+  // Reads answer, commits do not: another process holds SQLite's write lock (or the disk is full).
+  for (const error of ["database is locked", "database or disk is full"]) {
+    const store = await lockableKv(undefined, error);
+    // The default fallback, which declines: the redelivery was declined with it.
+    await using server = await startTestServer(
+      { ADMIN_TOKEN, DECISION_BUDGET_MS: "100" },
+      { kv: store.kv, policies: [thousandADay] },
+    );
+    const event = sixHundred("iauth_redelivered", "ic_redelivered");
+    const first = await post(server.url, event);
+    store.locked = true;
+    const again = await post(server.url, { ...event, id: "evt_redelivered_again" });
+    store.locked = false;
+    assertEquals([first.body.approved, again.body.approved], [true, true], error);
+    const logged = await (await fetch(`${server.url}/decisions/iauth_redelivered`, {
+      headers: admin,
+    })).json();
+    assertEquals([logged.approved, logged.reservation.amount], [true, 60_000], error);
+  }
+});
+
 Deno.test("a store whose reads take over a second still decides", async () => {
   const store = await faultyReadsKv();
   await using server = await startTestServer({ ADMIN_TOKEN, FALLBACK_DECISION: "approve" }, {

@@ -226,6 +226,37 @@ Deno.test("createCommitEngine() rejects a batch on a full disk at once, in one c
   assertEquals(state.commits, 1);
 });
 
+Deno.test("createCommitEngine() runs a job again on what KV holds when a key it assumed absent is not, and the commit that would tell cannot land", async () => {
+  for (
+    const [name, failing] of [["locked", "database is locked"], [
+      "full",
+      "database or disk is full",
+    ]]
+  ) {
+    using memory = await Deno.openKv(":memory:");
+    // Written by another process (or an earlier delivery): this engine never read it.
+    await memory.set(["state", name], "answered");
+    const { kv } = failingCommits(memory, Infinity, failing);
+    const engine = createCommitEngine(kv);
+    const seen: (string | null)[] = [];
+    const job = engine.submit({
+      keys: [["state", name]],
+      likelyAbsent: ["state", name],
+      mutations: 0,
+      bytes: 64,
+      deadline: Deadline.after(300),
+      run(view) {
+        seen.push(view.get<string>(["state", name]) ?? null);
+        view.set(["state", name], "decided anew");
+        return { done: "decided" };
+      },
+    });
+    await assertRejects(() => job, Error);
+    // Its request is answered without the store from what the job saw last: what KV holds.
+    assertEquals(seen.at(-1), "answered", name);
+  }
+});
+
 Deno.test("createCommitEngine() keeps batches within KV's 100 checks", async () => {
   using kv = await Deno.openKv(":memory:");
   const failing = failingCommits(kv, 0, "");
