@@ -11,7 +11,8 @@ import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 import { requestEvent } from "../fixtures/lifecycle.ts";
 import { amountCap } from "../policies/amount_cap.ts";
 import { maxNetworkRisk } from "../policies/max_network_risk.ts";
-import { stallingCommits } from "./_kv.ts";
+import { stallingCommits, withAtomicHook } from "./_kv.ts";
+import { pollUntil } from "./_store.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
@@ -281,6 +282,40 @@ Deno.test("after a failed API call the direct answer does not wait past its dead
     "respond_after_api_failure",
   );
   store.release();
+});
+
+Deno.test("after a failed API call while another process holds the store's lock, the log still says the answer was direct", async () => {
+  using raw = await Deno.openKv(":memory:");
+  // The decision is committed; the API call fails while another process writes for 400 ms.
+  let lockedUntil = 0;
+  const kv = withAtomicHook(raw, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = () =>
+      performance.now() < lockedUntil
+        ? Promise.reject(new TypeError("database is locked"))
+        : commit();
+  });
+  await using api = startFakeStripeApi();
+  api.behaviour = "fail";
+  api.onCall = () => lockedUntil = performance.now() + 400;
+  await using server = await startTestServer(
+    apiEnv(api.url, { API_CALL_TIMEOUT_MS: "200", ADMIN_TOKEN }),
+    { kv },
+  );
+  const response = await server.postEvent(authorizationEvent("online", { id: "iauth_api_lock" }));
+  assertEquals([response.status, (await response.json()).approved], [200, true]);
+  // Given up after 5 tries in about 75 ms, it kept the path of a call that never landed.
+  const logged = await pollUntil(
+    "the record's path",
+    async () =>
+      (await (await fetch(`${server.url}/decisions/iauth_api_lock`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })).json()).path,
+    (path) => path === "respond_after_api_failure",
+    3_000,
+  );
+  assertEquals(logged, "respond_after_api_failure");
+  assert(!server.logs.some((record) => record.msg === "store_update_failed"));
 });
 
 Deno.test("an increment's API call unsets the reasons its authorization's earlier request left in the metadata", async () => {

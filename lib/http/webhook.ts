@@ -160,7 +160,14 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
         // The answer's path is logged within the request's deadline, or after it: the answer is not
         // held past Stripe's 2 s for it (the decision it logs is the same either way).
         const marked = store.markAnsweredDirectly(record).catch((error) =>
-          log({ level: "error", msg: "store_update_failed", error })
+          log({
+            level: "error",
+            msg: "store_update_failed",
+            authorization_id: authorization.id,
+            event_id: event.id,
+            path,
+            error,
+          })
         );
         await deadline.race(marked);
       }

@@ -465,7 +465,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       return unrecordedAnswer(authorization, meta, decision);
     },
 
-    markAnsweredDirectly: rewrites.markAnsweredDirectly,
+    markAnsweredDirectly(record) {
+      // Its caller waits until its answer's deadline; a stop waits for the rest.
+      const marking = rewrites.markAnsweredDirectly(record);
+      inBackground(marking);
+      return marking;
+    },
 
     get: (authorizationId) => authorizationRecord(kv, authorizationId),
     requests: (authorizationId, reconciliation) =>

@@ -19,6 +19,8 @@ import {
   type StoredRecord,
 } from "./decision_record.ts";
 import { shadowOf } from "./request_job.ts";
+import { BACKGROUND_MS } from "./commit_engine.ts";
+import { isLocked, isStoreFailing } from "./kv_path.ts";
 
 /** What {@linkcode createRecordRewrites} gives the store. */
 export interface RecordRewrites {
@@ -72,13 +74,19 @@ export function createRecordRewrites(
    * engine job: the engine keeps every key a job read in its versionstamp
    * cache, and a shadow pipeline rewrites a record per request (several KiB
    * each) off the answer's path, where a retry a few ms later costs nothing.
+   * Tried again, 5 ms apart and twice as long each time, for up to
+   * {@linkcode BACKGROUND_MS} while the record changed meanwhile or the store
+   * is locked by another process or refuses writes (a full disk), as long as
+   * a commit may take; after 5 attempts on any other error.
    */
   async function updateRecord(
     key: Deno.KvKey,
     change: (record: DecisionRecord) => DecisionRecord | undefined,
     alongside?: (operation: Deno.AtomicOperation) => void,
   ): Promise<void> {
-    for (let attempt = 1; attempt <= 5; attempt++) {
+    const giveUpAt = Date.now() + BACKGROUND_MS;
+    for (let attempt = 1, pause = 5;; attempt++, pause = Math.min(2 * pause, 1_000)) {
+      let failure: unknown = new Error("the record kept changing: not rewritten");
       try {
         const entry = await kv.get<StoredRecord | RecordRef>(key);
         if (!entry.value || isRecordRef(entry.value)) return;
@@ -90,9 +98,12 @@ export function createRecordRewrites(
         if ((await operation.commit()).ok) return;
       } catch (error) {
         // A record that cannot fit one KV value after every trim never will.
-        if (attempt === 5 || error instanceof RangeError) throw error;
+        const waitable = isLocked(error) || isStoreFailing(error) || attempt < 5;
+        if (error instanceof RangeError || !waitable) throw error;
+        failure = error;
       }
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+      if (Date.now() + pause > giveUpAt) throw failure;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 
