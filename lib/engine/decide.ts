@@ -472,7 +472,8 @@ export function createDecide(
         i,
         run,
         new TypeError(
-          "not a verdict: expected abstain(), decline(code) or limit(amount, code)",
+          "not a verdict: expected abstain(), decline(code) or limit(amount, code), " +
+            "with a code of 1 to 64 characters and a detail that is text",
         ),
       );
     }
@@ -523,6 +524,10 @@ export function createDecide(
   }
 
   function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {
+    // A policy that writes to the request throws (strict mode): it fails like any policy that
+    // throws, and cannot change what the others see (the shadow pipeline's too), what is
+    // answered (an `amount` on a request that is not amount-controllable) or what is logged.
+    deepFreeze(authorization);
     const context = new DecisionContext(input, budgetMs);
     const run: Run = {
       trace: [],
@@ -579,23 +584,40 @@ function reasonOf(
   };
 }
 
+/**
+ * The longest reason code a verdict may give: a code names a reason
+ * (`mcc_blocked`), and is a part of the aggregates' keys, which Deno KV
+ * bounds.
+ */
+const MAX_CODE_LENGTH = 64;
+
 /** A user's policy is code we did not write: check its answer's shape before trusting it. */
 function isVerdict(value: unknown): value is Verdict {
   if (typeof value !== "object" || value === null) return false;
-  const { outcome, amount, code } = value as Record<string, unknown>;
+  const { outcome, amount, code, detail, fraudChallenge } = value as Record<string, unknown>;
+  if (outcome === "abstain") return true;
+  // A detail may be what Stripe gave the policy (`merchant_data.name` may be null), or text.
+  const reason = typeof code === "string" && code.length > 0 && code.length <= MAX_CODE_LENGTH &&
+    (detail == null || typeof detail === "string");
   switch (outcome) {
-    case "abstain":
-      return true;
     case "decline":
-      return typeof code === "string" && (
-        (value as { fraudChallenge?: unknown }).fraudChallenge === undefined ||
-        (value as { fraudChallenge?: unknown }).fraudChallenge === "sms"
-      );
+      return reason && (fraudChallenge === undefined || fraudChallenge === "sms");
     case "limit":
-      return typeof code === "string" && Number.isSafeInteger(amount);
+      return reason && Number.isSafeInteger(amount);
     default:
       return false;
   }
+}
+
+/**
+ * Freezes `value` and everything it holds, once: objects already frozen are
+ * taken as frozen through (an authorization decided again).
+ */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  // `for…in`, not `Object.values`: no array per object, on every request.
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
 }
 
 /**

@@ -196,6 +196,48 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
     assertEquals(decision.fallback, "error");
   });
 
+  await t.step("a verdict whose code or detail could not be logged → `fallback:error`", () => {
+    const answers = {
+      "an empty code": { outcome: "decline", code: "" },
+      "a code of 3,000 characters (past a KV key's bound)": {
+        outcome: "decline",
+        code: "x".repeat(3_000),
+      },
+      "a symbol for its detail (no text)": { outcome: "decline", code: "x", detail: Symbol("x") },
+      "an object for its detail": { outcome: "limit", amount: 100, code: "x", detail: { a: 1 } },
+    };
+    for (const [name, answer] of Object.entries(answers)) {
+      const decision = decideWith([named("bad", answer as never)])(online) as Decision;
+      assertEquals(decision.reasons, [{ policy: "bad", code: "fallback", detail: "error" }], name);
+    }
+    const nameless = decideWith([named("ok", decline("x", null as never))])(online) as Decision;
+    assertEquals(
+      nameless.reasons,
+      [{ policy: "ok", code: "x", detail: null }],
+      "null, as Stripe's",
+    );
+  });
+
+  await t.step(
+    "a policy that writes to the request fails, and the others decide on it as Stripe sent it",
+    () => {
+      const request = authorizationOf(
+        authorizationEvent("online", { pending_request: { amount: 150_000 } }),
+      );
+      const shrinks: Policy = function shrinks(authorization) {
+        authorization.pending_request.amount = 1;
+        authorization.pending_request.is_amount_controllable = true;
+        return limit(1, "x");
+      };
+      const approving = decideWith([shrinks, amountCap({ usd: 100_000 })], { fallback: "approve" });
+      const decision = approving(request) as Decision;
+      assertEquals(decision.approved, false);
+      assertEquals(decision.reasons.map((reason) => reason.code), ["amount_over_cap", "fallback"]);
+      assertEquals(request.pending_request.amount, 150_000);
+      assertEquals(request.pending_request.is_amount_controllable, false);
+    },
+  );
+
   await t.step(
     "a hanging policy → `fallback:timeout` once the budget is spent, and its signal aborts",
     async () => {
