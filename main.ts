@@ -48,7 +48,7 @@ try {
 }
 
 const servesItself = Deno.args.includes("--listen") || service.config.onDeploy;
-const handler: (request: Request) => Promise<Response> = servesItself
+const handler: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> = servesItself
   ? service.fetch
   : fetchUnderServe(service);
 export default { fetch: handler } satisfies Deno.ServeDefaultExport;

@@ -8,6 +8,7 @@
  */
 import { freeDescriptors, listen, type Listener, RESERVED_DESCRIPTORS } from "../http/listen.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
+import { jsonResponse } from "../http/json_response.ts";
 import { hostInUrl } from "./config.ts";
 import type { Service } from "./service.ts";
 
@@ -119,9 +120,12 @@ export function serveOnDeploy(
 export function fetchUnderServe(
   service: Service,
   log: Logger = jsonLineLogger(),
-): (request: Request) => Promise<Response> {
+): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+  const fetch = service.config.webhookSecrets.length === 0
+    ? onlyFromThisMachine(service.fetch)
+    : service.fetch;
   const [major, minor] = Deno.version.deno.split(".").map(Number);
-  if (major < 2 || (major === 2 && minor < 9)) return service.fetch;
+  if (major < 2 || (major === 2 && minor < 9)) return fetch;
   let inFlight = 0;
   let stopping = false;
   const { promise: requestsAnswered, resolve: allAnswered } = Promise.withResolvers<void>();
@@ -130,12 +134,47 @@ export function fetchUnderServe(
     if (inFlight === 0) allAnswered();
     return requestsAnswered;
   }, () => stopped.removeListeners());
-  return (request) => {
+  return (request, info) => {
     inFlight++;
-    return service.fetch(request).finally(() => {
+    return fetch(request, info).finally(() => {
       if (--inFlight === 0 && stopping) allAnswered();
     });
   };
+}
+
+/**
+ * `fetch`, answering only requests from this machine: with the development
+ * secret (no `STRIPE_WEBHOOK_SECRET`), `deno task start` listens on loopback
+ * only (the quick start's admin token is in the README), but `deno serve`
+ * listens where its `--host` says, every interface by default. Others get a
+ * 403 that says what to do.
+ *
+ * @example
+ * ```ts
+ * import { onlyFromThisMachine } from "./serve.ts";
+ * import { equal } from "node:assert/strict";
+ * const fetch = onlyFromThisMachine(() => Promise.resolve(new Response("ok")));
+ * const from = (hostname: string) => ({ remoteAddr: { transport: "tcp" as const, hostname, port: 1 } }) as never;
+ * equal((await fetch(new Request("http://host/"), from("127.0.0.1"))).status, 200);
+ * equal((await fetch(new Request("http://host/"), from("192.0.2.7"))).status, 403);
+ * ```
+ */
+export function onlyFromThisMachine(
+  fetch: (request: Request) => Promise<Response>,
+): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+  return (request, info) => {
+    const peer = info?.remoteAddr;
+    if (!peer || peer.transport !== "tcp" || isLoopback(peer.hostname)) return fetch(request);
+    return Promise.resolve(jsonResponse({
+      error:
+        "with the development secret only this machine is answered: set STRIPE_WEBHOOK_SECRET, or serve with --host 127.0.0.1",
+    }, 403));
+  };
+}
+
+/** Whether `hostname` is a loopback address (IPv4's 127/8, IPv6's ::1, or 127/8 mapped into IPv6). */
+function isLoopback(hostname: string): boolean {
+  return /^(127\.|::ffff:127\.)/i.test(hostname) || hostname === "::1";
 }
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
