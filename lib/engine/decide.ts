@@ -591,8 +591,22 @@ function reasonOf(
  */
 const MAX_CODE_LENGTH = 64;
 
-/** A user's policy is code we did not write: check its answer's shape before trusting it. */
-function isVerdict(value: unknown): value is Verdict {
+/**
+ * Whether a policy's answer is a verdict the engine can use: a user's policy
+ * is code we did not write, so its answer's shape is checked before it is
+ * trusted (see `decide`), and by `deno task policy:check`.
+ *
+ * @example
+ * ```ts
+ * import { isVerdict } from "./decide.ts";
+ * import { decline } from "./policy.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isVerdict(decline("mcc_blocked" as never)), true);
+ * equal(isVerdict(undefined), false); // a policy that forgot to return
+ * equal(isVerdict({ outcome: "limit", amount: Number.NaN, code: "x" }), false);
+ * ```
+ */
+export function isVerdict(value: unknown): value is Verdict {
   if (typeof value !== "object" || value === null) return false;
   const { outcome, amount, code, detail, fraudChallenge } = value as Record<string, unknown>;
   if (outcome === "abstain") return true;

@@ -7,7 +7,12 @@
  */
 import fc from "fast-check";
 import { MERCHANT_CATEGORY_ROWS } from "../engine/_merchant_category_rows.ts";
-import { createDecide, type Decision, DEFAULT_DECISION_BUDGET_MS } from "../engine/decide.ts";
+import {
+  createDecide,
+  type Decision,
+  DEFAULT_DECISION_BUDGET_MS,
+  isVerdict,
+} from "../engine/decide.ts";
 import {
   type AuthorizationRequest,
   describePipeline,
@@ -118,6 +123,7 @@ export async function checkPipeline(
     let fired: CheckInput | undefined;
     let threw: CheckInput | undefined;
     let hung: CheckInput | undefined;
+    let malformed: CheckInput | undefined;
     for (const input of inputs) {
       const context: PolicyContext = {
         now: input.now,
@@ -125,7 +131,7 @@ export async function checkPipeline(
         usage: () => input.usage,
         held: input.held,
       };
-      let verdict: Verdict | typeof TIMED_OUT;
+      let verdict: unknown;
       try {
         const result = policy(input.authorization, context);
         verdict = result instanceof Promise ? await Deadline.after(SETTLE_MS).race(result) : result;
@@ -139,17 +145,26 @@ export async function checkPipeline(
         settles = false;
         break;
       }
+      // The engine answers such a request with the fallback, as for a policy that throws.
+      if (!isVerdict(verdict)) {
+        malformed ??= input;
+        continue;
+      }
       outcomes[verdict.outcome]++;
       if (verdict.outcome === "abstain") abstained ??= input;
       else fired ??= input;
     }
     const warnings: string[] = [];
     if (hung) warnings.push(`never settles (waited ${SETTLE_MS} ms)`);
-    else if (threw && !fired && !abstained) warnings.push("always throws");
+    else if (malformed) {
+      warnings.push(
+        "answers something that is not a verdict (abstain(), decline(code) or limit(amount, code)): its fallback is answered",
+      );
+    } else if (threw && !fired && !abstained) warnings.push("always throws");
     else if (!fired && abstained) warnings.push("never fires");
     else if (fired && !abstained) warnings.push("always fires");
     const example = warnings.length > 0
-      ? describeInput((hung ?? threw ?? abstained ?? fired)!)
+      ? describeInput((hung ?? malformed ?? threw ?? abstained ?? fired)!)
       : undefined;
     checks.push({
       policy: policy.name || `policy_${index + 1}`,

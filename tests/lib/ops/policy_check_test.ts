@@ -1,4 +1,9 @@
-import { abstain, decline, type Policy } from "../../../lib/engine/policy.ts";
+import {
+  abstain,
+  type AuthorizationRequest,
+  decline,
+  type Policy,
+} from "../../../lib/engine/policy.ts";
 import { checkPipeline } from "../../../lib/ops/policy_check.ts";
 import {
   allowCategories,
@@ -114,6 +119,25 @@ Deno.test("checkPipeline() warns about a policy that throws on every request and
   ]);
   assertEquals(report.neverApproved, []);
   assert(performance.now() - started < 10_000, "one wait for the policy that never settles");
+});
+
+Deno.test("checkPipeline() warns about a policy whose answer is not a verdict, and names it", async () => {
+  // What plain `deno run` accepts, with no type check: each made the check fail or mislead.
+  const forgets = function forgetsToReturn(authorization: AuthorizationRequest) {
+    if (authorization.pending_request.amount > 1_000_000) return decline("too_much" as never);
+  } as unknown as Policy;
+  const nan: Policy = () => ({ outcome: "limit", amount: Number.NaN, code: "x" });
+  const approves = (() => ({ outcome: "approve" })) as unknown as Policy;
+  Object.defineProperty(nan, "name", { value: "limitsToNaN" });
+  Object.defineProperty(approves, "name", { value: "approves" });
+  const report = await checkPipeline([forgets, nan, approves], base, { runs: 50 });
+  const warning =
+    "answers something that is not a verdict (abstain(), decline(code) or limit(amount, code)): its fallback is answered";
+  assertEquals(report.policies.map(({ policy, warnings }) => [policy, warnings]), [
+    ["forgetsToReturn", [warning]],
+    ["limitsToNaN", [warning]],
+    ["approves", [warning]],
+  ]);
 });
 
 Deno.test("checkPipeline() refuses more runs than it can hold", async () => {
