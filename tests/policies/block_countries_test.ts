@@ -24,4 +24,12 @@ Deno.test("blockCountries()", async (t) => {
       '"usa" is not an uppercase ISO 3166-1 alpha-2 code',
     );
   });
+  await t.step("refuses codes shaped like one that no country has (a rule never matching)", () => {
+    assertThrows(() => blockCountries(["UK"]), RangeError, `(the United Kingdom's is "GB")`);
+    assertThrows(() => blockCountries(["KP", "XX"]), RangeError, '"XX" is not an assigned');
+    const kosovo = verdictOf(blockCountries(["GB", "XK"]), "online", {
+      merchant_data: { country: "XK" },
+    });
+    assertEquals(kosovo, { outcome: "decline", code: "country_blocked", detail: "XK" });
+  });
 });
