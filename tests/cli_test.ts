@@ -304,6 +304,18 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
             JSON.stringify({ ...SCENARIOS.gambling, data: { object: { id: "iauth_1" } } }),
             "event has no issuing authorization",
           ],
+          // The webhook's 400s for the event itself: replayed before, as if Stripe could send them.
+          [
+            JSON.stringify({ ...SCENARIOS.gambling, id: `evt_${"x".repeat(300)}` }),
+            "event id is not one Stripe sends",
+          ],
+          [
+            JSON.stringify({
+              ...SCENARIOS.gambling,
+              deep: JSON.parse("[".repeat(40) + "]".repeat(40)),
+            }),
+            "event nested deeper than 32 levels",
+          ],
           [
             JSON.stringify({ authorization_id: "iauth_1", request: { id: "iauth_1" } }),
             "a decision-log record without its decided_at or reasons",

@@ -102,11 +102,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
 
     // 2. Verify: a bad signature, a stale timestamp or a malformed body is a 400.
     const event = await verify(payload, request.headers.get("stripe-signature"), receivedAt);
-    // Stored with each request it carries: Stripe's own bound, as for every id.
-    if (!isId(event.id)) throw new RequestError(400, "event id is not one Stripe sends");
-    if (nestedDeeperThan(event, MAX_EVENT_DEPTH)) {
-      throw new RequestError(400, `event nested deeper than ${MAX_EVENT_DEPTH} levels`);
-    }
+    checkEvent(event);
     switch (event.type) {
       case "issuing_authorization.request":
         break;
@@ -221,6 +217,28 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
       "stripe-version": stripeVersionFor(options.stripeApiVersion, event.api_version),
     });
   };
+}
+
+/**
+ * The checks every verified event gets before its type is read (replays
+ * too): an id Stripe could send (stored with each request it carries), and
+ * JSON no deeper than Stripe's (see {@linkcode MAX_EVENT_DEPTH}). Throws a
+ * 400 {@linkcode RequestError} naming what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { checkEvent } from "./webhook.ts";
+ * import { authorizationEvent } from "../../fixtures/events.ts";
+ * import { throws } from "node:assert/strict";
+ * checkEvent(authorizationEvent("online") as never);
+ * throws(() => checkEvent({ id: "evt_".padEnd(300, "x") } as never), { status: 400 });
+ * ```
+ */
+export function checkEvent(event: Stripe.Event): void {
+  if (!isId(event.id)) throw new RequestError(400, "event id is not one Stripe sends");
+  if (nestedDeeperThan(event, MAX_EVENT_DEPTH)) {
+    throw new RequestError(400, `event nested deeper than ${MAX_EVENT_DEPTH} levels`);
+  }
 }
 
 /**

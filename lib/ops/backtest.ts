@@ -6,7 +6,7 @@
  */
 import { createDecide, type DecisionOutcome, formatReason, outcomeOf } from "../engine/decide.ts";
 import { Deadline } from "../engine/deadline.ts";
-import { authorizationRequestOf } from "../http/webhook.ts";
+import { authorizationRequestOf, checkEvent } from "../http/webhook.ts";
 import { createDecisionStore, type DecisionRecord } from "../store/decision_store.ts";
 import type { AuthorizationRequest, Policy } from "../engine/policy.ts";
 
@@ -65,7 +65,8 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
   const value = JSON.parse(line);
   if (value?.object === "event") {
     if (value.type !== "issuing_authorization.request") return undefined;
-    // The webhook's own check: a line the service would refuse fails here, on its line.
+    // The webhook's own checks: a line the service would refuse fails here, on its line.
+    checkEvent(value);
     const authorization = authorizationRequestOf(value);
     if (!Number.isSafeInteger(value.created)) throw new TypeError("event has no created time");
     return { authorization, eventId: value.id, at: value.created * 1000 };
