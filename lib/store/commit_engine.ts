@@ -114,7 +114,11 @@ export interface CommitJob<T, S = never> {
   readonly bytes: number;
   /** Dropped (rejected with {@linkcode DeadlineExceededError}) if not committing by then. */
   readonly deadline: Deadline;
-  /** A key (of `keys`) assumed absent on the first attempt unless this process saw it (the commit checks it). */
+  /**
+   * A key (of `keys`) assumed absent on the first attempt unless this process
+   * saw it: the commit checks it, and when the commit cannot land (locked,
+   * refused) it is read, and the batch runs again if it was there.
+   */
   readonly likelyAbsent?: Deno.KvKey;
   run(view: BatchView): JobStep<T, S>;
 }
@@ -499,6 +503,7 @@ export function createCommitEngine<S = never>(
         assumed.push(key);
       } else toRead.push(key);
     }
+    const deadline = latestDeadline(batch);
     /**
      * Whether a key assumed absent is not, read once the commit that would
      * have said so (its check) cannot land: a job ran on a value it never
@@ -514,7 +519,6 @@ export function createCommitEngine<S = never>(
         return false; // Not read either: the jobs stand as they ran.
       }
     };
-    const deadline = latestDeadline(batch);
     try {
       // Everything cached or announced: no read, and no timer for one. A read that does not answer
       // holds up every batch after it (they prepare in turn): only until the latest deadline in
