@@ -74,6 +74,21 @@ export function main(args: string[] = Deno.args): Promise<number> {
     if (unknown.length > 0) {
       throw new UsageError(`unknown scenario ${unknown.join(", ")}; known: ${known.join(", ")}`);
     }
+    // Said here, not as the server's "event has no issuing authorization" for the first request.
+    if (values.card !== undefined && !/^[A-Za-z0-9_]{1,200}$/.test(values.card)) {
+      throw new UsageError(
+        `--card must be a card id such as ic_1AbC (letters, digits and _, up to 200), got ${
+          JSON.stringify(values.card.slice(0, 40))
+        }`,
+      );
+    }
+    if (values.url !== undefined && !URL.canParse(values.url)) {
+      throw new UsageError(
+        `--url must be a whole URL such as http://localhost:8000/webhook, got ${
+          JSON.stringify(values.url.slice(0, 80))
+        }`,
+      );
+    }
     const config = serverConfig(values.url === undefined);
     const url = values.url ?? `http://localhost:${config.port}${config.webhookPath}`;
     const secret = await webhookSecret(config);

@@ -258,6 +258,21 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       /^error: nothing answers at .*start the server with `deno task start`/,
     );
   });
+  await t.step("simulate with a card or URL that is not one", async () => {
+    // Before: the server's "event has no issuing authorization", and "nothing answers at notaurl".
+    const mistakes: [string[], string][] = [
+      [["--card", ""], "error: --card must be a card id such as ic_1AbC"],
+      [["--card", "ic 1"], "error: --card must be a card id such as ic_1AbC"],
+      [["--url", "notaurl"], "error: --url must be a whole URL such as http://localhost:8000"],
+    ];
+    for (const [args, reason] of mistakes) {
+      const { code, stderr } = await task("simulate", ["gambling", ...args], {
+        STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+      });
+      assertEquals(code, 2, args.join(" ")); // a usage error
+      assertStringIncludes(oneLine(stderr), reason);
+    }
+  });
   await t.step("simulate against a server that answers something else", async () => {
     const ac = new AbortController();
     const other = Deno.serve(
