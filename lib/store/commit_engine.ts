@@ -85,6 +85,12 @@ export interface BatchView {
   set(key: Deno.KvKey, value: unknown, expireInMs?: number): void;
   /** Whether `key` is one the batch read (so `get` and `set` take it). */
   has(key: Deno.KvKey): boolean;
+  /**
+   * Whether `get(key)` is a value KV holds (read from it, or cached from a
+   * commit that landed): not one this batch set, one a batch in flight is
+   * writing, or one assumed absent.
+   */
+  committed(key: Deno.KvKey): boolean;
 }
 
 /**
@@ -249,8 +255,13 @@ interface InFlightWrite {
  *   same commit, about every millisecond and then backing off, while the
  *   jobs' deadlines allow: what it read is still checked. Other transient
  *   errors read and run the batch again.
- * - Any other commit error (a value too large, an invalid key) splits the
- *   batch and commits the halves alone, so one bad job fails only itself.
+ * - A store that refuses every write (a full disk, a read-only file) fails
+ *   the batch's jobs at once. Any other commit error (a value too large, an
+ *   invalid key) splits the batch and commits the halves alone, so one bad
+ *   job fails only itself.
+ * - A key assumed absent (`likelyAbsent`) is read when the commit that
+ *   checks it cannot land (a lock that outlasts the first spins, a refused
+ *   write); if it was there, the batch runs again on what KV holds.
  * - A job whose deadline passes before its batch commits is dropped and
  *   rejected with {@linkcode DeadlineExceededError}: nothing of it is written.
  * - A job that returns `{ defer }` leaves the batch and is queued again when
@@ -470,10 +481,11 @@ export function createCommitEngine<S = never>(
   }
 
   /**
-   * One read-run-commit attempt. Returns `committed`, `conflict`, `stale` (a
-   * batch it read values from failed: nothing was committed, and no other
-   * writer is to blame), the error (read or commit), or the batch without
-   * jobs that failed or deferred.
+   * One read-run-commit attempt. Returns `committed`, `conflict`, `stale`
+   * (nothing was committed, and the batch is to run again at once: a batch
+   * it read values from failed, or a key it assumed absent is not), the
+   * error (read or commit), or the batch without jobs that failed or
+   * deferred.
    */
   async function attemptBatch(
     batch: Entry[],
@@ -633,8 +645,10 @@ export function createCommitEngine<S = never>(
   /**
    * Commits `operation`, retrying the same operation while another process
    * holds the write lock: what it read is still checked, so nothing needs to
-   * be read or decided again (a conflict, once the lock frees, is reported as
-   * such). It waits for the lock only until the soonest job's deadline: then
+   * be decided again (a conflict, once the lock frees, is reported as such),
+   * but a key it assumed absent is read once the lock outlasts the first
+   * spins (`STALE` if it was there). It waits for the lock only until the
+   * soonest job's deadline: then
    * the batch is made again without the jobs that expired, which are never
    * written. A commit cannot be called back: after the latest deadline (and
    * a grace) its outcome is unknown.
@@ -649,10 +663,13 @@ export function createCommitEngine<S = never>(
       try {
         return await Deadline.after(latest.remainingMs() + 1_000).race(operation.commit());
       } catch (error) {
+        if (!isLocked(error) || soonest.remainingMs() === 0 || attempt >= MAX_ATTEMPTS) throw error;
+        // A lock past the spins may outlast the deadline: what the checks would tell is read now
+        // (a short lock, routine under `deno serve --parallel`, ends in a conflict read anyway).
+        if (attempt === LOCK_SPINS && await assumedWrongly()) return STALE;
+        // Never past the soonest deadline, however long that read took: an expired job is not written.
         const remaining = soonest.remainingMs();
-        if (!isLocked(error) || remaining === 0 || attempt >= MAX_ATTEMPTS) throw error;
-        // The lock may outlast the deadline: what the checks would have told is read now.
-        if (attempt === 1 && await assumedWrongly()) return STALE;
+        if (remaining === 0) throw error;
         options.onRetry?.(error, attempt);
         await sleep(Math.min(lockBackoff(attempt), remaining));
       }
@@ -708,6 +725,10 @@ class View implements BatchView {
   }
   has(key: Deno.KvKey): boolean {
     return this.read.has(keyId(key));
+  }
+  committed(key: Deno.KvKey): boolean {
+    const id = keyId(key);
+    return !this.#staged.has(id) && !this.dirty.has(id) && !!this.read.get(id)?.versionstamp;
   }
   begin(): void {
     this.#staged.clear();

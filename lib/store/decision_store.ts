@@ -414,13 +414,12 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       }
       let decided: Decision | undefined;
       let earlier: Answered | undefined;
+      // What its fallback's recording runs with: its runs, after the answer, tell nothing here.
+      const recordMeta = { ...meta, started, chain, results: kept };
       const jobMeta = {
-        ...meta,
-        started,
-        chain,
+        ...recordMeta,
         decided: (decision: Decision | undefined) => decided = decision,
-        earlier: (answered: Answered) => earlier = answered,
-        results: kept,
+        earlier: (answered: Answered | undefined) => earlier = answered,
       };
       const jobDeadline = new Deadline(meta.deadline.at - COMMIT_MARGIN_MS);
       const pending = submitRequest(authorization, jobMeta, jobDeadline);
@@ -460,7 +459,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
       // may mean "outcome unknown"), the fallback replaces it. A replay leaves the earlier
       // delivery's answer as it is (see request_job.ts). Until then, decisions here count it.
       const answer = { authorization, meta, decision, reservation };
-      const correct = () => recordFallback(answer, jobMeta);
+      const correct = () => recordFallback(answer, recordMeta);
       inBackground(failure === undefined ? pending.then(correct, correct) : correct(), answer);
       return unrecordedAnswer(authorization, meta, decision);
     },

@@ -111,11 +111,13 @@ export type JobMeta = RequestMeta & {
   readonly decided?: (decision: Decision | undefined) => void;
   /**
    * Told what an earlier delivery of the request answered, as soon as a run
-   * finds it in the state: a replay writes nothing, and that answer stands
-   * whether or not the commit lands (one the store cannot make, locked or
-   * full, would otherwise leave a redelivery its fallback).
+   * finds it in the state as KV holds it (not as a job of this batch, or a
+   * batch in flight, wrote it: that may never land): a replay writes
+   * nothing, and that answer stands whether or not the commit lands (one the
+   * store cannot make, locked or full, would otherwise leave a redelivery its
+   * fallback). `undefined` by each run that finds none.
    */
-  readonly earlier?: (answered: Answered) => void;
+  readonly earlier?: (answered: Answered | undefined) => void;
   /** Kept across the request's jobs (it may be submitted again); a job without it keeps its own. */
   readonly results?: KeptPolicyResults;
 };
@@ -305,13 +307,14 @@ export function createRequestJob(options: RequestJobOptions): RequestJob {
       run(view: BatchView): JobStep<JobOutcome, AggregateShare> {
         // Until this run decides, no decision is in hand (an earlier run's read other values).
         meta.decided?.(undefined);
+        meta.earlier?.(undefined);
         const state = view.get<AuthorizationState>(authKey);
         const earlier = findRequest(state, meta.eventId, fingerprint);
         // Another delivery's answer stays: Stripe may have applied it, and releasing what it
         // reserved for a duplicate's fallback could free a limit it still holds.
         if (earlier && (!answered || earlier.at !== now.getTime())) {
           const answered = { approved: earlier.approved, amount: earlier.amount };
-          meta.earlier?.(answered);
+          if (view.committed(authKey)) meta.earlier?.(answered);
           return { done: { replayed: true, index: earlier.index, at: earlier.at, answered } };
         }
         // The chain's first card was since found to replace another: decided on the whole chain.

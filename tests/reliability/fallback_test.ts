@@ -557,6 +557,47 @@ Deno.test("a redelivery while the store cannot commit is answered what the first
   }
 });
 
+Deno.test("two deliveries of one request in one batch while the disk is full answer alike, as logged", async () => {
+  const disk = await lockableKv(undefined, "database or disk is full");
+  // Reads slowed, and a request already in flight: the two deliveries queue into one batch.
+  const slow = { ms: 0 };
+  const getMany = disk.kv.getMany.bind(disk.kv) as (...args: unknown[]) => Promise<unknown>;
+  const kv = withMethod(
+    disk.kv,
+    "getMany",
+    ((...args: unknown[]) =>
+      new Promise((resolve) => setTimeout(resolve, slow.ms)).then(() =>
+        getMany(...args)
+      )) as Deno.Kv["getMany"],
+  );
+  await using server = await startTestServer(
+    { ADMIN_TOKEN, DECISION_BUDGET_MS: "100" },
+    { kv, policies: [thousandADay] },
+  );
+  const event = sixHundred("iauth_twice", "ic_twice");
+  disk.locked = true;
+  slow.ms = 60;
+  const inFlight = post(server.url, sixHundred("iauth_ahead", "ic_ahead"));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  // The second ran on the first's state as the batch wrote it, which never landed: it answered
+  // that approval, which no log holds, where the first answered its fallback.
+  const [first, again] = await Promise.all([
+    post(server.url, event),
+    post(server.url, { ...event, id: "evt_twice_again" }),
+  ]);
+  await inFlight;
+  slow.ms = 0;
+  disk.locked = false;
+  const logged = await pollUntil(
+    "iauth_twice logged",
+    () => fetch(`${server.url}/decisions/iauth_twice`, { headers: admin }),
+    (response) => response.ok || (response.body?.cancel(), false),
+    5_000,
+  );
+  const { approved } = await logged.json();
+  assertEquals([first.body.approved, again.body.approved], [approved, approved]);
+});
+
 Deno.test("a store whose reads take over a second still decides", async () => {
   const store = await faultyReadsKv();
   await using server = await startTestServer({ ADMIN_TOKEN, FALLBACK_DECISION: "approve" }, {

@@ -257,6 +257,37 @@ Deno.test("createCommitEngine() runs a job again on what KV holds when a key it 
   }
 });
 
+Deno.test("createCommitEngine() does not write a job whose deadline passed while it read a key it assumed absent", async () => {
+  using memory = await Deno.openKv(":memory:");
+  const getMany = memory.getMany.bind(memory) as (...args: unknown[]) => Promise<unknown>;
+  const slowReads = withMethod(
+    memory,
+    "getMany",
+    ((...args: unknown[]) =>
+      new Promise((resolve) => setTimeout(resolve, 300)).then(() => getMany(...args))) as Deno.Kv[
+        "getMany"
+      ],
+  );
+  // Locked past the spins, so the assumed key is read; free once that read is done.
+  const { kv } = failingCommits(slowReads, 8, "database is locked");
+  const engine = createCommitEngine(kv);
+  const job = (key: string, ms: number) =>
+    engine.submit({
+      keys: [[key]],
+      likelyAbsent: [key],
+      ...smallJob(),
+      deadline: Deadline.after(ms),
+      run(view) {
+        view.set([key], "written");
+        return { done: key };
+      },
+    });
+  const [soon, late] = await Promise.allSettled([job("soon", 150), job("late", 5_000)]);
+  assertEquals([soon.status, late.status], ["rejected", "fulfilled"]);
+  assertEquals((await memory.get(["soon"])).value, null, "not written past its deadline");
+  assertEquals((await memory.get(["late"])).value, "written");
+});
+
 Deno.test("createCommitEngine() keeps batches within KV's 100 checks", async () => {
   using kv = await Deno.openKv(":memory:");
   const failing = failingCommits(kv, 0, "");
