@@ -5,6 +5,7 @@
  * @module
  */
 import { Deadline, TIMED_OUT } from "./deadline.ts";
+import { deepFreeze } from "./deep_freeze.ts";
 import {
   type AuthorizationRequest,
   ENGINE_REASON_CODES,
@@ -254,7 +255,9 @@ export function fallbackDecision(
  *
  * A synchronous policy that never returns cannot be interrupted (JavaScript
  * has one thread): keep policies synchronous or make them honour
- * `context.signal`.
+ * `context.signal`. The authorization is frozen in place, with all it holds,
+ * before the first policy runs ({@linkcode deepFreeze}): a policy that writes
+ * to it throws, and fails as in 5.
  *
  * @example
  * ```ts
@@ -621,17 +624,6 @@ export function isVerdict(value: unknown): value is Verdict {
     default:
       return false;
   }
-}
-
-/**
- * Freezes `value` and everything it holds, once: objects already frozen are
- * taken as frozen through (an authorization decided again).
- */
-function deepFreeze(value: unknown): void {
-  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  // `for…in`, not `Object.values`: no array per object, on every request.
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
 }
 
 /**

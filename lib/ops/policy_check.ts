@@ -24,6 +24,7 @@ import {
 } from "../engine/policy.ts";
 import { NO_USAGE, type Usage } from "../engine/velocity.ts";
 import { Deadline, TIMED_OUT } from "../engine/deadline.ts";
+import { deepFreeze } from "../engine/deep_freeze.ts";
 
 /** Requests generated per policy (and for the pipeline) unless told otherwise. */
 export const DEFAULT_RUNS = 3_000;
@@ -125,6 +126,8 @@ export async function checkPipeline(
     let hung: CheckInput | undefined;
     let malformed: CheckInput | undefined;
     for (const input of inputs) {
+      // As `decide` gives it: a policy that writes to the request throws there, and here.
+      deepFreeze(input.authorization);
       const context: PolicyContext = {
         now: input.now,
         signal,

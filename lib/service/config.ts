@@ -215,10 +215,11 @@ export function loadConfig(env: Env): ServiceConfig {
   if (adminToken !== undefined && adminToken.length < 24) {
     throw new ConfigError("ADMIN_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24)");
   }
-  // HTTP trims a header's value and refuses control characters: no client could send such a token.
+  // A line break or space copied in with it would never match: HTTP trims a header's value, and
+  // refuses control characters in it.
   if (adminToken !== undefined && !/^[!-~]+$/.test(adminToken)) {
     throw new ConfigError(
-      "ADMIN_TOKEN must not hold spaces, line breaks, control or non-ASCII characters: no Authorization header can carry them",
+      "ADMIN_TOKEN must be visible ASCII characters only (no spaces, line breaks, control or non-ASCII characters)",
     );
   }
   // The quick start's token is public: fine for simulated decisions, not beside Stripe's events.

@@ -35,7 +35,7 @@ export type KvHealth =
  * the KV file's device and inode with those it had at start: SQLite keeps
  * writing to a deleted or replaced file, and every decision since would be
  * gone at the next start. A failure is logged as an error once per change of
- * reason; results are cached for {@linkcode HEALTH_CACHE_MS}.
+ * reason or detail; results are cached for {@linkcode HEALTH_CACHE_MS}.
  *
  * @example
  * ```ts
@@ -81,14 +81,15 @@ export function createKvHealth(options: KvHealthOptions): () => Promise<KvHealth
   return function kvHealth() {
     if (cached && now() - cached.at < HEALTH_CACHE_MS) return cached.result;
     const result = probe().then((health) => {
-      const reason = health.ok ? undefined : health.reason;
+      // Logged again when the cause changes, not only what `/healthz` says (a lock, then a full disk).
+      const reason = health.ok ? undefined : `${health.reason}: ${health.detail ?? ""}`;
       if (reason !== lastReason) {
         log(
-          reason === undefined ? { level: "info", msg: "store_healthy" } : {
+          health.ok ? { level: "info", msg: "store_healthy" } : {
             level: "error",
             msg: "store_unhealthy",
-            reason,
-            detail: health.ok ? undefined : health.detail,
+            reason: health.reason,
+            detail: health.detail,
             consequence:
               "decisions recorded now may be lost at restart; /healthz answers 503 until fixed",
           },

@@ -74,10 +74,11 @@ export function createRecordRewrites(
    * engine job: the engine keeps every key a job read in its versionstamp
    * cache, and a shadow pipeline rewrites a record per request (several KiB
    * each) off the answer's path, where a retry a few ms later costs nothing.
-   * Tried again, 5 ms apart and twice as long each time, for up to
-   * {@linkcode BACKGROUND_MS} while the record changed meanwhile or the store
-   * is locked by another process or refuses writes (a full disk), as long as
-   * a commit may take; after 5 attempts on any other error.
+   * Tried again, 5 ms apart and twice as long each time up to a second, for
+   * up to {@linkcode BACKGROUND_MS} while the record changed meanwhile or the
+   * store is locked by another process or refuses writes (a full disk), as
+   * long as a commit may take; after 5 attempts on any other error. A stop
+   * waits for it 4 s at most, and does not cut its pauses short.
    */
   async function updateRecord(
     key: Deno.KvKey,

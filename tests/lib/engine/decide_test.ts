@@ -235,6 +235,14 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
       assertEquals(decision.reasons.map((reason) => reason.code), ["amount_over_cap", "fallback"]);
       assertEquals(request.pending_request.amount, 150_000);
       assertEquals(request.pending_request.is_amount_controllable, false);
+      // A caller's own shallow freeze does not stop the engine's at the top.
+      const shallow = Object.freeze(
+        authorizationOf(authorizationEvent("online", { pending_request: { amount: 150_000 } })),
+      );
+      assertEquals((approving(shallow) as Decision).reasons.map((reason) => reason.code), [
+        "amount_over_cap",
+        "fallback",
+      ]);
     },
   );
 

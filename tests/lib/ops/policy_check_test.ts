@@ -102,7 +102,7 @@ Deno.test("checkPipeline() warns about a policy that never fires and one that al
   );
 });
 
-Deno.test("checkPipeline() warns about a policy that throws on every request and one that never settles", async () => {
+Deno.test("checkPipeline() warns about a policy that throws on every request (writing to it, too) and one that never settles", async () => {
   const typo: Policy = function readsATypo(authorization) {
     return (authorization as unknown as { merchant_dta: { name: string } }).merchant_dta.name
       ? abstain()
@@ -111,10 +111,16 @@ Deno.test("checkPipeline() warns about a policy that throws on every request and
   const hangs: Policy = function hangs() {
     return new Promise(() => {});
   };
+  // Live, the request is frozen and the write throws: every request would get the fallback.
+  const writes: Policy = function lowercasesTheName(authorization) {
+    authorization.merchant_data.name = authorization.merchant_data.name?.toLowerCase() ?? null;
+    return abstain();
+  };
   const started = performance.now();
-  const report = await checkPipeline([typo, hangs], base, { runs: 50 });
+  const report = await checkPipeline([typo, writes, hangs], base, { runs: 50 });
   assertEquals(report.policies.map(({ policy, warnings }) => [policy, warnings]), [
     ["readsATypo", ["always throws"]],
+    ["lowercasesTheName", ["always throws"]],
     ["hangs", ["never settles (waited 1500 ms)"]],
   ]);
   assertEquals(report.neverApproved, []);

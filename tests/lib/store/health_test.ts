@@ -1,5 +1,6 @@
 import { createKvHealth, HEALTH_CACHE_MS } from "../../../lib/store/health.ts";
 import type { LogRecord } from "../../../lib/telemetry/log.ts";
+import { withMethod } from "../../_kv.ts";
 import { assert, assertEquals } from "../../_assert.ts";
 
 async function withKvFile(fn: (path: string, kv: Deno.Kv) => Promise<void>): Promise<void> {
@@ -32,6 +33,27 @@ Deno.test("createKvHealth() reports a replaced KV file once, as an error, and ca
     const errors = logs.filter((record) => record.level === "error");
     assertEquals(errors.map((record) => record.msg), ["store_unhealthy"], "logged once");
   });
+});
+
+Deno.test("createKvHealth() logs again when what makes the KV unwritable changes", async () => {
+  using memory = await Deno.openKv(":memory:");
+  const failing = { message: "database is locked" };
+  const set = () => Promise.reject(new TypeError(failing.message));
+  const kv = withMethod(memory, "set", set as Deno.Kv["set"]);
+  const logs: LogRecord[] = [];
+  let now = 1_000_000;
+  const health = createKvHealth({ kv, log: (record) => logs.push(record), now: () => now });
+  await health();
+  now += HEALTH_CACHE_MS;
+  await health();
+  failing.message = "database or disk is full";
+  now += HEALTH_CACHE_MS;
+  await health();
+  const unhealthy = logs.filter((record) => record.msg === "store_unhealthy");
+  assertEquals(unhealthy.map((record) => [record.reason, record.detail]), [
+    ["KV not writable", "database is locked"],
+    ["KV not writable", "database or disk is full"],
+  ]);
 });
 
 Deno.test("createKvHealth() reports a KV that cannot be written", async () => {
