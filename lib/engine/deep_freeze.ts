@@ -7,9 +7,17 @@
 /** Objects this module froze with everything they hold (a caller's own `Object.freeze` is shallow). */
 const frozenThrough = new WeakSet<object>();
 
+function freezeAll(value: unknown): void {
+  if (typeof value !== "object" || value === null) return;
+  Object.freeze(value);
+  // `for…in`, not `Object.values`: no array per object, on every request.
+  for (const key in value) freezeAll((value as Record<string, unknown>)[key]);
+}
+
 /**
- * Freezes `value` and everything it holds, in place, and returns it. Once per
- * object: a request decided again is not walked again.
+ * Freezes `value` and everything it holds, in place, and returns it: a value
+ * shaped like JSON (a request as Stripe sent it), which holds no cycle. Once
+ * per object: a request decided again is not walked again.
  *
  * @example
  * ```ts
@@ -22,9 +30,7 @@ const frozenThrough = new WeakSet<object>();
  */
 export function deepFreeze<T>(value: T): T {
   if (typeof value !== "object" || value === null || frozenThrough.has(value)) return value;
-  Object.freeze(value);
-  // `for…in`, not `Object.values`: no array per object, on every request.
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  freezeAll(value);
   frozenThrough.add(value);
   return value;
 }
