@@ -523,7 +523,10 @@ export function createDecide(
   );
   const velocityPolicies = policies.filter((_, i) => readsCounters[i]) as VelocityPolicy[];
   function counters(authorization: AuthorizationRequest, now: Date): CounterRef[] {
-    return velocityPolicies.flatMap((policy) => policy.counters(authorization, now));
+    // Named before the policies run, and by policies: the request is frozen by then too.
+    deepFreeze(authorization);
+    const at = new Date(now.getTime());
+    return velocityPolicies.flatMap((policy) => policy.counters(authorization, at));
   }
 
   function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {
@@ -641,9 +644,11 @@ class DecisionContext implements PolicyContext {
   #deadline?: Deadline;
   #controller?: AbortController;
   constructor(input: DecideInput, budgetMs: number) {
-    this.now = input.now ?? new Date();
+    // Its own: a policy that moves it (`setTime`) or writes to `held` changes nothing the caller
+    // keeps (the record's time, what it reserves), the live pipeline's for a shadow one.
+    this.now = new Date(input.now?.getTime() ?? Date.now());
     this.usage = input.usage ?? noUsage;
-    this.held = input.held ?? NOTHING_HELD;
+    this.held = input.held ? Object.freeze({ ...input.held }) : NOTHING_HELD;
     this.#requestDeadline = input.deadline;
     this.#budgetMs = budgetMs;
   }

@@ -8,6 +8,7 @@ import {
   type Held,
   limit,
   type Policy,
+  velocityPolicy,
 } from "../../../lib/engine/policy.ts";
 import { amountCap } from "../../../policies/amount_cap.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
@@ -243,6 +244,31 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
         "amount_over_cap",
         "fallback",
       ]);
+    },
+  );
+
+  await t.step(
+    "the request is frozen before a velocity policy names its counters, and a policy's clock and holdings are its own",
+    () => {
+      const request = authorizationOf(authorizationEvent("online"));
+      const shrinksInCounters = velocityPolicy(() => abstain(), (authorization) => {
+        authorization.pending_request.amount = 1;
+        return [];
+      }, null);
+      const decideIt = decideWith([shrinksInCounters]);
+      const requested = request.pending_request.amount;
+      assertThrows(() => decideIt.counters(request, new Date()), TypeError);
+      assertEquals(request.pending_request.amount, requested);
+      // Before: the record's time moved to 2001, and what it held read 777.
+      const now = new Date(Date.UTC(2026, 10, 27));
+      const held = { amount: 0, requests: 0 };
+      const rewinds: Policy = (_authorization, context) => {
+        context.now.setTime(Date.UTC(2001, 0, 1));
+        (context.held as { amount: number }).amount = 777;
+        return abstain();
+      };
+      decideWith([rewinds])(authorizationOf(authorizationEvent("online")), { now, held });
+      assertEquals([now.getTime(), held.amount], [Date.UTC(2026, 10, 27), 0]);
     },
   );
 
