@@ -211,6 +211,7 @@ export function createDecisionStore(options: DecisionStoreOptions): DecisionStor
     pending: pendingReservations,
     known: (key) => (engine.lastKnown(key) as Usage | undefined) ?? null,
     knownChain: (chain) => chains.known(chain),
+    answeredBefore: unlandedAnswers.answeredBefore,
     log,
   });
   const rewrites = createRecordRewrites({ kv, retentionMs, aggregates, metrics });

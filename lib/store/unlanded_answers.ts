@@ -10,6 +10,7 @@
 import { Deadline } from "../engine/deadline.ts";
 import type { Decision } from "../engine/decide.ts";
 import type { AuthorizationRequest } from "../engine/policy.ts";
+import { requestFingerprint } from "./authorization_state.ts";
 import { type Logger, throttledLogger } from "../telemetry/log.ts";
 import type { PendingReservations } from "./counters.ts";
 import type { Reservation } from "./decision_record.ts";
@@ -25,6 +26,12 @@ const RECORD_RETRY_MS = 15 * 60_000;
 /** Its pauses between attempts: from a second, doubling, up to half a minute. */
 const FIRST_RETRY_PAUSE_MS = 1_000;
 const MAX_RETRY_PAUSE_MS = 30_000;
+/**
+ * Its pause once a stop began: short, as the stop waits for these and not
+ * their pace, but not none (a store refusing every write at once, a full
+ * disk, was tried some 5,000 times a second until the stop's end).
+ */
+const STOPPING_RETRY_PAUSE_MS = 50;
 /** Recordings waiting to be retried at most; past it (a long outage at full rate), one that fails is logged `store_unrecorded`. */
 const MAX_RECORDS_WAITING = 10_000;
 /**
@@ -56,6 +63,14 @@ export interface UnlandedAnswers {
    * if it has not.
    */
   inBackground(work: Promise<unknown>, answer?: Unlanded): void;
+  /**
+   * What this process answered for the same request (the same event, or
+   * the same position and amounts on the authorization, as the store tells
+   * a redelivery) while the store could not commit it, until it lands: a
+   * redelivery during an outage gets that answer again, and counts nothing
+   * more.
+   */
+  answeredBefore(authorization: AuthorizationRequest, eventId: string): Unlanded | undefined;
   /**
    * Runs `attempt` again while it fails with an error `retried` accepts,
    * pausing {@linkcode FIRST_RETRY_PAUSE_MS}, doubling up to
@@ -124,7 +139,6 @@ export function createUnlandedAnswers(
   let recordsWaiting = 0;
 
   function pause(ms: number): Promise<void> {
-    if (stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -166,6 +180,18 @@ export function createUnlandedAnswers(
       work.then(landed, landed);
     },
 
+    answeredBefore(authorization, eventId) {
+      let fingerprint: string | undefined;
+      for (const answer of landing.values()) {
+        if (answer?.authorization.id !== authorization.id) continue;
+        fingerprint ??= requestFingerprint(authorization);
+        if (
+          answer.meta.eventId === eventId ||
+          requestFingerprint(answer.authorization) === fingerprint
+        ) return answer;
+      }
+    },
+
     async retriedWhileFailing({ authorization, meta }, attempt, retried) {
       const until = Date.now() + RECORD_RETRY_MS;
       for (let wait = FIRST_RETRY_PAUSE_MS;; wait = Math.min(2 * wait, MAX_RETRY_PAUSE_MS)) {
@@ -176,17 +202,17 @@ export function createUnlandedAnswers(
             recordsWaiting < MAX_RECORDS_WAITING;
           if (!waitable) throw error;
           recordsWaiting++;
+          const pauseMs = stopping ? STOPPING_RETRY_PAUSE_MS : wait;
           logRecordRetry({
             level: "warn",
             msg: "store_record_retry",
             authorization_id: authorization.id,
             event_id: meta.eventId,
-            retry_in_ms: wait,
+            retry_in_ms: pauseMs,
             waiting: recordsWaiting,
           });
           try {
-            // A stop retries at once: it waits for these, not for their pace.
-            await pause(wait);
+            await pause(pauseMs);
           } finally {
             recordsWaiting--;
           }

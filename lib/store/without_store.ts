@@ -144,6 +144,11 @@ export interface FallbackAnswersOptions {
   readonly known: (key: Deno.KvKey) => Usage | null;
   /** A card's chain followed on through what this process learned (see `CardChains.known`). */
   readonly knownChain: (chain: CardChain) => CardChain;
+  /** What this process answered for the same request, not committed yet (see `UnlandedAnswers`). */
+  readonly answeredBefore: (
+    authorization: AuthorizationRequest,
+    eventId: string,
+  ) => { readonly decision: Decision } | undefined;
   readonly log: Logger;
 }
 
@@ -159,7 +164,10 @@ export interface FailedRequest {
   readonly chain: CardChain;
   /** The policies' own decision, if they made one before the store failed. */
   readonly decided?: Decision;
-  /** Whether `decided` is an earlier delivery's answer, logged and reserved already. */
+  /**
+   * Whether `decided` is an earlier delivery's answer, logged and reserved
+   * already (or, found by `answeredBefore`, answered and counted as pending).
+   */
   readonly logged?: boolean;
 }
 
@@ -203,6 +211,7 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  *   pending: new PendingReservations(),
  *   known: () => null,
  *   knownChain: (chain) => chain,
+ *   answeredBefore: () => undefined,
  *   log: () => {},
  * });
  * const authorization = authorizationOf(authorizationEvent());
@@ -214,7 +223,7 @@ export type FallbackAnswers = (request: FailedRequest) => Promise<FallbackAnswer
  * ```
  */
 export function createFallbackAnswers(options: FallbackAnswersOptions): FallbackAnswers {
-  const { decide, countersOf, pending, known, knownChain, log } = options;
+  const { decide, countersOf, pending, known, knownChain, answeredBefore, log } = options;
 
   /**
    * The live pipeline's decision without the store, counting on the card's
@@ -242,7 +251,13 @@ export function createFallbackAnswers(options: FallbackAnswersOptions): Fallback
   }
 
   return async function fallbackAnswer(request) {
-    const { authorization, meta, failure, chain, decided, logged = false } = request;
+    const { authorization, meta, failure, chain } = request;
+    let { decided, logged = false } = request;
+    // A delivery answered while the store could not commit it (its state not in KV yet): a
+    // redelivery gets that answer again, with nothing more counted (before: decided anew, the
+    // first answer counting against it, and answered the opposite).
+    const before = logged ? undefined : answeredBefore(authorization, meta.eventId);
+    if (before) [decided, logged] = [before.decision, true];
     const timedOut = failure === undefined || isTimeout(failure);
     const kind = timedOut ? "store_timeout" : "store_error";
     const fallback = decide.fallback("store", kind);

@@ -598,6 +598,38 @@ Deno.test("two deliveries of one request in one batch while the disk is full ans
   assertEquals([first.body.approved, again.body.approved], [approved, approved]);
 });
 
+Deno.test("redeliveries while the disk is full get the first delivery's answer, and count nothing more", async () => {
+  const disk = await lockableKv(undefined, "database or disk is full");
+  await using server = await approvingServer(disk.kv, thousandADay);
+  const onCard = (id: string, amount: number) =>
+    authorizationEvent("online", {
+      id,
+      card: { id: "ic_full_again" },
+      pending_request: { amount },
+    });
+  disk.locked = true;
+  const first = onCard("iauth_full_again", 60_000);
+  const answers = [
+    await post(server.url, first),
+    // Before: the new event id was decided anew, its own first answer counting: declined.
+    await post(server.url, { ...first, id: "evt_full_again_2" }),
+    await post(server.url, first),
+  ];
+  assertEquals(answers.map(({ body }) => body.approved), [true, true, true]);
+  // 600.00 counted once (before: each redelivery again, and 300.00 more was declined).
+  assertEquals((await post(server.url, onCard("iauth_full_300", 30_000))).body.approved, true);
+  assertEquals((await post(server.url, onCard("iauth_full_200", 20_000))).body.approved, false);
+  disk.locked = false;
+  const logged = await pollUntil(
+    "iauth_full_again logged",
+    () => fetch(`${server.url}/decisions/iauth_full_again`, { headers: admin }),
+    (response) => response.ok || (response.body?.cancel(), false),
+    5_000,
+  );
+  const record = await logged.json();
+  assertEquals([record.approved, record.reservation.amount], [true, 60_000]);
+});
+
 Deno.test("a store whose reads take over a second still decides", async () => {
   const store = await faultyReadsKv();
   await using server = await startTestServer({ ADMIN_TOKEN, FALLBACK_DECISION: "approve" }, {
