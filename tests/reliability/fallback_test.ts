@@ -48,6 +48,17 @@ async function lockableKv(kv?: Deno.Kv, error = "database is locked") {
   return Object.assign(lock, { kv });
 }
 
+/** `id`'s logged record, once its recording (retried after an outage) has landed: 5 s at most. */
+async function loggedOnce(url: string, id: string) {
+  const response = await pollUntil(
+    `${id} logged`,
+    () => fetch(`${url}/decisions/${id}`, { headers: admin }),
+    (response) => response.ok || (response.body?.cancel(), false),
+    5_000,
+  );
+  return await response.json();
+}
+
 /** A KV whose reads never answer while `hanging` is set, fail while `failing` is, or take `slowMs`. */
 async function faultyReadsKv() {
   const faults = { hanging: false, failing: false, slowMs: 0 };
@@ -203,13 +214,7 @@ Deno.test("a card's daily limit holds through a full disk with FALLBACK_DECISION
   assertEquals(reasons(second.body), ["spend_limit_exceeded:daily:usd (spendLimit)"]);
   disk.locked = false;
   for (const [i, answered] of [[0, 60_000], [1, 0]]) {
-    const logged = await pollUntil(
-      `iauth_full_${i} logged`,
-      () => fetch(`${server.url}/decisions/iauth_full_${i}`, { headers: admin }),
-      (response) => response.ok || (response.body?.cancel(), false),
-      5_000,
-    );
-    assertEquals((await logged.json()).reservation.amount, answered);
+    assertEquals((await loggedOnce(server.url, `iauth_full_${i}`)).reservation.amount, answered);
   }
   assertEquals(
     (await post(server.url, sixHundred("iauth_full_2", "ic_full"))).body.approved,
@@ -588,13 +593,7 @@ Deno.test("two deliveries of one request in one batch while the disk is full ans
   await inFlight;
   slow.ms = 0;
   disk.locked = false;
-  const logged = await pollUntil(
-    "iauth_twice logged",
-    () => fetch(`${server.url}/decisions/iauth_twice`, { headers: admin }),
-    (response) => response.ok || (response.body?.cancel(), false),
-    5_000,
-  );
-  const { approved } = await logged.json();
+  const { approved } = await loggedOnce(server.url, "iauth_twice");
   assertEquals([first.body.approved, again.body.approved], [approved, approved]);
 });
 
@@ -620,13 +619,7 @@ Deno.test("redeliveries while the disk is full get the first delivery's answer, 
   assertEquals((await post(server.url, onCard("iauth_full_300", 30_000))).body.approved, true);
   assertEquals((await post(server.url, onCard("iauth_full_200", 20_000))).body.approved, false);
   disk.locked = false;
-  const logged = await pollUntil(
-    "iauth_full_again logged",
-    () => fetch(`${server.url}/decisions/iauth_full_again`, { headers: admin }),
-    (response) => response.ok || (response.body?.cancel(), false),
-    5_000,
-  );
-  const record = await logged.json();
+  const record = await loggedOnce(server.url, "iauth_full_again");
   assertEquals([record.approved, record.reservation.amount], [true, 60_000]);
 });
 
