@@ -9,15 +9,19 @@ const frozenThrough = new WeakSet<object>();
 
 function freezeAll(value: unknown): void {
   if (typeof value !== "object" || value === null) return;
-  Object.freeze(value);
+  // Not an array itself: V8 serializes a frozen (or sealed) array's elements some three times
+  // slower, and a request's record is serialized on every request (BENCHMARKS.md).
+  if (!Array.isArray(value)) Object.freeze(value);
   // `for…in`, not `Object.values`: no array per object, on every request.
   for (const key in value) freezeAll((value as Record<string, unknown>)[key]);
 }
 
 /**
- * Freezes `value` and everything it holds, in place, and returns it: a value
- * shaped like JSON (a request as Stripe sent it), which holds no cycle. Once
- * per object: a request decided again is not walked again.
+ * Freezes `value` and every object it holds, in place, and returns it: a
+ * value shaped like JSON (a request as Stripe sent it), which holds no cycle.
+ * The objects in its arrays are frozen, the arrays themselves are not (see
+ * `freezeAll`): a field written anywhere throws, an element pushed to a list
+ * does not. Once per object: a request decided again is not walked again.
  *
  * @example
  * ```ts
