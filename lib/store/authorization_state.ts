@@ -140,9 +140,29 @@ export function findRequest(
   eventId: string,
   fingerprint: string,
 ): RequestEntry | undefined {
-  return state?.requests.find((entry) =>
-    entry.event_id === eventId || entry.fingerprint === fingerprint
-  );
+  return state?.requests.find((entry) => isSameRequest(entry, eventId, fingerprint));
+}
+
+/**
+ * Whether a delivery (an entry, or an answer not committed yet) is of the
+ * request with `eventId` and `fingerprint`: the same event, or the same
+ * position and `pending_request` under another event id.
+ *
+ * @example
+ * ```ts
+ * import { isSameRequest } from "./authorization_state.ts";
+ * import { equal } from "node:assert/strict";
+ * const delivery = { event_id: "evt_1", fingerprint: "0|500|usd|500|usd|false" };
+ * equal(isSameRequest(delivery, "evt_2", "0|500|usd|500|usd|false"), true);
+ * equal(isSameRequest(delivery, "evt_2", "1|900|usd|900|usd|false"), false);
+ * ```
+ */
+export function isSameRequest(
+  delivery: Pick<RequestEntry, "event_id" | "fingerprint">,
+  eventId: string,
+  fingerprint: string,
+): boolean {
+  return delivery.event_id === eventId || delivery.fingerprint === fingerprint;
 }
 
 /** One earlier request as `request_history` gives it, with what {@linkcode heldBefore} reads. */

@@ -10,7 +10,7 @@
 import { Deadline } from "../engine/deadline.ts";
 import type { Decision } from "../engine/decide.ts";
 import type { AuthorizationRequest } from "../engine/policy.ts";
-import { requestFingerprint } from "./authorization_state.ts";
+import { isSameRequest, requestFingerprint } from "./authorization_state.ts";
 import { type Logger, throttledLogger } from "../telemetry/log.ts";
 import type { PendingReservations } from "./counters.ts";
 import type { Reservation } from "./decision_record.ts";
@@ -185,10 +185,11 @@ export function createUnlandedAnswers(
       for (const answer of landing.values()) {
         if (answer?.authorization.id !== authorization.id) continue;
         fingerprint ??= requestFingerprint(authorization);
-        if (
-          answer.meta.eventId === eventId ||
-          requestFingerprint(answer.authorization) === fingerprint
-        ) return answer;
+        const delivery = {
+          event_id: answer.meta.eventId,
+          fingerprint: requestFingerprint(answer.authorization),
+        };
+        if (isSameRequest(delivery, eventId, fingerprint)) return answer;
       }
     },
 
