@@ -12,8 +12,10 @@ function freezeAll(value: unknown): void {
   // Not an array itself: V8 serializes a frozen (or sealed) array's elements some three times
   // slower, and a request's record is serialized on every request (BENCHMARKS.md).
   if (!Array.isArray(value)) Object.freeze(value);
-  // `for…in`, not `Object.values`: no array per object, on every request.
-  for (const key in value) freezeAll((value as Record<string, unknown>)[key]);
+  // `Object.values`, not `for…in`: on objects just frozen, `for…in` made the
+  // walk cost more than twice as much (`guard` in request_guard_bench.ts).
+  const values = Object.values(value);
+  for (let i = 0; i < values.length; i++) freezeAll(values[i]);
 }
 
 /**
@@ -27,8 +29,12 @@ function freezeAll(value: unknown): void {
  * ```ts
  * import { deepFreeze } from "./deep_freeze.ts";
  * import { equal, throws } from "node:assert/strict";
- * const request = deepFreeze({ pending_request: { amount: 500 } });
+ * const request = deepFreeze({
+ *   pending_request: { amount: 500 },
+ *   request_history: [{ amount: 300 }],
+ * });
  * throws(() => { request.pending_request.amount = 1; }, TypeError);
+ * throws(() => { request.request_history[0].amount = 1; }, TypeError);
  * equal(request.pending_request.amount, 500);
  * ```
  */
