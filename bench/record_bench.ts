@@ -2,7 +2,10 @@
  * What storing one decision record costs before Deno KV writes it: V8's
  * serializer over the record as an object (what KV does with any value but
  * bytes; here with `request` as JSON text, as records were stored before),
- * against the record's JSON as UTF-8 bytes (kept by KV as they are).
+ * against the record's JSON as UTF-8 bytes (kept by KV as they are). And
+ * what one rope costs it: a string V8 keeps as its parts (a template
+ * literal's result past 12 characters), which takes `JSON.stringify` off its
+ * fast path for the whole record (so `formatReason` joins its parts).
  */
 import { serialize } from "node:v8";
 import { createDecide, type Decision } from "../lib/engine/decide.ts";
@@ -35,4 +38,25 @@ Deno.bench(
 
 Deno.bench("record: its JSON as UTF-8 bytes (stored)", { group: "record" }, () => {
   storedRecord(record);
+});
+
+/** The record with its first reason's metadata value as a template literal builds it: a rope. */
+function withRope(): typeof record {
+  const [code, rest] = record.response.metadata!.reason_1.split(":");
+  return {
+    ...record,
+    response: {
+      ...record.response,
+      metadata: { ...record.response.metadata, reason_1: `${code}:${rest}` },
+    },
+  };
+}
+const roped = withRope();
+
+Deno.bench("record's JSON, every string flat (baseline)", { group: "rope", baseline: true }, () => {
+  JSON.stringify(record);
+});
+
+Deno.bench("record's JSON, one metadata value a rope", { group: "rope" }, () => {
+  JSON.stringify(roped);
 });

@@ -58,7 +58,8 @@ export function decisionMetadata(decision: Decision): Record<string, string> {
     const overflow = reasons.length - slots;
     metadata[`reason_${i + 1}`] = i === slots - 1 && overflow > 0
       ? `and ${overflow + 1} more reasons`
-      : truncate(`${formatReason(reasons[i])} (${reasons[i].policy})`);
+      // Joined, not a template: no rope in the answer and its record (see `formatReason`).
+      : truncate([formatReason(reasons[i]), " (", reasons[i].policy, ")"].join(""));
   }
   return metadata;
 }
