@@ -36,16 +36,51 @@ export function withAtomicHook(
 }
 
 /**
+ * Returns `kv` with its commits refused while `refused()` says so, each with
+ * Deno KV's error for SQLite's `message`: "database is locked" while another
+ * process writes the file, "database or disk is full" on a full disk.
+ * `tried` counts the commits made, refused or not.
+ *
+ * @example
+ * ```ts
+ * import { refusingCommits } from "./_kv.ts";
+ * import { equal, rejects } from "node:assert/strict";
+ * using memory = await Deno.openKv(":memory:");
+ * const store = { locked: true };
+ * const commits = refusingCommits(memory, () => store.locked);
+ * await rejects(commits.kv.atomic().set(["a"], 1).commit(), /database is locked/);
+ * store.locked = false;
+ * equal((await commits.kv.atomic().set(["a"], 1).commit()).ok, true);
+ * equal(commits.tried, 2);
+ * ```
+ */
+export function refusingCommits(
+  kv: Deno.Kv,
+  refused: () => boolean,
+  message = "database is locked",
+): { readonly kv: Deno.Kv; readonly tried: number } {
+  let tried = 0;
+  return {
+    kv: withAtomicHook(kv, (operation) => {
+      const commit = operation.commit.bind(operation);
+      operation.commit = () => {
+        tried++;
+        return refused() ? Promise.reject(new TypeError(message)) : commit();
+      };
+    }),
+    get tried() {
+      return tried;
+    },
+  };
+}
+
+/**
  * Returns `kv` with every commit refused for the next `ms`, as SQLite refuses
  * one while another process holds its write lock ("database is locked").
  */
 export function lockedFor(kv: Deno.Kv, ms: number): Deno.Kv {
   const until = performance.now() + ms;
-  return withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () =>
-      performance.now() < until ? Promise.reject(new TypeError("database is locked")) : commit();
-  });
+  return refusingCommits(kv, () => performance.now() < until).kv;
 }
 
 /**

@@ -11,7 +11,7 @@ import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 import { requestEvent } from "../fixtures/lifecycle.ts";
 import { amountCap } from "../policies/amount_cap.ts";
 import { maxNetworkRisk } from "../policies/max_network_risk.ts";
-import { stallingCommits, withAtomicHook } from "./_kv.ts";
+import { refusingCommits, stallingCommits } from "./_kv.ts";
 import { pollUntil } from "./_store.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -288,13 +288,7 @@ Deno.test("after a failed API call while another process holds the store's lock,
   using raw = await Deno.openKv(":memory:");
   // The decision is committed; the API call fails while another process writes for 400 ms.
   let lockedUntil = 0;
-  const kv = withAtomicHook(raw, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () =>
-      performance.now() < lockedUntil
-        ? Promise.reject(new TypeError("database is locked"))
-        : commit();
-  });
+  const { kv } = refusingCommits(raw, () => performance.now() < lockedUntil);
   await using api = startFakeStripeApi();
   api.behaviour = "fail";
   api.onCall = () => lockedUntil = performance.now() + 400;

@@ -43,9 +43,9 @@ export async function authorizationRecord(
   kv: Deno.Kv,
   authorizationId: string,
 ): Promise<DecisionRecord | null> {
-  const state = (await kv.get<AuthorizationState>(authorizationKey(authorizationId))).value;
-  if (!state) return null;
-  const records = await requestRecords(kv, state);
+  const read = await stateWithRecords(kv, authorizationId);
+  if (!read) return null;
+  const [state, records] = read;
   const latest = records.at(-1);
   if (!latest) return null;
   const entries = state.requests;
@@ -81,14 +81,43 @@ export async function authorizationRequests(
   authorizationId: string,
   withReconciliation: boolean,
 ): Promise<DecisionRecord[] | null> {
-  const state = (await kv.get<AuthorizationState>(authorizationKey(authorizationId))).value;
-  if (!state) return [];
+  const read = await stateWithRecords(kv, authorizationId);
+  if (!read) return [];
+  const [state, records] = read;
   if (isFull(state)) return null;
-  const records = await requestRecords(kv, state);
   const { reconciliation } = state;
   return withReconciliation && reconciliation
     ? records.map((record) => ({ ...record, reconciliation }))
     : records;
+}
+
+/** Reads of an authorization's state, at most, while it keeps moving under its records' read. */
+const STATE_READS = 5;
+
+/**
+ * An authorization's state and the records its entries name, as of one
+ * moment; `null` when it is unknown. The records are read after the state,
+ * and a commit landing between the two (a fallback that replaces an answer
+ * which landed unreported, rewriting its record and releasing its
+ * reservation in one commit) would pair one moment's reservation with
+ * another's record: the state is read again after its records, and all of it
+ * again while it moved.
+ */
+async function stateWithRecords(
+  kv: Deno.Kv,
+  authorizationId: string,
+): Promise<[AuthorizationState, DecisionRecord[]] | null> {
+  const key = authorizationKey(authorizationId);
+  let read = await kv.get<AuthorizationState>(key);
+  for (let reads = 1; read.value; reads++) {
+    const records = await requestRecords(kv, read.value);
+    const again = await kv.get<AuthorizationState>(key);
+    if (again.versionstamp === read.versionstamp || reads === STATE_READS) {
+      return [read.value, records];
+    }
+    read = again;
+  }
+  return null;
 }
 
 /**

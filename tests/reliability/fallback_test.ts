@@ -10,7 +10,7 @@ import { amountCap } from "../../policies/amount_cap.ts";
 import { blockCategories } from "../../policies/block_categories.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { withAtomicHook, withMethod } from "../_kv.ts";
+import { refusingCommits, withMethod } from "../_kv.ts";
 import { postSigned, startTestServer, type TestServer } from "../_helpers.ts";
 import { pollUntil } from "../_store.ts";
 import { authorizationEvent, type AuthorizationPatch } from "../../fixtures/events.ts";
@@ -41,11 +41,12 @@ const reasons = ({ metadata }: { metadata: Record<string, string> }) =>
  */
 async function lockableKv(kv?: Deno.Kv, error = "database is locked") {
   const lock = { locked: false };
-  kv = withAtomicHook(kv ?? await Deno.openKv(":memory:"), (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () => lock.locked ? Promise.reject(new TypeError(error)) : commit();
-  });
-  return Object.assign(lock, { kv });
+  const { kv: refusing } = refusingCommits(
+    kv ?? await Deno.openKv(":memory:"),
+    () => lock.locked,
+    error,
+  );
+  return Object.assign(lock, { kv: refusing });
 }
 
 /** `id`'s logged record, once its recording (retried after an outage) has landed: 5 s at most. */

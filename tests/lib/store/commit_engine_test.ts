@@ -5,7 +5,7 @@ import {
   DeadlineExceededError,
 } from "../../../lib/store/commit_engine.ts";
 import { assert, assertEquals, assertRejects } from "../../_assert.ts";
-import { lockedFor, withAtomicHook, withMethod } from "../../_kv.ts";
+import { lockedFor, refusingCommits, withAtomicHook, withMethod } from "../../_kv.ts";
 
 /** A job that appends `item` to the list at `key` and resolves with the list it wrote. */
 function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs = 1_000) {
@@ -29,15 +29,7 @@ function smallJob() {
 
 /** A KV whose commits fail with `message` the first `failures` times. */
 function failingCommits(kv: Deno.Kv, failures: number, message: string) {
-  const state = { failures, commits: 0 };
-  const proxy = withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () => {
-      state.commits++;
-      return state.failures-- > 0 ? Promise.reject(new Error(message)) : commit();
-    };
-  });
-  return { kv: proxy, state };
+  return refusingCommits(kv, () => failures-- > 0, message);
 }
 
 /**
@@ -134,7 +126,7 @@ Deno.test("createCommitEngine() retries lock errors with backoff inside the dead
         return { done: "ok" };
       },
     });
-    assertEquals([result, runs, failing.state.commits], ["ok", 1, 4]);
+    assertEquals([result, runs, failing.tried], ["ok", 1, 4]);
   });
   await t.step("locked, then changed by another process: read and run again", async () => {
     using kv = await Deno.openKv(":memory:");
@@ -217,13 +209,13 @@ Deno.test("createCommitEngine() fails only the job whose write KV refuses, never
 
 Deno.test("createCommitEngine() rejects a batch on a full disk at once, in one commit, not job by job", async () => {
   using memory = await Deno.openKv(":memory:");
-  const { kv, state } = failingCommits(memory, 1, "database or disk is full");
-  const engine = createCommitEngine(kv);
+  const failing = failingCommits(memory, 1, "database or disk is full");
+  const engine = createCommitEngine(failing.kv);
   const jobs = Array.from({ length: 8 }, (_, i) => append(engine, ["full", i], "a"));
   const settled = await Promise.allSettled(jobs);
   assert(settled.every((s) => s.status === "rejected" && /disk is full/.test(s.reason.message)));
   // Not split by halves to find a job to blame: none is, and each half would fail alike.
-  assertEquals(state.commits, 1);
+  assertEquals(failing.tried, 1);
 });
 
 Deno.test("createCommitEngine() runs a job again on what KV holds when a key it assumed absent is not, and the commit that would tell cannot land", async () => {
@@ -293,7 +285,7 @@ Deno.test("createCommitEngine() keeps batches within KV's 100 checks", async () 
   const failing = failingCommits(kv, 0, "");
   const engine = createCommitEngine(failing.kv);
   await Promise.all(Array.from({ length: 250 }, (_, i) => append(engine, ["card", i], "a")));
-  assert(failing.state.commits >= 3, `${failing.state.commits} commits for 250 keys`);
+  assert(failing.tried >= 3, `${failing.tried} commits for 250 keys`);
   assertEquals((await kv.get(["card", 249])).value, ["a"]);
 });
 
@@ -316,7 +308,7 @@ Deno.test("createCommitEngine() refuses at once a job reading more keys than one
     "reads 101 keys",
   );
   assert(performance.now() - started < 1_000, "without retrying until its deadline");
-  assertEquals(failing.state.commits, 0);
+  assertEquals(failing.tried, 0);
 });
 
 Deno.test("createCommitEngine() waits for a deferred job outside the batch: its batch-mates commit first", async () => {

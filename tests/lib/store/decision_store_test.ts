@@ -233,6 +233,68 @@ Deno.test("a commit that lands but reports a connection error, then runs out of 
   assertEquals(logged?.reservation.amount, 0, "the landed approval's reservation is released");
 });
 
+Deno.test("an authorization read while the fallback replaces an answer that landed unreported is one moment's: the fallback's record with its reservation", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const deadline = Deadline.after(300);
+  let commits = 0;
+  const fallbackCommitting = Promise.withResolvers<void>();
+  const stateRead = Promise.withResolvers<void>();
+  const fallbackLanded = Promise.withResolvers<void>();
+  const hooked = withAtomicHook(kv, (operation) => {
+    const commit = operation.commit.bind(operation);
+    operation.commit = async () => {
+      if (++commits === 1) {
+        await commit();
+        // Landed, then reported as a connection error once no time is left to retry (above).
+        await new Promise((resolve) => setTimeout(resolve, deadline.remainingMs() - 20));
+        throw new Error("error sending request: connection reset by peer");
+      }
+      // The fallback's recording, held until the read below has the authorization's state.
+      fallbackCommitting.resolve();
+      await stateRead.promise;
+      const result = await commit();
+      if (result.ok) fallbackLanded.resolve();
+      return result;
+    };
+  });
+  let reading = false;
+  const get = hooked.get.bind(hooked) as (key: Deno.KvKey) => Promise<Deno.KvEntryMaybe<unknown>>;
+  const getMany = hooked.getMany.bind(hooked) as (
+    keys: Deno.KvKey[],
+  ) => Promise<Deno.KvEntryMaybe<unknown>[]>;
+  const raced = withMethod(
+    withMethod(
+      hooked,
+      "get",
+      (async (key: Deno.KvKey) => {
+        const entry = await get(key);
+        if (reading && key[0] === "authorization") stateRead.resolve();
+        return entry;
+      }) as Deno.Kv["get"],
+    ),
+    "getMany",
+    (async (keys: Deno.KvKey[]) => {
+      // The records, read once the fallback's commit has landed (or 2 s have passed).
+      if (reading && keys[0]?.[0] === "decisions_by_time") {
+        await Promise.race([fallbackLanded.promise, new Promise((r) => setTimeout(r, 2_000))]);
+      }
+      return await getMany(keys);
+    }) as Deno.Kv["getMany"],
+  );
+  const store = testStore(raced);
+  const authorization = authorizationOf(authorizationEvent("online", { id: "iauth_read_raced" }));
+  const answered = await recordRequest(store, authorization, Date.now(), { deadline });
+  assertEquals([answered.record.approved, answered.unrecorded], [false, true]);
+  await fallbackCommitting.promise;
+  reading = true;
+  const logged = await store.get(authorization.id);
+  // Before: the fallback's record beside the landed approval's reservation (4,999).
+  assertEquals(
+    [logged?.approved, logged?.fallback, logged?.reservation.amount],
+    [false, answered.record.fallback, 0],
+  );
+});
+
 Deno.test("a request whose commit another process keeps beating until its deadline falls back as a timeout", async () => {
   using kv = await Deno.openKv(":memory:");
   const decide = chainLimit();
