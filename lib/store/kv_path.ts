@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 
 /** How long {@linkcode openKv} waits out other openers' locks on a file. */
 const OPEN_LOCK_WAIT_MS = 5_000;
@@ -68,6 +68,10 @@ export function kvFileOf(path: string | undefined): string | undefined {
  */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   const file = kvFileOf(path);
+  // SQLite says only "unable to open database file" of a folder, which reads like permissions.
+  if (file && await isFolder(file)) {
+    throw new Error(`${file} is a folder: name the store's file, e.g. ${join(file, "kv.sqlite3")}`);
+  }
   // The log holds card and cardholder ids, metadata and amounts: a folder made here is the owner's.
   if (file) await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const giveUpAt = performance.now() + OPEN_LOCK_WAIT_MS;
@@ -80,6 +84,15 @@ export async function openKv(path: string | undefined): Promise<Deno.Kv> {
         setTimeout(resolve, Math.min(100, 2 ** attempt) * Math.random())
       );
     }
+  }
+}
+
+/** Whether `path` is a folder; `false` when it is missing or may not be read (opening then says why). */
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
   }
 }
 

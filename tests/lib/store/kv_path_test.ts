@@ -48,14 +48,18 @@ Deno.test("two workers opening one new KV file at the same moment both open it",
   assertEquals(failures, []);
 });
 
-Deno.test("a KV file that cannot be opened fails at once, whatever its path says", async () => {
+Deno.test("a KV path naming a folder fails at once, saying so, whatever its path says", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // A folder where the file should be; "busy" in its path is not SQLite's busy error.
     const path = `${dir}/busy/kv.sqlite3`;
     await Deno.mkdir(path, { recursive: true });
     const started = performance.now();
-    await assertRejects(() => openKv(path), Error);
+    await assertRejects(
+      () => openKv(path),
+      Error,
+      `${path} is a folder: name the store's file, e.g. ${path}/kv.sqlite3`,
+    );
     assert(performance.now() - started < 1_000, "without waiting for a lock");
   } finally {
     await Deno.remove(dir, { recursive: true });
