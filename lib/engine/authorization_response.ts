@@ -56,9 +56,9 @@ export function decisionMetadata(decision: Decision): Record<string, string> {
   const slots = METADATA_MAX_KEYS - 1;
   for (let i = 0; i < reasons.length && i < slots; i++) {
     const overflow = reasons.length - slots;
+    // Joined, not templates: no rope in the answer and its record (see `formatReason`).
     metadata[`reason_${i + 1}`] = i === slots - 1 && overflow > 0
-      ? `and ${overflow + 1} more reasons`
-      // Joined, not a template: no rope in the answer and its record (see `formatReason`).
+      ? ["and", String(overflow + 1), "more reasons"].join(" ")
       : truncate([formatReason(reasons[i]), " (", reasons[i].policy, ")"].join(""));
   }
   return metadata;
@@ -117,5 +117,5 @@ function truncate(value: string): string {
   let cut = value.slice(0, METADATA_MAX_VALUE_LENGTH - 1);
   // Never leave half a surrogate pair behind.
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}…`;
+  return [cut, "…"].join("");
 }

@@ -185,10 +185,9 @@ const SMS: readonly FraudChallengeChannel[] = Object.freeze(["sms"]);
  * ```
  */
 export function formatReason(reason: Reason): string {
-  // Joined, not a template literal: V8 keeps a template's result past 12
-  // characters as a rope, and one rope in a record or a log line takes
-  // JSON.stringify off its fast path (`rope` in record_bench.ts). `String`:
-  // a policy's `null` detail reads `code:null`, as a template wrote it.
+  // Joined, not a template literal: no rope in a log line or an answer (see
+  // `flat`). `String`: a policy's `null` detail reads `code:null`, as a
+  // template wrote it.
   return reason.detail === undefined ? reason.code : [reason.code, String(reason.detail)].join(":");
 }
 
@@ -484,7 +483,7 @@ export function createDecide(
         ),
       );
     }
-    run.trace.push({ policy: names[i], verdict });
+    run.trace.push({ policy: names[i], verdict: traced(verdict) });
     if (run.results && !readsCounters[i]) run.results[i] = verdict;
   }
 
@@ -589,9 +588,27 @@ function reasonOf(
     code: verdict.code,
     // A user's policy may pass what Stripe gave it (`merchant_data.name` may be null).
     detail: typeof verdict.detail === "string"
-      ? verdict.detail.slice(0, MAX_DETAIL)
+      ? flat(verdict.detail.slice(0, MAX_DETAIL))
       : verdict.detail,
   };
+}
+
+/**
+ * `text` as one run of characters, not as the parts a template literal or
+ * `+` joined: V8 keeps those as a rope past 12 characters, and a record,
+ * an answer or a log line holding a rope takes `JSON.stringify` off its fast
+ * path (`rope` in record_bench.ts). Policies build details with templates.
+ * Joining two parts copies them; joining one, or slicing, gives the rope back.
+ */
+function flat(text: string): string {
+  return text.length < 13 ? text : [text.slice(0, 1), text.slice(1)].join("");
+}
+
+/** `verdict` as the trace keeps it: its detail flat (see {@linkcode flat}). */
+function traced(verdict: Verdict): Verdict {
+  return "detail" in verdict && typeof verdict.detail === "string" && verdict.detail.length >= 13
+    ? { ...verdict, detail: flat(verdict.detail) }
+    : verdict;
 }
 
 /**

@@ -91,8 +91,8 @@ export async function authorizationRequests(
     : records;
 }
 
-/** Reads of an authorization's state, at most, while it keeps moving under its records' read. */
-const STATE_READS = 5;
+/** Reads of an authorization's records, at most, while its state keeps moving under them. */
+const RECORD_READS = 5;
 
 /**
  * An authorization's state and the records its entries name, as of one
@@ -100,8 +100,10 @@ const STATE_READS = 5;
  * and a commit landing between the two (a fallback that replaces an answer
  * which landed unreported, rewriting its record and releasing its
  * reservation in one commit) would pair one moment's reservation with
- * another's record: the state is read again after its records, and all of it
- * again while it moved.
+ * another's record: the state is read again after its records, and both
+ * again while it moved, up to {@linkcode RECORD_READS} times (past that, the
+ * last pair read; a state moving that often is a stuck writer's). A record
+ * rewritten alone (its shadow decision, its path) leaves the state as it is.
  */
 async function stateWithRecords(
   kv: Deno.Kv,
@@ -112,7 +114,7 @@ async function stateWithRecords(
   for (let reads = 1; read.value; reads++) {
     const records = await requestRecords(kv, read.value);
     const again = await kv.get<AuthorizationState>(key);
-    if (again.versionstamp === read.versionstamp || reads === STATE_READS) {
+    if (again.versionstamp === read.versionstamp || reads === RECORD_READS) {
       return [read.value, records];
     }
     read = again;

@@ -562,11 +562,7 @@ Deno.test("createCommitEngine() names a conflict as the cause only while it is w
 Deno.test("createCommitEngine() knows a key's last committed value through a commit that failed, without reading KV", async () => {
   using kv = await Deno.openKv(":memory:");
   const locked = { on: false };
-  const engine = createCommitEngine(withAtomicHook(kv, (operation) => {
-    const commit = operation.commit.bind(operation);
-    operation.commit = () =>
-      locked.on ? Promise.reject(new TypeError("database is locked")) : commit();
-  }));
+  const engine = createCommitEngine(refusingCommits(kv, () => locked.on).kv);
   assertEquals(engine.lastKnown(["list"]), undefined);
   await append(engine, ["list"], "a");
   locked.on = true;
