@@ -89,20 +89,26 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
   // as its 408 reason is a metrics label.
   const bodyReadTimeoutMs = Math.min(options.bodyReadTimeoutMs, options.answerWithinMs);
 
+  /**
+   * 1. Read, within the deadline that started at `receivedAt`. 2. Verify: a
+   * bad signature, a stale timestamp or a malformed body is a 400. In a
+   * function of its own so that the body's text ends with it: a suspended
+   * async function keeps its locals, and a request waiting for its commit
+   * held a copy of its body beside its event (a heap snapshot of requests in
+   * flight: about a tenth of what each kept, copied by every scavenge).
+   */
+  async function verifiedEvent(request: Request, receivedAt: number) {
+    const { text, bytes } = await readBody(request, options.maxBodyBytes, bodyReadTimeoutMs);
+    const event = await verify(text, request.headers.get("stripe-signature"), receivedAt);
+    checkEvent(event);
+    return { event, bytes };
+  }
+
   return async function webhook(request) {
-    // 1. Read, within the deadline that starts now.
     const receivedAt = Date.now();
     const started = performance.now();
     const deadline = Deadline.after(options.answerWithinMs, started);
-    const { text: payload, bytes: payloadBytes } = await readBody(
-      request,
-      options.maxBodyBytes,
-      bodyReadTimeoutMs,
-    );
-
-    // 2. Verify: a bad signature, a stale timestamp or a malformed body is a 400.
-    const event = await verify(payload, request.headers.get("stripe-signature"), receivedAt);
-    checkEvent(event);
+    const { event, bytes: payloadBytes } = await verifiedEvent(request, receivedAt);
     switch (event.type) {
       case "issuing_authorization.request":
         break;

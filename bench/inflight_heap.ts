@@ -1,0 +1,152 @@
+/**
+ * What a request waiting for its commit keeps on the heap, by kind: the
+ * young generation's survivors under load are mostly requests in flight,
+ * and every scavenge copies them (about 22 µs a request at 8 MiB
+ * semi-spaces, BENCHMARKS.md). The service's `fetch` decides 2,000 events of
+ * `deno task load` in-process, then 64 more whose commits are held; a heap
+ * snapshot before and one while they wait, compared by node type, per
+ * request, and the async functions suspended for them.
+ *
+ * Usage: `deno run --allow-all --v8-flags=--expose-gc bench/inflight_heap.ts`
+ *
+ * @module
+ */
+import { writeHeapSnapshot } from "node:v8";
+import { createService } from "../lib/service/service.ts";
+import { defaultPipeline } from "../policies/mod.ts";
+import { signedLoadEvents } from "./load/events.mjs";
+
+const SECRET = "whsec_inflight_heap_0123456789";
+const IN_FLIGHT = 64;
+const WARM_UP = 2_000;
+const fixture = JSON.parse(
+  await Deno.readTextFile(
+    new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
+  ),
+);
+const events = signedLoadEvents(fixture, SECRET, WARM_UP + IN_FLIGHT, 0);
+const dir = await Deno.makeTempDir();
+
+using raw = await Deno.openKv(":memory:");
+let held: Promise<void> | undefined;
+let waiting = 0;
+/** `raw` whose commits wait while `held` is set. */
+const kv = new Proxy(raw, {
+  get(target, property) {
+    if (property !== "atomic") {
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    }
+    return () => {
+      const operation = target.atomic();
+      const commit = operation.commit.bind(operation);
+      operation.commit = async () => {
+        if (held) {
+          waiting++;
+          await held;
+          waiting--;
+        }
+        return await commit();
+      };
+      return operation;
+    };
+  },
+});
+const service = await createService(new Map([["STRIPE_WEBHOOK_SECRET", SECRET]]), {
+  policies: defaultPipeline,
+  policiesDir: new URL("../policies/", import.meta.url),
+  serviceVersion: "bench",
+  log: () => {},
+  kv,
+});
+const post = ({ body, header }: { body: string; header: string }) =>
+  service.fetch(
+    new Request("http://127.0.0.1/webhook", {
+      method: "POST",
+      headers: { "stripe-signature": header },
+      body,
+    }),
+  ).then((response) => response.text());
+
+interface HeapSnapshot {
+  readonly snapshot: {
+    readonly meta: {
+      readonly node_fields: string[];
+      readonly node_types: [string[]];
+      readonly edge_fields: string[];
+      readonly edge_types: [string[]];
+    };
+  };
+  readonly nodes: number[];
+  readonly edges: number[];
+  readonly strings: string[];
+}
+
+/** A heap snapshot after a full collection. */
+async function snapshot(name: string): Promise<HeapSnapshot> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const file = writeHeapSnapshot(`${dir}/${name}.heapsnapshot`);
+  return JSON.parse(await Deno.readTextFile(file));
+}
+
+/** Bytes and count of the snapshot's nodes by kind, and the async functions its generators run. */
+function tally(heap: HeapSnapshot) {
+  const { node_fields, node_types, edge_fields, edge_types } = heap.snapshot.meta;
+  const [nf, ef] = [node_fields.length, edge_fields.length];
+  const at = (field: string) => node_fields.indexOf(field);
+  const [type, name, size, edgeCount] = [at("type"), at("name"), at("self_size"), at("edge_count")];
+  const kinds = new Map<string, { bytes: number; count: number }>();
+  const add = (key: string, bytes: number) => {
+    const kind = kinds.get(key) ?? { bytes: 0, count: 0 };
+    kind.bytes += bytes;
+    kind.count++;
+    kinds.set(key, kind);
+  };
+  let edge = 0;
+  for (let i = 0; i < heap.nodes.length; i += nf) {
+    const kind = node_types[0][heap.nodes[i + type]];
+    const label = heap.strings[heap.nodes[i + name]];
+    add(kind === "object" ? label : `(${kind})`, heap.nodes[i + size]);
+    if (kind === "object" && label === "Generator") {
+      for (let e = edge; e < edge + heap.nodes[i + edgeCount] * ef; e += ef) {
+        if (edge_types[0][heap.edges[e]] !== "internal") continue;
+        if (heap.strings[heap.edges[e + 1]] !== "function") continue;
+        const fn = heap.strings[heap.nodes[heap.edges[e + 2] + name]] || "(anonymous)";
+        add(`async ${fn}`, 0);
+      }
+    }
+    edge += heap.nodes[i + edgeCount] * ef;
+  }
+  return kinds;
+}
+
+for (let i = 0; i < WARM_UP; i += IN_FLIGHT) await Promise.all(events.slice(i, i + 64).map(post));
+const before = tally(await snapshot("before"));
+const { promise, resolve: release } = Promise.withResolvers<void>();
+held = promise;
+const answers = events.slice(WARM_UP).map(post);
+while (waiting === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+await new Promise((resolve) => setTimeout(resolve, 100));
+const during = tally(await snapshot("during"));
+held = undefined;
+release();
+await Promise.all(answers);
+await service[Symbol.asyncDispose]();
+await Deno.remove(dir, { recursive: true });
+
+const rows = [...during].map(([key, { bytes, count }]) => ({
+  key,
+  bytes: (bytes - (before.get(key)?.bytes ?? 0)) / IN_FLIGHT,
+  count: (count - (before.get(key)?.count ?? 0)) / IN_FLIGHT,
+})).filter((row) => row.bytes >= 50 || (row.key.startsWith("async ") && row.count >= 1));
+const total = rows.reduce((sum, row) => sum + row.bytes, 0);
+console.log(`Kept on the heap per request waiting for its commit (${IN_FLIGHT} waiting):`);
+console.log(`\n| kind | bytes | count |\n| --- | ---: | ---: |`);
+for (
+  const row of rows.filter((row) => !row.key.startsWith("async ")).sort((a, b) => b.bytes - a.bytes)
+) {
+  console.log(`| ${row.key} | ${row.bytes.toFixed(0)} | ${row.count.toFixed(1)} |`);
+}
+console.log(`| all of the above | ${total.toFixed(0)} | |`);
+const suspended = rows.filter((row) => row.key.startsWith("async ")).map((row) => row.key.slice(6));
+console.log(`\nAsync functions suspended per request: ${suspended.join(", ")}`);
