@@ -90,12 +90,12 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
   const bodyReadTimeoutMs = Math.min(options.bodyReadTimeoutMs, options.answerWithinMs);
 
   /**
-   * 1. Read, within the deadline that started at `receivedAt`. 2. Verify: a
-   * bad signature, a stale timestamp or a malformed body is a 400. In a
-   * function of its own so that the body's text ends with it: a suspended
-   * async function keeps its locals, and a request waiting for its commit
-   * held a copy of its body beside its event (a heap snapshot of requests in
-   * flight: about a tenth of what each kept, copied by every scavenge).
+   * 1. Read, within `bodyReadTimeoutMs`. 2. Verify: a bad signature, a stale
+   * timestamp or a malformed body is a 400. In a function of its own so that
+   * the body's text ends with it: a suspended async function keeps its
+   * locals, and a request waiting for its commit held its body's text beside
+   * its event, about a sixth of what it kept (`bench/inflight_heap.ts`),
+   * copied by each scavenge it lived through.
    */
   async function verifiedEvent(request: Request, receivedAt: number) {
     const { text, bytes } = await readBody(request, options.maxBodyBytes, bodyReadTimeoutMs);
