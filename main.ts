@@ -12,7 +12,12 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { createService, type Service } from "./lib/service/service.ts";
-import { fetchUnderServe, serveOnDeploy, serveService } from "./lib/service/serve.ts";
+import {
+  fetchUnderServe,
+  onListenUnderServe,
+  serveOnDeploy,
+  serveService,
+} from "./lib/service/serve.ts";
 import { commandForKvFile } from "./lib/service/config.ts";
 
 if (Deno.args.includes("--help")) {
@@ -48,10 +53,16 @@ try {
 }
 
 const servesItself = Deno.args.includes("--listen") || service.config.onDeploy;
-const handler: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> = servesItself
-  ? service.fetch
-  : fetchUnderServe(service);
-export default { fetch: handler } satisfies Deno.ServeDefaultExport;
+/**
+ * Under `deno serve`, what it serves. Serving itself, nothing: `deno run`
+ * warns of a default export with a `fetch` ("did you mean to run deno
+ * serve?"), which it would not serve here.
+ */
+const served: Deno.ServeDefaultExport | Record<string, never> = servesItself ? {} : {
+  fetch: fetchUnderServe(service),
+  onListen: onListenUnderServe(service),
+};
+export default served;
 
 if (servesItself) {
   try {

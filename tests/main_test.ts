@@ -89,8 +89,12 @@ Deno.test("without a secret, a local development secret is created once, used, a
       await response.body?.cancel();
       const text = await child.stop();
       assertStringIncludes(text, "data/dev_webhook_secret");
-      assertStringIncludes(text, "stripe listen");
+      assertStringIncludes(
+        text,
+        `"forward":"stripe listen --forward-to localhost:${port}/webhook"`,
+      );
       assert(!text.includes(secret), "the secret itself is never printed");
+      assert(!text.includes("did you mean"), "no default `fetch` export for deno run to warn of");
     }
     {
       await using child = await spawnService(startTaskArgs(), {}, port, {
@@ -104,6 +108,26 @@ Deno.test("without a secret, a local development secret is created once, used, a
       const response = await postRequest(child.url, secret);
       assertEquals(response.status, 200);
       await response.body?.cancel();
+    }
+    {
+      // `deno serve` listens on its own `--port`, not `PORT` (8000 by default): the command to
+      // forward Stripe's events names the port it listens on (before, 8000).
+      const servePort = freePort();
+      await using child = await spawnService(
+        ["serve", "--allow-all", `--port=${servePort}`, "--host=127.0.0.1", "main.ts"],
+        {},
+        servePort,
+        { cwd: new URL(`file://${dir}/`) },
+      );
+      const response = await postRequest(child.url, secret);
+      assertEquals(response.status, 200);
+      await response.body?.cancel();
+      const text = await child.stop();
+      assertStringIncludes(
+        text,
+        `"forward":"stripe listen --forward-to localhost:${servePort}/webhook"`,
+      );
+      assert(!text.includes("localhost:8000"), text);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -26,14 +26,14 @@ const LOW_FREE_DESCRIPTORS = 1_024;
  * @example
  * ```ts
  * import { serveService } from "./serve.ts";
- * // const listener = await serveService(service); // logs {"msg":"listening","url":"http://0.0.0.0:8000/webhook"}
+ * // const listener = await serveService(service); // logs {"msg":"listening","url":"http://0.0.0.0:8000/webhook"} (and `forward`)
  * ```
  */
 export async function serveService(
   service: Service,
   log: Logger = jsonLineLogger(),
 ): Promise<Listener> {
-  const { port, hostname, webhookPath } = service.config;
+  const { port, hostname } = service.config;
   const free = freeDescriptors(LOW_FREE_DESCRIPTORS);
   // Few descriptors: serve at most that many connections less a reserve for the KV and API calls;
   // the rest wait in the kernel's backlog instead of starving the store.
@@ -61,14 +61,49 @@ export async function serveService(
         })
         : log({ level: "warn", msg: "headers_timeout", open_connections: event.open }),
   }, service.config.telemetry ? await withServerSpans(service.fetch) : service.fetch);
+  logListening(service, listener.addr, log);
+  stopOnSignals(service, log, () => listener.shutdown(), () => Deno.exit(0));
+  return listener;
+}
+
+/**
+ * Logs `listening` for a server at `addr`: its webhook's URL and, with the
+ * development secret, the `stripe listen` command that forwards real events
+ * to it. The port is the one listened on: under `deno serve`, `--port`'s,
+ * not `PORT`'s.
+ */
+function logListening(service: Service, addr: Deno.NetAddr, log: Logger): void {
+  const { webhookPath, webhookSecrets } = service.config;
   log({
     level: "info",
     msg: "listening",
-    url: new URL(webhookPath, `http://${hostInUrl(listener.addr.hostname)}:${listener.addr.port}`)
-      .href,
+    url: new URL(webhookPath, `http://${hostInUrl(addr.hostname)}:${addr.port}`).href,
+    ...(webhookSecrets.length === 0
+      ? { forward: `stripe listen --forward-to localhost:${addr.port}${webhookPath}` }
+      : {}),
   });
-  stopOnSignals(service, log, () => listener.shutdown(), () => Deno.exit(0));
-  return listener;
+}
+
+/**
+ * The `onListen` to export for `deno serve`: logs `listening` as
+ * {@linkcode serveService} does (once, from the first worker, under
+ * `--parallel`), in place of `deno serve`'s own line.
+ *
+ * @example
+ * ```ts
+ * import { fetchUnderServe, onListenUnderServe } from "./serve.ts";
+ * // export default { fetch: fetchUnderServe(service), onListen: onListenUnderServe(service) };
+ * ```
+ */
+export function onListenUnderServe(
+  service: Service,
+  log: Logger = jsonLineLogger(),
+): (addr: Deno.Addr) => void {
+  // `deno serve --unix-socket` listens on a path: no URL, and no `stripe listen` to it.
+  return (addr) =>
+    "hostname" in addr
+      ? logListening(service, addr, log)
+      : log({ level: "info", msg: "listening", address: addr });
 }
 
 /**

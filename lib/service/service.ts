@@ -104,7 +104,7 @@ export async function createService(
       level: "warn",
       msg: `STRIPE_WEBHOOK_SECRET is not set: using the local development secret ${
         created ? "just created in" : "from"
-      } ${DEV_SECRET_PATH}. For real events run \`stripe listen --forward-to localhost:${config.port}${config.webhookPath}\` and set STRIPE_WEBHOOK_SECRET to the whsec_… it prints.`,
+      } ${DEV_SECRET_PATH}. For real events run the \`stripe listen\` command the \`listening\` line gives (its \`forward\`) and set STRIPE_WEBHOOK_SECRET to the whsec_… it prints.`,
     });
   }
   const policyVersion = await computePolicyVersion(options.policiesDir);
