@@ -12,12 +12,7 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { createService, type Service } from "./lib/service/service.ts";
-import {
-  fetchUnderServe,
-  onListenUnderServe,
-  serveOnDeploy,
-  serveService,
-} from "./lib/service/serve.ts";
+import { exportForServe, serveOnDeploy, serveService } from "./lib/service/serve.ts";
 import { commandForKvFile } from "./lib/service/config.ts";
 
 if (Deno.args.includes("--help")) {
@@ -58,10 +53,9 @@ const servesItself = Deno.args.includes("--listen") || service.config.onDeploy;
  * warns of a default export with a `fetch` ("did you mean to run deno
  * serve?"), which it would not serve here.
  */
-const served: Deno.ServeDefaultExport | Record<string, never> = servesItself ? {} : {
-  fetch: fetchUnderServe(service),
-  onListen: onListenUnderServe(service),
-};
+const served: Deno.ServeDefaultExport | Record<string, never> = servesItself
+  ? {}
+  : exportForServe(service);
 export default served;
 
 if (servesItself) {

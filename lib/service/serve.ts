@@ -85,28 +85,6 @@ function logListening(service: Service, addr: Deno.NetAddr, log: Logger): void {
 }
 
 /**
- * The `onListen` to export for `deno serve`: logs `listening` as
- * {@linkcode serveService} does (once, from the first worker, under
- * `--parallel`), in place of `deno serve`'s own line.
- *
- * @example
- * ```ts
- * import { fetchUnderServe, onListenUnderServe } from "./serve.ts";
- * // export default { fetch: fetchUnderServe(service), onListen: onListenUnderServe(service) };
- * ```
- */
-export function onListenUnderServe(
-  service: Service,
-  log: Logger = jsonLineLogger(),
-): (addr: Deno.Addr) => void {
-  // `deno serve --unix-socket` listens on a path: no URL, and no `stripe listen` to it.
-  return (addr) =>
-    "hostname" in addr
-      ? logListening(service, addr, log)
-      : log({ level: "info", msg: "listening", address: addr });
-}
-
-/**
  * On Deno Deploy, which runs `main.ts` as `deno run` does ("the file path
  * that you would pass locally to `deno run`", Deploy's getting-started guide)
  * and routes requests to `Deno.serve` ("use the built-in `Deno.serve()`",
@@ -132,35 +110,43 @@ export function serveOnDeploy(
 }
 
 /**
- * The `fetch` to export for `deno serve` (one worker, or each of
- * `--parallel`'s): the service's, with the stop {@linkcode serveService}
- * makes. On SIGINT or SIGTERM `deno serve` stops taking connections itself
- * (from Deno 2.9: denoland/deno#32862, March 2026); the requests in flight
- * and what was answered while the store could not commit get 4 s at most
- * from the signal, `stopped` is logged, the store closes, and the worker then
- * ends by itself, the process once every worker has. Not `Deno.exit`: in one
- * worker it would end the whole process, and its siblings' stops with it. A
- * request counts as answered once its `Response` is made: an export still
- * streaming its rows is cut short when the store closes (its client sees the
- * transfer break). On an older Deno, where listening for the signals would
- * keep `deno serve` serving on a closed store, the signal ends the process at
- * once, as it always did there.
+ * What `main.ts` exports for `deno serve` (one worker, or each of
+ * `--parallel`'s). Its `fetch` is the service's, with the stop
+ * {@linkcode serveService} makes; its `onListen` logs `listening` as
+ * {@linkcode serveService} does (once, from the first worker, under
+ * `--parallel`), in place of `deno serve`'s own line. On SIGINT or SIGTERM
+ * `deno serve` stops taking connections itself (from Deno 2.9:
+ * denoland/deno#32862, March 2026); the requests in flight and what was
+ * answered while the store could not commit get 4 s at most from the signal,
+ * `stopped` is logged, the store closes, and the worker then ends by itself,
+ * the process once every worker has. Not `Deno.exit`: in one worker it would
+ * end the whole process, and its siblings' stops with it. A request counts as
+ * answered once its `Response` is made: an export still streaming its rows is
+ * cut short when the store closes (its client sees the transfer break). On an
+ * older Deno, where listening for the signals would keep `deno serve` serving
+ * on a closed store, the signal ends the process at once, as it always did
+ * there.
  *
  * @example
  * ```ts
- * import { fetchUnderServe } from "./serve.ts";
- * // export default { fetch: fetchUnderServe(service) } satisfies Deno.ServeDefaultExport;
+ * import { exportForServe } from "./serve.ts";
+ * // export default exportForServe(service);
  * ```
  */
-export function fetchUnderServe(
+export function exportForServe(
   service: Service,
   log: Logger = jsonLineLogger(),
-): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+): Deno.ServeDefaultExport {
+  // `deno serve --unix-socket` listens on a path: no URL, and no `stripe listen` to it.
+  const onListen = (addr: Deno.Addr) =>
+    "hostname" in addr
+      ? logListening(service, addr, log)
+      : log({ level: "info", msg: "listening", address: addr });
   const fetch = service.config.webhookSecrets.length === 0
     ? onlyFromThisMachine(service.fetch)
     : service.fetch;
   const [major, minor] = Deno.version.deno.split(".").map(Number);
-  if (major < 2 || (major === 2 && minor < 9)) return fetch;
+  if (major < 2 || (major === 2 && minor < 9)) return { fetch, onListen };
   let inFlight = 0;
   let stopping = false;
   const { promise: requestsAnswered, resolve: allAnswered } = Promise.withResolvers<void>();
@@ -169,11 +155,14 @@ export function fetchUnderServe(
     if (inFlight === 0) allAnswered();
     return requestsAnswered;
   }, () => stopped.removeListeners());
-  return (request, info) => {
-    inFlight++;
-    return fetch(request, info).finally(() => {
-      if (--inFlight === 0 && stopping) allAnswered();
-    });
+  return {
+    fetch(request, info) {
+      inFlight++;
+      return fetch(request, info).finally(() => {
+        if (--inFlight === 0 && stopping) allAnswered();
+      });
+    },
+    onListen,
   };
 }
 
