@@ -601,12 +601,16 @@ function reasonOf(
  * Joining two parts copies them; joining one, or slicing, gives the rope back.
  */
 function flat(text: string): string {
-  return text.length < 13 ? text : [text.slice(0, 1), text.slice(1)].join("");
+  return text.length < ROPE_MIN_LENGTH ? text : [text.slice(0, 1), text.slice(1)].join("");
 }
 
-/** `verdict` as the trace keeps it: its detail flat (see {@linkcode flat}). */
+/** The shortest text V8 keeps as a rope (`ConsString::kMinLength`); shorter text is copied whole. */
+const ROPE_MIN_LENGTH = 13;
+
+/** `verdict` as the trace keeps it: its detail flat (see {@linkcode flat}), copied only then. */
 function traced(verdict: Verdict): Verdict {
-  return "detail" in verdict && typeof verdict.detail === "string" && verdict.detail.length >= 13
+  return "detail" in verdict && typeof verdict.detail === "string" &&
+      verdict.detail.length >= ROPE_MIN_LENGTH
     ? { ...verdict, detail: flat(verdict.detail) }
     : verdict;
 }
