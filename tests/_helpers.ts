@@ -98,6 +98,8 @@ export interface TestServer extends AsyncDisposable {
   readonly logs: LogRecord[];
   /** POSTs `body` to `/webhook` signed with `secret` (HMAC signer unless told otherwise). */
   postEvent(body: unknown, options?: SignOptions): Promise<Response>;
+  /** `GET /decisions/<authorizationId>` with the server's `ADMIN_TOKEN`. */
+  decision(authorizationId: string): Promise<Response>;
 }
 
 /**
@@ -136,6 +138,10 @@ export async function startTestServer(
     url,
     logs,
     postEvent: (body, sign) => postSigned(`${url}${webhookPath}`, body, sign),
+    decision: (authorizationId) =>
+      fetch(`${url}/decisions/${authorizationId}`, {
+        headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+      }),
     async [Symbol.asyncDispose]() {
       await server.shutdown();
       await service[Symbol.asyncDispose]();

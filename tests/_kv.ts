@@ -20,6 +20,19 @@ export function withMethod<Method extends keyof Deno.Kv>(
   });
 }
 
+/** Returns `kv` with each `getMany` answered `delayMs()` later (a KV server far away, a slow disk). */
+export function delayedGetMany(kv: Deno.Kv, delayMs: () => number): Deno.Kv {
+  const getMany = kv.getMany.bind(kv) as (...args: unknown[]) => Promise<unknown>;
+  return withMethod(
+    kv,
+    "getMany",
+    ((...args: unknown[]) =>
+      new Promise((resolve) => setTimeout(resolve, delayMs())).then(() =>
+        getMany(...args)
+      )) as Deno.Kv["getMany"],
+  );
+}
+
 /**
  * Returns `kv` as is but for `atomic()`, whose operations `change` may
  * patch (replace `commit`, spy on `set`) before they are used.

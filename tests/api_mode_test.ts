@@ -254,9 +254,7 @@ Deno.test("a decline that asks for a fraud challenge is answered directly: Strip
   const body = await response.json();
   assertEquals([body.approved, body.send_fraud_challenges], [false, ["sms"]]);
   assertEquals(api.calls.length, 0);
-  const logged = await fetch(`${server.url}/decisions/iauth_api_challenge`, {
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-  });
+  const logged = await server.decision("iauth_api_challenge");
   assertEquals((await logged.json()).path, "respond");
 });
 
@@ -298,13 +296,10 @@ Deno.test("after a failed API call while another process holds the store's lock,
   );
   const response = await server.postEvent(authorizationEvent("online", { id: "iauth_api_lock" }));
   assertEquals([response.status, (await response.json()).approved], [200, true]);
-  // Given up after 5 tries in about 75 ms, it kept the path of a call that never landed.
+  // Before: given up after 5 tries in about 75 ms, it kept the path of a call that never landed.
   const logged = await pollUntil(
     "the record's path",
-    async () =>
-      (await (await fetch(`${server.url}/decisions/iauth_api_lock`, {
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      })).json()).path,
+    async () => (await (await server.decision("iauth_api_lock")).json()).path,
     (path) => path === "respond_after_api_failure",
     3_000,
   );

@@ -31,7 +31,7 @@ async function answer(server: TestServer, event: Stripe.Event) {
 }
 
 async function decision(server: TestServer, id: string) {
-  const response = await fetch(`${server.url}/decisions/${id}`, { headers: admin });
+  const response = await server.decision(id);
   assertEquals(response.status, 200);
   return await response.json();
 }

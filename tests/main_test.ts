@@ -111,10 +111,12 @@ Deno.test("without a secret, a local development secret is created once, used, a
     }
     {
       // `deno serve` listens on its own `--port`, not `PORT` (8000 by default): the command to
-      // forward Stripe's events names the port it listens on (before, 8000).
+      // forward Stripe's events names the port it listens on (before, 8000). On every interface,
+      // as `deno serve` does by default, with the development secret it answers only this
+      // machine: a request from another address (this machine's own, off loopback) gets a 403.
       const servePort = freePort();
       await using child = await spawnService(
-        ["serve", "--allow-all", `--port=${servePort}`, "--host=127.0.0.1", "main.ts"],
+        ["serve", "--allow-all", `--port=${servePort}`, "--host=0.0.0.0", "main.ts"],
         {},
         servePort,
         { cwd: new URL(`file://${dir}/`) },
@@ -122,6 +124,13 @@ Deno.test("without a secret, a local development secret is created once, used, a
       const response = await postRequest(child.url, secret);
       assertEquals(response.status, 200);
       await response.body?.cancel();
+      const offLoopback = Deno.networkInterfaces().find((i) =>
+        i.family === "IPv4" && !i.address.startsWith("127.")
+      );
+      assert(offLoopback, "an address off loopback to call from");
+      const refused = await postRequest(`http://${offLoopback.address}:${servePort}`, secret);
+      assertEquals(refused.status, 403);
+      assertStringIncludes((await refused.json()).error, "only this machine is answered");
       const text = await child.stop();
       assertStringIncludes(
         text,

@@ -272,7 +272,7 @@ Deno.test("signed events Stripe could not have sent get a 400, never a 5xx", asy
       ["a merchant name that is no text", (o) => o.merchant_data.name = 12345],
       ["a merchant category that is no text", (o) => o.merchant_data.category = null],
       ["a merchant country that is no text", (o) => o.merchant_data.country = ["US"]],
-      ["an authorization id with a lone surrogate", (o) => o.id = "iauth_lone\udc00"],
+      ["a request's authorization id with a lone surrogate", (o) => o.id = "iauth_lone\udc00"],
     ]],
     [() => structuredClone(request), "pending_request", [
       ["a merchant currency longer than a code", (o) => o.pending_request.merchant_currency = huge],

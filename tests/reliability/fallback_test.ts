@@ -10,14 +10,13 @@ import { amountCap } from "../../policies/amount_cap.ts";
 import { blockCategories } from "../../policies/block_categories.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { refusingCommits, withMethod } from "../_kv.ts";
+import { delayedGetMany, refusingCommits, withMethod } from "../_kv.ts";
 import { postSigned, startTestServer, type TestServer } from "../_helpers.ts";
 import { pollUntil } from "../_store.ts";
 import { authorizationEvent, type AuthorizationPatch } from "../../fixtures/events.ts";
 import { requestEvent } from "../../fixtures/lifecycle.ts";
 
 const ADMIN_TOKEN = "fallback-admin-token-0123456789";
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const APPROVING = { ADMIN_TOKEN, DECISION_BUDGET_MS: "100", FALLBACK_DECISION: "approve" };
 
 /** The service with {@linkcode APPROVING}, deciding by `policies` on `kv` (else its own). */
@@ -50,10 +49,10 @@ async function lockableKv(kv?: Deno.Kv, error = "database is locked") {
 }
 
 /** `id`'s logged record, once its recording (retried after an outage) has landed: 5 s at most. */
-async function loggedOnce(url: string, id: string) {
+async function loggedOnce(server: TestServer, id: string) {
   const response = await pollUntil(
     `${id} logged`,
-    () => fetch(`${url}/decisions/${id}`, { headers: admin }),
+    () => server.decision(id),
     (response) => response.ok || (response.body?.cancel(), false),
     5_000,
   );
@@ -117,16 +116,16 @@ Deno.test("an approving fallback for a request the store never decided still dec
     amountCap({ usd: 100_000 }),
     spendLimit({ window: "daily", maxAmount: { usd: 1_000_000 } }),
   );
-  const onCard = (id: string, patch: AuthorizationPatch) =>
+  const onLockedCard = (id: string, patch: AuthorizationPatch) =>
     authorizationEvent("online", { id, card: { id: "ic_locked" }, ...patch });
   store.locked = true;
   // Decided, then answered as decided when its commit cannot land; that commit, retried in the
   // background, holds the card's keys: the requests after it on the card are never decided.
-  const first = await post(server.url, onCard("iauth_locked_first", {}));
+  const first = await post(server.url, onLockedCard("iauth_locked_first", {}));
   assertEquals(first.body.approved, true);
   const casino = await post(
     server.url,
-    onCard("iauth_locked_casino", {
+    onLockedCard("iauth_locked_casino", {
       merchant_data: { category: "betting_casino_gambling", category_code: "7995" },
     }),
   );
@@ -136,12 +135,12 @@ Deno.test("an approving fallback for a request the store never decided still dec
   ]]);
   const overCap = await post(
     server.url,
-    onCard("iauth_locked_overCap", {
+    onLockedCard("iauth_locked_overCap", {
       pending_request: { amount: 150_000, is_amount_controllable: true },
     }),
   );
   assertEquals([overCap.body.approved, overCap.body.amount], [true, 100_000]);
-  const grocery = await post(server.url, onCard("iauth_locked_grocery", {}));
+  const grocery = await post(server.url, onLockedCard("iauth_locked_grocery", {}));
   assertEquals([grocery.body.approved, reasons(grocery.body)], [true, [
     "fallback:store_timeout (store)",
   ]]);
@@ -154,9 +153,7 @@ Deno.test("an approving fallback for a request the store never decided still dec
   // Each answer is committed as answered once the store commits again (the retry's pause: 1 s).
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   for (const [id, { body }] of Object.entries({ casino, overCap })) {
-    const record = await (await fetch(`${server.url}/decisions/iauth_locked_${id}`, {
-      headers: admin,
-    })).json();
+    const record = await (await server.decision(`iauth_locked_${id}`)).json();
     assertEquals([record.fallback, record.response], ["store_timeout", body]);
   }
 });
@@ -197,8 +194,7 @@ Deno.test("a card's daily limit holds through a locked store with FALLBACK_DECIS
   assertEquals((await request("iauth_outage_landed", 1)).approved, false);
   const held = await Promise.all(
     [0, 1].map(async (i) =>
-      (await (await fetch(`${server.url}/decisions/iauth_outage_${i}`, { headers: admin })).json())
-        .reservation.amount
+      (await (await server.decision(`iauth_outage_${i}`)).json()).reservation.amount
     ),
   );
   assertEquals(held, [200_000, 300_000], "each answer reserved as answered");
@@ -215,7 +211,7 @@ Deno.test("a card's daily limit holds through a full disk with FALLBACK_DECISION
   assertEquals(reasons(second.body), ["spend_limit_exceeded:daily:usd (spendLimit)"]);
   disk.locked = false;
   for (const [i, answered] of [[0, 60_000], [1, 0]]) {
-    assertEquals((await loggedOnce(server.url, `iauth_full_${i}`)).reservation.amount, answered);
+    assertEquals((await loggedOnce(server, `iauth_full_${i}`)).reservation.amount, answered);
   }
   assertEquals(
     (await post(server.url, sixHundred("iauth_full_2", "ic_full"))).body.approved,
@@ -390,7 +386,7 @@ Deno.test("an answer given while a replacement card's chain could not be read is
   assertEquals(reasons(answered.body), ["fallback:store_error (store)"]);
   // Read again a second later, as a commit is retried.
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  const logged = await fetch(`${server.url}/decisions/iauth_new_card`, { headers: admin });
+  const logged = await server.decision("iauth_new_card");
   assertEquals(logged.status, 200);
   assertEquals((await logged.json()).response, answered.body);
 });
@@ -519,7 +515,7 @@ Deno.test("reads failing at once through an outage: every answer is logged after
   // Retried as long as the store fails (its reads' errors used up a commit's attempts in a second).
   await new Promise((resolve) => setTimeout(resolve, 2_500));
   const logged = await Promise.all(answers.map(async (_, i) => {
-    const response = await fetch(`${server.url}/decisions/iauth_failing_${i}`, { headers: admin });
+    const response = await server.decision(`iauth_failing_${i}`);
     return response.status === 200 ? (await response.json()).reservation.amount : response.status;
   }));
   assertEquals(logged, [60_000, 0, 0, 0, 0, 0]);
@@ -556,9 +552,7 @@ Deno.test("a redelivery while the store cannot commit is answered what the first
     const again = await post(server.url, { ...event, id: "evt_redelivered_again" });
     store.locked = false;
     assertEquals([first.body.approved, again.body.approved], [true, true], error);
-    const logged = await (await fetch(`${server.url}/decisions/iauth_redelivered`, {
-      headers: admin,
-    })).json();
+    const logged = await (await server.decision("iauth_redelivered")).json();
     assertEquals([logged.approved, logged.reservation.amount], [true, 60_000], error);
   }
 });
@@ -567,15 +561,7 @@ Deno.test("two deliveries of one request in one batch while the disk is full ans
   const disk = await lockableKv(undefined, "database or disk is full");
   // Reads slowed, and a request already in flight: the two deliveries queue into one batch.
   const slow = { ms: 0 };
-  const getMany = disk.kv.getMany.bind(disk.kv) as (...args: unknown[]) => Promise<unknown>;
-  const kv = withMethod(
-    disk.kv,
-    "getMany",
-    ((...args: unknown[]) =>
-      new Promise((resolve) => setTimeout(resolve, slow.ms)).then(() =>
-        getMany(...args)
-      )) as Deno.Kv["getMany"],
-  );
+  const kv = delayedGetMany(disk.kv, () => slow.ms);
   await using server = await startTestServer(
     { ADMIN_TOKEN, DECISION_BUDGET_MS: "100" },
     { kv, policies: [thousandADay] },
@@ -594,7 +580,7 @@ Deno.test("two deliveries of one request in one batch while the disk is full ans
   await inFlight;
   slow.ms = 0;
   disk.locked = false;
-  const { approved } = await loggedOnce(server.url, "iauth_twice");
+  const { approved } = await loggedOnce(server, "iauth_twice");
   assertEquals([first.body.approved, again.body.approved], [approved, approved]);
 });
 
@@ -620,7 +606,7 @@ Deno.test("redeliveries while the disk is full get the first delivery's answer, 
   assertEquals((await post(server.url, onCard("iauth_full_300", 30_000))).body.approved, true);
   assertEquals((await post(server.url, onCard("iauth_full_200", 20_000))).body.approved, false);
   disk.locked = false;
-  const record = await loggedOnce(server.url, "iauth_full_again");
+  const record = await loggedOnce(server, "iauth_full_again");
   assertEquals([record.approved, record.reservation.amount], [true, 60_000]);
 });
 

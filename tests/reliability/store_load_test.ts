@@ -40,7 +40,7 @@ async function serverWithLateCommits(env: Record<string, string>, policies: Poli
 /** The logged decision of `id` once a commit held by `holdNextCommit()` has landed. */
 async function loggedAfterLateCommit(server: TestServer, id: string) {
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  return await (await fetch(`${server.url}/decisions/${id}`, { headers: admin })).json();
+  return await (await server.decision(id)).json();
 }
 
 const isFallback = (body: { metadata?: Record<string, string> }) =>

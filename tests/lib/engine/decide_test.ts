@@ -204,6 +204,7 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
         outcome: "decline",
         code: "x".repeat(3_000),
       },
+      "a code of 65 characters, one past the bound": { outcome: "decline", code: "x".repeat(65) },
       "a symbol for its detail (no text)": { outcome: "decline", code: "x", detail: Symbol("x") },
       "an object for its detail": { outcome: "limit", amount: 100, code: "x", detail: { a: 1 } },
     };
@@ -211,6 +212,8 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
       const decision = decideWith([named("bad", answer as never)])(online) as Decision;
       assertEquals(decision.reasons, [{ policy: "bad", code: "fallback", detail: "error" }], name);
     }
+    const longest = decideWith([named("ok", decline("x".repeat(64) as never))])(online) as Decision;
+    assertEquals(longest.reasons, [{ policy: "ok", code: "x".repeat(64) }], "64 characters: kept");
     const nameless = decideWith([named("ok", decline("x", null as never))])(online) as Decision;
     assertEquals(
       nameless.reasons,

@@ -5,7 +5,13 @@ import {
   DeadlineExceededError,
 } from "../../../lib/store/commit_engine.ts";
 import { assert, assertEquals, assertRejects } from "../../_assert.ts";
-import { lockedFor, refusingCommits, withAtomicHook, withMethod } from "../../_kv.ts";
+import {
+  delayedGetMany,
+  lockedFor,
+  refusingCommits,
+  withAtomicHook,
+  withMethod,
+} from "../../_kv.ts";
 
 /** A job that appends `item` to the list at `key` and resolves with the list it wrote. */
 function append(engine: CommitEngine, key: Deno.KvKey, item: string, deadlineMs = 1_000) {
@@ -251,15 +257,7 @@ Deno.test("createCommitEngine() runs a job again on what KV holds when a key it 
 
 Deno.test("createCommitEngine() does not write a job whose deadline passed while it read a key it assumed absent", async () => {
   using memory = await Deno.openKv(":memory:");
-  const getMany = memory.getMany.bind(memory) as (...args: unknown[]) => Promise<unknown>;
-  const slowReads = withMethod(
-    memory,
-    "getMany",
-    ((...args: unknown[]) =>
-      new Promise((resolve) => setTimeout(resolve, 300)).then(() => getMany(...args))) as Deno.Kv[
-        "getMany"
-      ],
-  );
+  const slowReads = delayedGetMany(memory, () => 300);
   // Locked past the spins, so the assumed key is read; free once that read is done.
   const { kv } = failingCommits(slowReads, 8, "database is locked");
   const engine = createCommitEngine(kv);
