@@ -110,10 +110,10 @@ function idsOf(heap: HeapSnapshot): Set<number> {
 }
 
 /**
- * Bytes and count by kind of the snapshot's nodes not in `gone` (those still there later), and
+ * Bytes and count by kind of the snapshot's nodes not in `kept` (those still there later), and
  * the async functions its generators run.
  */
-function tally(heap: HeapSnapshot, gone: Set<number>) {
+function tally(heap: HeapSnapshot, kept: Set<number>) {
   const { node_fields, node_types, edge_fields, edge_types } = heap.snapshot.meta;
   const [nf, ef] = [node_fields.length, edge_fields.length];
   const at = (field: string) => node_fields.indexOf(field);
@@ -133,7 +133,7 @@ function tally(heap: HeapSnapshot, gone: Set<number>) {
   };
   let edge = 0;
   for (let i = 0; i < heap.nodes.length; edge += heap.nodes[i + edgeCount] * ef, i += nf) {
-    if (gone.has(heap.nodes[i + id])) continue;
+    if (kept.has(heap.nodes[i + id])) continue;
     const kind = node_types[0][heap.nodes[i + type]];
     const label = heap.strings[heap.nodes[i + name]];
     add(kind === "object" ? label : `(${kind})`, heap.nodes[i + size]);
@@ -171,20 +171,23 @@ try {
   // Compiles the held path and loads what a snapshot needs before anything is counted.
   await held(events.slice(WARM_UP, WARM_UP + IN_FLIGHT), async () => {});
   writeHeapSnapshot(`${dir}/unused.heapsnapshot`);
-  const waiting = await held(events.slice(WARM_UP + IN_FLIGHT), () => snapshot("during"));
+  const whileHeld = await held(events.slice(WARM_UP + IN_FLIGHT), () => snapshot("during"));
   // What the requests kept while they waited: gone once they are answered.
-  during = tally(waiting, idsOf(await snapshot("after")));
+  during = tally(whileHeld, idsOf(await snapshot("after")));
 } finally {
   await service[Symbol.asyncDispose]();
   await Deno.remove(dir, { recursive: true });
 }
 
-const rows = [...during].map(([key, { bytes, count }]) => ({
+const all = [...during].map(([key, { bytes, count }]) => ({
   key,
   bytes: bytes / IN_FLIGHT,
   count: count / IN_FLIGHT,
-})).filter((row) => row.bytes >= 50 || (row.key.startsWith("async ") && row.count >= 1));
-const total = rows.reduce((sum, row) => sum + row.bytes, 0);
+}));
+const total = all.reduce((sum, row) => sum + row.bytes, 0);
+const rows = all.filter((row) =>
+  row.bytes >= 50 || (row.key.startsWith("async ") && row.count >= 1)
+);
 console.log(`Kept on the heap per request waiting for its commit (${IN_FLIGHT} waiting):`);
 console.log(`\n| kind | bytes | count |\n| --- | ---: | ---: |`);
 for (
@@ -192,6 +195,7 @@ for (
 ) {
   console.log(`| ${row.key} | ${row.bytes.toFixed(0)} | ${row.count.toFixed(1)} |`);
 }
-console.log(`| all of the above | ${total.toFixed(0)} | |`);
+console.log(`| all kinds (those under 50 bytes too) | ${total.toFixed(0)} | |`);
 const suspended = rows.filter((row) => row.key.startsWith("async ")).map((row) => row.key.slice(6));
+// `post` is this script's own (it holds the request and reads the answer), as `deno serve` would.
 console.log(`\nAsync functions suspended per request: ${suspended.join(", ")}`);

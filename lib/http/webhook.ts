@@ -94,7 +94,7 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
    * timestamp or a malformed body is a 400. In a function of its own so that
    * the body's text ends with it: a suspended async function keeps its
    * locals, and a request waiting for its commit held its body's text beside
-   * its event, about a sixth of what it kept (`bench/inflight_heap.ts`),
+   * its event, about a seventh of what it kept (`bench/inflight_heap.ts`),
    * copied by each scavenge it lived through.
    */
   async function verifiedEvent(request: Request, receivedAt: number) {
