@@ -30,6 +30,7 @@ import { shadowPipeline } from "../policies/shadow.ts";
 import { createDurableHandler } from "./load/durable_server.ts";
 import { signedLoadEvents } from "./load/events.mjs";
 import { countArg, median, threadCpuMs } from "./_measure.ts";
+import { answered, signedRequest } from "./_service.ts";
 
 const SECRET = "whsec_handler_cost_0123456789";
 const CONCURRENCY = 64;
@@ -50,20 +51,6 @@ interface Stage {
   open(dir: string): Promise<[Handle, () => PromiseLike<void>]>;
 }
 
-const request = ({ body, header }: { body: string; header: string }) =>
-  new Request("http://127.0.0.1/webhook", {
-    method: "POST",
-    headers: { "stripe-signature": header },
-    body,
-  });
-/** A 200 that is not a fallback (a fallback takes a cheaper path and would flatter the figure). */
-async function answered(response: Response): Promise<void> {
-  const body = await response.text();
-  if (response.status !== 200 || body.includes('"fallback:')) {
-    throw new Error(`answered ${response.status} ${body}`);
-  }
-}
-
 const STAGES: Stage[] = [
   {
     name: "(d) minimal durable handler",
@@ -71,7 +58,7 @@ const STAGES: Stage[] = [
       const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
       const handle = await createDurableHandler(kv, SECRET);
       return [
-        async (event) => answered(await handle(request(event))),
+        async (event) => answered(await handle(signedRequest(event))),
         () => Promise.resolve(kv.close()),
       ];
     },
@@ -136,7 +123,7 @@ function serviceStage(name: string, modules: ServiceModules): Stage {
         },
       );
       return [
-        async (event) => answered(await service.fetch(request(event))),
+        async (event) => answered(await service.fetch(signedRequest(event))),
         () => service[Symbol.asyncDispose](),
       ];
     },

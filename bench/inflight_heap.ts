@@ -17,9 +17,8 @@
  * @module
  */
 import { writeHeapSnapshot } from "node:v8";
-import { createService } from "../lib/service/service.ts";
-import { defaultPipeline } from "../policies/mod.ts";
 import { signedLoadEvents } from "./load/events.mjs";
+import { benchService, withCommits } from "./_service.ts";
 
 const SECRET = "whsec_inflight_heap_0123456789";
 const IN_FLIGHT = 64;
@@ -36,48 +35,15 @@ using raw = await Deno.openKv(":memory:");
 let holding: Promise<void> | undefined;
 let waiting = 0;
 /** `raw` whose commits wait while `holding` is set. */
-const kv = new Proxy(raw, {
-  get(target, property) {
-    if (property !== "atomic") {
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    }
-    return () => {
-      const operation = target.atomic();
-      const commit = operation.commit.bind(operation);
-      operation.commit = async () => {
-        if (holding) {
-          waiting++;
-          await holding;
-          waiting--;
-        }
-        return await commit();
-      };
-      return operation;
-    };
-  },
-});
-const service = await createService(new Map([["STRIPE_WEBHOOK_SECRET", SECRET]]), {
-  policies: defaultPipeline,
-  policiesDir: new URL("../policies/", import.meta.url),
-  serviceVersion: "bench",
-  log: () => {},
-  kv,
-});
-/** Posts one event; throws unless it is answered 200 without a fallback. */
-async function post({ body, header }: { body: string; header: string }): Promise<void> {
-  const response = await service.fetch(
-    new Request("http://127.0.0.1/webhook", {
-      method: "POST",
-      headers: { "stripe-signature": header },
-      body,
-    }),
-  );
-  const text = await response.text();
-  if (response.status !== 200 || text.includes('"fallback:')) {
-    throw new Error(`answered ${response.status} ${text}`);
+const kv = withCommits(raw, async (commit) => {
+  if (holding) {
+    waiting++;
+    await holding;
+    waiting--;
   }
-}
+  return await commit();
+});
+const { service, post } = await benchService(kv, SECRET);
 
 interface HeapSnapshot {
   readonly snapshot: {

@@ -12,10 +12,9 @@
  *
  * @module
  */
-import { createService } from "../lib/service/service.ts";
-import { defaultPipeline } from "../policies/mod.ts";
 import { signedLoadEvents } from "./load/events.mjs";
 import { countArg } from "./_measure.ts";
+import { benchService, type SignedEvent, withCommits } from "./_service.ts";
 
 const SECRET = "whsec_paced_latency_0123456789";
 const RATE = countArg(Deno.args, "--rate", 2_000);
@@ -38,52 +37,23 @@ let started = 0;
 /** Commits over {@linkcode SLOW_COMMIT_MS}: when each began (ms into the run) and what it took. */
 const slowCommits: [number, number][] = [];
 /** `raw` with each commit timed. */
-const kv = new Proxy(raw, {
-  get(target, property) {
-    if (property !== "atomic") {
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    }
-    return () => {
-      const operation = target.atomic();
-      const commit = operation.commit.bind(operation);
-      operation.commit = async () => {
-        const from = performance.now();
-        try {
-          return await commit();
-        } finally {
-          const ms = performance.now() - from;
-          if (ms > SLOW_COMMIT_MS) slowCommits.push([from - started, ms]);
-        }
-      };
-      return operation;
-    };
-  },
+const kv = withCommits(raw, async (commit) => {
+  const from = performance.now();
+  try {
+    return await commit();
+  } finally {
+    const ms = performance.now() - from;
+    if (ms > SLOW_COMMIT_MS) slowCommits.push([from - started, ms]);
+  }
 });
-const service = await createService(new Map([["STRIPE_WEBHOOK_SECRET", SECRET]]), {
-  policies: defaultPipeline,
-  policiesDir: new URL("../policies/", import.meta.url),
-  serviceVersion: "bench",
-  log: () => {},
-  kv,
-});
+const { service, post: decided } = await benchService(kv, SECRET);
 
 /** Answer times (ms) of the requests sent after the warm-up. */
 const times: number[] = [];
-/** Posts one event; throws unless it is answered 200 without a fallback. */
-async function post({ body, header }: { body: string; header: string }): Promise<void> {
+/** Posts one event ({@linkcode benchService}'s `post`), timing it once the warm-up is over. */
+async function post(event: SignedEvent): Promise<void> {
   const from = performance.now();
-  const response = await service.fetch(
-    new Request("http://127.0.0.1/webhook", {
-      method: "POST",
-      headers: { "stripe-signature": header },
-      body,
-    }),
-  );
-  const text = await response.text();
-  if (response.status !== 200 || text.includes('"fallback:')) {
-    throw new Error(`answered ${response.status} ${text}`);
-  }
+  await decided(event);
   if (from - started >= WARM_UP_MS) times.push(performance.now() - from);
 }
 
