@@ -14,7 +14,8 @@
  * alternating, and prints Markdown tables of the medians with ratios to (a),
  * (b) and (d): on a shared 2-core machine one run of a server can be 30% off
  * the next, and alternating rounds spread that over every server alike.
- * `--cpu-prof <dir>` also writes a V8 CPU profile of (c).
+ * `--cpu-prof <dir>` also writes a V8 CPU profile of (c); `--cards N`
+ * spreads the events over N cards instead of 50.
  *
  * Bounded: each phase sends a fixed number of requests (`--requests`, default
  * 20,000) with a 5 s timeout per request; servers are killed after their phases.
@@ -35,6 +36,8 @@ const LOGS = `${CACHE}/logs`;
 const CONNECTIONS = 64;
 const RATE = 2_000;
 const REQUESTS = countArg(Deno.args, "--requests", 20_000);
+/** Cards the events are spread over (`--cards`; counters shared by more requests with fewer). */
+const CARDS = countArg(Deno.args, "--cards", 50);
 const profArg = Deno.args.indexOf("--cpu-prof");
 const CPU_PROF = profArg >= 0 ? Deno.args[profArg + 1] : undefined;
 const ROUNDS = countArg(Deno.args, "--rounds", 3);
@@ -223,6 +226,7 @@ async function drive(
     String(CONNECTIONS),
     String(rate),
     String(offset),
+    String(CARDS),
   ], { AUTOCANNON_PATH: autocannon });
   return JSON.parse(output);
 }

@@ -3,18 +3,19 @@
 // each at fixed concurrency, or at a fixed rate, and prints the result as JSON.
 // By hand (deno task load installs autocannon into .cache/load):
 //   AUTOCANNON_PATH=$PWD/.cache/load/node_modules/autocannon node bench/load/drive.mjs \
-//     <url> <fixture.json> <secret> <requests> <connections> <rate, 0 for fixed> <first id>
+//     <url> <fixture.json> <secret> <requests> <connections> <rate, 0 for fixed> <first id> <cards>
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { signedLoadEvents } from "./events.mjs";
 
 // Installed by `deno task load` into .cache/load, outside this file's node_modules lookup: by path.
 const autocannon = createRequire(import.meta.url)(process.env.AUTOCANNON_PATH);
-const [url, fixturePath, secret, amount, connections, rate, offset] = process.argv.slice(2);
+const [url, fixturePath, secret, amount, connections, rate, offset, cards] = process.argv.slice(2);
 const fixture = JSON.parse(readFileSync(fixturePath, "utf8"));
-const requests = signedLoadEvents(fixture, secret, Number(amount), Number(offset)).map((
-  { body, header },
-) => ({ body, headers: { "stripe-signature": header } }));
+const requests = signedLoadEvents(fixture, secret, Number(amount), Number(offset), Number(cards))
+  .map((
+    { body, header },
+  ) => ({ body, headers: { "stripe-signature": header } }));
 
 let next = 0;
 let fallbacks = 0;

@@ -28,17 +28,18 @@ export function stripeLikeId(prefix, n) {
 }
 
 /**
- * Events `offset` … `offset + count - 1`: 50 cards, 5 merchant categories, amounts from 5.00 to
- * 1,504.99, fuel-pump requests amount-controllable; each with a `Stripe-Signature` signed at the
- * current time.
+ * Events `offset` … `offset + count - 1`: `cards` cards (50 unless told), 5 merchant categories,
+ * amounts from 5.00 to 1,504.99, fuel-pump requests amount-controllable; each with a
+ * `Stripe-Signature` signed at the current time.
  *
  * @param {{ data: { object: any } }} fixture a parsed issuing_authorization.request event
  * @param {string} secret the endpoint secret
  * @param {number} count
  * @param {number} offset
+ * @param {number} [cards]
  * @returns {{ body: string, header: string }[]}
  */
-export function signedLoadEvents(fixture, secret, count, offset) {
+export function signedLoadEvents(fixture, secret, count, offset, cards = 50) {
   const timestamp = Math.floor(Date.now() / 1000);
   return Array.from({ length: count }, (_, i) => {
     const n = offset + i;
@@ -46,7 +47,7 @@ export function signedLoadEvents(fixture, secret, count, offset) {
     const authorization = event.data.object;
     event.id = stripeLikeId("evt", n);
     authorization.id = stripeLikeId("iauth", n);
-    authorization.card.id = `ic_load_${n % 50}`;
+    authorization.card.id = `ic_load_${n % cards}`;
     const [category, code] = CATEGORIES[n % CATEGORIES.length];
     authorization.merchant_data.category = category;
     authorization.merchant_data.category_code = code;
