@@ -307,6 +307,33 @@ Deno.test("after a failed API call while another process holds the store's lock,
   assert(!server.logs.some((record) => record.msg === "store_update_failed"));
 });
 
+Deno.test("a failed API call whose record cannot be rewritten is logged with the authorization, its event and the answer's path", async () => {
+  using raw = await Deno.openKv(":memory:");
+  // The decision is committed; once the API call fails, every write fails for good.
+  let broken = false;
+  const { kv } = refusingCommits(raw, () => broken, "database disk image is malformed");
+  await using api = startFakeStripeApi();
+  api.behaviour = "fail";
+  api.onCall = () => broken = true;
+  await using server = await startTestServer(
+    apiEnv(api.url, { API_CALL_TIMEOUT_MS: "200", ADMIN_TOKEN }),
+    { kv },
+  );
+  const event = authorizationEvent("online", { id: "iauth_api_broken" });
+  const response = await server.postEvent(event);
+  assertEquals([response.status, (await response.json()).approved], [200, true]);
+  const failed = await pollUntil(
+    "store_update_failed",
+    () => Promise.resolve(server.logs.find((record) => record.msg === "store_update_failed")),
+    (record) => record !== undefined,
+    3_000,
+  );
+  assertEquals(
+    [failed?.authorization_id, failed?.event_id, failed?.path],
+    ["iauth_api_broken", (event as { id: string }).id, "respond_after_api_failure"],
+  );
+});
+
 Deno.test("an increment's API call unsets the reasons its authorization's earlier request left in the metadata", async () => {
   await using api = startFakeStripeApi();
   await using server = await startTestServer(apiEnv(api.url), {

@@ -2,7 +2,14 @@
 import type { Policy } from "../lib/engine/policy.ts";
 import { blockCategories } from "../policies/block_categories.ts";
 import { referencePipeline } from "./fixtures/pipelines/reference.ts";
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "./_assert.ts";
+import { withMethod } from "./_kv.ts";
 import { startTestServer } from "./_helpers.ts";
 import { authorizationEvent, SCENARIOS } from "../fixtures/events.ts";
 
@@ -293,4 +300,19 @@ Deno.test("the admin API pages decisions by cursor, filters by substring and exp
       await response.body?.cancel();
     }
   });
+});
+
+Deno.test("an export whose read fails once streaming is cut short, and logged with its path", async () => {
+  using memory = await Deno.openKv(":memory:");
+  // The log's pages are read with `list`: every one fails, as a store that broke mid-export.
+  const kv = withMethod(memory, "list", () => {
+    throw new TypeError("database disk image is malformed");
+  });
+  await using server = await startTestServer({ ADMIN_TOKEN }, { kv });
+  const response = await fetch(`${server.url}/decisions.csv?range=1h`, { headers: admin });
+  assertEquals(response.status, 200);
+  await assertRejects(() => response.text(), Error);
+  const failed = server.logs.find((record) => record.msg === "export_failed");
+  assertEquals(failed?.path, "/decisions.csv");
+  assertStringIncludes(String(failed?.error), "malformed");
 });
