@@ -113,7 +113,8 @@ Deno.test("without a secret, a local development secret is created once, used, a
       // `deno serve` listens on its own `--port`, not `PORT` (8000 by default): the command to
       // forward Stripe's events names the port it listens on (before, 8000). On every interface,
       // as `deno serve` does by default, with the development secret it answers only this
-      // machine: a request from another address (this machine's own, off loopback) gets a 403.
+      // machine: a request from another address (this machine's own, off loopback; the test task
+      // may read the interfaces for it) gets a 403.
       const servePort = freePort();
       await using child = await spawnService(
         ["serve", "--allow-all", `--port=${servePort}`, "--host=0.0.0.0", "main.ts"],
