@@ -4,6 +4,8 @@
  */
 import type Stripe from "stripe";
 import {
+  type AggregatedDecision,
+  createAggregateWriter,
   latencyPercentile,
   readAggregates,
   sweepAggregates,
@@ -249,4 +251,46 @@ Deno.test("reconciliations arriving together are each counted once", async () =>
     }
   }
   assertEquals(counted, { agreed: 8, mismatch: 4 });
+});
+
+Deno.test("one commit's decisions across minutes and hours are summed into each of their buckets", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const decided = (at: string, approved: boolean): AggregatedDecision => ({
+    decided_at: at,
+    approved,
+    amount: null,
+    latency_ms: 4,
+    reasons: approved ? [] : [{ policy: "amountCap", code: "over_cap", detail: "usd" }],
+    trace: [{
+      policy: "amountCap",
+      verdict: approved ? { outcome: "abstain" } : { outcome: "decline", code: "over_cap" },
+    }],
+  });
+  const operation = kv.atomic();
+  const mutations = createAggregateWriter(kv).addDecisions(operation, [
+    decided("2026-11-25T12:58:30Z", false),
+    decided("2026-11-25T12:59:10Z", false),
+    decided("2026-11-25T12:59:20Z", false),
+    decided("2026-11-25T12:59:50Z", true),
+    decided("2026-11-25T13:00:10Z", false),
+  ]);
+  assert((await operation.commit()).ok);
+  const read = (from: string, to: string, bucket: "minute" | "hour") =>
+    readAggregates(kv, { from: new Date(from), to: new Date(to), bucket });
+  const minutes = await read("2026-11-25T12:58:00Z", "2026-11-25T13:01:00Z", "minute");
+  assertEquals(minutes.map((bucket) => bucket.outcomes), [
+    { approved: 0, declined: 1, limited: 0 },
+    { approved: 1, declined: 2, limited: 0 },
+    { approved: 0, declined: 1, limited: 0 },
+  ]);
+  const hours = await read("2026-11-25T12:00:00Z", "2026-11-25T14:00:00Z", "hour");
+  assertEquals(hours.map((bucket) => bucket.outcomes), [
+    { approved: 1, declined: 3, limited: 0 },
+    { approved: 0, declined: 1, limited: 0 },
+  ]);
+  assertEquals(hours.map((bucket) => bucket.policy_hits.amountCap?.declined), [3, 1]);
+  assertEquals(hours.map((bucket) => bucket.reasons["over_cap:usd"]), [3, 1]);
+  // One sum per counter and bucket: by the minute 4 outcomes (two in 12:59), 3 reasons, 3 policy
+  // hits and 3 latency buckets; by the hour 5 (12:00, both outcomes) and 4 (13:00).
+  assertEquals(mutations, 13 + 5 + 4);
 });
