@@ -7,11 +7,23 @@
  */
 import { createService, type Service } from "../lib/service/service.ts";
 import { defaultPipeline } from "../policies/mod.ts";
+import { signedLoadEvents } from "./load/events.mjs";
 
 /** A signed event of the load (`signedLoadEvents`). */
 export interface SignedEvent {
   readonly body: string;
   readonly header: string;
+}
+
+const fixture = JSON.parse(
+  await Deno.readTextFile(
+    new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
+  ),
+);
+
+/** Events `offset` … `offset + count - 1` of `deno task load`, signed now with `secret`. */
+export function loadEvents(secret: string, count: number, offset = 0): SignedEvent[] {
+  return signedLoadEvents(fixture, secret, count, offset);
 }
 
 /** The webhook request carrying `event`. */

@@ -16,12 +16,12 @@
  * @module
  */
 import { createDurableHandler } from "./load/durable_server.ts";
-import { signedLoadEvents } from "./load/events.mjs";
 import { countArg } from "./_measure.ts";
 import {
   answered,
   benchService,
   type Commit,
+  loadEvents,
   type SignedEvent,
   signedRequest,
   withCommits,
@@ -34,12 +34,6 @@ const REQUESTS = countArg(Deno.args, "--requests", 8_000);
 const ROUNDS = countArg(Deno.args, "--rounds", 2);
 const dirArg = Deno.args.indexOf("--dir");
 const root = dirArg >= 0 ? Deno.args[dirArg + 1] : undefined;
-
-const fixture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
-  ),
-);
 
 type Post = (event: SignedEvent) => Promise<void>;
 /** Each handler on `kv`: what posts it an event, and what stops it (closing `kv`). */
@@ -91,7 +85,7 @@ class CommitClock {
 let offset = 0;
 for (let round = 1; round <= ROUNDS; round++) {
   for (const handler of HANDLERS) {
-    const events = signedLoadEvents(fixture, SECRET, WARM_UP + REQUESTS, offset);
+    const events = loadEvents(SECRET, WARM_UP + REQUESTS, offset);
     offset += WARM_UP + REQUESTS;
     const dir = await Deno.makeTempDir({ dir: root });
     const clock = new CommitClock();

@@ -28,9 +28,8 @@ import { jsonLineLogger } from "../lib/telemetry/log.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { shadowPipeline } from "../policies/shadow.ts";
 import { createDurableHandler } from "./load/durable_server.ts";
-import { signedLoadEvents } from "./load/events.mjs";
 import { countArg, median, threadCpuMs } from "./_measure.ts";
-import { answered, signedRequest } from "./_service.ts";
+import { answered, loadEvents, signedRequest } from "./_service.ts";
 
 const SECRET = "whsec_handler_cost_0123456789";
 const CONCURRENCY = 64;
@@ -38,12 +37,6 @@ const REQUESTS = countArg(Deno.args, "--requests", 8_000);
 const ROUNDS = countArg(Deno.args, "--rounds", 3);
 const againstArg = Deno.args.indexOf("--against");
 const AGAINST = againstArg >= 0 ? Deno.args[againstArg + 1] : undefined;
-const fixture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
-  ),
-);
-
 type Handle = (event: { body: string; header: string }) => Promise<void>;
 interface Stage {
   readonly name: string;
@@ -145,7 +138,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     ? [...STAGES.slice(0, 1), ...STAGES.slice(1).reverse()]
     : STAGES;
   for (const stage of order) {
-    const events = signedLoadEvents(fixture, SECRET, REQUESTS, offset);
+    const events = loadEvents(SECRET, REQUESTS, offset);
     offset += REQUESTS;
     const dir = await Deno.makeTempDir();
     const [handle, close] = await stage.open(dir);

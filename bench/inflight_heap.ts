@@ -17,18 +17,12 @@
  * @module
  */
 import { writeHeapSnapshot } from "node:v8";
-import { signedLoadEvents } from "./load/events.mjs";
-import { benchService, withCommits } from "./_service.ts";
+import { benchService, loadEvents, withCommits } from "./_service.ts";
 
 const SECRET = "whsec_inflight_heap_0123456789";
 const IN_FLIGHT = 64;
 const WARM_UP = 2_000;
-const fixture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
-  ),
-);
-const events = signedLoadEvents(fixture, SECRET, WARM_UP + 2 * IN_FLIGHT, 0);
+const events = loadEvents(SECRET, WARM_UP + 2 * IN_FLIGHT);
 const dir = await Deno.makeTempDir();
 
 using raw = await Deno.openKv(":memory:");

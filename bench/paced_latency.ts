@@ -12,9 +12,8 @@
  *
  * @module
  */
-import { signedLoadEvents } from "./load/events.mjs";
 import { countArg } from "./_measure.ts";
-import { benchService, type SignedEvent, withCommits } from "./_service.ts";
+import { benchService, loadEvents, type SignedEvent, withCommits } from "./_service.ts";
 
 const SECRET = "whsec_paced_latency_0123456789";
 const RATE = countArg(Deno.args, "--rate", 2_000);
@@ -25,12 +24,7 @@ const kvArg = Deno.args.indexOf("--kv");
 const dir = kvArg >= 0 ? undefined : await Deno.makeTempDir();
 const kvPath = kvArg >= 0 ? Deno.args[kvArg + 1] : `${dir}/kv.sqlite3`;
 
-const fixture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../fixtures/issuing_authorization_request.json", import.meta.url),
-  ),
-);
-const events = signedLoadEvents(fixture, SECRET, REQUESTS, 0);
+const events = loadEvents(SECRET, REQUESTS);
 
 using raw = await Deno.openKv(kvPath);
 let started = 0;
