@@ -11,7 +11,7 @@ import {
   findDecisions,
   type OverviewReader,
 } from "../ops/decision_queries.ts";
-import { exportResponse } from "../ops/decision_export.ts";
+import { exportAt } from "../ops/decision_export.ts";
 import type { Pacer } from "../ops/pacer.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -221,14 +221,8 @@ export function createDashboard(
       });
     }
     if (exporting) {
-      const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
       const records = exportDecisions(store, filter!, new Date(), pacer);
-      return exportResponse(
-        records,
-        format,
-        SECURITY_HEADERS,
-        (error) => log({ level: "error", msg: "export_failed", path: url.pathname, error }),
-      );
+      return exportAt(url.pathname, records, SECURITY_HEADERS, log);
     }
     return await pacer.run(() => page(request, url, session.csrfToken, filter));
   }

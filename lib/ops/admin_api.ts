@@ -11,7 +11,7 @@ import {
   type OverviewReader,
   rangeFrom,
 } from "./decision_queries.ts";
-import { exportResponse } from "./decision_export.ts";
+import { exportAt } from "./decision_export.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import { jsonResponse } from "../http/json_response.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -92,14 +92,8 @@ export function createAdminApi(
       case "/decisions.csv":
       case "/decisions.jsonl": {
         const filter = filterFromSearch(url.searchParams, 50);
-        const format = url.pathname.endsWith(".csv") ? "csv" : "jsonl";
         if (pacer.isBusy("export")) return busy();
-        return exportResponse(
-          exportDecisions(store, filter, new Date(), pacer),
-          format,
-          {},
-          (error) => log({ level: "error", msg: "export_failed", path: url.pathname, error }),
-        );
+        return exportAt(url.pathname, exportDecisions(store, filter, new Date(), pacer), {}, log);
       }
       case "/decisions": {
         const filter = filterFromSearch(url.searchParams, 50);

@@ -7,6 +7,7 @@
  */
 import { formatReason, outcomeOf } from "../engine/decide.ts";
 import type { DecisionRecord } from "../store/decision_store.ts";
+import type { Logger } from "../telemetry/log.ts";
 
 /** The export formats. */
 export type ExportFormat = "csv" | "jsonl";
@@ -133,4 +134,32 @@ export function exportResponse(
       "content-disposition": `attachment; filename="decisions-${stamp}.${format}"`,
     },
   });
+}
+
+/**
+ * The export a path asks for (`….csv`, else JSON lines) of `records`, with
+ * `headers` ({@linkcode exportResponse}); a read that fails once it started
+ * is logged as `export_failed` with the path.
+ *
+ * @example
+ * ```ts
+ * import { exportAt } from "./decision_export.ts";
+ * import { equal } from "node:assert/strict";
+ * async function* none() {}
+ * const response = exportAt("/decisions.jsonl", none(), {}, console.error);
+ * equal(response.headers.get("content-type"), "application/x-ndjson");
+ * ```
+ */
+export function exportAt(
+  path: string,
+  records: AsyncIterable<DecisionRecord>,
+  headers: Record<string, string>,
+  log: Logger,
+): Response {
+  return exportResponse(
+    records,
+    path.endsWith(".csv") ? "csv" : "jsonl",
+    headers,
+    (error) => log({ level: "error", msg: "export_failed", path, error }),
+  );
 }
