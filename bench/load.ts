@@ -131,6 +131,8 @@ interface Run {
   /** (c) only: the rate phase again, with dashboard clients reloading. */
   dashboard?: Phase & { pages: number; pageP50: number };
   peakRssMiB: number;
+  /** What of the resident memory is file-backed at the end of the round (the executable's code). */
+  fileRssMiB: number;
   coldStartMs: number[];
   /** CPU time per request in the fixed phase, µs: the whole process, and its KV writer threads. */
   cpu: { total: number; kv: number };
@@ -283,10 +285,17 @@ function medianPhase(phases: readonly Phase[]): Phase {
   };
 }
 
-async function peakRssMiB(pid: number): Promise<number> {
+/**
+ * The process's peak resident memory, and how much of what is resident now
+ * is file-backed: the pages of the `deno` executable's code it ran (and of
+ * shared libraries), which the kernel can drop and read again, where the rest
+ * is the process's own (heap, buffers, SQLite's cache).
+ */
+async function residentMiB(pid: number): Promise<{ peak: number; file: number }> {
   // Deno asks for --allow-all to read /proc directly; `cat` needs only --allow-run.
   const status = await run("cat", [`/proc/${pid}/status`]);
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]);
+  return { peak: kB("VmHWM") / 1024, file: kB("RssFile") / 1024 };
 }
 
 /** `value / base`, or a dash where the baseline did not run (`--only`). */
@@ -340,7 +349,16 @@ async function measure(server: Server, autocannon: string, round: number): Promi
       ]);
       dashboard = { ...webhooks, ...pages };
     }
-    return { fixed, rate, dashboard, peakRssMiB: await peakRssMiB(child.pid), coldStartMs, cpu };
+    const resident = await residentMiB(child.pid);
+    return {
+      fixed,
+      rate,
+      dashboard,
+      peakRssMiB: resident.peak,
+      fileRssMiB: resident.file,
+      coldStartMs,
+      cpu,
+    };
   } finally {
     // SIGINT lets a profiled process write its profile; the others stop at once.
     child.kill(CPU_PROF && server.name === "(c) this service" ? "SIGINT" : "SIGKILL");
@@ -390,6 +408,7 @@ async function main(): Promise<void> {
         pageP50: median(all.map((run) => run.dashboard!.pageP50)),
       },
       peakRssMiB: median(all.map((run) => run.peakRssMiB)),
+      fileRssMiB: median(all.map((run) => run.fileRssMiB)),
       cpu: {
         total: median(all.map((run) => run.cpu.total)),
         kv: median(all.map((run) => run.cpu.kv)),
@@ -439,8 +458,8 @@ async function main(): Promise<void> {
   }
   lines.push(
     "",
-    "| server | CPU/request (fixed) | of it, KV writer | CPU vs (d) | machine idle (fixed) | steal (fixed) | peak RSS | cold start | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | CPU/request (fixed) | of it, KV writer | CPU vs (d) | machine idle (fixed) | steal (fixed) | peak RSS | file-backed at the end | cold start | RSS vs (b) | RSS vs (d) | cold start vs (a) | cold start vs (b) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const row of rows) {
     lines.push(
@@ -448,7 +467,7 @@ async function main(): Promise<void> {
         ratio(row.cpu.total, d?.cpu.total)
       } | ${percent(row.fixed.idle)} | ${percent(row.fixed.steal)} | ${
         row.peakRssMiB.toFixed(1)
-      } MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
+      } MiB | ${row.fileRssMiB.toFixed(1)} MiB | ${row.coldStartMs.toFixed(0)} ms | ` +
         `${ratio(row.peakRssMiB, b?.peakRssMiB)} | ${ratio(row.peakRssMiB, d?.peakRssMiB)} | ` +
         `${ratio(row.coldStartMs, a?.coldStartMs)} | ${ratio(row.coldStartMs, b?.coldStartMs)} |`,
     );
