@@ -170,7 +170,7 @@ export function createAggregateWriter(kv: Deno.Kv): AggregateWriter {
     addDecisions(operation, decisions) {
       const tally = new Tally();
       for (const decision of decisions) {
-        const minute = tally.minuteOf(decision.decided_at);
+        const minute = minuteOf(decision.decided_at);
         const outcome = outcomeOf(decision);
         tally.add(minute, ["outcome", outcome]);
         for (const reason of decision.reasons) {
@@ -185,13 +185,13 @@ export function createAggregateWriter(kv: Deno.Kv): AggregateWriter {
     },
     addShadow(operation, decidedAt, shadow) {
       const tally = new Tally();
-      countShadow(tally, tally.minuteOf(decidedAt), shadow);
+      countShadow(tally, minuteOf(decidedAt), shadow);
       return write(operation, tally);
     },
     addReconciliations(operation, outcomes) {
       const tally = new Tally();
       for (const { decidedAt, outcome } of outcomes) {
-        tally.add(tally.minuteOf(decidedAt), ["reconciliation", outcome]);
+        tally.add(minuteOf(decidedAt), ["reconciliation", outcome]);
       }
       return write(operation, tally);
     },
@@ -209,11 +209,6 @@ class Tally {
     string,
     { minute: number; series: Deno.KvKey; seriesId: string; n: number }
   >();
-
-  /** The start of the minute an ISO time falls in, in ms. */
-  minuteOf(at: string): number {
-    return bucketStart(Date.parse(at), "minute");
-  }
 
   add(minute: number, series: Deno.KvKey): void {
     const seriesId = JSON.stringify(series);
@@ -238,6 +233,11 @@ class Tally {
     for (const counted of hours.values()) sums.push(counted);
     return sums;
   }
+}
+
+/** The start of the minute an ISO time falls in, in ms. */
+function minuteOf(at: string): number {
+  return bucketStart(Date.parse(at), "minute");
 }
 
 function countShadow(tally: Tally, minute: number, shadow: AggregatedShadow): void {
