@@ -2,6 +2,7 @@
  * The write path's aggregates, written by real signed webhooks through the
  * service and read back by time range.
  */
+import fc from "fast-check";
 import type Stripe from "stripe";
 import {
   type AggregatedDecision,
@@ -293,4 +294,70 @@ Deno.test("one commit's decisions across minutes and hours are summed into each 
   // One sum per counter and bucket: by the minute 4 outcomes (two in 12:59), 3 reasons, 3 policy
   // hits and 3 latency buckets; by the hour 5 (12:00, both outcomes) and 4 (13:00).
   assertEquals(mutations, 13 + 5 + 4);
+});
+
+Deno.test("for any commits of decisions, each hour counts what its minutes count, and the minutes what was decided", async () => {
+  const HOUR = Date.UTC(2026, 10, 25, 11);
+  const decision = fc.record({
+    // Three hours, so commits span minutes and hours.
+    at: fc.integer({ min: 0, max: 3 * HOUR_MS - 1 }),
+    approved: fc.boolean(),
+    policy: fc.constantFrom("amountCap", "spendLimit", "block\u001fCategories"),
+    latency: fc.double({ min: 0, max: 3_000, noNaN: true }),
+  });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(decision, { maxLength: 30 }), { maxLength: 5 }),
+      async (commits) => {
+        using kv = await Deno.openKv(":memory:");
+        const writer = createAggregateWriter(kv);
+        for (const decisions of commits) {
+          const operation = kv.atomic();
+          writer.addDecisions(
+            operation,
+            decisions.map(({ at, approved, policy, latency }) => ({
+              decided_at: new Date(HOUR + at).toISOString(),
+              approved,
+              amount: null,
+              latency_ms: latency,
+              reasons: approved ? [] : [{ policy, code: "no" }],
+              trace: [{
+                policy,
+                verdict: approved ? { outcome: "abstain" } : { outcome: "decline", code: "no" },
+              }],
+            })),
+          );
+          assert((await operation.commit()).ok);
+        }
+        const all = commits.flat();
+        const hours = await readAggregates(kv, {
+          from: new Date(HOUR),
+          to: new Date(HOUR + 3 * HOUR_MS),
+          bucket: "hour",
+        });
+        for (const [i, hour] of hours.entries()) {
+          const minutes = await readAggregates(kv, {
+            from: new Date(HOUR + i * HOUR_MS),
+            to: new Date(HOUR + (i + 1) * HOUR_MS),
+            bucket: "minute",
+          });
+          const inHour = all.filter(({ at }) => Math.floor(at / HOUR_MS) === i);
+          for (const [j, minute] of minutes.entries()) {
+            const inMinute = inHour.filter(({ at }) => Math.floor(at / 60_000) === i * 60 + j);
+            assertEquals(minute.latency_histogram.reduce((a, b) => a + b, 0), inMinute.length);
+          }
+          const summed = sumBuckets(minutes);
+          assertEquals(sumBuckets([hour]), summed);
+          assertEquals(summed.outcomes.declined, inHour.filter(({ approved }) => !approved).length);
+          assertEquals(summed.outcomes.approved, inHour.filter(({ approved }) => approved).length);
+          assertEquals(summed.latencies, inHour.length);
+          for (const policy of ["amountCap", "spendLimit", "block\u001fCategories"]) {
+            const declined = inHour.filter((d) => !d.approved && d.policy === policy).length;
+            assertEquals(summed.policyHits[`${policy}:decline`] ?? 0, declined);
+          }
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
