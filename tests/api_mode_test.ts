@@ -80,6 +80,9 @@ function apiEnv(apiBase: string, extra: Record<string, string> = {}): Record<str
     DECISION_MODE: "api",
     STRIPE_SECRET_KEY: SECRET_KEY,
     STRIPE_API_BASE: apiBase,
+    // The first call builds stripe-node's HTTP client while the rest of the suite keeps the machine
+    // busy: 300 ms (the default) is a warm process's bound. Tests of the timeout set their own.
+    API_CALL_TIMEOUT_MS: "1000",
     ...extra,
   };
 }
