@@ -131,7 +131,7 @@ interface Run {
   /** (c) only: the rate phase again, with dashboard clients reloading. */
   dashboard?: Phase & { pages: number; pageP50: number };
   peakRssMiB: number;
-  /** What of the resident memory is file-backed at the end of the round (the executable's code). */
+  /** What of the resident memory is file-backed at the end of the round (mostly the executable's code). */
   fileRssMiB: number;
   coldStartMs: number[];
   /** CPU time per request in the fixed phase, µs: the whole process, and its KV writer threads. */
@@ -287,9 +287,10 @@ function medianPhase(phases: readonly Phase[]): Phase {
 
 /**
  * The process's peak resident memory, and how much of what is resident now
- * is file-backed: the pages of the `deno` executable's code it ran (and of
- * shared libraries), which the kernel can drop and read again, where the rest
- * is the process's own (heap, buffers, SQLite's cache).
+ * is file-backed: mostly the pages of the `deno` executable's code it ran
+ * (and of shared libraries, and SQLite's small `-shm` mapping), which the
+ * kernel can drop and read again; the rest is the process's own (heap,
+ * buffers, SQLite's cache).
  */
 async function residentMiB(pid: number): Promise<{ peak: number; file: number }> {
   // Deno asks for --allow-all to read /proc directly; `cat` needs only --allow-run.
