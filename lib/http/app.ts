@@ -8,6 +8,7 @@
 import { jsonResponse } from "./json_response.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { KvHealth } from "../store/health.ts";
+import { isClosed } from "../store/kv_path.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { asRequestError, MethodNotAllowedError, RequestError } from "./request_error.ts";
 import { checkRequestLimits } from "./request_limits.ts";
@@ -114,7 +115,7 @@ export function createApp(options: AppOptions): App {
         }
         // Not the client's fault (e.g. the store is unreachable while reconciling): Stripe retries on 5xx.
         // Cut short by a stop (the store closed under it), it is the stop's doing, not an error.
-        if (options.store.stopping && error instanceof Deno.errors.BadResource) {
+        if (options.store.stopping && isClosed(error)) {
           log({ level: "warn", msg: "cut_short_by_stop", path: pathname, error });
         } else log({ level: "error", msg: "internal_error", path: pathname, error });
         return jsonResponse({ error: "temporarily unavailable, retry" }, 503);

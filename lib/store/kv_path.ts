@@ -136,3 +136,22 @@ export function isStoreFailing(error: unknown): boolean {
     /database or disk is full|disk I\/O error|readonly database|unable to open database file/i
       .test(error.message);
 }
+
+/**
+ * Whether a KV error says the store was closed under the operation: the
+ * handle gone (`BadResource`), or an operation in flight when it closed
+ * (Deno KV's "Database is closed").
+ *
+ * @example
+ * ```ts
+ * import { isClosed } from "./kv_path.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isClosed(new TypeError("Database is closed.")), true);
+ * equal(isClosed(new Deno.errors.BadResource("Bad resource ID")), true);
+ * equal(isClosed(new Error("database is locked")), false);
+ * ```
+ */
+export function isClosed(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    (error instanceof Error && /^database is closed/i.test(error.message));
+}
