@@ -57,3 +57,23 @@ export function countArg(args: readonly string[], name: string, fallback: number
   }
   return value;
 }
+
+/**
+ * `--name value` among `args`, else `undefined`; a `--name` with no value
+ * after it is refused.
+ *
+ * @example
+ * ```ts
+ * import { textArg } from "./_measure.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(textArg(["--kv", ":memory:"], "--kv"), ":memory:");
+ * equal(textArg([], "--kv"), undefined);
+ * ```
+ */
+export function textArg(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined) throw new RangeError(`${name} takes a value`);
+  return value;
+}

@@ -16,7 +16,7 @@
  * @module
  */
 import { createDurableHandler } from "./load/durable_server.ts";
-import { countArg } from "./_measure.ts";
+import { countArg, textArg } from "./_measure.ts";
 import {
   answered,
   benchService,
@@ -32,8 +32,7 @@ const CONCURRENCY = 64;
 const WARM_UP = 200;
 const REQUESTS = countArg(Deno.args, "--requests", 8_000);
 const ROUNDS = countArg(Deno.args, "--rounds", 2);
-const dirArg = Deno.args.indexOf("--dir");
-const root = dirArg >= 0 ? Deno.args[dirArg + 1] : undefined;
+const root = textArg(Deno.args, "--dir");
 
 type Post = (event: SignedEvent) => Promise<void>;
 /** Each handler on `kv`: what posts it an event, and what stops it (closing `kv`). */

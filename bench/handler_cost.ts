@@ -28,15 +28,14 @@ import { jsonLineLogger } from "../lib/telemetry/log.ts";
 import { defaultPipeline } from "../policies/mod.ts";
 import { shadowPipeline } from "../policies/shadow.ts";
 import { createDurableHandler } from "./load/durable_server.ts";
-import { countArg, median, threadCpuMs } from "./_measure.ts";
+import { countArg, median, textArg, threadCpuMs } from "./_measure.ts";
 import { answered, loadEvents, signedRequest } from "./_service.ts";
 
 const SECRET = "whsec_handler_cost_0123456789";
 const CONCURRENCY = 64;
 const REQUESTS = countArg(Deno.args, "--requests", 8_000);
 const ROUNDS = countArg(Deno.args, "--rounds", 3);
-const againstArg = Deno.args.indexOf("--against");
-const AGAINST = againstArg >= 0 ? Deno.args[againstArg + 1] : undefined;
+const AGAINST = textArg(Deno.args, "--against");
 type Handle = (event: { body: string; header: string }) => Promise<void>;
 interface Stage {
   readonly name: string;

@@ -24,7 +24,7 @@
  */
 import { signInToDashboard, signWithHmac, TEST_SECRET } from "../tests/_helpers.ts";
 import { freePort, serveParallelArgs, startTaskFlags } from "../tests/_process.ts";
-import { countArg, median, type ThreadCpu, threadCpuMs } from "./_measure.ts";
+import { countArg, median, textArg, type ThreadCpu, threadCpuMs } from "./_measure.ts";
 import { authorizationEvent } from "../fixtures/events.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -38,15 +38,13 @@ const RATE = 2_000;
 const REQUESTS = countArg(Deno.args, "--requests", 20_000);
 /** Cards the events are spread over (`--cards`; counters shared by more requests with fewer). */
 const CARDS = countArg(Deno.args, "--cards", 50);
-const profArg = Deno.args.indexOf("--cpu-prof");
-const CPU_PROF = profArg >= 0 ? Deno.args[profArg + 1] : undefined;
+const CPU_PROF = textArg(Deno.args, "--cpu-prof");
 const ROUNDS = countArg(Deno.args, "--rounds", 3);
 /** Clients reloading the dashboard beside webhooks (issue 15: "8 clients"). */
 const DASHBOARD_CLIENTS = 8;
 const ADMIN_TOKEN = "load-admin-token-0123456789abcdef";
-const onlyArg = Deno.args.indexOf("--only");
 /** `--only a,d,c`: run just those servers (by letter), for a quick look. */
-const ONLY = onlyArg >= 0 ? Deno.args[onlyArg + 1].split(",") : undefined;
+const ONLY = textArg(Deno.args, "--only")?.split(",");
 /** (c) runs with exactly the `start` task's flags (deno.json): its permissions and V8 flags. */
 const SERVICE_FLAGS = startTaskFlags();
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { countArg } from "./_measure.ts";
+import { countArg, textArg } from "./_measure.ts";
 import { benchService, loadEvents, type SignedEvent, withCommits } from "./_service.ts";
 
 const SECRET = "whsec_paced_latency_0123456789";
@@ -20,9 +20,14 @@ const RATE = countArg(Deno.args, "--rate", 2_000);
 const REQUESTS = countArg(Deno.args, "--requests", 20_000);
 const SLOW_COMMIT_MS = 40;
 const WARM_UP_MS = 1_000;
-const kvArg = Deno.args.indexOf("--kv");
-const dir = kvArg >= 0 ? undefined : await Deno.makeTempDir();
-const kvPath = kvArg >= 0 ? Deno.args[kvArg + 1] : `${dir}/kv.sqlite3`;
+if (REQUESTS <= (RATE * WARM_UP_MS) / 1_000) {
+  throw new RangeError(
+    "--requests must be more than a second's worth at --rate: the first is left out",
+  );
+}
+const kvArg = textArg(Deno.args, "--kv");
+const dir = kvArg === undefined ? await Deno.makeTempDir() : undefined;
+const kvPath = kvArg ?? `${dir}/kv.sqlite3`;
 
 const events = loadEvents(SECRET, REQUESTS);
 
