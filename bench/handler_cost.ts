@@ -29,14 +29,14 @@ import { defaultPipeline } from "../policies/mod.ts";
 import { shadowPipeline } from "../policies/shadow.ts";
 import { createDurableHandler } from "./load/durable_server.ts";
 import { countArg, median, textArg, threadCpuMs } from "./_measure.ts";
-import { answered, loadEvents, signedRequest } from "./_service.ts";
+import { answered, loadEvents, type SignedEvent, signedRequest } from "./_service.ts";
 
 const SECRET = "whsec_handler_cost_0123456789";
 const CONCURRENCY = 64;
 const REQUESTS = countArg(Deno.args, "--requests", 8_000);
 const ROUNDS = countArg(Deno.args, "--rounds", 3);
 const AGAINST = textArg(Deno.args, "--against");
-type Handle = (event: { body: string; header: string }) => Promise<void>;
+type Handle = (event: SignedEvent) => Promise<void>;
 interface Stage {
   readonly name: string;
   /** Builds the handler on a fresh KV file in `dir`; returns it and what closes it. */
