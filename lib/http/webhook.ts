@@ -364,9 +364,11 @@ function lifecycleAuthorizationOf(event: Stripe.Event): Stripe.Issuing.Authoriza
   if (
     !isObjectList(history) || !isObjectList(transactions) ||
     !isShortText(status, MAX_CODE_LENGTH) ||
-    !(history ?? []).every(({ reason, reason_message: message }) =>
+    !(history ?? []).every(({ reason, reason_message: message, created }) =>
       isShortText(reason, MAX_CODE_LENGTH) &&
-      (message == null || isShortText(message, MAX_MESSAGE_LENGTH))
+      (message == null || isShortText(message, MAX_MESSAGE_LENGTH)) &&
+      // Dated into the windows of the requests Stripe decided without us.
+      isUnixTime(created)
     ) ||
     !(transactions ?? []).every((transaction) => isId(transaction.id))
   ) {
