@@ -33,6 +33,16 @@ const DAY_MS = 86_400_000;
  * Fraud on stolen card details tends to come early, before the cardholder
  * notices.
  *
+ * An authorization stays held through its increments: the card's age is
+ * taken when the authorization was created (`authorization.created`, its
+ * first request's time), and its approvals are counted without the
+ * authorization's own (an authorization counts one approval from its first
+ * request that holds an amount), so neither waiting out `days` nor a small
+ * purchase elsewhere lifts the hold on an authorization that is already
+ * open. Approvals are counted, not dated: once the card has had
+ * `firstApprovals` others, an open authorization's increments are not held by
+ * that count (its age still holds them, with `days`).
+ *
  * @example
  * ```ts
  * import { newCardLimit } from "./new_card_limit.ts";
@@ -41,7 +51,7 @@ const DAY_MS = 86_400_000;
  * const policy = newCardLimit({ days: 7, maxAmount: { usd: 20_000 } });
  * const context = { now: new Date("2026-11-25T12:00:00Z"), signal: AbortSignal.abort(), usage: () => ({ amount: 0, count: 0 }), held: { amount: 0, requests: 0 } };
  * const created = Date.parse("2026-11-23T09:00:00Z") / 1000; // two days before
- * const request = authorizationOf(authorizationEvent("online", { card: { created }, pending_request: { amount: 45_000 } }));
+ * const request = authorizationOf(authorizationEvent("online", { created: created + 2 * 86_400, card: { created }, pending_request: { amount: 45_000 } }));
  * deepEqual(policy(request, context), { outcome: "decline", code: "new_card_limit", detail: "usd" });
  * ```
  */
@@ -73,9 +83,11 @@ export function newCardLimit(options: NewCardLimitOptions): VelocityPolicy {
       if (max === undefined) return abstain();
       const left = max - context.held.amount;
       if (request.amount <= left) return abstain();
-      const young = context.now.getTime() - authorization.card.created * 1000 < newForMs;
+      const young = (authorization.created - authorization.card.created) * 1000 < newForMs;
       const [counter] = counters(authorization, context.now);
-      const untried = counter !== undefined && context.usage(counter).count < firstApprovals!;
+      const own = context.held.amount > 0 ? 1 : 0;
+      const untried = counter !== undefined &&
+        context.usage(counter).count - own < firstApprovals!;
       if (!young && !untried) return abstain();
       return limitOrDecline(request, left, REASON_CODES.newCardLimit, request.currency);
     },
