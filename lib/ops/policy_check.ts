@@ -315,6 +315,7 @@ function inputArbitrary(
     const now = new Date(EPOCH_MS + draw.offsetMs);
     const authorization: AuthorizationRequest = {
       ...base,
+      created: Math.floor(now.getTime() / 1000),
       authorization_method: draw.method,
       card_presence: draw.presence,
       wallet: draw.wallet,
