@@ -382,6 +382,28 @@ Deno.test("routing: 405 with Allow on a known path, 404 elsewhere, /healthz repo
   });
 });
 
+for (const listener of ["Deno.serve", "listen"] as const) {
+  Deno.test(`a Host header that names no valid host gets a 400 (${listener})`, async () => {
+    // Before: `new URL(request.url)` threw outside the handler's try: a plain-text 500 under
+    // `deno serve`, and no answer at all under `deno task start`'s listener.
+    await using server = await startTestServer({}, { listener });
+    const { port } = new URL(server.url);
+    for (const host of ["a b", "[::1", "a:99999"]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+      await conn.write(
+        new TextEncoder().encode(
+          `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      const text = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+      assertMatch(text, /^HTTP\/1\.1 400/, `Host: ${host}`);
+      assertStringIncludes(text, '{"error":"Host header names no valid host"}');
+    }
+    assert(server.logs.some((record) => record.msg === "rejected" && record.status === 400));
+    assert(server.logs.every((record) => record.msg !== "internal_error"));
+  });
+}
+
 Deno.test("WEBHOOK_PATH moves the endpoint", async () => {
   await using server = await startTestServer({ WEBHOOK_PATH: "/stripe/authorizations" });
   const response = await server.postEvent(authorizationEvent());

@@ -79,9 +79,11 @@ export function createApp(options: AppOptions): App {
 
   return {
     async fetch(request) {
-      const url = new URL(request.url);
-      const { pathname } = url;
+      // The runtime makes the URL from the Host header, which a client can spoil (`Host: a b`).
+      const url = URL.parse(request.url);
+      const pathname = url?.pathname ?? "";
       try {
+        if (!url) throw new RequestError(400, "Host header names no valid host");
         checkRequestLimits(request, url);
         if (pathname === webhookPath) {
           if (request.method !== "POST") throw new MethodNotAllowedError("POST");

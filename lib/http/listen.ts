@@ -55,14 +55,19 @@ export interface ListenOptions {
   readonly headersTimeoutMs?: number;
   /** Connections served at once; more wait in the kernel's backlog. Default: no cap. */
   readonly maxConnections?: number;
-  /** Told about accept failures (at most once a second) and connections closed for being slow. */
+  /**
+   * Told about accept failures (at most once a second), connections closed
+   * for being slow, and a handler that threw (answered 500, as `Deno.serve`
+   * answers it).
+   */
   readonly onEvent?: (event: ListenEvent) => void;
 }
 
 /** What the listener reports. */
 export type ListenEvent =
   | { readonly kind: "accept_failed"; readonly error: unknown; readonly retryInMs: number }
-  | { readonly kind: "headers_timeout"; readonly open: number };
+  | { readonly kind: "headers_timeout"; readonly open: number }
+  | { readonly kind: "handler_failed"; readonly error: unknown };
 
 /** A running listener. */
 export interface Listener {
@@ -153,8 +158,14 @@ export function listen(
         // A head that came in as the shutdown closed this connection as idle: its answer could not
         // be written, so it is not decided either (the client sees the connection close, and retries).
         if (closing) break;
+        let response: Response;
         try {
-          const response = await handler(next.request);
+          response = await handler(next.request);
+        } catch (error) {
+          onEvent({ kind: "handler_failed", error });
+          response = new Response("Internal Server Error", { status: 500 });
+        }
+        try {
           // Shutting down: hyper closes the connection once this answer is written.
           if (closing) {
             try {

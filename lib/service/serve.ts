@@ -51,15 +51,18 @@ export async function serveService(
     hostname,
     port,
     maxConnections,
-    onEvent: (event) =>
-      event.kind === "accept_failed"
-        ? log({
+    onEvent: (event) => {
+      if (event.kind === "accept_failed") {
+        log({
           level: "error",
           msg: "accept_failed",
           error: event.error,
           retry_in_ms: event.retryInMs,
-        })
-        : log({ level: "warn", msg: "headers_timeout", open_connections: event.open }),
+        });
+      } else if (event.kind === "handler_failed") {
+        log({ level: "error", msg: "internal_error", error: event.error });
+      } else log({ level: "warn", msg: "headers_timeout", open_connections: event.open });
+    },
   }, service.config.telemetry ? await withServerSpans(service.fetch) : service.fetch);
   logListening(service, listener.addr, log);
   stopOnSignals(service, log, () => listener.shutdown(), () => Deno.exit(0));

@@ -1,4 +1,4 @@
-import { listen } from "../../../lib/http/listen.ts";
+import { listen, type ListenEvent } from "../../../lib/http/listen.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 
 import { msUntilClosed, PARTIAL_HEAD } from "../../_process.ts";
@@ -57,6 +57,23 @@ Deno.test("listen() shutdown lets the request in flight finish", async () => {
   release();
   assertEquals(await answer, "finished");
   await stopped;
+});
+
+Deno.test("listen() answers a handler that throws with a 500 and reports it, as Deno.serve does", async () => {
+  const events: ListenEvent[] = [];
+  const server = listen(
+    { hostname: "127.0.0.1", port: 0, onEvent: (event) => events.push(event) },
+    () => Promise.reject(new TypeError("the handler's own bug")),
+  );
+  try {
+    // Before: the rejection was taken for a client gone away, and the request was never answered.
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assertEquals(response.status, 500);
+    await response.body?.cancel();
+    assertEquals(events.map((event) => event.kind), ["handler_failed"]);
+  } finally {
+    await server.shutdown();
+  }
 });
 
 Deno.test("listen() refuses out-of-range options with RangeError", () => {
