@@ -282,8 +282,8 @@ export function toRecord(
  * (Stripe allows 50 metadata keys of 500 characters on the card, cardholder
  * and authorization, and a merchant's name is copied beside the request),
  * the record without those metadata, then without `request_history` and the
- * expanded card, then with its text cut: the decision, amounts and ids are
- * always kept. `trimmed` names what was dropped. Measured on the bytes
+ * expanded card, then with its text cut, then without the request's largest
+ * fields, one at a time: the decision, amounts and ids are always kept. `trimmed` names what was dropped. Measured on the bytes
  * serialized anyway, so whatever a record holds (a policy's verdict too) it
  * fits, and only one that does not costs more.
  */
@@ -319,16 +319,37 @@ function fitted(record: DecisionRecord): { record: DecisionRecord; bytes: Uint8A
   ];
   const dropped: string[] = [];
   let current = record;
-  for (const [name, drop] of steps) {
+  // Past them, what is left too large is a field that no text or list above bounds (thousands of
+  // transactions listed, or a field no Stripe version has): the request's largest fields go, each
+  // named, until it fits. The record's own fields are bounded (reasons cut by the engine, a
+  // reservation's keys by KV's checks), so the request's id alone always does.
+  for (let step = 0;; step++) {
+    const [name, drop] = step < steps.length ? steps[step] : largestField(current.request);
     dropped.push(name);
     current = drop(current);
     const fits = { ...current, trimmed: dropped };
     const fitsBytes = storedRecord(fits);
     if (fitsBytes.length <= RECORD_BYTES) return { record: fits, bytes: fitsBytes };
   }
-  // Not reached while every string is bounded by then (the request's and the record's own cut,
-  // reasons' details cut by the engine, traces gone): a record that is not fails its request alone.
-  throw new RangeError("a record did not fit one KV value after every trim");
+}
+
+/** The request's largest field but its id, by its JSON's length, as a trim step. */
+function largestField(
+  request: AuthorizationRequest,
+): [string, (current: DecisionRecord) => DecisionRecord] {
+  let largest = "";
+  let length = -1;
+  for (const [key, value] of Object.entries(request)) {
+    const size = JSON.stringify(value)?.length ?? 0;
+    if (key !== "id" && size > length) [largest, length] = [key, size];
+  }
+  if (largest === "") throw new RangeError("a record did not fit one KV value after every trim");
+  return [`request.${largest}`, (current) => {
+    const request: Record<string, unknown> = { ...current.request };
+    delete request[largest];
+    // No longer whole, as the card reduced to its id above: `trimmed` says what it lacks.
+    return { ...current, request: request as unknown as AuthorizationRequest };
+  }];
 }
 
 /** The longest text a record keeps once nothing else made it fit (a merchant name of 70 KB). */

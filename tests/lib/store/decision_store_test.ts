@@ -773,6 +773,39 @@ Deno.test("an event whose text alone is over KV's value limit (a 70 KB merchant 
   ]);
 });
 
+Deno.test("an event over KV's value limit through fields no text or list trim bounds is logged without its largest fields, and reserves", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  // Before: "a record did not fit one KV value after every trim": answered, never logged or
+  // reserved (with FALLBACK_DECISION=approve, 8 such requests of 1,000.00 passed a 5,000.00 limit).
+  const cases: [string, Record<string, unknown>, string[]][] = [
+    // 22,000 empty objects in a field no Stripe version has: about 70 KB of short JSON.
+    ["iauth_wide_field", { fleet: { x: Array.from({ length: 22_000 }, () => ({})) } }, [
+      "request.fleet",
+    ]],
+    // Thousands of transactions listed on the request, each of them small.
+    ["iauth_many_transactions", {
+      transactions: Array.from({ length: 3_000 }, (_, i) => ({ id: `ipi_${i}`, amount: -1 })),
+      fleet: { note: "kept" },
+    }, ["request.transactions"]],
+  ];
+  for (const [id, fields, droppedLast] of cases) {
+    const event = authorizationEvent("online", { id, pending_request: { amount: 100_000 } });
+    Object.assign(authorizationOf(event), fields);
+    const eventBytes = JSON.stringify(event).length;
+    assert(eventBytes > 65_536, `${id}: ${eventBytes} bytes`);
+    const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
+      eventBytes,
+    });
+    assertEquals([unrecorded, record.fallback, record.approved], [undefined, undefined, true]);
+    const logged = await store.get(id);
+    assertEquals(logged?.trimmed?.slice(-droppedLast.length), droppedLast, id);
+    assertEquals(logged?.reservation.amount, 100_000);
+    assertEquals(logged?.request.pending_request.amount, 100_000);
+  }
+  assertEquals((await store.get("iauth_many_transactions"))?.request.fleet, { note: "kept" });
+});
+
 Deno.test("a 70 KB merchant name that a shadow policy's verdict repeats is logged with both traces cut", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = createDecisionStore({
