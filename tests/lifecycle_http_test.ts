@@ -1040,3 +1040,48 @@ Deno.test("odd requests are declined and recorded, with one log line, never a 5x
   });
   assert(server.logs.every((record) => record.msg !== "internal_error"));
 });
+
+Deno.test("a lifecycle event listing more than the authorization's state can keep is a 400, never a 503", async (t) => {
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  const request = requestEvent({ id: "iauth_state_full", pending_request: { amount: 5_000 } });
+  assertEquals((await answer(server, request)).approved, true);
+  const updated = (changes: { requests?: { amount: number }[]; transactions?: number[] }) =>
+    lifecycleEvent(request, "issuing_authorization.updated", {
+      status: "pending",
+      approved: true,
+      amount: 5_000,
+      requests: [{ amount: 5_000 }],
+      ...changes,
+    });
+  // Before: "Value too large (max 65536 bytes)" at the commit, a 503 that Stripe retries for days.
+  const cases: [string, Stripe.Event][] = [
+    ["700 requests", updated({ requests: [{ amount: 5_000 }, ...Array(699).fill({ amount: 0 })] })],
+    ["3,000 transactions", manyTransactions(updated({}), 3_000)],
+  ];
+  for (const [name, event] of cases) {
+    await t.step(name, async () => {
+      const response = await server.postEvent(event);
+      assertEquals(response.status, 400);
+      assertEquals(
+        (await response.json()).error,
+        "authorization's events list more requests or transactions than one KV value keeps",
+      );
+    });
+  }
+  await t.step("the authorization is still reconciled by an event it can keep", async () => {
+    const response = await server.postEvent(updated({ transactions: [-5_000] }));
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+    assertEquals((await decision(server, "iauth_state_full")).reconciliation.captured, 5_000);
+  });
+  assert(server.logs.every((record) => record.msg !== "internal_error"));
+});
+
+/** `event` listing `count` transactions of 0.01 each, by id and amount only (as small as a body allows). */
+function manyTransactions(event: Stripe.Event, count: number): Stripe.Event {
+  authorizationOf(event).transactions = Array.from({ length: count }, (_, i) => ({
+    id: `ipi_${String(i).padStart(24, "0")}`,
+    amount: -1,
+  })) as Stripe.Issuing.Transaction[];
+  return event;
+}

@@ -10,6 +10,7 @@ import type Stripe from "stripe";
 import { Deadline } from "../engine/deadline.ts";
 import { formatReason, outcomeOf } from "../engine/decide.ts";
 import type { AuthorizationRequest } from "../engine/policy.ts";
+import { StateFullError } from "../store/authorization_state.ts";
 import type { DecisionPath, DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -114,13 +115,13 @@ export function createWebhook(options: WebhookOptions): (request: Request) => Pr
         break;
       case "issuing_authorization.created":
       case "issuing_authorization.updated":
-        await store.reconcile(
+        await refusingFullState(store.reconcile(
           lifecycleAuthorizationOf(event),
           event.type === "issuing_authorization.created" ? "created" : "updated",
-        );
+        ));
         return jsonResponse({ received: true });
       case "issuing_transaction.created":
-        await store.recordTransaction(transactionOf(event));
+        await refusingFullState(store.recordTransaction(transactionOf(event)));
         return jsonResponse({ received: true });
       case "issuing_card.created":
         await store.recordCard(cardOf(event));
@@ -262,6 +263,20 @@ function isId(value: unknown): value is string {
 function isReference(value: unknown): boolean {
   return value == null || isId(value) ||
     (typeof value === "object" && isId((value as { id?: unknown }).id));
+}
+
+/**
+ * A lifecycle event its authorization's state cannot hold (hundreds of
+ * requests or thousands of transactions listed) is refused with a 400: no
+ * authorization of Stripe's has them, and a 5xx would be retried for days.
+ */
+async function refusingFullState(merged: Promise<unknown>): Promise<void> {
+  try {
+    await merged;
+  } catch (error) {
+    if (error instanceof StateFullError) throw new RequestError(400, error.message);
+    throw error;
+  }
 }
 
 /** Unix seconds that `Date` can hold (absent counts: the store reads `created ?? 0`). */

@@ -8,7 +8,9 @@
  *
  * @module
  */
+import { serialize } from "node:v8";
 import type { AuthorizationRequest, Held } from "../engine/policy.ts";
+import { KV_LIMITS } from "./commit_engine.ts";
 import type { Reconciliation, Reservation } from "./decision_record.ts";
 
 /** One request of an authorization, as the store needs it again. */
@@ -281,7 +283,7 @@ export function isRequestHistory(history: readonly unknown[]): history is PastRe
 export const MAX_REQUESTS = 100;
 /** The state's size (as JSON) past which it takes no more requests: room for Stripe's snapshot to grow. */
 const MAX_STATE_CHARS = 40_000;
-/** Below this many requests a state is not measured: it cannot be near the size. */
+/** Below this many requests a state is not measured unless Stripe's side is in it: it cannot be near the size. */
 const MEASURED_FROM = 16;
 
 /**
@@ -298,6 +300,45 @@ const MEASURED_FROM = 16;
  */
 export function isFull(state: AuthorizationState | null): boolean {
   const requests = state?.requests.length ?? 0;
+  // Stripe's side can be large with few requests of ours (its lifecycle events bounded only by
+  // `fittingState`): measured whenever it is there.
+  const measured = requests >= MEASURED_FROM || state?.stripe !== undefined ||
+    state?.early_transactions !== undefined;
   return requests >= MAX_REQUESTS ||
-    (requests >= MEASURED_FROM && JSON.stringify(state).length > MAX_STATE_CHARS);
+    (measured && JSON.stringify(state).length > MAX_STATE_CHARS);
+}
+
+/**
+ * What a lifecycle event cannot be merged into: the authorization's state
+ * would be larger than one Deno KV value (its events listing hundreds of
+ * requests, or thousands of transactions, which no authorization of Stripe's
+ * has). The webhook answers it with a 400, never a 5xx that Stripe retries.
+ */
+export class StateFullError extends RangeError {
+  override name = "StateFullError";
+}
+
+/**
+ * `state`, once it is known to fit one Deno KV value as KV stores it (V8's
+ * serializer, as `node:v8` writes it, with a kibibyte to spare for the
+ * framing): else a {@linkcode StateFullError}. Lifecycle events are merged
+ * through it; requests are bounded before (see {@linkcode isFull}).
+ *
+ * @example
+ * ```ts
+ * import { fittingState, StateFullError } from "./authorization_state.ts";
+ * import { equal, throws } from "node:assert/strict";
+ * const state = { authorization_id: "iauth_1", card_id: "ic_1", decided_at: "", requests: [] };
+ * equal(fittingState(state), state);
+ * const transactions = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`ipi_${i}`, -1]));
+ * throws(() => fittingState({ ...state, early_transactions: transactions }), StateFullError);
+ * ```
+ */
+export function fittingState(state: AuthorizationState): AuthorizationState {
+  if (serialize(state).length > KV_LIMITS.valueBytes - 1_024) {
+    throw new StateFullError(
+      "authorization's events list more requests or transactions than one KV value keeps",
+    );
+  }
+  return state;
 }

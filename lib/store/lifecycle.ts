@@ -16,6 +16,7 @@ import type { AggregateShare } from "./aggregates.ts";
 import {
   authorizationKey,
   type AuthorizationState,
+  fittingState,
   isFull,
   MAX_REQUESTS,
   type RequestEntry,
@@ -198,14 +199,14 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle & Settling
           const card = transaction.card;
           view.set(
             authKey,
-            {
+            fittingState({
               authorization_id: authorizationId,
               card_id: typeof card === "string" ? card : card.id,
               decided_at: new Date((transaction.created ?? 0) * 1000).toISOString(),
               requests: [],
               ...state,
               early_transactions: { ...state?.early_transactions, [transaction.id]: amount },
-            } satisfies AuthorizationState,
+            }),
             retentionMs,
           );
           return { done: "kept" };

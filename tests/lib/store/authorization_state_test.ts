@@ -1,6 +1,7 @@
 import {
   type AuthorizationState,
   heldBefore,
+  isFull,
   type StripeSnapshot,
 } from "../../../lib/store/authorization_state.ts";
 import { assertEquals } from "../../_assert.ts";
@@ -54,4 +55,16 @@ Deno.test("heldBefore: a snapshot that shows later requests than this one's says
     ],
   });
   assertEquals(heldBefore(ahead, [approved(90_000)], 1).amount, 90_000);
+});
+
+Deno.test("isFull: a state whose Stripe side is large takes no more requests, however few it has", () => {
+  // Before, only a state of 16 requests or more was measured: one request beside 1,900 transactions
+  // took an increment's entry past KV's value limit, and the increment fell back unrecorded.
+  const transactions = Object.fromEntries(
+    Array.from({ length: 1_900 }, (_, i) => [`ipi_${String(i).padStart(24, "0")}`, -1]),
+  );
+  assertEquals(isFull(stateAfter({ transactions })), true);
+  assertEquals(isFull(stateAfter({ transactions: { ipi_1: -1 } })), false);
+  const early = { ...stateAfter({}), stripe: undefined, early_transactions: transactions };
+  assertEquals(isFull(early), true);
 });
