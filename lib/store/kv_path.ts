@@ -26,6 +26,26 @@ export function isKvConnectUrl(path: string): boolean {
 }
 
 /**
+ * `path` as messages may show it: a URL's user name and password (a
+ * credential, where KV Connect takes `DENO_KV_ACCESS_TOKEN`) and its query
+ * left out, as JSON text.
+ *
+ * @example
+ * ```ts
+ * import { displayedKvPath } from "./kv_path.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(displayedKvPath("htps://user:secret@kv.example.com/db?token=t"), '"htps://…@kv.example.com/db?…"');
+ * equal(displayedKvPath("data/authorizer.kv.sqlite3"), '"data/authorizer.kv.sqlite3"');
+ * ```
+ */
+export function displayedKvPath(path: string): string {
+  const url = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)([?#].*)?$/is.exec(path);
+  if (!url) return JSON.stringify(path);
+  const [, scheme, credentials, rest, query] = url;
+  return JSON.stringify(`${scheme}${credentials ? "…@" : ""}${rest}${query ? "?…" : ""}`);
+}
+
+/**
  * The local file `path` names, or `undefined` for `:memory:`, a KV Connect
  * URL or Deno Deploy's KV (no path).
  *

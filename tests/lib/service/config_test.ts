@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "../../../lib/service/config.ts";
-import { assertEquals, assertThrows } from "../../_assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../_assert.ts";
 
 const env = (entries: Record<string, string>) => new Map(Object.entries(entries));
 
@@ -104,6 +104,18 @@ Deno.test("loadConfig() refuses bad values with one line naming the variable", a
       assertThrows(() => loadConfig(env(values)), ConfigError, message);
     });
   }
+  await t.step("a mistyped KV Connect URL is named without its credentials", () => {
+    const KV_PATH = "htps://kvuser:kv-secret-0123@kv.example.com/db?token=t0k";
+    const message = (() => {
+      try {
+        loadConfig(env({ KV_PATH }));
+      } catch (error) {
+        return (error as ConfigError).message;
+      }
+    })();
+    assertStringIncludes(message ?? "", 'got "htps://…@kv.example.com/db?…"');
+    assert(!/kvuser|kv-secret|t0k/.test(message ?? ""), message);
+  });
 });
 
 Deno.test("loadConfig() takes what worked before its checks: IPv6, container names, paths beside the routes, a number with a line end", () => {
