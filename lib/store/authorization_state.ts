@@ -330,7 +330,7 @@ export class StateFullError extends RangeError {
  * import { equal, throws } from "node:assert/strict";
  * const state = { authorization_id: "iauth_1", card_id: "ic_1", decided_at: "", requests: [] };
  * equal(fittingState(state), state);
- * const transactions = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`ipi_${i}`, -1]));
+ * const transactions = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`ipi_${String(i).padStart(24, "0")}`, -1]));
  * throws(() => fittingState({ ...state, early_transactions: transactions }), StateFullError);
  * ```
  */
