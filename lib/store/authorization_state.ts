@@ -276,14 +276,18 @@ export function isRequestHistory(history: readonly unknown[]): history is PastRe
 /**
  * Requests one authorization may have. Its state (one Deno KV value, at most
  * 64 KiB) keeps an entry per request, with a counter key per velocity policy,
- * and Stripe's snapshot: past this, or past {@linkcode MAX_STATE_CHARS}, a
+ * and Stripe's snapshot: past this, or past {@linkcode MAX_STATE_BYTES}, a
  * request is declined rather than made impossible to record. Incremental
  * authorizations (hotels, car rentals, fuel) take a handful.
  */
 export const MAX_REQUESTS = 100;
-/** The state's size (as JSON) past which it takes no more requests: room for Stripe's snapshot to grow. */
-const MAX_STATE_CHARS = 40_000;
-/** Below this many requests a state is not measured unless Stripe's side is in it: it cannot be near the size. */
+/**
+ * The state's size (as KV stores it: see {@linkcode fittingState}) past which
+ * it takes no more requests: room for a request's entry and for Stripe's
+ * snapshot to grow, so a request's own commit never makes it too large.
+ */
+const MAX_STATE_BYTES = 40_000;
+/** Below this many requests, and without Stripe's side, a state is not measured: it cannot be near the size. */
 const MEASURED_FROM = 16;
 
 /**
@@ -305,7 +309,7 @@ export function isFull(state: AuthorizationState | null): boolean {
   const measured = requests >= MEASURED_FROM || state?.stripe !== undefined ||
     state?.early_transactions !== undefined;
   return requests >= MAX_REQUESTS ||
-    (measured && JSON.stringify(state).length > MAX_STATE_CHARS);
+    (measured && serialize(state).length > MAX_STATE_BYTES);
 }
 
 /**

@@ -283,9 +283,10 @@ export function toRecord(
  * and authorization, and a merchant's name is copied beside the request),
  * the record without those metadata, then without `request_history` and the
  * expanded card, then with its text cut, then without the request's largest
- * fields, one at a time: the decision, amounts and ids are always kept. `trimmed` names what was dropped. Measured on the bytes
- * serialized anyway, so whatever a record holds (a policy's verdict too) it
- * fits, and only one that does not costs more.
+ * fields, one at a time: the decision, amounts and ids are always kept.
+ * `trimmed` names what was dropped. Measured on the bytes serialized anyway,
+ * so whatever a record holds (a policy's verdict too) it fits, and only one
+ * that does not costs more.
  */
 function fitted(record: DecisionRecord): { record: DecisionRecord; bytes: Uint8Array } {
   const bytes = storedRecord(record);

@@ -4,7 +4,7 @@ import {
   isFull,
   type StripeSnapshot,
 } from "../../../lib/store/authorization_state.ts";
-import { assertEquals } from "../../_assert.ts";
+import { assert, assertEquals } from "../../_assert.ts";
 import { approvedEntry } from "./_entries.ts";
 
 const approved = (amount: number) => ({ approved: true, amount, reason: "webhook_approved" });
@@ -67,4 +67,12 @@ Deno.test("isFull: a state whose Stripe side is large takes no more requests, ho
   assertEquals(isFull(stateAfter({ transactions: { ipi_1: -1 } })), false);
   const early = { ...stateAfter({}), stripe: undefined, early_transactions: transactions };
   assertEquals(isFull(early), true);
+  // Measured as KV stores it: two bytes a character of text outside Latin-1, where JSON counts one.
+  const message = "取".repeat(1_000);
+  const request_history = Array.from(
+    { length: 24 },
+    () => ({ ...approved(100), reason_message: message }),
+  );
+  assert(JSON.stringify(stateAfter({ request_history })).length < 40_000);
+  assertEquals(isFull(stateAfter({ request_history })), true);
 });
