@@ -287,7 +287,7 @@ export const MAX_REQUESTS = 100;
  * snapshot to grow, so a request's own commit never makes it too large.
  */
 const MAX_STATE_BYTES = 40_000;
-/** Below this many requests, without Stripe's side, a state cannot be near the size: not measured. */
+/** A state with fewer requests, and no Stripe side, cannot be near the size: not measured. */
 const MEASURED_FROM = 16;
 
 /**
