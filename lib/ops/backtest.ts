@@ -52,12 +52,15 @@ export interface BacktestReport {
  * ```ts
  * import { parseRecordedLine } from "./backtest.ts";
  * import { authorizationEvent } from "../../fixtures/events.ts";
- * import { equal } from "node:assert/strict";
+  * import { equal, throws } from "node:assert/strict";
  * const event = authorizationEvent("online", { id: "iauth_line" });
  * const recorded = parseRecordedLine(JSON.stringify(event));
  * equal(recorded?.authorization.id, "iauth_line");
  * equal(recorded?.decided, undefined); // a Stripe event carries no logged decision
  * equal(parseRecordedLine(""), undefined);
+ * // A record trimmed past what a replay reads says so.
+ * const trimmed = { authorization_id: "iauth_line", decided_at: "2026-11-25T12:00:00Z", reasons: [], request: { id: "iauth_line" }, trimmed: ["request.card"] };
+ * throws(() => parseRecordedLine(JSON.stringify(trimmed)), /logged trimmed: request\.card/);
  * ```
  */
 export function parseRecordedLine(line: string): RecordedAuthorization | undefined {
@@ -81,7 +84,11 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
     try {
       authorization = authorizationRequestOf({ data: { object: record.request } } as never);
     } catch (error) {
-      throw new TypeError(`a decision-log record's request: ${(error as Error).message}`);
+      // A record trimmed to fit one KV value says what it lacks.
+      const trimmed = record.trimmed?.length
+        ? ` (logged trimmed: ${record.trimmed.join(", ")})`
+        : "";
+      throw new TypeError(`a decision-log record's request: ${(error as Error).message}${trimmed}`);
     }
     return {
       authorization,

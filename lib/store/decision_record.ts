@@ -320,38 +320,91 @@ function fitted(record: DecisionRecord): { record: DecisionRecord; bytes: Uint8A
   ];
   const dropped: string[] = [];
   let current = record;
-  // Past them, what is left too large is a field that no text or list above bounds (thousands of
-  // transactions listed, or a field no Stripe version has): the request's largest fields go, each
-  // named, until it fits. The record's own fields are bounded (reasons cut by the engine, a
-  // reservation's keys by KV's checks), so the request's id alone always does.
-  for (let step = 0;; step++) {
-    const [name, drop] = step < steps.length ? steps[step] : largestField(current.request);
+  for (const [name, drop] of steps) {
     dropped.push(name);
     current = drop(current);
     const fits = { ...current, trimmed: dropped };
     const fitsBytes = storedRecord(fits);
     if (fitsBytes.length <= RECORD_BYTES) return { record: fits, bytes: fitsBytes };
   }
+  // Past them, what is left too large is a field no text or list above bounds (thousands of
+  // transactions listed, or fields no Stripe version has): the request's other fields go, the
+  // largest first, then those of its pending request and merchant data, each named. What a replay
+  // checks stays (`KEPT_FIELDS`). Each field is measured once, so a request of thousands of fields
+  // costs one pass, not one per field (the commit job runs on the thread every answer waits for).
+  let over = storedRecord({ ...current, trimmed: dropped }).length - RECORD_BYTES;
+  const request: Record<string, unknown> = { ...current.request };
+  for (const [path, kept] of KEPT_FIELDS) {
+    const value = path === "" ? request : request[path];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    const holder: Record<string, unknown> = path === "" ? request : { ...value };
+    if (path !== "") request[path] = holder;
+    const prefix = `request.${path === "" ? "" : `${path}.`}`;
+    const sizes = Object.keys(holder).filter((key) => !kept.includes(key))
+      .map((key) => [key, encoder.encode(JSON.stringify(holder[key]) ?? "").length] as const)
+      .sort((a, b) => b[1] - a[1]);
+    // Named one by one up to `NAMED_FIELDS`, then counted: thousands of names would not fit either.
+    let unnamed = 0;
+    const trimmed = () => unnamed > 0 ? [...dropped, `${prefix}… (${unnamed} more)`] : dropped;
+    for (let next = 0; next < sizes.length;) {
+      for (; over > 0 && next < sizes.length; next++) {
+        const [key, size] = sizes[next];
+        delete holder[key];
+        // The field's key, quotes, colon and comma go with it; a name in `trimmed` may come instead.
+        over -= size + key.length + 4;
+        if (next < NAMED_FIELDS) {
+          dropped.push(prefix + key);
+          over += prefix.length + key.length + 3;
+        } else unnamed++;
+      }
+      // No longer whole, as the card reduced to its id above: `trimmed` says what it lacks.
+      const fits = {
+        ...current,
+        request: request as unknown as AuthorizationRequest,
+        trimmed: trimmed(),
+      };
+      const fitsBytes = storedRecord(fits);
+      if (fitsBytes.length <= RECORD_BYTES) return { record: fits, bytes: fitsBytes };
+      over = fitsBytes.length - RECORD_BYTES;
+    }
+    if (unnamed > 0) dropped.push(`${prefix}… (${unnamed} more)`);
+  }
+  // Only what a replay checks is left, and it is still too large (junk inside an amount's
+  // details): this record fails its request alone.
+  throw new RangeError("a record did not fit one KV value after every trim");
 }
 
-/** The request's largest field but its id, by its JSON's length, as a trim step. */
-function largestField(
-  request: AuthorizationRequest,
-): [string, (current: DecisionRecord) => DecisionRecord] {
-  let largest = "";
-  let length = -1;
-  for (const [key, value] of Object.entries(request)) {
-    const size = JSON.stringify(value)?.length ?? 0;
-    if (key !== "id" && size > length) [largest, length] = [key, size];
-  }
-  if (largest === "") throw new RangeError("a record did not fit one KV value after every trim");
-  return [`request.${largest}`, (current) => {
-    const request: Record<string, unknown> = { ...current.request };
-    delete request[largest];
-    // No longer whole, as the card reduced to its id above: `trimmed` says what it lacks.
-    return { ...current, request: request as unknown as AuthorizationRequest };
-  }];
-}
+/** How many fields of one object the last trim names in `trimmed`; the rest it counts. */
+const NAMED_FIELDS = 16;
+
+/**
+ * What the last trim keeps of the request and of its objects, whatever their
+ * size: what a replay checks (`authorizationRequestOf`) and the engine
+ * decides on. The card is its id by then.
+ */
+const KEPT_FIELDS: readonly (readonly [string, readonly string[]])[] = [
+  ["", [
+    "id",
+    "object",
+    "amount",
+    "currency",
+    "created",
+    "status",
+    "approved",
+    "card",
+    "merchant_data",
+    "pending_request",
+  ]],
+  ["pending_request", [
+    "amount",
+    "currency",
+    "is_amount_controllable",
+    "merchant_amount",
+    "merchant_currency",
+    "amount_details",
+  ]],
+  ["merchant_data", ["category", "name", "country", "network_id"]],
+];
 
 /** The longest text a record keeps once nothing else made it fit (a merchant name of 70 KB). */
 const MAX_TEXT = 1_000;
