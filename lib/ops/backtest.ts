@@ -52,7 +52,7 @@ export interface BacktestReport {
  * ```ts
  * import { parseRecordedLine } from "./backtest.ts";
  * import { authorizationEvent } from "../../fixtures/events.ts";
-  * import { equal, throws } from "node:assert/strict";
+ * import { equal, throws } from "node:assert/strict";
  * const event = authorizationEvent("online", { id: "iauth_line" });
  * const recorded = parseRecordedLine(JSON.stringify(event));
  * equal(recorded?.authorization.id, "iauth_line");

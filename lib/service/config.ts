@@ -13,7 +13,7 @@ import { DEFAULT_MAX_BODY_BYTES } from "../http/request_body.ts";
 import { DEFAULT_TOLERANCE_SECONDS } from "../http/webhook_verifier.ts";
 import { API_VERSION } from "../http/stripe_version.ts";
 import { isOwnPath } from "../http/routes.ts";
-import { displayedKvPath, isKvConnectUrl } from "../store/kv_path.ts";
+import { isKvConnectUrl, withoutCredentials } from "../store/kv_path.ts";
 import { dirname, resolve } from "node:path";
 
 /** Where decisions and counters live unless `KV_PATH` says otherwise (git-ignored). */
@@ -202,7 +202,7 @@ export function loadConfig(env: Env): ServiceConfig {
   if (kvPath !== undefined && /^[a-z][a-z0-9+.-]+:\/\//i.test(kvPath) && !isKvConnectUrl(kvPath)) {
     throw new ConfigError(
       `KV_PATH must be a file, :memory: or a KV Connect URL (https://…, in lower case), got ${
-        displayedKvPath(kvPath)
+        JSON.stringify(withoutCredentials(kvPath))
       }`,
     );
   }

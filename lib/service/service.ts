@@ -13,7 +13,7 @@ import { createDecisionStore } from "../store/decision_store.ts";
 import { dashboardDisabled } from "../dashboard/disabled.ts";
 import { createKvHealth } from "../store/health.ts";
 import { kvSessionRecords } from "../store/sessions.ts";
-import { displayedKvPath, openKv } from "../store/kv_path.ts";
+import { openKv, withoutCredentials } from "../store/kv_path.ts";
 import { DEV_SECRET_PATH, loadOrCreateDevSecret } from "./dev_secret.ts";
 import { jsonLineLogger, type Logger } from "../telemetry/log.ts";
 import { createMetrics } from "../telemetry/metrics.ts";
@@ -229,9 +229,12 @@ async function openConfiguredKv(path: string | undefined): Promise<Deno.Kv> {
     return await openKv(path);
   } catch (error) {
     throw new ConfigError(
-      `Cannot open Deno KV at ${path === undefined ? '"(Deno Deploy)"' : displayedKvPath(path)}: ${
-        error instanceof Error ? error.message : error
-      }`,
+      // Deno KV's own message names the URL too, credentials and all.
+      withoutCredentials(
+        `Cannot open Deno KV at ${JSON.stringify(path ?? "(Deno Deploy)")}: ${
+          error instanceof Error ? error.message : error
+        }`,
+      ),
     );
   }
 }

@@ -26,23 +26,28 @@ export function isKvConnectUrl(path: string): boolean {
 }
 
 /**
- * `path` as messages may show it: a URL's user name and password (a
- * credential, where KV Connect takes `DENO_KV_ACCESS_TOKEN`) and its query
- * left out, as JSON text.
+ * `text` with every URL in it shown without its user name and password (a
+ * credential, where KV Connect takes `DENO_KV_ACCESS_TOKEN`), query and
+ * fragment: for messages that name `KV_PATH`, Deno KV's own among them.
+ * Everything up to a URL's last `@` goes, so a password with a `/` in it
+ * does too.
  *
  * @example
  * ```ts
- * import { displayedKvPath } from "./kv_path.ts";
+ * import { withoutCredentials } from "./kv_path.ts";
  * import { equal } from "node:assert/strict";
- * equal(displayedKvPath("htps://user:secret@kv.example.com/db?token=t"), '"htps://…@kv.example.com/db?…"');
- * equal(displayedKvPath("data/authorizer.kv.sqlite3"), '"data/authorizer.kv.sqlite3"');
+ * equal(withoutCredentials("htps://user:p/ss@kv.example.com/db?token=t"), "htps://…@kv.example.com/db?…");
+ * equal(withoutCredentials("failed to connect to 'https://u:p@kv.example.com'"), "failed to connect to 'https://…@kv.example.com'");
+ * equal(withoutCredentials("data/authorizer.kv.sqlite3"), "data/authorizer.kv.sqlite3");
  * ```
  */
-export function displayedKvPath(path: string): string {
-  const url = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)([?#].*)?$/is.exec(path);
-  if (!url) return JSON.stringify(path);
-  const [, scheme, credentials, rest, query] = url;
-  return JSON.stringify(`${scheme}${credentials ? "…@" : ""}${rest}${query ? "?…" : ""}`);
+export function withoutCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'()<>]*)/gi, (_, scheme, rest: string) => {
+    const at = rest.lastIndexOf("@");
+    const address = at < 0 ? rest : `…@${rest.slice(at + 1)}`;
+    const end = address.search(/[?#]/);
+    return scheme + (end < 0 ? address : `${address.slice(0, end)}?…`);
+  });
 }
 
 /**

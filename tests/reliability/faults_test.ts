@@ -143,3 +143,25 @@ Deno.test("start-up with a KV path that cannot be opened fails with a clear mess
     await Deno.remove(file);
   }
 });
+
+Deno.test("start-up with a KV Connect URL that cannot be reached names it without its credentials", async () => {
+  // Deno KV's own message repeats the URL: it printed the user name, password and token. (Without
+  // an access token it fails before it connects, naming no URL.)
+  const KV_PATH = "https://kvuser:kv-secret-0123@127.0.0.1:1/db?token=t0k3n";
+  Deno.env.set("DENO_KV_ACCESS_TOKEN", "kv-access-token-for-the-test");
+  const message = await createService(
+    new Map([["STRIPE_WEBHOOK_SECRET", TEST_SECRET], ["KV_PATH", KV_PATH]]),
+    {
+      policies: referencePipeline,
+      policiesDir: POLICIES_DIR,
+      serviceVersion: "test",
+      log: () => {},
+    },
+  ).then(
+    (service) => `started: ${service.config.kvPath}`,
+    (error: Error) => error.message,
+  ).finally(() => Deno.env.delete("DENO_KV_ACCESS_TOKEN"));
+  assert(message.startsWith('Cannot open Deno KV at "https://…@127.0.0.1:1/db?…"'), message);
+  assert(message.includes("127.0.0.1:1"), message);
+  assert(!/kvuser|kv-secret|t0k3n/.test(message), message);
+});
