@@ -3,7 +3,7 @@
  * request's span, and the decision's attributes are on it. A collector on
  * loopback receives OTLP/JSON from the real service.
  */
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { postSigned, TEST_SECRET } from "./_helpers.ts";
 import { freePort, spawnService, startTaskArgs } from "./_process.ts";
 import { SCENARIOS } from "../fixtures/events.ts";
@@ -38,6 +38,14 @@ Deno.test("each decision adds its attributes to the request span", async () => {
     }, port);
     const response = await postSigned(`${server.url}/webhook`, SCENARIOS.gambling);
     await response.body?.cancel();
+    // With tracing on too, a Host header no URL holds is the app's 400 (the span parsed the URL
+    // first, and answered 500).
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(
+      new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"),
+    );
+    const raw = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    assertMatch(raw, /^HTTP\/1\.1 400/);
     await server.stop(); // SIGTERM: the service drains, exits, and flushes its telemetry
 
     const spans = exported.flatMap((body) =>

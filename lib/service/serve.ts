@@ -247,14 +247,19 @@ async function withServerSpans(
   const { SpanKind, SpanStatusCode, trace } = await import("@opentelemetry/api");
   const tracer = trace.getTracer("issuing-authorizer");
   return (request) => {
-    const url = new URL(request.url);
+    // A Host header no URL holds is the app's 400 to answer, with no URL attributes here.
+    const url = URL.parse(request.url);
     return tracer.startActiveSpan(request.method, {
       kind: SpanKind.SERVER,
       attributes: {
         "http.request.method": request.method,
-        "url.full": request.url,
-        "url.path": url.pathname,
-        "url.scheme": url.protocol.slice(0, -1),
+        ...(url
+          ? {
+            "url.full": request.url,
+            "url.path": url.pathname,
+            "url.scheme": url.protocol.slice(0, -1),
+          }
+          : {}),
       },
     }, async (span) => {
       try {
