@@ -83,7 +83,9 @@ export function newCardLimit(options: NewCardLimitOptions): VelocityPolicy {
       if (max === undefined) return abstain();
       const left = max - context.held.amount;
       if (request.amount <= left) return abstain();
-      const young = (authorization.created - authorization.card.created) * 1000 < newForMs;
+      // An age no `created` tells (Stripe always sends both) holds, as a new card's would.
+      const age = (authorization.created - authorization.card.created) * 1000;
+      const young = !(age >= newForMs);
       const [counter] = counters(authorization, context.now);
       const own = context.held.amount > 0 ? 1 : 0;
       const untried = counter !== undefined &&

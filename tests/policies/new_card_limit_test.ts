@@ -95,6 +95,9 @@ Deno.test("newCardLimit()", async (t) => {
         pending_request: { amount: 25_000 },
       };
       assertEquals(verdictOf(byAge, "online", increment, undefined, { held }).outcome, "decline");
+      // Without a creation time to tell the card's age by, it is held as a new card's.
+      const undated = { ...increment, created: undefined as unknown as number };
+      assertEquals(verdictOf(byAge, "online", undated, undefined, { held }).outcome, "decline");
       // A new authorization on the same card, now 8 days old, is not held.
       assertEquals(
         verdictOf(byAge, "online", { ...increment, created: nowS }).outcome,
