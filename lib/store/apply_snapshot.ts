@@ -10,7 +10,6 @@ import type { AggregatedOutcome } from "./aggregates.ts";
 import {
   authorizationKey,
   type AuthorizationState,
-  fittingState,
   type RequestEntry,
   type StripeSnapshot,
 } from "./authorization_state.ts";
@@ -98,12 +97,12 @@ export function applySnapshot(
   const { early_transactions: _, ...rest } = state;
   view.set(
     authorizationKey(state.authorization_id),
-    fittingState({
+    {
       ...rest,
       requests,
       stripe: snapshot,
       reconciliation: changed || !before ? reconciliation : { ...reconciliation, at: before.at },
-    }),
+    } satisfies AuthorizationState,
     retentionMs,
   );
   return {

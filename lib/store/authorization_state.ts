@@ -316,7 +316,15 @@ export function isFull(state: AuthorizationState | null): boolean {
  * What a lifecycle event cannot be merged into: the authorization's state
  * would be larger than one Deno KV value (its events listing hundreds of
  * requests, or thousands of transactions, which no authorization of Stripe's
- * has). The webhook answers it with a 400, never a 5xx that Stripe retries.
+ * has). The webhook answers it with a 400: the event is refused as one Stripe
+ * could not have sent, not failed as a 5xx.
+ *
+ * @example
+ * ```ts
+ * import { StateFullError } from "./authorization_state.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(new StateFullError("full") instanceof RangeError, true);
+ * ```
  */
 export class StateFullError extends RangeError {
   override name = "StateFullError";
@@ -324,9 +332,11 @@ export class StateFullError extends RangeError {
 
 /**
  * `state`, once it is known to fit one Deno KV value as KV stores it (V8's
- * serializer, as `node:v8` writes it, with a kibibyte to spare for the
- * framing): else a {@linkcode StateFullError}. Lifecycle events are merged
- * through it; requests are bounded before (see {@linkcode isFull}).
+ * serializer: `node:v8` counts the bytes KV counts), with a kibibyte to
+ * spare: else a {@linkcode StateFullError}. What a lifecycle event merges is
+ * checked by it; a request's own entry is bounded before, as it takes none
+ * past {@linkcode MAX_STATE_BYTES} (see {@linkcode isFull}), and settling
+ * reservations later moves amounts only.
  *
  * @example
  * ```ts

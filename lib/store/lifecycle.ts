@@ -219,7 +219,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle & Settling
         }
         const needKeys = keysToMove(state.requests, snapshot, keys);
         if (needKeys.length > 0) return { done: { needKeys } };
-        return snapshotStep(applySnapshot(view, state, snapshot, now, retentionMs));
+        const applied = applySnapshot(view, state, snapshot, now, retentionMs);
+        fittingState(view.get<AuthorizationState>(authKey)!);
+        return snapshotStep(applied);
       },
     }));
   }
@@ -341,6 +343,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle & Settling
               now,
               retentionMs,
             );
+            // What Stripe's event adds must fit (requests and settling after are bounded by it).
+            fittingState(view.get<AuthorizationState>(authKey)!);
             const writes = stripeOnly.map((record) => recordWrite(record, retentionMs).write);
             return {
               ...snapshotStep(applied),

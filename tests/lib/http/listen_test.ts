@@ -67,7 +67,9 @@ Deno.test("listen() answers a handler that throws with a 500 and reports it, as 
   );
   try {
     // Before: the rejection was taken for a client gone away, and the request was never answered.
-    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
+      signal: AbortSignal.timeout(2_000),
+    });
     assertEquals(response.status, 500);
     await response.body?.cancel();
     assertEquals(events.map((event) => event.kind), ["handler_failed"]);

@@ -16,6 +16,7 @@ import { countLimit } from "../../../policies/count_limit.ts";
 import { spendLimit } from "../../../policies/spend_limit.ts";
 import { assert, assertEquals, assertMatch } from "../../_assert.ts";
 import { parseRecordedLine } from "../../../lib/ops/backtest.ts";
+import { StateFullError } from "../../../lib/store/authorization_state.ts";
 import type { LogRecord } from "../../../lib/telemetry/log.ts";
 import {
   holdingNextCommit,
@@ -1943,4 +1944,44 @@ Deno.test("a late request between whose asks three of Stripe's events land (anot
     ),
     [100, 100, 100, 1_000, 5_000],
   );
+});
+
+Deno.test("transactions linked one by one stop at what the authorization's state can keep, before or after its lifecycle", async (t) => {
+  using kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  // Before: its state grew past one KV value, and each transaction after was a commit error (a 503).
+  const linkAll = async (request: Stripe.Event, count: number) => {
+    const refused: unknown[] = [];
+    for (let from = 0; from < count; from += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, count - from) }, (_, i) => {
+        const id = `ipi_${String(from + i).padStart(24, "0")}`;
+        const transaction = transactionEvent(request, { id, amount: -1, linked: true });
+        return store.recordTransaction(transaction.data.object as Stripe.Issuing.Transaction)
+          .catch((error) => refused.push(error));
+      }));
+    }
+    return refused;
+  };
+  for (const lifecycleFirst of [false, true]) {
+    await t.step(lifecycleFirst ? "after its .created" : "before any lifecycle event", async () => {
+      const id = `iauth_linked_${lifecycleFirst ? "after" : "before"}`;
+      const request = requestEvent({ id, pending_request: { amount: 5_000 } });
+      if (lifecycleFirst) {
+        await store.reconcile(
+          authorizationOf(lifecycleEvent(request, "issuing_authorization.created", {
+            status: "pending",
+            approved: true,
+            amount: 5_000,
+            requests: [{ amount: 5_000 }],
+          })),
+          "created",
+        );
+      }
+      const refused = await linkAll(request, 2_400);
+      assert(refused.length > 0 && refused.length < 2_400, `${refused.length} refused`);
+      assert(refused.every((error) => error instanceof StateFullError), String(refused[0]));
+      const stored = await kv.get(["authorization", id]);
+      assert(stored.versionstamp !== null);
+    });
+  }
 });
