@@ -418,7 +418,8 @@ function cursorOf(record: DecisionRecord): string {
 
 /** A cursor; one from before it named the request (`at.id`) passes all of its authorization's. */
 function parseCursor(cursor: string): Cursor | undefined {
-  const match = /^(\d{1,15})\.(\S{1,200}?)(?:\.(\d{1,6}))?$/.exec(cursor);
+  // Any id the webhook takes (up to 255 characters of any kind: `isId` in webhook.ts).
+  const match = /^(\d{1,15})\.([^]{1,255}?)(?:\.(\d{1,6}))?$/.exec(cursor);
   return match ? { at: Number(match[1]), id: match[2], index: Number(match[3] ?? 0) } : undefined;
 }
 

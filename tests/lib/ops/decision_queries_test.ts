@@ -4,6 +4,7 @@ import {
   createOverviewReader,
   type DecisionFilter,
   exportDecisions,
+  filterFromSearch,
   findDecisions,
 } from "../../../lib/ops/decision_queries.ts";
 import { Pacer } from "../../../lib/ops/pacer.ts";
@@ -56,6 +57,25 @@ Deno.test("findDecisions() pages through decisions of one millisecond without lo
   const { kv, store, ids } = await storeWith(Array.from({ length: 30 }, () => now - 1_000));
   const { seen } = await allPages(store, { range: "1h", limit: 7 }, new Date(now));
   assertEquals(seen, [...ids].sort().reverse());
+  kv.close();
+});
+
+Deno.test("findDecisions() pages past any id the webhook takes: 255 characters, spaces, dots", async () => {
+  // Before: a cursor took ids of 200 characters at most, without spaces, so the page after such a
+  // record was a 400 ("Older" on the dashboard too).
+  const now = Date.now();
+  const kv = await Deno.openKv(":memory:");
+  const store = testStore(kv);
+  const ids = [`iauth_${"x".repeat(236)} with a space`, "iauth_dotted.5", "iauth_plain"];
+  for (const [i, id] of ids.entries()) {
+    await recordRequest(store, authorizationOf(authorizationEvent("online", { id })), now - i);
+  }
+  assertEquals(ids[0].length, 255);
+  const { seen } = await allPages(store, { range: "1h", limit: 1 }, new Date(now));
+  assertEquals(seen, ids);
+  const page = await findDecisions(store, { range: "1h", limit: 1 }, new Date(now));
+  const next = filterFromSearch(new URLSearchParams({ cursor: page.next! }), 50);
+  assertEquals(next.cursor, page.next);
   kv.close();
 });
 
