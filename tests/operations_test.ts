@@ -84,6 +84,30 @@ Deno.test("/metrics is an admin route", async () => {
   await response.body?.cancel();
 });
 
+Deno.test("admin reads answer HEAD as GET without a body, and the Bearer scheme in any case", async () => {
+  // Before: HEAD was a 405 (RFC 9110, 9.1: GET and HEAD), and `bearer <token>` a 401 logged as a
+  // wrong guess (11.1: schemes match in any case).
+  await using server = await startTestServer({ ADMIN_TOKEN });
+  for (const path of ["/decisions", "/metrics", "/dashboard/login"]) {
+    const got = await fetch(`${server.url}${path}`, { headers: admin });
+    const head = await fetch(`${server.url}${path}`, { method: "HEAD", headers: admin });
+    assertEquals([head.status, head.headers.get("content-type")], [
+      got.status,
+      got.headers.get("content-type"),
+    ], path);
+    assertEquals(await head.text(), "", path);
+    await got.body?.cancel();
+  }
+  const lower = await fetch(`${server.url}/decisions`, {
+    headers: { authorization: `bearer ${ADMIN_TOKEN}` },
+  });
+  assertEquals(lower.status, 200);
+  await lower.body?.cancel();
+  const post = await fetch(`${server.url}/decisions`, { method: "POST", headers: admin });
+  assertEquals([post.status, post.headers.get("allow")], [405, "GET, HEAD"]);
+  await post.body?.cancel();
+});
+
 Deno.test("a shadow pipeline is logged beside the live decision and never changes the answer", async (t) => {
   const stricter = [...referencePipeline, blockCategories(["grocery_stores_supermarkets"])];
   const hangs: Policy = function hangs() {

@@ -17,7 +17,12 @@ import type { DecisionStore } from "../store/decision_store.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { DEFAULT_BODY_READ_TIMEOUT_MS, readBodyText } from "../http/request_body.ts";
-import { asRequestError, MethodNotAllowedError, RequestError } from "../http/request_error.ts";
+import {
+  asRequestError,
+  MethodNotAllowedError,
+  onlyReads,
+  RequestError,
+} from "../http/request_error.ts";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets.ts";
 import { crossSiteReason, servedOverHttps } from "../http/request_origin.ts";
 import { isDashboardPath } from "../http/routes.ts";
@@ -172,11 +177,11 @@ export function createDashboard(
       case "/dashboard/app.js":
         return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
       case "/dashboard/login": {
-        if (request.method === "GET") {
+        if (request.method === "GET" || request.method === "HEAD") {
           const { token, setCookie } = sessions.loginForm(secure);
           return htmlResponse(loginPage(false, token), 200, { "set-cookie": setCookie });
         }
-        if (request.method !== "POST") throw new MethodNotAllowedError("GET, POST");
+        if (request.method !== "POST") throw new MethodNotAllowedError("GET, HEAD, POST");
         const form = await formFrom(request);
         const csrf = form.get("csrf");
         if (!sessions.loginFormValid(cookie, csrf)) {
@@ -205,7 +210,7 @@ export function createDashboard(
         return redirect("/dashboard/login", { "set-cookie": await sessions.end(cookie, secure) });
       }
     }
-    if (request.method !== "GET") throw new MethodNotAllowedError("GET");
+    onlyReads(request);
     const session = await sessions.current(cookie);
     if (!session) return redirect("/dashboard/login");
     // Parsed before their turn: a malformed query is a 400 at once, never a wait or a 503.

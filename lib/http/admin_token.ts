@@ -9,7 +9,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
  * Returns a check of `Authorization` header values against `token`. Both
  * sides are hashed to SHA-256 first, so the comparison (node's
  * `timingSafeEqual`) takes the same time whatever the length or content of
- * the guess.
+ * the guess. The scheme is matched in any case (`bearer …`), as RFC 9110
+ * (11.1) says auth schemes are.
  *
  * @example
  * ```ts
@@ -17,12 +18,15 @@ import { createHash, timingSafeEqual } from "node:crypto";
  * import { equal } from "node:assert/strict";
  * const isAdmin = bearerTokenCheck("s3cret-admin-token-value");
  * equal(isAdmin("Bearer s3cret-admin-token-value"), true);
+ * equal(isAdmin("bearer s3cret-admin-token-value"), true);
  * equal(isAdmin("Bearer guess"), false);
  * equal(isAdmin(null), false);
  * ```
  */
 export function bearerTokenCheck(token: string): (authorization: string | null) => boolean {
-  const expected = createHash("sha256").update(`Bearer ${token}`).digest();
-  return (authorization) =>
-    timingSafeEqual(createHash("sha256").update(authorization ?? "").digest(), expected);
+  const expected = createHash("sha256").update(token).digest();
+  return (authorization) => {
+    const [, given = ""] = /^bearer (.*)$/is.exec(authorization ?? "") ?? [];
+    return timingSafeEqual(createHash("sha256").update(given).digest(), expected);
+  };
 }

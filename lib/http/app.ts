@@ -10,7 +10,7 @@ import type { Logger } from "../telemetry/log.ts";
 import type { KvHealth } from "../store/health.ts";
 import { isClosed } from "../store/kv_path.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
-import { asRequestError, MethodNotAllowedError, RequestError } from "./request_error.ts";
+import { asRequestError, MethodNotAllowedError, onlyReads, RequestError } from "./request_error.ts";
 import { checkRequestLimits } from "./request_limits.ts";
 import { createWebhook, type WebhookOptions } from "./webhook.ts";
 
@@ -90,9 +90,7 @@ export function createApp(options: AppOptions): App {
           return await handleWebhook(request);
         }
         if (pathname === "/healthz") {
-          if (request.method !== "GET" && request.method !== "HEAD") {
-            throw new MethodNotAllowedError("GET, HEAD");
-          }
+          onlyReads(request);
           const store = await options.health?.();
           return store && !store.ok
             ? jsonResponse({ status: "unavailable", reason: store.reason }, 503)

@@ -70,3 +70,22 @@ export function asRequestError(error: unknown): unknown {
     ? new RequestError(400, "malformed percent-encoding in the path")
     : error;
 }
+
+/**
+ * Throws a {@linkcode MethodNotAllowedError} unless `request` reads: a `GET`,
+ * or a `HEAD`, which every read answers as its `GET` without the body (RFC
+ * 9110, 9.1; the runtime leaves the body out).
+ *
+ * @example
+ * ```ts
+ * import { onlyReads } from "./request_error.ts";
+ * import { throws } from "node:assert/strict";
+ * onlyReads(new Request("http://localhost/", { method: "HEAD" }));
+ * throws(() => onlyReads(new Request("http://localhost/", { method: "POST" })), { status: 405 });
+ * ```
+ */
+export function onlyReads(request: Request): void {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    throw new MethodNotAllowedError("GET, HEAD");
+  }
+}

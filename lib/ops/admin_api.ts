@@ -15,7 +15,7 @@ import { exportAt } from "./decision_export.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
 import { jsonResponse } from "../http/json_response.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
-import { MethodNotAllowedError, RequestError } from "../http/request_error.ts";
+import { onlyReads, RequestError } from "../http/request_error.ts";
 import { decisionIdOf, isAdminPath } from "../http/routes.ts";
 import type { Pacer } from "./pacer.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -84,7 +84,7 @@ export function createAdminApi(
   });
 
   async function route(request: Request, url: URL): Promise<Response> {
-    if (request.method !== "GET") throw new MethodNotAllowedError("GET");
+    onlyReads(request);
     // Thrown, not returned: the app logs each refusal (`rejected`, 401), so guessing shows.
     if (!isAdmin(request.headers.get("authorization"))) throw unauthorized();
     // Parsed before their turn: a malformed query is a 400 at once, never a wait or a 503.
