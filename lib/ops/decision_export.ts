@@ -7,6 +7,7 @@
  */
 import { formatReason, outcomeOf } from "../engine/decide.ts";
 import type { DecisionRecord } from "../store/decision_store.ts";
+import type { ExportCut } from "./decision_queries.ts";
 import type { Logger } from "../telemetry/log.ts";
 
 /** The export formats. */
@@ -70,6 +71,12 @@ export function csvRow(record: DecisionRecord): string {
   return CSV_COLUMNS.map((column) => csvField(fields[column])).join(",") + "\r\n";
 }
 
+/** What a CSV export's last line says when its bounds stopped it (narrowing the filter helps both). */
+const CUT_REASONS: Record<ExportCut["cut"], string> = {
+  rows: "more decisions match than one export writes; narrow the range or the filters",
+  reads: "read the most records one export reads; narrow the range or the filters; read back to",
+};
+
 function csvField(value: string | number | boolean | null): string {
   if (value === null) return "";
   if (typeof value !== "string") return String(value);
@@ -83,7 +90,9 @@ function csvField(value: string | number | boolean | null): string {
  * A streamed response of the records in `format`, with a download file name.
  * A read that fails once the answer started cuts it short (a download the
  * client sees fail, not a complete-looking file missing rows) and is passed
- * to `failed`, to be logged.
+ * to `failed`, to be logged. An export its bounds stopped ends with a line
+ * that says so (an {@linkcode ExportCut}): in CSV a row of one cell starting
+ * `# cut short:`, in JSON Lines the cut itself (`{"cut":"rows"}`).
  *
  * @example
  * ```ts
@@ -96,7 +105,7 @@ function csvField(value: string | number | boolean | null): string {
  * ```
  */
 export function exportResponse(
-  records: AsyncIterable<DecisionRecord>,
+  records: AsyncIterable<DecisionRecord | ExportCut>,
   format: ExportFormat,
   headers: Record<string, string>,
   failed: (error: unknown) => void,
@@ -115,7 +124,14 @@ export function exportResponse(
       try {
         const next = await iterator.next();
         if (next.done) return controller.close();
-        const line = format === "csv" ? csvRow(next.value) : JSON.stringify(next.value) + "\n";
+        const item = next.value;
+        const line = format === "jsonl" ? JSON.stringify(item) + "\n" : "cut" in item
+          ? csvField(
+            `# cut short: ${CUT_REASONS[item.cut]}${
+              item.searched_to ? ` ${item.searched_to}` : ""
+            }`,
+          ) + "\r\n"
+          : csvRow(item);
         controller.enqueue(encoder.encode(line));
       } catch (error) {
         failed(error);
@@ -152,7 +168,7 @@ export function exportResponse(
  */
 export function exportAt(
   path: string,
-  records: AsyncIterable<DecisionRecord>,
+  records: AsyncIterable<DecisionRecord | ExportCut>,
   headers: Record<string, string>,
   log: Logger,
 ): Response {

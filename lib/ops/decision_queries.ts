@@ -298,11 +298,22 @@ export async function findDecisions(
 }
 
 /**
+ * Where an export stopped before the end of its range: at its rows, or at
+ * the records it may read (having read back to `searched_to`).
+ */
+export interface ExportCut {
+  readonly cut: "rows" | "reads";
+  readonly searched_to?: string;
+}
+
+/**
  * Every decision matching `filter` in its range, newest first, for export:
  * at most {@linkcode EXPORT_MAX_ROWS}, reading at most
- * {@linkcode EXPORT_SCAN_BUDGET} records, each chunk in its turn of `pacer`
- * when given (an export is many short reads, not one long one), counted
- * among its exports while it runs. `filter.limit` is ignored.
+ * {@linkcode EXPORT_SCAN_BUDGET} records (`limits` for tests), each chunk in
+ * its turn of `pacer` when given (an export is many short reads, not one long
+ * one), counted among its exports while it runs. `filter.limit` is ignored.
+ * Stopped by either bound, it ends with an {@linkcode ExportCut}, so the file
+ * says it is not the whole range.
  *
  * @example
  * ```ts
@@ -320,15 +331,26 @@ export async function* exportDecisions(
   filter: DecisionFilter,
   now: Date,
   pacer?: Pacer,
-): AsyncIterable<DecisionRecord> {
+  limits = { rows: EXPORT_MAX_ROWS, reads: EXPORT_SCAN_BUDGET },
+): AsyncIterable<DecisionRecord | ExportCut> {
   using _running = pacer?.exporting();
   let rows = 0;
-  const budget = reconciling(filter, EXPORT_SCAN_BUDGET);
+  let last: DecisionRecord | undefined;
+  const budget = reconciling(filter, limits.reads);
   for await (const record of scan(store, filter, now, budget, SCAN_CHUNK, pacer)) {
-    if (record === null) return;
+    if (record === null) {
+      yield { cut: "reads", ...(last ? { searched_to: last.decided_at } : {}) };
+      return;
+    }
+    last = record;
     if (!matches(record, filter)) continue;
+    if (rows === limits.rows) {
+      // One match more than it may write: the file is cut, not complete.
+      yield { cut: "rows" };
+      return;
+    }
     yield record;
-    if (++rows === EXPORT_MAX_ROWS) return;
+    rows++;
   }
 }
 

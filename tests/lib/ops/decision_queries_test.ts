@@ -8,6 +8,7 @@ import {
   findDecisions,
 } from "../../../lib/ops/decision_queries.ts";
 import { Pacer } from "../../../lib/ops/pacer.ts";
+import { exportResponse } from "../../../lib/ops/decision_export.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";
 import { withMethod } from "../../_kv.ts";
 import { recordEvent, recordRequest, testStore } from "../../_store.ts";
@@ -324,6 +325,54 @@ Deno.test("exportDecisions() reads each chunk of the log in its own turn of the 
     for await (const _ of exportDecisions(store, filter, new Date(now + 1), pacer)) rows++;
     // 200, 200 and the last 50: three turns, none holding the thread for the whole export.
     assertEquals([rows, turns], [450, 3]);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("an export its bounds stop ends with a line saying so, in CSV and in JSON Lines", async (t) => {
+  // Before: cut at its rows or its reads, the file ended as a complete one would (a narrow filter
+  // over 7 days matched records past the reads, and the export had 0 rows and nothing else).
+  const now = Date.now();
+  const { kv, store } = await storeWith(Array.from({ length: 30 }, (_, i) => now - 1_000 * i));
+  const lines = async (format: "csv" | "jsonl", limits: { rows: number; reads: number }) => {
+    const records = exportDecisions(
+      store,
+      { range: "1h", limit: 50 },
+      new Date(now + 1),
+      undefined,
+      limits,
+    );
+    return (await exportResponse(records, format, {}, () => {}).text()).trimEnd().split(/\r?\n/);
+  };
+  try {
+    await t.step("whole: no cut line", async () => {
+      const csv = await lines("csv", { rows: 30, reads: 30 });
+      assertEquals(csv.length, 31);
+      assert(!csv.some((line) => line.includes("cut short")));
+    });
+    await t.step("at its rows", async () => {
+      const csv = await lines("csv", { rows: 10, reads: 100 });
+      assertEquals(csv.length, 12);
+      assertEquals(
+        csv.at(-1),
+        '"# cut short: more decisions match than one export writes; narrow the range or the filters"',
+      );
+      const jsonl = await lines("jsonl", { rows: 10, reads: 100 });
+      assertEquals([jsonl.length, JSON.parse(jsonl.at(-1)!)], [11, { cut: "rows" }]);
+    });
+    await t.step("at its reads", async () => {
+      const jsonl = await lines("jsonl", { rows: 100, reads: 20 });
+      assertEquals(jsonl.length, 21);
+      const cut = JSON.parse(jsonl.at(-1)!);
+      assertEquals(cut.cut, "reads");
+      assertEquals(cut.searched_to, JSON.parse(jsonl.at(-2)!).decided_at);
+      const csv = await lines("csv", { rows: 100, reads: 20 });
+      assert(
+        csv.at(-1)!.startsWith('"# cut short: read the most records one export reads'),
+        csv.at(-1),
+      );
+    });
   } finally {
     kv.close();
   }
