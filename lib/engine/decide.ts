@@ -463,6 +463,8 @@ export function createDecide(
   ): Decision | Promise<Verdict> | undefined {
     const earlier = awaited.length === 0 && !readsCounters[i] ? run.results?.[i] : undefined;
     if (earlier !== undefined && "failed" in earlier) return failed(earlier.failed, i, run);
+    const unnamed = readsCounters[i] ? countersThrew.get(authorization)?.get(i) : undefined;
+    if (unnamed) return failed("error", i, run, unnamed.error);
     let verdict: Verdict | Promise<Verdict>;
     try {
       verdict = earlier ??
@@ -524,12 +526,30 @@ export function createDecide(
   const readsCounters = policies.map((policy) =>
     typeof (policy as Partial<VelocityPolicy>).counters === "function"
   );
-  const velocityPolicies = policies.filter((_, i) => readsCounters[i]) as VelocityPolicy[];
+
+  /**
+   * Per request, the velocity policies whose `counters()` threw, with what:
+   * such a policy reads none and fails alone when the request is decided
+   * (`fallback:error`, named, as any policy that throws), instead of failing
+   * the whole request before any policy ran.
+   */
+  const countersThrew = new WeakMap<AuthorizationRequest, Map<number, { error: unknown }>>();
   function counters(authorization: AuthorizationRequest, now: Date): CounterRef[] {
     // Named before the policies run, and by policies: the request is frozen by then too.
     deepFreeze(authorization);
     const at = new Date(now.getTime());
-    return velocityPolicies.flatMap((policy) => policy.counters(authorization, at));
+    countersThrew.delete(authorization);
+    return policies.flatMap((policy, i) => {
+      if (!readsCounters[i]) return [];
+      try {
+        return (policy as VelocityPolicy).counters(authorization, at);
+      } catch (error) {
+        let threw = countersThrew.get(authorization);
+        if (!threw) countersThrew.set(authorization, threw = new Map());
+        threw.set(i, { error });
+        return [];
+      }
+    });
   }
 
   function decide(authorization: AuthorizationRequest, input: DecideInput = {}) {

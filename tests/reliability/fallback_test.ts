@@ -9,6 +9,7 @@ import { abstain, decline, limit, type Policy } from "../../lib/engine/policy.ts
 import { amountCap } from "../../policies/amount_cap.ts";
 import { blockCategories } from "../../policies/block_categories.ts";
 import { spendLimit } from "../../policies/spend_limit.ts";
+import { when } from "../../policies/when.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { delayedGetMany, refusingCommits, withMethod } from "../_kv.ts";
 import { postSigned, startTestServer, type TestServer } from "../_helpers.ts";
@@ -455,20 +456,52 @@ Deno.test("a chain learned while the store cannot commit is followed by the next
   );
 });
 
-Deno.test("a policy whose counters cannot be named still gets the request its fallback", async () => {
+Deno.test("a policy whose counters cannot be named fails alone: the others' declines stand, and the decision is logged", async () => {
+  // Before: it failed the whole request as the store's (`fallback:store_error`), unlogged, and with
+  // FALLBACK_DECISION=approve a gambling or over-cap purchase was approved, reserving nothing.
   const namesNoCounters = Object.assign((() => abstain()) as Policy, {
     counters: () => {
       throw new Error("a bug in counters()");
     },
   });
-  await using server = await approvingServer(undefined, namesNoCounters);
-  const { status, body } = await post(
-    server.url,
-    authorizationEvent("online", { id: "iauth_no_counters" }),
+  // A README-style scope on metadata some cards lack: its condition throws where it is missing.
+  const corporate = when(
+    (authorization) => authorization.card.metadata.program.toLowerCase() === "corporate",
+    spendLimit({ window: "daily", maxAmount: { usd: 100_000 } }),
   );
-  assertEquals([status, body.approved, reasons(body)], [200, true, [
-    "fallback:store_error (store)",
-  ]]);
+  await using server = await approvingServer(
+    undefined,
+    blockCategories(["betting_casino_gambling"]),
+    amountCap({ usd: 100_000 }),
+    namesNoCounters,
+    corporate,
+  );
+  const cases: [string, AuthorizationPatch, boolean, string[]][] = [
+    // The answer names the first policy that failed.
+    ["iauth_no_counters", {}, true, ["fallback:error (policy_3)"]],
+    [
+      "iauth_no_counters_casino",
+      {
+        merchant_data: { category: "betting_casino_gambling" },
+      },
+      false,
+      ["mcc_blocked:betting_casino_gambling (blockCategories)"],
+    ],
+    ["iauth_no_counters_over_cap", { pending_request: { amount: 900_000 } }, false, [
+      "amount_over_cap:usd (amountCap)",
+    ]],
+  ];
+  for (const [id, patch, approved, expected] of cases) {
+    const { status, body } = await post(server.url, authorizationEvent("online", { id, ...patch }));
+    assertEquals([status, body.approved], [200, approved], id);
+    assertEquals(reasons(body).filter((reason) => expected.includes(reason)), expected, id);
+    const logged = await server.decision(id);
+    assertEquals([logged.status, (await logged.json()).approved], [200, approved], id);
+  }
+  const failedPolicies = server.logs.filter((record) => record.msg === "policy_fallback")
+    .map((record) => record.policy);
+  assert(failedPolicies.includes("spendLimit") && failedPolicies.includes("policy_3"));
+  assert(server.logs.every((record) => record.msg !== "store_fallback"));
 });
 
 Deno.test("concurrent requests on a card answered without a commit hold its limit", async (t) => {
