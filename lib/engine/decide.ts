@@ -680,7 +680,7 @@ export function isVerdict(value: unknown): value is Verdict {
  * policy answers asynchronously or asks for the signal.
  */
 class DecisionContext implements PolicyContext {
-  readonly now: Date;
+  readonly #now: number;
   readonly usage: UsageReader;
   readonly held: Held;
   readonly #startedAt = performance.now();
@@ -689,13 +689,19 @@ class DecisionContext implements PolicyContext {
   #deadline?: Deadline;
   #controller?: AbortController;
   constructor(input: DecideInput, budgetMs: number) {
-    // Its own: a policy that moves it (`setTime`) or writes to `held` changes nothing the caller
-    // keeps (the record's time, what it reserves), the live pipeline's for a shadow one.
-    this.now = new Date(input.now?.getTime() ?? Date.now());
+    this.#now = input.now?.getTime() ?? Date.now();
     this.usage = input.usage ?? noUsage;
     this.held = input.held ? Object.freeze({ ...input.held }) : NOTHING_HELD;
     this.#requestDeadline = input.deadline;
     this.#budgetMs = budgetMs;
+  }
+  /**
+   * A new `Date` each time: a policy that moves its own (`setUTCHours(0, 0, 0, 0)` for the start of
+   * the day) changes neither what the policies after it see nor what the caller keeps (the record's
+   * time), nor the live pipeline's for a shadow one. (`held` is frozen for the same reason.)
+   */
+  get now(): Date {
+    return new Date(this.#now);
   }
   get deadline(): Deadline {
     return this.#deadline ??= new Deadline(

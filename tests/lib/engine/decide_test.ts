@@ -260,8 +260,12 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
       }, null);
       const decideIt = decideWith([shrinksInCounters]);
       const requested = request.pending_request.amount;
-      assertThrows(() => decideIt.counters(request, new Date()), TypeError);
+      // Its write throws: it names no counters, and fails alone when the request is decided.
+      assertEquals(decideIt.counters(request, new Date()), []);
       assertEquals(request.pending_request.amount, requested);
+      assertEquals((decideIt(request) as Decision).reasons, [
+        { policy: "policy_1", code: "fallback", detail: "error" },
+      ]);
       // Before: the record's time moved to 2001, and what it held read 777.
       const now = new Date(Date.UTC(2026, 10, 27));
       const held = { amount: 0, requests: 0 };
@@ -270,8 +274,19 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
         (context.held as { amount: number }).amount = 777;
         return abstain();
       };
+      // Nor the policies' after it: each reads the clock anew (before, a policy's start of the day
+      // moved a later allowTimes to midnight).
       decideWith([rewinds])(authorizationOf(authorizationEvent("online")), { now, held });
       assertEquals([now.getTime(), held.amount], [Date.UTC(2026, 10, 27), 0]);
+      let seen = 0;
+      const startOfDay: Policy = (_authorization, context) => {
+        context.now.setUTCHours(0, 0, 0, 0);
+        return abstain();
+      };
+      const reads: Policy = (_authorization, context) => (seen = context.now.getTime(), abstain());
+      const noon = new Date(Date.UTC(2026, 10, 27, 12));
+      decideWith([startOfDay, reads])(authorizationOf(authorizationEvent("online")), { now: noon });
+      assertEquals(seen, noon.getTime());
     },
   );
 
