@@ -54,30 +54,50 @@ export function main(args: string[] = Deno.args): Promise<number> {
 }
 
 /** Every SQLite database starts with these 16 bytes ("Database File Format", sqlite.org). */
-const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");
+const SQLITE_HEADER = "SQLite format 3\0";
+/** Deno KV's own table, as its schema (SQLite keeps it as text) declares it. */
+const KV_TABLE = "CREATE TABLE kv (";
+/** Where a schema is found: the first pages of the file, or of its write-ahead log before a checkpoint. */
+const SCHEMA_BYTES = 65_536;
 
 /**
- * Refuses a `KV_PATH` that names something other than a Deno KV (SQLite)
- * file, such as `data/dev_webhook_secret`: reset deletes stores, nothing else.
+ * Refuses a `KV_PATH` that names something other than a Deno KV store: a
+ * file that is not SQLite (`data/dev_webhook_secret`), another program's
+ * SQLite database, or a store SQLite can no longer read, which is the
+ * operator's to delete. An empty file is what SQLite starts from. Reset
+ * deletes stores, nothing else.
  */
 async function assertKvStore(path: string): Promise<void> {
+  const head = await schemaText(path);
+  if (head === undefined || head === "") return; // Nothing there, or empty: the removal says which.
+  if (head.startsWith(SQLITE_HEADER) && head.includes(KV_TABLE)) return;
+  if (head.startsWith(SQLITE_HEADER) && (await schemaText(`${path}-wal`))?.includes(KV_TABLE)) {
+    return;
+  }
+  throw new UsageError(
+    `${path} is not a Deno KV store; reset deletes only that (delete it yourself if it is one SQLite can no longer read)`,
+  );
+}
+
+/** The first bytes of `path` as Latin-1 text; `undefined` when it cannot be read. */
+async function schemaText(path: string): Promise<string | undefined> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
   } catch (error) {
     // Nothing there, or outside the task's permissions: the removal below says which.
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) return;
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) {
+      return undefined;
+    }
     throw error;
   }
   using _ = file;
-  const head = new Uint8Array(SQLITE_HEADER.length);
-  const read = await file.read(head);
-  // An empty file is what SQLite starts from, and a store SQLite cannot read any more is one to
-  // reset: named as the stores are, it is taken for one.
-  if (read === null || /\.sqlite3?$/.test(path)) return;
-  if (read !== head.length || !head.every((byte, i) => byte === SQLITE_HEADER[i])) {
-    throw new UsageError(`${path} is not a Deno KV store; reset deletes only that`);
+  const bytes = new Uint8Array(SCHEMA_BYTES);
+  let length = 0;
+  for (let read; length < bytes.length && (read = await file.read(bytes.subarray(length)));) {
+    length += read;
   }
+  return new TextDecoder("latin1").decode(bytes.subarray(0, length));
 }
 
 if (import.meta.main) Deno.exit(await main());

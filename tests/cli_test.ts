@@ -421,7 +421,7 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
         assertEquals(code, 2);
         assertEquals(
           oneLine(stderr),
-          `error: ${path} is not a Deno KV store; reset deletes only that`,
+          `error: ${path} is not a Deno KV store; reset deletes only that (delete it yourself if it is one SQLite can no longer read)`,
         );
         assertEquals(await Deno.readTextFile(path), "whsec_kept");
       } finally {
@@ -429,9 +429,35 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       }
     },
   );
-  await t.step("reset of a store SQLite cannot read any more deletes it", async () => {
-    const path = "data/corrupt_for_reset_test.sqlite3";
-    await Deno.writeTextFile(path, "not a database");
+  await t.step(
+    "reset keeps what only looks like a store: a text file, another program's database",
+    async () => {
+      // Before: any file named *.sqlite3 was deleted unread, and any SQLite database whatever its
+      // tables.
+      const text = "data/notes_for_reset_test.sqlite3";
+      const other = "data/other_app_for_reset_test.db";
+      await Deno.writeTextFile(text, "not a database");
+      const { DatabaseSync } = await import("node:sqlite");
+      const db = new DatabaseSync(other);
+      db.exec("CREATE TABLE notes (body text)");
+      db.close();
+      try {
+        for (const path of [text, other]) {
+          const { code, stderr } = await task("reset", [], { KV_PATH: path });
+          assertEquals(code, 2, path);
+          assertMatch(oneLine(stderr), new RegExp(`^error: ${path} is not a Deno KV store`));
+          assert(await Deno.stat(path).then(() => true, () => false), `${path} kept`);
+        }
+      } finally {
+        for (const path of [text, other]) await Deno.remove(path);
+      }
+    },
+  );
+  await t.step("reset deletes a Deno KV store", async () => {
+    const path = "data/store_for_reset_test.sqlite3";
+    const kv = await Deno.openKv(path);
+    await kv.set(["kept?"], "no");
+    kv.close();
     const { code } = await task("reset", [], { KV_PATH: path });
     assertEquals(code, 0);
     assertEquals(await Deno.stat(path).then(() => true, () => false), false);
