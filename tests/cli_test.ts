@@ -380,17 +380,17 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       );
     },
   );
-  await t.step("replay of a line holding terminal escapes shows them, escaped", async () => {
+  await t.step("replay of a line holding terminal escapes does not show them", async () => {
     const file = await Deno.makeTempFile({ suffix: ".jsonl" });
     try {
-      // ESC [2J clears a terminal's screen; the parse error quotes the line.
+      // ESC [2J clears a terminal's screen; the parse error quoted the line (escaped), now not.
       await Deno.writeTextFile(file, "\x1b[2J\x1b]0;pwned\x07 not json\n");
       const { code, stderr } = await task("replay", [file]);
       assertEquals(code, 1);
       const line = oneLine(stderr);
       assertMatch(line, new RegExp(`^error: ${RegExp.escape(file)}:1: `));
       assertEquals(/[\p{Cc}\p{Cf}]/u.test(line), false, JSON.stringify(line));
-      assertStringIncludes(line, "\\u001b[2J");
+      assert(line.endsWith(": a line is not valid JSON"), line);
     } finally {
       await Deno.remove(file);
     }
@@ -399,6 +399,19 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
     const { code, stderr } = await task("policy:check", ["extra", "args"]);
     assertEquals(code, 2);
     assertEquals(oneLine(stderr), "error: unexpected extra; see deno task policy:check --help");
+  });
+  await t.step("replay of a file that is not JSON Lines never prints its text", async () => {
+    // Before: JSON.parse's message quoted the line's start: part of the secret here.
+    const path = await Deno.makeTempFile();
+    await Deno.writeTextFile(path, "whsec_R8pmSecretValue0123\n");
+    try {
+      const { code, stderr } = await task("replay", [path]);
+      assertEquals(code, 1);
+      assertStringIncludes(oneLine(stderr), "not valid JSON");
+      assert(!stderr.includes("whsec_R8pm"), stderr);
+    } finally {
+      await Deno.remove(path);
+    }
   });
   await t.step("an unknown option", async () => {
     const { code, stderr } = await task("replay", ["--polices", "x.ts", "f.jsonl"]);

@@ -58,6 +58,7 @@ export interface BacktestReport {
  * equal(recorded?.authorization.id, "iauth_line");
  * equal(recorded?.decided, undefined); // a Stripe event carries no logged decision
  * equal(parseRecordedLine(""), undefined);
+ * throws(() => parseRecordedLine("whsec_not_json"), { message: "a line is not valid JSON" });
  * // A record trimmed past what a replay reads says so.
  * const trimmed = { authorization_id: "iauth_line", decided_at: "2026-11-25T12:00:00Z", reasons: [], request: { id: "iauth_line" }, trimmed: ["request.card"] };
  * throws(() => parseRecordedLine(JSON.stringify(trimmed)), /logged trimmed: request\.card/);
@@ -65,7 +66,13 @@ export interface BacktestReport {
  */
 export function parseRecordedLine(line: string): RecordedAuthorization | undefined {
   if (line.trim() === "") return undefined;
-  const value = JSON.parse(line);
+  let value;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    // JSON.parse's message quotes the line, and a file passed by mistake may be a secret.
+    throw new TypeError("a line is not valid JSON");
+  }
   if (value?.object === "event") {
     if (value.type !== "issuing_authorization.request") return undefined;
     // The webhook's own checks: a line the service would refuse fails here, on its line.
