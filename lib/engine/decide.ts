@@ -289,6 +289,16 @@ export function createDecide(
   options: DecideOptions,
 ): Decide {
   const names = policies.map((policy, i) => policy.name || `policy_${i + 1}`);
+  // A name is part of reasons' aggregate keys and of the log: a long one made every request it
+  // failed or declined on unrecordable (KV keys are 2 KiB at most), so it is refused at start-up.
+  const long = names.find((name) => name.length > MAX_CODE_LENGTH);
+  if (long !== undefined) {
+    throw new RangeError(
+      `Cannot create decide: a policy's name is at most ${MAX_CODE_LENGTH} characters, got ${long.length} (${
+        long.slice(0, 32)
+      }…)`,
+    );
+  }
   const budgetMs = options.budgetMs ?? DEFAULT_DECISION_BUDGET_MS;
   if (!Number.isFinite(budgetMs) || budgetMs <= 0) {
     throw new RangeError(

@@ -375,6 +375,15 @@ Deno.test("createDecide() falls back when a policy fails", async (t) => {
   await t.step("a budget that is not positive is refused at start-up", () => {
     assertThrows(() => decideWith([], { budgetMs: 0 }), RangeError, "budgetMs");
   });
+
+  await t.step("a policy's name over 64 characters is refused at start-up", () => {
+    // Before: it started, and each request the policy failed or declined on went unrecorded (a
+    // reason's aggregate key over KV's 2 KiB).
+    const named = (length: number) =>
+      Object.defineProperty(() => abstain(), "name", { value: "p".repeat(length) }) as Policy;
+    decideWith([named(64)]);
+    assertThrows(() => decideWith([named(3_000)]), RangeError, "at most 64 characters");
+  });
 });
 
 Deno.test("after the budget runs out, the async policies still to run get a timer turn each for 50 ms at most", async () => {
