@@ -233,8 +233,9 @@ export function fallbackDecision(
 /**
  * Composes policies into one `decide` function. Rules, in order:
  * 1. every policy runs, in order, and its verdict joins the trace;
- * 2. any decline wins (every decline is a reason); when every declining
- *    policy asked for a fraud challenge (`challenge()`), the decision
+ * 2. any decline wins (every decline is a reason, and so is a limit that is
+ *    a decline itself, by rule 3); when every declining policy asked for a
+ *    fraud challenge (`challenge()`) and no limit is a decline, the decision
  *    asks Stripe to send one (`sendFraudChallenges: ["sms"]`);
  * 3. otherwise limits take the smallest amount; a limit at or above the
  *    requested amount changes nothing; a limit to zero or below, on a request
@@ -409,17 +410,37 @@ export function createDecide(
         smallestLimit = verdict.amount;
       }
     }
-    if (declines.length > 0) {
-      return everyDeclineChallenges
-        ? { approved: false, reasons: declines, trace, policyVersion, sendFraudChallenges: SMS }
-        : { approved: false, reasons: declines, trace, policyVersion };
-    }
-
     const requested = authorization.pending_request.amount;
-    if (smallestLimit >= requested) {
-      return { approved: true, reasons: [], trace, policyVersion };
+    const limited = smallestLimit < requested
+      ? limitOf(authorization, trace, smallestLimit)
+      : undefined;
+    if (declines.length > 0) {
+      // A limit that is a decline itself (at or below zero, on a request that is not
+      // amount-controllable, below its cash back) is one a challenge cannot lift: it joins the
+      // reasons, and no challenge is asked for.
+      const hard = limited && !limited.approved ? limited.reasons : [];
+      const reasons = [...declines, ...hard];
+      return everyDeclineChallenges && hard.length === 0
+        ? { approved: false, reasons, trace, policyVersion, sendFraudChallenges: SMS }
+        : { approved: false, reasons, trace, policyVersion };
     }
+    if (!limited) return { approved: true, reasons: [], trace, policyVersion };
+    return { ...limited, trace, policyVersion };
+  }
 
+  /**
+   * What the smallest limit, under the requested amount, makes of the
+   * request: approved for that amount, or a decline that says why a limit
+   * could not be applied (rule 3 above).
+   */
+  function limitOf(
+    authorization: AuthorizationRequest,
+    trace: readonly TraceEntry[],
+    smallestLimit: number,
+  ): { approved: true; amount: number; reasons: Reason[] } | {
+    approved: false;
+    reasons: Reason[];
+  } {
     const limits: Reason[] = [];
     for (const { policy, verdict } of trace) {
       if (verdict.outcome === "limit" && verdict.amount === smallestLimit) {
@@ -427,18 +448,12 @@ export function createDecide(
       }
     }
     if (smallestLimit <= 0) {
-      limits.push({
-        policy: ENGINE,
-        code: ENGINE_REASON_CODES.limitNotPositive,
-      });
-      return { approved: false, reasons: limits, trace, policyVersion };
+      limits.push({ policy: ENGINE, code: ENGINE_REASON_CODES.limitNotPositive });
+      return { approved: false, reasons: limits };
     }
     if (!authorization.pending_request.is_amount_controllable) {
-      limits.push({
-        policy: ENGINE,
-        code: ENGINE_REASON_CODES.limitNotAmountControllable,
-      });
-      return { approved: false, reasons: limits, trace, policyVersion };
+      limits.push({ policy: ENGINE, code: ENGINE_REASON_CODES.limitNotAmountControllable });
+      return { approved: false, reasons: limits };
     }
     const cashback = authorization.pending_request.amount_details?.cashback_amount ?? 0;
     if (smallestLimit < cashback) {
@@ -447,15 +462,9 @@ export function createDecide(
         code: ENGINE_REASON_CODES.limitBelowCashback,
         detail: String(cashback),
       });
-      return { approved: false, reasons: limits, trace, policyVersion };
+      return { approved: false, reasons: limits };
     }
-    return {
-      approved: true,
-      amount: smallestLimit,
-      reasons: limits,
-      trace,
-      policyVersion,
-    };
+    return { approved: true, amount: smallestLimit, reasons: limits };
   }
 
   /**

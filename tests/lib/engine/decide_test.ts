@@ -41,6 +41,14 @@ const online = authorizationOf(
 const controllable = authorizationOf(
   authorizationEvent("fuel", { pending_request: { amount: 20_000, is_amount_controllable: true } }),
 );
+/** 1,500.00 with 1,200.00 of it cash back, amount-controllable. */
+const cashback = authorizationOf(authorizationEvent("online", {
+  pending_request: {
+    amount: 150_000,
+    is_amount_controllable: true,
+    amount_details: { cashback_amount: 120_000, atm_fee: null },
+  },
+}));
 
 function named(name: string, verdict: ReturnType<Policy>): Policy {
   const policy: Policy = () => verdict;
@@ -116,13 +124,6 @@ Deno.test("createDecide() composition rules", async (t) => {
   });
 
   await t.step("a limit below the request's cashback becomes a decline that says so", () => {
-    const cashback = authorizationOf(authorizationEvent("online", {
-      pending_request: {
-        amount: 150_000,
-        is_amount_controllable: true,
-        amount_details: { cashback_amount: 120_000, atm_fee: null },
-      },
-    }));
     const below = decideWith([named("cap", limit(100_000, "cap"))])(cashback) as Decision;
     assertEquals([below.approved, below.amount], [false, undefined]);
     assertEquals(below.reasons, [
@@ -144,6 +145,24 @@ Deno.test("createDecide() composition rules", async (t) => {
       named("blocked", decline("mcc_blocked", "betting_casino_gambling")),
     ])(online) as Decision;
     assertEquals([hard.approved, hard.sendFraudChallenges], [false, undefined]);
+    // A limit that is a decline itself (below the cash back here) is one too: before, the
+    // cardholder was challenged, and the request declined again once confirmed, for the cap.
+    const capped = decideWith([
+      named("risk", challenge("network_risk_high", "91")),
+      named("cap", limit(100_000, "cap")),
+    ])(cashback) as Decision;
+    assertEquals([capped.approved, capped.sendFraudChallenges], [false, undefined]);
+    assertEquals(capped.reasons.map((reason) => reason.code), [
+      "network_risk_high",
+      "cap",
+      "limit_below_cashback",
+    ]);
+    // One the challenged request could still be approved under: the challenge is asked for.
+    const partial = decideWith([
+      named("risk", challenge("network_risk_high", "91")),
+      named("cap", limit(130_000, "cap")),
+    ])(cashback) as Decision;
+    assertEquals([partial.sendFraudChallenges, partial.reasons.length], [["sms"], 1]);
   });
 
   await t.step("there is no approve verdict: a policy returning one falls back", () => {
