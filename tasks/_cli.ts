@@ -149,3 +149,24 @@ export function fromShellDir(path: string): string {
 export function localKvPath(): string {
   return Deno.env.get("KV_PATH") || DEFAULT_KV_PATH;
 }
+
+/**
+ * The environment variables `names` that are set, as `loadConfig` reads an
+ * environment: a task parses the server's settings it shares with the
+ * server's own parser, and refuses nothing else of the server's.
+ *
+ * @example
+ * ```ts
+ * import { sharedEnv } from "./_cli.ts";
+ * import { equal } from "node:assert/strict";
+ * Deno.env.set("SHARED_ENV_EXAMPLE", "approve");
+ * equal(sharedEnv(["SHARED_ENV_EXAMPLE", "NOT_SET_ANYWHERE"]).get("SHARED_ENV_EXAMPLE"), "approve");
+ * equal(sharedEnv(["NOT_SET_ANYWHERE"]).size, 0);
+ * ```
+ */
+export function sharedEnv(names: readonly string[]): Map<string, string> {
+  return new Map(names.flatMap((name) => {
+    const value = Deno.env.get(name);
+    return value === undefined ? [] : [[name, value] as const];
+  }));
+}

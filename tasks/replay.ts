@@ -13,8 +13,17 @@ import {
   parseRecordedLine,
   type RecordedAuthorization,
 } from "../lib/ops/backtest.ts";
-import { fromShellDir, oneLine, parseTaskArgs, runTask, shellDir, usageError } from "./_cli.ts";
+import {
+  fromShellDir,
+  oneLine,
+  parseTaskArgs,
+  runTask,
+  sharedEnv,
+  shellDir,
+  usageError,
+} from "./_cli.ts";
 import { DEFAULT_PIPELINE_MODULE, importPipeline } from "./_pipeline_module.ts";
+import { loadConfig } from "../lib/service/config.ts";
 import { progressBar } from "./_progress.ts";
 import { textTable } from "./_table.ts";
 
@@ -57,7 +66,12 @@ export function main(args: string[] = Deno.args): Promise<number> {
         throw new Error(`${file}:${index + 1}: ${oneLine(error)}`);
       }
     }
-    const report = await backtest(recorded, live, candidate, progressBar(recorded.length));
+    // Decided as the service decides: its fallback and budget, read by its own parser.
+    const config = loadConfig(sharedEnv(["FALLBACK_DECISION", "DECISION_BUDGET_MS"]));
+    const report = await backtest(recorded, live, candidate, progressBar(recorded.length), {
+      fallback: config.fallbackDecision,
+      budgetMs: config.decisionBudgetMs,
+    });
     if (values.json) {
       console.log(JSON.stringify(report, null, 2));
       return;
@@ -85,9 +99,15 @@ export function main(args: string[] = Deno.args): Promise<number> {
       console.log(textTable(
         ["authorization", "before", "after"],
         report.changed.map((
-          { authorization_id, before, after },
-        ) => [authorization_id, describe(before), describe(after)]),
+          { authorization_id, before, after, trimmed },
+        ) => [`${authorization_id}${trimmed ? " *" : ""}`, describe(before), describe(after)]),
       ));
+      const trimmed = report.changed.filter((change) => change.trimmed).length;
+      if (trimmed > 0) {
+        console.log(
+          `* ${trimmed} logged without some of the request's fields (too large for one KV value): a policy that reads them decides differently for that alone`,
+        );
+      }
     }
     const reasons = [
       ...new Set([...Object.keys(report.reasons.before), ...Object.keys(report.reasons.after)]),

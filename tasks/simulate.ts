@@ -24,7 +24,7 @@ import { formatMinorUnits } from "../lib/ops/format.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { DEV_SECRET_PATH, readDevSecret } from "../lib/service/dev_secret.ts";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
-import { oneLine, parseTaskArgs, runTask, UsageError } from "./_cli.ts";
+import { oneLine, parseTaskArgs, runTask, sharedEnv, UsageError } from "./_cli.ts";
 import { textTable } from "./_table.ts";
 
 const USAGE = `usage: deno task simulate [scenario…] [--card ID] [--url URL] [--explain] [--list]
@@ -173,12 +173,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
  */
 function serverConfig(needsUrl: boolean): ServiceConfig {
   const names = SHARED_VARIABLES.filter((name) => needsUrl || name === "STRIPE_WEBHOOK_SECRET");
-  return loadConfig(
-    new Map(names.flatMap((name) => {
-      const value = Deno.env.get(name);
-      return value === undefined ? [] : [[name, value]];
-    })),
-  );
+  return loadConfig(sharedEnv(names));
 }
 
 /** The first secret the server accepts, or the local development secret. */

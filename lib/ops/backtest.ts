@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { createDecide, type DecisionOutcome, formatReason, outcomeOf } from "../engine/decide.ts";
+import {
+  createDecide,
+  type DecideOptions,
+  type DecisionOutcome,
+  formatReason,
+  outcomeOf,
+} from "../engine/decide.ts";
 import { Deadline } from "../engine/deadline.ts";
 import { authorizationRequestOf, checkEvent } from "../http/webhook.ts";
 import { createDecisionStore, type DecisionRecord } from "../store/decision_store.ts";
@@ -18,6 +24,12 @@ export interface RecordedAuthorization {
   readonly at: number;
   /** The logged decision, for decision-log exports; Stripe events have none. */
   readonly decided?: DecisionSummary;
+  /**
+   * Set for a record logged without some of its request's fields (too large
+   * for one KV value): a policy that reads them may decide it differently
+   * for that alone.
+   */
+  readonly trimmed?: true;
 }
 
 /** A decision reduced to what a report compares. */
@@ -36,6 +48,8 @@ export interface BacktestReport {
     readonly authorization_id: string;
     readonly before: DecisionSummary;
     readonly after: DecisionSummary;
+    /** Its record lacks fields of the request (see {@linkcode RecordedAuthorization}). */
+    readonly trimmed?: true;
   }[];
   readonly reasons: {
     readonly before: Record<string, number>;
@@ -102,6 +116,7 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
       eventId: record.event_id ?? record.authorization_id,
       at,
       decided: summaryOf(record),
+      ...(record.trimmed?.some((field) => field.startsWith("request.")) ? { trimmed: true } : {}),
     };
   }
   throw new TypeError("a line is neither a Stripe event nor a decision-log record");
@@ -110,7 +125,9 @@ export function parseRecordedLine(line: string): RecordedAuthorization | undefin
 /**
  * Runs the authorizations, in event-time order, through `after` (and through
  * `before` where no logged decision exists), each against a fresh in-memory
- * Deno KV so velocity limits replay as they happened.
+ * Deno KV so velocity limits replay as they happened, deciding with
+ * `decideOptions` as the service does (its `FALLBACK_DECISION` and
+ * `DECISION_BUDGET_MS`).
  *
  * @example
  * ```ts
@@ -136,14 +153,18 @@ export async function backtest(
   before: readonly Policy[],
   after: readonly Policy[],
   onProgress?: (done: number, total: number) => void,
+  decideOptions: Pick<DecideOptions, "fallback" | "budgetMs"> = {},
 ): Promise<BacktestReport> {
   const ordered = [...recorded].sort((a, b) => a.at - b.at);
-  const [runBefore, runAfter] = await Promise.all([pipelineRunner(before), pipelineRunner(after)]);
+  const [runBefore, runAfter] = await Promise.all([
+    pipelineRunner(before, decideOptions),
+    pipelineRunner(after, decideOptions),
+  ]);
   const report = {
     total: ordered.length,
     before: { approved: 0, declined: 0, limited: 0 },
     after: { approved: 0, declined: 0, limited: 0 },
-    changed: [] as { authorization_id: string; before: DecisionSummary; after: DecisionSummary }[],
+    changed: [] as BacktestReport["changed"][number][],
     reasons: { before: {} as Record<string, number>, after: {} as Record<string, number> },
   };
   try {
@@ -159,7 +180,12 @@ export async function backtest(
         report.reasons.after[reason] = (report.reasons.after[reason] ?? 0) + 1;
       }
       if (was.result !== now.result || was.amount !== now.amount) {
-        report.changed.push({ authorization_id: item.authorization.id, before: was, after: now });
+        report.changed.push({
+          authorization_id: item.authorization.id,
+          before: was,
+          after: now,
+          ...(item.trimmed ? { trimmed: true as const } : {}),
+        });
       }
       onProgress?.(
         report.before.approved + report.before.declined + report.before.limited,
@@ -173,11 +199,14 @@ export async function backtest(
   return report;
 }
 
-async function pipelineRunner(policies: readonly Policy[]) {
+async function pipelineRunner(
+  policies: readonly Policy[],
+  decideOptions: Pick<DecideOptions, "fallback" | "budgetMs">,
+) {
   const kv = await Deno.openKv(":memory:");
   const store = createDecisionStore({
     kv,
-    decide: createDecide(policies, { policyVersion: "backtest" }),
+    decide: createDecide(policies, { ...decideOptions, policyVersion: "backtest" }),
     log: () => {},
     retentionMs: 86_400_000,
   });
