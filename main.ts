@@ -14,6 +14,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { createService, type Service } from "./lib/service/service.ts";
 import { exportForServe, serveOnDeploy, serveService } from "./lib/service/serve.ts";
 import { commandForKvFile } from "./lib/service/config.ts";
+import { errorLine } from "./lib/service/error_line.ts";
 
 if (Deno.args.includes("--help")) {
   console.log(`usage: deno task start   (deno task dev: the same, restarting on changes)
@@ -37,7 +38,7 @@ try {
     serviceVersion: denoJson.version,
   });
 } catch (error) {
-  const message = firstLine(error);
+  const message = errorLine(error);
   const kvPath = Deno.env.get("KV_PATH");
   // `deno task start` may write only ./data: say exactly what to run for a store elsewhere.
   const hint = kvPath && /Requires (read|write) access/.test(message)
@@ -72,15 +73,10 @@ if (servesItself) {
       // An address the machine lacks, a name that does not resolve, a port it may not take.
       console.error(
         `Cannot start: cannot listen on ${hostname}:${port} (${
-          firstLine(error)
+          errorLine(error)
         }): check HOSTNAME and PORT`,
       );
     }
     Deno.exit(1);
   }
-}
-
-/** An error's first line: what a one-line start-up failure says. */
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
 }

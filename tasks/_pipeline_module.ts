@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Policy } from "../lib/engine/policy.ts";
-import { oneLine } from "./_cli.ts";
+import { errorLine } from "../lib/service/error_line.ts";
 
 /** The pipeline `deno task start` enforces. */
 export const DEFAULT_PIPELINE_MODULE = "policies/mod.ts";
@@ -37,7 +37,7 @@ export async function importPipeline(
   try {
     module = await import(url);
   } catch (error) {
-    throw new Error(`Cannot load ${path}: ${oneLine(error)}`);
+    throw new Error(`Cannot load ${path}: ${errorLine(error)}`);
   }
   const pipeline = module.defaultPipeline ?? module.pipeline;
   if (!Array.isArray(pipeline) || !pipeline.every((policy) => typeof policy === "function")) {

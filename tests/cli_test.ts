@@ -380,6 +380,30 @@ Deno.test("common mistakes get one line saying what to do, a non-zero exit and n
       );
     },
   );
+  await t.step(
+    "a --policies module whose policy file has a mistake names the file and line",
+    async () => {
+      // Before: `SyntaxError: Expected ',', got ';'` and `undefinedThing is not defined`, with no
+      // word of which file of the pipeline to open.
+      await Deno.mkdir("data", { recursive: true });
+      const dir = await Deno.makeTempDir({ dir: "data" });
+      try {
+        await Deno.writeTextFile(`${dir}/syntax.ts`, "export const limit = (1;\n");
+        await Deno.writeTextFile(`${dir}/name.ts`, "export const limit = undefinedThing + 1;\n");
+        for (const [file, at] of [["syntax.ts", "syntax.ts:1:"], ["name.ts", "name.ts:1:22"]]) {
+          await Deno.writeTextFile(
+            `${dir}/mod.ts`,
+            `import "./${file}";\nexport const pipeline = [];\n`,
+          );
+          const { code, stderr } = await task("policy:check", ["--policies", `${dir}/mod.ts`]);
+          assertEquals(code, 1);
+          assertStringIncludes(oneLine(stderr), `(at ${dir}/${at}`);
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
   await t.step("replay of a line holding terminal escapes does not show them", async () => {
     const file = await Deno.makeTempFile({ suffix: ".jsonl" });
     try {
