@@ -29,6 +29,7 @@ import { pollUntil, recordEvent, recordRequest, testStore } from "../../_store.t
 import { authorizationEvent, authorizationOf } from "../../../fixtures/events.ts";
 import { referencePipeline } from "../../fixtures/pipelines/reference.ts";
 import {
+  type LifecycleChanges,
   lifecycleEvent,
   type PastRequest,
   requestEvent,
@@ -92,6 +93,19 @@ const chainLimit = () =>
 /** `id` once it is logged with a fallback (recorded in the background after the answer). */
 function loggedFallback(store: DecisionStore, id: string) {
   return pollUntil(`${id} not logged with a fallback`, () => store.get(id), (r) => !!r?.fallback);
+}
+
+/** Stripe's `issuing_authorization.<type>` for `request`'s authorization, with `changes`, reconciled. */
+function reconcileLifecycle(
+  store: ReturnType<typeof testStore>,
+  request: Stripe.Event,
+  type: "created" | "updated",
+  changes: LifecycleChanges,
+) {
+  return store.reconcile(
+    authorizationOf(lifecycleEvent(request, `issuing_authorization.${type}`, changes)),
+    type,
+  );
 }
 
 Deno.test("decisionLog() yields every decision, oldest first, across read pages", async () => {
@@ -436,8 +450,6 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
     policyVersion: "test",
   });
   const store = testStore(kv, decide);
-  const authorizationIn = (event: Stripe.Event) =>
-    event.data.object as Stripe.Issuing.Authorization;
   const yesterday = Date.now() - 86_400_000;
   const first = requestEvent({ id: "iauth_hotel_stay", pending_request: { amount: 5_000 } });
   authorizationOf(first).created = Math.floor(yesterday / 1_000);
@@ -445,15 +457,12 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
     (await recordEvent(store, first, yesterday)).record.approved,
     true,
   );
-  await store.reconcile(
-    authorizationIn(lifecycleEvent(first, "issuing_authorization.updated", {
-      status: "pending",
-      approved: true,
-      amount: 2_000,
-      requests: [{ amount: 5_000 }],
-    })),
-    "updated",
-  );
+  await reconcileLifecycle(store, first, "updated", {
+    status: "pending",
+    approved: true,
+    amount: 2_000,
+    requests: [{ amount: 5_000 }],
+  });
   const increment = requestEvent({ id: "iauth_hotel_stay", pending_request: { amount: 3_000 } }, [
     { amount: 5_000 },
   ]);
@@ -461,15 +470,12 @@ Deno.test("after a partial reversal, an increment the next day keeps its amount 
   authorizationOf(increment).created = authorizationOf(first).created;
   const incremented = await recordEvent(store, increment);
   assertEquals([incremented.replayed, incremented.record.approved], [false, true]);
-  await store.reconcile(
-    authorizationIn(lifecycleEvent(increment, "issuing_authorization.updated", {
-      status: "pending",
-      approved: true,
-      amount: 5_000,
-      requests: [{ amount: 5_000 }, { amount: 3_000 }],
-    })),
-    "updated",
-  );
+  await reconcileLifecycle(store, increment, "updated", {
+    status: "pending",
+    approved: true,
+    amount: 5_000,
+    requests: [{ amount: 5_000 }, { amount: 3_000 }],
+  });
   // Today holds the 3,000 increment: 8,000 more is over the 10,000, 7,000 is not.
   const more = (id: string, amount: number) =>
     authorizationOf(requestEvent({ id, pending_request: { amount } }));
@@ -548,15 +554,12 @@ Deno.test("an increment we declined but Stripe's timeout setting approved counts
   const declined = await recordEvent(store, increment);
   assertEquals(declined.record.approved, false, "over the 7,500 cap");
   // Our decline came too late: Stripe's timeout setting approved it, and holds 8,000.
-  await store.reconcile(
-    lifecycleEvent(increment, "issuing_authorization.updated", {
-      status: "pending",
-      approved: true,
-      amount: 8_000,
-      requests: [{ amount: 5_000 }, { amount: 3_000, reason: "webhook_timeout" }],
-    }).data.object as Stripe.Issuing.Authorization,
-    "updated",
-  );
+  await reconcileLifecycle(store, increment, "updated", {
+    status: "pending",
+    approved: true,
+    amount: 8_000,
+    requests: [{ amount: 5_000 }, { amount: 3_000, reason: "webhook_timeout" }],
+  });
   // Today holds Stripe's 3,000 of 9,999: 7,000 more is over, 6,999 is not.
   const today = (id: string, amount: number) =>
     recordEvent(store, requestEvent({ id, pending_request: { amount } }));
@@ -1086,17 +1089,12 @@ Deno.test("a late request logged after Stripe's event for it moves what that eve
   // Stripe created it a second before midnight, approved it by its timeout setting and said so
   // first; our request is logged just after midnight.
   authorizationOf(request).created = midnight / 1000 - 1;
-  await store.reconcile(
-    authorizationOf(
-      lifecycleEvent(request, "issuing_authorization.created", {
-        status: "pending",
-        approved: true,
-        amount: 9_000,
-        requests: [{ amount: 9_000, reason: "webhook_timeout" }],
-      }),
-    ) as Stripe.Issuing.Authorization,
-    "created",
-  );
+  await reconcileLifecycle(store, request, "created", {
+    status: "pending",
+    approved: true,
+    amount: 9_000,
+    requests: [{ amount: 9_000, reason: "webhook_timeout" }],
+  });
   assertEquals((await recordEvent(store, request, midnight + 1_000)).record.approved, true);
   const probe = (id: string, amount: number, at: number) =>
     recordRequest(
@@ -1176,17 +1174,12 @@ Deno.test("a request decided again after a partial reversal changed what its aut
   const pending = recordEvent(store, increment);
   await entered;
   // Decided on 6,000 held, the increment would pass the 10,000 cap; Stripe now holds 1,000.
-  await store.reconcile(
-    authorizationOf(
-      lifecycleEvent(first, "issuing_authorization.updated", {
-        status: "pending",
-        approved: true,
-        amount: 1_000,
-        requests: [{ amount: 6_000 }],
-      }),
-    ) as Stripe.Issuing.Authorization,
-    "updated",
-  );
+  await reconcileLifecycle(store, first, "updated", {
+    status: "pending",
+    approved: true,
+    amount: 1_000,
+    requests: [{ amount: 6_000 }],
+  });
   open();
   const { record } = await pending;
   assertEquals([record.approved, record.held.amount], [true, 1_000]);
@@ -1967,15 +1960,12 @@ Deno.test("transactions linked one by one stop at what the authorization's state
       const id = `iauth_linked_${lifecycleFirst ? "after" : "before"}`;
       const request = requestEvent({ id, pending_request: { amount: 5_000 } });
       if (lifecycleFirst) {
-        await store.reconcile(
-          authorizationOf(lifecycleEvent(request, "issuing_authorization.created", {
-            status: "pending",
-            approved: true,
-            amount: 5_000,
-            requests: [{ amount: 5_000 }],
-          })),
-          "created",
-        );
+        await reconcileLifecycle(store, request, "created", {
+          status: "pending",
+          approved: true,
+          amount: 5_000,
+          requests: [{ amount: 5_000 }],
+        });
       }
       const refused = await linkAll(request, 2_400);
       assert(refused.length > 0 && refused.length < 2_400, `${refused.length} refused`);
