@@ -778,6 +778,28 @@ Deno.test("an event whose text alone is over KV's value limit (a 70 KB merchant 
   ]);
 });
 
+/**
+ * The record of a 1,000.00 request `spoil`ed past KV's value limit, once it
+ * is known to have been answered, approved and reserved whole.
+ */
+async function loggedOversized(
+  store: ReturnType<typeof testStore>,
+  id: string,
+  spoil: (authorization: Record<string, unknown>) => void,
+) {
+  const event = authorizationEvent("online", { id, pending_request: { amount: 100_000 } });
+  spoil(authorizationOf(event) as unknown as Record<string, unknown>);
+  const eventBytes = JSON.stringify(event).length;
+  assert(eventBytes > 65_536, `${id}: ${eventBytes} bytes`);
+  const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
+    eventBytes,
+  });
+  assertEquals([unrecorded, record.fallback, record.approved], [undefined, undefined, true], id);
+  const logged = (await store.get(id))!;
+  assertEquals(logged.reservation.amount, 100_000, id);
+  return logged;
+}
+
 Deno.test("an event over KV's value limit through fields no text or list trim bounds is logged without its largest fields, and reserves", async () => {
   using kv = await Deno.openKv(":memory:");
   const store = testStore(kv);
@@ -795,18 +817,13 @@ Deno.test("an event over KV's value limit through fields no text or list trim bo
     }, ["request.transactions"]],
   ];
   for (const [id, fields, droppedLast] of cases) {
-    const event = authorizationEvent("online", { id, pending_request: { amount: 100_000 } });
-    Object.assign(authorizationOf(event), fields);
-    const eventBytes = JSON.stringify(event).length;
-    assert(eventBytes > 65_536, `${id}: ${eventBytes} bytes`);
-    const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
-      eventBytes,
-    });
-    assertEquals([unrecorded, record.fallback, record.approved], [undefined, undefined, true]);
-    const logged = await store.get(id);
-    assertEquals(logged?.trimmed?.slice(-droppedLast.length), droppedLast, id);
-    assertEquals(logged?.reservation.amount, 100_000);
-    assertEquals(logged?.request.pending_request.amount, 100_000);
+    const logged = await loggedOversized(
+      store,
+      id,
+      (authorization) => Object.assign(authorization, fields),
+    );
+    assertEquals(logged.trimmed?.slice(-droppedLast.length), droppedLast, id);
+    assertEquals(logged.request.pending_request.amount, 100_000);
   }
   assertEquals((await store.get("iauth_many_transactions"))?.request.fleet, { note: "kept" });
 });
@@ -828,17 +845,8 @@ Deno.test("thousands of small fields, or junk inside the pending request, are tr
     }, /^request\.pending_request\.x$/],
   ];
   for (const [id, spoil, trimmedLast] of cases) {
-    const event = authorizationEvent("online", { id, pending_request: { amount: 100_000 } });
-    spoil(authorizationOf(event) as unknown as Record<string, unknown>);
-    const eventBytes = JSON.stringify(event).length;
-    assert(eventBytes > 65_536, `${id}: ${eventBytes} bytes`);
-    const { record, unrecorded } = await recordRequest(store, authorizationOf(event), Date.now(), {
-      eventBytes,
-    });
-    assertEquals([unrecorded, record.fallback, record.approved], [undefined, undefined, true]);
-    const logged = await store.get(id);
-    assertMatch(logged?.trimmed?.at(-1) ?? "", trimmedLast);
-    assertEquals(logged?.reservation.amount, 100_000);
+    const logged = await loggedOversized(store, id, spoil);
+    assertMatch(logged.trimmed?.at(-1) ?? "", trimmedLast);
     const replayed = parseRecordedLine(JSON.stringify(logged));
     assertEquals(replayed?.authorization.pending_request.amount, 100_000);
   }
