@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { errorLine } from "../lib/service/error_line.ts";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DEFAULT_KV_PATH } from "../lib/service/config.ts";
@@ -36,7 +37,7 @@ export async function runTask(body: () => Promise<number | void> | void): Promis
   try {
     return (await body()) ?? 0;
   } catch (error) {
-    console.error(`error: ${printable(oneLine(error))}`);
+    console.error(`error: ${printable(errorLine(error))}`);
     return error instanceof UsageError ? 2 : 1;
   }
 }
@@ -60,9 +61,9 @@ export function parseTaskArgs<T extends ParseArgsConfig["options"]>(
   try {
     return parseArgs({ args, options, allowPositionals: true });
   } catch (error) {
-    const option = /Unknown option '([^']+)'/.exec(oneLine(error))?.[1];
+    const option = /Unknown option '([^']+)'/.exec(errorLine(error))?.[1];
     throw new UsageError(
-      `${option ? `unknown option ${option}` : oneLine(error)}; see ${commandOf(usage)} --help`,
+      `${option ? `unknown option ${option}` : errorLine(error)}; see ${commandOf(usage)} --help`,
     );
   }
 }
@@ -106,12 +107,6 @@ export function usageError(what: string, usage: string): UsageError {
 /** `deno task replay` from `usage: deno task replay <file> …`. */
 function commandOf(usage: string): string {
   return /^usage: (deno task [\w:]+)/.exec(usage)?.[1] ?? "the task";
-}
-
-/** An error's message, first line only, without the stack. */
-export function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0];
 }
 
 /**

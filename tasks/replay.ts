@@ -7,21 +7,14 @@
  *
  * @module
  */
+import { errorLine } from "../lib/service/error_line.ts";
 import {
   backtest,
   type DecisionSummary,
   parseRecordedLine,
   type RecordedAuthorization,
 } from "../lib/ops/backtest.ts";
-import {
-  fromShellDir,
-  oneLine,
-  parseTaskArgs,
-  runTask,
-  sharedEnv,
-  shellDir,
-  usageError,
-} from "./_cli.ts";
+import { fromShellDir, parseTaskArgs, runTask, sharedEnv, shellDir, usageError } from "./_cli.ts";
 import { DEFAULT_PIPELINE_MODULE, importPipeline } from "./_pipeline_module.ts";
 import { loadConfig } from "../lib/service/config.ts";
 import { progressBar } from "./_progress.ts";
@@ -55,7 +48,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
     } catch (error) {
       throw error instanceof Deno.errors.NotFound
         ? new Error(`no file ${file}: make one with \`deno task export > ${file}\``)
-        : new Error(`cannot read ${file}: ${oneLine(error)}`);
+        : new Error(`cannot read ${file}: ${errorLine(error)}`);
     }
     const recorded: RecordedAuthorization[] = [];
     for (const [index, line] of text.split("\n").entries()) {
@@ -63,7 +56,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
         const item = parseRecordedLine(line);
         if (item) recorded.push(item);
       } catch (error) {
-        throw new Error(`${file}:${index + 1}: ${oneLine(error)}`);
+        throw new Error(`${file}:${index + 1}: ${errorLine(error)}`);
       }
     }
     // Decided as the service decides: its fallback and budget, read by its own parser.

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { errorLine } from "../lib/service/error_line.ts";
 import Stripe from "stripe";
 import { ALL_SCENARIOS as SCENARIOS, authorizationOf } from "../fixtures/events.ts";
 import { SEQUENCES } from "../fixtures/sequences.ts";
@@ -24,7 +25,7 @@ import { formatMinorUnits } from "../lib/ops/format.ts";
 import type { DecisionRecord } from "../lib/store/decision_store.ts";
 import { DEV_SECRET_PATH, readDevSecret } from "../lib/service/dev_secret.ts";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
-import { oneLine, parseTaskArgs, runTask, sharedEnv, UsageError } from "./_cli.ts";
+import { parseTaskArgs, runTask, sharedEnv, UsageError } from "./_cli.ts";
 import { textTable } from "./_table.ts";
 
 const USAGE = `usage: deno task simulate [scenario…] [--card ID] [--url URL] [--explain] [--list]
@@ -130,7 +131,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
       }, (error) =>
         new Error(
           `nothing answers at ${url} (${
-            oneLine(error)
+            errorLine(error)
           }): start the server with \`deno task start\`, or pass --url`,
         ));
       const latency = `${(performance.now() - started).toFixed(1)} ms`;
@@ -138,7 +139,7 @@ export function main(args: string[] = Deno.args): Promise<number> {
       if (response.status === 200 && !isAnswer(body)) {
         // Another server at --url, or a proxy's page: a body that decides nothing is not a "no".
         failed = true;
-        const shown = oneLine(text.trim().slice(0, 80)) || "an empty body";
+        const shown = errorLine(text.trim().slice(0, 80)) || "an empty body";
         rows.push([name, "HTTP 200", "", `not a decision: ${shown}`, latency]);
         continue;
       }
