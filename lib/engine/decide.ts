@@ -553,15 +553,18 @@ export function createDecide(
    * the whole request before any policy ran.
    */
   const countersThrew = new WeakMap<AuthorizationRequest, Map<number, { error: unknown }>>();
+  /** The velocity policies, with their places in the pipeline: found once, read every request. */
+  const velocityPolicies = policies.flatMap((policy, i) =>
+    readsCounters[i] ? [[i, policy as VelocityPolicy] as const] : []
+  );
   function counters(authorization: AuthorizationRequest, now: Date): CounterRef[] {
     // Named before the policies run, and by policies: the request is frozen by then too.
     deepFreeze(authorization);
     const at = new Date(now.getTime());
     countersThrew.delete(authorization);
-    return policies.flatMap((policy, i) => {
-      if (!readsCounters[i]) return [];
+    return velocityPolicies.flatMap(([i, policy]) => {
       try {
-        return (policy as VelocityPolicy).counters(authorization, at);
+        return policy.counters(authorization, at);
       } catch (error) {
         let threw = countersThrew.get(authorization);
         if (!threw) countersThrew.set(authorization, threw = new Map());
